@@ -1,0 +1,143 @@
+/* The one configuration file, read by both daemons (see DESIGN.md).
+ *
+ * Every setting is described once in a schema table in config.c, which gives
+ * its type, range, default and where it is stored. Loading validates the
+ * whole file and collects every error as "FILE:LINE: setting 'a.b.[0].c':
+ * message". Unknown settings are errors. Relative paths are taken relative to
+ * the directory of the config file. Indices in setting paths count from 0, as
+ * in libconfig's own path syntax. */
+#ifndef BACTRIAN_COMMON_CFG_H
+#define BACTRIAN_COMMON_CFG_H
+
+#include <libconfig.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/net.h"
+
+enum bx_proxy_mode { BX_PROXY_OFF = 0, BX_PROXY_OPTIONAL, BX_PROXY_REQUIRED };
+
+struct bx_strv {
+    char **v;
+    size_t n;
+};
+
+struct bx_cidr_list {
+    struct bx_cidr *v;
+    size_t n;
+};
+
+struct bx_service {
+    int port;
+    struct bx_strv bind;      /* default "0.0.0.0" and "::" */
+    bool tls;
+    enum bx_proxy_mode proxy_protocol;
+    struct bx_cidr_list proxy_from;
+    int line;
+};
+
+struct bx_vhost {
+    char *name;
+    struct bx_strv aliases;
+    char *cert;               /* NULL when no TLS service needs it */
+    char *key;
+    char *backend;            /* socket path; defaults to backend.socket */
+    int line;
+};
+
+struct bx_tls_conf {
+    int min_version;          /* TLS1_2_VERSION ... (OpenSSL constants) */
+    int max_version;
+    char *ciphers;            /* TLS 1.2 and lower */
+    char *ciphersuites;       /* TLS 1.3 */
+    char *default_vhost;      /* NULL = the first vhost */
+    bool strict_sni;
+    int ticket_rotate_ms;
+};
+
+struct bx_frontend_conf {
+    char *user, *group, *pid_file, *error_log;
+    int log_level;
+    int max_children, min_spare, max_spare, per_ip_max, clients_per_child;
+    char *debug_ip;           /* NULL = serve everyone */
+    int handshake_timeout_ms, request_timeout_ms, idle_timeout_ms, stall_timeout_ms;
+    int backend_retry_ms;
+    int reload_max_generations, reload_max_age_ms;
+    struct bx_service *services;
+    size_t nservices;
+    struct bx_tls_conf tls;
+};
+
+struct bx_backend_listen {
+    char *address;
+    int port;
+    enum bx_proxy_mode proxy_protocol;
+    struct bx_cidr_list proxy_from;
+    int line;
+};
+
+struct bx_module_conf {
+    char *module;             /* name: loads module_dir/<name>.so */
+    char *vhost;              /* "*" = every vhost */
+    char *path;               /* mount point, a path prefix */
+    const config_setting_t *setting; /* the whole block, for the module's own settings */
+    char *setting_path;       /* "backend.modules.[2]" for error messages */
+    int line;
+};
+
+struct bx_backend_conf {
+    char *user, *group, *pid_file, *error_log, *access_log;
+    int log_level;
+    char *socket;             /* NULL = no Unix socket */
+    int socket_mode;
+    char *socket_owner, *socket_group;
+    enum bx_proxy_mode socket_proxy_protocol;
+    struct bx_backend_listen *listen;
+    size_t nlisten;
+    int workers;              /* resolved: 0 in the file becomes the core count */
+    char *module_dir;
+    int max_request_line, max_header_size, max_headers;
+    int64_t max_body_size;
+    int header_timeout_ms, body_timeout_ms, idle_timeout_ms, shutdown_timeout_ms;
+    int keepalive_requests;
+    struct bx_module_conf *modules;
+    size_t nmodules;
+};
+
+enum {
+    BX_CONF_FRONTEND = 1, /* the frontend section must be present and its files exist */
+    BX_CONF_BACKEND = 2,
+};
+
+struct bx_config {
+    char *path;
+    char *dir;                /* directory of path, for relative paths */
+    config_t lc;              /* kept: module blocks point into it */
+    bool has_frontend, has_backend;
+    struct bx_frontend_conf fe;
+    struct bx_backend_conf be;
+    struct bx_vhost *vhosts;
+    size_t nvhosts;
+    void *arena;              /* every string and array above */
+};
+
+/* Loads and validates path. On failure returns -1 and sets *errors to a
+ * malloc'ed text of one error per line (caller frees). */
+int bx_config_load(struct bx_config *c, const char *path, int need, char **errors);
+void bx_config_free(struct bx_config *c);
+
+/* Resolves a path from the config against its directory; result lives in the
+ * config's arena. */
+char *bx_config_path(struct bx_config *c, const char *p);
+/* Duplicates into the arena (modules use it to keep strings for the config's life). */
+char *bx_config_strdup(struct bx_config *c, const char *s);
+
+/* Looks up a vhost by name or alias, case-insensitively; NULL if none. */
+const struct bx_vhost *bx_config_find_vhost(const struct bx_config *c, const char *host,
+                                            size_t len);
+const struct bx_vhost *bx_config_default_vhost(const struct bx_config *c);
+
+const char *bx_proxy_mode_name(enum bx_proxy_mode m);
+
+#endif

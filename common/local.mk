@@ -1,0 +1,13 @@
+# libcommon: code shared by both daemons (static, not installed).
+noinst_LTLIBRARIES += common/libcommon.la
+common_libcommon_la_SOURCES = \
+	common/xalloc.c common/xalloc.h \
+	common/buf.c common/buf.h \
+	common/log.c common/log.h \
+	common/net.c common/net.h \
+	common/pidfile.c common/pidfile.h \
+	common/proc.c common/proc.h \
+	common/cfg.c common/cfg.h \
+	common/cli.c common/cli.h \
+	common/daemon.c common/daemon.h
+common_libcommon_la_LIBADD = $(OPENSSL_LIBS) $(ZLIB_LIBS) $(LIBCONFIG_LIBS)

@@ -1,0 +1,279 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+
+int bx_log_threshold = BX_LOG_INFO;
+
+static const char *log_ident = "bactrian";
+static enum { LOG_TO_STDERR, LOG_TO_FILE, LOG_TO_SYSLOG } log_kind = LOG_TO_STDERR;
+static int log_fd = 2;
+static char *log_path;
+
+static int access_fd = -1;
+static char *access_path;
+
+static const char *const level_names[] = {
+    [BX_LOG_EMERG] = "emerg", [1] = "alert", [2] = "crit", [BX_LOG_ERROR] = "error",
+    [BX_LOG_WARN] = "warn", [BX_LOG_NOTICE] = "notice", [BX_LOG_INFO] = "info",
+    [BX_LOG_DEBUG] = "debug",
+};
+
+void bx_log_set_ident(const char *ident)
+{
+    log_ident = ident;
+}
+
+static int open_append(const char *path)
+{
+    return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+}
+
+int bx_log_open(const char *target, char *err, size_t errlen)
+{
+    bx_log_close();
+    if (!target || strcmp(target, "stderr") == 0) {
+        log_kind = LOG_TO_STDERR;
+        log_fd = 2;
+        return 0;
+    }
+    if (strcmp(target, "syslog") == 0) {
+        log_kind = LOG_TO_SYSLOG;
+        openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+        return 0;
+    }
+    int fd = open_append(target);
+    if (fd == -1) {
+        snprintf(err, errlen, "cannot open error log %s: %s", target, strerror(errno));
+        return -1;
+    }
+    log_kind = LOG_TO_FILE;
+    log_fd = fd;
+    log_path = strdup(target);
+    return 0;
+}
+
+int bx_log_reopen(void)
+{
+    if (log_kind != LOG_TO_FILE || !log_path)
+        return 0;
+    int fd = open_append(log_path);
+    if (fd == -1) {
+        bx_log_error("cannot reopen error log %s: %s", log_path, strerror(errno));
+        return -1;
+    }
+    dup3(fd, log_fd, O_CLOEXEC);
+    close(fd);
+    return 0;
+}
+
+void bx_log_close(void)
+{
+    if (log_kind == LOG_TO_FILE && log_fd > 2)
+        close(log_fd);
+    if (log_kind == LOG_TO_SYSLOG)
+        closelog();
+    free(log_path);
+    log_path = NULL;
+    log_kind = LOG_TO_STDERR;
+    log_fd = 2;
+}
+
+int bx_log_level_parse(const char *name)
+{
+    for (size_t i = 0; i < sizeof level_names / sizeof level_names[0]; i++)
+        if (level_names[i] && strcasecmp(name, level_names[i]) == 0)
+            return (int)i;
+    if (strcasecmp(name, "warning") == 0)
+        return BX_LOG_WARN;
+    return -1;
+}
+
+const char *bx_log_level_name(int level)
+{
+    if (level < 0 || level > BX_LOG_DEBUG)
+        return "?";
+    return level_names[level];
+}
+
+static size_t format_time(char *out, size_t len, const char *fmt, time_t t, int local)
+{
+    struct tm tm;
+    if (local)
+        localtime_r(&t, &tm);
+    else
+        gmtime_r(&t, &tm);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    return strftime(out, len, fmt, &tm); /* fmt is always one of our literals */
+#pragma GCC diagnostic pop
+}
+
+void bx_log_write(int level, const char *fmt, ...)
+{
+    int saved_errno = errno;
+    char line[2048];
+    size_t n = 0;
+    va_list ap;
+
+    if (log_kind == LOG_TO_SYSLOG) {
+        va_start(ap, fmt);
+        vsnprintf(line, sizeof line, fmt, ap);
+        va_end(ap);
+        syslog(level, "%s", line);
+        errno = saved_errno;
+        return;
+    }
+    n = format_time(line, sizeof line, "%Y-%m-%dT%H:%M:%S%z ", time(NULL), 1);
+    int k = snprintf(line + n, sizeof line - n, "[%s] %s[%d]: ", bx_log_level_name(level),
+                     log_ident, (int)getpid());
+    if (k > 0)
+        n += (size_t)k;
+    va_start(ap, fmt);
+    k = vsnprintf(line + n, sizeof line - n, fmt, ap);
+    va_end(ap);
+    if (k > 0)
+        n = n + (size_t)k >= sizeof line - 1 ? sizeof line - 2 : n + (size_t)k;
+    /* A line from a client must stay one line in the log. */
+    for (size_t i = 0; i < n; i++)
+        if (line[i] == '\n' || line[i] == '\r')
+            line[i] = ' ';
+    line[n++] = '\n';
+    if (write(log_fd, line, n) < 0) {
+        /* the log is the place we would report this */
+    }
+    errno = saved_errno;
+}
+
+int bx_access_log_open(const char *path, char *err, size_t errlen)
+{
+    bx_access_log_close();
+    if (!path || !*path)
+        return 0;
+    int fd = open_append(path);
+    if (fd == -1) {
+        snprintf(err, errlen, "cannot open access log %s: %s", path, strerror(errno));
+        return -1;
+    }
+    access_fd = fd;
+    access_path = strdup(path);
+    return 0;
+}
+
+int bx_access_log_reopen(void)
+{
+    if (access_fd == -1 || !access_path)
+        return 0;
+    int fd = open_append(access_path);
+    if (fd == -1) {
+        bx_log_error("cannot reopen access log %s: %s", access_path, strerror(errno));
+        return -1;
+    }
+    dup3(fd, access_fd, O_CLOEXEC);
+    close(fd);
+    return 0;
+}
+
+void bx_access_log_close(void)
+{
+    if (access_fd != -1)
+        close(access_fd);
+    access_fd = -1;
+    free(access_path);
+    access_path = NULL;
+}
+
+int bx_access_log_enabled(void)
+{
+    return access_fd != -1;
+}
+
+/* Copies a client-supplied field, escaping quotes, backslashes and control bytes
+ * so a request cannot forge log lines or fields. */
+static size_t put_escaped(char *out, size_t room, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = 0;
+    if (!s)
+        s = "-";
+    for (; *s && n + 4 < room; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            out[n++] = '\\';
+            out[n++] = (char)c;
+        } else if (c < 0x20 || c == 0x7f) {
+            out[n++] = '\\';
+            out[n++] = 'x';
+            out[n++] = hex[c >> 4];
+            out[n++] = hex[c & 15];
+        } else {
+            out[n++] = (char)c;
+        }
+    }
+    return n;
+}
+
+size_t bx_access_log_format(const struct bx_access_entry *e, char *out, size_t outlen)
+{
+    size_t n = 0;
+    char when[64];
+    format_time(when, sizeof when, "%d/%b/%Y:%H:%M:%S %z", e->when, 1);
+
+#define ROOM (n < outlen ? outlen - n : 0)
+#define PUT(...)                                                                                  \
+    do {                                                                                          \
+        int k_ = snprintf(out + n, ROOM, __VA_ARGS__);                                            \
+        if (k_ > 0)                                                                               \
+            n = n + (size_t)k_ < outlen ? n + (size_t)k_ : outlen - 1;                            \
+    } while (0)
+
+    PUT("%s - ", e->client);
+    n += put_escaped(out + n, ROOM, e->user);
+    PUT(" [%s] \"", when);
+    if (e->method) {
+        n += put_escaped(out + n, ROOM, e->method);
+        PUT(" ");
+        n += put_escaped(out + n, ROOM, e->target);
+        if (e->version) {
+            PUT(" ");
+            n += put_escaped(out + n, ROOM, e->version);
+        }
+    } else {
+        PUT("-");
+    }
+    PUT("\" %d %llu \"", e->status, e->bytes);
+    n += put_escaped(out + n, ROOM, e->referer);
+    PUT("\" \"");
+    n += put_escaped(out + n, ROOM, e->user_agent);
+    PUT("\"");
+    if (e->conn_id)
+        PUT(" %s", e->conn_id);
+#undef PUT
+#undef ROOM
+    if (n >= outlen)
+        n = outlen - 1;
+    out[n] = '\0';
+    return n;
+}
+
+void bx_access_log_write(const struct bx_access_entry *e)
+{
+    if (access_fd == -1)
+        return;
+    char line[4096];
+    size_t n = bx_access_log_format(e, line, sizeof line - 1);
+    line[n++] = '\n';
+    if (write(access_fd, line, n) < 0) {
+        /* dropping an access line beats blocking a worker */
+    }
+}

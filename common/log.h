@@ -1,0 +1,69 @@
+/* Error log and access log.
+ *
+ * The error log goes to stderr, a file or syslog. Each line is written with a
+ * single write(2) on an O_APPEND descriptor so lines from many processes never
+ * interleave. The level is checked before arguments are formatted. */
+#ifndef BACTRIAN_COMMON_LOG_H
+#define BACTRIAN_COMMON_LOG_H
+
+#include <stddef.h>
+#include <time.h>
+
+enum bx_log_level {
+    BX_LOG_EMERG = 0,
+    BX_LOG_ERROR = 3,
+    BX_LOG_WARN = 4,
+    BX_LOG_NOTICE = 5,
+    BX_LOG_INFO = 6,
+    BX_LOG_DEBUG = 7,
+};
+
+extern int bx_log_threshold;
+
+#define bx_log(level, ...)                                                                        \
+    do {                                                                                          \
+        if ((level) <= bx_log_threshold)                                                          \
+            bx_log_write((level), __VA_ARGS__);                                                   \
+    } while (0)
+#define bx_log_error(...) bx_log(BX_LOG_ERROR, __VA_ARGS__)
+#define bx_log_warn(...) bx_log(BX_LOG_WARN, __VA_ARGS__)
+#define bx_log_notice(...) bx_log(BX_LOG_NOTICE, __VA_ARGS__)
+#define bx_log_info(...) bx_log(BX_LOG_INFO, __VA_ARGS__)
+#define bx_log_debug(...) bx_log(BX_LOG_DEBUG, __VA_ARGS__)
+
+/* Sets the program name used in every line ("bactrian-backend"). */
+void bx_log_set_ident(const char *ident);
+/* target: "stderr", "syslog" or a file path. Returns 0, or -1 with err filled. */
+int bx_log_open(const char *target, char *err, size_t errlen);
+/* Reopens a file target (after rotation). Returns 0 or -1 (the old fd stays). */
+int bx_log_reopen(void);
+void bx_log_close(void);
+void bx_log_write(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Maps "error", "warn", "notice", "info", "debug" to a level; -1 if unknown. */
+int bx_log_level_parse(const char *name);
+const char *bx_log_level_name(int level);
+
+/* Access log in Combined Log Format, one per process, reopened on demand. */
+struct bx_access_entry {
+    const char *client;       /* address as text, never NULL */
+    const char *user;         /* NULL = "-" */
+    time_t when;
+    const char *method;       /* request line parts; NULL if unparsed */
+    const char *target;
+    const char *version;
+    int status;
+    unsigned long long bytes; /* body bytes sent */
+    const char *referer;      /* NULL = "-" */
+    const char *user_agent;   /* NULL = "-" */
+    const char *conn_id;      /* appended as a last field when not NULL */
+};
+
+int bx_access_log_open(const char *path, char *err, size_t errlen);
+int bx_access_log_reopen(void);
+void bx_access_log_close(void);
+int bx_access_log_enabled(void);
+/* Formats one CLF line into out (always NUL-terminated); returns its length. */
+size_t bx_access_log_format(const struct bx_access_entry *e, char *out, size_t outlen);
+void bx_access_log_write(const struct bx_access_entry *e);
+
+#endif

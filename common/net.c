@@ -1,0 +1,319 @@
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/net.h"
+
+int bx_set_nonblock(int fd, char *err, size_t errlen)
+{
+    int flags = fcntl(fd, F_GETFL);
+    if (flags == -1 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1) {
+        snprintf(err, errlen, "fcntl(O_NONBLOCK): %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int bx_set_cloexec(int fd, char *err, size_t errlen)
+{
+    int flags = fcntl(fd, F_GETFD);
+    if (flags == -1 || fcntl(fd, F_SETFD, flags | FD_CLOEXEC) == -1) {
+        snprintf(err, errlen, "fcntl(FD_CLOEXEC): %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int bx_sockaddr_parse(const char *addr, int port, struct sockaddr_storage *ss, socklen_t *len)
+{
+    memset(ss, 0, sizeof *ss);
+    struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+    if (port < 0 || port > 65535)
+        return -1;
+    if (inet_pton(AF_INET, addr, &sin->sin_addr) == 1) {
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons((uint16_t)port);
+        *len = sizeof *sin;
+        return 0;
+    }
+    /* Accept "[::1]" as well as "::1". */
+    char tmp[INET6_ADDRSTRLEN + 2];
+    size_t n = strlen(addr);
+    if (n >= 2 && addr[0] == '[' && addr[n - 1] == ']' && n - 2 < sizeof tmp) {
+        memcpy(tmp, addr + 1, n - 2);
+        tmp[n - 2] = '\0';
+        addr = tmp;
+    }
+    if (inet_pton(AF_INET6, addr, &sin6->sin6_addr) == 1) {
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons((uint16_t)port);
+        *len = sizeof *sin6;
+        return 0;
+    }
+    return -1;
+}
+
+static const char *fmt_host(const char *addr, char *out, size_t len)
+{
+    snprintf(out, len, strchr(addr, ':') && addr[0] != '[' ? "[%s]" : "%s", addr);
+    return out;
+}
+
+int bx_listen_tcp(const char *addr, int port, int backlog, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    char host[BX_ADDRSTRLEN];
+    fmt_host(addr, host, sizeof host);
+    if (bx_sockaddr_parse(addr, port, &ss, &sslen) == -1) {
+        snprintf(err, errlen, "%s:%d: not an IPv4 or IPv6 address", host, port);
+        return -1;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd == -1) {
+        snprintf(err, errlen, "socket for %s:%d: %s", host, port, strerror(errno));
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (ss.ss_family == AF_INET6 &&
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) == -1) {
+        snprintf(err, errlen, "IPV6_V6ONLY on %s:%d: %s", host, port, strerror(errno));
+        goto fail;
+    }
+    if (bind(fd, (struct sockaddr *)&ss, sslen) == -1) {
+        snprintf(err, errlen, "cannot bind %s:%d: %s", host, port, strerror(errno));
+        goto fail;
+    }
+    if (listen(fd, backlog) == -1) {
+        snprintf(err, errlen, "cannot listen on %s:%d: %s", host, port, strerror(errno));
+        goto fail;
+    }
+    return fd;
+fail:
+    close(fd);
+    return -1;
+}
+
+static int fill_sun(const char *path, struct sockaddr_un *sun, char *err, size_t errlen)
+{
+    memset(sun, 0, sizeof *sun);
+    sun->sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof sun->sun_path) {
+        snprintf(err, errlen, "unix socket path %s: longer than %zu bytes", path,
+                 sizeof sun->sun_path - 1);
+        return -1;
+    }
+    strcpy(sun->sun_path, path);
+    return 0;
+}
+
+/* True when something accepts connections on the socket file. */
+static int unix_socket_alive(const struct sockaddr_un *sun)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd == -1)
+        return 0;
+    int alive = connect(fd, (const struct sockaddr *)sun, sizeof *sun) == 0;
+    close(fd);
+    return alive;
+}
+
+int bx_listen_unix(const char *path, int mode, uid_t uid, gid_t gid, int backlog, char *err,
+                   size_t errlen)
+{
+    struct sockaddr_un sun;
+    struct stat st;
+    if (fill_sun(path, &sun, err, errlen) == -1)
+        return -1;
+    if (lstat(path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) {
+            snprintf(err, errlen, "unix socket %s: exists and is not a socket", path);
+            return -1;
+        }
+        if (unix_socket_alive(&sun)) {
+            snprintf(err, errlen, "unix socket %s: another process is listening on it", path);
+            return -1;
+        }
+        unlink(path);
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd == -1) {
+        snprintf(err, errlen, "socket for unix:%s: %s", path, strerror(errno));
+        return -1;
+    }
+    /* Bind under a tight umask so the socket is never briefly wider than mode. */
+    mode_t old = umask(0177);
+    int rc = bind(fd, (struct sockaddr *)&sun, sizeof sun);
+    umask(old);
+    if (rc == -1) {
+        snprintf(err, errlen, "cannot bind unix:%s: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (chmod(path, (mode_t)mode) == -1) {
+        snprintf(err, errlen, "chmod %04o unix:%s: %s", mode, path, strerror(errno));
+        goto fail_unlink;
+    }
+    if ((uid != (uid_t)-1 || gid != (gid_t)-1) && chown(path, uid, gid) == -1) {
+        snprintf(err, errlen, "chown unix:%s: %s", path, strerror(errno));
+        goto fail_unlink;
+    }
+    if (listen(fd, backlog) == -1) {
+        snprintf(err, errlen, "cannot listen on unix:%s: %s", path, strerror(errno));
+        goto fail_unlink;
+    }
+    return fd;
+fail_unlink:
+    unlink(path);
+fail:
+    close(fd);
+    return -1;
+}
+
+int bx_connect_unix(const char *path, char *err, size_t errlen)
+{
+    struct sockaddr_un sun;
+    if (fill_sun(path, &sun, err, errlen) == -1)
+        return -1;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd == -1) {
+        snprintf(err, errlen, "socket for unix:%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1 && errno != EINPROGRESS &&
+        errno != EAGAIN) {
+        snprintf(err, errlen, "cannot connect to unix:%s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+char *bx_sockaddr_str(const struct sockaddr *sa, socklen_t len, bool with_port, char *out,
+                      size_t outlen)
+{
+    char ip[INET6_ADDRSTRLEN];
+    switch (sa->sa_family) {
+    case AF_INET: {
+        const struct sockaddr_in *s = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &s->sin_addr, ip, sizeof ip);
+        if (with_port)
+            snprintf(out, outlen, "%s:%u", ip, ntohs(s->sin_port));
+        else
+            snprintf(out, outlen, "%s", ip);
+        break;
+    }
+    case AF_INET6: {
+        const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &s->sin6_addr, ip, sizeof ip);
+        if (with_port)
+            snprintf(out, outlen, "[%s]:%u", ip, ntohs(s->sin6_port));
+        else
+            snprintf(out, outlen, "%s", ip);
+        break;
+    }
+    case AF_UNIX: {
+        const struct sockaddr_un *s = (const struct sockaddr_un *)sa;
+        size_t plen = len > offsetof(struct sockaddr_un, sun_path)
+                          ? len - offsetof(struct sockaddr_un, sun_path)
+                          : 0;
+        if (plen > 0 && s->sun_path[0])
+            snprintf(out, outlen, "unix:%.*s", (int)strnlen(s->sun_path, plen), s->sun_path);
+        else
+            snprintf(out, outlen, "unix:");
+        break;
+    }
+    default:
+        snprintf(out, outlen, "unknown");
+    }
+    return out;
+}
+
+int bx_sockaddr_port(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET)
+        return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+    if (sa->sa_family == AF_INET6)
+        return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+    return 0;
+}
+
+int bx_cidr_parse(const char *s, struct bx_cidr *out)
+{
+    char tmp[INET6_ADDRSTRLEN + 8];
+    if (strlen(s) >= sizeof tmp)
+        return -1;
+    strcpy(tmp, s);
+    char *slash = strchr(tmp, '/');
+    int prefix = -1;
+    if (slash) {
+        *slash = '\0';
+        char *end;
+        long p = strtol(slash + 1, &end, 10);
+        if (*end || end == slash + 1 || p < 0 || p > 128)
+            return -1;
+        prefix = (int)p;
+    }
+    memset(out, 0, sizeof *out);
+    if (inet_pton(AF_INET, tmp, out->addr) == 1) {
+        out->family = AF_INET;
+        if (prefix > 32)
+            return -1;
+        out->prefix = prefix < 0 ? 32 : prefix;
+    } else if (inet_pton(AF_INET6, tmp, out->addr) == 1) {
+        out->family = AF_INET6;
+        out->prefix = prefix < 0 ? 128 : prefix;
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+static bool prefix_equal(const unsigned char *a, const unsigned char *b, int bits)
+{
+    int bytes = bits / 8, rest = bits % 8;
+    if (memcmp(a, b, (size_t)bytes) != 0)
+        return false;
+    if (rest == 0)
+        return true;
+    unsigned char mask = (unsigned char)(0xff << (8 - rest));
+    return (a[bytes] & mask) == (b[bytes] & mask);
+}
+
+bool bx_cidr_match(const struct bx_cidr *c, const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *s = (const struct sockaddr_in *)sa;
+        if (c->family != AF_INET)
+            return false;
+        return prefix_equal(c->addr, (const unsigned char *)&s->sin_addr, c->prefix);
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)sa;
+        const unsigned char *a = s->sin6_addr.s6_addr;
+        if (c->family == AF_INET6)
+            return prefix_equal(c->addr, a, c->prefix);
+        /* An IPv4 client seen on a dual-stack socket as ::ffff:a.b.c.d. */
+        if (IN6_IS_ADDR_V4MAPPED(&s->sin6_addr))
+            return prefix_equal(c->addr, a + 12, c->prefix);
+    }
+    return false;
+}
+
+bool bx_cidr_list_match(const struct bx_cidr *list, size_t n, const struct sockaddr *sa)
+{
+    for (size_t i = 0; i < n; i++)
+        if (bx_cidr_match(&list[i], sa))
+            return true;
+    return false;
+}

@@ -1,0 +1,58 @@
+/* Socket helpers. Each returns a descriptor or 0 on success, or -1 with a
+ * message naming the address in the caller's buffer; none of them logs. */
+#ifndef BACTRIAN_COMMON_NET_H
+#define BACTRIAN_COMMON_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#define BX_ERRLEN 256
+/* "[ffff:...:ffff]:65535" fits with room. */
+#define BX_ADDRSTRLEN 64
+
+int bx_set_nonblock(int fd, char *err, size_t errlen);
+int bx_set_cloexec(int fd, char *err, size_t errlen);
+
+/* Binds and listens on addr:port (IPv4 or IPv6 literal, or "*" for both
+ * families' any address is not accepted: list "0.0.0.0" and "::"). IPv6
+ * sockets set IPV6_V6ONLY so "0.0.0.0" and "::" can both be bound.
+ * Non-blocking and close-on-exec. */
+int bx_listen_tcp(const char *addr, int port, int backlog, char *err, size_t errlen);
+
+/* Binds a Unix stream socket at path with the given mode, and owner/group when
+ * they are not -1. A stale socket file nobody listens on is replaced; a live
+ * one is an error. */
+int bx_listen_unix(const char *path, int mode, uid_t uid, gid_t gid, int backlog, char *err,
+                   size_t errlen);
+
+/* Non-blocking connect to a Unix socket. Returns the fd (connected or with the
+ * connect in progress) or -1. */
+int bx_connect_unix(const char *path, char *err, size_t errlen);
+
+/* Formats an address as "1.2.3.4:80", "[::1]:80" or "unix:/path" (port omitted
+ * when with_port is false). Returns out. */
+char *bx_sockaddr_str(const struct sockaddr *sa, socklen_t len, bool with_port, char *out,
+                      size_t outlen);
+/* The port of an AF_INET/AF_INET6 address, or 0. */
+int bx_sockaddr_port(const struct sockaddr *sa);
+
+/* Network prefixes for allow-lists such as proxy_from. */
+struct bx_cidr {
+    int family;               /* AF_INET or AF_INET6 */
+    unsigned char addr[16];   /* network byte order */
+    int prefix;               /* 0-32 or 0-128 */
+};
+
+/* Parses "10.0.0.0/8", "::1", "192.168.1.7" (a host = full prefix). 0 or -1. */
+int bx_cidr_parse(const char *s, struct bx_cidr *out);
+/* True when sa (AF_INET, AF_INET6 incl. v4-mapped, or AF_UNIX which always
+ * matches nothing) is inside the prefix. */
+bool bx_cidr_match(const struct bx_cidr *c, const struct sockaddr *sa);
+bool bx_cidr_list_match(const struct bx_cidr *list, size_t n, const struct sockaddr *sa);
+
+/* Parses an IPv4 or IPv6 literal and port into ss. 0 or -1. */
+int bx_sockaddr_parse(const char *addr, int port, struct sockaddr_storage *ss, socklen_t *len);
+
+#endif

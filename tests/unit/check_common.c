@@ -1,0 +1,24 @@
+/* Runner for the common/ unit tests: one Suite per module. */
+#include "config.h"
+
+#include <check.h>
+#include <stdlib.h>
+
+Suite *suite_config(void);
+Suite *suite_buf(void);
+Suite *suite_net(void);
+Suite *suite_pidfile(void);
+Suite *suite_log(void);
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite_config());
+    srunner_add_suite(sr, suite_buf());
+    srunner_add_suite(sr, suite_net());
+    srunner_add_suite(sr, suite_pidfile());
+    srunner_add_suite(sr, suite_log());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
