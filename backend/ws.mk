@@ -17,3 +17,9 @@ tests_unit_check_ws_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_ws_LDADD = backend/libws.la $(CHECK_LIBS) $(OPENSSL_LIBS) $(ZLIB_LIBS)
 TESTS += tests/unit/check_ws
 endif
+
+# The WebSocket load generator (bench/ws_echo_bench.sh runs it).
+noinst_PROGRAMS += bench/wsbench
+bench_wsbench_SOURCES = bench/wsbench.c
+bench_wsbench_LDADD = $(ZLIB_LIBS)
+EXTRA_DIST += bench/node-ws-echo.js bench/ws_echo_bench.sh

@@ -5,7 +5,12 @@
 
 #include "backend/ws_frame.h"
 
-enum { ST_HDR = 0, ST_PAYLOAD, ST_END, ST_DEAD };
+enum {
+    ST_HDR = BE_WS_PARSE_HDR,
+    ST_PAYLOAD = BE_WS_PARSE_PAYLOAD,
+    ST_END = BE_WS_PARSE_END,
+    ST_DEAD = BE_WS_PARSE_DEAD
+};
 
 void be_ws_parser_init(struct be_ws_parser *p, int expect_mask, uint8_t allowed_rsv,
                        uint64_t max_frame)

@@ -90,6 +90,20 @@ struct be_ws_parser {
     struct be_ws_frame_hdr hdr;
 };
 
+enum { BE_WS_PARSE_HDR = 0, BE_WS_PARSE_PAYLOAD, BE_WS_PARSE_END, BE_WS_PARSE_DEAD };
+
+/* True after a protocol error: the stream cannot be parsed any further. */
+static inline int be_ws_parser_failed(const struct be_ws_parser *p)
+{
+    return p->state == BE_WS_PARSE_DEAD;
+}
+
+/* True between frames (no partial header or payload pending). */
+static inline int be_ws_parser_idle(const struct be_ws_parser *p)
+{
+    return p->state == BE_WS_PARSE_HDR && p->hlen == 0;
+}
+
 /* expect_mask: 1 for a server. allowed_rsv: BE_WS_RSV1 when permessage-deflate
  * was negotiated, else 0. max_frame: 0 for no limit. */
 void be_ws_parser_init(struct be_ws_parser *p, int expect_mask, uint8_t allowed_rsv,
