@@ -69,7 +69,8 @@ grep -q "module_dir = \"$I/lib/bactrian/modules\"" "$I/etc/bactrian/bactrian.con
 PKG_CONFIG_PATH="$I/lib/pkgconfig" pkg-config --define-prefix --cflags bactrian-module | grep -q -- "-I$I/include" &&
     ok "pkg-config --cflags bactrian-module" || bad "pkg-config bactrian-module"
 for f in "$I"/share/man/man*/*; do
-    w=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$f" 2>&1 >/dev/null)
+    # Every warning but line breaking (long installed paths cannot be adjusted).
+    w=$(groff -man -z -ww -Wbreak -Tutf8 "$f" 2>&1)
     [ -z "$w" ] && ok "man $(basename "$f") renders cleanly" || bad "man $(basename "$f"): $w"
 done
 
