@@ -18,3 +18,4 @@ endif
 # Integration tests: each file is one test run by the harness.
 TESTS += tests/integration/cli.sh
 EXTRA_DIST += tests/integration/cli.sh
+EXTRA_DIST += tests/integration/harness.py
