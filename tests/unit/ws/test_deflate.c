@@ -226,7 +226,8 @@ static void round_trip(int sw, int cw_unused, int mem, int no_ctx, size_t msglen
                 break;
         }
         ck_assert_uint_eq(out.len, msglen);
-        ck_assert_int_eq(memcmp(out.p, msg, msglen), 0);
+        if (msglen)
+            ck_assert_int_eq(memcmp(out.p, msg, msglen), 0);
     }
     be_ws_deflater_free(&d);
     be_ws_inflater_free(&f);
