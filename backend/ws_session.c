@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "backend/conn.h"
 #include "backend/http.h"
@@ -366,14 +367,30 @@ static void start_close(struct bm_ws *ws, unsigned code, const char *reason)
     be_conn_flush(ws->c);
 }
 
+/* After a framing error the peer's close frame can no longer be found in
+ * the stream: send FIN once our close frame is out, so the peer sees the
+ * close and then EOF, and wait (discarding input) for it to hang up. Closing
+ * outright would reset the connection with its unread bytes and could
+ * destroy our close frame in flight. */
+void be_ws_half_close(struct bm_ws *ws)
+{
+    if (!ws->shut_wr_pending || ws->c->closed || be_conn_pending(ws->c))
+        return;
+    ws->shut_wr_pending = false;
+    shutdown(ws->c->fd, SHUT_WR);
+}
+
 void be_ws_fail(struct bm_ws *ws, unsigned code, const char *reason)
 {
     if (ws->state != BE_WS_OPEN)
         return;
     bx_log_info("%s: WebSocket session %llu failed: %u %s", ws->c->client_str,
                 (unsigned long long)ws->id, code, reason ? reason : "");
+    if (be_ws_parser_failed(&ws->p))
+        ws->shut_wr_pending = true;
     start_close(ws, code, reason);
     report_close(ws, code, reason, reason ? strlen(reason) : 0);
+    be_ws_half_close(ws);
 }
 
 void bm_ws_close(struct bm_ws *ws, unsigned code, const char *reason)
@@ -738,6 +755,8 @@ static void ws_on_timer(struct be_conn *c)
 static void ws_on_write(struct be_conn *c)
 {
     be_ws_on_writable(c->proto);
+    if (!c->closed)
+        be_ws_half_close(c->proto);
 }
 
 static void ws_on_close(struct be_conn *c)
