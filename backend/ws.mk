@@ -23,3 +23,6 @@ noinst_PROGRAMS += bench/wsbench
 bench_wsbench_SOURCES = bench/wsbench.c
 bench_wsbench_LDADD = $(ZLIB_LIBS)
 EXTRA_DIST += bench/node-ws-echo.js bench/ws_echo_bench.sh
+
+# The demo page (echo and chat panels), served by the static module at "/".
+dist_website_DATA = www/index.html
