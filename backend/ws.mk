@@ -22,7 +22,7 @@ endif
 noinst_PROGRAMS += bench/wsbench
 bench_wsbench_SOURCES = bench/wsbench.c
 bench_wsbench_LDADD = $(ZLIB_LIBS)
-EXTRA_DIST += bench/node-ws-echo.js bench/ws_echo_bench.sh
+EXTRA_DIST += bench/node-ws-echo.js bench/ws_echo_bench.sh bench/ws_deflate_mem.py
 
 # The demo page (echo and chat panels), served by the static module at "/".
 dist_website_DATA = www/index.html

@@ -755,8 +755,12 @@ static void ws_on_timer(struct be_conn *c)
 static void ws_on_write(struct be_conn *c)
 {
     be_ws_on_writable(c->proto);
-    if (!c->closed)
-        be_ws_half_close(c->proto);
+    if (c->closed)
+        return;
+    be_ws_half_close(c->proto);
+    /* An idle session does not keep the buffer of its biggest message. */
+    if (!be_conn_pending(c) && c->out.cap > KEEP_MSG_CAP)
+        bx_buf_free(&c->out);
 }
 
 static void ws_on_close(struct be_conn *c)
