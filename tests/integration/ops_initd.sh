@@ -180,8 +180,18 @@ for role in backend frontend; do
         bad "$role: broken restart rc $rc: $out"
     cp "$T/good.conf" "$T/bactrian.conf"
 
+    # Log rotation: move the file away, USR1 through the script, and the next
+    # line goes to a new file while the old one stays as it was.
+    mv "$LOG" "$LOG.1"
+    n1=$(wc -l < "$LOG.1")
     out=$("$S" rotate 2>&1); rc=$?
     [ $rc -eq 0 ] && alive "$pid" && ok "$role: rotate (USR1)" || bad "$role: rotate rc $rc: $out"
+    wait_for 30 test -e "$LOG" && ok "$role: USR1 reopened the error log" ||
+        bad "$role: no new error log after USR1"
+    "$S" reload >/dev/null 2>&1
+    wait_for 30 grep -qi 'hup\|reload' "$LOG" && [ "$(wc -l < "$LOG.1")" -eq "$n1" ] &&
+        ok "$role: lines after USR1 go to the new file" ||
+        bad "$role: after USR1: new [$(cat "$LOG" 2>/dev/null)] old grew to $(wc -l < "$LOG.1")"
 
     out=$("$S" restart 2>&1); rc=$?
     npid=$(cat "$PF" 2>/dev/null)
