@@ -26,3 +26,7 @@ EXTRA_DIST += bench/node-ws-echo.js bench/ws_echo_bench.sh bench/ws_deflate_mem.
 
 # The demo page (echo and chat panels), served by the static module at "/".
 dist_website_DATA = www/index.html
+
+# The WebSocket guide (settings, behaviour, measured deflate memory).
+wsdocdir = $(docdir)
+dist_wsdoc_DATA = doc/websocket.md

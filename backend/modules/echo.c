@@ -87,12 +87,27 @@ static void echo_binary(struct bm_ws *ws, const void *data, size_t len, void *in
     bm_ws_send(ws, BM_WS_BINARY, data, len);
 }
 
+/* streaming = true: each piece goes back as it arrives, never buffered whole
+ * (exercises the chunk callback and the streaming send API). */
+static void echo_chunk(struct bm_ws *ws, int opcode, const void *data, size_t len,
+                       unsigned flags, void *inst)
+{
+    (void)inst;
+    if (flags & BM_WS_MSG_FIRST)
+        bm_ws_send_begin(ws, opcode);
+    if (len)
+        bm_ws_send_chunk(ws, data, len);
+    if (flags & BM_WS_MSG_LAST)
+        bm_ws_send_end(ws);
+}
+
 static const struct bm_ws_handlers echo_ws = {
     .options = echo_options,
     .accept = echo_accept,
     .open = echo_open,
     .text = echo_text,
     .binary = echo_binary,
+    .chunk = echo_chunk,
 };
 
 const struct bm_module bactrian_module = {

@@ -28,6 +28,8 @@ MODULES = [
      "close_timeout": 1},
     {"module": "echo", "path": "/strict", "ping_interval": 0,
      "origins": ["http://good.example"], "subprotocols": ["v2.echo", "v1.echo"]},
+    {"module": "echo", "path": "/stream", "ping_interval": 0, "streaming": True,
+     "max_message_size": 67108864},
     {"module": "echo", "path": "/greet", "ping_interval": 0, "greeting": "hello there"},
     {"module": "echo", "path": "/beat", "ping_interval": 1, "max_missed_pongs": 2},
     {"module": "echo", "path": "/idle", "ping_interval": 0, "idle_timeout": 1},
@@ -71,7 +73,7 @@ class WS:
 
     def __init__(self, path="/echo", headers=None, extensions=None, timeout=5.0):
         self.sock = socket.create_connection(("127.0.0.1", STACK.backend_port), timeout=timeout)
-        self.buf = b""
+        self.buf = bytearray()  # appends are amortised O(1): 32 MiB replies stay fast
         hdrs = {"Host": "localhost", "Upgrade": "websocket", "Connection": "Upgrade",
                 "Sec-WebSocket-Key": KEY, "Sec-WebSocket-Version": "13"}
         if extensions:
@@ -88,7 +90,8 @@ class WS:
             if not d:
                 raise AssertionError("connection closed during the handshake")
             self.buf += d
-        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        head, rest = bytes(self.buf).split(b"\r\n\r\n", 1)
+        self.buf = bytearray(rest)
         lines = head.decode("latin-1").split("\r\n")
         status = int(lines[0].split()[1])
         headers = {}
@@ -122,20 +125,21 @@ class WS:
             self.need(10)
             n, off = struct.unpack("!Q", self.buf[2:10])[0], 10
         self.need(off + n)
-        payload = self.buf[off:off + n]
-        self.buf = self.buf[off + n:]
+        payload = bytes(self.buf[off:off + n])
+        del self.buf[:off + n]
         return bool(b0 & 0x80), (b0 >> 4) & 7, b0 & 0x0F, payload
 
     def recv_message(self):
         """Returns (opcode, payload, rsv1 of the first frame); answers nothing."""
         fin, rsv, op, data = self.recv_frame()
+        data = bytearray(data)
         first_rsv = rsv
         while not fin:
             fin, rsv, op2, more = self.recv_frame()
             assert op2 == 0, "expected a continuation, got opcode %d" % op2
             assert rsv == 0, "RSV1 only on a message's first frame (RFC 7692 6.1)"
             data += more
-        return op, data, first_rsv
+        return op, bytes(data), first_rsv
 
     def expect_close(self, codes, why=""):
         """Reads until a close frame; checks its code and that TCP closes after."""
@@ -145,7 +149,7 @@ class WS:
             fin, rsv, op, payload = self.recv_frame()
             if op == 8:
                 break
-            assert op in (1, 2, 9, 10), "unexpected opcode %d before close" % op
+            assert op in (0, 1, 2, 9, 10), "unexpected opcode %d before close" % op
         code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else 1005
         assert code in codes, "%s: close code %d, want %s (reason %r)" % (
             why, code, codes, payload[2:])
@@ -273,7 +277,7 @@ def test_frames_right_behind_the_handshake():
     s = socket.create_connection(("127.0.0.1", STACK.backend_port), timeout=5)
     s.sendall(upgrade_req().encode() + frame(1, b"early") + frame(2, b"bird"))
     ws = WS.__new__(WS)
-    ws.sock, ws.buf = s, b""
+    ws.sock, ws.buf = s, bytearray()
     ws.status, ws.headers = ws.read_response()
     assert ws.status == 101
     assert ws.recv_message()[:2] == (1, b"early")
@@ -324,6 +328,60 @@ def test_large_messages_up_to_16mib():
         ws.send_frame(2 if i == 0 else 0, c, fin=(i == len(chunks) - 1))
     op, data, _ = ws.recv_message()
     assert data == payload
+    ws.close()
+
+
+def test_streaming_echo():
+    """streaming = true: chunks are handed over and sent back as they arrive."""
+    ws = WS("/stream", timeout=30)
+    echo_ok(ws, 1, "streamed ü".encode())
+    echo_ok(ws, 2, b"")
+    payload = os.urandom(32 << 20)  # over the default 16 MiB: never held whole
+    chunks = [payload[i:i + (4 << 20)] for i in range(0, len(payload), 4 << 20)]
+    import threading
+    # The echo starts before the message ends, and the server stops reading
+    # while we do not read: send from another thread.
+    sender = threading.Thread(target=lambda: [
+        ws.send_frame(2 if i == 0 else 0, c, fin=(i == len(chunks) - 1))
+        for i, c in enumerate(chunks)])
+    sender.start()
+    op, data, _ = ws.recv_message()
+    sender.join(30)
+    assert op == 2 and data == payload, "32 MiB streamed echo"
+    fails_with(1007, frame(1, b"ok", fin=False), frame(0, b"\xc3"), frame(0, b"("), path="/stream",
+               why="UTF-8 checked in streaming mode too")
+    ws.close()
+
+
+def test_back_pressure():
+    """A client that sends and never reads: the server stops reading once its
+    queue passes the high watermark, instead of buffering without bound."""
+    ws = WS()
+    msg = frame(2, b"z" * (1 << 20))
+    ws.sock.settimeout(0)
+    sent, t0 = 0, time.time()
+    pending = b""
+    while time.time() - t0 < 2 and sent < (200 << 20):
+        if not pending:
+            pending = msg
+        try:
+            n = ws.sock.send(pending)
+            sent += n
+            pending = pending[n:]
+        except BlockingIOError:
+            time.sleep(0.01)
+    assert sent < (64 << 20), "server kept reading %d MiB without us reading" % (sent >> 20)
+    ws.sock.settimeout(10)
+    import threading
+    # Finish the partial message while reading: the server waits for us.
+    sender = threading.Thread(target=lambda: ws.sock.sendall(pending))
+    sender.start()
+    full = (sent + len(pending)) // len(msg)
+    for i in range(full):
+        op, data, _ = ws.recv_message()
+        assert op == 2 and len(data) == 1 << 20
+    sender.join(10)
+    echo_ok(ws)
     ws.close()
 
 
@@ -633,7 +691,9 @@ def test_shutdown_sends_1001_to_every_session():
 
 def main():
     global STACK
-    tests = [(n, f) for n, f in globals().items() if n.startswith("test_") and callable(f)]
+    only = os.environ.get("WS_TESTS", "")  # e.g. WS_TESTS=streaming,back_pressure
+    tests = [(n, f) for n, f in globals().items() if n.startswith("test_") and callable(f)
+             and (not only or any(o in n for o in only.split(",")))]
     failed = 0
     with harness.Stack(modules=MODULES, workers=2) as s:
         STACK = s
