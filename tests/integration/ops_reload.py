@@ -161,6 +161,27 @@ def test_certificate_replaced_then_hup():
         harness.shutil.rmtree(tmp, ignore_errors=True)
 
 
+def test_certificate_with_wrong_key_is_refused():
+    tmp = harness.tempfile.mkdtemp(prefix="bactrian-cert-")
+    try:
+        vh = own_vhosts(tmp)
+        with harness.Stack(frontend=True, modules=[], vhosts=vh) as s:
+            old = peer_cert(s.https_port)
+            # A renewal gone wrong: a new certificate next to the old key.
+            os.rename(os.path.join(tmp, "localhost.key"), os.path.join(tmp, "old.key"))
+            make_cert(os.path.join(tmp, "localhost"), "localhost")
+            os.rename(os.path.join(tmp, "old.key"), os.path.join(tmp, "localhost.key"))
+            s.signal("frontend", signal.SIGHUP)
+            wait_log(s.frontend_log, r"reload.*keeping", 1, "the reload refused")
+            assert "localhost" in harness.read_file(s.frontend_log).split("keeping")[0][-600:], \
+                "the error names the vhost or its files"
+            time.sleep(0.3)
+            assert s.procs["frontend"].poll() is None, "frontend exited on a bad certificate"
+            assert peer_cert(s.https_port) == old, "the old certificate is still served"
+    finally:
+        harness.shutil.rmtree(tmp, ignore_errors=True)
+
+
 def hold(port):
     """A plaintext client that connects and sends nothing: a busy child."""
     c = socket.create_connection(("127.0.0.1", port), timeout=5)
