@@ -58,6 +58,17 @@ for f in sbin/bactrian-frontend sbin/bactrian-backend include/bactrian/module.h 
          share/man/man8/bactrian-backend.8 share/man/man5/bactrian.conf.5; do
     [ -f "$I/$f" ] && ok "installed $f" || bad "missing $I/$f"
 done
+# Whatever the build has of modules and demo site is installed too.
+for m in "$B"/backend/modules/.libs/*.so; do
+    [ -e "$m" ] || continue
+    n=$(basename "$m")
+    [ -f "$I/lib/bactrian/modules/$n" ] && ok "installed module $n" || bad "module $n not installed"
+done
+SRC=${abs_top_srcdir:?}
+if [ -f "$SRC/www/index.html" ]; then
+    [ -f "$I/share/bactrian/www/index.html" ] && ok "installed the demo site" ||
+        bad "demo site not installed in share/bactrian/www"
+fi
 for d in var/log/bactrian etc/bactrian/certs; do
     [ -d "$I/$d" ] && ok "created $d" || bad "missing directory $I/$d"
 done
@@ -125,7 +136,13 @@ backend: {
 };
 EOC
 }
-mkconf "$T/bactrian.conf" ""
+# With the static module and the demo site installed, the installed daemons
+# serve the installed page.
+serve=
+if [ -f "$I/lib/bactrian/modules/static.so" ] && [ -f "$I/share/bactrian/www/index.html" ]; then
+    serve="modules = ( { module = \"static\"; path = \"/\"; root = \"$I/share/bactrian/www\"; } );"
+fi
+mkconf "$T/bactrian.conf" "$serve"
 mkdir -p "$I/etc/default"
 for role in backend frontend; do
     short=$(echo $role | cut -c1)e
@@ -169,7 +186,7 @@ for role in backend frontend; do
 
     # A broken config is refused before any signal is sent.
     cp "$T/bactrian.conf" "$T/good.conf"
-    mkconf "$T/bactrian.conf" "wokers = 3;"
+    mkconf "$T/bactrian.conf" "wokers = 3; $serve"
     out=$("$S" reload 2>&1); rc=$?
     [ $rc -ne 0 ] && echo "$out" | grep -q "wokers" &&
         ok "$role: reload with a broken config fails and names the error" ||
@@ -198,6 +215,15 @@ for role in backend frontend; do
     [ $rc -eq 0 ] && [ -n "$npid" ] && [ "$npid" != "$pid" ] && alive "$npid" && ! alive "$pid" && ok "$role: restart gives a new master" ||
         bad "$role: restart rc $rc ($pid -> $npid): $out"
 done
+
+if [ -n "$serve" ]; then
+    curl -s --max-time 5 "http://127.0.0.1:$HTTP/" > "$T/page" &&
+        cmp -s "$T/page" "$I/share/bactrian/www/index.html" &&
+        ok "the installed daemons serve the installed demo page" ||
+        bad "GET / through the installed daemons: $(head -c 300 "$T/page")"
+else
+    echo "# static module or demo site not built: page not fetched through the install"
+fi
 
 # Stop the frontend first, as a shutdown would.
 for role in frontend backend; do
