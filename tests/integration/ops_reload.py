@@ -286,9 +286,37 @@ async def ws_echo(conns, tag):
             raise AssertionError("session %d did not echo %r" % (i, msg))
 
 
-def wrk_run(url, seconds):
-    return subprocess.Popen(["wrk", "-t1", "-c8", "-d%ds" % seconds, "--timeout", "3s", url],
+def wrk_run(url, seconds, close=False):
+    """A bounded wrk run. close=True: a new connection per request, so clients
+    keep arriving while generations change (keep-alive ones stay on one child)."""
+    extra = ["-H", "Connection: close"] if close else []
+    return subprocess.Popen(["wrk", "-t1", "-c%d" % (4 if close else 8), "-d%ds" % seconds,
+                             "--timeout", "3s"] + extra + [url],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def wrk_check(out, rc):
+    print(out)
+    assert rc == 0, "wrk failed"
+    m = re.search(r"(\d+) requests in", out)
+    assert m and int(m.group(1)) > 100, "wrk made too few requests"
+    assert "Socket errors" not in out, "failed requests during reloads"
+    assert "Non-2xx" not in out, "error responses during reloads"
+
+
+def test_frontend_reload_under_load():
+    mods = modules("static")
+    with harness.Stack(frontend=True, modules=mods, workers=2) as s:
+        if not http_ok(s):
+            raise harness.Skip("GET / through the frontend does not answer 200 yet")
+        ws = [wrk_run(s.url("/"), 3), wrk_run(s.url("/"), 3, close=True)]
+        for n in range(1, 4):
+            time.sleep(0.7)
+            reload_and_wait(s, "frontend", r"reloaded", n)
+        for w in ws:
+            out, _ = w.communicate(timeout=30)
+            wrk_check(out, w.returncode)
+        assert http_ok(s), "new clients are served after the reloads"
 
 
 def test_reload_under_load():
@@ -302,21 +330,17 @@ def test_reload_under_load():
         try:
             conns = loop.run_until_complete(ws_open(s.url("/echo").replace("http", "ws"), 4))
             loop.run_until_complete(ws_echo(conns, "before"))
-            w = wrk_run(s.url("/"), 4)
+            ws = [wrk_run(s.url("/"), 4), wrk_run(s.url("/"), 4, close=True)]
             for n in range(1, 4):
                 time.sleep(0.8)
                 s.signal("backend", signal.SIGHUP)
                 s.signal("frontend", signal.SIGHUP)
                 loop.run_until_complete(ws_echo(conns, "during%d" % n))
-            out, _ = w.communicate(timeout=30)
+            outs = [(w.communicate(timeout=30)[0], w.returncode) for w in ws]
             backend_reload_missing(s)
             wait_log(s.frontend_log, r"reloaded", 3, "three frontend reloads")
-            print(out)
-            assert w.returncode == 0, "wrk failed"
-            m = re.search(r"(\d+) requests in", out)
-            assert m and int(m.group(1)) > 100, "wrk made too few requests"
-            assert "Socket errors" not in out, "failed requests during reloads"
-            assert "Non-2xx" not in out, "error responses during reloads"
+            for out, rc in outs:
+                wrk_check(out, rc)
             loop.run_until_complete(ws_echo(conns, "after"))
             for c in conns:
                 loop.run_until_complete(c.close())
