@@ -156,7 +156,7 @@ int be_master_run(const struct bx_cli *cli, struct bx_config *cfg)
 {
     char err[BX_ERRLEN];
     struct bx_backend_conf *be = &cfg->be;
-    struct be_listeners ls;
+    struct be_listeners ls = {0};
     int pidfd = bx_daemon_start(cli, be->error_log, be->log_level, be->pid_file);
     if (pidfd == -1)
         return 1;
@@ -244,8 +244,10 @@ int be_master_run(const struct bx_cli *cli, struct bx_config *cfg)
     bx_log_notice("stopped");
     be_modset_free(&modules);
     free(w);
+    free(ls.v);
     return 0;
 fail:
+    free(ls.v);
     bx_pidfile_remove(be->pid_file, pidfd);
     return 1;
 }

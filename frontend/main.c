@@ -26,5 +26,7 @@ int main(int argc, char **argv)
         bx_config_free(&cfg);
         return rc == 0 ? 0 : 1;
     }
-    return fe_master_run(&cli, &cfg);
+    int status = fe_master_run(&cli, &cfg);
+    bx_config_free(&cfg);
+    return status;
 }

@@ -1,60 +1,535 @@
-/* Placeholder frontend master until the pool and relay land: binds every
- * service (so bind errors are reported), drops privileges and waits for a
- * stop signal. */
+/* The frontend master: binds every service, builds the TLS contexts, keeps a
+ * pool of pre-forked children ready in accept and never reads client bytes
+ * itself, except to refuse clients with a 503 when max_children are busy.
+ *
+ * Pool accounting: the scoreboard's nidle counts children that are idle or
+ * about to be (forked, not yet waiting). The master adds one per fork, and
+ * whoever moves a slot out of IDLE/STARTING (the child taking a client, the
+ * master retiring it, the reaper finding it dead) takes it off, by CAS on
+ * the slot state so it happens exactly once. */
 #include "config.h"
 
-#include <poll.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-#include "common/cli.h"
 #include "common/cfg.h"
+#include "common/cli.h"
 #include "common/daemon.h"
 #include "common/log.h"
 #include "common/net.h"
 #include "common/pidfile.h"
 #include "common/proc.h"
+#include "frontend/child.h"
 #include "frontend/master.h"
+#include "frontend/scoreboard.h"
+#include "frontend/tls.h"
+
+#define LISTEN_BACKLOG 4096
+#define STOP_GRACE_MS 10000
+#define MAX_GENS 64
+#define TAG_SIGNAL 0xffffff01u
+#define TAG_NOTIFY 0xffffff02u
+
+struct master {
+    const struct bx_cli *cli;
+    struct fe_gen *gen;
+    struct fe_scoreboard *sb;
+    int sigfd, ep, notify_fd, pidfd;
+    size_t nchildren;           /* alive, every generation */
+    bool watching;              /* listeners in our epoll: pool exhausted */
+    bool stopping;
+    uint64_t stop_deadline;
+    uint64_t next_rotate;
+    uint64_t superseded_ms[MAX_GENS]; /* when generation id % MAX_GENS was replaced */
+    unsigned next_gen;
+    size_t claim_hint;
+};
+
+/* ---- generations -------------------------------------------------------- */
+
+static void gen_free(struct fe_gen *g, bool free_cfg)
+{
+    if (!g)
+        return;
+    for (size_t i = 0; i < g->nls; i++)
+        if (g->ls[i].fd >= 0)
+            close(g->ls[i].fd);
+    free(g->ls);
+    if (g->accept_ep >= 0)
+        close(g->accept_ep);
+    fe_tls_free(&g->tls);
+    if (free_cfg && g->cfg) {
+        bx_config_free(g->cfg);
+        if (g->cfg_heap)
+            free(g->cfg);
+    }
+    free(g);
+}
+
+/* A listener of the running generation with the same address, duplicated,
+ * or -1: a reload keeps the socket (and its queued clients) of a service
+ * that stays. */
+static int reuse_listener(const struct fe_gen *old, const char *addr, int port)
+{
+    if (!old)
+        return -1;
+    for (size_t i = 0; i < old->nls; i++)
+        if (old->ls[i].port == port && strcmp(old->ls[i].addr, addr) == 0)
+            return fcntl(old->ls[i].fd, F_DUPFD_CLOEXEC, 0);
+    return -1;
+}
+
+static struct fe_gen *gen_build(struct bx_config *cfg, const struct fe_gen *old, char *err,
+                                size_t errlen)
+{
+    const struct bx_frontend_conf *fe = &cfg->fe;
+    struct fe_gen *g = calloc(1, sizeof *g);
+    size_t n = 0;
+    if (!g)
+        goto oom;
+    g->cfg = cfg;
+    g->accept_ep = -1;
+    for (size_t i = 0; i < fe->nservices; i++)
+        n += fe->services[i].bind.n;
+    g->ls = calloc(n ? n : 1, sizeof *g->ls);
+    if (!g->ls)
+        goto oom;
+    for (size_t i = 0; i < fe->nservices; i++) {
+        const struct bx_service *sv = &fe->services[i];
+        for (size_t b = 0; b < sv->bind.n; b++) {
+            struct fe_listener *l = &g->ls[g->nls];
+            char e[BX_ERRLEN];
+            snprintf(l->addr, sizeof l->addr, "%s", sv->bind.v[b]);
+            l->port = sv->port;
+            l->service = i;
+            l->fd = reuse_listener(old, l->addr, l->port);
+            if (l->fd == -1)
+                l->fd = bx_listen_tcp(l->addr, l->port, LISTEN_BACKLOG, e, sizeof e);
+            if (l->fd == -1) {
+                snprintf(err, errlen, "frontend.services.[%zu]: %s", i, e);
+                goto fail;
+            }
+            g->nls++;
+        }
+    }
+    g->accept_ep = epoll_create1(EPOLL_CLOEXEC);
+    if (g->accept_ep == -1) {
+        snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
+        goto fail;
+    }
+    for (size_t i = 0; i < g->nls; i++) {
+        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
+        if (epoll_ctl(g->accept_ep, EPOLL_CTL_ADD, g->ls[i].fd, &ev) == -1) {
+            snprintf(err, errlen, "epoll_ctl: %s", strerror(errno));
+            goto fail;
+        }
+    }
+    if (fe_tls_build(&g->tls, cfg, err, errlen) == -1)
+        goto fail;
+    if (!g->tls.n) {
+        const struct bx_vhost *d = bx_config_default_vhost(cfg);
+        g->tls.cfg = cfg;
+        g->tls.def = d ? (size_t)(d - cfg->vhosts) : 0;
+    }
+    if (fe->debug_ip)
+        g->debug_ok = bx_cidr_parse(fe->debug_ip, &g->debug_net) == 0;
+    const char *defb = cfg->vhosts[g->tls.def].backend;
+    for (size_t i = 0; i < cfg->nvhosts; i++)
+        if (strcmp(cfg->vhosts[i].backend, defb) != 0)
+            g->host_sniff = 1;
+    return g;
+oom:
+    snprintf(err, errlen, "out of memory");
+fail:
+    if (g)
+        g->cfg = NULL;
+    gen_free(g, false);
+    return NULL;
+}
+
+/* ---- the pool ------------------------------------------------------------ */
+
+static void spawn(struct master *m)
+{
+    struct fe_scoreboard *sb = m->sb;
+    int idx = -1;
+    for (size_t k = 0; k < sb->nslots; k++) {
+        size_t i = (m->claim_hint + k) % sb->nslots;
+        if (sb->slots[i].pid == 0 && fe_slot_get(&sb->slots[i]) == FE_SLOT_FREE) {
+            idx = (int)i;
+            break;
+        }
+    }
+    if (idx == -1)
+        return;
+    m->claim_hint = (size_t)idx + 1;
+    struct fe_slot *s = &sb->slots[idx];
+    memset(s, 0, sizeof *s);
+    s->generation = m->gen->id;
+    s->started_ms = bx_now_ms();
+    fe_slot_set(s, FE_SLOT_STARTING);
+    __atomic_add_fetch(&sb->nidle, 1, __ATOMIC_ACQ_REL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int close_fds[] = {m->sigfd, m->ep, m->pidfd};
+        struct fe_child_env env = {
+            .gen = m->gen, .sb = sb, .slot = s, .notify_fd = m->notify_fd,
+            .close_fds = close_fds, .nclose = 3,
+        };
+        fe_child_main(&env);
+    }
+    if (pid == -1) {
+        bx_log_error("fork: %s", strerror(errno));
+        fe_slot_set(s, FE_SLOT_FREE);
+        __atomic_sub_fetch(&sb->nidle, 1, __ATOMIC_ACQ_REL);
+        return;
+    }
+    s->pid = pid;
+    m->nchildren++;
+}
+
+/* Asks an idle child to exit; false when it just took a client. */
+static bool retire(struct master *m, struct fe_slot *s)
+{
+    if (!fe_slot_cas(s, FE_SLOT_IDLE, FE_SLOT_RETIRING) &&
+        !fe_slot_cas(s, FE_SLOT_STARTING, FE_SLOT_RETIRING))
+        return false;
+    __atomic_sub_fetch(&m->sb->nidle, 1, __ATOMIC_ACQ_REL);
+    if (s->pid > 0)
+        kill(s->pid, SIGTERM);
+    return true;
+}
+
+static void watch_listeners(struct master *m, bool on)
+{
+    if (on == m->watching || !m->gen)
+        return;
+    for (size_t i = 0; i < m->gen->nls; i++) {
+        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
+        epoll_ctl(m->ep, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, m->gen->ls[i].fd, &ev);
+    }
+    m->watching = on;
+}
+
+static void maintain(struct master *m)
+{
+    if (m->stopping)
+        return;
+    const struct bx_frontend_conf *fe = &m->gen->cfg->fe;
+    int idle = __atomic_load_n(&m->sb->nidle, __ATOMIC_ACQUIRE);
+    size_t max = (size_t)fe->max_children < m->sb->nslots ? (size_t)fe->max_children
+                                                          : m->sb->nslots;
+    while (idle < fe->min_spare && m->nchildren < max) {
+        spawn(m);
+        idle++;
+    }
+    if (idle > fe->max_spare) {
+        for (size_t i = 0; i < m->sb->nslots && idle > fe->max_spare; i++)
+            if (m->sb->slots[i].generation == m->gen->id && retire(m, &m->sb->slots[i]))
+                idle--;
+    }
+    /* Every child busy and no room for more: the master answers the queue. */
+    watch_listeners(m, idle <= 0 && m->nchildren >= max);
+}
+
+/* Pool exhausted: refuse queued clients at once rather than let them hang. */
+static void refuse_queued(struct master *m, size_t li)
+{
+    const struct fe_listener *l = &m->gen->ls[li];
+    bool tls = m->gen->cfg->fe.services[l->service].tls;
+    char page[512];
+    size_t len = fe_http_page(page, sizeof page, 503, "Service Unavailable",
+                              "The server is busy, please try again.");
+    for (int k = 0; k < 64; k++) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd == -1)
+            return;
+        char who[BX_ADDRSTRLEN];
+        bx_log_warn("client %s: refused, max_children (%d) busy",
+                    bx_sockaddr_str((struct sockaddr *)&ss, sl, true, who, sizeof who),
+                    m->gen->cfg->fe.max_children);
+        if (!tls && write(fd, page, len) == -1) {
+            /* the client is gone; nothing to tell it */
+        }
+        close(fd);
+    }
+}
+
+static void reap(struct master *m)
+{
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        for (size_t i = 0; i < m->sb->nslots; i++) {
+            struct fe_slot *s = &m->sb->slots[i];
+            if (s->pid != pid)
+                continue;
+            int st = fe_slot_get(s);
+            if (fe_slot_cas(s, FE_SLOT_IDLE, FE_SLOT_FREE) ||
+                fe_slot_cas(s, FE_SLOT_STARTING, FE_SLOT_FREE))
+                __atomic_sub_fetch(&m->sb->nidle, 1, __ATOMIC_ACQ_REL);
+            bool normal = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+            bool asked = WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM &&
+                         st == FE_SLOT_RETIRING;
+            if (!normal && !asked) {
+                char how[128], who[BX_ADDRSTRLEN] = "-";
+                if (s->family == AF_INET || s->family == AF_INET6)
+                    inet_ntop(s->family, s->addr, who, sizeof who);
+                bx_log_warn("child %d (%s, client %s) %s", (int)pid, fe_slot_state_name(st), who,
+                            bx_exit_str(status, how, sizeof how));
+            }
+            memset(s, 0, sizeof *s);
+            fe_slot_set(s, FE_SLOT_FREE);
+            m->nchildren--;
+            break;
+        }
+    }
+}
+
+/* ---- reload, limits on old generations ---------------------------------- */
+
+static void reload(struct master *m)
+{
+    char *errors = NULL, err[BX_ERRLEN];
+    struct bx_config *cfg = calloc(1, sizeof *cfg);
+    if (!cfg || bx_config_load(cfg, m->cli->config, BX_CONF_FRONTEND, &errors) == -1) {
+        bx_log_error("reload: configuration has errors, keeping the running one:\n%s",
+                     errors ? errors : "out of memory");
+        free(errors);
+        free(cfg);
+        return;
+    }
+    struct fe_gen *g = gen_build(cfg, m->gen, err, sizeof err);
+    if (g)
+        g->cfg_heap = 1;
+    if (!g) {
+        bx_log_error("reload: %s; keeping the running configuration", err);
+        bx_config_free(cfg);
+        free(cfg);
+        return;
+    }
+    if ((size_t)cfg->fe.max_children > m->sb->nslots)
+        bx_log_warn("reload: max_children %d above the %zu slots made at start; a restart "
+                    "applies it", cfg->fe.max_children, m->sb->nslots);
+    watch_listeners(m, false);
+    struct fe_gen *old = m->gen;
+    g->id = m->next_gen++;
+    m->superseded_ms[old->id % MAX_GENS] = bx_now_ms();
+    m->gen = g;
+    /* Idle children of the old generation go; busy ones finish their client. */
+    for (size_t i = 0; i < m->sb->nslots; i++)
+        if (m->sb->slots[i].generation != g->id)
+            retire(m, &m->sb->slots[i]);
+    /* The children carry their own copy of the old generation. */
+    gen_free(old, true);
+    bx_log_notice("reloaded: generation %u, %zu listeners, %zu vhosts", g->id, g->nls,
+                  cfg->nvhosts);
+    maintain(m);
+}
+
+/* Old busy children past reload_max_age, or more than reload_max_generations
+ * generations back, are killed. */
+static void enforce_old(struct master *m)
+{
+    const struct bx_frontend_conf *fe = &m->gen->cfg->fe;
+    uint64_t now = bx_now_ms();
+    for (size_t i = 0; i < m->sb->nslots; i++) {
+        struct fe_slot *s = &m->sb->slots[i];
+        if (s->pid <= 0 || s->generation == m->gen->id)
+            continue;
+        unsigned back = m->gen->id - s->generation;
+        uint64_t since = m->superseded_ms[s->generation % MAX_GENS];
+        if (back > (unsigned)fe->reload_max_generations ||
+            (since && now - since > (uint64_t)fe->reload_max_age_ms)) {
+            bx_log_notice("child %d of generation %u: killed (reload limits)", (int)s->pid,
+                          s->generation);
+            kill(s->pid, SIGKILL);
+        }
+    }
+}
+
+static void timers(struct master *m)
+{
+    uint64_t now = bx_now_ms();
+    if (m->gen->tls.n && now >= m->next_rotate) {
+        if (fe_scoreboard_rotate_tickets(m->sb) == -1)
+            bx_log_error("session ticket key rotation failed");
+        m->next_rotate = now + (uint64_t)m->gen->cfg->fe.tls.ticket_rotate_ms;
+    }
+    if (!m->stopping)
+        enforce_old(m);
+}
+
+/* ---- stop ---------------------------------------------------------------- */
+
+static void begin_stop(struct master *m, bool now)
+{
+    watch_listeners(m, false);
+    for (size_t i = 0; i < m->gen->nls; i++) {
+        close(m->gen->ls[i].fd);
+        m->gen->ls[i].fd = -1;
+    }
+    m->stopping = true;
+    m->stop_deadline = bx_now_ms() + STOP_GRACE_MS;
+    for (size_t i = 0; i < m->sb->nslots; i++) {
+        struct fe_slot *s = &m->sb->slots[i];
+        if (s->pid <= 0)
+            continue;
+        if (now)
+            kill(s->pid, SIGKILL);
+        else
+            retire(m, s);
+    }
+}
+
+static void handle_signal(struct master *m, int sig)
+{
+    switch (sig) {
+    case SIGCHLD:
+        reap(m);
+        break;
+    case SIGHUP:
+        if (!m->stopping)
+            reload(m);
+        break;
+    case SIGTERM:
+    case SIGINT:
+        if (!m->stopping) {
+            bx_log_notice("stopping: %zu children finish their clients", m->nchildren);
+            begin_stop(m, false);
+        }
+        break;
+    case SIGQUIT:
+        bx_log_notice("stopping now");
+        begin_stop(m, true);
+        break;
+    case SIGUSR1:
+        if (bx_log_reopen() == -1)
+            bx_log_error("cannot reopen the error log");
+        break;
+    default:
+        break;
+    }
+}
+
+static int run_loop(struct master *m)
+{
+    for (;;) {
+        if (m->stopping) {
+            if (m->nchildren == 0)
+                return 0;
+            if (bx_now_ms() >= m->stop_deadline) {
+                bx_log_warn("%zu children still busy after %d ms: killing them", m->nchildren,
+                            STOP_GRACE_MS);
+                for (size_t i = 0; i < m->sb->nslots; i++)
+                    if (m->sb->slots[i].pid > 0)
+                        kill(m->sb->slots[i].pid, SIGKILL);
+                m->stop_deadline = UINT64_MAX;
+            }
+        }
+        struct epoll_event evs[16];
+        int n = epoll_wait(m->ep, evs, 16, 250);
+        for (int i = 0; i < n; i++) {
+            uint32_t tag = evs[i].data.u32;
+            if (tag == TAG_SIGNAL) {
+                int sig;
+                while ((sig = bx_signalfd_read(m->sigfd)) > 0)
+                    handle_signal(m, sig);
+            } else if (tag == TAG_NOTIFY) {
+                uint64_t v;
+                if (read(m->notify_fd, &v, sizeof v) == -1) {
+                    /* nothing pending */
+                }
+            } else if (m->watching && tag < m->gen->nls) {
+                refuse_queued(m, tag);
+            }
+        }
+        /* SIGCHLD can coalesce with a burst: reap on every pass. */
+        reap(m);
+        maintain(m);
+        timers(m);
+    }
+}
 
 int fe_master_check(struct bx_config *cfg)
 {
-    (void)cfg;
+    struct fe_tls t;
+    char err[BX_ERRLEN * 2];
+    if (fe_tls_build(&t, cfg, err, sizeof err) == -1) {
+        fprintf(stderr, "%s: %s\n", cfg->path, err);
+        return -1;
+    }
+    fe_tls_free(&t);
+    return 0;
+}
+
+static int setup(struct master *m, struct bx_config *cfg)
+{
+    char err[BX_ERRLEN * 2];
+    m->sigfd = bx_signalfd_open(err, sizeof err);
+    m->ep = epoll_create1(EPOLL_CLOEXEC);
+    m->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (m->sigfd == -1 || m->ep == -1 || m->notify_fd == -1) {
+        bx_log_error("setup: %s", m->sigfd == -1 ? err : strerror(errno));
+        return -1;
+    }
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = TAG_SIGNAL};
+    epoll_ctl(m->ep, EPOLL_CTL_ADD, m->sigfd, &ev);
+    ev.data.u32 = TAG_NOTIFY;
+    epoll_ctl(m->ep, EPOLL_CTL_ADD, m->notify_fd, &ev);
+    m->gen = gen_build(cfg, NULL, err, sizeof err);
+    if (!m->gen) {
+        bx_log_error("%s", err);
+        return -1;
+    }
+    m->gen->id = m->next_gen++;
+    /* Room for old generations still finishing after reloads. */
+    m->sb = fe_scoreboard_create((size_t)cfg->fe.max_children + (size_t)cfg->fe.max_spare);
+    if (!m->sb) {
+        bx_log_error("cannot map the scoreboard: %s", strerror(errno));
+        return -1;
+    }
+    fe_tls_set_ticket_source(m->sb);
+    if (fe_scoreboard_rotate_tickets(m->sb) == -1 || fe_scoreboard_rotate_tickets(m->sb) == -1) {
+        bx_log_error("cannot make session ticket keys");
+        return -1;
+    }
+    m->next_rotate = bx_now_ms() + (uint64_t)cfg->fe.tls.ticket_rotate_ms;
+    if (bx_drop_privileges(cfg->fe.user, cfg->fe.group, err, sizeof err) == -1) {
+        bx_log_error("frontend.user: %s", err);
+        return -1;
+    }
     return 0;
 }
 
 int fe_master_run(const struct bx_cli *cli, struct bx_config *cfg)
 {
-    char err[BX_ERRLEN];
+    struct master m = {.cli = cli, .sigfd = -1, .ep = -1, .notify_fd = -1, .next_gen = 1};
     struct bx_frontend_conf *fe = &cfg->fe;
-    int pidfd = bx_daemon_start(cli, fe->error_log, fe->log_level, fe->pid_file);
-    if (pidfd == -1)
+    char *pid_file = fe->pid_file ? strdup(fe->pid_file) : NULL;
+    m.pidfd = bx_daemon_start(cli, fe->error_log, fe->log_level, fe->pid_file);
+    if (m.pidfd == -1)
         return 1;
-    int sigfd = bx_signalfd_open(err, sizeof err);
-    for (size_t i = 0; i < fe->nservices; i++)
-        for (size_t b = 0; b < fe->services[i].bind.n; b++)
-            if (bx_listen_tcp(fe->services[i].bind.v[b], fe->services[i].port, 511, err,
-                              sizeof err) == -1) {
-                bx_log_error("frontend.services.[%zu]: %s", i, err);
-                bx_pidfile_remove(fe->pid_file, pidfd);
-                return 1;
-            }
-    if (bx_drop_privileges(fe->user, fe->group, err, sizeof err) == -1) {
-        bx_log_error("frontend.user: %s", err);
-        bx_pidfile_remove(fe->pid_file, pidfd);
-        return 1;
+    int rc = 1;
+    if (setup(&m, cfg) == 0) {
+        bx_log_notice("started %s: %zu listeners, %zu vhosts, pool %d..%d of %d", PACKAGE_VERSION,
+                      m.gen->nls, cfg->nvhosts, fe->min_spare, fe->max_spare, fe->max_children);
+        maintain(&m);
+        rc = run_loop(&m);
+        bx_log_notice("stopped");
     }
-    bx_log_notice("started %s (relay not built yet)", PACKAGE_VERSION);
-    for (;;) {
-        struct pollfd pfd = {.fd = sigfd, .events = POLLIN};
-        if (poll(&pfd, 1, -1) <= 0)
-            continue;
-        int sig = bx_signalfd_read(sigfd);
-        if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT)
-            break;
-    }
-    bx_pidfile_remove(fe->pid_file, pidfd);
-    bx_log_notice("stopped");
-    return 0;
+    bx_pidfile_remove(pid_file, m.pidfd);
+    free(pid_file);
+    return rc;
 }

@@ -9,6 +9,8 @@ Suite *suite_buf(void);
 Suite *suite_net(void);
 Suite *suite_pidfile(void);
 Suite *suite_log(void);
+Suite *suite_proxy(void);
+Suite *suite_proc(void);
 
 int main(void)
 {
@@ -17,6 +19,8 @@ int main(void)
     srunner_add_suite(sr, suite_net());
     srunner_add_suite(sr, suite_pidfile());
     srunner_add_suite(sr, suite_log());
+    srunner_add_suite(sr, suite_proxy());
+    srunner_add_suite(sr, suite_proc());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -254,6 +254,7 @@ START_TEST(syntax_error_and_many_errors)
     ck_assert_ptr_nonnull(strstr(errors, ":2: setting 'backend.sockett': unknown setting"));
     ck_assert_ptr_nonnull(strstr(errors, ":3: setting 'backend.workers': must be 0-1024"));
     ck_assert_ptr_nonnull(strstr(errors, ":4: setting 'backend.keepalive': unknown setting"));
+    free(errors);
     ck_assert_int_eq(bx_config_load(&cfg, "/nonexistent/bactrian.conf", 0, &errors), -1);
     ck_assert_str_eq(errors, "/nonexistent/bactrian.conf: cannot read: No such file or directory\n");
 }

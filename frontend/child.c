@@ -1,0 +1,528 @@
+/* The per-client process; see child.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cfg.h"
+#include "common/log.h"
+#include "common/net.h"
+#include "common/proc.h"
+#include "common/proxy.h"
+#include "frontend/child.h"
+#include "frontend/relay.h"
+#include "frontend/scoreboard.h"
+
+/* The Host header is looked for in at most this many bytes. */
+#define SNIFF_MAX 4096
+/* Bytes read from a TLS client while waiting for its first request byte. */
+#define FIRST_READ 16384
+
+struct conn {
+    const struct fe_child_env *env;
+    const struct bx_config *cfg;
+    const struct fe_listener *l;
+    int fd;
+    struct sockaddr_storage client, local;
+    socklen_t clientlen, locallen;
+    char who[BX_ADDRSTRLEN];    /* client address for the log */
+    SSL *ssl;
+    struct fe_tls_conn tc;
+    int vhost;
+    char id[24];
+    unsigned char first[FIRST_READ];
+    size_t firstlen;
+};
+
+size_t fe_http_page(char *out, size_t outlen, int status, const char *reason, const char *text)
+{
+    char body[512];
+    int b = snprintf(body, sizeof body,
+                     "<!DOCTYPE html>\n<html><head><title>%d %s</title></head>"
+                     "<body><h1>%d %s</h1><p>%s</p></body></html>\n",
+                     status, reason, status, reason, text);
+    if (b < 0 || (size_t)b >= sizeof body)
+        b = 0;
+    int n = snprintf(out, outlen,
+                     "HTTP/1.1 %d %s\r\nContent-Type: text/html; charset=utf-8\r\n"
+                     "Content-Length: %d\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n%s",
+                     status, reason, b, b ? body : "");
+    return n < 0 ? 0 : (size_t)n >= outlen ? outlen - 1 : (size_t)n;
+}
+
+int fe_http_find_host(const char *buf, size_t len, char *out, size_t outlen)
+{
+    const char *end = memmem(buf, len, "\r\n\r\n", 4);
+    if (!end)
+        return -1;
+    const char *p = memchr(buf, '\n', (size_t)(end - buf));
+    while (p && p < end) {
+        const char *line = p + 1;
+        const char *eol = memchr(line, '\n', (size_t)(end + 2 - line));
+        if (!eol)
+            break;
+        if ((size_t)(eol - line) > 5 && strncasecmp(line, "host:", 5) == 0) {
+            const char *v = line + 5, *e = eol;
+            while (v < e && (*v == ' ' || *v == '\t'))
+                v++;
+            while (e > v && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
+                e--;
+            /* strip the port; keep an IPv6 literal's brackets intact */
+            const char *colon = NULL;
+            for (const char *q = e; q > v; q--)
+                if (q[-1] == ':') {
+                    colon = q - 1;
+                    break;
+                } else if (q[-1] == ']') {
+                    break;
+                }
+            if (colon)
+                e = colon;
+            size_t n = (size_t)(e - v);
+            if (n == 0 || n >= outlen)
+                return 0;
+            memcpy(out, v, n);
+            out[n] = '\0';
+            return (int)n;
+        }
+        p = eol;
+    }
+    return 0;
+}
+
+/* Waits for fd to become ready for events until deadline; false on timeout. */
+static bool wait_fd(int fd, short events, uint64_t deadline)
+{
+    for (;;) {
+        uint64_t now = bx_now_ms();
+        if (now >= deadline)
+            return false;
+        struct pollfd p = {.fd = fd, .events = events};
+        int n = poll(&p, 1, (int)(deadline - now));
+        if (n > 0)
+            return true;
+        if (n == -1 && errno != EINTR)
+            return false;
+    }
+}
+
+/* Answers a small error page and lets the client read it. */
+static void send_page(struct conn *c, int status, const char *reason, const char *text)
+{
+    char page[1024];
+    size_t len = fe_http_page(page, sizeof page, status, reason, text), off = 0;
+    uint64_t deadline = bx_now_ms() + 2000;
+    while (off < len) {
+        ssize_t n;
+        if (c->ssl) {
+            int w = SSL_write(c->ssl, page + off, (int)(len - off));
+            if (w > 0) {
+                off += (size_t)w;
+                continue;
+            }
+            int e = SSL_get_error(c->ssl, w);
+            if (e != SSL_ERROR_WANT_WRITE && e != SSL_ERROR_WANT_READ)
+                break;
+            n = -1;
+            errno = EAGAIN;
+        } else {
+            n = write(c->fd, page + off, len - off);
+            if (n > 0) {
+                off += (size_t)n;
+                continue;
+            }
+        }
+        if ((n == -1 && errno != EAGAIN && errno != EINTR) ||
+            !wait_fd(c->fd, POLLOUT, deadline))
+            break;
+    }
+    if (c->ssl) {
+        SSL_shutdown(c->ssl);
+        ERR_clear_error();
+    }
+    shutdown(c->fd, SHUT_WR);
+    /* Drain briefly so the close does not turn into a reset that eats the page. */
+    char sink[512];
+    uint64_t until = bx_now_ms() + 200;
+    while (wait_fd(c->fd, POLLIN, until) && read(c->fd, sink, sizeof sink) > 0)
+        ;
+}
+
+/* Reads a PROXY v1/v2 header from a trusted load balancer. Returns 1 when
+ * one was read (addresses replaced), 0 when there is none, -1 to close. */
+static int read_proxy_header(struct conn *c, bool required, uint64_t deadline)
+{
+    unsigned char buf[BX_PROXY_V2_MAX_IN];
+    struct bx_proxy_info pi;
+    char err[BX_ERRLEN];
+    for (;;) {
+        ssize_t n = recv(c->fd, buf, sizeof buf, MSG_PEEK);
+        if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
+            return -1;
+        if (n > 0) {
+            ssize_t h = bx_proxy_parse(buf, (size_t)n, &pi, err, sizeof err);
+            if (h > 0) {
+                if (recv(c->fd, buf, (size_t)h, 0) != h)
+                    return -1;
+                if (!pi.local && pi.src.ss_family != AF_UNSPEC) {
+                    c->client = pi.src;
+                    c->clientlen = pi.srclen;
+                    c->local = pi.dst;
+                    c->locallen = pi.dstlen;
+                }
+                return 1;
+            }
+            if (h == BX_PROXY_INVALID) {
+                bx_log_warn("client %s: bad PROXY header: %s", c->who, err);
+                return -1;
+            }
+            if (h == BX_PROXY_NONE) {
+                if (required)
+                    bx_log_warn("client %s: no PROXY header but the service requires one",
+                                c->who);
+                return required ? -1 : 0;
+            }
+            if ((size_t)n == sizeof buf)
+                return -1;
+        }
+        if (!wait_fd(c->fd, POLLIN, deadline)) {
+            bx_log_info("client %s: timeout waiting for the PROXY header", c->who);
+            return -1;
+        }
+    }
+}
+
+static int tls_handshake(struct conn *c, uint64_t deadline)
+{
+    const struct fe_gen *g = c->env->gen;
+    char e[256];
+    c->ssl = fe_tls_new(&g->tls, c->fd, &c->tc);
+    if (!c->ssl) {
+        bx_log_error("client %s: SSL_new: %s", c->who, fe_tls_error(e, sizeof e));
+        return -1;
+    }
+    for (;;) {
+        int r = SSL_accept(c->ssl);
+        if (r == 1)
+            break;
+        int err = SSL_get_error(c->ssl, r);
+        short ev = err == SSL_ERROR_WANT_READ ? POLLIN : err == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
+        if (!ev) {
+            bx_log_info("client %s: TLS handshake failed (sni '%s'): %s", c->who, c->tc.sni,
+                        fe_tls_error(e, sizeof e));
+            return -1;
+        }
+        if (!wait_fd(c->fd, ev, deadline)) {
+            bx_log_info("client %s: TLS handshake timeout", c->who);
+            return -1;
+        }
+    }
+    c->vhost = c->tc.vhost;
+    return 0;
+}
+
+/* Waits for the first request bytes (the 408 timeout). For TLS they are
+ * read into c->first; for plaintext they stay in the socket (peeked) and the
+ * Host header picks the vhost when some vhost has its own backend. */
+static int first_bytes(struct conn *c, uint64_t deadline)
+{
+    if (c->ssl) {
+        for (;;) {
+            int n = SSL_read(c->ssl, c->first, sizeof c->first);
+            if (n > 0) {
+                c->firstlen = (size_t)n;
+                return 0;
+            }
+            int err = SSL_get_error(c->ssl, n);
+            short ev = err == SSL_ERROR_WANT_READ ? POLLIN : err == SSL_ERROR_WANT_WRITE ? POLLOUT
+                                                                                      : 0;
+            ERR_clear_error();
+            if (!ev)
+                return -1; /* closed before a request: nothing to answer */
+            if (!wait_fd(c->fd, ev, deadline))
+                return -2;
+        }
+    }
+    c->vhost = (int)c->env->gen->tls.def;
+    char peek[SNIFF_MAX], host[256];
+    for (;;) {
+        ssize_t n = recv(c->fd, peek, sizeof peek, MSG_PEEK);
+        if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
+            return -1;
+        if (n > 0 && !c->env->gen->host_sniff)
+            return 0;
+        if (n > 0) {
+            int h = fe_http_find_host(peek, (size_t)n, host, sizeof host);
+            if (h >= 0 || (size_t)n == sizeof peek) {
+                const struct bx_vhost *v = h > 0 ? bx_config_find_vhost(c->cfg, host, (size_t)h)
+                                                 : NULL;
+                if (v)
+                    c->vhost = (int)(v - c->cfg->vhosts);
+                return 0;
+            }
+        }
+        if (!wait_fd(c->fd, POLLIN, deadline))
+            return n > 0 ? 0 : -2;
+    }
+}
+
+/* Connects to the vhost's backend socket, retrying for backend_retry_ms so
+ * a backend restart does not fail clients. */
+static int connect_backend(struct conn *c, const char *path, char *err, size_t errlen)
+{
+    uint64_t deadline = bx_now_ms() + (uint64_t)c->cfg->fe.backend_retry_ms;
+    unsigned delay = 5;
+    for (;;) {
+        int fd = bx_connect_unix(path, err, errlen);
+        if (fd != -1) {
+            struct sockaddr_storage ss;
+            socklen_t sl = sizeof ss;
+            if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
+                return fd;
+            snprintf(err, errlen, "unix:%s: connection not completed (backlog full)", path);
+            close(fd);
+        }
+        uint64_t now = bx_now_ms();
+        if (now + delay > deadline)
+            return -1;
+        struct timespec ts = {0, (long)delay * 1000000L};
+        nanosleep(&ts, NULL);
+        delay = delay * 2 > 100 ? 100 : delay * 2;
+    }
+}
+
+static int send_proxy_v2(struct conn *c, int bfd)
+{
+    struct bx_proxy_info pi;
+    memset(&pi, 0, sizeof pi);
+    pi.version = 2;
+    pi.src = c->client;
+    pi.srclen = c->clientlen;
+    pi.dst = c->local;
+    pi.dstlen = c->locallen;
+    size_t idlen = strlen(c->id);
+    memcpy(pi.unique_id, c->id, idlen);
+    pi.unique_id_len = idlen;
+    if (c->ssl) {
+        const unsigned char *alpn;
+        unsigned alen;
+        pi.ssl = true;
+        snprintf(pi.authority, sizeof pi.authority, "%s", c->tc.sni);
+        SSL_get0_alpn_selected(c->ssl, &alpn, &alen);
+        if (alen && alen < sizeof pi.alpn) {
+            memcpy(pi.alpn, alpn, alen);
+            pi.alpn[alen] = '\0';
+        }
+        snprintf(pi.ssl_version, sizeof pi.ssl_version, "%s", SSL_get_version(c->ssl));
+        snprintf(pi.ssl_cipher, sizeof pi.ssl_cipher, "%s", SSL_get_cipher_name(c->ssl));
+    }
+    unsigned char hdr[BX_PROXY_V2_MAX_OUT];
+    size_t len = bx_proxy_encode_v2(hdr, sizeof hdr, &pi);
+    if (len == 0)
+        return -1;
+    /* A fresh Unix socket has room for this; wait briefly if it does not. */
+    size_t off = 0;
+    uint64_t deadline = bx_now_ms() + 1000;
+    while (off < len) {
+        ssize_t n = write(bfd, hdr + off, len - off);
+        if (n > 0)
+            off += (size_t)n;
+        else if ((n == -1 && errno != EAGAIN && errno != EINTR) ||
+                 !wait_fd(bfd, POLLOUT, deadline))
+            return -1;
+    }
+    return 0;
+}
+
+/* Refusals before the handshake: a page on plaintext, a plain close on TLS. */
+static void refuse(struct conn *c, int status, const char *reason, const char *text)
+{
+    if (!c->env->gen->cfg->fe.services[c->l->service].tls)
+        send_page(c, status, reason, text);
+}
+
+static void serve(struct conn *c)
+{
+    const struct bx_frontend_conf *fe = &c->cfg->fe;
+    const struct bx_service *sv = &fe->services[c->l->service];
+    struct fe_slot *slot = c->env->slot;
+    uint64_t start = bx_now_ms();
+    uint64_t hs_deadline = start + (uint64_t)fe->handshake_timeout_ms;
+    bx_sockaddr_str((struct sockaddr *)&c->client, c->clientlen, true, c->who, sizeof c->who);
+
+    if (sv->proxy_protocol != BX_PROXY_OFF) {
+        bool trusted = bx_cidr_list_match(sv->proxy_from.v, sv->proxy_from.n,
+                                          (struct sockaddr *)&c->client);
+        if (!trusted && sv->proxy_protocol == BX_PROXY_REQUIRED) {
+            bx_log_warn("client %s: not allowed to send a PROXY header (proxy_from)", c->who);
+            return;
+        }
+        if (trusted) {
+            if (read_proxy_header(c, sv->proxy_protocol == BX_PROXY_REQUIRED, hs_deadline) < 0)
+                return;
+            bx_sockaddr_str((struct sockaddr *)&c->client, c->clientlen, true, c->who,
+                            sizeof c->who);
+        }
+    }
+    fe_slot_set_client(slot, (struct sockaddr *)&c->client);
+    fe_scoreboard_conn_id(c->env->sb, c->id, sizeof c->id);
+    memcpy(slot->conn_id, c->id, sizeof slot->conn_id);
+
+    const struct fe_gen *g = c->env->gen;
+    if (g->debug_ok && !bx_cidr_match(&g->debug_net, (struct sockaddr *)&c->client)) {
+        bx_log_debug("client %s: closed, debug_ip serves only %s", c->who, fe->debug_ip);
+        return;
+    }
+    if (fe->per_ip_max > 0 &&
+        fe_scoreboard_count_ip(c->env->sb, (struct sockaddr *)&c->client, slot) >=
+            (size_t)fe->per_ip_max) {
+        bx_log_warn("client %s: refused, per_ip_max %d reached", c->who, fe->per_ip_max);
+        refuse(c, 503, "Service Unavailable", "Too many connections from your address.");
+        return;
+    }
+    if (sv->tls && tls_handshake(c, hs_deadline) == -1)
+        return;
+    int r = first_bytes(c, bx_now_ms() + (uint64_t)fe->request_timeout_ms);
+    if (r == -2) {
+        bx_log_info("client %s: no request within request_timeout", c->who);
+        send_page(c, 408, "Request Timeout", "No request arrived in time.");
+        return;
+    }
+    if (r < 0)
+        return;
+    const struct bx_vhost *v = &c->cfg->vhosts[c->vhost];
+    snprintf(slot->vhost, sizeof slot->vhost, "%s", v->name);
+
+    char err[BX_ERRLEN];
+    int bfd = connect_backend(c, v->backend, err, sizeof err);
+    if (bfd == -1) {
+        bx_log_error("client %s id %s vhost %s: backend unreachable: %s", c->who, c->id,
+                     v->name, err);
+        send_page(c, 502, "Bad Gateway", "The backend is not reachable.");
+        return;
+    }
+    if (send_proxy_v2(c, bfd) == -1) {
+        bx_log_error("client %s id %s: cannot send the PROXY header to unix:%s", c->who, c->id,
+                     v->backend);
+        send_page(c, 502, "Bad Gateway", "The backend is not reachable.");
+        close(bfd);
+        return;
+    }
+    fe_slot_set(slot, FE_SLOT_RELAY);
+    struct fe_relay rl = {
+        .cfd = c->fd, .bfd = bfd, .ssl = c->ssl, .idle_ms = fe->idle_timeout_ms,
+        .stall_ms = fe->stall_timeout_ms, .slot = slot, .pre = c->first, .prelen = c->firstlen,
+    };
+    fe_relay_run(&rl);
+    bx_log_info("client %s id %s vhost %s%s%s%s: relay %s, %llu bytes in, %llu out, %llums, %s",
+                c->who, c->id, v->name, c->ssl ? " " : "", c->ssl ? SSL_get_version(c->ssl) : "",
+                c->ssl && c->tc.sni[0] ? " sni" : "", rl.path, (unsigned long long)rl.in,
+                (unsigned long long)rl.out, (unsigned long long)(bx_now_ms() - start), rl.end);
+    close(bfd);
+    if (c->ssl && strcmp(rl.end, "closed") == 0) {
+        SSL_shutdown(c->ssl);
+        ERR_clear_error();
+    }
+}
+
+/* Waits with the other idle children for a client. TERM is only deliverable
+ * while waiting, so a child asked to exit never drops a client it took. */
+static int wait_accept(const struct fe_child_env *env, const struct fe_listener **l,
+                       struct sockaddr_storage *peer, socklen_t *plen)
+{
+    sigset_t waitmask;
+    sigprocmask(SIG_SETMASK, NULL, &waitmask);
+    sigdelset(&waitmask, SIGTERM);
+    for (;;) {
+        struct epoll_event ev;
+        int n = epoll_pwait(env->gen->accept_ep, &ev, 1, -1, &waitmask);
+        if (n <= 0)
+            continue;
+        if (ev.data.u32 >= env->gen->nls)
+            continue;
+        *l = &env->gen->ls[ev.data.u32];
+        *plen = sizeof *peer;
+        int fd = accept4((*l)->fd, (struct sockaddr *)peer, plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd != -1)
+            return fd;
+        if (errno == EMFILE || errno == ENFILE || errno == ENOMEM) {
+            struct timespec ts = {0, 10 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+}
+
+_Noreturn void fe_child_main(const struct fe_child_env *env)
+{
+    for (size_t i = 0; i < env->nclose; i++)
+        if (env->close_fds[i] >= 0)
+            close(env->close_fds[i]);
+    /* The master's signals stay blocked; TERM kills an idle child (see
+     * wait_accept), the others are not for children. */
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGUSR1, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    const struct bx_config *cfg = env->gen->cfg;
+    struct fe_slot *slot = env->slot;
+    fe_slot_cas(slot, FE_SLOT_STARTING, FE_SLOT_IDLE);
+    for (int served = 0; served < cfg->fe.clients_per_child; served++) {
+        struct conn c;
+        const struct fe_listener *l;
+        c.fd = wait_accept(env, &l, &c.client, &c.clientlen);
+        /* Leaving idle: the master may be retiring us at this very moment,
+         * and only one of us may take the slot off the idle count. */
+        if (fe_slot_cas(slot, FE_SLOT_IDLE, FE_SLOT_HANDSHAKE) ||
+            fe_slot_cas(slot, FE_SLOT_STARTING, FE_SLOT_HANDSHAKE))
+            __atomic_sub_fetch(&env->sb->nidle, 1, __ATOMIC_ACQ_REL);
+        else
+            fe_slot_set(slot, FE_SLOT_HANDSHAKE);
+        uint64_t one = 1;
+        if (write(env->notify_fd, &one, sizeof one) == -1) {
+            /* the master refills on its timer anyway */
+        }
+        slot->client_ms = bx_now_ms();
+        slot->bytes_in = slot->bytes_out = 0;
+        slot->vhost[0] = '\0';
+        if (served + 1 == cfg->fe.clients_per_child) {
+            /* Last client: let go of the listeners so a stop or reload frees them. */
+            for (size_t i = 0; i < env->gen->nls; i++)
+                close(env->gen->ls[i].fd);
+            close(env->gen->accept_ep);
+        }
+        c.env = env;
+        c.cfg = cfg;
+        c.l = l;
+        c.ssl = NULL;
+        c.firstlen = 0;
+        c.locallen = sizeof c.local;
+        if (getsockname(c.fd, (struct sockaddr *)&c.local, &c.locallen) == -1)
+            c.locallen = 0;
+        int one_i = 1;
+        setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one_i, sizeof one_i);
+        serve(&c);
+        if (c.ssl)
+            SSL_free(c.ssl);
+        close(c.fd);
+        if (served + 1 < cfg->fe.clients_per_child) {
+            memset(slot->vhost, 0, sizeof slot->vhost);
+            slot->family = 0;
+            fe_slot_set(slot, FE_SLOT_IDLE);
+            __atomic_add_fetch(&env->sb->nidle, 1, __ATOMIC_ACQ_REL);
+        }
+    }
+    _exit(0);
+}

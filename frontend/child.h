@@ -1,0 +1,58 @@
+/* A frontend child: waits in accept with the other idle children, serves
+ * one client (PROXY header in, limits, TLS handshake, first request byte,
+ * backend connect with retry, PROXY v2 header out, relay) and exits after
+ * clients_per_child clients. */
+#ifndef BACTRIAN_FRONTEND_CHILD_H
+#define BACTRIAN_FRONTEND_CHILD_H
+
+#include <stddef.h>
+
+#include "common/net.h"
+#include "frontend/tls.h"
+
+struct bx_config;
+struct fe_scoreboard;
+struct fe_slot;
+
+struct fe_listener {
+    int fd;
+    size_t service;             /* index into cfg->fe.services */
+    char addr[BX_ADDRSTRLEN];   /* bind address as configured */
+    int port;
+};
+
+/* One configuration generation: what children forked after a (re)load see. */
+struct fe_gen {
+    unsigned id;
+    struct bx_config *cfg;
+    struct fe_tls tls;
+    struct fe_listener *ls;
+    size_t nls;
+    int accept_ep;              /* epoll of every listener, shared by idle children */
+    int debug_ok;               /* 1 when debug_ip parsed into debug_net */
+    struct bx_cidr debug_net;
+    int host_sniff;             /* plaintext needs the Host header to pick a backend */
+    int cfg_heap;               /* cfg was allocated by a reload (freed with the generation) */
+};
+
+struct fe_child_env {
+    const struct fe_gen *gen;
+    struct fe_scoreboard *sb;
+    struct fe_slot *slot;
+    int notify_fd;              /* eventfd: "I took a client" */
+    const int *close_fds;       /* the master's own descriptors */
+    size_t nclose;
+};
+
+_Noreturn void fe_child_main(const struct fe_child_env *env);
+
+/* Finds the Host header value in the start of an HTTP request (port
+ * stripped). Returns its length (copied into out, NUL-terminated), 0 when
+ * absent, -1 when the headers are not complete in buf yet. */
+int fe_http_find_host(const char *buf, size_t len, char *out, size_t outlen);
+
+/* Formats a complete small HTML error response. Returns its length. */
+size_t fe_http_page(char *out, size_t outlen, int status, const char *reason,
+                    const char *text);
+
+#endif

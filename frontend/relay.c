@@ -1,0 +1,387 @@
+/* Client <-> backend relay; see relay.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <openssl/err.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/proc.h"
+#include "frontend/relay.h"
+#include "frontend/scoreboard.h"
+
+#define PIPE_CAP 65536
+#define C2B_BUF 16384          /* one TLS record */
+#define B2C_BUF 65536          /* several records per wakeup */
+/* An idle relay gives its buffer pages back after this long without traffic. */
+#define TRIM_AFTER_MS 1000
+
+int fe_relay_ktls_active(SSL *ssl)
+{
+#ifdef SSL_OP_ENABLE_KTLS
+    return BIO_get_ktls_send(SSL_get_wbio(ssl)) && BIO_get_ktls_recv(SSL_get_rbio(ssl));
+#else
+    (void)ssl;
+    return 0;
+#endif
+}
+
+static void count(struct fe_relay *r, bool in, size_t n)
+{
+    if (in) {
+        r->in += n;
+        if (r->slot)
+            r->slot->bytes_in = r->in;
+    } else {
+        r->out += n;
+        if (r->slot)
+            r->slot->bytes_out = r->out;
+    }
+}
+
+/* Poll timeout: the nearest of the idle and stall deadlines (and the trim). */
+static int next_timeout(const struct fe_relay *r, uint64_t now, uint64_t last_io,
+                        uint64_t last_write, bool pending, bool trimmed)
+{
+    int64_t t = (int64_t)(last_io + (uint64_t)r->idle_ms) - (int64_t)now;
+    if (pending) {
+        int64_t s = (int64_t)(last_write + (uint64_t)r->stall_ms) - (int64_t)now;
+        if (s < t)
+            t = s;
+    } else if (!trimmed) {
+        int64_t s = (int64_t)(last_io + TRIM_AFTER_MS) - (int64_t)now;
+        if (s < t)
+            t = s;
+    }
+    return t < 0 ? 0 : (int)t;
+}
+
+/* Writes the bytes read before the relay started (poll while blocked). */
+static int write_pre(struct fe_relay *r)
+{
+    size_t off = 0;
+    uint64_t deadline = bx_now_ms() + (uint64_t)r->stall_ms;
+    while (off < r->prelen) {
+        ssize_t n = write(r->bfd, r->pre + off, r->prelen - off);
+        if (n > 0) {
+            off += (size_t)n;
+            count(r, true, (size_t)n);
+            continue;
+        }
+        if (n == -1 && errno != EAGAIN && errno != EINTR)
+            return -1;
+        uint64_t now = bx_now_ms();
+        if (now >= deadline)
+            return -1;
+        struct pollfd p = {.fd = r->bfd, .events = POLLOUT};
+        poll(&p, 1, (int)(deadline - now));
+    }
+    return 0;
+}
+
+/* ---- splice ------------------------------------------------------------ */
+
+struct pipe_dir {
+    int src, dst;
+    int p[2];
+    size_t inpipe;
+    bool eof, shut, want_in, want_out, in;
+};
+
+/* Moves what can be moved without blocking; returns 1 on progress, 0 on
+ * none, -1 when the connection is broken. */
+static int splice_step(struct fe_relay *r, struct pipe_dir *d, bool *wrote)
+{
+    int progress = 0;
+    d->want_in = d->want_out = false;
+    if (!d->eof && d->inpipe < PIPE_CAP) {
+        ssize_t n = splice(d->src, NULL, d->p[1], NULL, PIPE_CAP - d->inpipe,
+                           SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+        if (n > 0) {
+            d->inpipe += (size_t)n;
+            progress = 1;
+        } else if (n == 0) {
+            d->eof = true;
+            progress = 1;
+        } else if (errno == EAGAIN) {
+            d->want_in = true;
+        } else if (errno != EINTR) {
+            return -1;
+        }
+    }
+    if (d->inpipe > 0) {
+        ssize_t n = splice(d->p[0], NULL, d->dst, NULL, d->inpipe,
+                           SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+        if (n > 0) {
+            d->inpipe -= (size_t)n;
+            count(r, d->in, (size_t)n);
+            progress = 1;
+            *wrote = true;
+        } else if (n == -1 && errno == EAGAIN) {
+            d->want_out = true;
+        } else if (n == -1 && errno != EINTR) {
+            return -1;
+        }
+    }
+    if (d->eof && d->inpipe == 0 && !d->shut) {
+        shutdown(d->dst, SHUT_WR);
+        d->shut = true;
+    }
+    return progress;
+}
+
+static int relay_splice(struct fe_relay *r)
+{
+    struct pipe_dir d[2] = {
+        {.src = r->cfd, .dst = r->bfd, .p = {-1, -1}, .in = true},
+        {.src = r->bfd, .dst = r->cfd, .p = {-1, -1}, .in = false},
+    };
+    int rc = -1;
+    r->end = "error";
+    for (int i = 0; i < 2; i++)
+        if (pipe2(d[i].p, O_NONBLOCK | O_CLOEXEC) == -1)
+            goto out;
+    if (r->prelen && write_pre(r) == -1)
+        goto out;
+    uint64_t last_io = bx_now_ms(), last_write = last_io;
+    for (;;) {
+        bool wrote = false;
+        int p0 = splice_step(r, &d[0], &wrote), p1 = splice_step(r, &d[1], &wrote);
+        if (p0 < 0 || p1 < 0) {
+            r->end = "reset";
+            goto out;
+        }
+        uint64_t now = bx_now_ms();
+        if (p0 || p1)
+            last_io = now;
+        if (wrote)
+            last_write = now;
+        if (d[0].shut && d[1].shut) {
+            r->end = "closed";
+            rc = 0;
+            goto out;
+        }
+        if (p0 || p1)
+            continue;
+        bool pending = d[0].inpipe || d[1].inpipe;
+        if (now >= last_io + (uint64_t)r->idle_ms) {
+            r->end = "idle timeout";
+            goto out;
+        }
+        if (pending && now >= last_write + (uint64_t)r->stall_ms) {
+            r->end = "stall timeout";
+            goto out;
+        }
+        struct pollfd pf[2] = {
+            {.fd = r->cfd, .events = (short)((d[0].want_in ? POLLIN : 0) |
+                                             (d[1].want_out ? POLLOUT : 0))},
+            {.fd = r->bfd, .events = (short)((d[1].want_in ? POLLIN : 0) |
+                                             (d[0].want_out ? POLLOUT : 0))},
+        };
+        poll(pf, 2, next_timeout(r, now, last_io, last_write, pending, true));
+    }
+out:
+    for (int i = 0; i < 2; i++) {
+        if (d[i].p[0] != -1)
+            close(d[i].p[0]);
+        if (d[i].p[1] != -1)
+            close(d[i].p[1]);
+    }
+    return rc;
+}
+
+/* ---- OpenSSL ----------------------------------------------------------- */
+
+struct tls_state {
+    unsigned char *a, *b;     /* client->backend, backend->client */
+    size_t alen, aoff, blen, boff;
+    bool c_eof, b_eof, b_shut, c_shut;
+    short cev, bev;           /* poll events wanted */
+};
+
+/* One SSL_* call result: 1 progress, 0 would block (events set), -1 broken,
+ * 2 clean end of the client's stream. */
+static int ssl_result(SSL *ssl, int n, short *cev)
+{
+    switch (SSL_get_error(ssl, n)) {
+    case SSL_ERROR_WANT_READ:
+        *cev |= POLLIN;
+        return 0;
+    case SSL_ERROR_WANT_WRITE:
+        *cev |= POLLOUT;
+        return 0;
+    case SSL_ERROR_ZERO_RETURN:
+        return 2;
+    case SSL_ERROR_SYSCALL:
+        ERR_clear_error();
+        return errno == 0 ? 2 : -1; /* EOF without close_notify: treat as a close */
+    default:
+        ERR_clear_error();
+        return -1;
+    }
+}
+
+static int tls_c2b(struct fe_relay *r, struct tls_state *s, bool *wrote)
+{
+    int progress = 0;
+    if (!s->c_eof && s->alen == 0) {
+        errno = 0;
+        int n = SSL_read(r->ssl, s->a, C2B_BUF);
+        if (n > 0) {
+            s->alen = (size_t)n;
+            s->aoff = 0;
+            progress = 1;
+        } else {
+            int x = ssl_result(r->ssl, n, &s->cev);
+            if (x == -1)
+                return -1;
+            if (x == 2) {
+                s->c_eof = true;
+                progress = 1;
+            }
+        }
+    }
+    if (s->alen > s->aoff) {
+        ssize_t n = write(r->bfd, s->a + s->aoff, s->alen - s->aoff);
+        if (n > 0) {
+            s->aoff += (size_t)n;
+            count(r, true, (size_t)n);
+            if (s->aoff == s->alen)
+                s->alen = s->aoff = 0;
+            progress = 1;
+            *wrote = true;
+        } else if (n == -1 && errno == EAGAIN) {
+            s->bev |= POLLOUT;
+        } else if (n == -1 && errno != EINTR) {
+            return -1;
+        }
+    }
+    if (s->c_eof && s->alen == 0 && !s->b_shut) {
+        shutdown(r->bfd, SHUT_WR);
+        s->b_shut = true;
+    }
+    return progress;
+}
+
+static int tls_b2c(struct fe_relay *r, struct tls_state *s, bool *wrote)
+{
+    int progress = 0;
+    if (!s->b_eof && s->blen == 0) {
+        ssize_t n = read(r->bfd, s->b, B2C_BUF);
+        if (n > 0) {
+            s->blen = (size_t)n;
+            s->boff = 0;
+            progress = 1;
+        } else if (n == 0) {
+            s->b_eof = true;
+            progress = 1;
+        } else if (errno == EAGAIN) {
+            s->bev |= POLLIN;
+        } else if (errno != EINTR) {
+            return -1;
+        }
+    }
+    if (s->blen > s->boff) {
+        int n = SSL_write(r->ssl, s->b + s->boff, (int)(s->blen - s->boff));
+        if (n > 0) {
+            s->boff += (size_t)n;
+            count(r, false, (size_t)n);
+            if (s->boff == s->blen)
+                s->blen = s->boff = 0;
+            progress = 1;
+            *wrote = true;
+        } else if (ssl_result(r->ssl, n, &s->cev) != 0) {
+            return -1;
+        }
+    }
+    if (s->b_eof && s->blen == 0 && !s->c_shut) {
+        SSL_shutdown(r->ssl); /* close_notify; best effort */
+        ERR_clear_error();
+        s->c_shut = true;
+    }
+    return progress;
+}
+
+static int relay_openssl(struct fe_relay *r)
+{
+    size_t len = C2B_BUF + B2C_BUF;
+    /* Fresh anonymous pages: given back with MADV_DONTNEED while idle. */
+    unsigned char *mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                              -1, 0);
+    if (mem == MAP_FAILED) {
+        r->end = "out of memory";
+        return -1;
+    }
+    struct tls_state s = {.a = mem, .b = mem + C2B_BUF};
+    int rc = -1;
+    r->end = "error";
+    if (r->prelen && write_pre(r) == -1)
+        goto out;
+    uint64_t last_io = bx_now_ms(), last_write = last_io;
+    bool trimmed = false;
+    for (;;) {
+        bool wrote = false;
+        s.cev = s.bev = 0;
+        int p0 = tls_c2b(r, &s, &wrote);
+        int p1 = p0 < 0 ? -1 : tls_b2c(r, &s, &wrote);
+        if (p0 < 0 || p1 < 0) {
+            r->end = "reset";
+            goto out;
+        }
+        uint64_t now = bx_now_ms();
+        if (p0 || p1) {
+            last_io = now;
+            trimmed = false;
+        }
+        if (wrote)
+            last_write = now;
+        /* The backend closing ends it: nothing could answer later requests. */
+        if (s.b_eof && s.alen == 0 && s.blen == 0) {
+            r->end = "closed";
+            rc = 0;
+            goto out;
+        }
+        if (p0 || p1)
+            continue;
+        bool pending = s.alen || s.blen;
+        if (now >= last_io + (uint64_t)r->idle_ms) {
+            r->end = "idle timeout";
+            goto out;
+        }
+        if (pending && now >= last_write + (uint64_t)r->stall_ms) {
+            r->end = "stall timeout";
+            goto out;
+        }
+        if (!pending && !trimmed && now >= last_io + TRIM_AFTER_MS) {
+            madvise(mem, len, MADV_DONTNEED);
+            malloc_trim(0);
+            trimmed = true;
+        }
+        struct pollfd pf[2] = {{.fd = r->cfd, .events = s.cev}, {.fd = r->bfd, .events = s.bev}};
+        poll(pf, 2, next_timeout(r, now, last_io, last_write, pending, trimmed));
+    }
+out:
+    munmap(mem, len);
+    return rc;
+}
+
+int fe_relay_run(struct fe_relay *r)
+{
+    r->in = r->out = 0;
+    if (!r->ssl) {
+        r->path = "splice";
+        return relay_splice(r);
+    }
+    if (fe_relay_ktls_active(r->ssl)) {
+        r->path = "ktls+splice";
+        return relay_splice(r);
+    }
+    r->path = "openssl";
+    return relay_openssl(r);
+}

@@ -1,0 +1,142 @@
+/* Scoreboard in shared memory; see scoreboard.h. */
+#include "config.h"
+
+#include <netinet/in.h>
+#include <openssl/rand.h>
+#include <string.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "frontend/scoreboard.h"
+
+struct fe_scoreboard *fe_scoreboard_create(size_t nslots)
+{
+    size_t len = sizeof(struct fe_scoreboard) + nslots * sizeof(struct fe_slot);
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    struct fe_scoreboard *sb = p;
+    sb->nslots = nslots;
+    sb->boot_id = (uint32_t)time(NULL) ^ ((uint32_t)getpid() << 16);
+    return sb;
+}
+
+void fe_scoreboard_destroy(struct fe_scoreboard *sb)
+{
+    if (sb)
+        munmap(sb, sizeof(struct fe_scoreboard) + sb->nslots * sizeof(struct fe_slot));
+}
+
+int fe_scoreboard_claim(struct fe_scoreboard *sb)
+{
+    for (size_t i = 0; i < sb->nslots; i++)
+        if (fe_slot_get(&sb->slots[i]) == FE_SLOT_FREE && sb->slots[i].pid == 0)
+            return (int)i;
+    return -1;
+}
+
+int fe_slot_get(const struct fe_slot *s)
+{
+    return __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
+}
+
+void fe_slot_set(struct fe_slot *s, int state)
+{
+    __atomic_store_n(&s->state, state, __ATOMIC_RELEASE);
+}
+
+bool fe_slot_cas(struct fe_slot *s, int from, int to)
+{
+    return __atomic_compare_exchange_n(&s->state, &from, to, false, __ATOMIC_ACQ_REL,
+                                       __ATOMIC_ACQUIRE);
+}
+
+/* IPv4-mapped IPv6 addresses count as the IPv4 address they carry. */
+static int addr_key(const struct sockaddr *sa, unsigned char out[16], uint16_t *port)
+{
+    memset(out, 0, 16);
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *s = (const struct sockaddr_in *)sa;
+        memcpy(out, &s->sin_addr, 4);
+        *port = ntohs(s->sin_port);
+        return AF_INET;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)sa;
+        *port = ntohs(s->sin6_port);
+        if (IN6_IS_ADDR_V4MAPPED(&s->sin6_addr)) {
+            memcpy(out, s->sin6_addr.s6_addr + 12, 4);
+            return AF_INET;
+        }
+        memcpy(out, &s->sin6_addr, 16);
+        return AF_INET6;
+    }
+    *port = 0;
+    return 0;
+}
+
+void fe_slot_set_client(struct fe_slot *s, const struct sockaddr *sa)
+{
+    s->family = (unsigned char)addr_key(sa, s->addr, &s->port);
+}
+
+size_t fe_scoreboard_count_ip(const struct fe_scoreboard *sb, const struct sockaddr *sa,
+                              const struct fe_slot *self)
+{
+    unsigned char key[16];
+    uint16_t port;
+    int fam = addr_key(sa, key, &port);
+    size_t n = 0;
+    if (fam == 0)
+        return 0;
+    for (size_t i = 0; i < sb->nslots; i++) {
+        const struct fe_slot *s = &sb->slots[i];
+        int st = fe_slot_get(s);
+        if (s == self || (st != FE_SLOT_HANDSHAKE && st != FE_SLOT_RELAY))
+            continue;
+        if (s->family == fam && memcmp(s->addr, key, 16) == 0)
+            n++;
+    }
+    return n;
+}
+
+int fe_scoreboard_rotate_tickets(struct fe_scoreboard *sb)
+{
+    struct fe_ticket_key k;
+    if (RAND_bytes((unsigned char *)&k, sizeof k) != 1)
+        return -1;
+    __atomic_add_fetch(&sb->ticket_seq, 1, __ATOMIC_ACQ_REL);
+    sb->ticket[1] = sb->ticket[0];
+    sb->ticket[0] = k;
+    __atomic_add_fetch(&sb->ticket_seq, 1, __ATOMIC_ACQ_REL);
+    OPENSSL_cleanse(&k, sizeof k);
+    return 0;
+}
+
+void fe_scoreboard_get_tickets(const struct fe_scoreboard *sb, struct fe_ticket_key out[2])
+{
+    for (int tries = 0; tries < 1000; tries++) {
+        unsigned a = __atomic_load_n(&sb->ticket_seq, __ATOMIC_ACQUIRE);
+        if (a & 1)
+            continue;
+        memcpy(out, sb->ticket, 2 * sizeof *out);
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (__atomic_load_n(&sb->ticket_seq, __ATOMIC_ACQUIRE) == a)
+            return;
+    }
+}
+
+void fe_scoreboard_conn_id(struct fe_scoreboard *sb, char *out, size_t outlen)
+{
+    uint64_t n = __atomic_add_fetch(&sb->conn_seq, 1, __ATOMIC_RELAXED);
+    snprintf(out, outlen, "%08x-%010llx", (unsigned)sb->boot_id, (unsigned long long)n);
+}
+
+const char *fe_slot_state_name(int state)
+{
+    static const char *const names[] = {"free", "starting", "idle", "retiring", "handshake",
+                                        "relay"};
+    return state >= 0 && state <= FE_SLOT_RELAY ? names[state] : "?";
+}

@@ -1,0 +1,214 @@
+/* Per-vhost TLS contexts, SNI, ALPN and shared session tickets. */
+#include "config.h"
+
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cfg.h"
+#include "frontend/scoreboard.h"
+#include "frontend/tls.h"
+
+static struct fe_scoreboard *ticket_sb;
+
+void fe_tls_set_ticket_source(struct fe_scoreboard *sb)
+{
+    ticket_sb = sb;
+}
+
+const char *fe_tls_error(char *buf, size_t len)
+{
+    unsigned long e = ERR_get_error();
+    if (e == 0)
+        snprintf(buf, len, "no OpenSSL error");
+    else
+        ERR_error_string_n(e, buf, len);
+    ERR_clear_error();
+    return buf;
+}
+
+static int sni_cb(SSL *ssl, int *al, void *arg)
+{
+    const struct fe_tls *t = arg;
+    struct fe_tls_conn *c = SSL_get_app_data(ssl);
+    const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    const struct bx_vhost *v = NULL;
+    if (name) {
+        snprintf(c->sni, sizeof c->sni, "%s", name);
+        v = bx_config_find_vhost(t->cfg, name, strlen(name));
+    }
+    if (!v) {
+        if (t->strict_sni) {
+            *al = SSL_AD_UNRECOGNIZED_NAME;
+            return SSL_TLSEXT_ERR_ALERT_FATAL;
+        }
+        c->vhost = (int)t->def;
+        return SSL_TLSEXT_ERR_OK;
+    }
+    c->vhost = (int)(v - t->cfg->vhosts);
+    if ((size_t)c->vhost != t->def)
+        SSL_set_SSL_CTX(ssl, t->ctx[c->vhost]);
+    return SSL_TLSEXT_ERR_OK;
+}
+
+static int alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                   const unsigned char *in, unsigned int inlen, void *arg)
+{
+    static const unsigned char ours[] = "\x08http/1.1";
+    unsigned char *o;
+    if (SSL_select_next_proto(&o, outlen, ours, sizeof ours - 1, in, inlen) !=
+        OPENSSL_NPN_NEGOTIATED)
+        return SSL_TLSEXT_ERR_NOACK; /* no common protocol: carry on without ALPN */
+    *out = o;
+    return SSL_TLSEXT_ERR_OK;
+}
+
+/* Tickets: AES-256-CBC + HMAC-SHA256 with the keys in the scoreboard. Returns
+ * 1 (key found / ticket made), 2 (old key: issue a fresh ticket), 0 (unknown
+ * key: full handshake) or -1. */
+static int ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CTX *cctx,
+                     EVP_MAC_CTX *hctx, int enc)
+{
+    struct fe_ticket_key k[2];
+    int which = 0, rc = 1;
+    if (!ticket_sb)
+        return 0;
+    fe_scoreboard_get_tickets(ticket_sb, k);
+    if (enc) {
+        if (RAND_bytes(iv, 16) != 1)
+            return -1;
+        memcpy(name, k[0].name, 16);
+    } else if (memcmp(name, k[0].name, 16) == 0) {
+        which = 0;
+    } else if (memcmp(name, k[1].name, 16) == 0) {
+        which = 1;
+        rc = 2;
+    } else {
+        return 0;
+    }
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, k[which].hmac, 32),
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+        OSSL_PARAM_construct_end(),
+    };
+    int ok = EVP_MAC_CTX_set_params(hctx, params) == 1 &&
+             (enc ? EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k[which].aes, iv)
+                  : EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k[which].aes, iv)) == 1;
+    OPENSSL_cleanse(k, sizeof k);
+    return ok ? rc : -1;
+}
+
+static SSL_CTX *build_ctx(const struct fe_tls *t, const struct bx_vhost *v, char *err,
+                          size_t errlen)
+{
+    const struct bx_tls_conf *tc = &t->cfg->fe.tls;
+    char e[256];
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx) {
+        snprintf(err, errlen, "vhost '%s': SSL_CTX_new: %s", v->name, fe_tls_error(e, sizeof e));
+        return NULL;
+    }
+    SSL_CTX_set_min_proto_version(ctx, tc->min_version);
+    SSL_CTX_set_max_proto_version(ctx, tc->max_version);
+    uint64_t opts = SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+                    SSL_OP_NO_COMPRESSION;
+#ifdef SSL_OP_ENABLE_KTLS
+    opts |= SSL_OP_ENABLE_KTLS;
+#endif
+    SSL_CTX_set_options(ctx, opts);
+    /* Idle connections give their 16+ KiB record buffers back. */
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
+                              SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    /* Sessions live in tickets only: a per-process cache is useless when every
+     * client meets a different process. */
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_session_id_context(ctx, (const unsigned char *)v->name,
+                                   (unsigned)(strlen(v->name) > 32 ? 32 : strlen(v->name)));
+    SSL_CTX_set_num_tickets(ctx, 1);
+    if ((tc->ciphers && SSL_CTX_set_cipher_list(ctx, tc->ciphers) != 1) ||
+        (tc->ciphersuites && SSL_CTX_set_ciphersuites(ctx, tc->ciphersuites) != 1)) {
+        snprintf(err, errlen, "frontend.tls: bad cipher list: %s", fe_tls_error(e, sizeof e));
+        goto fail;
+    }
+    if (SSL_CTX_use_certificate_chain_file(ctx, v->cert) != 1) {
+        snprintf(err, errlen, "vhost '%s': cannot load certificate chain %s: %s", v->name,
+                 v->cert, fe_tls_error(e, sizeof e));
+        goto fail;
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, v->key, SSL_FILETYPE_PEM) != 1) {
+        snprintf(err, errlen, "vhost '%s': cannot load key %s: %s", v->name, v->key,
+                 fe_tls_error(e, sizeof e));
+        goto fail;
+    }
+    if (SSL_CTX_check_private_key(ctx) != 1) {
+        snprintf(err, errlen, "vhost '%s': key %s does not match certificate %s", v->name,
+                 v->key, v->cert);
+        ERR_clear_error();
+        goto fail;
+    }
+    SSL_CTX_set_tlsext_servername_callback(ctx, sni_cb);
+    SSL_CTX_set_tlsext_servername_arg(ctx, (void *)t);
+    SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, NULL);
+    SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_cb);
+    return ctx;
+fail:
+    SSL_CTX_free(ctx);
+    return NULL;
+}
+
+int fe_tls_build(struct fe_tls *t, const struct bx_config *cfg, char *err, size_t errlen)
+{
+    memset(t, 0, sizeof *t);
+    t->cfg = cfg;
+    t->strict_sni = cfg->fe.tls.strict_sni;
+    const struct bx_vhost *d = bx_config_default_vhost(cfg);
+    t->def = d ? (size_t)(d - cfg->vhosts) : 0;
+    bool any = false;
+    for (size_t i = 0; i < cfg->fe.nservices; i++)
+        any |= cfg->fe.services[i].tls;
+    if (!any)
+        return 0;
+    t->ctx = calloc(cfg->nvhosts, sizeof *t->ctx);
+    if (!t->ctx) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    t->n = cfg->nvhosts;
+    for (size_t i = 0; i < cfg->nvhosts; i++) {
+        t->ctx[i] = build_ctx(t, &cfg->vhosts[i], err, errlen);
+        if (!t->ctx[i]) {
+            fe_tls_free(t);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void fe_tls_free(struct fe_tls *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        SSL_CTX_free(t->ctx[i]);
+    free(t->ctx);
+    t->ctx = NULL;
+    t->n = 0;
+}
+
+SSL *fe_tls_new(const struct fe_tls *t, int fd, struct fe_tls_conn *conn)
+{
+    SSL *ssl = SSL_new(t->ctx[t->def]);
+    if (!ssl)
+        return NULL;
+    conn->vhost = (int)t->def;
+    conn->sni[0] = '\0';
+    SSL_set_app_data(ssl, conn);
+    if (SSL_set_fd(ssl, fd) != 1) {
+        SSL_free(ssl);
+        return NULL;
+    }
+    return ssl;
+}

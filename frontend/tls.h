@@ -1,0 +1,41 @@
+/* TLS for the frontend: one SSL_CTX per vhost, built in the master before
+ * forking; SNI picks the context; session tickets use keys kept in the
+ * scoreboard so every child can resume every other child's sessions. */
+#ifndef BACTRIAN_FRONTEND_TLS_H
+#define BACTRIAN_FRONTEND_TLS_H
+
+#include <openssl/ssl.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct bx_config;
+struct fe_scoreboard;
+
+struct fe_tls {
+    SSL_CTX **ctx;          /* one per vhost, same index as cfg->vhosts; NULL when no TLS */
+    size_t n;
+    size_t def;             /* index of the default vhost */
+    bool strict_sni;
+    const struct bx_config *cfg;
+};
+
+/* What the SNI callback found, kept by the connection (SSL app data). */
+struct fe_tls_conn {
+    int vhost;              /* index into cfg->vhosts */
+    char sni[256];          /* "" when the client sent none */
+};
+
+/* Builds every context (certificates and keys are read now). Returns 0, or
+ * -1 with err naming the vhost and file. */
+int fe_tls_build(struct fe_tls *t, const struct bx_config *cfg, char *err, size_t errlen);
+void fe_tls_free(struct fe_tls *t);
+/* Where ticket keys are read from (the scoreboard of this master). */
+void fe_tls_set_ticket_source(struct fe_scoreboard *sb);
+
+/* A new server SSL on fd using the default vhost context, with conn as app data. */
+SSL *fe_tls_new(const struct fe_tls *t, int fd, struct fe_tls_conn *conn);
+
+/* Last OpenSSL error as text ("" if none), clearing the queue. */
+const char *fe_tls_error(char *buf, size_t len);
+
+#endif
