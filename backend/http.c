@@ -138,7 +138,7 @@ static void access_log(struct bm_request *r)
         .target = r->req.target,
         .version = r->req.method ? (r->req.minor ? "HTTP/1.1" : "HTTP/1.0") : NULL,
         .status = r->status,
-        .bytes = r->body_bytes,
+        .bytes = r->head_only ? 0 : r->body_bytes,
         .referer = r->req.method ? be_http_header(&r->req, "referer") : NULL,
         .user_agent = r->req.method ? be_http_header(&r->req, "user-agent") : NULL,
     };
@@ -324,7 +324,13 @@ void bm_respond_error(struct bm_request *r, int status)
     int n = snprintf(page, sizeof page,
                      "<!DOCTYPE html>\n<html><head><title>%d %s</title></head>"
                      "<body><h1>%d %s</h1></body></html>\n", status, reason, status, reason);
-    reset_response(r);
+    /* keep the headers the module set (Content-Range on 416, Allow ...), drop any body */
+    for (size_t i = 0; i < r->npend; i++)
+        if (r->pend[i].fd != -1)
+            close(r->pend[i].fd);
+    r->npend = 0;
+    r->body_bytes = 0;
+    bx_buf_reset(&r->rb);
     bm_respond(r, status, "text/html; charset=utf-8", page, (size_t)n);
 }
 
@@ -479,9 +485,10 @@ static void dispatch(struct bm_request *r)
     r->state = S_HANDLER;
     r->stall_mark = r->c->bytes_out;
     be_conn_timer(r->c, be_worker->idle_timeout_ms);
+    unsigned seq = r->nrequests;
     int rc = in->mod->handle(r, in->inst);
-    if (r->finished || r->c->closed || rc == BM_ASYNC)
-        return;
+    if (r->nrequests != seq || r->state == S_CLOSING || r->c->closed || rc == BM_ASYNC)
+        return; /* answered (the next request may already be under way), or gone */
     if (r->streaming && rc == BM_DONE) {
         bm_stream_end(r);
         return;

@@ -84,7 +84,7 @@ static uint32_t to_epoll(unsigned events)
 {
     uint32_t e = 0;
     if (events & BX_EV_READ)
-        e |= EPOLLIN | EPOLLRDHUP;
+        e |= (events & BX_EV_EXCLUSIVE) ? EPOLLIN : EPOLLIN | EPOLLRDHUP; /* EXCLUSIVE takes no RDHUP */
     if (events & BX_EV_WRITE)
         e |= EPOLLOUT;
     if (events & BX_EV_EXCLUSIVE)
