@@ -509,14 +509,23 @@ int be_chunked_decode(struct be_chunked *c, const char *in, size_t len, size_t *
             if (ch == ' ' || ch == '\t' || !tchar[ch])
                 return -400;
             c->state = CH_TRAILER_LINE;
+            c->digits = 0; /* here: whether the name's colon was seen */
             break;
         case CH_TRAILER_LINE:
             if (++c->trailer_bytes > lim->max_header_size)
                 return -431;
-            if (ch == '\r')
+            if (ch == '\r') {
+                if (!c->digits)
+                    return -400;
                 c->state = CH_TRAILER_LF;
-            else if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+            } else if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
                 return -400;
+            } else if (!c->digits) {
+                if (ch == ':')
+                    c->digits = 1;
+                else if (!tchar[ch])
+                    return -400;
+            }
             i++;
             break;
         case CH_TRAILER_LF:

@@ -96,22 +96,28 @@ static int st_init(struct bm_conf *conf, void **inst)
         bm_conf_error(conf, NULL, "'root' is required: the directory to serve");
         return 0;
     }
+    /* A root that does not exist yet (a site not deployed, a disk not
+     * mounted) is only a warning: requests get 404 until it appears. */
     struct stat sb;
     if (stat(s->root, &sb) == -1)
-        bm_conf_error(conf, "root", "%s: %s", s->root, strerror(errno));
+        bm_log(BM_LOG_WARN, "static: root %s: %s", s->root, strerror(errno));
     else if (!S_ISDIR(sb.st_mode))
         bm_conf_error(conf, "root", "%s is not a directory", s->root);
     return 0;
 }
 
+static bool open_root(struct st *s)
+{
+    if (s->rootfd == -1)
+        s->rootfd = open(s->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    return s->rootfd != -1;
+}
+
 static int st_worker_init(void *inst)
 {
     struct st *s = inst;
-    s->rootfd = open(s->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (s->rootfd == -1) {
-        bm_log(BM_LOG_ERROR, "static: cannot open root %s: %s", s->root, strerror(errno));
-        return -1;
-    }
+    if (!open_root(s))
+        bm_log(BM_LOG_WARN, "static: cannot open root %s: %s", s->root, strerror(errno));
     return 0;
 }
 
@@ -495,6 +501,10 @@ static int st_handle(struct bm_request *r, void *inst)
 {
     struct st *s = inst;
     if (bm_path_had_encoded_slash(r)) {
+        bm_respond_error(r, 404);
+        return BM_DONE;
+    }
+    if (!open_root(s)) {
         bm_respond_error(r, 404);
         return BM_DONE;
     }
