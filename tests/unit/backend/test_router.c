@@ -58,6 +58,7 @@ START_TEST(routes)
     be_router_free(rt);
     bx_config_free(&cfg);
     free(path);
+    free(dir);
 }
 END_TEST
 
