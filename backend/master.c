@@ -13,7 +13,9 @@
 #include <unistd.h>
 
 #include "backend/master.h"
+#include "backend/modset.h"
 #include "backend/worker.h"
+#include "bactrian/module.h"
 #include "common/cli.h"
 #include "common/cfg.h"
 #include "common/daemon.h"
@@ -26,16 +28,39 @@
 #define RESPAWN_MIN_UPTIME_MS 2000
 #define RESPAWN_MAX_DELAY_MS 10000
 
+#define STATS_SLOTS 2048
+
 struct worker_slot {
     pid_t pid;
+    int stats_slot;
     uint64_t restart_at_ms; /* when pid == 0: earliest restart */
     struct bx_backoff backoff;
 };
 
+/* Loads the modules and runs their init, so -t validates module settings too. */
+static int load_modules(struct bx_config *cfg, struct be_modset *set, bool to_stderr)
+{
+    struct bx_buf errs = BX_BUF_INIT;
+    int rc = be_modset_load(cfg, set, &errs);
+    if (bx_buf_unread(&errs)) {
+        bx_buf_append(&errs, "", 1);
+        if (to_stderr) {
+            fputs(bx_buf_rpos(&errs), stderr);
+        } else {
+            for (char *line = strtok(bx_buf_rpos(&errs), "\n"); line; line = strtok(NULL, "\n"))
+                bx_log_error("%s", line);
+        }
+    }
+    bx_buf_free(&errs);
+    return rc;
+}
+
 int be_master_check(struct bx_config *cfg)
 {
-    (void)cfg;
-    return 0;
+    struct be_modset set;
+    int rc = load_modules(cfg, &set, true);
+    be_modset_free(&set);
+    return rc;
 }
 
 static int bind_listeners(struct bx_config *cfg, struct be_listeners *ls)
@@ -73,7 +98,10 @@ static int bind_listeners(struct bx_config *cfg, struct be_listeners *ls)
     return 0;
 }
 
-static pid_t spawn_worker(struct bx_config *cfg, struct be_listeners *ls, int index, int sigfd)
+static struct be_modset modules;
+
+static pid_t spawn_worker(struct bx_config *cfg, struct be_listeners *ls, int index, int slot,
+                          int sigfd)
 {
     pid_t pid = fork();
     if (pid == -1) {
@@ -83,7 +111,7 @@ static pid_t spawn_worker(struct bx_config *cfg, struct be_listeners *ls, int in
     if (pid == 0) {
         close(sigfd);
         bx_signals_reset();
-        _exit(be_worker_run(cfg, ls, index));
+        _exit(be_worker_run(cfg, ls, &modules, index, slot));
     }
     return pid;
 }
@@ -106,6 +134,8 @@ static int reap(struct worker_slot *w, int n, bool stopping)
             if (w[i].pid != pid)
                 continue;
             w[i].pid = 0;
+            size_t nslots;
+            be_stats_table(&nslots)[w[i].stats_slot].pid = 0;
             uint64_t now = bx_now_ms();
             uint64_t delay = bx_backoff_exited(&w[i].backoff, now, RESPAWN_MIN_UPTIME_MS,
                                                RESPAWN_MAX_DELAY_MS);
@@ -137,6 +167,9 @@ int be_master_run(const struct bx_cli *cli, struct bx_config *cfg)
     }
     if (bind_listeners(cfg, &ls) == -1)
         goto fail;
+    if (load_modules(cfg, &modules, false) == -1)
+        goto fail;
+    be_stats_init(STATS_SLOTS);
     if (bx_access_log_open(be->access_log, err, sizeof err) == -1) {
         bx_log_error("backend.access_log: %s", err);
         goto fail;
@@ -147,6 +180,8 @@ int be_master_run(const struct bx_cli *cli, struct bx_config *cfg)
     }
     int n = be->workers;
     struct worker_slot *w = bx_xcalloc((size_t)n, sizeof *w);
+    for (int i = 0; i < n; i++)
+        w[i].stats_slot = i;
     bx_log_notice("started %s with %d workers", PACKAGE_VERSION, n);
     bool stopping = false;
     uint64_t stop_deadline = 0;
@@ -157,7 +192,7 @@ int be_master_run(const struct bx_cli *cli, struct bx_config *cfg)
             if (w[i].pid > 0)
                 continue;
             if (now >= w[i].restart_at_ms) {
-                w[i].pid = spawn_worker(cfg, &ls, i, sigfd);
+                w[i].pid = spawn_worker(cfg, &ls, i, w[i].stats_slot, sigfd);
                 bx_backoff_started(&w[i].backoff, now);
             } else if ((int)(w[i].restart_at_ms - now) < timeout) {
                 timeout = (int)(w[i].restart_at_ms - now);
@@ -187,8 +222,8 @@ int be_master_run(const struct bx_cli *cli, struct bx_config *cfg)
                 if (!stopping)
                     bx_log_notice("%s: stopping", strsignal(sig));
                 stopping = true;
-                stop_deadline = bx_now_ms() + (sig == SIGQUIT ? 0 : (uint64_t)be->shutdown_timeout_ms + 1000);
-                signal_workers(w, n, sig == SIGQUIT ? SIGKILL : SIGTERM);
+                stop_deadline = bx_now_ms() + (sig == SIGQUIT ? 2000 : (uint64_t)be->shutdown_timeout_ms + 2000);
+                signal_workers(w, n, sig == SIGQUIT ? SIGQUIT : SIGTERM);
                 break;
             case SIGUSR1:
                 bx_log_reopen();
@@ -207,6 +242,7 @@ int be_master_run(const struct bx_cli *cli, struct bx_config *cfg)
         unlink(be->socket);
     bx_pidfile_remove(be->pid_file, pidfd);
     bx_log_notice("stopped");
+    be_modset_free(&modules);
     free(w);
     free(ls.v);
     return 0;

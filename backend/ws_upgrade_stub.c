@@ -1,0 +1,15 @@
+/* Stand-in for the WebSocket engine until backend/ws_*.c lands: a module
+ * that declares WebSocket handlers gets "501 Not Implemented" for upgrade
+ * requests. The WebSocket developer deletes this file (see the seam
+ * described in backend/conn.h). */
+#include "config.h"
+
+#include "backend/http.h"
+#include "bactrian/module.h"
+
+void be_ws_upgrade(struct be_conn *c, struct bm_request *r, const struct be_instance *inst)
+{
+    (void)c;
+    (void)inst;
+    bm_respond_error(r, 501);
+}
