@@ -12,6 +12,9 @@ run/certs/%.crt:
 	  -keyout run/certs/$*.key -out $@ 2>/dev/null
 
 all-local: $(DEV_CERTS)
+# configure writes etc/bactrian-dev.conf; make rewrites it when the .in
+# changes (nothing else depends on it, so a merged change would go unseen).
+all-local: etc/bactrian-dev.conf
 clean-local: clean-run
 clean-run:
 	-rm -rf run
