@@ -30,3 +30,5 @@ endif
 # Integration tests of the backend alone (curl, raw sockets, PROXY headers).
 TESTS += tests/integration/backend_http.py
 EXTRA_DIST += tests/integration/backend_http.py
+TESTS += tests/integration/backend_module.sh
+EXTRA_DIST += tests/integration/backend_module.sh doc/examples/greet.c doc/modules.md

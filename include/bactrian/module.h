@@ -128,7 +128,8 @@ unsigned bm_method_bit(const struct bm_request *r); /* BM_GET ... */
 const char *bm_target(const struct bm_request *r);  /* as sent: "/a%20b?x=1" */
 /* Decoded path with dot segments removed: "/a b". Never contains "/../". */
 const char *bm_path(const struct bm_request *r);
-/* The part of bm_path below the instance's mount point, always starting with '/'. */
+/* The part of bm_path below the instance's mount point: "/x" for "/mount/x",
+ * "" for "/mount" itself (mounted as "/mount"). */
 const char *bm_path_info(const struct bm_request *r);
 /* True when the target encoded a '/' as %2F (decoded into bm_path). */
 bool bm_path_had_encoded_slash(const struct bm_request *r);
