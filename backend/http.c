@@ -155,8 +155,10 @@ static void end_response(struct bm_request *r)
         be_worker->stats->errors++;
     access_log(r);
     r->nrequests++;
+    /* a client that half-closed still gets answers to what it pipelined */
     bool again = r->keep_alive && !be_worker->draining &&
-                 r->nrequests < be_worker->keepalive_requests && !c->eof;
+                 r->nrequests < be_worker->keepalive_requests &&
+                 (!c->eof || bx_buf_unread(&c->in) > 0);
     if (!again) {
         r->state = S_CLOSING;
         be_conn_close_after_flush(c);

@@ -173,6 +173,8 @@ def test_405_with_allow():
     assert "Allow: GET, HEAD" in r.stdout
     r = curl("-i", "-X", "DELETE", url("/hello"))
     assert "Allow: GET, HEAD, POST" in r.stdout
+    resp = raw(b"BREW /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert resp.startswith(b"HTTP/1.1 405") and b"Allow: GET, HEAD, POST" in resp, resp
 
 
 # ---- HTTP/1.1 -------------------------------------------------------------------
@@ -200,6 +202,18 @@ def test_pipelining_in_order():
                 break
             data += chunk
     assert re.findall(rb"HTTP/1.1 (\d{3})", data) == statuses
+    # a client that half-closes after pipelining still gets every answer
+    with socket.create_connection(addr()) as s:
+        s.settimeout(5)
+        s.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n" * 3)
+        s.shutdown(socket.SHUT_WR)
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    assert data.count(b"hello A") == 3, data
 
 
 def test_chunked_request_body_and_100_continue():
@@ -435,6 +449,28 @@ def test_dead_worker_is_respawned():
         return len(pids) == 2 and victim not in pids
     harness.wait_for(respawned, "a new worker", timeout=3)
     assert curl(url("/hello")).stdout == "hello A\n"
+
+
+def test_reload_new_generation():
+    s = stack()
+    mods = [dict(m) for m in MODULES]
+    mods[2]["text"] = "hello again\n"
+    s.sections["backend"]["modules"] = mods
+    s.write_config()
+    s.signal("backend", signal.SIGHUP)
+    harness.wait_for(lambda: curl(url("/hello")).stdout == "hello again\n", "the reloaded text",
+                     timeout=5)
+    j = json.loads(curl(url("/status")).stdout)
+    assert j["generation"] == 2 and all(w["generation"] == 2 for w in j["workers"]), j
+    # a bad module setting on reload: logged, the running generation stays
+    mods[2]["bogus_setting"] = 1
+    s.write_config()
+    s.signal("backend", signal.SIGHUP)
+    harness.wait_for(lambda: "bogus_setting': unknown setting" in
+                     harness.read_file(s.backend_log), "the reload error", timeout=5)
+    assert curl(url("/hello")).stdout == "hello again\n"
+    del mods[2]["bogus_setting"]
+    s.write_config()
 
 
 def test_graceful_stop():
