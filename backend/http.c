@@ -712,11 +712,17 @@ static void http_free(struct be_conn *c)
     c->proto = NULL;
 }
 
+/* An idle keep-alive connection is not cut at once on a drain: its client may
+ * have sent the next request already (a busy one always has), and that request
+ * would fail. A request arriving within the grace is answered with
+ * "Connection: close"; a connection still idle after it is closed. */
+#define DRAIN_IDLE_GRACE_MS 1000
+
 static void http_drain(struct be_conn *c)
 {
     struct bm_request *r = c->proto;
     if (r->state == S_HEAD && !r->head_started)
-        be_conn_close(c);
+        be_conn_timer(c, DRAIN_IDLE_GRACE_MS);
     /* otherwise the response in flight says "Connection: close" and ends it */
 }
 
