@@ -55,7 +55,8 @@ for f in sbin/bactrian-frontend sbin/bactrian-backend include/bactrian/module.h 
          etc/bactrian/bactrian.conf etc/init.d/bactrian-frontend etc/init.d/bactrian-backend \
          etc/logrotate.d/bactrian lib/systemd/system/bactrian-frontend.service \
          lib/systemd/system/bactrian-backend.service share/man/man8/bactrian-frontend.8 \
-         share/man/man8/bactrian-backend.8 share/man/man5/bactrian.conf.5; do
+         share/man/man8/bactrian-backend.8 share/man/man5/bactrian.conf.5 \
+         share/doc/bactrian/deployment.md share/doc/bactrian/modules.md; do
     [ -f "$I/$f" ] && ok "installed $f" || bad "missing $I/$f"
 done
 # Whatever the build has of modules and demo site is installed too.
