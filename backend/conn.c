@@ -17,7 +17,9 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 
-#define READ_CHUNK 16384
+#define READ_MIN 4096
+/* Buffers that grew past this are given back once empty. */
+#define KEEP_BUF 65536
 #define ACCEPT_BATCH 64
 #define PROXY_TIMEOUT_MS 5000
 
@@ -157,7 +159,11 @@ static bool handle_proxy(struct be_conn *c)
 
 static void do_read(struct be_conn *c)
 {
-    ssize_t n = bx_buf_read_fd(&c->in, c->fd, READ_CHUNK);
+    /* Small reads into a small buffer while that is enough: an idle
+     * connection holds 4 KiB, not 16; a buffer that grew (a body, a burst of
+     * pipelined requests, WebSocket frames) is used whole. */
+    size_t room = c->in.cap - c->in.len;
+    ssize_t n = bx_buf_read_fd(&c->in, c->fd, room > READ_MIN ? room : READ_MIN);
     if (n > 0) {
         c->bytes_in += (uint64_t)n;
         be_worker->stats->bytes_in += (uint64_t)n;
@@ -326,6 +332,10 @@ void be_conn_flush(struct be_conn *c)
     if (c->closed)
         return;
     bool empty = c->nsegs == c->seg_head;
+    if (empty && c->out.cap > KEEP_BUF)
+        bx_buf_free(&c->out);
+    if (bx_buf_unread(&c->in) == 0 && c->in.cap > KEEP_BUF)
+        bx_buf_free(&c->in);
     update_events(c);
     if (empty && had) {
         if (c->close_after_flush) {

@@ -473,6 +473,38 @@ def test_reload_new_generation():
     s.write_config()
 
 
+def test_term_drains_in_flight_request_and_quit_is_immediate():
+    with harness.Stack(modules=MODULES, backend_opts=OPTS) as s:
+        a = ("127.0.0.1", s.backend_port)
+        idle = socket.create_connection(a)
+        busy = socket.create_connection(a)
+        busy.settimeout(5)
+        busy.sendall(b"POST /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n12345")
+        time.sleep(0.2)
+        s.signal("backend", signal.SIGTERM)
+        time.sleep(0.3)
+        idle.settimeout(5)
+        assert idle.recv(100) == b""           # idle keep-alive: closed at once
+        busy.sendall(b"67890")
+        resp = busy.recv(4096)
+        assert resp.startswith(b"HTTP/1.1 200") and b"Connection: close" in resp, resp
+        assert resp.endswith(b"1234567890")
+        assert s.procs["backend"].wait(10) == 0
+        idle.close()
+        busy.close()
+    with harness.Stack(modules=MODULES, backend_opts=OPTS) as s:
+        c = socket.create_connection(("127.0.0.1", s.backend_port))
+        c.sendall(b"POST /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n12345")
+        time.sleep(0.2)
+        t0 = time.monotonic()
+        s.signal("backend", signal.SIGQUIT)
+        assert s.procs["backend"].wait(10) == 0
+        assert time.monotonic() - t0 < 3
+        c.settimeout(5)
+        assert c.recv(100) == b""
+        c.close()
+
+
 def test_graceful_stop():
     s = stack()
     with socket.create_connection(addr()) as c:
