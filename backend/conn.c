@@ -21,6 +21,7 @@
 /* Buffers that grew past this are given back once empty. */
 #define KEEP_BUF 65536
 #define ACCEPT_BATCH 64
+#define ACCEPT_PAUSE_MS 250
 #define PROXY_TIMEOUT_MS 5000
 
 static void conn_io(struct bx_ev *ev, struct bx_ev_io *io, unsigned events);
@@ -94,8 +95,12 @@ void be_conn_accept(const struct be_listener *l)
         socklen_t len = sizeof ss;
         int fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd == -1) {
-            if (errno == EMFILE || errno == ENFILE)
-                bx_log_error("accept: %s", strerror(errno));
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                /* the listener stays readable: pause it or the loop spins */
+                bx_log_error("accept: %s; pausing accepts for %d ms", strerror(errno),
+                             ACCEPT_PAUSE_MS);
+                be_worker_pause_accept(ACCEPT_PAUSE_MS);
+            }
             return; /* EAGAIN: another worker got it, or nothing left */
         }
         if (len == 0 || ss.ss_family == AF_UNIX) {

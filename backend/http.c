@@ -21,7 +21,9 @@
 /* Stop reading pipelined requests while this much output waits for the client. */
 #define MAX_PENDING_OUT (256 * 1024)
 
-enum state { S_HEAD, S_BODY, S_HANDLER, S_CLOSING };
+/* S_DONE: the response is queued; the next request starts from http_process,
+ * so late calls on the finished request change nothing. */
+enum state { S_HEAD, S_BODY, S_HANDLER, S_DONE, S_CLOSING };
 
 struct pend {
     int fd;                   /* -1: len bytes at off in rb */
@@ -164,7 +166,7 @@ static void end_response(struct bm_request *r)
         be_conn_close_after_flush(c);
         return;
     }
-    start_request(r);
+    r->state = S_DONE;
     if (!r->in_process)
         http_process(r);
 }
@@ -280,6 +282,13 @@ void bm_finish(struct bm_request *r)
 {
     if (r->started)
         return;
+    if (r->status == 204 || r->status == 304 || r->status < 200) {
+        for (size_t i = 0; i < r->npend; i++)
+            if (r->pend[i].fd != -1)
+                close(r->pend[i].fd);
+        r->npend = 0;
+        r->body_bytes = 0;
+    }
     put_head(r, (int64_t)r->body_bytes);
     for (size_t i = 0; i < r->npend; i++) {
         struct pend *p = &r->pend[i];
@@ -619,6 +628,8 @@ static void http_process(struct bm_request *r)
     for (;;) {
         enum state before = r->state;
         size_t avail = bx_buf_unread(&c->in);
+        if (r->state == S_DONE)
+            start_request(r);
         if (r->state == S_HEAD) {
             if (be_conn_pending(c) > MAX_PENDING_OUT)
                 break; /* resumed by http_write */
@@ -690,6 +701,7 @@ static void http_timer(struct be_conn *c)
         r->stall_mark = c->bytes_out;
         be_conn_timer(c, be_worker->idle_timeout_ms);
         break;
+    case S_DONE:
     case S_CLOSING:
         be_conn_close(c);
         break;

@@ -197,6 +197,26 @@ static void stop_listening(void)
     }
 }
 
+static struct bx_ev_timer pause_timer;
+
+static void resume_accept(struct bx_ev *ev, struct bx_ev_timer *t)
+{
+    (void)t;
+    if (be_worker->draining)
+        return;
+    for (size_t i = 0; i < be_worker->ls->n; i++)
+        bx_ev_io_set(ev, &lwatches[i].io, BX_EV_READ | BX_EV_EXCLUSIVE);
+}
+
+void be_worker_pause_accept(unsigned ms)
+{
+    struct be_worker *w = be_worker;
+    for (size_t i = 0; i < w->ls->n; i++)
+        bx_ev_io_stop(w->ev, &lwatches[i].io);
+    bx_ev_timer_init(&pause_timer, resume_accept, NULL);
+    bx_ev_timer_start(w->ev, &pause_timer, ms);
+}
+
 static void drain_expired(struct bx_ev *ev, struct bx_ev_timer *t)
 {
     (void)t;

@@ -57,6 +57,9 @@ extern unsigned be_generation;
 int be_worker_run(struct bx_config *cfg, const struct be_listeners *ls, struct be_modset *mods,
                   int index, int slot);
 
+/* Stops watching the listeners for ms (out of descriptors). */
+void be_worker_pause_accept(unsigned ms);
+
 /* The cached Date header value (IMF-fixdate). */
 const char *be_worker_date(void);
 
