@@ -297,6 +297,46 @@ def test_reload_burst_does_not_pile_up():
         assert s.procs["frontend"].poll() is None
 
 
+def processes_of(config_path):
+    """Live processes started with this config (masters, children, workers)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % d, "rb") as f:
+                if config_path.encode() in f.read() and alive(int(d)):
+                    out.append(int(d))
+        except OSError:
+            pass
+    return out
+
+
+def test_term_is_graceful_quit_is_immediate():
+    with harness.Stack(frontend=True, modules=[],
+                       frontend_opts={"request_timeout": 60}) as s:
+        c = hold(s.http_port)
+        time.sleep(0.3)
+        fe = s.procs["frontend"]
+        fe.send_signal(signal.SIGTERM)
+        harness.wait_for(lambda: not harness.can_connect(("127.0.0.1", s.https_port)),
+                         "listeners closed on TERM", timeout=5)
+        time.sleep(0.5)
+        assert fe.poll() is None, "TERM did not wait for the busy client"
+        assert not closed(c), "TERM cut a client that was being served"
+        fe.send_signal(signal.SIGQUIT)
+        fe.wait(5)
+        harness.wait_for(lambda: closed(c), "QUIT to cut the client", timeout=5)
+        c.close()
+        s.procs.pop("frontend")
+        # The backend: QUIT stops it at once too.
+        be = s.procs.pop("backend")
+        be.send_signal(signal.SIGQUIT)
+        be.wait(5)
+        harness.wait_for(lambda: not processes_of(s.config_path),
+                         "no process left after QUIT", timeout=5)
+
+
 # ---- backend ----------------------------------------------------------------
 
 def test_backend_broken_config_keeps_running():
