@@ -1,7 +1,9 @@
 """Graceful reload (HUP) of both daemons, as operators use it.
 
 * a broken config on reload: the old one keeps serving, the error is logged
-* a certificate replaced on disk, then HUP: the new one is served
+* a certificate replaced on disk, then HUP: the new one is served (and one
+  with the wrong key is refused)
+* services and vhosts added or removed, a module added
 * old frontend generations are capped by number and by age
 * reload under load: a bounded wrk run and open WebSocket sessions while both
   daemons get HUP several times: no failed request, the sessions still echo
@@ -187,6 +189,50 @@ def test_certificate_with_wrong_key_is_refused():
         harness.shutil.rmtree(tmp, ignore_errors=True)
 
 
+def test_reload_adds_and_removes_services_and_vhosts():
+    tmp = harness.tempfile.mkdtemp(prefix="bactrian-vh-")
+    try:
+        with harness.Stack(frontend=True, modules=[]) as s:
+            new_port = harness.free_port()
+            new_cert = make_cert(os.path.join(tmp, "new.localhost"), "new.localhost")
+            fe = dict(s.sections["frontend"])
+            # The HTTPS service goes, a second plain one comes.
+            fe["services"] = [fe["services"][0],
+                              {"port": new_port, "bind": ["127.0.0.1"], "tls": True}]
+            vhosts = s.vhosts + [{"name": "new.localhost",
+                                  "cert": os.path.join(tmp, "new.localhost.crt"),
+                                  "key": os.path.join(tmp, "new.localhost.key")}]
+            s.write_config(dict(s.sections, frontend=fe, vhosts=vhosts))
+            reload_and_wait(s, "frontend", r"reloaded", 1)
+            assert harness.can_connect(("127.0.0.1", new_port)), "added service not listening"
+            assert peer_cert(new_port, "new.localhost") == new_cert, "added vhost's certificate"
+            harness.wait_for(lambda: not harness.can_connect(("127.0.0.1", s.https_port)),
+                             "removed service to stop listening", timeout=5)
+            assert harness.can_connect(("127.0.0.1", s.http_port)), "kept service closed"
+    finally:
+        harness.shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_backend_reload_adds_module():
+    modules("hello")  # skips if it is not built
+    mods = modules("static")
+    with harness.Stack(frontend=True, modules=mods) as s:
+        r = harness.curl("-o", "/dev/null", "-w", "%{http_code}", s.url("/hello/x"), check=False)
+        assert r.stdout.strip() == "404", "hello is not mounted yet: %s" % r.stdout
+        be = dict(s.sections["backend"])
+        be["modules"] = [{"module": "hello", "path": "/hello", "text": "added by reload\n"}] + mods
+        s.write_config(dict(s.sections, backend=be))
+        reload_and_wait(s, "backend", BACKEND_RELOADED, 1)
+        body = None
+        for _ in range(30):  # old workers finish; new ones take the new clients
+            body = harness.curl(s.url("/hello/x"), check=False).stdout
+            if body == "added by reload\n":
+                break
+            time.sleep(0.1)
+        assert body == "added by reload\n", "module added by reload not served: %r" % body
+        assert http_ok(s), "the other mounts still work"
+
+
 def hold(port):
     """A plaintext client that connects and sends nothing: a busy child."""
     c = socket.create_connection(("127.0.0.1", port), timeout=5)
@@ -249,6 +295,46 @@ def test_reload_burst_does_not_pile_up():
         harness.wait_for(lambda: len(children(master)) <= 4, "pool back within max_spare",
                          timeout=5)
         assert s.procs["frontend"].poll() is None
+
+
+def processes_of(config_path):
+    """Live processes started with this config (masters, children, workers)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % d, "rb") as f:
+                if config_path.encode() in f.read() and alive(int(d)):
+                    out.append(int(d))
+        except OSError:
+            pass
+    return out
+
+
+def test_term_is_graceful_quit_is_immediate():
+    with harness.Stack(frontend=True, modules=[],
+                       frontend_opts={"request_timeout": 60}) as s:
+        c = hold(s.http_port)
+        time.sleep(0.3)
+        fe = s.procs["frontend"]
+        fe.send_signal(signal.SIGTERM)
+        harness.wait_for(lambda: not harness.can_connect(("127.0.0.1", s.https_port)),
+                         "listeners closed on TERM", timeout=5)
+        time.sleep(0.5)
+        assert fe.poll() is None, "TERM did not wait for the busy client"
+        assert not closed(c), "TERM cut a client that was being served"
+        fe.send_signal(signal.SIGQUIT)
+        fe.wait(5)
+        harness.wait_for(lambda: closed(c), "QUIT to cut the client", timeout=5)
+        c.close()
+        s.procs.pop("frontend")
+        # The backend: QUIT stops it at once too.
+        be = s.procs.pop("backend")
+        be.send_signal(signal.SIGQUIT)
+        be.wait(5)
+        harness.wait_for(lambda: not processes_of(s.config_path),
+                         "no process left after QUIT", timeout=5)
 
 
 # ---- backend ----------------------------------------------------------------
