@@ -202,10 +202,15 @@ static void conn_io(struct bx_ev *ev, struct bx_ev_io *io, unsigned events)
 
 static void conn_timer(struct bx_ev *ev, struct bx_ev_timer *t)
 {
-    (void)ev;
     struct be_conn *c = t->data;
-    if (c->closed)
+    if (c->closed || c->deadline == 0)
         return;
+    if (c->deadline > bx_ev_now(ev)) {
+        /* pushed back since it was armed (see be_conn_timer) */
+        bx_ev_timer_start(ev, t, c->deadline - bx_ev_now(ev));
+        return;
+    }
+    c->deadline = 0;
     if (c->proxy_pending || c->close_after_flush) {
         be_conn_close(c);
         return;
@@ -236,10 +241,17 @@ void be_conn_timer(struct be_conn *c, uint64_t ms)
 {
     if (c->closed)
         return;
-    if (ms == 0)
-        bx_ev_timer_stop(be_worker->ev, &c->timer);
-    else
-        bx_ev_timer_start(be_worker->ev, &c->timer, ms);
+    struct bx_ev *ev = be_worker->ev;
+    if (ms == 0) {
+        c->deadline = 0;
+        bx_ev_timer_stop(ev, &c->timer);
+        return;
+    }
+    /* Pushing a deadline back (every request on a keep-alive connection)
+     * leaves the heap alone: the timer fires at the old time and re-arms. */
+    c->deadline = bx_ev_now(ev) + ms;
+    if (!bx_ev_timer_armed(&c->timer) || c->timer.when > c->deadline)
+        bx_ev_timer_start(ev, &c->timer, ms);
 }
 
 static struct be_out_seg *push_seg(struct be_conn *c)
@@ -363,7 +375,7 @@ void be_conn_close_after_flush(struct be_conn *c)
         return;
     }
     /* a client that stops reading our last response is dropped */
-    bx_ev_timer_start(be_worker->ev, &c->timer, be_worker->idle_timeout_ms);
+    be_conn_timer(c, be_worker->idle_timeout_ms);
     be_conn_flush(c);
 }
 

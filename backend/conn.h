@@ -77,6 +77,7 @@ struct be_out_seg {
 struct be_conn {
     struct bx_ev_io io;
     struct bx_ev_timer timer;
+    uint64_t deadline;            /* when the timer is due (0: not set); see be_conn_timer */
     const struct be_conn_ops *ops;
     void *proto;
     const struct be_listener *listener;

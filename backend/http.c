@@ -173,21 +173,49 @@ static void end_response(struct bm_request *r)
 
 /* ---- response writing ---------------------------------------------------------------- */
 
+/* "HTTP/1.1 200 OK\r\nServer: ...\r\nDate: ...\r\n"; the 200 one is kept per
+ * second, since nearly every response starts with it. */
+static size_t status_line(int status, char *out, size_t outlen)
+{
+    static char ok[128];
+    static size_t oklen;
+    static int64_t oksec = -1;
+    const char *date = be_worker_date();
+    if (status == 200 && oksec == be_worker->date_sec) {
+        memcpy(out, ok, oklen);
+        return oklen;
+    }
+    int n = snprintf(out, outlen, "HTTP/1.1 %d %s\r\nServer: bactrian\r\nDate: %s\r\n", status,
+                     be_http_reason(status), date);
+    if (status == 200) {
+        memcpy(ok, out, (size_t)n);
+        oklen = (size_t)n;
+        oksec = be_worker->date_sec;
+    }
+    return (size_t)n;
+}
+
 static void put_head(struct bm_request *r, int64_t content_length)
 {
     struct be_conn *c = r->c;
     char line[160];
-    int n = snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\nServer: bactrian\r\nDate: %s\r\n",
-                     r->status, be_http_reason(r->status), be_worker_date());
-    be_conn_queue(c, line, (size_t)n);
+    size_t n = status_line(r->status, line, sizeof line);
+    be_conn_queue(c, line, n);
     be_conn_queue(c, bx_buf_rpos(&r->rh), bx_buf_unread(&r->rh));
     bool no_body = r->status == 204 || r->status == 304 || r->status < 200;
     if (r->streaming) {
         if (r->chunked_out)
             be_conn_queue(c, "Transfer-Encoding: chunked\r\n", 28);
     } else if (!no_body) {
-        n = snprintf(line, sizeof line, "Content-Length: %lld\r\n", (long long)content_length);
-        be_conn_queue(c, line, (size_t)n);
+        /* by hand: this runs for every response */
+        char num[24], *p = num + sizeof num;
+        uint64_t v = (uint64_t)content_length;
+        do
+            *--p = (char)('0' + v % 10);
+        while ((v /= 10) != 0);
+        be_conn_queue(c, "Content-Length: ", 16);
+        be_conn_queue(c, p, (size_t)(num + sizeof num - p));
+        be_conn_queue(c, "\r\n", 2);
     }
     if (!r->keep_alive || be_worker->draining ||
         r->nrequests + 1 >= be_worker->keepalive_requests) {
@@ -219,9 +247,13 @@ void bm_add_header(struct bm_request *r, const char *name, const char *value)
     /* a module must not be able to split the response with CR/LF */
     bx_buf_append_str(&r->rh, name);
     bx_buf_append(&r->rh, ": ", 2);
-    for (const char *p = value; *p; p++)
-        if (*p != '\r' && *p != '\n')
-            bx_buf_append(&r->rh, p, 1);
+    for (const char *p = value; *p;) {
+        size_t n = strcspn(p, "\r\n");
+        bx_buf_append(&r->rh, p, n);
+        p += n;
+        if (*p)
+            p++;
+    }
     bx_buf_append(&r->rh, "\r\n", 2);
 }
 
