@@ -288,6 +288,24 @@ out=$("$I/etc/init.d/bactrian-backend" start 2>&1); rc=$?
 [ $rc -eq 0 ] && ok "start over a stale pid file" || bad "start over stale pid rc $rc: $out"
 "$I/etc/init.d/bactrian-backend" stop >/dev/null 2>&1
 
+# sysconfdir, localstatedir and runstatedir are honoured on their own too.
+J="$T/inst2"
+out=$(${MAKE:-make} -C "$B" install prefix="$J" sysconfdir="$J/conf" localstatedir="$J/state" \
+      runstatedir="$J/rt" 2>&1) || bad "make install with separate dirs: $(echo "$out" | tail -5)"
+[ -f "$J/conf/bactrian/bactrian.conf.example" ] && [ -x "$J/conf/init.d/bactrian-backend" ] &&
+    [ -d "$J/state/log/bactrian" ] && ok "sysconfdir and localstatedir honoured" ||
+    bad "separate dirs: $(cd "$J" && find . | sort | head -30)"
+grep -q "^CONFIG=$J/conf/bactrian/bactrian.conf" "$J/conf/init.d/bactrian-frontend" &&
+    grep -q "^PIDFILE=$J/rt/" "$J/conf/init.d/bactrian-frontend" &&
+    grep -q "pid_file = \"$J/rt/bactrian-backend.pid\"" "$J/conf/bactrian/bactrian.conf.example" &&
+    grep -q "access_log = \"$J/state/log/bactrian/access.log\"" "$J/conf/bactrian/bactrian.conf.example" &&
+    grep -q "$J/rt/bactrian-backend.pid" "$J/conf/logrotate.d/bactrian" &&
+    ok "installed files name the chosen dirs" || bad "paths in installed files"
+out=$(${MAKE:-make} -C "$B" uninstall prefix="$J" sysconfdir="$J/conf" localstatedir="$J/state" \
+      runstatedir="$J/rt" 2>&1) || bad "make uninstall with separate dirs"
+left=$(cd "$J" && find . -type f)
+[ -z "$left" ] && ok "uninstall with separate dirs leaves no file" || bad "left: $left"
+
 # Uninstall removes every file it installed. The operator's changed config stays.
 rm -f "$I/etc/default/bactrian-backend" "$I/etc/default/bactrian-frontend"
 rm -f "$LOGD"/*
