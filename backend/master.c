@@ -279,6 +279,11 @@ static void gen_slots(struct gen *g)
         g->w[i].stats_slot = take_slot();
 }
 
+static bool access_log_same(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
 /* HUP: a new generation, or the old one stays when anything is wrong. */
 static void reload(const struct bx_cli *cli, struct gen *cur)
 {
@@ -310,6 +315,7 @@ static void reload(const struct bx_cli *cli, struct gen *cur)
         gen_free(&ng);
         return;
     }
+    char *old_access = cur->cfg->be.access_log ? bx_xstrdup(cur->cfg->be.access_log) : NULL;
     /* the old workers drain; their listener copies close with them */
     old = bx_xrealloc(old, (size_t)(nold + cur->n) * sizeof *old);
     for (int i = 0; i < cur->n; i++) {
@@ -328,6 +334,13 @@ static void reload(const struct bx_cli *cli, struct gen *cur)
     gen_slots(cur);
     be_generation++;
     bx_log_threshold = cur->cfg->be.log_level;
+    if (!access_log_same(old_access, cur->cfg->be.access_log)) {
+        char err[BX_ERRLEN];
+        bx_access_log_close();
+        if (bx_access_log_open(cur->cfg->be.access_log, err, sizeof err) == -1)
+            bx_log_error("reload: backend.access_log: %s", err);
+    }
+    free(old_access);
     bx_log_notice("reloaded %s: generation %u with %d workers", cli->config, be_generation,
                   cur->n);
 }

@@ -363,6 +363,11 @@ def test_proxy_v2_client_and_tls_info():
     local = V2_SIG + bytes([0x20, 0x00]) + b"\x00\x00" + \
         b"GET /hello?whoami HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
     assert b"client=127.0.0.1 " in raw(local)
+    # AF_UNIX addresses (108 bytes each): the client is "unix"
+    unix_hdr = V2_SIG + bytes([0x21, 0x31]) + struct.pack("!H", 216) + \
+        b"/run/client.sock".ljust(108, b"\0") + b"/run/server.sock".ljust(108, b"\0")
+    assert b"client=unix " in raw(unix_hdr + b"GET /hello?whoami HTTP/1.1\r\nHost: x\r\n"
+                                  b"Connection: close\r\n\r\n")
     # the same over the Unix socket (which is allowed to send PROXY)
     r = harness.raw_exchange(stack().socket, req, family=socket.AF_UNIX)
     assert b"client=203.0.113.7 " in r, r

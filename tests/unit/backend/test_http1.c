@@ -245,6 +245,54 @@ START_TEST(dates)
 }
 END_TEST
 
+/* Mutated corpus entries: whatever the bytes, the verdict is the same whole
+ * and split, and nothing reads out of bounds (run under ASan). */
+START_TEST(mutations_agree_at_every_split)
+{
+    unsigned seed = 12345;
+    size_t ncorpus = sizeof corpus / sizeof corpus[0];
+    static const char alphabet[] = "\r\n :\t/%?.aZ0\x00\x7f\xff,;";
+    for (int iter = 0; iter < 400; iter++) {
+        const char *base = corpus[(size_t)iter % ncorpus].raw;
+        size_t len = strlen(base);
+        char *m = malloc(len + 1);
+        memcpy(m, base, len + 1);
+        for (int k = 0; k < 3; k++) {
+            seed = seed * 1103515245u + 12345u;
+            size_t pos = (seed >> 8) % len;
+            seed = seed * 1103515245u + 12345u;
+            m[pos] = alphabet[(seed >> 8) % (sizeof alphabet - 1)];
+        }
+        int whole = -1;
+        for (size_t k = 0; k <= len; k++) {
+            struct be_http_scan sc = BE_HTTP_SCAN_INIT;
+            long n = 0;
+            if (k > 0 && k < len)
+                n = be_http_scan(&sc, m, k, &lim);
+            if (n == 0)
+                n = be_http_scan(&sc, m, len, &lim);
+            int verdict = n < 0 ? (int)-n : 0;
+            if (n > 0) {
+                struct be_http_req r;
+                be_http_req_init(&r);
+                char *head = malloc((size_t)n);
+                memcpy(head, m, (size_t)n);
+                verdict = 1000 + be_http_parse(&r, head, (size_t)n, &lim);
+                free(head);
+                be_http_req_free(&r);
+            }
+            if (k == 0)
+                whole = verdict;
+            /* an error seen early may differ in kind only if the whole input
+             * is an error too (an earlier line can fail before a later one) */
+            ck_assert_msg((verdict == 0) == (whole == 0) && (verdict >= 1000) == (whole >= 1000),
+                          "iteration %d split %zu: %d vs %d", iter, k, verdict, whole);
+        }
+        free(m);
+    }
+}
+END_TEST
+
 Suite *suite_http1(void);
 Suite *suite_http1(void)
 {
@@ -254,6 +302,7 @@ Suite *suite_http1(void)
     tcase_add_test(tc, pipelined_heads);
     tcase_add_test(tc, headers_and_flags);
     tcase_add_test(tc, normalize);
+    tcase_add_test(tc, mutations_agree_at_every_split);
     suite_add_tcase(s, tc);
     tc = tcase_create("chunked");
     tcase_add_test(tc, chunked_every_split);
