@@ -679,6 +679,12 @@ static void http_process(struct bm_request *r)
         be_conn_close_after_flush(c); /* the client half-closed mid-request */
         return;
     }
+    if (r->state == S_HANDLER && c->eof) {
+        /* the client left while a module works on its answer: tell the module
+         * (bm_on_abort) instead of keeping the connection for nobody */
+        be_conn_close(c);
+        return;
+    }
     /* flow control: do not buffer unbounded pipelined input */
     bool want = r->state != S_CLOSING &&
                 bx_buf_unread(&c->in) < be_worker->lim.max_request_line +

@@ -32,3 +32,9 @@ TESTS += tests/integration/backend_http.py
 EXTRA_DIST += tests/integration/backend_http.py
 TESTS += tests/integration/backend_module.sh
 EXTRA_DIST += tests/integration/backend_module.sh doc/examples/greet.c doc/modules.md
+
+# A module for the integration tests only: async answers, watchers, aborts.
+check_LTLIBRARIES += tests/modules/asynctest.la
+tests_modules_asynctest_la_SOURCES = tests/unit/backend/mod_async.c
+tests_modules_asynctest_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+EXTRA_DIST += tests/fuzz/fuzz_http1.c tests/fuzz/http1.dict

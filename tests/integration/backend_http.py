@@ -510,6 +510,28 @@ def test_term_drains_in_flight_request_and_quit_is_immediate():
         c.close()
 
 
+def test_async_module_api():
+    """BM_ASYNC answered from tick, a descriptor watcher, streaming from it, aborts."""
+    test_mods = os.path.join(harness.BUILDDIR, "tests", "modules", ".libs")
+    if not os.path.exists(os.path.join(test_mods, "asynctest.so")):
+        raise AssertionError("tests/modules/asynctest.so not built")
+    mods = [{"module": "asynctest", "path": "/async"}]
+    with harness.Stack(modules=mods, backend_opts=dict(OPTS, module_dir=test_mods)) as s:
+        u = "http://127.0.0.1:%d/async" % s.backend_port
+        assert harness.curl(u + "/later").stdout == "later\n"
+        assert harness.curl(u + "/pipe").stdout == "piped\n"
+        resp = harness.raw_exchange(("127.0.0.1", s.backend_port),
+                                    b"GET /async/later HTTP/1.1\r\nHost: x\r\n\r\n"
+                                    b"GET /async/pipe HTTP/1.1\r\nHost: x\r\n\r\n"
+                                    b"GET /async/later HTTP/1.1\r\nHost: x\r\n"
+                                    b"Connection: close\r\n\r\n")
+        assert resp.count(b"HTTP/1.1 200") == 3, resp
+        assert resp.index(b"later") < resp.index(b"piped") < resp.rindex(b"later"), resp
+        r = harness.curl("--max-time", "0.5", u + "/never", check=False)
+        assert r.returncode == 28, r      # curl: timed out
+        harness.wait_for(lambda: harness.curl(u + "/aborts").stdout == "1\n", "the abort", 5)
+
+
 def test_graceful_stop():
     s = stack()
     with socket.create_connection(addr()) as c:
