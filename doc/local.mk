@@ -4,7 +4,9 @@ bx_man_pages = doc/bactrian-frontend.8 doc/bactrian-backend.8 doc/bactrian.conf.
 man_MANS = $(bx_man_pages)
 CLEANFILES += $(bx_man_pages)
 EXTRA_DIST += doc/bactrian-frontend.8.in doc/bactrian-backend.8.in doc/bactrian.conf.5.in
-dist_doc_DATA = doc/deployment.md
+dist_doc_DATA = doc/deployment.md doc/modules.md
+bxexamplesdir = $(docdir)/examples
+dist_bxexamples_DATA = doc/examples/greet.c
 BX_MAN_DATE = November 2026
 
 bx_man_subst = $(AM_V_GEN)$(MKDIR_P) doc && sed -e 's|@sysconfdir[@]|$(sysconfdir)|g' \

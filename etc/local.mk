@@ -12,6 +12,9 @@ run/certs/%.crt:
 	  -keyout run/certs/$*.key -out $@ 2>/dev/null
 
 all-local: $(DEV_CERTS)
+# configure writes etc/bactrian-dev.conf; make rewrites it when the .in
+# changes (nothing else depends on it, so a merged change would go unseen).
+all-local: etc/bactrian-dev.conf
 clean-local: clean-run
 clean-run:
 	-rm -rf run
@@ -60,9 +63,10 @@ bx_role_vars = \
 EXTRA_DIST += etc/init.d/bactrian.in etc/systemd/bactrian-backend.service.in \
 	etc/systemd/bactrian-frontend.service.in etc/logrotate.d/bactrian.in
 
-install-data-local: install-bactrian-etc install-bactrian-www
-uninstall-local: uninstall-bactrian-etc uninstall-bactrian-www
-.PHONY: install-bactrian-etc install-bactrian-www uninstall-bactrian-etc uninstall-bactrian-www
+# The demo site www/ is installed by dist_website_DATA (backend/ws.mk).
+install-data-local: install-bactrian-etc
+uninstall-local: uninstall-bactrian-etc
+.PHONY: install-bactrian-etc uninstall-bactrian-etc
 
 install-bactrian-etc:
 	$(MKDIR_P) '$(DESTDIR)$(bactrianconfdir)/certs' '$(DESTDIR)$(initddir)' \
@@ -99,26 +103,3 @@ uninstall-bactrian-etc:
 	    '$(DESTDIR)$(systemdunitdir)'/bactrian-$$role.service; done
 	-rmdir '$(DESTDIR)$(bactrianconfdir)/certs' '$(DESTDIR)$(bactrianconfdir)' \
 	  '$(DESTDIR)$(bactrianlogdir)' 2>/dev/null
-
-# The demo site: every file under www/, whatever it holds.
-install-bactrian-www:
-	@if test -d $(srcdir)/www; then \
-	  (cd $(srcdir)/www && find . -type f) | sed 's|^\./||' | while read -r f; do \
-	    d=`dirname "$$f"`; \
-	    $(MKDIR_P) '$(DESTDIR)$(websitedir)'/"$$d" || exit 1; \
-	    $(INSTALL_DATA) $(srcdir)/www/"$$f" '$(DESTDIR)$(websitedir)'/"$$f" || exit 1; \
-	  done; \
-	fi
-uninstall-bactrian-www:
-	-if test -d $(srcdir)/www; then \
-	  (cd $(srcdir)/www && find . -type f) | sed 's|^\./||' | while read -r f; do \
-	    rm -f '$(DESTDIR)$(websitedir)'/"$$f"; done; \
-	  (cd $(srcdir)/www && find . -depth -type d) | sed 's|^\./||' | while read -r d; do \
-	    rmdir '$(DESTDIR)$(websitedir)'/"$$d" 2>/dev/null; done; \
-	  rmdir '$(DESTDIR)$(websitedir)' 2>/dev/null; \
-	fi; true
-dist-hook: dist-bactrian-www
-dist-bactrian-www:
-	if test -d $(srcdir)/www; then \
-	  cp -pR $(srcdir)/www $(distdir)/ && chmod -R u+w $(distdir)/www; fi
-.PHONY: dist-bactrian-www

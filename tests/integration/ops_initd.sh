@@ -55,9 +55,21 @@ for f in sbin/bactrian-frontend sbin/bactrian-backend include/bactrian/module.h 
          etc/bactrian/bactrian.conf etc/init.d/bactrian-frontend etc/init.d/bactrian-backend \
          etc/logrotate.d/bactrian lib/systemd/system/bactrian-frontend.service \
          lib/systemd/system/bactrian-backend.service share/man/man8/bactrian-frontend.8 \
-         share/man/man8/bactrian-backend.8 share/man/man5/bactrian.conf.5; do
+         share/man/man8/bactrian-backend.8 share/man/man5/bactrian.conf.5 \
+         share/doc/bactrian/deployment.md share/doc/bactrian/modules.md; do
     [ -f "$I/$f" ] && ok "installed $f" || bad "missing $I/$f"
 done
+# Whatever the build has of modules and demo site is installed too.
+for m in "$B"/backend/modules/.libs/*.so; do
+    [ -e "$m" ] || continue
+    n=$(basename "$m")
+    [ -f "$I/lib/bactrian/modules/$n" ] && ok "installed module $n" || bad "module $n not installed"
+done
+SRC=${abs_top_srcdir:?}
+if [ -f "$SRC/www/index.html" ]; then
+    [ -f "$I/share/bactrian/www/index.html" ] && ok "installed the demo site" ||
+        bad "demo site not installed in share/bactrian/www"
+fi
 for d in var/log/bactrian etc/bactrian/certs; do
     [ -d "$I/$d" ] && ok "created $d" || bad "missing directory $I/$d"
 done
@@ -101,11 +113,15 @@ print(" ".join(str(s.getsockname()[1]) for s in ss))')
 set -- $ports
 HTTP=$1 HTTPS=$2
 mkdir -p "$I/lib/bactrian/modules"
+# The installed layout: pid files in runstatedir (a tmpfs on real systems, so
+# not made by make install), logs in the log directory the install made.
+RUN="$I/var/run" LOGD="$I/var/log/bactrian"
+mkdir -p "$RUN"
 mkconf() { # file, extra backend setting
     cat > "$1" <<EOC
 frontend: {
-    pid_file = "$T/fe.pid";
-    error_log = "$T/fe.log";
+    pid_file = "$RUN/bactrian-frontend.pid";
+    error_log = "$LOGD/frontend.log";
     log_level = "info";
     min_spare = 1; max_spare = 2; max_children = 16;
     services = ( { port = $HTTP; bind = [ "127.0.0.1" ]; },
@@ -114,9 +130,9 @@ frontend: {
 vhosts = ( { name = "localhost"; cert = "$B/run/certs/localhost.crt";
              key = "$B/run/certs/localhost.key"; } );
 backend: {
-    pid_file = "$T/be.pid";
-    error_log = "$T/be.log";
-    access_log = "$T/access.log";
+    pid_file = "$RUN/bactrian-backend.pid";
+    error_log = "$LOGD/backend.log";
+    access_log = "$LOGD/access.log";
     socket = "$T/be.sock";
     workers = 1;
     shutdown_timeout = 2;
@@ -125,20 +141,30 @@ backend: {
 };
 EOC
 }
-mkconf "$T/bactrian.conf" ""
+# With the static module and the demo site installed, the installed daemons
+# serve the installed page.
+# Without the demo site (not built yet), a page of our own.
+serve= page=
+if [ -f "$I/lib/bactrian/modules/static.so" ]; then
+    root="$I/share/bactrian/www"
+    if [ ! -f "$root/index.html" ]; then
+        root="$T/www"; mkdir -p "$root"; echo "installed and serving" > "$root/index.html"
+    fi
+    page="$root/index.html"
+    serve="modules = ( { module = \"static\"; path = \"/\"; root = \"$root\"; } );"
+fi
+mkconf "$T/bactrian.conf" "$serve"
 mkdir -p "$I/etc/default"
 for role in backend frontend; do
-    short=$(echo $role | cut -c1)e
-    printf 'CONFIG=%s\nPIDFILE=%s\nSTOP_TIMEOUT=10\n' "$T/bactrian.conf" "$T/$short.pid" \
-        > "$I/etc/default/bactrian-$role"
+    # PIDFILE stays the script's default: the installed runstatedir.
+    printf 'CONFIG=%s\nSTOP_TIMEOUT=10\n' "$T/bactrian.conf" > "$I/etc/default/bactrian-$role"
 done
 
 export PATH="/sbin:/usr/sbin:$PATH"
 for role in backend frontend; do
     S="$I/etc/init.d/bactrian-$role"
-    short=$(echo $role | cut -c1)e
-    PF="$T/$short.pid"
-    LOG="$T/$short.log"
+    PF="$RUN/bactrian-$role.pid"
+    LOG="$LOGD/$role.log"
     out=$("$S" status 2>&1); rc=$?
     [ $rc -eq 3 ] && ok "$role: status before start is 3" || bad "$role: status before start rc $rc: $out"
     out=$("$S" start 2>&1); rc=$?
@@ -169,7 +195,7 @@ for role in backend frontend; do
 
     # A broken config is refused before any signal is sent.
     cp "$T/bactrian.conf" "$T/good.conf"
-    mkconf "$T/bactrian.conf" "wokers = 3;"
+    mkconf "$T/bactrian.conf" "wokers = 3; $serve"
     out=$("$S" reload 2>&1); rc=$?
     [ $rc -ne 0 ] && echo "$out" | grep -q "wokers" &&
         ok "$role: reload with a broken config fails and names the error" ||
@@ -182,16 +208,16 @@ for role in backend frontend; do
 
     # Log rotation: move the file away, USR1 through the script, and the next
     # line goes to a new file while the old one stays as it was.
-    mv "$LOG" "$LOG.1"
-    n1=$(wc -l < "$LOG.1")
+    mv "$LOG" "$LOG.moved"
+    n1=$(wc -l < "$LOG.moved")
     out=$("$S" rotate 2>&1); rc=$?
     [ $rc -eq 0 ] && alive "$pid" && ok "$role: rotate (USR1)" || bad "$role: rotate rc $rc: $out"
     wait_for 30 test -e "$LOG" && ok "$role: USR1 reopened the error log" ||
         bad "$role: no new error log after USR1"
     "$S" reload >/dev/null 2>&1
-    wait_for 30 grep -qi 'hup\|reload' "$LOG" && [ "$(wc -l < "$LOG.1")" -eq "$n1" ] &&
+    wait_for 30 grep -qi 'hup\|reload' "$LOG" && [ "$(wc -l < "$LOG.moved")" -eq "$n1" ] &&
         ok "$role: lines after USR1 go to the new file" ||
-        bad "$role: after USR1: new [$(cat "$LOG" 2>/dev/null)] old grew to $(wc -l < "$LOG.1")"
+        bad "$role: after USR1: new [$(cat "$LOG" 2>/dev/null)] old grew to $(wc -l < "$LOG.moved")"
 
     out=$("$S" restart 2>&1); rc=$?
     npid=$(cat "$PF" 2>/dev/null)
@@ -199,15 +225,65 @@ for role in backend frontend; do
         bad "$role: restart rc $rc ($pid -> $npid): $out"
 done
 
+if [ -n "$serve" ]; then
+    curl -s --max-time 5 "http://127.0.0.1:$HTTP/" > "$T/page" && cmp -s "$T/page" "$page" &&
+        ok "the installed daemons serve $page" ||
+        bad "GET / through the installed daemons: $(head -c 300 "$T/page")"
+else
+    echo "# static module not built: no page fetched through the install"
+fi
+
+# The installed logrotate file: rotate, and USR1 makes both daemons write to
+# the new files.
+if command -v logrotate >/dev/null 2>&1; then
+    n_be=$(wc -l < "$LOGD/backend.log")
+    out=$(logrotate -f -s "$T/logrotate.state" "$I/etc/logrotate.d/bactrian" 2>&1)
+    rc=$?
+    [ $rc -eq 0 ] && [ -f "$LOGD/backend.log.1" ] && [ -f "$LOGD/frontend.log.1" ] &&
+        ok "logrotate rotated the logs" || bad "logrotate rc $rc: $out $(ls "$LOGD")"
+    [ "$(stat -c %U "$LOGD/backend.log" 2>/dev/null)" = www-data ] &&
+        ok "logrotate created the new log for www-data" || bad "new log owner"
+    for role in backend frontend; do
+        "$I/etc/init.d/bactrian-$role" reload >/dev/null 2>&1
+        wait_for 30 grep -qi 'reload' "$LOGD/$role.log" &&
+            ok "$role: after logrotate (USR1) lines go to the new file" ||
+            bad "$role: nothing in the new log: $(tail -2 "$LOGD/$role.log.1")"
+    done
+    [ "$(wc -l < "$LOGD/backend.log.1")" -eq "$n_be" ] ||
+        bad "the rotated backend log still grows"
+    if [ -n "$serve" ]; then
+        curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$HTTP/?after-logrotate"
+        wait_for 30 grep -q 'after-logrotate' "$LOGD/access.log" &&
+            ok "the access log is reopened after logrotate" ||
+            bad "no request in the new access log"
+    fi
+else
+    echo "# logrotate not installed: the logrotate file was not exercised"
+fi
+
+# An upgrade in place: make install replaces the binaries under the running
+# masters, whose executables then show as deleted. The scripts must still
+# find them, or a restart would leave the old ones running.
+ino=$(stat -c %i "$I/sbin/bactrian-backend")
+out=$(${MAKE:-make} -C "$B" install prefix="$I" 2>&1) || bad "reinstall: $(echo "$out" | tail -5)"
+if [ "$(stat -c %i "$I/sbin/bactrian-backend")" != "$ino" ]; then
+    for role in backend frontend; do
+        "$I/etc/init.d/bactrian-$role" status >/dev/null 2>&1 &&
+            ok "$role: status finds the master after an upgrade" ||
+            bad "$role: status after upgrade: $("$I/etc/init.d/bactrian-$role" status 2>&1)"
+    done
+else
+    echo "# make install kept the inode: the upgrade case is not exercised"
+fi
+
 # Stop the frontend first, as a shutdown would.
 for role in frontend backend; do
     S="$I/etc/init.d/bactrian-$role"
-    short=$(echo $role | cut -c1)e
-    pid=$(cat "$T/$short.pid" 2>/dev/null)
+    pid=$(cat "$RUN/bactrian-$role.pid" 2>/dev/null)
     out=$("$S" stop 2>&1); rc=$?
     [ $rc -eq 0 ] && ok "$role: stop" || bad "$role: stop rc $rc: $out"
     ! alive "$pid" && ok "$role: master is gone" || bad "$role: master $pid still runs"
-    [ ! -e "$T/$short.pid" ] && ok "$role: pid file removed" || bad "$role: pid file left"
+    [ ! -e "$RUN/bactrian-$role.pid" ] && ok "$role: pid file removed" || bad "$role: pid file left"
     out=$("$S" status 2>&1); rc=$?
     [ $rc -eq 3 ] && ok "$role: status after stop is 3" || bad "$role: status after stop rc $rc: $out"
     out=$("$S" stop 2>&1); rc=$?
@@ -220,15 +296,34 @@ left=$(procs)
 [ ! -e "$T/be.sock" ] && ok "backend socket removed" || bad "backend socket left"
 
 # A stale pid file (a crash) does not confuse status or start.
-echo 999999 > "$T/be.pid"
+echo 999999 > "$RUN/bactrian-backend.pid"
 out=$("$I/etc/init.d/bactrian-backend" status 2>&1); rc=$?
 [ $rc -eq 1 ] && ok "status with a stale pid file is 1" || bad "stale status rc $rc: $out"
 out=$("$I/etc/init.d/bactrian-backend" start 2>&1); rc=$?
 [ $rc -eq 0 ] && ok "start over a stale pid file" || bad "start over stale pid rc $rc: $out"
 "$I/etc/init.d/bactrian-backend" stop >/dev/null 2>&1
 
+# sysconfdir, localstatedir and runstatedir are honoured on their own too.
+J="$T/inst2"
+out=$(${MAKE:-make} -C "$B" install prefix="$J" sysconfdir="$J/conf" localstatedir="$J/state" \
+      runstatedir="$J/rt" 2>&1) || bad "make install with separate dirs: $(echo "$out" | tail -5)"
+[ -f "$J/conf/bactrian/bactrian.conf.example" ] && [ -x "$J/conf/init.d/bactrian-backend" ] &&
+    [ -d "$J/state/log/bactrian" ] && ok "sysconfdir and localstatedir honoured" ||
+    bad "separate dirs: $(cd "$J" && find . | sort | head -30)"
+grep -q "^CONFIG=$J/conf/bactrian/bactrian.conf" "$J/conf/init.d/bactrian-frontend" &&
+    grep -q "^PIDFILE=$J/rt/" "$J/conf/init.d/bactrian-frontend" &&
+    grep -q "pid_file = \"$J/rt/bactrian-backend.pid\"" "$J/conf/bactrian/bactrian.conf.example" &&
+    grep -q "access_log = \"$J/state/log/bactrian/access.log\"" "$J/conf/bactrian/bactrian.conf.example" &&
+    grep -q "$J/rt/bactrian-backend.pid" "$J/conf/logrotate.d/bactrian" &&
+    ok "installed files name the chosen dirs" || bad "paths in installed files"
+out=$(${MAKE:-make} -C "$B" uninstall prefix="$J" sysconfdir="$J/conf" localstatedir="$J/state" \
+      runstatedir="$J/rt" 2>&1) || bad "make uninstall with separate dirs"
+left=$(cd "$J" && find . -type f)
+[ -z "$left" ] && ok "uninstall with separate dirs leaves no file" || bad "left: $left"
+
 # Uninstall removes every file it installed. The operator's changed config stays.
 rm -f "$I/etc/default/bactrian-backend" "$I/etc/default/bactrian-frontend"
+rm -f "$LOGD"/*
 rm -f "$T/m.o"
 echo "# operator's change" >> "$I/etc/bactrian/bactrian.conf"
 out=$(${MAKE:-make} -C "$B" uninstall prefix="$I" 2>&1) || bad "make uninstall: $(echo "$out" | tail -5)"
