@@ -701,9 +701,10 @@ void be_ws_resume_read(struct bm_ws *ws)
 void be_ws_arm_timer(struct bm_ws *ws)
 {
     uint64_t t = 0;
-    uint64_t cand[3] = { ws->state == BE_WS_OPEN ? ws->next_ping_at : 0,
-                         ws->state == BE_WS_OPEN ? ws->idle_at : 0, ws->close_at };
-    for (int i = 0; i < 3; i++)
+    uint64_t cand[4] = { ws->state == BE_WS_OPEN ? ws->next_ping_at : 0,
+                         ws->state == BE_WS_OPEN ? ws->idle_at : 0, ws->close_at,
+                         ws->state == BE_WS_OPEN ? ws->drain_close_at : 0 };
+    for (int i = 0; i < 4; i++)
         if (cand[i] && (!t || cand[i] < t))
             t = cand[i];
     if (!t) {
@@ -723,6 +724,12 @@ static void ws_on_timer(struct be_conn *c)
                     c->client_str, (unsigned long long)ws->id);
         report_close(ws, BE_WS_CLOSE_ABNORMAL, "close timeout", 13);
         be_conn_close(c);
+        return;
+    }
+    if (ws->state == BE_WS_OPEN && ws->drain_close_at && now >= ws->drain_close_at) {
+        bm_ws_close(ws, BE_WS_CLOSE_GOING_AWAY, "server shutting down");
+        if (!c->closed)
+            be_ws_arm_timer(ws);
         return;
     }
     if (ws->state == BE_WS_OPEN && ws->idle_at && now >= ws->idle_at) {
@@ -766,6 +773,12 @@ static void ws_on_write(struct be_conn *c)
 static void ws_on_close(struct be_conn *c)
 {
     struct bm_ws *ws = c->proto;
+    if (ws->state == BE_WS_OPEN && be_worker->draining && !be_conn_pending(c) && c->fd != -1) {
+        /* Closed by the end of a drain: a last-chance 1001, best effort. */
+        static const uint8_t bye[] = { 0x88, 0x02, 0x03, 0xe9 };
+        ssize_t n = send(c->fd, bye, sizeof(bye), MSG_DONTWAIT | MSG_NOSIGNAL);
+        (void)n;
+    }
     report_close(ws, BE_WS_CLOSE_ABNORMAL, "", 0);
     ws->state = BE_WS_CLOSED;
     be_ps_unsubscribe_all(ws);
@@ -792,8 +805,14 @@ static void ws_on_free(struct be_conn *c)
 
 static void ws_on_drain(struct be_conn *c)
 {
-    /* Graceful stop: every client hears 1001 (RFC 6455 7.4.1). */
-    bm_ws_close(c->proto, BE_WS_CLOSE_GOING_AWAY, "server shutting down");
+    /* The worker stops (TERM, or a reload replaced it): sessions are not cut,
+     * they go on until shortly before shutdown_timeout, then every client
+     * hears 1001 (RFC 6455 7.4.1) with time left for the close handshake. */
+    struct bm_ws *ws = c->proto;
+    uint64_t total = be_worker->shutdown_timeout_ms;
+    uint64_t margin = ws->opt->close_timeout_ms < total / 2 ? ws->opt->close_timeout_ms : total / 2;
+    ws->drain_close_at = bm_now_ms() + (total - margin ? total - margin : 1);
+    be_ws_arm_timer(ws);
 }
 
 /* ---- small API ---------------------------------------------------------------------- */

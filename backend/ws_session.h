@@ -68,7 +68,7 @@ struct bm_ws {
     void *producer_arg;
 
     /* timers (the connection has one: armed to the earliest of these) */
-    uint64_t next_ping_at, idle_at, close_at;
+    uint64_t next_ping_at, idle_at, close_at, drain_close_at;
     uint64_t ping_seq;        /* payload of the last heartbeat ping */
     bool ping_outstanding;
     unsigned missed_pongs;

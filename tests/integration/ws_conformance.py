@@ -695,7 +695,8 @@ def main():
     tests = [(n, f) for n, f in globals().items() if n.startswith("test_") and callable(f)
              and (not only or any(o in n for o in only.split(",")))]
     failed = 0
-    with harness.Stack(modules=MODULES, workers=2) as s:
+    # shutdown_timeout 2 s: on TERM sessions get their 1001 after about 1 s.
+    with harness.Stack(modules=MODULES, workers=2, backend_opts={"shutdown_timeout": 2}) as s:
         STACK = s
         for name, fn in tests:
             t0 = time.time()
