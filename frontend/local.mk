@@ -26,5 +26,6 @@ endif
 # Integration tests (real daemons, real clients; see tests/integration/harness.py).
 FE_IT = tests/integration/fe_relay.py tests/integration/fe_tls.py \
 	tests/integration/fe_pool.py tests/integration/fe_backend.py \
-	tests/integration/fe_timeouts.py
+	tests/integration/fe_timeouts.py tests/integration/fe_reload.py \
+	tests/integration/fe_wss.py
 EXTRA_DIST += $(FE_IT) tests/integration/fe_util.py
