@@ -3,7 +3,38 @@ sbin_PROGRAMS += backend/bactrian-backend
 backend_bactrian_backend_SOURCES = \
 	backend/main.c \
 	backend/master.c backend/master.h \
-	backend/worker.c backend/worker.h
+	backend/worker.c backend/worker.h \
+	backend/conn.c backend/conn.h \
+	backend/http.c backend/http.h \
+	backend/http1.c backend/http1.h \
+	backend/router.c backend/router.h \
+	backend/modset.c backend/modset.h \
+	backend/ws_upgrade_stub.c
 backend_bactrian_backend_LDADD = common/libcommon.la $(OPENSSL_LIBS) $(ZLIB_LIBS) $(LIBCONFIG_LIBS)
 # Modules resolve the backend's API symbols from the executable.
 backend_bactrian_backend_LDFLAGS = $(AM_LDFLAGS) -export-dynamic
+
+# Unit tests of the backend's parts (parser, router, event loop).
+if HAVE_CHECK
+check_PROGRAMS += tests/unit/check_backend
+tests_unit_check_backend_SOURCES = tests/unit/check_backend.c \
+	tests/unit/backend/test_http1.c tests/unit/backend/test_router.c \
+	tests/unit/backend/test_ev.c \
+	backend/http1.c backend/router.c
+tests_unit_check_backend_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_backend_LDADD = tests/unit/libtestutil.la common/libcommon.la $(CHECK_LIBS) \
+	$(OPENSSL_LIBS) $(LIBCONFIG_LIBS)
+TESTS += tests/unit/check_backend
+endif
+
+# Integration tests of the backend alone (curl, raw sockets, PROXY headers).
+TESTS += tests/integration/backend_http.py
+EXTRA_DIST += tests/integration/backend_http.py
+TESTS += tests/integration/backend_module.sh
+EXTRA_DIST += tests/integration/backend_module.sh doc/examples/greet.c doc/modules.md
+
+# A module for the integration tests only: async answers, watchers, aborts.
+check_LTLIBRARIES += tests/modules/asynctest.la
+tests_modules_asynctest_la_SOURCES = tests/unit/backend/mod_async.c
+tests_modules_asynctest_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+EXTRA_DIST += tests/fuzz/fuzz_http1.c tests/fuzz/http1.dict

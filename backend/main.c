@@ -1,32 +1,20 @@
-/* bactrian-backend: entry point. Parses the command line, loads and checks
- * the configuration, then hands over to the master (backend/master.c). */
+/* bactrian-backend: entry point. The shared main() in common/cli.c parses the
+ * command line and loads the configuration, then hands over to the master
+ * (backend/master.c). */
 #include "config.h"
 
-#include <stdio.h>
-#include <stdlib.h>
-
 #include "backend/master.h"
-#include "common/cli.h"
 #include "common/cfg.h"
+#include "common/cli.h"
 
 int main(int argc, char **argv)
 {
-    struct bx_cli cli;
-    struct bx_config cfg;
-    bx_cli_parse(&cli, argc, argv, "bactrian-backend",
-                 "The backend of the Bactrian web server: HTTP routing, page modules, WebSocket.");
-    if (bx_cli_load_config(&cli, &cfg, BX_CONF_BACKEND) == -1)
-        return 1;
-    if (cli.test_only) {
-        int rc = be_master_check(&cfg);
-        if (rc == 0)
-            printf("configuration OK\n");
-        else
-            fprintf(stderr, "%s: configuration test failed\n", cli.prog);
-        bx_config_free(&cfg);
-        return rc == 0 ? 0 : 1;
-    }
-    int status = be_master_run(&cli, &cfg);
-    bx_config_free(&cfg);
-    return status;
+    static const struct bx_daemon_desc desc = {
+        .prog = "bactrian-backend",
+        .what = "The backend of the Bactrian web server: HTTP routing, page modules, WebSocket.",
+        .need = BX_CONF_BACKEND,
+        .check = be_master_check,
+        .run = be_master_run,
+    };
+    return bx_cli_main(argc, argv, &desc);
 }

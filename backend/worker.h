@@ -4,8 +4,14 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
+#include "backend/http1.h"
 #include "common/cfg.h"
+
+struct be_conn;
+struct be_modset;
+struct bm_worker_stats;
 
 struct be_listener {
     int fd;
@@ -20,7 +26,41 @@ struct be_listeners {
     size_t n;
 };
 
-/* Runs in the forked worker until told to stop; returns the exit status. */
-int be_worker_run(struct bx_config *cfg, struct be_listeners *ls, int index);
+/* The state of this worker process (there is one loop per process). */
+struct be_worker {
+    struct bx_ev *ev;
+    struct bx_config *cfg;
+    const struct be_listeners *ls;
+    struct be_modset *mods;
+    int index;
+    struct bm_worker_stats *stats;    /* this worker's slot in the shared table */
+    struct be_http_limits lim;
+    uint64_t header_timeout_ms, body_timeout_ms, idle_timeout_ms, shutdown_timeout_ms;
+    unsigned keepalive_requests;
+    bool draining;
+    struct be_conn *conns, *zombies;
+    size_t nconns;
+    uint64_t next_conn_id;
+    int64_t date_sec;
+    char date[30];                    /* the Date header, refreshed once a second */
+};
+
+extern struct be_worker *be_worker;
+
+/* Shared-memory table of worker counters, made by the master before forking. */
+struct bm_worker_stats *be_stats_table(size_t *n);
+void be_stats_init(size_t slots);
+extern unsigned be_generation;
+
+/* Runs in the forked worker until told to stop; returns the exit status.
+ * slot is the worker's row in the stats table. */
+int be_worker_run(struct bx_config *cfg, const struct be_listeners *ls, struct be_modset *mods,
+                  int index, int slot);
+
+/* Stops watching the listeners for ms (out of descriptors). */
+void be_worker_pause_accept(unsigned ms);
+
+/* The cached Date header value (IMF-fixdate). */
+const char *be_worker_date(void);
 
 #endif

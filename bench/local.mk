@@ -1,1 +1,2 @@
 # rules for bench/
+EXTRA_DIST += bench/http_bench.sh bench/nginx-http.conf

@@ -66,3 +66,24 @@ int bx_cli_load_config(const struct bx_cli *cli, struct bx_config *c, int need)
     }
     return 0;
 }
+
+int bx_cli_main(int argc, char **argv, const struct bx_daemon_desc *d)
+{
+    struct bx_cli cli;
+    struct bx_config cfg;
+    bx_cli_parse(&cli, argc, argv, d->prog, d->what);
+    if (bx_cli_load_config(&cli, &cfg, d->need) == -1)
+        return 1;
+    if (cli.test_only) {
+        int rc = d->check(&cfg);
+        if (rc == 0)
+            printf("configuration OK\n");
+        else
+            fprintf(stderr, "%s: configuration test failed\n", cli.prog);
+        bx_config_free(&cfg);
+        return rc == 0 ? 0 : 1;
+    }
+    int status = d->run(&cli, &cfg);
+    bx_config_free(&cfg);
+    return status;
+}

@@ -21,4 +21,18 @@ void bx_cli_parse(struct bx_cli *cli, int argc, char **argv, const char *prog,
 struct bx_config;
 int bx_cli_load_config(const struct bx_cli *cli, struct bx_config *c, int need);
 
+/* What a daemon plugs into the shared main(): its name, one line about it,
+ * the config section it needs, the checks -t runs beyond the file itself
+ * (0 or -1, errors printed), and the master that runs until stopped. */
+struct bx_daemon_desc {
+    const char *prog;
+    const char *what;
+    int need;
+    int (*check)(struct bx_config *cfg);
+    int (*run)(const struct bx_cli *cli, struct bx_config *cfg);
+};
+
+/* The whole main() of both daemons: parse, load, -t or run. */
+int bx_cli_main(int argc, char **argv, const struct bx_daemon_desc *d);
+
 #endif

@@ -12,3 +12,5 @@ common_libcommon_la_SOURCES = \
 	common/daemon.c common/daemon.h \
 	common/proxy.c common/proxy.h
 common_libcommon_la_LIBADD = $(OPENSSL_LIBS) $(ZLIB_LIBS) $(LIBCONFIG_LIBS)
+# The event loop (backend workers; usable by anyone).
+common_libcommon_la_SOURCES += common/ev.c common/ev.h

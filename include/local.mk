@@ -1,5 +1,7 @@
-# The public module API: one header and its pkg-config file.
-nobase_include_HEADERS = include/bactrian/module.h
+# The public module API: one header and its pkg-config file. The header goes
+# to $(includedir)/bactrian/module.h: modules write #include <bactrian/module.h>.
+bactrianincludedir = $(includedir)/bactrian
+bactrianinclude_HEADERS = include/bactrian/module.h
 pkgconfigdir = $(libdir)/pkgconfig
 pkgconfig_DATA = include/bactrian-module.pc
 EXTRA_DIST += include/bactrian-module.pc.in

@@ -20,3 +20,6 @@ endif
 TESTS += tests/integration/cli.sh
 EXTRA_DIST += tests/integration/cli.sh
 EXTRA_DIST += tests/integration/harness.py
+
+# Operations tests keep their own fragment.
+include tests/integration/ops_tests.mk

@@ -1,4 +1,20 @@
-# Bundled page modules. The dev config loads them from the build tree's .libs.
+# Bundled page modules: each is one shared object NAME.so loaded with dlopen.
+# The dev config loads them from the build tree's .libs.
+BM_LDFLAGS = -module -avoid-version -shared -export-symbols-regex '^bactrian_module$$'
+
+module_LTLIBRARIES += backend/modules/static.la
+backend_modules_static_la_SOURCES = backend/modules/static.c
+backend_modules_static_la_LDFLAGS = $(BM_LDFLAGS)
+
+module_LTLIBRARIES += backend/modules/status.la
+backend_modules_status_la_SOURCES = backend/modules/status.c
+backend_modules_status_la_LDFLAGS = $(BM_LDFLAGS)
+
+# The template for new modules (doc/modules.md), also the benchmark's fixed response.
+module_LTLIBRARIES += backend/modules/hello.la
+backend_modules_hello_la_SOURCES = backend/modules/hello.c
+backend_modules_hello_la_LDFLAGS = $(BM_LDFLAGS)
+
 all-local: backend-modules-dir
 backend-modules-dir:
 	@$(MKDIR_P) backend/modules/.libs

@@ -1,0 +1,442 @@
+/* chat: rooms over pub/sub, JSON messages, nicknames, join and leave notices.
+ *
+ * Client to server (one JSON object per text message):
+ *   {"type":"join","room":"lobby","nick":"alice"}   joins (leaving any other room)
+ *   {"type":"say","text":"hello"}                   to everyone in the room
+ *   {"type":"nick","nick":"bob"}                    renames
+ *   {"type":"leave"}
+ * Server to clients:
+ *   {"type":"joined","room":..,"nick":..}  {"type":"left","room":..,"nick":..}
+ *   {"type":"message","room":..,"nick":..,"text":..}
+ *   {"type":"renamed","room":..,"nick":..,"old":..}  {"type":"error","error":..}
+ * Rooms reach every worker of the backend (bm_publish). Settings: the
+ * WebSocket options, plus slow_policy = "skip" (default) or "drop". */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bactrian/module.h>
+
+#define NICK_MAX 32
+#define ROOM_MAX 64
+#define TEXT_MAX 4096
+
+struct chat {
+    struct bm_ws_options o;
+    enum bm_slow_policy policy;
+};
+
+struct member {
+    char nick[NICK_MAX + 1];
+    char room[ROOM_MAX + 1];
+};
+
+/* ---- a small JSON reader for flat objects of strings ---------------------------- */
+
+struct field {
+    const char *key;
+    char *out;
+    size_t outlen;
+    bool found;
+};
+
+static const char *skip_ws(const char *p, const char *e)
+{
+    while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+        return (c | 0x20) - 'a' + 10;
+    return -1;
+}
+
+static size_t put_utf8(char *o, unsigned cp)
+{
+    if (cp < 0x80) {
+        o[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (char)(0xc0 | cp >> 6);
+        o[1] = (char)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (char)(0xe0 | cp >> 12);
+        o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        o[2] = (char)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    o[0] = (char)(0xf0 | cp >> 18);
+    o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+    o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+    o[3] = (char)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+static int read_hex4(const char *p, const char *e, unsigned *v)
+{
+    if (e - p < 4)
+        return -1;
+    *v = 0;
+    for (int i = 0; i < 4; i++) {
+        int h = hexval(p[i]);
+        if (h < 0)
+            return -1;
+        *v = *v << 4 | (unsigned)h;
+    }
+    return 0;
+}
+
+/* Reads a JSON string at p (after the quote) into out (NUL-terminated; NULL
+ * = skip). Returns the position after the closing quote, or NULL. */
+static const char *read_string(const char *p, const char *e, char *out, size_t outlen)
+{
+    size_t n = 0;
+    while (p < e && *p != '"') {
+        char tmp[4];
+        size_t k = 1;
+        if ((unsigned char)*p < 0x20)
+            return NULL;
+        if (*p == '\\') {
+            if (++p >= e)
+                return NULL;
+            switch (*p) {
+            case '"': case '\\': case '/': tmp[0] = *p; break;
+            case 'b': tmp[0] = '\b'; break;
+            case 'f': tmp[0] = '\f'; break;
+            case 'n': tmp[0] = '\n'; break;
+            case 'r': tmp[0] = '\r'; break;
+            case 't': tmp[0] = '\t'; break;
+            case 'u': {
+                unsigned cp, lo;
+                if (read_hex4(p + 1, e, &cp) < 0)
+                    return NULL;
+                p += 4;
+                if (cp >= 0xd800 && cp < 0xdc00) {
+                    if (e - p < 7 || p[1] != '\\' || p[2] != 'u' || read_hex4(p + 3, e, &lo) < 0 ||
+                        lo < 0xdc00 || lo > 0xdfff)
+                        return NULL;
+                    cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                    p += 6;
+                } else if (cp >= 0xdc00 && cp <= 0xdfff) {
+                    return NULL;
+                }
+                k = put_utf8(tmp, cp);
+                break;
+            }
+            default:
+                return NULL;
+            }
+            p++;
+        } else {
+            tmp[0] = *p++;
+        }
+        if (out) {
+            if (n + k >= outlen)
+                return NULL; /* too long for the field */
+            memcpy(out + n, tmp, k);
+        }
+        n += k;
+    }
+    if (p >= e)
+        return NULL;
+    if (out)
+        out[n] = 0;
+    return p + 1;
+}
+
+/* Skips a non-string scalar (number, true, false, null). */
+static const char *skip_scalar(const char *p, const char *e)
+{
+    const char *s = p;
+    while (p < e && *p != ',' && *p != '}' && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+        p++;
+    return p > s ? p : NULL;
+}
+
+/* Parses {"k":"v",...}; fills the requested string fields. Nested values
+ * are refused (the protocol has none). 0 or -1. */
+static int parse_object(const char *p, size_t len, struct field *f, size_t nf)
+{
+    const char *e = p + len;
+    p = skip_ws(p, e);
+    if (p >= e || *p++ != '{')
+        return -1;
+    p = skip_ws(p, e);
+    if (p < e && *p == '}')
+        return skip_ws(p + 1, e) == e ? 0 : -1;
+    for (;;) {
+        char key[32];
+        p = skip_ws(p, e);
+        if (p >= e || *p++ != '"' || !(p = read_string(p, e, key, sizeof(key))))
+            return -1;
+        p = skip_ws(p, e);
+        if (p >= e || *p++ != ':')
+            return -1;
+        p = skip_ws(p, e);
+        if (p >= e)
+            return -1;
+        struct field *target = NULL;
+        for (size_t i = 0; i < nf; i++)
+            if (!strcmp(f[i].key, key))
+                target = &f[i];
+        if (*p == '"') {
+            p = read_string(p + 1, e, target ? target->out : NULL, target ? target->outlen : 0);
+            if (!p)
+                return -1;
+            if (target)
+                target->found = true;
+        } else if (*p == '{' || *p == '[') {
+            return -1;
+        } else if (!(p = skip_scalar(p, e))) {
+            return -1;
+        }
+        p = skip_ws(p, e);
+        if (p < e && *p == ',') {
+            p++;
+            continue;
+        }
+        if (p < e && *p == '}')
+            return skip_ws(p + 1, e) == e ? 0 : -1;
+        return -1;
+    }
+}
+
+/* Appends s as a JSON string (quoted, escaped). */
+static size_t json_str(char *o, size_t olen, size_t n, const char *s)
+{
+    if (n < olen)
+        o[n] = '"';
+    n++;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        char esc[8];
+        size_t k;
+        if (c == '"' || c == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)c;
+            k = 2;
+        } else if (c < 0x20) {
+            k = (size_t)snprintf(esc, sizeof(esc), "\\u%04x", c);
+        } else {
+            esc[0] = (char)c;
+            k = 1;
+        }
+        for (size_t i = 0; i < k; i++, n++)
+            if (n < olen)
+                o[n] = esc[i];
+    }
+    if (n < olen)
+        o[n] = '"';
+    return n + 1;
+}
+
+/* ---- the chat -------------------------------------------------------------------------- */
+
+static void channel_of(const char *room, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "chat:%s", room);
+}
+
+/* Publishes {"type":T,"room":R,"nick":N[,K:V]} to the room. */
+static void notice(const char *type, const char *room, const char *nick, const char *k,
+                   const char *v)
+{
+    char buf[TEXT_MAX * 6 + 512];
+    size_t n = (size_t)snprintf(buf, sizeof(buf), "{\"type\":\"%s\",\"room\":", type);
+    n = json_str(buf, sizeof(buf), n, room);
+    n += (size_t)snprintf(buf + n, sizeof(buf) - n, ",\"nick\":");
+    n = json_str(buf, sizeof(buf), n, nick);
+    if (k) {
+        n += (size_t)snprintf(buf + n, sizeof(buf) - n, ",\"%s\":", k);
+        n = json_str(buf, sizeof(buf), n, v);
+    }
+    if (n + 2 > sizeof(buf))
+        return;
+    buf[n++] = '}';
+    char ch[ROOM_MAX + 8];
+    channel_of(room, ch, sizeof(ch));
+    bm_publish(ch, BM_WS_TEXT, buf, n, NULL);
+}
+
+static void error_to(struct bm_ws *ws, const char *msg)
+{
+    char buf[256];
+    size_t n = (size_t)snprintf(buf, sizeof(buf), "{\"type\":\"error\",\"error\":");
+    n = json_str(buf, sizeof(buf), n, msg);
+    if (n + 1 < sizeof(buf)) {
+        buf[n++] = '}';
+        bm_ws_send(ws, BM_WS_TEXT, buf, n);
+    }
+}
+
+static bool valid_room(const char *r)
+{
+    if (!*r)
+        return false;
+    for (; *r; r++)
+        if (!((*r >= 'a' && *r <= 'z') || (*r >= 'A' && *r <= 'Z') || (*r >= '0' && *r <= '9') ||
+              *r == '-' || *r == '_' || *r == '.'))
+            return false;
+    return true;
+}
+
+static bool valid_nick(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return false;
+    return true;
+}
+
+static void leave(struct bm_ws *ws, struct member *m)
+{
+    if (!m->room[0])
+        return;
+    char ch[ROOM_MAX + 8];
+    channel_of(m->room, ch, sizeof(ch));
+    bm_ws_unsubscribe(ws, ch);
+    notice("left", m->room, m->nick, NULL, NULL);
+    m->room[0] = 0;
+}
+
+static void chat_text(struct bm_ws *ws, const char *data, size_t len, void *inst)
+{
+    struct chat *chat = inst;
+    struct member *m = bm_ws_get_data(ws);
+    char type[16] = "", room[ROOM_MAX + 1] = "", nick[NICK_MAX + 1] = "", text[TEXT_MAX + 1] = "";
+    struct field f[] = {
+        { "type", type, sizeof(type), false }, { "room", room, sizeof(room), false },
+        { "nick", nick, sizeof(nick), false }, { "text", text, sizeof(text), false },
+    };
+    if (!m)
+        return;
+    if (parse_object(data, len, f, 4) < 0) {
+        error_to(ws, "expected a JSON object with string fields (text up to 4096 bytes)");
+        return;
+    }
+    if (!strcmp(type, "join")) {
+        if (!valid_room(room) || !valid_nick(nick)) {
+            error_to(ws, "join needs a room ([A-Za-z0-9._-], up to 64) and a nick (up to 32)");
+            return;
+        }
+        leave(ws, m);
+        char ch[ROOM_MAX + 8];
+        channel_of(room, ch, sizeof(ch));
+        bm_channel_policy(ch, chat->policy, 1008);
+        snprintf(m->room, sizeof(m->room), "%s", room);
+        snprintf(m->nick, sizeof(m->nick), "%s", nick);
+        bm_ws_subscribe(ws, ch);
+        notice("joined", m->room, m->nick, NULL, NULL);
+    } else if (!strcmp(type, "say")) {
+        if (!m->room[0]) {
+            error_to(ws, "join a room first");
+            return;
+        }
+        notice("message", m->room, m->nick, "text", text);
+    } else if (!strcmp(type, "nick")) {
+        if (!valid_nick(nick)) {
+            error_to(ws, "a nick is 1 to 32 bytes without control characters");
+            return;
+        }
+        char old[NICK_MAX + 1];
+        snprintf(old, sizeof(old), "%s", m->nick);
+        snprintf(m->nick, sizeof(m->nick), "%s", nick);
+        if (m->room[0])
+            notice("renamed", m->room, m->nick, "old", old);
+    } else if (!strcmp(type, "leave")) {
+        leave(ws, m);
+    } else {
+        error_to(ws, "unknown type (join, say, nick, leave)");
+    }
+}
+
+static void chat_open(struct bm_ws *ws, void *inst)
+{
+    (void)inst;
+    struct member *m = calloc(1, sizeof(*m));
+    if (!m) {
+        bm_ws_close(ws, 1011, "out of memory");
+        return;
+    }
+    snprintf(m->nick, sizeof(m->nick), "guest%llu", (unsigned long long)bm_ws_id(ws));
+    bm_ws_set_data(ws, m);
+}
+
+static void chat_close(struct bm_ws *ws, unsigned code, const char *reason, size_t len,
+                       void *inst)
+{
+    (void)code, (void)reason, (void)len, (void)inst;
+    struct member *m = bm_ws_get_data(ws);
+    if (!m)
+        return;
+    leave(ws, m);
+    free(m);
+    bm_ws_set_data(ws, NULL);
+}
+
+static void chat_binary(struct bm_ws *ws, const void *data, size_t len, void *inst)
+{
+    (void)data, (void)len, (void)inst;
+    bm_ws_close(ws, 1003, "chat speaks JSON text");
+}
+
+static int chat_init(struct bm_conf *c, void **inst)
+{
+    struct chat *chat = calloc(1, sizeof(*chat));
+    if (!chat)
+        return -1;
+    bm_ws_options_read(c, &chat->o);
+    const char *p = bm_conf_string(c, "slow_policy", "skip");
+    if (!strcmp(p, "drop"))
+        chat->policy = BM_SLOW_DROP;
+    else if (strcmp(p, "skip") != 0)
+        bm_conf_error(c, "slow_policy", "must be \"skip\" or \"drop\"");
+    *inst = chat;
+    return 0;
+}
+
+static void chat_fini(void *inst)
+{
+    free(inst);
+}
+
+static int chat_handle(struct bm_request *r, void *inst)
+{
+    (void)inst;
+    static const char msg[] = "This is the chat WebSocket endpoint.\n";
+    bm_respond(r, 400, "text/plain; charset=utf-8", msg, sizeof(msg) - 1);
+    return BM_DONE;
+}
+
+static const struct bm_ws_options *chat_options(void *inst)
+{
+    return &((struct chat *)inst)->o;
+}
+
+static const struct bm_ws_handlers chat_ws = {
+    .options = chat_options,
+    .open = chat_open,
+    .text = chat_text,
+    .binary = chat_binary,
+    .close = chat_close,
+};
+
+const struct bm_module bactrian_module = {
+    .api_version = BACTRIAN_MODULE_API_VERSION,
+    .name = "chat",
+    .methods = BM_ANY_METHOD,
+    .init = chat_init,
+    .handle = chat_handle,
+    .fini = chat_fini,
+    .ws = &chat_ws,
+};

@@ -1,0 +1,367 @@
+/* Pub/sub for WebSocket sessions within one backend.
+ *
+ * Each worker keeps its channels and their local subscribers. A publish is
+ * delivered to the local subscribers directly, and sent to every other
+ * worker as one datagram on an abstract-namespace Unix socket named after
+ * the backend master's pid and the worker's index: no hub process to hop
+ * through, no shared-memory ring to size, and the kernel copies each message
+ * once per worker. A worker that never subscribed anything binds no socket,
+ * so publishing to it costs one failed sendto.
+ *
+ * Slow subscribers (send queue above the high watermark) are handled by the
+ * channel's policy, counted, and logged at most once a second per channel.
+ * A datagram a busy worker cannot take (its socket buffer is full) is counted
+ * as lost_between_workers and logged the same way. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "backend/conn.h"
+#include "backend/ws_session.h"
+#include "common/log.h"
+#include "common/net.h"
+#include "common/xalloc.h"
+
+#define NBUCKETS 256
+#define NAME_MAX_LEN 200
+#define DGRAM_MAX (BM_PUBLISH_MAX + NAME_MAX_LEN + 8)
+
+struct be_ps_chan;
+
+struct be_ps_sub {
+    struct be_ps_chan *ch;
+    struct bm_ws *ws;
+    size_t idx;              /* position in ch->subs */
+    struct be_ps_sub *next;  /* the session's other subscriptions */
+};
+
+struct be_ps_chan {
+    char *name;
+    struct be_ps_sub **subs;
+    size_t n, cap;
+    enum bm_slow_policy policy;
+    unsigned close_code;
+    bool configured;         /* kept when empty: a policy was set */
+    struct bm_channel_stats st;
+    uint64_t logged_at;      /* last slow-subscriber log line, ms */
+    uint64_t skipped_logged, dropped_logged, lost_logged;
+    struct be_ps_chan *next; /* hash chain */
+};
+
+static struct be_ps_chan *buckets[NBUCKETS];
+static int ps_fd = -1;
+static struct bm_watch *ps_watch;
+static uint8_t *dgram;
+
+static unsigned hash(const char *s)
+{
+    unsigned h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h % NBUCKETS;
+}
+
+static struct be_ps_chan *find(const char *name, bool create)
+{
+    unsigned b = hash(name);
+    for (struct be_ps_chan *c = buckets[b]; c; c = c->next)
+        if (!strcmp(c->name, name))
+            return c;
+    if (!create)
+        return NULL;
+    struct be_ps_chan *c = bx_xcalloc(1, sizeof(*c));
+    c->name = bx_xstrdup(name);
+    c->close_code = BE_WS_CLOSE_POLICY;
+    c->next = buckets[b];
+    buckets[b] = c;
+    return c;
+}
+
+static void maybe_forget(struct be_ps_chan *c)
+{
+    if (c->n || c->configured)
+        return;
+    struct be_ps_chan **pp = &buckets[hash(c->name)];
+    while (*pp != c)
+        pp = &(*pp)->next;
+    *pp = c->next;
+    free(c->subs);
+    free(c->name);
+    free(c);
+}
+
+/* ---- the worker-to-worker socket --------------------------------------------------------- */
+
+static socklen_t worker_addr(int index, struct sockaddr_un *sa)
+{
+    memset(sa, 0, sizeof(*sa));
+    sa->sun_family = AF_UNIX;
+    int n = snprintf(sa->sun_path + 1, sizeof(sa->sun_path) - 1, "bactrian-ps-%d-%d",
+                     (int)getppid(), index);
+    return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+}
+
+static void deliver_local(const char *name, int opcode, const void *data, size_t len,
+                          const struct bm_ws *except);
+
+static void on_dgram(int fd, unsigned events, void *arg)
+{
+    (void)events;
+    (void)arg;
+    for (int i = 0; i < 256; i++) {
+        ssize_t n = recv(fd, dgram, DGRAM_MAX, MSG_DONTWAIT);
+        if (n < 4)
+            return;
+        size_t nl = (size_t)dgram[2] << 8 | dgram[3];
+        if (dgram[0] != 'B' || nl == 0 || nl > NAME_MAX_LEN || 4 + nl + 1 > (size_t)n)
+            continue;
+        char name[NAME_MAX_LEN + 1];
+        memcpy(name, dgram + 4, nl);
+        name[nl] = 0;
+        deliver_local(name, dgram[1], dgram + 4 + nl, (size_t)n - 4 - nl, NULL);
+    }
+}
+
+static void ps_init(void)
+{
+    if (ps_fd != -1 || bm_worker_index() < 0)
+        return;
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd == -1) {
+        bx_log_error("pubsub: socket: %s", strerror(errno));
+        return;
+    }
+    int sz = 4 << 20;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+    struct sockaddr_un sa;
+    socklen_t len = worker_addr(bm_worker_index(), &sa);
+    if (bind(fd, (struct sockaddr *)&sa, len) == -1) {
+        bx_log_error("pubsub: bind @%s: %s", sa.sun_path + 1, strerror(errno));
+        close(fd);
+        return;
+    }
+    ps_watch = bm_watch_fd(fd, BM_READ, on_dgram, NULL);
+    if (!ps_watch) {
+        close(fd);
+        return;
+    }
+    dgram = bx_xmalloc(DGRAM_MAX);
+    ps_fd = fd;
+}
+
+static void log_slow(struct be_ps_chan *c)
+{
+    uint64_t now = bm_now_ms();
+    if (now - c->logged_at < 1000 && c->logged_at)
+        return;
+    uint64_t ds = c->st.skipped_slow - c->skipped_logged;
+    uint64_t dd = c->st.dropped_slow - c->dropped_logged;
+    uint64_t dl = c->st.lost_between_workers - c->lost_logged;
+    if (!ds && !dd && !dl)
+        return;
+    bx_log_warn("pubsub: channel '%s': %llu messages skipped for slow subscribers, "
+                "%llu slow subscribers dropped, %llu messages lost between workers "
+                "(totals %llu/%llu/%llu)",
+                c->name, (unsigned long long)ds, (unsigned long long)dd,
+                (unsigned long long)dl, (unsigned long long)c->st.skipped_slow,
+                (unsigned long long)c->st.dropped_slow,
+                (unsigned long long)c->st.lost_between_workers);
+    c->logged_at = now;
+    c->skipped_logged = c->st.skipped_slow;
+    c->dropped_logged = c->st.dropped_slow;
+    c->lost_logged = c->st.lost_between_workers;
+}
+
+/* ---- delivery ----------------------------------------------------------------------------- */
+
+static int deliver_to(struct be_ps_chan *c, int opcode, const void *data, size_t len,
+                      const struct bm_ws *except, struct bm_ws ***drop, size_t *ndrop,
+                      size_t *dropcap)
+{
+    int reached = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        struct bm_ws *ws = c->subs[i]->ws;
+        if (ws == except || ws->state != BE_WS_OPEN || ws->c->closed)
+            continue;
+        if (be_ws_pending_bytes(ws) > ws->opt->send_high_watermark) {
+            if (c->policy == BM_SLOW_DROP) {
+                if (*ndrop == *dropcap) {
+                    *dropcap = *dropcap ? *dropcap * 2 : 8;
+                    *drop = bx_xrealloc(*drop, *dropcap * sizeof(**drop));
+                }
+                (*drop)[(*ndrop)++] = ws;
+                c->st.dropped_slow++;
+            } else {
+                c->st.skipped_slow++;
+            }
+            continue;
+        }
+        if (bm_ws_send(ws, opcode, data, len) == 0) {
+            reached++;
+            c->st.delivered++;
+            be_conn_flush(ws->c);
+        }
+    }
+    return reached;
+}
+
+static void deliver_local(const char *name, int opcode, const void *data, size_t len,
+                          const struct bm_ws *except)
+{
+    struct be_ps_chan *c = find(name, false);
+    if (!c)
+        return;
+    struct bm_ws **drop = NULL;
+    size_t ndrop = 0, dropcap = 0;
+    deliver_to(c, opcode, data, len, except, &drop, &ndrop, &dropcap);
+    /* Closing runs module callbacks that may unsubscribe: not while iterating. */
+    unsigned code = c->close_code;
+    char reason[64];
+    snprintf(reason, sizeof(reason), "too slow for channel %.40s", name);
+    for (size_t i = 0; i < ndrop; i++)
+        be_ws_fail(drop[i], code, reason);
+    free(drop);
+    if ((c = find(name, false)) != NULL)
+        log_slow(c);
+}
+
+int bm_publish(const char *channel, int opcode, const void *data, size_t len,
+               const struct bm_ws *except_ws)
+{
+    size_t nl = strlen(channel);
+    if (nl == 0 || nl > NAME_MAX_LEN || (opcode != BM_WS_TEXT && opcode != BM_WS_BINARY))
+        return -1;
+    ps_init();
+    struct be_ps_chan *c = find(channel, false);
+    int reached = 0;
+    if (c) {
+        c->st.published++;
+        struct bm_ws **drop = NULL;
+        size_t ndrop = 0, dropcap = 0;
+        reached = deliver_to(c, opcode, data, len, except_ws, &drop, &ndrop, &dropcap);
+        char reason[64];
+        snprintf(reason, sizeof(reason), "too slow for channel %.40s", channel);
+        unsigned code = c->close_code;
+        for (size_t i = 0; i < ndrop; i++)
+            be_ws_fail(drop[i], code, reason);
+        free(drop);
+    }
+    if (ps_fd == -1)
+        return reached;
+    if (len > BM_PUBLISH_MAX) {
+        bx_log_warn("pubsub: channel '%s': %zu-byte message not sent to other workers "
+                    "(limit %d)", channel, len, BM_PUBLISH_MAX);
+        return -1;
+    }
+    uint8_t hdr[4] = { 'B', (uint8_t)opcode, (uint8_t)(nl >> 8), (uint8_t)nl };
+    struct iovec iov[3] = { { hdr, 4 }, { (void *)channel, nl }, { (void *)data, len } };
+    size_t slots = bm_worker_stats(NULL, 0);
+    int me = bm_worker_index();
+    for (size_t i = 0; i < slots; i++) {
+        if ((int)i == me)
+            continue;
+        struct sockaddr_un sa;
+        struct msghdr mh = { 0 };
+        mh.msg_name = &sa;
+        mh.msg_namelen = worker_addr((int)i, &sa);
+        mh.msg_iov = iov;
+        mh.msg_iovlen = 3;
+        if (sendmsg(ps_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == -1 &&
+            (errno == EAGAIN || errno == ENOBUFS)) {
+            /* That worker is not keeping up: counted and logged, never silent. */
+            struct be_ps_chan *lc = find(channel, true);
+            lc->st.lost_between_workers++;
+            log_slow(lc);
+            maybe_forget(lc);
+        }
+        /* ECONNREFUSED / ENOENT: that worker has no subscriber at all. */
+    }
+    if ((c = find(channel, false)) != NULL)
+        log_slow(c);
+    return reached;
+}
+
+/* ---- subscriptions ------------------------------------------------------------------------ */
+
+int bm_ws_subscribe(struct bm_ws *ws, const char *channel)
+{
+    size_t nl = strlen(channel);
+    if (nl == 0 || nl > NAME_MAX_LEN || ws->state != BE_WS_OPEN)
+        return -1;
+    for (struct be_ps_sub *s = ws->subs; s; s = s->next)
+        if (!strcmp(s->ch->name, channel))
+            return 0;
+    ps_init();
+    struct be_ps_chan *c = find(channel, true);
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 8;
+        c->subs = bx_xrealloc(c->subs, c->cap * sizeof(*c->subs));
+    }
+    struct be_ps_sub *s = bx_xcalloc(1, sizeof(*s));
+    s->ch = c;
+    s->ws = ws;
+    s->idx = c->n;
+    c->subs[c->n++] = s;
+    c->st.subscribers = c->n;
+    s->next = ws->subs;
+    ws->subs = s;
+    return 0;
+}
+
+static void remove_sub(struct be_ps_sub *s)
+{
+    struct be_ps_chan *c = s->ch;
+    c->subs[s->idx] = c->subs[--c->n];
+    c->subs[s->idx]->idx = s->idx;
+    c->st.subscribers = c->n;
+    free(s);
+    maybe_forget(c);
+}
+
+int bm_ws_unsubscribe(struct bm_ws *ws, const char *channel)
+{
+    for (struct be_ps_sub **pp = &ws->subs; *pp; pp = &(*pp)->next) {
+        if (!strcmp((*pp)->ch->name, channel)) {
+            struct be_ps_sub *s = *pp;
+            *pp = s->next;
+            remove_sub(s);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+void be_ps_unsubscribe_all(struct bm_ws *ws)
+{
+    while (ws->subs) {
+        struct be_ps_sub *s = ws->subs;
+        ws->subs = s->next;
+        remove_sub(s);
+    }
+}
+
+void bm_channel_policy(const char *channel, enum bm_slow_policy policy, unsigned close_code)
+{
+    if (strlen(channel) == 0 || strlen(channel) > NAME_MAX_LEN)
+        return;
+    struct be_ps_chan *c = find(channel, true);
+    c->policy = policy;
+    c->close_code = be_ws_close_code_valid(close_code) ? close_code : BE_WS_CLOSE_POLICY;
+    c->configured = true;
+}
+
+bool bm_channel_stats(const char *channel, struct bm_channel_stats *out)
+{
+    struct be_ps_chan *c = find(channel, false);
+    if (!c)
+        return false;
+    *out = c->st;
+    return true;
+}

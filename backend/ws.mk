@@ -1,0 +1,25 @@
+# WebSocket engine: pure units (frames, UTF-8, permessage-deflate, handshake)
+# in a noinst library the backend links, plus their unit tests.
+noinst_LTLIBRARIES += backend/libws.la
+backend_libws_la_SOURCES = \
+	backend/ws_frame.c backend/ws_frame.h \
+	backend/ws_utf8.c backend/ws_utf8.h \
+	backend/ws_deflate.c backend/ws_deflate.h \
+	backend/ws_handshake.c backend/ws_handshake.h
+backend_libws_la_LIBADD = $(OPENSSL_LIBS) $(ZLIB_LIBS)
+
+if HAVE_CHECK
+check_PROGRAMS += tests/unit/check_ws
+tests_unit_check_ws_SOURCES = tests/unit/check_ws.c \
+	tests/unit/ws/test_frame.c tests/unit/ws/test_utf8.c \
+	tests/unit/ws/test_deflate.c tests/unit/ws/test_handshake.c
+tests_unit_check_ws_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_ws_LDADD = backend/libws.la $(CHECK_LIBS) $(OPENSSL_LIBS) $(ZLIB_LIBS)
+TESTS += tests/unit/check_ws
+endif
+
+# The WebSocket load generator (bench/ws_echo_bench.sh runs it).
+noinst_PROGRAMS += bench/wsbench
+bench_wsbench_SOURCES = bench/wsbench.c
+bench_wsbench_LDADD = $(ZLIB_LIBS)
+EXTRA_DIST += bench/node-ws-echo.js bench/ws_echo_bench.sh

@@ -1,0 +1,44 @@
+/* RFC 6455 section 4.2 opening handshake rules, independent of the HTTP
+ * parser: the caller hands over the request line facts and the header values
+ * (several lines of one header joined with ", "), and gets back either OK or
+ * the HTTP status to answer with. */
+#ifndef BACTRIAN_BACKEND_WS_HANDSHAKE_H
+#define BACTRIAN_BACKEND_WS_HANDSHAKE_H
+
+#include <stddef.h>
+
+struct be_ws_hs_request {
+    const char *method;       /* NUL-terminated */
+    int http_major, http_minor;
+    int has_host;
+    const char *connection;   /* header values, NULL when absent */
+    const char *upgrade;
+    const char *version;      /* Sec-WebSocket-Version */
+    const char *key;          /* Sec-WebSocket-Key */
+};
+
+/* Length of a Sec-WebSocket-Accept value plus its NUL. */
+#define BE_WS_ACCEPT_LEN 29
+
+/* Returns 0 when the request is a valid upgrade, else the status to answer:
+ * 400 (bad or missing header, not GET, not HTTP/1.1 or later, no Host) or 426
+ * (another Sec-WebSocket-Version: answer with "Sec-WebSocket-Version: 13").
+ * *why gets a short reason for the log. */
+int be_ws_hs_check(const struct be_ws_hs_request *r, const char **why);
+
+/* True when a comma-separated header value holds token (case-insensitive,
+ * optional whitespace around elements). */
+int be_ws_token_list_has(const char *value, const char *token);
+
+/* True when key is base64 of exactly 16 bytes (24 chars ending in "=="). */
+int be_ws_key_valid(const char *key);
+
+/* Computes base64(SHA-1(key + GUID)) into out (BE_WS_ACCEPT_LEN bytes). */
+void be_ws_accept_key(const char *key, char out[BE_WS_ACCEPT_LEN]);
+
+/* Picks the first of the server's subprotocols (list of NUL-terminated
+ * names, NULL-terminated) that the client offers in its
+ * Sec-WebSocket-Protocol value, honouring the server's order. NULL if none. */
+const char *be_ws_pick_subprotocol(const char *offered, const char *const *supported);
+
+#endif

@@ -1,0 +1,796 @@
+/* WebSocket sessions: the upgrade, the read side, control frames, the close
+ * handshake, heartbeat and timers (see ws_session.h). */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "backend/conn.h"
+#include "backend/http.h"
+#include "backend/modset.h"
+#include "backend/worker.h"
+#include "backend/ws_handshake.h"
+#include "backend/ws_session.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+
+/* A message buffer keeps at most this much capacity between messages. */
+#define KEEP_MSG_CAP (64 * 1024)
+
+static struct bm_ws *sessions; /* this worker's sessions */
+static size_t nsessions;
+static uint64_t next_id = 1;
+
+static void ws_on_read(struct be_conn *c);
+static void ws_on_write(struct be_conn *c);
+static void ws_on_timer(struct be_conn *c);
+static void ws_on_close(struct be_conn *c);
+static void ws_on_free(struct be_conn *c);
+static void ws_on_drain(struct be_conn *c);
+
+static const struct be_conn_ops ws_ops = {
+    .on_read = ws_on_read,
+    .on_write = ws_on_write,
+    .on_timer = ws_on_timer,
+    .on_close = ws_on_close,
+    .on_free = ws_on_free,
+    .on_drain = ws_on_drain,
+};
+
+/* ---- options ------------------------------------------------------------------------ */
+
+void bm_ws_options_default(struct bm_ws_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->max_message_size = 16u << 20;
+    o->ping_interval_ms = 30000;
+    o->max_missed_pongs = 2;
+    o->close_timeout_ms = 5000;
+    o->send_high_watermark = 1u << 20;
+    o->send_low_watermark = 256u << 10;
+    o->fragment_size = 64u << 10;
+    snprintf(o->deflate_preset, sizeof(o->deflate_preset), "balanced");
+    o->deflate_threshold = 128;
+}
+
+void bm_ws_options_read(struct bm_conf *c, struct bm_ws_options *o)
+{
+    bm_ws_options_default(o);
+    long long v = bm_conf_int(c, "max_message_size", (long long)o->max_message_size);
+    if (v < 1 || v > (1ll << 40))
+        bm_conf_error(c, "max_message_size", "must be between 1 and 2^40");
+    else
+        o->max_message_size = (uint64_t)v;
+    v = bm_conf_int(c, "max_frame_size", 0);
+    if (v < 0)
+        bm_conf_error(c, "max_frame_size", "must not be negative");
+    else
+        o->max_frame_size = (uint64_t)v;
+    v = bm_conf_int(c, "ping_interval", o->ping_interval_ms / 1000);
+    if (v < 0 || v > 86400)
+        bm_conf_error(c, "ping_interval", "must be 0 (off) to 86400 seconds");
+    else
+        o->ping_interval_ms = (unsigned)v * 1000;
+    v = bm_conf_int(c, "max_missed_pongs", o->max_missed_pongs);
+    if (v < 1 || v > 100)
+        bm_conf_error(c, "max_missed_pongs", "must be 1 to 100");
+    else
+        o->max_missed_pongs = (unsigned)v;
+    v = bm_conf_int(c, "idle_timeout", 0);
+    if (v < 0 || v > 86400)
+        bm_conf_error(c, "idle_timeout", "must be 0 (off) to 86400 seconds");
+    else
+        o->idle_timeout_ms = (unsigned)v * 1000;
+    v = bm_conf_int(c, "close_timeout", o->close_timeout_ms / 1000);
+    if (v < 1 || v > 3600)
+        bm_conf_error(c, "close_timeout", "must be 1 to 3600 seconds");
+    else
+        o->close_timeout_ms = (unsigned)v * 1000;
+    v = bm_conf_int(c, "send_high_watermark", (long long)o->send_high_watermark);
+    long long lo = bm_conf_int(c, "send_low_watermark", (long long)o->send_low_watermark);
+    if (v < 1 || lo < 0 || lo > v)
+        bm_conf_error(c, "send_low_watermark", "need 0 <= send_low_watermark <= "
+                                               "send_high_watermark, high >= 1");
+    else {
+        o->send_high_watermark = (size_t)v;
+        o->send_low_watermark = (size_t)lo;
+    }
+    v = bm_conf_int(c, "fragment_size", (long long)o->fragment_size);
+    if (v < 125 || v > (1ll << 30))
+        bm_conf_error(c, "fragment_size", "must be 125 to 2^30 bytes");
+    else
+        o->fragment_size = (size_t)v;
+    o->streaming = bm_conf_bool(c, "streaming", false);
+    o->deflate = bm_conf_bool(c, "deflate", false);
+    const char *preset = bm_conf_string(c, "deflate_preset", o->deflate_preset);
+    struct be_ws_pmd_policy pol;
+    if (be_ws_pmd_preset(preset, &pol) < 0)
+        bm_conf_error(c, "deflate_preset", "must be \"max\", \"balanced\" or \"low\"");
+    else
+        snprintf(o->deflate_preset, sizeof(o->deflate_preset), "%s", preset);
+    v = bm_conf_int(c, "deflate_threshold", (long long)o->deflate_threshold);
+    if (v < 0)
+        bm_conf_error(c, "deflate_threshold", "must not be negative");
+    else
+        o->deflate_threshold = (size_t)v;
+    const char *g = bm_conf_string(c, "greeting", "");
+    if (strlen(g) >= sizeof(o->greeting))
+        bm_conf_error(c, "greeting", "at most %zu bytes", sizeof(o->greeting) - 1);
+    else
+        snprintf(o->greeting, sizeof(o->greeting), "%s", g);
+}
+
+static const struct bm_ws_options *options_of(const struct bm_ws_handlers *h, void *minst)
+{
+    static struct bm_ws_options defaults;
+    static bool have_defaults;
+    const struct bm_ws_options *o = h->options ? h->options(minst) : NULL;
+    if (o)
+        return o;
+    if (!have_defaults) {
+        bm_ws_options_default(&defaults);
+        have_defaults = true;
+    }
+    return &defaults;
+}
+
+/* ---- the upgrade -------------------------------------------------------------------- */
+
+/* Joins every header line called name with ", " (lists may span lines). */
+static const char *joined_header(const struct bm_request *r, const char *name, struct bx_buf *b)
+{
+    size_t n = bm_header_count(r);
+    bool found = false;
+    bx_buf_reset(b);
+    for (size_t i = 0; i < n; i++) {
+        const char *hn, *hv;
+        if (!bm_header_at(r, i, &hn, &hv) || strcasecmp(hn, name) != 0)
+            continue;
+        if (found)
+            bx_buf_append(b, ", ", 2);
+        bx_buf_append_str(b, hv);
+        found = true;
+    }
+    if (!found)
+        return NULL;
+    bx_buf_append(b, "", 1);
+    return bx_buf_rpos(b);
+}
+
+/* Splits a Sec-WebSocket-Protocol list into a NULL-terminated vector of
+ * tokens inside buf (modified). At most max-1 entries. */
+static void split_protocols(char *list, const char **out, size_t max)
+{
+    size_t n = 0;
+    char *save = NULL;
+    for (char *t = list ? strtok_r(list, ", \t", &save) : NULL; t && n + 1 < max;
+         t = strtok_r(NULL, ", \t", &save))
+        out[n++] = t;
+    out[n] = NULL;
+}
+
+static void refuse(struct bm_request *r, int status, const char *why, const char *client)
+{
+    bx_log_info("%s: WebSocket upgrade refused (%d): %s", client, status, why);
+    if (status == 426) {
+        bm_set_status(r, 426);
+        bm_add_header(r, "Sec-WebSocket-Version", "13");
+        bm_add_header(r, "Content-Type", "text/plain; charset=utf-8");
+        bm_body_add(r, "Upgrade Required: WebSocket version 13\n", 39);
+        bm_finish(r);
+        return;
+    }
+    bm_respond_error(r, status);
+}
+
+static struct bm_ws *session_new(struct be_conn *c, const struct be_instance *inst,
+                                 const struct bm_ws_options *opt)
+{
+    struct bm_ws *ws = bx_xcalloc(1, sizeof(*ws));
+    ws->c = c;
+    ws->inst = inst;
+    ws->h = inst->mod->ws;
+    ws->minst = inst->inst;
+    ws->opt = opt;
+    ws->id = next_id++;
+    bx_buf_init(&ws->msg);
+    bx_buf_init(&ws->backlog);
+    ws->next = sessions;
+    if (sessions)
+        sessions->prev = ws;
+    sessions = ws;
+    nsessions++;
+    return ws;
+}
+
+void be_ws_upgrade(struct be_conn *c, struct bm_request *r, const struct be_instance *inst)
+{
+    const struct bm_ws_handlers *h = inst->mod->ws;
+    const struct bm_ws_options *opt = options_of(h, inst->inst);
+    struct bx_buf conn_b = BX_BUF_INIT, up_b = BX_BUF_INIT, ver_b = BX_BUF_INIT,
+                  proto_b = BX_BUF_INIT, ext_b = BX_BUF_INIT;
+    const char *host = bm_header(r, "Host");
+    struct be_ws_hs_request hr = {
+        .method = bm_method(r),
+        .http_major = 1,
+        .http_minor = bm_http_minor(r),
+        .has_host = host != NULL && *host != 0,
+        .connection = joined_header(r, "Connection", &conn_b),
+        .upgrade = joined_header(r, "Upgrade", &up_b),
+        .version = joined_header(r, "Sec-WebSocket-Version", &ver_b),
+        .key = bm_header(r, "Sec-WebSocket-Key"),
+    };
+    const char *why = NULL;
+    int status = be_ws_hs_check(&hr, &why);
+    /* Two Sec-WebSocket-Key lines are as bad as a malformed one. */
+    size_t nkeys = 0;
+    for (size_t i = 0, n = bm_header_count(r); i < n; i++) {
+        const char *hn, *hv;
+        if (bm_header_at(r, i, &hn, &hv) && !strcasecmp(hn, "Sec-WebSocket-Key"))
+            nkeys++;
+    }
+    if (!status && nkeys != 1) {
+        status = 400;
+        why = "several Sec-WebSocket-Key headers";
+    }
+    if (status) {
+        refuse(r, status, why, bm_client_str(r));
+        goto out;
+    }
+    const char *protos[33];
+    char *plist = (char *)joined_header(r, "Sec-WebSocket-Protocol", &proto_b);
+    split_protocols(plist, protos, sizeof(protos) / sizeof(*protos));
+    const char *chosen = NULL;
+    if (h->accept) {
+        struct bm_ws_handshake hs = { r, bm_header(r, "Origin"), protos };
+        status = h->accept(inst->inst, &hs, &chosen);
+        if (status) {
+            refuse(r, status < 400 ? 403 : status, "refused by the module", bm_client_str(r));
+            goto out;
+        }
+        /* Only a protocol the client offered may be answered. */
+        bool offered = false;
+        for (size_t i = 0; chosen && protos[i]; i++)
+            offered |= !strcmp(protos[i], chosen);
+        if (chosen && !offered)
+            chosen = NULL;
+    }
+    struct be_ws_pmd_params pmdp;
+    char ext_resp[200] = "";
+    int pmd = 0;
+    if (opt->deflate) {
+        struct be_ws_pmd_policy pol;
+        be_ws_pmd_preset(opt->deflate_preset, &pol);
+        const char *ext = joined_header(r, "Sec-WebSocket-Extensions", &ext_b);
+        if (ext)
+            pmd = be_ws_pmd_negotiate(ext, strlen(ext), &pol, &pmdp, ext_resp, sizeof(ext_resp));
+    }
+    char accept[BE_WS_ACCEPT_LEN];
+    be_ws_accept_key(hr.key, accept);
+    char resp[512];
+    int n = snprintf(resp, sizeof(resp),
+                     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n",
+                     accept);
+    if (chosen)
+        n += snprintf(resp + n, sizeof(resp) - (size_t)n, "Sec-WebSocket-Protocol: %s\r\n",
+                      chosen);
+    if (pmd)
+        n += snprintf(resp + n, sizeof(resp) - (size_t)n, "Sec-WebSocket-Extensions: %s\r\n",
+                      ext_resp);
+    n += snprintf(resp + n, sizeof(resp) - (size_t)n, "\r\n");
+    be_conn_queue(c, resp, (size_t)n);
+    be_http_detach(r);
+
+    struct bm_ws *ws = session_new(c, inst, opt);
+    if (chosen)
+        ws->subprotocol = bx_xstrdup(chosen);
+    ws->pmd = pmd != 0;
+    if (pmd) {
+        ws->pmdp = pmdp;
+        be_ws_inflater_init(&ws->inf, pmdp.client_wbits, pmdp.client_no_context);
+    }
+    uint64_t maxf = opt->max_frame_size ? opt->max_frame_size : opt->max_message_size;
+    be_ws_parser_init(&ws->p, 1, pmd ? BE_WS_RSV1 : 0, pmd ? 0 : maxf);
+    be_utf8_init(&ws->utf8);
+    c->ops = &ws_ops;
+    c->proto = ws;
+    be_conn_want_read(c, true);
+    uint64_t now = bm_now_ms();
+    if (opt->ping_interval_ms)
+        ws->next_ping_at = now + opt->ping_interval_ms;
+    if (opt->idle_timeout_ms)
+        ws->idle_at = now + opt->idle_timeout_ms;
+    be_ws_arm_timer(ws);
+    bx_log_debug("%s: WebSocket session %llu open on %s%s%s", c->client_str,
+                 (unsigned long long)ws->id, inst->path, pmd ? " with " : "",
+                 pmd ? ext_resp : "");
+    if (ws->h->open)
+        ws->h->open(ws, ws->minst);
+    if (!c->closed && bx_buf_unread(&c->in))
+        ws_on_read(c);
+    if (!c->closed)
+        be_conn_flush(c);
+out:
+    bx_buf_free(&conn_b);
+    bx_buf_free(&up_b);
+    bx_buf_free(&ver_b);
+    bx_buf_free(&proto_b);
+    bx_buf_free(&ext_b);
+}
+
+/* ---- closing ------------------------------------------------------------------------ */
+
+static void report_close(struct bm_ws *ws, unsigned code, const char *reason, size_t len)
+{
+    if (ws->close_cb_done)
+        return;
+    ws->close_cb_done = true;
+    if (ws->h->close)
+        ws->h->close(ws, code, reason ? reason : "", reason ? len : 0, ws->minst);
+}
+
+static void send_close_frame(struct bm_ws *ws, unsigned code, const char *reason)
+{
+    uint8_t pl[125];
+    size_t n = 0;
+    if (code) {
+        pl[0] = (uint8_t)(code >> 8);
+        pl[1] = (uint8_t)code;
+        n = 2;
+        if (reason) {
+            size_t rl = strlen(reason);
+            if (rl > 123)
+                rl = 123;
+            while (rl && !be_utf8_valid((const uint8_t *)reason, rl))
+                rl--; /* never cut a character in half */
+            memcpy(pl + 2, reason, rl);
+            n += rl;
+        }
+    }
+    be_ws_queue_control(ws, BE_WS_OP_CLOSE, pl, n);
+}
+
+/* Starts our side of the close handshake: the session ends when the peer
+ * answers or close_timeout passes. */
+static void start_close(struct bm_ws *ws, unsigned code, const char *reason)
+{
+    if (ws->state != BE_WS_OPEN)
+        return;
+    send_close_frame(ws, code, reason);
+    ws->state = BE_WS_CLOSING;
+    ws->close_at = bm_now_ms() + ws->opt->close_timeout_ms;
+    be_ws_arm_timer(ws);
+    be_conn_flush(ws->c);
+}
+
+void be_ws_fail(struct bm_ws *ws, unsigned code, const char *reason)
+{
+    if (ws->state != BE_WS_OPEN)
+        return;
+    bx_log_info("%s: WebSocket session %llu failed: %u %s", ws->c->client_str,
+                (unsigned long long)ws->id, code, reason ? reason : "");
+    start_close(ws, code, reason);
+    report_close(ws, code, reason, reason ? strlen(reason) : 0);
+}
+
+void bm_ws_close(struct bm_ws *ws, unsigned code, const char *reason)
+{
+    if (!be_ws_close_code_valid(code))
+        code = BE_WS_CLOSE_NORMAL;
+    start_close(ws, code, reason);
+}
+
+/* ---- control frames ----------------------------------------------------------------- */
+
+static void on_close_frame(struct bm_ws *ws)
+{
+    unsigned code = BE_WS_CLOSE_NO_STATUS;
+    const char *reason = "";
+    size_t rlen = 0;
+    if (ws->ctl_len == 1) {
+        be_ws_fail(ws, BE_WS_CLOSE_PROTOCOL, "close frame with a 1-byte payload");
+        return;
+    }
+    if (ws->ctl_len >= 2) {
+        code = (unsigned)ws->ctl[0] << 8 | ws->ctl[1];
+        reason = (const char *)ws->ctl + 2;
+        rlen = ws->ctl_len - 2u;
+        if (!be_ws_close_code_valid(code)) {
+            be_ws_fail(ws, BE_WS_CLOSE_PROTOCOL, "invalid close code");
+            return;
+        }
+        if (!be_utf8_valid((const uint8_t *)reason, rlen)) {
+            be_ws_fail(ws, BE_WS_CLOSE_BAD_DATA, "close reason is not UTF-8");
+            return;
+        }
+    }
+    if (ws->state == BE_WS_OPEN) {
+        /* Echo the status code, then the server closes TCP first (RFC 6455 7.1.1). */
+        uint8_t pl[2] = { (uint8_t)(code >> 8), (uint8_t)code };
+        be_ws_queue_control(ws, BE_WS_OP_CLOSE, pl, code == BE_WS_CLOSE_NO_STATUS ? 0 : 2);
+    }
+    ws->state = BE_WS_CLOSED;
+    char rb[124];
+    memcpy(rb, reason, rlen);
+    rb[rlen] = 0;
+    report_close(ws, code, rb, rlen);
+    be_conn_close_after_flush(ws->c);
+}
+
+static void on_pong(struct bm_ws *ws)
+{
+    /* The answer to our heartbeat carries its sequence number; anything else
+     * is an unsolicited pong, which RFC 6455 5.5.3 says to ignore. */
+    if (ws->ping_outstanding && ws->ctl_len == 8) {
+        uint64_t seq;
+        memcpy(&seq, ws->ctl, 8);
+        if (seq == ws->ping_seq) {
+            ws->ping_outstanding = false;
+            ws->missed_pongs = 0;
+        }
+    }
+    if (ws->h->pong)
+        ws->h->pong(ws, ws->ctl, ws->ctl_len, ws->minst);
+}
+
+static void control_frame_end(struct bm_ws *ws, int opcode)
+{
+    switch (opcode) {
+    case BE_WS_OP_PING:
+        if (ws->state == BE_WS_OPEN) {
+            be_ws_queue_control(ws, BE_WS_OP_PONG, ws->ctl, ws->ctl_len);
+            if (ws->h->ping)
+                ws->h->ping(ws, ws->ctl, ws->ctl_len, ws->minst);
+        }
+        break;
+    case BE_WS_OP_PONG:
+        if (ws->state == BE_WS_OPEN)
+            on_pong(ws);
+        break;
+    case BE_WS_OP_CLOSE:
+        on_close_frame(ws);
+        break;
+    }
+}
+
+/* ---- data messages ------------------------------------------------------------------ */
+
+/* Takes inflated (or plain) message bytes: limit, UTF-8, then buffer or stream. */
+static int take_data(struct bm_ws *ws, const uint8_t *p, size_t n, unsigned flags)
+{
+    const struct be_ws_frame_hdr *f = &ws->p.hdr;
+    ws->msg_size += n;
+    if (ws->msg_size > ws->opt->max_message_size) {
+        char why[80];
+        snprintf(why, sizeof(why), "message over %llu bytes",
+                 (unsigned long long)ws->opt->max_message_size);
+        be_ws_fail(ws, BE_WS_CLOSE_TOO_BIG, why);
+        return -1;
+    }
+    if (f->msg_opcode == BE_WS_OP_TEXT && be_utf8_feed(&ws->utf8, p, n) < 0) {
+        be_ws_fail(ws, BE_WS_CLOSE_BAD_DATA, "invalid UTF-8 in a text message");
+        return -1;
+    }
+    if (ws->opt->streaming && ws->h->chunk) {
+        if (!ws->msg_started)
+            flags |= BM_WS_MSG_FIRST;
+        if (!ws->frame_started)
+            flags |= BM_WS_FRAME_START;
+        ws->msg_started = ws->frame_started = true;
+        if (n || flags)
+            ws->h->chunk(ws, f->msg_opcode, p, n, flags, ws->minst);
+        return ws->c->closed || ws->state != BE_WS_OPEN ? -1 : 0;
+    }
+    bx_buf_append(&ws->msg, p, n);
+    return 0;
+}
+
+static int inflate_sink(void *ctx, const uint8_t *p, size_t n)
+{
+    return take_data(ctx, p, n, 0);
+}
+
+static void deliver(struct bm_ws *ws, int opcode, const uint8_t *p, size_t len)
+{
+    if (opcode == BE_WS_OP_TEXT) {
+        if (ws->h->text)
+            ws->h->text(ws, (const char *)p, len, ws->minst);
+    } else if (ws->h->binary) {
+        ws->h->binary(ws, p, len, ws->minst);
+    }
+}
+
+static void message_end(struct bm_ws *ws)
+{
+    const struct be_ws_frame_hdr *f = &ws->p.hdr;
+    if (f->msg_opcode == BE_WS_OP_TEXT && !be_utf8_complete(&ws->utf8)) {
+        be_ws_fail(ws, BE_WS_CLOSE_BAD_DATA, "text message ends inside a UTF-8 sequence");
+        return;
+    }
+    if (ws->opt->streaming && ws->h->chunk) {
+        take_data(ws, NULL, 0, BM_WS_MSG_LAST | BM_WS_FRAME_END);
+    } else {
+        bx_buf_append(&ws->msg, "", 1); /* NUL for text convenience, not counted */
+        deliver(ws, f->msg_opcode, (const uint8_t *)bx_buf_rpos(&ws->msg),
+                bx_buf_unread(&ws->msg) - 1);
+        if (ws->msg.cap > KEEP_MSG_CAP)
+            bx_buf_free(&ws->msg);
+        else
+            bx_buf_reset(&ws->msg);
+    }
+    ws->msg_size = 0;
+    ws->msg_started = false;
+    be_utf8_init(&ws->utf8);
+}
+
+/* Payload bytes of a data frame. */
+static void data_payload(struct bm_ws *ws, uint8_t *p, size_t n)
+{
+    const struct be_ws_frame_hdr *f = &ws->p.hdr;
+    if (ws->state != BE_WS_OPEN)
+        return; /* after our close: discard */
+    if (f->msg_rsv1) {
+        uint64_t cap = ws->opt->max_message_size;
+        int rc = be_ws_inflate(&ws->inf, p, n, 0, cap, inflate_sink, ws);
+        if (rc == BE_WS_INFLATE_TOO_BIG)
+            be_ws_fail(ws, BE_WS_CLOSE_TOO_BIG, "inflated message too big");
+        else if (rc == BE_WS_INFLATE_BAD)
+            be_ws_fail(ws, BE_WS_CLOSE_BAD_DATA, "invalid deflate data");
+        return;
+    }
+    /* A whole unfragmented frame in the buffer goes straight to the module. */
+    if (f->msg_first && f->msg_last && n == f->len && !bx_buf_unread(&ws->msg) &&
+        !(ws->opt->streaming && ws->h->chunk)) {
+        if (n > ws->opt->max_message_size) {
+            be_ws_fail(ws, BE_WS_CLOSE_TOO_BIG, "message too big");
+            return;
+        }
+        if (f->msg_opcode == BE_WS_OP_TEXT) {
+            if (!be_utf8_valid(p, n)) {
+                be_ws_fail(ws, BE_WS_CLOSE_BAD_DATA, "invalid UTF-8 in a text message");
+                return;
+            }
+        }
+        ws->msg_size = (uint64_t)-1; /* marks "delivered directly" for frame_end */
+        /* The NUL promised to text handlers: the byte after the payload is
+         * either the next frame (restored below) or spare buffer space. */
+        uint8_t saved = p[n];
+        p[n] = 0;
+        deliver(ws, f->msg_opcode, p, n);
+        p[n] = saved;
+        return;
+    }
+    take_data(ws, p, n, 0);
+}
+
+static void data_frame_end(struct bm_ws *ws)
+{
+    const struct be_ws_frame_hdr *f = &ws->p.hdr;
+    if (ws->state != BE_WS_OPEN)
+        return;
+    if (ws->msg_size == (uint64_t)-1) {
+        ws->msg_size = 0;
+        return;
+    }
+    if (f->msg_rsv1 && f->msg_last) {
+        uint64_t cap = ws->opt->max_message_size;
+        int rc = be_ws_inflate(&ws->inf, NULL, 0, 1, cap, inflate_sink, ws);
+        if (rc == BE_WS_INFLATE_TOO_BIG)
+            be_ws_fail(ws, BE_WS_CLOSE_TOO_BIG, "inflated message too big");
+        else if (rc == BE_WS_INFLATE_BAD)
+            be_ws_fail(ws, BE_WS_CLOSE_BAD_DATA, "invalid deflate data");
+        if (rc != BE_WS_INFLATE_OK)
+            return;
+    }
+    if (f->msg_last)
+        message_end(ws);
+    else if (ws->opt->streaming && ws->h->chunk)
+        take_data(ws, NULL, 0, BM_WS_FRAME_END);
+}
+
+/* ---- the read loop ------------------------------------------------------------------ */
+
+static void ws_on_read(struct be_conn *c)
+{
+    struct bm_ws *ws = c->proto;
+    if (ws->opt->idle_timeout_ms && bx_buf_unread(&c->in)) {
+        ws->idle_at = bm_now_ms() + ws->opt->idle_timeout_ms;
+    }
+    /* A frame whose payload ended with the buffer still owes its FRAME_END. */
+    while (!c->closed && (bx_buf_unread(&c->in) || ws->p.state == BE_WS_PARSE_END)) {
+        if (ws->state == BE_WS_CLOSED || be_ws_parser_failed(&ws->p)) {
+            bx_buf_consume(&c->in, bx_buf_unread(&c->in));
+            break;
+        }
+        uint8_t *data = (uint8_t *)bx_buf_rpos(&c->in);
+        size_t len = bx_buf_unread(&c->in);
+        struct be_ws_event ev;
+        size_t used = be_ws_parse(&ws->p, data, len, &ev);
+        /* The NUL trick in data_payload needs the payload to stay put: consume after. */
+        switch (ev.type) {
+        case BE_WS_EV_NONE:
+            bx_buf_consume(&c->in, used);
+            break;
+        case BE_WS_EV_FRAME_START:
+            bx_buf_consume(&c->in, used);
+            if (ev.hdr->opcode & 0x8)
+                ws->ctl_len = 0;
+            else
+                ws->frame_started = false;
+            break;
+        case BE_WS_EV_PAYLOAD:
+            if (ev.hdr->opcode & 0x8) {
+                memcpy(ws->ctl + ws->ctl_len, ev.data, ev.len);
+                ws->ctl_len = (uint8_t)(ws->ctl_len + ev.len);
+            } else {
+                /* Ensure the byte after the payload is writable for the NUL. */
+                if (ev.len == len)
+                    bx_buf_reserve(&c->in, 1), ev.data = (uint8_t *)bx_buf_rpos(&c->in);
+                data_payload(ws, ev.data, ev.len);
+            }
+            if (!c->closed)
+                bx_buf_consume(&c->in, used);
+            break;
+        case BE_WS_EV_FRAME_END:
+            if (ev.hdr->opcode & 0x8)
+                control_frame_end(ws, ev.hdr->opcode);
+            else
+                data_frame_end(ws);
+            break;
+        case BE_WS_EV_ERROR:
+            be_ws_fail(ws, ev.close_code, ev.reason);
+            break;
+        }
+        if (ev.type == BE_WS_EV_NONE)
+            break;
+    }
+    if (!c->closed && ws->state == BE_WS_OPEN && be_ws_parser_idle(&ws->p) &&
+        !bx_buf_unread(&c->in)) {
+        /* Nothing pending: a 16 MiB receive buffer is not kept while idle. */
+        if (c->in.cap > KEEP_MSG_CAP)
+            bx_buf_free(&c->in);
+    }
+    /* Back-pressure: a peer that sends faster than it reads (an echo client
+     * that never reads) stops being read until its queue drains. */
+    if (!c->closed && !ws->read_paused && ws->above_high && !c->eof) {
+        ws->read_paused = true;
+        be_conn_want_read(c, false);
+    }
+    if (!c->closed && c->eof) {
+        /* TCP closed by the peer: without a close frame that is 1006. */
+        report_close(ws, BE_WS_CLOSE_ABNORMAL, "", 0);
+        be_conn_close(c);
+        return;
+    }
+    if (!c->closed)
+        be_conn_flush(c);
+}
+
+void be_ws_resume_read(struct bm_ws *ws)
+{
+    if (!ws->read_paused || ws->c->closed)
+        return;
+    ws->read_paused = false;
+    be_conn_want_read(ws->c, true);
+    if (bx_buf_unread(&ws->c->in))
+        ws_on_read(ws->c);
+}
+
+/* ---- timers ------------------------------------------------------------------------- */
+
+void be_ws_arm_timer(struct bm_ws *ws)
+{
+    uint64_t t = 0;
+    uint64_t cand[3] = { ws->state == BE_WS_OPEN ? ws->next_ping_at : 0,
+                         ws->state == BE_WS_OPEN ? ws->idle_at : 0, ws->close_at };
+    for (int i = 0; i < 3; i++)
+        if (cand[i] && (!t || cand[i] < t))
+            t = cand[i];
+    if (!t) {
+        be_conn_timer(ws->c, 0);
+        return;
+    }
+    uint64_t now = bm_now_ms();
+    be_conn_timer(ws->c, t > now ? t - now : 1);
+}
+
+static void ws_on_timer(struct be_conn *c)
+{
+    struct bm_ws *ws = c->proto;
+    uint64_t now = bm_now_ms();
+    if (ws->close_at && now >= ws->close_at) {
+        bx_log_info("%s: WebSocket session %llu: no close reply in time, dropped",
+                    c->client_str, (unsigned long long)ws->id);
+        report_close(ws, BE_WS_CLOSE_ABNORMAL, "close timeout", 13);
+        be_conn_close(c);
+        return;
+    }
+    if (ws->state == BE_WS_OPEN && ws->idle_at && now >= ws->idle_at) {
+        bm_ws_close(ws, BE_WS_CLOSE_GOING_AWAY, "idle timeout");
+        if (!c->closed)
+            be_ws_arm_timer(ws);
+        return;
+    }
+    if (ws->state == BE_WS_OPEN && ws->next_ping_at && now >= ws->next_ping_at) {
+        if (ws->ping_outstanding && ++ws->missed_pongs >= ws->opt->max_missed_pongs) {
+            bx_log_info("%s: WebSocket session %llu: %u pings unanswered", c->client_str,
+                        (unsigned long long)ws->id, ws->missed_pongs);
+            be_ws_fail(ws, BE_WS_CLOSE_PROTOCOL, "pings unanswered");
+            if (!c->closed)
+                be_ws_arm_timer(ws);
+            return;
+        }
+        ws->ping_seq++;
+        ws->ping_outstanding = true;
+        be_ws_queue_control(ws, BE_WS_OP_PING, &ws->ping_seq, sizeof(ws->ping_seq));
+        ws->next_ping_at = now + ws->opt->ping_interval_ms;
+        be_conn_flush(c);
+    }
+    if (!c->closed)
+        be_ws_arm_timer(ws);
+}
+
+/* ---- connection callbacks ----------------------------------------------------------- */
+
+static void ws_on_write(struct be_conn *c)
+{
+    be_ws_on_writable(c->proto);
+}
+
+static void ws_on_close(struct be_conn *c)
+{
+    struct bm_ws *ws = c->proto;
+    report_close(ws, BE_WS_CLOSE_ABNORMAL, "", 0);
+    ws->state = BE_WS_CLOSED;
+    be_ps_unsubscribe_all(ws);
+    if (ws->prev)
+        ws->prev->next = ws->next;
+    else
+        sessions = ws->next;
+    if (ws->next)
+        ws->next->prev = ws->prev;
+    ws->prev = ws->next = NULL;
+    nsessions--;
+}
+
+static void ws_on_free(struct be_conn *c)
+{
+    struct bm_ws *ws = c->proto;
+    bx_buf_free(&ws->msg);
+    be_ws_inflater_free(&ws->inf);
+    be_ws_send_free(ws);
+    free(ws->subprotocol);
+    free(ws);
+    c->proto = NULL;
+}
+
+static void ws_on_drain(struct be_conn *c)
+{
+    /* Graceful stop: every client hears 1001 (RFC 6455 7.4.1). */
+    bm_ws_close(c->proto, BE_WS_CLOSE_GOING_AWAY, "server shutting down");
+}
+
+/* ---- small API ---------------------------------------------------------------------- */
+
+void bm_ws_set_data(struct bm_ws *ws, void *data) { ws->user = data; }
+void *bm_ws_get_data(const struct bm_ws *ws) { return ws->user; }
+uint64_t bm_ws_id(const struct bm_ws *ws) { return ws->id; }
+const char *bm_ws_client_str(const struct bm_ws *ws) { return ws->c->client_str; }
+const char *bm_ws_subprotocol(const struct bm_ws *ws) { return ws->subprotocol; }
+bool bm_ws_compressed(const struct bm_ws *ws) { return ws->pmd; }
+
+size_t bm_ws_list(void *inst, struct bm_ws **out, size_t max)
+{
+    size_t n = 0;
+    for (struct bm_ws *ws = sessions; ws; ws = ws->next) {
+        if (inst && ws->minst != inst)
+            continue;
+        if (n < max)
+            out[n] = ws;
+        n++;
+    }
+    return n;
+}

@@ -1,0 +1,100 @@
+/* A WebSocket session on a backend connection (after the 101).
+ *
+ * ws_session.c: upgrade, the read side (frames, messages, control frames,
+ *               close handshake), heartbeat and timers.
+ * ws_send.c:    the write side (the module's send API, fragmentation,
+ *               compression, watermarks and drain, the producer API).
+ * pubsub.c:     channels within and across the workers of one backend. */
+#ifndef BACTRIAN_BACKEND_WS_SESSION_H
+#define BACTRIAN_BACKEND_WS_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bactrian/module.h"
+#include "backend/ws_deflate.h"
+#include "backend/ws_frame.h"
+#include "backend/ws_utf8.h"
+#include "common/buf.h"
+
+struct be_conn;
+struct be_instance;
+struct be_ps_sub;
+
+enum be_ws_state {
+    BE_WS_OPEN = 0,
+    BE_WS_CLOSING, /* we sent a close frame and wait for the peer's */
+    BE_WS_CLOSED,  /* both done (or failed): waiting for the socket to go */
+};
+
+struct bm_ws {
+    struct be_conn *c;
+    const struct be_instance *inst;
+    const struct bm_ws_handlers *h;
+    void *minst; /* the module's instance */
+    const struct bm_ws_options *opt;
+    uint64_t id;
+    void *user;
+    char *subprotocol;
+    enum be_ws_state state;
+    bool close_cb_done;
+    bool in_callback_close; /* bm_ws_close called during a callback */
+
+    /* read side */
+    struct be_ws_parser p;
+    struct be_utf8 utf8;
+    struct bx_buf msg;  /* the data message being assembled */
+    uint64_t msg_size;  /* its (inflated) size so far */
+    bool msg_started, frame_started; /* streaming: first chunk of message / frame sent */
+    uint8_t ctl[125];
+    uint8_t ctl_len;
+
+    /* permessage-deflate */
+    bool pmd;
+    struct be_ws_pmd_params pmdp;
+    struct be_ws_inflater inf;
+    struct be_ws_deflater *def; /* per connection, lazily; NULL with no context takeover */
+
+    /* write side (ws_send.c) */
+    struct bx_buf backlog;    /* whole frames waiting behind the connection queue */
+    bool above_high;
+    bool in_writable, writable_again;
+    bool read_paused;
+    bool streaming_out;       /* between bm_ws_send_begin and bm_ws_send_end */
+    bool stream_first, stream_deflate;
+    uint8_t stream_opcode;
+    bm_ws_producer *producer;
+    void *producer_arg;
+
+    /* timers (the connection has one: armed to the earliest of these) */
+    uint64_t next_ping_at, idle_at, close_at;
+    uint64_t ping_seq;        /* payload of the last heartbeat ping */
+    bool ping_outstanding;
+    unsigned missed_pongs;
+
+    /* pub/sub subscriptions */
+    struct be_ps_sub *subs;
+
+    struct bm_ws *prev, *next; /* the worker's sessions */
+};
+
+/* ws_session.c */
+void be_ws_fail(struct bm_ws *ws, unsigned code, const char *reason);
+void be_ws_arm_timer(struct bm_ws *ws);
+/* Reads again after back-pressure paused it (the send queue drained). */
+void be_ws_resume_read(struct bm_ws *ws);
+
+/* ws_send.c */
+/* Queues a control frame ahead of any backlog (never dropped). */
+void be_ws_queue_control(struct bm_ws *ws, int opcode, const void *data, size_t len);
+/* Moves backlog into the connection queue when it has room; runs drain and
+ * the producer. Called when the connection queue empties. */
+void be_ws_on_writable(struct bm_ws *ws);
+void be_ws_send_free(struct bm_ws *ws);
+/* Bytes queued in the connection and the backlog. */
+size_t be_ws_pending_bytes(const struct bm_ws *ws);
+
+/* pubsub.c */
+void be_ps_unsubscribe_all(struct bm_ws *ws);
+
+#endif
