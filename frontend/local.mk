@@ -28,4 +28,5 @@ FE_IT = tests/integration/fe_relay.py tests/integration/fe_tls.py \
 	tests/integration/fe_pool.py tests/integration/fe_backend.py \
 	tests/integration/fe_timeouts.py tests/integration/fe_reload.py \
 	tests/integration/fe_wss.py
+TESTS += $(FE_IT)
 EXTRA_DIST += $(FE_IT) tests/integration/fe_util.py

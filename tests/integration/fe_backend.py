@@ -9,7 +9,7 @@ import fe_util as fu
 
 
 def test_backend_down_502():
-    with harness.Stack(frontend=True, frontend_opts={"backend_retry": 0.3}) as s:
+    with fu.stack(frontend=True, frontend_opts={"backend_retry": 0.3}) as s:
         assert fu.status(fu.http(s)) == "200"
         s.stop("backend")
         t0 = time.monotonic()
@@ -23,7 +23,7 @@ def test_backend_down_502():
 
 
 def test_backend_restart_no_failures():
-    with harness.Stack(frontend=True, frontend_opts={"backend_retry": 5}) as s:
+    with fu.stack(frontend=True, frontend_opts={"backend_retry": 5}) as s:
         results = []
         stop = threading.Event()
 

@@ -13,6 +13,9 @@ import fe_util as fu
 def _busy(s, n, tls=False):
     """n connections that occupy a child each (waiting for a first request)."""
     port = s.https_port if tls else s.http_port
+    # The harness's start-up probes must be gone before we count.
+    fu.wait_log(s.frontend_log, r"client 127\.0\.0\.1:\d+: TLS handshake failed")
+    time.sleep(0.2)
     conns = []
     for _ in range(n):
         conns.append(fu.hold(port))
@@ -22,7 +25,7 @@ def _busy(s, n, tls=False):
 
 def test_max_children():
     opts = {"max_children": 3, "min_spare": 1, "max_spare": 2, "per_ip_max": 0}
-    with harness.Stack(frontend=True, frontend_opts=opts) as s:
+    with fu.stack(frontend=True, frontend_opts=opts) as s:
         held = _busy(s, 3)
         try:
             time.sleep(0.3)
@@ -49,7 +52,7 @@ def test_max_children():
 
 def test_per_ip_max():
     opts = {"per_ip_max": 2, "min_spare": 4, "max_spare": 8}
-    with harness.Stack(frontend=True, frontend_opts=opts) as s:
+    with fu.stack(frontend=True, frontend_opts=opts) as s:
         held = _busy(s, 2)
         try:
             time.sleep(0.3)
@@ -66,7 +69,7 @@ def test_per_ip_max():
 
 
 def test_debug_ip():
-    with harness.Stack(frontend=True, ipv6=True, frontend_opts={"debug_ip": "::1"}) as s:
+    with fu.stack(frontend=True, ipv6=True, frontend_opts={"debug_ip": "::1"}) as s:
         assert fu.status(fu.http(s, addr="::1")) == "200"
         out = harness.raw_exchange(("127.0.0.1", s.http_port), fu.REQ_CLOSE)
         assert out == b"", out[:200]
@@ -75,7 +78,7 @@ def test_debug_ip():
 
 
 def test_killed_child_leaves_others():
-    with harness.Stack(frontend=True) as s:
+    with fu.stack(frontend=True) as s:
         a = fu.hold(s.http_port, data=fu.REQ)
         b = fu.hold(s.http_port, data=fu.REQ)
         try:
@@ -101,7 +104,7 @@ def test_killed_child_leaves_others():
 
 def test_pool_refills():
     opts = {"min_spare": 3, "max_spare": 5}
-    with harness.Stack(frontend=True, frontend_opts=opts) as s:
+    with fu.stack(frontend=True, frontend_opts=opts) as s:
         master = s.pid("frontend")
         harness.wait_for(lambda: len(fu.children(master)) >= 3, "3 spare children")
         held = _busy(s, 4)

@@ -12,7 +12,7 @@ import fe_util as fu
 
 
 def test_http_and_https_ipv4_ipv6():
-    with harness.Stack(frontend=True, ipv6=True) as s:
+    with fu.stack(frontend=True, ipv6=True) as s:
         for addr in ("127.0.0.1", "::1"):
             r = fu.http(s, "/", addr=addr)
             assert fu.status(r) == "200", r.stdout[-300:]
@@ -35,7 +35,7 @@ def test_http_and_https_ipv4_ipv6():
 
 def test_large_bodies_both_paths():
     """1 MiB both ways through splice (HTTP) and OpenSSL (HTTPS)."""
-    with harness.Stack(frontend=True) as s:
+    with fu.stack(frontend=True) as s:
         tmp = os.path.join(s.tmp, "body")
         with open(tmp, "wb") as f:
             f.write(os.urandom(1 << 20))
@@ -47,7 +47,7 @@ def test_large_bodies_both_paths():
 
 
 def test_vhost_with_own_backend():
-    other = harness.Stack(backend=True, backend_tcp=False)
+    other = fu.stack(backend=True, backend_tcp=False)
     with other:
         vh = [
             {"name": "localhost", "cert": fu.cafile("localhost"),
@@ -56,7 +56,7 @@ def test_vhost_with_own_backend():
              "key": os.path.join(harness.CERTS, "alt.localhost.key"),
              "backend": other.socket},
         ]
-        with harness.Stack(frontend=True, vhosts=vh) as s:
+        with fu.stack(frontend=True, vhosts=vh) as s:
             r = fu.https(s, "/", host="alt.localhost")
             assert fu.status(r) == "200", r.stdout
             r = fu.http(s, "/", extra=("-H", "Host: alt.localhost"))
@@ -73,7 +73,7 @@ def _lb_stack(mode):
     port = harness.free_port()
     svc = [{"port": port, "bind": ["127.0.0.1"], "tls": False, "proxy_protocol": mode,
             "proxy_from": ["127.0.0.1"]}]
-    s = harness.Stack(frontend=True)
+    s = fu.stack(frontend=True)
     s.sections["frontend"]["services"] += svc
     s.write_config()
     return s, port

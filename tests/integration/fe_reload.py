@@ -16,7 +16,7 @@ def _hup(s, pattern):
 
 
 def test_reload_certs_services_and_old_children():
-    with harness.Stack(frontend=True) as s:
+    with fu.stack(frontend=True) as s:
         old = fu.hold(s.http_port, data=fu.REQ)
         try:
             assert old.recv(4096).startswith(b"HTTP/1.1 200")
@@ -45,7 +45,7 @@ def test_reload_certs_services_and_old_children():
 
 
 def test_bad_config_keeps_running():
-    with harness.Stack(frontend=True) as s:
+    with fu.stack(frontend=True) as s:
         with open(s.config_path, "a") as f:
             f.write("frontend_typo = ;\n")
         _hup(s, r"reload: configuration has errors, keeping the running one")
@@ -55,7 +55,7 @@ def test_bad_config_keeps_running():
 
 def test_reload_max_generations():
     opts = {"reload_max_generations": 1}
-    with harness.Stack(frontend=True, frontend_opts=opts) as s:
+    with fu.stack(frontend=True, frontend_opts=opts) as s:
         c = fu.hold(s.http_port, data=fu.REQ)
         try:
             assert c.recv(4096).startswith(b"HTTP/1.1 200")
@@ -70,7 +70,7 @@ def test_reload_max_generations():
 
 
 def test_usr1_reopens_and_term_stops():
-    with harness.Stack(frontend=True) as s:
+    with fu.stack(frontend=True) as s:
         s.signal("frontend", signal.SIGUSR1)
         assert fu.status(fu.http(s)) == "200"
         t0 = time.monotonic()

@@ -11,7 +11,7 @@ import fe_util as fu
 
 def test_request_timeout_408():
     opts = {"request_timeout": 0.5}
-    with harness.Stack(frontend=True, frontend_opts=opts) as s:
+    with fu.stack(frontend=True, frontend_opts=opts) as s:
         c = fu.hold(s.http_port)
         t0 = time.monotonic()
         out = fu.recv_all(c, 5)
@@ -26,7 +26,7 @@ def test_request_timeout_408():
 
 
 def test_handshake_timeout():
-    with harness.Stack(frontend=True, frontend_opts={"handshake_timeout": 0.5}) as s:
+    with fu.stack(frontend=True, frontend_opts={"handshake_timeout": 0.5}) as s:
         c = fu.hold(s.https_port)
         t0 = time.monotonic()
         out = fu.recv_all(c, 5)
@@ -36,7 +36,7 @@ def test_handshake_timeout():
 
 
 def test_idle_timeout_and_traffic():
-    with harness.Stack(frontend=True, frontend_opts={"idle_timeout": 1}) as s:
+    with fu.stack(frontend=True, frontend_opts={"idle_timeout": 1}) as s:
         busy = fu.hold(s.http_port, data=fu.REQ)
         quiet = fu.hold(s.http_port, data=fu.REQ)
         try:

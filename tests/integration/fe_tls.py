@@ -9,7 +9,7 @@ import fe_util as fu
 
 
 def test_sni_certificates():
-    with harness.Stack(frontend=True) as s:
+    with fu.stack(frontend=True) as s:
         for name, want in (("localhost", "localhost"), ("alt.localhost", "alt.localhost"),
                            ("unknown.example", "localhost"), (None, "localhost")):
             rc, out = fu.s_client(s.https_port, name, data=fu.REQ_CLOSE)
@@ -18,7 +18,7 @@ def test_sni_certificates():
 
 
 def test_strict_sni():
-    with harness.Stack(frontend=True, tls_opts={"strict_sni": True}) as s:
+    with fu.stack(frontend=True, tls_opts={"strict_sni": True}) as s:
         rc, out = fu.s_client(s.https_port, "alt.localhost", data=fu.REQ_CLOSE)
         assert fu.subject_cn(out) == "alt.localhost", out[-1500:]
         for name in ("unknown.example", None):
@@ -28,7 +28,7 @@ def test_strict_sni():
 
 
 def test_old_protocols_refused():
-    with harness.Stack(frontend=True) as s:
+    with fu.stack(frontend=True) as s:
         for flag in ("-tls1", "-tls1_1"):
             # SECLEVEL=0 so the client really offers the old version; the refusal
             # must come from the server.
@@ -41,7 +41,7 @@ def test_old_protocols_refused():
 
 
 def test_session_resumption_across_children():
-    with harness.Stack(frontend=True) as s:
+    with fu.stack(frontend=True) as s:
         sess = os.path.join(s.tmp, "sess.pem")
         for proto in ("-tls1_3", "-tls1_2"):
             rc, out = fu.s_client(s.https_port, "localhost", data=fu.REQ_CLOSE,

@@ -9,6 +9,15 @@ import time
 import harness
 
 
+# Every test page comes from the hello module: 200 with a fixed text.
+MODULES = [{"module": "hello", "path": "/"}]
+
+
+def stack(**kw):
+    kw.setdefault("modules", MODULES)
+    return harness.Stack(**kw)
+
+
 def cafile(name="localhost"):
     return os.path.join(harness.CERTS, name + ".crt")
 

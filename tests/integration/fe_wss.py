@@ -38,7 +38,7 @@ async def _echo(uri, **kw):
 
 def test_wss_echo():
     _need_echo()
-    with harness.Stack(frontend=True, modules=MODULES) as s:
+    with fu.stack(frontend=True, modules=MODULES) as s:
         uri = "wss://localhost:%d/echo" % s.https_port
         asyncio.run(_echo(uri, ssl=fu.tls_context(), host="127.0.0.1", port=s.https_port))
         asyncio.run(_echo("ws://127.0.0.1:%d/echo" % s.http_port))
