@@ -1,4 +1,5 @@
-/* libFuzzer target: HTTP/1.1 request heads and chunked bodies from clients. */
+/* libFuzzer target: HTTP/1.1 request heads and chunked bodies from clients.
+ * Built with --enable-fuzz; run with -dict=tests/fuzz/http1.dict. */
 #include "config.h"
 
 #include <stdint.h>

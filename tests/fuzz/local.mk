@@ -25,7 +25,9 @@ fuzz-smoke: $(FUZZERS)
 	@for f in $(FUZZERS); do \
 	  echo "== $$f ($(FUZZ_SECONDS) s)"; \
 	  mkdir -p fuzz-corpus/$$(basename $$f); \
-	  ./$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 fuzz-corpus/$$(basename $$f) \
+	  dict=$(srcdir)/tests/fuzz/$$(basename $$f | sed 's/^fuzz_//').dict; \
+	  [ -f $$dict ] && dict=-dict=$$dict || dict=; \
+	  ./$$f $$dict -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 fuzz-corpus/$$(basename $$f) \
 	    2>&1 | tail -n 4 || exit 1; \
 	done
 endif
