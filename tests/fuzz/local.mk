@@ -27,8 +27,10 @@ fuzz-smoke: $(FUZZERS)
 	  mkdir -p fuzz-corpus/$$(basename $$f); \
 	  dict=$(srcdir)/tests/fuzz/$$(basename $$f | sed 's/^fuzz_//').dict; \
 	  [ -f $$dict ] && dict=-dict=$$dict || dict=; \
-	  ./$$f $$dict -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 fuzz-corpus/$$(basename $$f) \
-	    2>&1 | tail -n 4 || exit 1; \
+	  ./$$f $$dict -max_total_time=$(FUZZ_SECONDS) fuzz-corpus/$$(basename $$f) \
+	    > fuzz-corpus/$$(basename $$f).log 2>&1; rc=$$?; \
+	  grep -E '^Done|ERROR|SUMMARY' fuzz-corpus/$$(basename $$f).log; \
+	  [ $$rc -eq 0 ] || exit 1; \
 	done
 endif
 .PHONY: fuzz-smoke
