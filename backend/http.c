@@ -144,6 +144,17 @@ static void access_log(struct bm_request *r)
         .referer = r->req.method ? be_http_header(&r->req, "referer") : NULL,
         .user_agent = r->req.method ? be_http_header(&r->req, "user-agent") : NULL,
     };
+    /* The frontend's connection id (PROXY v2 unique id TLV), logged by both. */
+    char id[sizeof r->c->proxy->unique_id + 1];
+    const struct bx_proxy_info *pi = r->c->proxy;
+    if (pi && pi->unique_id_len && pi->unique_id_len < sizeof id) {
+        size_t n = 0;
+        for (; n < pi->unique_id_len && pi->unique_id[n] > 0x20 && pi->unique_id[n] < 0x7f; n++)
+            id[n] = (char)pi->unique_id[n];
+        id[n] = '\0';
+        if (n == pi->unique_id_len)
+            e.conn_id = id;
+    }
     bx_access_log_write(&e);
 }
 

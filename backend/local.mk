@@ -36,4 +36,4 @@ EXTRA_DIST += tests/integration/backend_module.sh doc/examples/greet.c doc/modul
 check_LTLIBRARIES += tests/modules/asynctest.la
 tests_modules_asynctest_la_SOURCES = tests/unit/backend/mod_async.c
 tests_modules_asynctest_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
-EXTRA_DIST += tests/fuzz/fuzz_http1.c tests/fuzz/http1.dict
+EXTRA_DIST += tests/fuzz/http1.dict

@@ -1,10 +1,32 @@
-# bactrian-frontend
-sbin_PROGRAMS += frontend/bactrian-frontend
-frontend_bactrian_frontend_SOURCES = \
-	frontend/main.c \
+# bactrian-frontend: the code lives in a convenience library so the unit
+# tests (tests/unit/check_frontend) link the same objects.
+noinst_LTLIBRARIES += frontend/libfrontend.la
+frontend_libfrontend_la_SOURCES = \
 	frontend/master.c frontend/master.h \
 	frontend/child.c frontend/child.h \
 	frontend/relay.c frontend/relay.h \
 	frontend/scoreboard.c frontend/scoreboard.h \
 	frontend/tls.c frontend/tls.h
-frontend_bactrian_frontend_LDADD = common/libcommon.la $(OPENSSL_LIBS) $(ZLIB_LIBS) $(LIBCONFIG_LIBS)
+
+sbin_PROGRAMS += frontend/bactrian-frontend
+frontend_bactrian_frontend_SOURCES = frontend/main.c
+frontend_bactrian_frontend_LDADD = frontend/libfrontend.la common/libcommon.la $(OPENSSL_LIBS) \
+	$(ZLIB_LIBS) $(LIBCONFIG_LIBS)
+
+if HAVE_CHECK
+check_PROGRAMS += tests/unit/check_frontend
+tests_unit_check_frontend_SOURCES = tests/unit/check_frontend.c \
+	tests/unit/frontend/test_http.c tests/unit/frontend/test_scoreboard.c
+tests_unit_check_frontend_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_frontend_LDADD = frontend/libfrontend.la common/libcommon.la $(CHECK_LIBS) \
+	$(OPENSSL_LIBS) $(LIBCONFIG_LIBS)
+TESTS += tests/unit/check_frontend
+endif
+
+# Integration tests (real daemons, real clients; see tests/integration/harness.py).
+FE_IT = tests/integration/fe_relay.py tests/integration/fe_tls.py \
+	tests/integration/fe_pool.py tests/integration/fe_backend.py \
+	tests/integration/fe_timeouts.py tests/integration/fe_reload.py \
+	tests/integration/fe_wss.py
+TESTS += $(FE_IT)
+EXTRA_DIST += $(FE_IT) tests/integration/fe_util.py

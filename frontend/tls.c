@@ -161,6 +161,49 @@ fail:
     return NULL;
 }
 
+/* One in-memory handshake per protocol version against ctx, so the
+ * algorithm caches OpenSSL fills on first use are filled in the master and
+ * shared by every child instead of being rebuilt (and dirtied) in each. */
+static void warm_up(SSL_CTX *sctx, int version)
+{
+    SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
+    SSL *c = NULL, *s = NULL;
+    BIO *cb = NULL, *sb = NULL;
+    if (!cctx || BIO_new_bio_pair(&cb, 0, &sb, 0) != 1)
+        goto out;
+    SSL_CTX_set_min_proto_version(cctx, version);
+    SSL_CTX_set_max_proto_version(cctx, version);
+    c = SSL_new(cctx);
+    s = SSL_new(sctx);
+    if (!c || !s)
+        goto out;
+    struct fe_tls_conn conn = {0};
+    SSL_set_app_data(s, &conn);
+    SSL_set_bio(c, cb, cb);
+    SSL_set_bio(s, sb, sb);
+    cb = sb = NULL;
+    SSL_set_tlsext_host_name(c, "warm-up.invalid");
+    SSL_set_connect_state(c);
+    SSL_set_accept_state(s);
+    unsigned char byte = 0;
+    for (int i = 0; i < 16; i++) {
+        int a = SSL_do_handshake(c), b = SSL_do_handshake(s);
+        if (a == 1 && b == 1)
+            break;
+    }
+    if (SSL_write(c, "x", 1) == 1)
+        SSL_read(s, &byte, 1);
+    if (SSL_write(s, "y", 1) == 1)
+        SSL_read(c, &byte, 1);
+out:
+    SSL_free(c);
+    SSL_free(s);
+    BIO_free(cb);
+    BIO_free(sb);
+    SSL_CTX_free(cctx);
+    ERR_clear_error();
+}
+
 int fe_tls_build(struct fe_tls *t, const struct bx_config *cfg, char *err, size_t errlen)
 {
     memset(t, 0, sizeof *t);
@@ -186,6 +229,8 @@ int fe_tls_build(struct fe_tls *t, const struct bx_config *cfg, char *err, size_
             return -1;
         }
     }
+    warm_up(t->ctx[t->def], TLS1_3_VERSION);
+    warm_up(t->ctx[t->def], TLS1_2_VERSION);
     return 0;
 }
 

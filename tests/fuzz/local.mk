@@ -1,0 +1,36 @@
+# libFuzzer targets, one per parser that reads bytes from the network.
+# Build: ./configure CC=clang --enable-fuzz && make fuzz-smoke (60 s each),
+# or run one longer: tests/fuzz/fuzz_http1 -max_total_time=600 corpus-dir/
+EXTRA_DIST += tests/fuzz/fuzz_proxy.c tests/fuzz/fuzz_http1.c tests/fuzz/fuzz_ws_frame.c \
+	tests/fuzz/fuzz_utf8.c tests/fuzz/README.md
+if FUZZ
+FUZZERS = tests/fuzz/fuzz_proxy tests/fuzz/fuzz_http1 tests/fuzz/fuzz_ws_frame tests/fuzz/fuzz_utf8
+noinst_PROGRAMS += $(FUZZERS)
+FUZZ_LDADD = common/libcommon.la $(OPENSSL_LIBS) $(ZLIB_LIBS) $(LIBCONFIG_LIBS)
+tests_fuzz_fuzz_proxy_SOURCES = tests/fuzz/fuzz_proxy.c
+tests_fuzz_fuzz_proxy_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_proxy_LDADD = $(FUZZ_LDADD)
+tests_fuzz_fuzz_http1_SOURCES = tests/fuzz/fuzz_http1.c backend/http1.c
+tests_fuzz_fuzz_http1_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_http1_LDADD = $(FUZZ_LDADD)
+tests_fuzz_fuzz_ws_frame_SOURCES = tests/fuzz/fuzz_ws_frame.c
+tests_fuzz_fuzz_ws_frame_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_ws_frame_LDADD = backend/libws.la $(FUZZ_LDADD)
+tests_fuzz_fuzz_utf8_SOURCES = tests/fuzz/fuzz_utf8.c
+tests_fuzz_fuzz_utf8_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_utf8_LDADD = backend/libws.la $(FUZZ_LDADD)
+
+FUZZ_SECONDS = 60
+fuzz-smoke: $(FUZZERS)
+	@for f in $(FUZZERS); do \
+	  echo "== $$f ($(FUZZ_SECONDS) s)"; \
+	  mkdir -p fuzz-corpus/$$(basename $$f); \
+	  dict=$(srcdir)/tests/fuzz/$$(basename $$f | sed 's/^fuzz_//').dict; \
+	  [ -f $$dict ] && dict=-dict=$$dict || dict=; \
+	  ./$$f $$dict -max_total_time=$(FUZZ_SECONDS) fuzz-corpus/$$(basename $$f) \
+	    > fuzz-corpus/$$(basename $$f).log 2>&1; rc=$$?; \
+	  grep -E '^Done|ERROR|SUMMARY' fuzz-corpus/$$(basename $$f).log; \
+	  [ $$rc -eq 0 ] || exit 1; \
+	done
+endif
+.PHONY: fuzz-smoke

@@ -1,0 +1,18 @@
+/* Runner for the frontend/ unit tests. */
+#include "config.h"
+
+#include <check.h>
+#include <stdlib.h>
+
+Suite *suite_fe_http(void);
+Suite *suite_fe_scoreboard(void);
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite_fe_http());
+    srunner_add_suite(sr, suite_fe_scoreboard());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,106 @@
+/* Scoreboard: slot states, per-IP counting, ticket keys, connection ids. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include "frontend/scoreboard.h"
+
+static struct sockaddr_storage v4(const char *ip)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    struct sockaddr_in *s = (struct sockaddr_in *)&ss;
+    s->sin_family = AF_INET;
+    inet_pton(AF_INET, ip, &s->sin_addr);
+    return ss;
+}
+
+static struct sockaddr_storage v6(const char *ip)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    struct sockaddr_in6 *s = (struct sockaddr_in6 *)&ss;
+    s->sin6_family = AF_INET6;
+    inet_pton(AF_INET6, ip, &s->sin6_addr);
+    return ss;
+}
+
+START_TEST(slot_states)
+{
+    struct fe_scoreboard *sb = fe_scoreboard_create(4);
+    ck_assert_ptr_nonnull(sb);
+    ck_assert_int_eq(fe_scoreboard_claim(sb), 0);
+    fe_slot_set(&sb->slots[0], FE_SLOT_IDLE);
+    sb->slots[0].pid = 42;
+    ck_assert_int_eq(fe_scoreboard_claim(sb), 1);
+    ck_assert(fe_slot_cas(&sb->slots[0], FE_SLOT_IDLE, FE_SLOT_HANDSHAKE));
+    ck_assert(!fe_slot_cas(&sb->slots[0], FE_SLOT_IDLE, FE_SLOT_RETIRING));
+    ck_assert_str_eq(fe_slot_state_name(fe_slot_get(&sb->slots[0])), "handshake");
+    fe_scoreboard_destroy(sb);
+}
+END_TEST
+
+START_TEST(per_ip_counts_busy_slots_and_mapped_addresses)
+{
+    struct fe_scoreboard *sb = fe_scoreboard_create(5);
+    struct sockaddr_storage a = v4("192.0.2.1"), m = v6("::ffff:192.0.2.1"), b = v6("2001:db8::1");
+    fe_slot_set_client(&sb->slots[0], (struct sockaddr *)&a);
+    fe_slot_set(&sb->slots[0], FE_SLOT_RELAY);
+    fe_slot_set_client(&sb->slots[1], (struct sockaddr *)&m);
+    fe_slot_set(&sb->slots[1], FE_SLOT_HANDSHAKE);
+    fe_slot_set_client(&sb->slots[2], (struct sockaddr *)&a);
+    fe_slot_set(&sb->slots[2], FE_SLOT_IDLE); /* stale address of an idle slot */
+    fe_slot_set_client(&sb->slots[3], (struct sockaddr *)&b);
+    fe_slot_set(&sb->slots[3], FE_SLOT_RELAY);
+    ck_assert_uint_eq(fe_scoreboard_count_ip(sb, (struct sockaddr *)&a, NULL), 2);
+    ck_assert_uint_eq(fe_scoreboard_count_ip(sb, (struct sockaddr *)&a, &sb->slots[0]), 1);
+    ck_assert_uint_eq(fe_scoreboard_count_ip(sb, (struct sockaddr *)&b, NULL), 1);
+    struct sockaddr_storage c = v6("2001:db8::2");
+    ck_assert_uint_eq(fe_scoreboard_count_ip(sb, (struct sockaddr *)&c, NULL), 0);
+    fe_scoreboard_destroy(sb);
+}
+END_TEST
+
+START_TEST(ticket_rotation_keeps_previous)
+{
+    struct fe_scoreboard *sb = fe_scoreboard_create(1);
+    struct fe_ticket_key k[2], k2[2];
+    ck_assert_int_eq(fe_scoreboard_rotate_tickets(sb), 0);
+    fe_scoreboard_get_tickets(sb, k);
+    ck_assert_int_eq(fe_scoreboard_rotate_tickets(sb), 0);
+    fe_scoreboard_get_tickets(sb, k2);
+    ck_assert_mem_eq(k2[1].name, k[0].name, 16);
+    ck_assert_mem_eq(k2[1].aes, k[0].aes, 32);
+    ck_assert(memcmp(k2[0].name, k[0].name, 16) != 0);
+    ck_assert_uint_eq(sb->ticket_seq % 2, 0);
+    fe_scoreboard_destroy(sb);
+}
+END_TEST
+
+START_TEST(connection_ids_unique)
+{
+    struct fe_scoreboard *sb = fe_scoreboard_create(1);
+    char a[24], b[24];
+    fe_scoreboard_conn_id(sb, a, sizeof a);
+    fe_scoreboard_conn_id(sb, b, sizeof b);
+    ck_assert_str_ne(a, b);
+    ck_assert_uint_eq(strlen(a), 19);
+    fe_scoreboard_destroy(sb);
+}
+END_TEST
+
+Suite *suite_fe_scoreboard(void);
+Suite *suite_fe_scoreboard(void)
+{
+    Suite *s = suite_create("fe_scoreboard");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, slot_states);
+    tcase_add_test(tc, per_ip_counts_busy_slots_and_mapped_addresses);
+    tcase_add_test(tc, ticket_rotation_keeps_previous);
+    tcase_add_test(tc, connection_ids_unique);
+    suite_add_tcase(s, tc);
+    return s;
+}
