@@ -658,7 +658,14 @@ static void ws_on_read(struct be_conn *c)
                 data_frame_end(ws);
             break;
         case BE_WS_EV_ERROR:
-            be_ws_fail(ws, ev.close_code, ev.reason);
+            if (ws->state == BE_WS_OPEN) {
+                be_ws_fail(ws, ev.close_code, ev.reason);
+            } else {
+                /* Garbage while we wait for the peer's close: its close can no
+                 * longer be found, so tell it we are done with FIN. */
+                ws->shut_wr_pending = true;
+                be_ws_half_close(ws);
+            }
             break;
         }
         if (ev.type == BE_WS_EV_NONE)

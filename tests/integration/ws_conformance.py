@@ -348,7 +348,8 @@ def test_streaming_echo():
     op, data, _ = ws.recv_message()
     sender.join(30)
     assert op == 2 and data == payload, "32 MiB streamed echo"
-    fails_with(1007, frame(1, b"ok", fin=False), frame(0, b"\xc3"), frame(0, b"("), path="/stream",
+    fails_with(1007, frame(1, b"ok", fin=False), frame(0, b"\xc3", fin=False), frame(0, b"("),
+               path="/stream",
                why="UTF-8 checked in streaming mode too")
     ws.close()
 
