@@ -8,8 +8,7 @@ backend_bactrian_backend_SOURCES = \
 	backend/http.c backend/http.h \
 	backend/http1.c backend/http1.h \
 	backend/router.c backend/router.h \
-	backend/modset.c backend/modset.h \
-	backend/ws_upgrade_stub.c
+	backend/modset.c backend/modset.h
 backend_bactrian_backend_LDADD = common/libcommon.la $(OPENSSL_LIBS) $(ZLIB_LIBS) $(LIBCONFIG_LIBS)
 # Modules resolve the backend's API symbols from the executable.
 backend_bactrian_backend_LDFLAGS = $(AM_LDFLAGS) -export-dynamic

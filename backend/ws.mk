@@ -18,8 +18,28 @@ tests_unit_check_ws_LDADD = backend/libws.la $(CHECK_LIBS) $(OPENSSL_LIBS) $(ZLI
 TESTS += tests/unit/check_ws
 endif
 
+# The session layer lives in the daemon (modules call it through -export-dynamic).
+backend_bactrian_backend_SOURCES += \
+	backend/ws_session.c backend/ws_session.h \
+	backend/ws_send.c \
+	backend/pubsub.c
+backend_bactrian_backend_LDADD += backend/libws.la
+
+# Integration: conformance (raw sockets), interop (python websockets), browser.
+TESTS += tests/integration/ws_conformance.py tests/integration/ws_interop.py \
+	tests/integration/ws_browser.py
+EXTRA_DIST += tests/integration/ws_conformance.py tests/integration/ws_interop.py \
+	tests/integration/ws_browser.py tests/integration/ws_browser.js
+
 # The WebSocket load generator (bench/ws_echo_bench.sh runs it).
 noinst_PROGRAMS += bench/wsbench
 bench_wsbench_SOURCES = bench/wsbench.c
 bench_wsbench_LDADD = $(ZLIB_LIBS)
-EXTRA_DIST += bench/node-ws-echo.js bench/ws_echo_bench.sh
+EXTRA_DIST += bench/node-ws-echo.js bench/ws_echo_bench.sh bench/ws_deflate_mem.py
+
+# The demo page (echo and chat panels), served by the static module at "/".
+dist_website_DATA = www/index.html
+
+# The WebSocket guide (settings, behaviour, measured deflate memory).
+wsdocdir = $(docdir)
+dist_wsdoc_DATA = doc/websocket.md

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "backend/conn.h"
 #include "backend/http.h"
@@ -366,14 +367,30 @@ static void start_close(struct bm_ws *ws, unsigned code, const char *reason)
     be_conn_flush(ws->c);
 }
 
+/* After a framing error the peer's close frame can no longer be found in
+ * the stream: send FIN once our close frame is out, so the peer sees the
+ * close and then EOF, and wait (discarding input) for it to hang up. Closing
+ * outright would reset the connection with its unread bytes and could
+ * destroy our close frame in flight. */
+void be_ws_half_close(struct bm_ws *ws)
+{
+    if (!ws->shut_wr_pending || ws->c->closed || be_conn_pending(ws->c))
+        return;
+    ws->shut_wr_pending = false;
+    shutdown(ws->c->fd, SHUT_WR);
+}
+
 void be_ws_fail(struct bm_ws *ws, unsigned code, const char *reason)
 {
     if (ws->state != BE_WS_OPEN)
         return;
     bx_log_info("%s: WebSocket session %llu failed: %u %s", ws->c->client_str,
                 (unsigned long long)ws->id, code, reason ? reason : "");
+    if (be_ws_parser_failed(&ws->p))
+        ws->shut_wr_pending = true;
     start_close(ws, code, reason);
     report_close(ws, code, reason, reason ? strlen(reason) : 0);
+    be_ws_half_close(ws);
 }
 
 void bm_ws_close(struct bm_ws *ws, unsigned code, const char *reason)
@@ -641,7 +658,14 @@ static void ws_on_read(struct be_conn *c)
                 data_frame_end(ws);
             break;
         case BE_WS_EV_ERROR:
-            be_ws_fail(ws, ev.close_code, ev.reason);
+            if (ws->state == BE_WS_OPEN) {
+                be_ws_fail(ws, ev.close_code, ev.reason);
+            } else {
+                /* Garbage while we wait for the peer's close: its close can no
+                 * longer be found, so tell it we are done with FIN. */
+                ws->shut_wr_pending = true;
+                be_ws_half_close(ws);
+            }
             break;
         }
         if (ev.type == BE_WS_EV_NONE)
@@ -684,9 +708,10 @@ void be_ws_resume_read(struct bm_ws *ws)
 void be_ws_arm_timer(struct bm_ws *ws)
 {
     uint64_t t = 0;
-    uint64_t cand[3] = { ws->state == BE_WS_OPEN ? ws->next_ping_at : 0,
-                         ws->state == BE_WS_OPEN ? ws->idle_at : 0, ws->close_at };
-    for (int i = 0; i < 3; i++)
+    uint64_t cand[4] = { ws->state == BE_WS_OPEN ? ws->next_ping_at : 0,
+                         ws->state == BE_WS_OPEN ? ws->idle_at : 0, ws->close_at,
+                         ws->state == BE_WS_OPEN ? ws->drain_close_at : 0 };
+    for (int i = 0; i < 4; i++)
         if (cand[i] && (!t || cand[i] < t))
             t = cand[i];
     if (!t) {
@@ -706,6 +731,12 @@ static void ws_on_timer(struct be_conn *c)
                     c->client_str, (unsigned long long)ws->id);
         report_close(ws, BE_WS_CLOSE_ABNORMAL, "close timeout", 13);
         be_conn_close(c);
+        return;
+    }
+    if (ws->state == BE_WS_OPEN && ws->drain_close_at && now >= ws->drain_close_at) {
+        bm_ws_close(ws, BE_WS_CLOSE_GOING_AWAY, "server shutting down");
+        if (!c->closed)
+            be_ws_arm_timer(ws);
         return;
     }
     if (ws->state == BE_WS_OPEN && ws->idle_at && now >= ws->idle_at) {
@@ -738,11 +769,23 @@ static void ws_on_timer(struct be_conn *c)
 static void ws_on_write(struct be_conn *c)
 {
     be_ws_on_writable(c->proto);
+    if (c->closed)
+        return;
+    be_ws_half_close(c->proto);
+    /* An idle session does not keep the buffer of its biggest message. */
+    if (!be_conn_pending(c) && c->out.cap > KEEP_MSG_CAP)
+        bx_buf_free(&c->out);
 }
 
 static void ws_on_close(struct be_conn *c)
 {
     struct bm_ws *ws = c->proto;
+    if (ws->state == BE_WS_OPEN && be_worker->draining && !be_conn_pending(c) && c->fd != -1) {
+        /* Closed by the end of a drain: a last-chance 1001, best effort. */
+        static const uint8_t bye[] = { 0x88, 0x02, 0x03, 0xe9 };
+        ssize_t n = send(c->fd, bye, sizeof(bye), MSG_DONTWAIT | MSG_NOSIGNAL);
+        (void)n;
+    }
     report_close(ws, BE_WS_CLOSE_ABNORMAL, "", 0);
     ws->state = BE_WS_CLOSED;
     be_ps_unsubscribe_all(ws);
@@ -769,8 +812,14 @@ static void ws_on_free(struct be_conn *c)
 
 static void ws_on_drain(struct be_conn *c)
 {
-    /* Graceful stop: every client hears 1001 (RFC 6455 7.4.1). */
-    bm_ws_close(c->proto, BE_WS_CLOSE_GOING_AWAY, "server shutting down");
+    /* The worker stops (TERM, or a reload replaced it): sessions are not cut,
+     * they go on until shortly before shutdown_timeout, then every client
+     * hears 1001 (RFC 6455 7.4.1) with time left for the close handshake. */
+    struct bm_ws *ws = c->proto;
+    uint64_t total = be_worker->shutdown_timeout_ms;
+    uint64_t margin = ws->opt->close_timeout_ms < total / 2 ? ws->opt->close_timeout_ms : total / 2;
+    ws->drain_close_at = bm_now_ms() + (total - margin ? total - margin : 1);
+    be_ws_arm_timer(ws);
 }
 
 /* ---- small API ---------------------------------------------------------------------- */

@@ -60,6 +60,7 @@ struct bm_ws {
     bool above_high;
     bool in_writable, writable_again;
     bool read_paused;
+    bool shut_wr_pending;   /* send FIN once the queue is empty (after a framing error) */
     bool streaming_out;       /* between bm_ws_send_begin and bm_ws_send_end */
     bool stream_first, stream_deflate;
     uint8_t stream_opcode;
@@ -67,7 +68,7 @@ struct bm_ws {
     void *producer_arg;
 
     /* timers (the connection has one: armed to the earliest of these) */
-    uint64_t next_ping_at, idle_at, close_at;
+    uint64_t next_ping_at, idle_at, close_at, drain_close_at;
     uint64_t ping_seq;        /* payload of the last heartbeat ping */
     bool ping_outstanding;
     unsigned missed_pongs;
@@ -81,6 +82,7 @@ struct bm_ws {
 /* ws_session.c */
 void be_ws_fail(struct bm_ws *ws, unsigned code, const char *reason);
 void be_ws_arm_timer(struct bm_ws *ws);
+void be_ws_half_close(struct bm_ws *ws);
 /* Reads again after back-pressure paused it (the send queue drained). */
 void be_ws_resume_read(struct bm_ws *ws);
 

@@ -1,7 +1,9 @@
 /* echo: every WebSocket text and binary message comes back unchanged, with
- * the same opcode; the WebSocket conformance target. An optional greeting is
- * sent on open ("greeting" setting, off by default). Plain HTTP requests to
- * the mount get 400: it is a WebSocket endpoint only. */
+ * the same opcode; the WebSocket conformance target. Settings besides the
+ * WebSocket options: "greeting" (sent on open, off by default), "origins"
+ * (allowed Origin values; absent = any, a browser from elsewhere gets 403)
+ * and "subprotocols" (the server's choices, in its order of preference).
+ * Plain HTTP requests to the mount get 400: it is a WebSocket endpoint only. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +11,8 @@
 
 struct echo {
     struct bm_ws_options o;
+    const char *const *origins;      /* NULL = any */
+    const char *const *subprotocols; /* NULL = none */
 };
 
 static int echo_init(struct bm_conf *c, void **inst)
@@ -17,6 +21,10 @@ static int echo_init(struct bm_conf *c, void **inst)
     if (!e)
         return -1;
     bm_ws_options_read(c, &e->o);
+    if (!bm_conf_strings(c, "origins", NULL, &e->origins))
+        e->origins = NULL;
+    if (!bm_conf_strings(c, "subprotocols", NULL, &e->subprotocols))
+        e->subprotocols = NULL;
     *inst = e;
     return 0;
 }
@@ -39,6 +47,27 @@ static const struct bm_ws_options *echo_options(void *inst)
     return &((struct echo *)inst)->o;
 }
 
+static int echo_accept(void *inst, const struct bm_ws_handshake *hs, const char **subprotocol)
+{
+    const struct echo *e = inst;
+    if (e->origins) {
+        bool ok = false;
+        for (size_t i = 0; hs->origin && e->origins[i]; i++)
+            ok |= strcmp(e->origins[i], hs->origin) == 0;
+        if (!ok) {
+            bm_log(BM_LOG_INFO, "echo: origin %s refused", hs->origin ? hs->origin : "(none)");
+            return 403;
+        }
+    }
+    for (size_t i = 0; e->subprotocols && e->subprotocols[i] && !*subprotocol; i++)
+        for (size_t k = 0; hs->subprotocols[k]; k++)
+            if (!strcmp(e->subprotocols[i], hs->subprotocols[k])) {
+                *subprotocol = e->subprotocols[i];
+                break;
+            }
+    return 0;
+}
+
 static void echo_open(struct bm_ws *ws, void *inst)
 {
     const struct echo *e = inst;
@@ -58,11 +87,27 @@ static void echo_binary(struct bm_ws *ws, const void *data, size_t len, void *in
     bm_ws_send(ws, BM_WS_BINARY, data, len);
 }
 
+/* streaming = true: each piece goes back as it arrives, never buffered whole
+ * (exercises the chunk callback and the streaming send API). */
+static void echo_chunk(struct bm_ws *ws, int opcode, const void *data, size_t len,
+                       unsigned flags, void *inst)
+{
+    (void)inst;
+    if (flags & BM_WS_MSG_FIRST)
+        bm_ws_send_begin(ws, opcode);
+    if (len)
+        bm_ws_send_chunk(ws, data, len);
+    if (flags & BM_WS_MSG_LAST)
+        bm_ws_send_end(ws);
+}
+
 static const struct bm_ws_handlers echo_ws = {
     .options = echo_options,
+    .accept = echo_accept,
     .open = echo_open,
     .text = echo_text,
     .binary = echo_binary,
+    .chunk = echo_chunk,
 };
 
 const struct bm_module bactrian_module = {

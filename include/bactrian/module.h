@@ -224,6 +224,149 @@ struct bm_worker_stats {
 /* Returns the number of worker slots; fills out[0..n) up to max. */
 size_t bm_worker_stats(struct bm_worker_stats *out, size_t max);
 
+
+/* ==== WebSocket ========================================================================
+ * A module that sets bm_module.ws accepts WebSocket upgrades on its mount
+ * (RFC 6455, with RFC 7692 permessage-deflate when its options enable it).
+ * The engine does the handshake, framing, UTF-8 validation, ping/pong,
+ * heartbeat, limits, compression and the close handshake; the module sees
+ * whole messages (or, in streaming mode, chunks as they arrive) and events.
+ *
+ * Lifecycle of one connection, all in the worker that accepted it:
+ *   accept(inst, hs, &subprotocol)  before the 101: 0 accepts, an HTTP status
+ *                                   (403 for a foreign Origin ...) refuses.
+ *   open(ws, inst)                  after the 101 was queued.
+ *   text / binary / frame_chunk / ping / pong / drain   as they happen.
+ *   close(ws, code, reason, len, inst)  exactly once, however the session
+ *                                   ends (1006 when the TCP connection just
+ *                                   went away); ws is invalid afterwards.
+ * Sending is possible from open() until close(). */
+struct bm_ws;              /* one WebSocket session (opaque) */
+
+enum bm_ws_opcode { BM_WS_TEXT = 1, BM_WS_BINARY = 2 };
+
+/* Settings of a WebSocket mount. Fill them with bm_ws_options_read() in
+ * init() (it reads the keys named in brackets from the module's block) and
+ * return them from bm_ws_handlers.options. */
+struct bm_ws_options {
+    uint64_t max_message_size;    /* [max_message_size] bigger messages: close 1009. 16 MiB */
+    uint64_t max_frame_size;      /* [max_frame_size] 0 = max_message_size */
+    unsigned ping_interval_ms;    /* [ping_interval] seconds in the config; 0 = off. 30 s */
+    unsigned max_missed_pongs;    /* [max_missed_pongs] unanswered pings before close. 2 */
+    unsigned idle_timeout_ms;     /* [idle_timeout] seconds without a frame; 0 = off. 0 */
+    unsigned close_timeout_ms;    /* [close_timeout] seconds to wait for the peer's close. 5 */
+    size_t send_high_watermark;   /* [send_high_watermark] queued bytes: not writable. 1 MiB */
+    size_t send_low_watermark;    /* [send_low_watermark] below it again: drain(). 256 KiB */
+    size_t fragment_size;         /* [fragment_size] bigger messages go out fragmented. 64 KiB */
+    bool streaming;               /* [streaming] deliver frame_chunk() instead of text/binary */
+    bool deflate;                 /* [deflate] offer permessage-deflate. false */
+    char deflate_preset[16];      /* [deflate_preset] "max", "balanced" (default), "low" */
+    size_t deflate_threshold;     /* [deflate_threshold] compress messages from this size. 128 */
+    char greeting[128];           /* [greeting] sent on open by echo-like modules; "" = none */
+};
+
+/* Reads the keys above from the module's settings block (defaults where
+ * absent; errors through bm_conf_error). Call from init(). */
+void bm_ws_options_read(struct bm_conf *c, struct bm_ws_options *o);
+/* The defaults, for modules that take no settings. */
+void bm_ws_options_default(struct bm_ws_options *o);
+
+/* What accept() sees of the upgrade request. */
+struct bm_ws_handshake {
+    const struct bm_request *req;     /* headers, path, client address */
+    const char *origin;               /* Origin header, NULL when absent */
+    const char *const *subprotocols;  /* offered, in the client's order, NULL-terminated */
+};
+
+/* bm_ws_chunk flags (streaming mode). */
+enum {
+    BM_WS_MSG_FIRST = 1,    /* the chunk starts a message */
+    BM_WS_MSG_LAST = 2,     /* the chunk ends it (may be empty) */
+    BM_WS_FRAME_START = 4,  /* the chunk starts a frame */
+    BM_WS_FRAME_END = 8,    /* the chunk ends a frame */
+};
+
+struct bm_ws_handlers {
+    /* The mount's settings; NULL or returning NULL = bm_ws_options_default(). */
+    const struct bm_ws_options *(*options)(void *inst);
+    /* 0 = accept (and *subprotocol may be set to one of hs->subprotocols), or
+     * an HTTP status to refuse with. NULL = accept everything, no subprotocol. */
+    int (*accept)(void *inst, const struct bm_ws_handshake *hs, const char **subprotocol);
+    void (*open)(struct bm_ws *ws, void *inst);
+    /* A complete text message (valid UTF-8, NUL-terminated for convenience)
+     * or binary message. The data is valid during the call only. */
+    void (*text)(struct bm_ws *ws, const char *data, size_t len, void *inst);
+    void (*binary)(struct bm_ws *ws, const void *data, size_t len, void *inst);
+    /* Streaming mode: each piece of a data message as it arrives (already
+     * inflated and, for text, UTF-8 checked up to here). */
+    void (*chunk)(struct bm_ws *ws, int opcode, const void *data, size_t len, unsigned flags,
+                  void *inst);
+    /* A ping was received (the pong is sent by the engine) / a pong. */
+    void (*ping)(struct bm_ws *ws, const void *data, size_t len, void *inst);
+    void (*pong)(struct bm_ws *ws, const void *data, size_t len, void *inst);
+    /* The send queue went from above the high watermark to below the low one. */
+    void (*drain)(struct bm_ws *ws, void *inst);
+    void (*close)(struct bm_ws *ws, unsigned code, const char *reason, size_t len, void *inst);
+};
+
+/* Queues a whole message (fragmented above fragment_size, compressed when
+ * negotiated and above the threshold). 0, or -1 when the session is closing
+ * or a streamed message is being sent. Never blocks: check bm_ws_writable()
+ * or wait for drain() when sending a lot. */
+int bm_ws_send(struct bm_ws *ws, int opcode, const void *data, size_t len);
+/* Streaming send of one message: begin, any number of chunks (each becomes
+ * a frame), end. Other data messages wait until end (bm_ws_send fails). */
+int bm_ws_send_begin(struct bm_ws *ws, int opcode);
+int bm_ws_send_chunk(struct bm_ws *ws, const void *data, size_t len);
+int bm_ws_send_end(struct bm_ws *ws);
+/* Fragmented send from a producer: produce() is called whenever the send
+ * queue is below the low watermark, fills at most max bytes into buf and
+ * returns how many, setting *last on the final piece. 0 or -1. */
+typedef size_t bm_ws_producer(struct bm_ws *ws, void *buf, size_t max, bool *last, void *arg);
+int bm_ws_send_from(struct bm_ws *ws, int opcode, bm_ws_producer *produce, void *arg);
+/* A ping with up to 125 bytes of payload. */
+int bm_ws_ping(struct bm_ws *ws, const void *data, size_t len);
+/* Starts the close handshake (code 1000-4999 except the reserved ones,
+ * reason up to 123 bytes of UTF-8). The peer's answer or the close timeout
+ * ends the session; close() runs then. */
+void bm_ws_close(struct bm_ws *ws, unsigned code, const char *reason);
+
+size_t bm_ws_pending(const struct bm_ws *ws);   /* queued bytes not yet written */
+bool bm_ws_writable(const struct bm_ws *ws);    /* below the high watermark */
+void bm_ws_set_data(struct bm_ws *ws, void *data);
+void *bm_ws_get_data(const struct bm_ws *ws);
+uint64_t bm_ws_id(const struct bm_ws *ws);      /* unique in the worker */
+const char *bm_ws_client_str(const struct bm_ws *ws);
+const char *bm_ws_subprotocol(const struct bm_ws *ws); /* NULL when none */
+bool bm_ws_compressed(const struct bm_ws *ws);  /* permessage-deflate in use */
+/* The sessions of this worker on the instance inst (NULL: all of them):
+ * fills out up to max, returns the total count. */
+size_t bm_ws_list(void *inst, struct bm_ws **out, size_t max);
+
+/* ---- pub/sub inside one backend ------------------------------------------------------
+ * A channel is a name (up to 200 bytes). bm_publish() reaches every session
+ * subscribed to it in every worker of this backend. A subscriber whose send
+ * queue is above its high watermark when a message arrives is handled by the
+ * channel's policy, counted and logged: BM_SLOW_SKIP (the default) skips the
+ * message for it, BM_SLOW_DROP closes it with close_code (1008 if 0).
+ * Control frames are never dropped. Payloads above BM_PUBLISH_MAX reach only
+ * this worker's subscribers (-1 is returned, after local delivery). */
+#define BM_PUBLISH_MAX (60 * 1024)
+enum bm_slow_policy { BM_SLOW_SKIP = 0, BM_SLOW_DROP = 1 };
+int bm_ws_subscribe(struct bm_ws *ws, const char *channel);
+int bm_ws_unsubscribe(struct bm_ws *ws, const char *channel);
+/* Sets a channel's policy in this worker (call from worker_init or open). */
+void bm_channel_policy(const char *channel, enum bm_slow_policy policy, unsigned close_code);
+/* Sends to every subscriber in every worker; except_ws (may be NULL) is
+ * skipped. Returns the number of local subscribers reached, or -1. */
+int bm_publish(const char *channel, int opcode, const void *data, size_t len,
+               const struct bm_ws *except_ws);
+struct bm_channel_stats {
+    uint64_t subscribers, published, delivered, skipped_slow, dropped_slow, lost_between_workers;
+};
+/* This worker's counters for a channel; false if it has none. */
+bool bm_channel_stats(const char *channel, struct bm_channel_stats *out);
+
 #ifdef __cplusplus
 }
 #endif

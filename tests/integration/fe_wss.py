@@ -40,7 +40,8 @@ def test_wss_echo():
     _need_echo()
     with fu.stack(frontend=True, modules=MODULES) as s:
         uri = "wss://localhost:%d/echo" % s.https_port
-        asyncio.run(_echo(uri, ssl=fu.tls_context(), host="127.0.0.1", port=s.https_port))
+        asyncio.run(_echo(uri, ssl=fu.tls_context(), host="127.0.0.1", port=s.https_port,
+                          server_hostname="localhost"))
         asyncio.run(_echo("ws://127.0.0.1:%d/echo" % s.http_port))
         fu.wait_log(s.frontend_log, r"vhost localhost TLSv1.3 sni: relay (openssl|ktls)")
 
