@@ -506,7 +506,10 @@ def test_term_drains_in_flight_request_and_quit_is_immediate():
         assert s.procs["backend"].wait(10) == 0
         assert time.monotonic() - t0 < 3
         c.settimeout(5)
-        assert c.recv(100) == b""
+        try:
+            assert c.recv(100) == b""      # dropped without an answer ...
+        except ConnectionResetError:
+            pass                           # ... or reset: unread bytes were in its buffer
         c.close()
 
 

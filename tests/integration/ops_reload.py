@@ -445,18 +445,55 @@ def test_reload_under_load():
 
 def test_backend_reload_drains_with_1001():
     mods = modules("echo")
-    with harness.Stack(frontend=True, modules=mods,
-                       backend_opts={"shutdown_timeout": 1.5}) as s:
+    # shutdown_timeout 3 s: the old worker keeps its sessions, then sends 1001
+    # early enough for the close handshake (half the timeout at most).
+    with harness.Stack(frontend=True, modules=mods, backend_opts={"shutdown_timeout": 3}) as s:
         loop = asyncio.new_event_loop()
         try:
-            try:
-                conns = loop.run_until_complete(ws_open(s.url("/echo").replace("http", "ws"), 2))
-            except Exception as e:  # noqa: BLE001 - any failure means no WebSocket yet
-                raise harness.Skip("no WebSocket echo through the frontend yet: %s" % e)
+            url = s.url("/echo").replace("http", "ws")
+            conns = loop.run_until_complete(ws_open(url, 2))
             loop.run_until_complete(ws_echo(conns, "before"))
+            workers_before = set(children(s.pid("backend")))
             s.signal("backend", signal.SIGHUP)
+            t0 = time.monotonic()
             wait_log(s.backend_log, BACKEND_RELOADED, 1, "the backend reload")
-            loop.run_until_complete(ws_echo(conns, "draining"))  # old worker still serves
+            for n in range(3):  # the old worker still serves its sessions
+                time.sleep(0.3)
+                loop.run_until_complete(ws_echo(conns, "draining%d" % n))
+            assert time.monotonic() - t0 < 1.4, "too slow to check the drain window"
+
+            async def close_code(c):
+                try:
+                    while True:
+                        await asyncio.wait_for(c.recv(), 6)
+                except asyncio.TimeoutError:
+                    return None
+                except Exception:  # noqa: BLE001 - ConnectionClosed carries the code
+                    return c.close_code
+            codes = [loop.run_until_complete(close_code(c)) for c in conns]
+            waited = time.monotonic() - t0
+            assert codes == [1001, 1001], "close codes after the drain: %r" % codes
+            assert 1.2 <= waited <= 4.0, "1001 came %.2fs after the reload" % waited
+            # A reconnecting client reaches a new worker; the old ones are gone.
+            fresh = loop.run_until_complete(ws_open(url, 1))
+            loop.run_until_complete(ws_echo(fresh, "new"))
+            loop.run_until_complete(fresh[0].close())
+            harness.wait_for(lambda: not (workers_before & set(children(s.pid("backend")))),
+                             "old workers to exit", timeout=5)
+        finally:
+            loop.close()
+
+
+def test_backend_term_closes_sessions_with_1001():
+    mods = modules("echo")
+    with harness.Stack(frontend=True, modules=mods, backend_opts={"shutdown_timeout": 2}) as s:
+        loop = asyncio.new_event_loop()
+        try:
+            conns = loop.run_until_complete(ws_open(s.url("/echo").replace("http", "ws"), 2))
+            loop.run_until_complete(ws_echo(conns, "before"))
+            be = s.procs["backend"]
+            be.send_signal(signal.SIGTERM)
+            t0 = time.monotonic()
 
             async def close_code(c):
                 try:
@@ -467,10 +504,10 @@ def test_backend_reload_drains_with_1001():
                 except Exception:  # noqa: BLE001 - ConnectionClosed carries the code
                     return c.close_code
             codes = [loop.run_until_complete(close_code(c)) for c in conns]
-            assert codes == [1001, 1001], "close codes after the drain: %r" % codes
-            fresh = loop.run_until_complete(ws_open(s.url("/echo").replace("http", "ws"), 1))
-            loop.run_until_complete(ws_echo(fresh, "new"))
-            loop.run_until_complete(fresh[0].close())
+            assert codes == [1001, 1001], "close codes on TERM: %r" % codes
+            assert be.wait(5) == 0, "backend exit status after TERM"
+            assert time.monotonic() - t0 <= 4.0, "TERM took longer than shutdown_timeout"
+            s.procs.pop("backend")
         finally:
             loop.close()
 
