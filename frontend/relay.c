@@ -107,6 +107,8 @@ static int splice_step(struct fe_relay *r, struct pipe_dir *d, bool *wrote)
             d->inpipe += (size_t)n;
             progress = 1;
         } else if (n == 0) {
+            if (!d->in && r->out == 0 && r->in == r->prelen)
+                return -1; /* closed unanswered: the caller may replay */
             d->eof = true;
             progress = 1;
         } else if (errno == EAGAIN) {
@@ -147,13 +149,16 @@ static int relay_splice(struct fe_relay *r)
     for (int i = 0; i < 2; i++)
         if (pipe2(d[i].p, O_NONBLOCK | O_CLOEXEC) == -1)
             goto out;
-    if (r->prelen && write_pre(r) == -1)
+    if (r->prelen && write_pre(r) == -1) {
+        r->unanswered = true; /* the backend went away before taking the request */
         goto out;
+    }
     uint64_t last_io = bx_now_ms(), last_write = last_io;
     for (;;) {
         bool wrote = false;
         int p0 = splice_step(r, &d[0], &wrote), p1 = splice_step(r, &d[1], &wrote);
         if (p0 < 0 || p1 < 0) {
+            r->unanswered = r->out == 0 && r->in == r->prelen;
             r->end = "reset";
             goto out;
         }
@@ -279,6 +284,8 @@ static int tls_b2c(struct fe_relay *r, struct tls_state *s, bool *wrote)
             s->boff = 0;
             progress = 1;
         } else if (n == 0) {
+            if (r->out == 0 && r->in == r->prelen)
+                return -1; /* closed unanswered: the caller may replay */
             s->b_eof = true;
             progress = 1;
         } else if (errno == EAGAIN) {
@@ -321,8 +328,10 @@ static int relay_openssl(struct fe_relay *r)
     struct tls_state s = {.a = mem, .b = mem + C2B_BUF};
     int rc = -1;
     r->end = "error";
-    if (r->prelen && write_pre(r) == -1)
+    if (r->prelen && write_pre(r) == -1) {
+        r->unanswered = true; /* the backend went away before taking the request */
         goto out;
+    }
     uint64_t last_io = bx_now_ms(), last_write = last_io;
     bool trimmed = false;
     for (;;) {
@@ -331,6 +340,7 @@ static int relay_openssl(struct fe_relay *r)
         int p0 = tls_c2b(r, &s, &wrote);
         int p1 = p0 < 0 ? -1 : tls_b2c(r, &s, &wrote);
         if (p0 < 0 || p1 < 0) {
+            r->unanswered = r->out == 0 && r->in == r->prelen;
             r->end = "reset";
             goto out;
         }
@@ -374,6 +384,7 @@ out:
 int fe_relay_run(struct fe_relay *r)
 {
     r->in = r->out = 0;
+    r->unanswered = false;
     if (!r->ssl) {
         r->path = "splice";
         return relay_splice(r);
