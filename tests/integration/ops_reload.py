@@ -397,7 +397,12 @@ def http_ok(s, path="/"):
 
 async def ws_open(url, n):
     import websockets
-    return [await websockets.connect(url, open_timeout=5, close_timeout=2) for _ in range(n)]
+    kw = {}
+    if url.startswith("wss:"):
+        ctx = ssl.create_default_context(cafile=os.path.join(harness.CERTS, "localhost.crt"))
+        kw["ssl"] = ctx
+    return [await websockets.connect(url, open_timeout=5, close_timeout=2, **kw)
+            for _ in range(n)]
 
 
 async def ws_echo(conns, tag):
@@ -451,7 +456,11 @@ def test_reload_under_load():
         assert http_ok(s), "GET / through the frontend does not answer 200"
         loop = asyncio.new_event_loop()
         try:
-            conns = loop.run_until_complete(ws_open(s.url("/echo").replace("http", "ws"), 4))
+            # Plain sessions (spliced by the frontend) and TLS ones (relayed
+            # through OpenSSL), each in its own frontend child.
+            conns = loop.run_until_complete(ws_open(s.url("/echo").replace("http", "ws"), 3))
+            conns += loop.run_until_complete(
+                ws_open(s.url("/echo", tls=True).replace("https", "wss"), 3))
             loop.run_until_complete(ws_echo(conns, "before"))
             ws = [wrk_run(s.url("/"), 4), wrk_run(s.url("/"), 4, close=True)]
             for n in range(1, 4):
