@@ -44,3 +44,10 @@ dist_website_DATA = www/index.html
 # The WebSocket guide (settings, behaviour, measured deflate memory).
 wsdocdir = $(docdir)
 dist_wsdoc_DATA = doc/websocket.md
+
+# A module for the WebSocket API test only (producer, drain, list, ping, close).
+check_LTLIBRARIES += tests/modules/wstest.la
+tests_modules_wstest_la_SOURCES = tests/unit/ws/mod_wstest.c
+tests_modules_wstest_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+TESTS += tests/integration/ws_module_api.py
+EXTRA_DIST += tests/integration/ws_module_api.py
