@@ -165,7 +165,9 @@ static void set_unix(struct sockaddr_storage *ss, socklen_t *len, const unsigned
     struct sockaddr_un *s = (struct sockaddr_un *)ss;
     memset(ss, 0, sizeof *ss);
     s->sun_family = AF_UNIX;
-    memcpy(s->sun_path, path, sizeof s->sun_path - 1); /* 108 on the wire, NUL-padded */
+    /* 108 bytes on the wire, NUL-padded: the path ends at the first NUL, and
+     * whatever a sender left after it must not leak into our address. */
+    memcpy(s->sun_path, path, strnlen((const char *)path, sizeof s->sun_path - 1));
     *len = sizeof *s;
 }
 

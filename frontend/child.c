@@ -26,9 +26,7 @@
 #include "frontend/relay.h"
 #include "frontend/scoreboard.h"
 
-/* The Host header is looked for in at most this many bytes. */
-#define SNIFF_MAX 4096
-/* Bytes read from a TLS client while waiting for its first request byte. */
+/* The first request bytes are kept (Host sniffing, replay) up to this. */
 #define FIRST_READ 16384
 
 struct conn {
@@ -234,49 +232,76 @@ static int tls_handshake(struct conn *c, uint64_t deadline)
     return 0;
 }
 
-/* Waits for the first request bytes (the 408 timeout). For TLS they are
- * read into c->first; for plaintext they stay in the socket (peeked) and the
- * Host header picks the vhost when some vhost has its own backend. */
+/* Reads what the client has sent so far into c->first, without blocking:
+ * 1 when bytes came, 0 when it would block, -1 when the client is gone. */
+static int read_some(struct conn *c, short *ev)
+{
+    size_t room = sizeof c->first - c->firstlen;
+    if (c->ssl) {
+        int n = SSL_read(c->ssl, c->first + c->firstlen, (int)room);
+        if (n > 0) {
+            c->firstlen += (size_t)n;
+            return 1;
+        }
+        int err = SSL_get_error(c->ssl, n);
+        ERR_clear_error();
+        *ev = err == SSL_ERROR_WANT_READ ? POLLIN : err == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
+        return *ev ? 0 : -1;
+    }
+    ssize_t n = read(c->fd, c->first + c->firstlen, room);
+    if (n > 0) {
+        c->firstlen += (size_t)n;
+        return 1;
+    }
+    *ev = POLLIN;
+    return n == -1 && (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+}
+
+/* Waits for the first request bytes (the 408 timeout) and keeps them in
+ * c->first: they pick the vhost of a plaintext client by its Host header,
+ * and they can be sent again when a restarting backend drops the
+ * connection before answering. Reads on until the request head is complete
+ * (or the buffer full) while the head is short and more is on its way.
+ * Returns 0, -1 (client gone) or -2 (timeout before any byte). */
 static int first_bytes(struct conn *c, uint64_t deadline)
 {
-    if (c->ssl) {
-        for (;;) {
-            int n = SSL_read(c->ssl, c->first, sizeof c->first);
-            if (n > 0) {
-                c->firstlen = (size_t)n;
-                return 0;
-            }
-            int err = SSL_get_error(c->ssl, n);
-            short ev = err == SSL_ERROR_WANT_READ ? POLLIN : err == SSL_ERROR_WANT_WRITE ? POLLOUT
-                                                                                      : 0;
-            ERR_clear_error();
-            if (!ev)
-                return -1; /* closed before a request: nothing to answer */
-            if (!wait_fd(c->fd, ev, deadline))
-                return -2;
-        }
-    }
-    c->vhost = (int)c->env->gen->tls.def;
-    char peek[SNIFF_MAX], host[256];
+    if (!c->ssl)
+        c->vhost = (int)c->env->gen->tls.def;
     for (;;) {
-        ssize_t n = recv(c->fd, peek, sizeof peek, MSG_PEEK);
-        if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
+        short ev = 0;
+        int r = read_some(c, &ev);
+        if (r < 0)
             return -1;
-        if (n > 0 && !c->env->gen->host_sniff)
-            return 0;
-        if (n > 0) {
-            int h = fe_http_find_host(peek, (size_t)n, host, sizeof host);
-            if (h >= 0 || (size_t)n == sizeof peek) {
-                const struct bx_vhost *v = h > 0 ? bx_config_find_vhost(c->cfg, host, (size_t)h)
-                                                 : NULL;
-                if (v)
-                    c->vhost = (int)(v - c->cfg->vhosts);
-                return 0;
-            }
+        bool head = memmem(c->first, c->firstlen, "\r\n\r\n", 4) != NULL;
+        if (c->firstlen && (head || c->firstlen == sizeof c->first))
+            break;
+        if (r == 1)
+            continue;
+        /* Part of a head: wait a little for the rest, not the whole timeout. */
+        uint64_t until = c->firstlen ? bx_now_ms() + 200 : deadline;
+        if (c->firstlen && until > deadline)
+            until = deadline;
+        if (!wait_fd(c->fd, ev, until)) {
+            if (c->firstlen)
+                break;
+            return -2;
         }
-        if (!wait_fd(c->fd, POLLIN, deadline))
-            return n > 0 ? 0 : -2;
     }
+    char host[256];
+    if (!c->ssl && c->env->gen->host_sniff) {
+        int h = fe_http_find_host((const char *)c->first, c->firstlen, host, sizeof host);
+        const struct bx_vhost *v = h > 0 ? bx_config_find_vhost(c->cfg, host, (size_t)h) : NULL;
+        if (v)
+            c->vhost = (int)(v - c->cfg->vhosts);
+    }
+    return 0;
+}
+
+/* A request that may be sent again when the backend dropped it unanswered. */
+static bool replayable(const struct conn *c)
+{
+    return (c->firstlen > 4 && memcmp(c->first, "GET ", 4) == 0) ||
+           (c->firstlen > 5 && memcmp(c->first, "HEAD ", 5) == 0);
 }
 
 /* Connects to the vhost's backend socket, retrying for backend_retry_ms so
@@ -407,31 +432,43 @@ static void serve(struct conn *c)
     snprintf(slot->vhost, sizeof slot->vhost, "%s", v->name);
 
     char err[BX_ERRLEN];
-    int bfd = connect_backend(c, v->backend, err, sizeof err);
-    if (bfd == -1) {
-        bx_log_error("client %s id %s vhost %s: backend unreachable: %s", c->who, c->id,
-                     v->name, err);
-        send_page(c, 502, "Bad Gateway", "The backend is not reachable.");
-        return;
-    }
-    if (send_proxy_v2(c, bfd) == -1) {
-        bx_log_error("client %s id %s: cannot send the PROXY header to unix:%s", c->who, c->id,
-                     v->backend);
-        send_page(c, 502, "Bad Gateway", "The backend is not reachable.");
+    struct fe_relay rl;
+    for (int attempt = 0;; attempt++) {
+        int bfd = connect_backend(c, v->backend, err, sizeof err);
+        if (bfd == -1) {
+            bx_log_error("client %s id %s vhost %s: backend unreachable: %s", c->who, c->id,
+                         v->name, err);
+            send_page(c, 502, "Bad Gateway", "The backend is not reachable.");
+            return;
+        }
+        if (send_proxy_v2(c, bfd) == -1) {
+            close(bfd);
+            if (attempt < 3)
+                continue; /* dropped by a backend on its way out: try the next one */
+            bx_log_error("client %s id %s: cannot send the PROXY header to unix:%s", c->who,
+                         c->id, v->backend);
+            send_page(c, 502, "Bad Gateway", "The backend is not reachable.");
+            return;
+        }
+        fe_slot_set(slot, FE_SLOT_RELAY);
+        rl = (struct fe_relay){
+            .cfd = c->fd, .bfd = bfd, .ssl = c->ssl, .idle_ms = fe->idle_timeout_ms,
+            .stall_ms = fe->stall_timeout_ms, .slot = slot, .pre = c->first,
+            .prelen = c->firstlen,
+        };
+        fe_relay_run(&rl);
         close(bfd);
-        return;
+        /* A backend that stops drops what it accepted but never read: nothing
+         * reached the client, so a GET or HEAD can go to the next backend. */
+        if (!rl.unanswered || attempt >= 3 || !replayable(c))
+            break;
+        bx_log_notice("client %s id %s: the backend closed before answering; sending the "
+                      "request again", c->who, c->id);
     }
-    fe_slot_set(slot, FE_SLOT_RELAY);
-    struct fe_relay rl = {
-        .cfd = c->fd, .bfd = bfd, .ssl = c->ssl, .idle_ms = fe->idle_timeout_ms,
-        .stall_ms = fe->stall_timeout_ms, .slot = slot, .pre = c->first, .prelen = c->firstlen,
-    };
-    fe_relay_run(&rl);
     bx_log_info("client %s id %s vhost %s%s%s%s: relay %s, %llu bytes in, %llu out, %llums, %s",
                 c->who, c->id, v->name, c->ssl ? " " : "", c->ssl ? SSL_get_version(c->ssl) : "",
                 c->ssl && c->tc.sni[0] ? " sni" : "", rl.path, (unsigned long long)rl.in,
                 (unsigned long long)rl.out, (unsigned long long)(bx_now_ms() - start), rl.end);
-    close(bfd);
     if (c->ssl && strcmp(rl.end, "closed") == 0) {
         SSL_shutdown(c->ssl);
         ERR_clear_error();

@@ -67,10 +67,10 @@ static void gen_free(struct fe_gen *g, bool free_cfg)
     if (g->accept_ep >= 0)
         close(g->accept_ep);
     fe_tls_free(&g->tls);
-    if (free_cfg && g->cfg) {
+    /* The first generation's config belongs to main(), which frees it. */
+    if (free_cfg && g->cfg && g->cfg_heap) {
         bx_config_free(g->cfg);
-        if (g->cfg_heap)
-            free(g->cfg);
+        free(g->cfg);
     }
     free(g);
 }
@@ -531,5 +531,13 @@ int fe_master_run(const struct bx_cli *cli, struct bx_config *cfg)
     }
     bx_pidfile_remove(pid_file, m.pidfd);
     free(pid_file);
+    gen_free(m.gen, true);
+    fe_scoreboard_destroy(m.sb);
+    if (m.sigfd >= 0)
+        close(m.sigfd);
+    if (m.ep >= 0)
+        close(m.ep);
+    if (m.notify_fd >= 0)
+        close(m.notify_fd);
     return rc;
 }

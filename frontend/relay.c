@@ -85,13 +85,21 @@ static int write_pre(struct fe_relay *r)
     return 0;
 }
 
+/* Clears a wait that poll reports satisfied (or moot: hang-up, error). */
+static void ready(short *wait, short revents)
+{
+    if (revents & (*wait | POLLHUP | POLLERR | POLLNVAL))
+        *wait = 0;
+}
+
 /* ---- splice ------------------------------------------------------------ */
 
 struct pipe_dir {
     int src, dst;
     int p[2];
     size_t inpipe;
-    bool eof, shut, want_in, want_out, in;
+    bool eof, shut, in;
+    bool want_in, want_out;   /* blocked until poll reports the descriptor ready */
 };
 
 /* Moves what can be moved without blocking; returns 1 on progress, 0 on
@@ -99,14 +107,15 @@ struct pipe_dir {
 static int splice_step(struct fe_relay *r, struct pipe_dir *d, bool *wrote)
 {
     int progress = 0;
-    d->want_in = d->want_out = false;
-    if (!d->eof && d->inpipe < PIPE_CAP) {
+    if (!d->eof && d->inpipe < PIPE_CAP && !d->want_in) {
         ssize_t n = splice(d->src, NULL, d->p[1], NULL, PIPE_CAP - d->inpipe,
                            SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
         if (n > 0) {
             d->inpipe += (size_t)n;
             progress = 1;
         } else if (n == 0) {
+            if (!d->in && r->out == 0 && r->in == r->prelen)
+                return -1; /* closed unanswered: the caller may replay */
             d->eof = true;
             progress = 1;
         } else if (errno == EAGAIN) {
@@ -115,7 +124,7 @@ static int splice_step(struct fe_relay *r, struct pipe_dir *d, bool *wrote)
             return -1;
         }
     }
-    if (d->inpipe > 0) {
+    if (d->inpipe > 0 && !d->want_out) {
         ssize_t n = splice(d->p[0], NULL, d->dst, NULL, d->inpipe,
                            SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
         if (n > 0) {
@@ -147,13 +156,16 @@ static int relay_splice(struct fe_relay *r)
     for (int i = 0; i < 2; i++)
         if (pipe2(d[i].p, O_NONBLOCK | O_CLOEXEC) == -1)
             goto out;
-    if (r->prelen && write_pre(r) == -1)
+    if (r->prelen && write_pre(r) == -1) {
+        r->unanswered = true; /* the backend went away before taking the request */
         goto out;
+    }
     uint64_t last_io = bx_now_ms(), last_write = last_io;
     for (;;) {
         bool wrote = false;
         int p0 = splice_step(r, &d[0], &wrote), p1 = splice_step(r, &d[1], &wrote);
         if (p0 < 0 || p1 < 0) {
+            r->unanswered = r->out == 0 && r->in == r->prelen;
             r->end = "reset";
             goto out;
         }
@@ -178,13 +190,26 @@ static int relay_splice(struct fe_relay *r)
             r->end = "stall timeout";
             goto out;
         }
+        bool rd0 = d[0].want_in && !d[0].eof && d[0].inpipe < PIPE_CAP;
+        bool rd1 = d[1].want_in && !d[1].eof && d[1].inpipe < PIPE_CAP;
         struct pollfd pf[2] = {
-            {.fd = r->cfd, .events = (short)((d[0].want_in ? POLLIN : 0) |
-                                             (d[1].want_out ? POLLOUT : 0))},
-            {.fd = r->bfd, .events = (short)((d[1].want_in ? POLLIN : 0) |
-                                             (d[0].want_out ? POLLOUT : 0))},
+            {.fd = r->cfd, .events = (short)((rd0 ? POLLIN : 0) |
+                                             (d[1].want_out && d[1].inpipe ? POLLOUT : 0))},
+            {.fd = r->bfd, .events = (short)((rd1 ? POLLIN : 0) |
+                                             (d[0].want_out && d[0].inpipe ? POLLOUT : 0))},
         };
-        poll(pf, 2, next_timeout(r, now, last_io, last_write, pending, true));
+        if (poll(pf, 2, next_timeout(r, now, last_io, last_write, pending, true)) > 0) {
+            short in = POLLIN | POLLHUP | POLLERR | POLLNVAL;
+            short out = POLLOUT | POLLHUP | POLLERR | POLLNVAL;
+            if (pf[0].revents & in)
+                d[0].want_in = false;
+            if (pf[0].revents & out)
+                d[1].want_out = false;
+            if (pf[1].revents & in)
+                d[1].want_in = false;
+            if (pf[1].revents & out)
+                d[0].want_out = false;
+        }
     }
 out:
     for (int i = 0; i < 2; i++) {
@@ -202,19 +227,21 @@ struct tls_state {
     unsigned char *a, *b;     /* client->backend, backend->client */
     size_t alen, aoff, blen, boff;
     bool c_eof, b_eof, b_shut, c_shut;
-    short cev, bev;           /* poll events wanted */
+    /* What each blocked operation waits for (0: worth trying): no call is
+     * repeated before poll says its descriptor changed. */
+    short c_rw, c_ww, b_rw, b_ww;
 };
 
 /* One SSL_* call result: 1 progress, 0 would block (events set), -1 broken,
  * 2 clean end of the client's stream. */
-static int ssl_result(SSL *ssl, int n, short *cev)
+static int ssl_result(SSL *ssl, int n, short *wait)
 {
     switch (SSL_get_error(ssl, n)) {
     case SSL_ERROR_WANT_READ:
-        *cev |= POLLIN;
+        *wait = POLLIN;
         return 0;
     case SSL_ERROR_WANT_WRITE:
-        *cev |= POLLOUT;
+        *wait = POLLOUT;
         return 0;
     case SSL_ERROR_ZERO_RETURN:
         return 2;
@@ -230,7 +257,7 @@ static int ssl_result(SSL *ssl, int n, short *cev)
 static int tls_c2b(struct fe_relay *r, struct tls_state *s, bool *wrote)
 {
     int progress = 0;
-    if (!s->c_eof && s->alen == 0) {
+    if (!s->c_eof && s->alen == 0 && !s->c_rw) {
         errno = 0;
         int n = SSL_read(r->ssl, s->a, C2B_BUF);
         if (n > 0) {
@@ -238,7 +265,7 @@ static int tls_c2b(struct fe_relay *r, struct tls_state *s, bool *wrote)
             s->aoff = 0;
             progress = 1;
         } else {
-            int x = ssl_result(r->ssl, n, &s->cev);
+            int x = ssl_result(r->ssl, n, &s->c_rw);
             if (x == -1)
                 return -1;
             if (x == 2) {
@@ -247,7 +274,7 @@ static int tls_c2b(struct fe_relay *r, struct tls_state *s, bool *wrote)
             }
         }
     }
-    if (s->alen > s->aoff) {
+    if (s->alen > s->aoff && !s->b_ww) {
         ssize_t n = write(r->bfd, s->a + s->aoff, s->alen - s->aoff);
         if (n > 0) {
             s->aoff += (size_t)n;
@@ -257,7 +284,7 @@ static int tls_c2b(struct fe_relay *r, struct tls_state *s, bool *wrote)
             progress = 1;
             *wrote = true;
         } else if (n == -1 && errno == EAGAIN) {
-            s->bev |= POLLOUT;
+            s->b_ww = POLLOUT;
         } else if (n == -1 && errno != EINTR) {
             return -1;
         }
@@ -272,22 +299,24 @@ static int tls_c2b(struct fe_relay *r, struct tls_state *s, bool *wrote)
 static int tls_b2c(struct fe_relay *r, struct tls_state *s, bool *wrote)
 {
     int progress = 0;
-    if (!s->b_eof && s->blen == 0) {
+    if (!s->b_eof && s->blen == 0 && !s->b_rw) {
         ssize_t n = read(r->bfd, s->b, B2C_BUF);
         if (n > 0) {
             s->blen = (size_t)n;
             s->boff = 0;
             progress = 1;
         } else if (n == 0) {
+            if (r->out == 0 && r->in == r->prelen)
+                return -1; /* closed unanswered: the caller may replay */
             s->b_eof = true;
             progress = 1;
         } else if (errno == EAGAIN) {
-            s->bev |= POLLIN;
+            s->b_rw = POLLIN;
         } else if (errno != EINTR) {
             return -1;
         }
     }
-    if (s->blen > s->boff) {
+    if (s->blen > s->boff && !s->c_ww) {
         int n = SSL_write(r->ssl, s->b + s->boff, (int)(s->blen - s->boff));
         if (n > 0) {
             s->boff += (size_t)n;
@@ -296,7 +325,7 @@ static int tls_b2c(struct fe_relay *r, struct tls_state *s, bool *wrote)
                 s->blen = s->boff = 0;
             progress = 1;
             *wrote = true;
-        } else if (ssl_result(r->ssl, n, &s->cev) != 0) {
+        } else if (ssl_result(r->ssl, n, &s->c_ww) != 0) {
             return -1;
         }
     }
@@ -321,16 +350,18 @@ static int relay_openssl(struct fe_relay *r)
     struct tls_state s = {.a = mem, .b = mem + C2B_BUF};
     int rc = -1;
     r->end = "error";
-    if (r->prelen && write_pre(r) == -1)
+    if (r->prelen && write_pre(r) == -1) {
+        r->unanswered = true; /* the backend went away before taking the request */
         goto out;
+    }
     uint64_t last_io = bx_now_ms(), last_write = last_io;
     bool trimmed = false;
     for (;;) {
         bool wrote = false;
-        s.cev = s.bev = 0;
         int p0 = tls_c2b(r, &s, &wrote);
         int p1 = p0 < 0 ? -1 : tls_b2c(r, &s, &wrote);
         if (p0 < 0 || p1 < 0) {
+            r->unanswered = r->out == 0 && r->in == r->prelen;
             r->end = "reset";
             goto out;
         }
@@ -363,8 +394,15 @@ static int relay_openssl(struct fe_relay *r)
             malloc_trim(0);
             trimmed = true;
         }
-        struct pollfd pf[2] = {{.fd = r->cfd, .events = s.cev}, {.fd = r->bfd, .events = s.bev}};
-        poll(pf, 2, next_timeout(r, now, last_io, last_write, pending, trimmed));
+        short cev = (short)((!s.c_eof && !s.alen ? s.c_rw : 0) | (s.blen ? s.c_ww : 0));
+        short bev = (short)((!s.b_eof && !s.blen ? s.b_rw : 0) | (s.alen ? s.b_ww : 0));
+        struct pollfd pf[2] = {{.fd = r->cfd, .events = cev}, {.fd = r->bfd, .events = bev}};
+        if (poll(pf, 2, next_timeout(r, now, last_io, last_write, pending, trimmed)) > 0) {
+            ready(&s.c_rw, pf[0].revents);
+            ready(&s.c_ww, pf[0].revents);
+            ready(&s.b_rw, pf[1].revents);
+            ready(&s.b_ww, pf[1].revents);
+        }
     }
 out:
     munmap(mem, len);
@@ -374,6 +412,7 @@ out:
 int fe_relay_run(struct fe_relay *r)
 {
     r->in = r->out = 0;
+    r->unanswered = false;
     if (!r->ssl) {
         r->path = "splice";
         return relay_splice(r);

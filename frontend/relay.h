@@ -7,6 +7,7 @@
 #define BACTRIAN_FRONTEND_RELAY_H
 
 #include <openssl/ssl.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,8 @@ struct fe_relay {
     const char *path;         /* "splice", "ktls+splice", "openssl" */
     const char *end;          /* why it ended: "closed", "idle", "stall", "reset" ... */
     uint64_t in, out;         /* bytes client->backend, backend->client */
+    bool unanswered;          /* the backend closed having sent nothing, and the
+                               * client sent nothing beyond pre: safe to replay */
 };
 
 /* Runs the relay to its end. Returns 0 on a clean end, -1 on error/timeout. */

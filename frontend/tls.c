@@ -127,6 +127,8 @@ static SSL_CTX *build_ctx(const struct fe_tls *t, const struct bx_vhost *v, char
     /* Sessions live in tickets only: a per-process cache is useless when every
      * client meets a different process. */
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    /* One read(2) per record instead of header and body apart. */
+    SSL_CTX_set_read_ahead(ctx, 1);
     SSL_CTX_set_session_id_context(ctx, (const unsigned char *)v->name,
                                    (unsigned)(strlen(v->name) > 32 ? 32 : strlen(v->name)));
     SSL_CTX_set_num_tickets(ctx, 1);

@@ -23,28 +23,33 @@ def test_backend_down_502():
 
 
 def test_backend_restart_no_failures():
+    """Three backend restarts under HTTP and HTTPS clients: no request fails."""
     with fu.stack(frontend=True, frontend_opts={"backend_retry": 5}) as s:
-        results = []
+        results = {"http": [], "https": []}
         stop = threading.Event()
 
-        def client():
-            while not stop.is_set() and len(results) < 500:
-                r = fu.http(s, check=False)
-                results.append(fu.status(r))
+        def client(kind):
+            fn = fu.http if kind == "http" else fu.https
+            while not stop.is_set() and len(results[kind]) < 1000:
+                r = fn(s, check=False)
+                results[kind].append(fu.status(r) + (" " + r.stderr.strip() if r.stderr else ""))
 
-        t = threading.Thread(target=client)
-        t.start()
+        threads = [threading.Thread(target=client, args=(k,)) for k in results]
+        for t in threads:
+            t.start()
         try:
-            time.sleep(0.3)
-            s.stop("backend")
-            time.sleep(0.5)
-            s.start_backend()
+            for _ in range(3):
+                time.sleep(0.3)
+                s.stop("backend")
+                time.sleep(0.3)
+                s.start_backend()
             time.sleep(0.3)
         finally:
             stop.set()
-            t.join(30)
-        assert results and all(x == "200" for x in results), results
-        assert len(results) > 5, results
+            for t in threads:
+                t.join(30)
+        for kind, res in results.items():
+            assert len(res) > 5 and all(x == "200" for x in res), (kind, res)
 
 
 if __name__ == "__main__":

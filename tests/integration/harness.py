@@ -127,9 +127,14 @@ class Stack:
                  tls_opts=None, vhosts=None, extra_sections=None):
         self.tmp = tempfile.mkdtemp(prefix="bactrian-it-")
         self.socket = os.path.join(self.tmp, "backend.sock")
-        self.backend_port = free_port() if backend_tcp else None
-        self.http_port = free_port()
-        self.https_port = free_port()
+        # Distinct ports: the kernel may hand the same free port out twice.
+        ports = []
+        while len(ports) < 3:
+            p = free_port()
+            if p not in ports:
+                ports.append(p)
+        self.backend_port = ports[0] if backend_tcp else None
+        self.http_port, self.https_port = ports[1], ports[2]
         self.backend_log = os.path.join(self.tmp, "backend.log")
         self.frontend_log = os.path.join(self.tmp, "frontend.log")
         self.access_log = os.path.join(self.tmp, "access.log")

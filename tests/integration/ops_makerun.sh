@@ -61,6 +61,31 @@ if up; then ok "both daemons started"; else bad "not started: $(cat "$T/out")"; 
 n=$(group | wc -l)
 [ "$n" -ge 4 ] && ok "daemons and their children run ($n processes)" || bad "only $n processes"
 
+# The demo's contract (DESIGN.md): / the demo page, /status JSON, /echo a
+# WebSocket echo, HTTPS for localhost and alt.localhost with their own certificates.
+code=$(curl -s -o "$T/page" -w '%{http_code}' --max-time 5 "http://127.0.0.1:$HTTP/")
+[ "$code" = 200 ] && cmp -s "$T/page" "$S/www/index.html" && ok "/ is the demo page" ||
+    bad "GET / gave $code"
+curl -s --max-time 5 "http://127.0.0.1:$HTTP/status" | /usr/bin/python3 -c 'import json,sys; json.load(sys.stdin)' &&
+    ok "/status is JSON" || bad "/status is not JSON"
+for vh in localhost alt.localhost; do
+    cn=$(echo | openssl s_client -connect "127.0.0.1:$HTTPS" -servername "$vh" 2>/dev/null |
+         openssl x509 -noout -subject 2>/dev/null)
+    case $cn in *"CN = $vh"*|*"CN=$vh"*) ok "HTTPS serves the $vh certificate" ;;
+    *) bad "HTTPS for $vh: '$cn'" ;; esac
+done
+/usr/bin/python3 - "$HTTP" <<'EOP' && ok "/echo echoes over WebSocket" || bad "/echo"
+import asyncio, sys, websockets
+async def main():
+    async with websockets.connect("ws://127.0.0.1:%s/echo" % sys.argv[1], open_timeout=5) as ws:
+        await ws.send("make run")
+        for _ in range(3):
+            if await asyncio.wait_for(ws.recv(), 5) == "make run":
+                return
+        raise SystemExit("no echo")
+asyncio.run(main())
+EOP
+
 # Ctrl-C: SIGINT to every process of the foreground group.
 kill -INT "-$pg"
 i=0

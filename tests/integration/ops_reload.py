@@ -240,6 +240,35 @@ def hold(port):
     return c
 
 
+def server_socket_inode(c):
+    """The inode of the server's end of client socket c (IPv4 loopback)."""
+    lport = c.getsockname()[1]
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            x = line.split()
+            if int(x[2].split(":")[1], 16) == lport and x[3] == "01":
+                return x[9]
+    return None
+
+
+def wait_accepted(s, c):
+    """Waits until a frontend child has accepted client c (not just the
+    kernel's queue), so it belongs to the generation running now."""
+    def taken():
+        ino = server_socket_inode(c)
+        if not ino:
+            return False
+        for pid in children(s.pid("frontend")):
+            try:
+                for fd in os.listdir("/proc/%d/fd" % pid):
+                    if os.readlink("/proc/%d/fd/%s" % (pid, fd)) == "socket:[%s]" % ino:
+                        return True
+            except OSError:
+                pass
+        return False
+    harness.wait_for(taken, "a child to accept the client", timeout=10)
+
+
 def closed(c):
     try:
         return c.recv(4096) == b""
@@ -256,9 +285,9 @@ def test_old_generations_capped_by_number():
         held = []
         for n in range(1, 6):
             held.append(hold(s.http_port))
-            time.sleep(0.3)  # accepted by a child of the current generation
+            wait_accepted(s, held[-1])  # by a child of the current generation
             reload_and_wait(s, "frontend", r"reloaded", n)
-            time.sleep(0.3)
+            time.sleep(0.2)  # the old generation's idle children are retired
         # Generations 0..4 are old, 5 is current: at most 2 old ones are kept.
         harness.wait_for(lambda: all(closed(c) for c in held[:3]),
                          "clients of generations more than 2 back to be cut", timeout=5)
@@ -273,7 +302,7 @@ def test_old_generations_capped_by_age():
                        frontend_opts={"reload_max_generations": 8, "reload_max_age": 1,
                                       "request_timeout": 60}) as s:
         c = hold(s.http_port)
-        time.sleep(0.3)
+        wait_accepted(s, c)
         reload_and_wait(s, "frontend", r"reloaded", 1)
         t0 = time.monotonic()
         assert not closed(c), "client cut at once"
@@ -324,7 +353,7 @@ def test_term_is_graceful_quit_is_immediate():
     with harness.Stack(frontend=True, modules=[],
                        frontend_opts={"request_timeout": 60}) as s:
         c = hold(s.http_port)
-        time.sleep(0.3)
+        wait_accepted(s, c)
         fe = s.procs["frontend"]
         fe.send_signal(signal.SIGTERM)
         harness.wait_for(lambda: not harness.can_connect(("127.0.0.1", s.https_port)),
@@ -368,7 +397,12 @@ def http_ok(s, path="/"):
 
 async def ws_open(url, n):
     import websockets
-    return [await websockets.connect(url, open_timeout=5, close_timeout=2) for _ in range(n)]
+    kw = {}
+    if url.startswith("wss:"):
+        ctx = ssl.create_default_context(cafile=os.path.join(harness.CERTS, "localhost.crt"))
+        kw["ssl"] = ctx
+    return [await websockets.connect(url, open_timeout=5, close_timeout=2, **kw)
+            for _ in range(n)]
 
 
 async def ws_echo(conns, tag):
@@ -422,7 +456,11 @@ def test_reload_under_load():
         assert http_ok(s), "GET / through the frontend does not answer 200"
         loop = asyncio.new_event_loop()
         try:
-            conns = loop.run_until_complete(ws_open(s.url("/echo").replace("http", "ws"), 4))
+            # Plain sessions (spliced by the frontend) and TLS ones (relayed
+            # through OpenSSL), each in its own frontend child.
+            conns = loop.run_until_complete(ws_open(s.url("/echo").replace("http", "ws"), 3))
+            conns += loop.run_until_complete(
+                ws_open(s.url("/echo", tls=True).replace("https", "wss"), 3))
             loop.run_until_complete(ws_echo(conns, "before"))
             ws = [wrk_run(s.url("/"), 4), wrk_run(s.url("/"), 4, close=True)]
             for n in range(1, 4):
@@ -445,18 +483,56 @@ def test_reload_under_load():
 
 def test_backend_reload_drains_with_1001():
     mods = modules("echo")
-    with harness.Stack(frontend=True, modules=mods,
-                       backend_opts={"shutdown_timeout": 1.5}) as s:
+    # shutdown_timeout 8 s: the old worker keeps its sessions, then sends 1001
+    # early enough for the close handshake (close_timeout, 5 s by default, at
+    # most half the timeout): about 4 s after the reload. Room for a slow
+    # machine to check the sessions still work in between.
+    with harness.Stack(frontend=True, modules=mods, backend_opts={"shutdown_timeout": 8}) as s:
         loop = asyncio.new_event_loop()
         try:
-            try:
-                conns = loop.run_until_complete(ws_open(s.url("/echo").replace("http", "ws"), 2))
-            except Exception as e:  # noqa: BLE001 - any failure means no WebSocket yet
-                raise harness.Skip("no WebSocket echo through the frontend yet: %s" % e)
+            url = s.url("/echo").replace("http", "ws")
+            conns = loop.run_until_complete(ws_open(url, 2))
             loop.run_until_complete(ws_echo(conns, "before"))
+            workers_before = set(children(s.pid("backend")))
             s.signal("backend", signal.SIGHUP)
+            t0 = time.monotonic()
             wait_log(s.backend_log, BACKEND_RELOADED, 1, "the backend reload")
-            loop.run_until_complete(ws_echo(conns, "draining"))  # old worker still serves
+            for n in range(3):  # the old worker still serves its sessions
+                time.sleep(0.3)
+                loop.run_until_complete(ws_echo(conns, "draining%d" % n))
+
+            async def close_code(c):
+                try:
+                    while True:
+                        await asyncio.wait_for(c.recv(), 9)
+                except asyncio.TimeoutError:
+                    return None
+                except Exception:  # noqa: BLE001 - ConnectionClosed carries the code
+                    return c.close_code
+            codes = [loop.run_until_complete(close_code(c)) for c in conns]
+            waited = time.monotonic() - t0
+            assert codes == [1001, 1001], "close codes after the drain: %r" % codes
+            assert 3.0 <= waited <= 7.5, "1001 came %.2fs after the reload" % waited
+            # A reconnecting client reaches a new worker; the old ones are gone.
+            fresh = loop.run_until_complete(ws_open(url, 1))
+            loop.run_until_complete(ws_echo(fresh, "new"))
+            loop.run_until_complete(fresh[0].close())
+            harness.wait_for(lambda: not (workers_before & set(children(s.pid("backend")))),
+                             "old workers to exit", timeout=5)
+        finally:
+            loop.close()
+
+
+def test_backend_term_closes_sessions_with_1001():
+    mods = modules("echo")
+    with harness.Stack(frontend=True, modules=mods, backend_opts={"shutdown_timeout": 2}) as s:
+        loop = asyncio.new_event_loop()
+        try:
+            conns = loop.run_until_complete(ws_open(s.url("/echo").replace("http", "ws"), 2))
+            loop.run_until_complete(ws_echo(conns, "before"))
+            be = s.procs["backend"]
+            be.send_signal(signal.SIGTERM)
+            t0 = time.monotonic()
 
             async def close_code(c):
                 try:
@@ -467,10 +543,10 @@ def test_backend_reload_drains_with_1001():
                 except Exception:  # noqa: BLE001 - ConnectionClosed carries the code
                     return c.close_code
             codes = [loop.run_until_complete(close_code(c)) for c in conns]
-            assert codes == [1001, 1001], "close codes after the drain: %r" % codes
-            fresh = loop.run_until_complete(ws_open(s.url("/echo").replace("http", "ws"), 1))
-            loop.run_until_complete(ws_echo(fresh, "new"))
-            loop.run_until_complete(fresh[0].close())
+            assert codes == [1001, 1001], "close codes on TERM: %r" % codes
+            assert be.wait(5) == 0, "backend exit status after TERM"
+            assert time.monotonic() - t0 <= 4.0, "TERM took longer than shutdown_timeout"
+            s.procs.pop("backend")
         finally:
             loop.close()
 

@@ -30,6 +30,10 @@ MODULES = [
      "origins": ["http://good.example"], "subprotocols": ["v2.echo", "v1.echo"]},
     {"module": "echo", "path": "/stream", "ping_interval": 0, "streaming": True,
      "max_message_size": 67108864},
+    {"module": "chat", "path": "/chatdrop", "ping_interval": 0, "slow_policy": "drop",
+     "send_high_watermark": 65536, "send_low_watermark": 16384},
+    {"module": "chat", "path": "/chatskip", "ping_interval": 0, "slow_policy": "skip",
+     "send_high_watermark": 65536, "send_low_watermark": 16384},
     {"module": "echo", "path": "/greet", "ping_interval": 0, "greeting": "hello there"},
     {"module": "echo", "path": "/beat", "ping_interval": 1, "max_missed_pongs": 2},
     {"module": "echo", "path": "/idle", "ping_interval": 0, "idle_timeout": 1},
@@ -675,6 +679,103 @@ def test_deflate_errors():
     ws.send_frame(1, compress(b"ok \xff not utf-8"), rsv=4)
     ws.expect_close(1007, "invalid UTF-8 inside a compressed message")
     ws.close()
+
+
+# ---- pub/sub and slow subscribers ----------------------------------------------------------
+
+def chat_join(path, nick):
+    import json
+    ws = WS(path)
+    assert ws.status == 101
+    ws.send_frame(1, json.dumps({"type": "join", "room": "flood", "nick": nick}).encode())
+    while True:
+        m = json.loads(ws.recv_message()[1])
+        if m["type"] == "joined" and m["nick"] == nick:
+            return ws
+
+
+def flood(ws, n=1500):
+    """Publishes n 4 KB messages while reading (and dropping) what comes back."""
+    import json
+    import threading
+    stop = []
+
+    def reader():
+        ws.sock.settimeout(0.5)
+        while not stop:
+            try:
+                if not ws.sock.recv(1 << 20):
+                    return
+            except (socket.timeout, OSError):
+                pass
+    t = threading.Thread(target=reader)
+    t.start()
+    text = "x" * 4000
+    try:
+        for i in range(n):
+            ws.send_frame(1, json.dumps({"type": "say", "text": "%d %s" % (i, text)}).encode())
+        time.sleep(0.5)
+    finally:
+        stop.append(1)
+        t.join(5)
+
+
+def drain_messages(ws, stop_on_close=True):
+    import json
+    count, close = 0, None
+    ws.sock.settimeout(1.0)
+    try:
+        while True:
+            fin, rsv, op, payload = ws.recv_frame()
+            if op == 8:
+                close = struct.unpack("!H", payload[:2])[0]
+                break
+            if op == 1 and json.loads(payload)["type"] == "message":
+                count += 1
+    except (socket.timeout, EOFError, ConnectionResetError):
+        pass
+    return count, close
+
+
+def test_slow_subscriber_dropped_and_logged():
+    slow = chat_join("/chatdrop", "slow")
+    fast = chat_join("/chatdrop", "fast")
+    time.sleep(0.2)
+    flood(fast)
+    count, close = drain_messages(slow)
+    assert close == 1008, "slow subscriber closed with the channel's code, got %r" % close
+    assert count < 1500
+    slow.close()
+    fast.close()
+    harness.wait_for(lambda: "slow subscribers dropped" in harness.read_file(STACK.backend_log),
+                     "the drop to be logged", timeout=5)
+
+
+def test_slow_subscriber_skipped_and_logged():
+    slow = chat_join("/chatskip", "slow")
+    pub = chat_join("/chatskip", "pub")
+    time.sleep(0.2)
+    flood(pub)
+    time.sleep(0.5)
+    count, close = drain_messages(slow)
+    assert close is None, "skip policy keeps the subscriber"
+    assert 0 < count < 1500, "messages skipped for the slow subscriber: got %d of 1500" % count
+    echo = json_say_roundtrip(slow)
+    assert echo, "still subscribed and served after the skips"
+    slow.close()
+    pub.close()
+    harness.wait_for(lambda: "messages skipped for slow subscribers" in
+                     harness.read_file(STACK.backend_log), "the skips to be logged", timeout=5)
+
+
+def json_say_roundtrip(ws):
+    import json
+    ws.sock.settimeout(5)
+    ws.send_frame(1, json.dumps({"type": "say", "text": "still here"}).encode())
+    while True:
+        m = json.loads(ws.recv_message()[1])
+        if m["type"] == "message" and m["text"] == "still here":
+            return True
 
 
 # ---- shutdown ---------------------------------------------------------------------------------

@@ -75,6 +75,12 @@ START_TEST(v2_unix_and_local)
     ck_assert_int_eq(out.src.ss_family, AF_UNIX);
     ck_assert_str_eq(((struct sockaddr_un *)&out.dst)->sun_path, "/run/backend.sock");
 
+    /* Bytes after the path's NUL are padding, never part of the address. */
+    buf[16 + 20] = 'x';
+    ck_assert_int_eq(bx_proxy_parse(buf, n, &out, err, sizeof err), (ssize_t)n);
+    struct sockaddr_un clean = {.sun_family = AF_UNIX, .sun_path = "/run/client.sock"};
+    ck_assert_mem_eq(&out.src, &clean, sizeof clean);
+
     memset(&in, 0, sizeof in);
     in.local = true;
     n = bx_proxy_encode_v2(buf, sizeof buf, &in);
