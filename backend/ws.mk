@@ -35,7 +35,8 @@ EXTRA_DIST += tests/integration/ws_conformance.py tests/integration/ws_interop.p
 noinst_PROGRAMS += bench/wsbench
 bench_wsbench_SOURCES = bench/wsbench.c
 bench_wsbench_LDADD = $(ZLIB_LIBS)
-EXTRA_DIST += bench/node-ws-echo.js bench/ws_echo_bench.sh bench/ws_deflate_mem.py
+EXTRA_DIST += bench/node-ws-echo.js bench/ws_echo_bench.sh bench/ws_deflate_mem.py \
+	bench/ws_pubsub_bench.py
 
 # The demo page (echo and chat panels), served by the static module at "/".
 dist_website_DATA = www/index.html
