@@ -183,8 +183,11 @@ static size_t check_length(struct be_ws_parser *p, struct be_ws_event *ev)
     uint8_t l7 = h[1] & 0x7f;
     if (l7 == 127 && (h[2] & 0x80))
         return fail(p, ev, BE_WS_CLOSE_PROTOCOL, "64-bit length with the top bit set");
-    /* RFC 6455 5.2 asks for the minimal length encoding; a peer that does not
-     * use it is broken, but the frame is still unambiguous: accept it. */
+    /* RFC 6455 5.2: "the minimal number of bytes MUST be used". */
+    if (l7 == 126 && (((unsigned)h[2] << 8) | h[3]) < 126)
+        return fail(p, ev, BE_WS_CLOSE_PROTOCOL, "length not minimally encoded");
+    if (l7 == 127 && !h[2] && !h[3] && !h[4] && !h[5] && !h[6] && !h[7])
+        return fail(p, ev, BE_WS_CLOSE_PROTOCOL, "length not minimally encoded");
     return 1;
 }
 

@@ -394,6 +394,14 @@ def test_unmasked_client_frame():
     fails_with(1002, frame(1, b"hi", mask=False), why="5.1 unmasked")
 
 
+def test_non_minimal_length():
+    """RFC 6455 5.2: the minimal number of bytes MUST be used for the length."""
+    fails_with(1002, struct.pack("!BBH", 0x82, 0x80 | 126, 5) + b"\0\0\0\0" + b"x" * 5,
+               why="16-bit length for 5 bytes")
+    fails_with(1002, struct.pack("!BBQ", 0x82, 0x80 | 127, 200) + b"\0\0\0\0" + b"x" * 200,
+               why="64-bit length for 200 bytes")
+
+
 def test_reserved_bits():
     for rsv in range(1, 8):
         fails_with(1002, frame(1, b"hi", rsv=rsv), why="5.2 RSV %d" % rsv)

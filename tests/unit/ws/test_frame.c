@@ -193,6 +193,15 @@ START_TEST(test_violations)
     /* 64-bit length with the top bit set */
     n = be_ws_frame_hdr_encode(f, 1, 0, BE_WS_OP_BINARY, 0x8000000000000000ull, mask);
     expect_fail(f, n, 1002, 0, 0);
+    /* non-minimal length encodings (RFC 6455 5.2) */
+    f[0] = 0x82, f[1] = 0x80 | 126, f[2] = 0, f[3] = 125;
+    memcpy(f + 4, mask, 4);
+    expect_fail(f, 8, 1002, 0, 0);
+    f[0] = 0x82, f[1] = 0x80 | 127;
+    memset(f + 2, 0, 8);
+    f[8] = 0xff, f[9] = 0xff; /* 65535 in 8 bytes */
+    memcpy(f + 10, mask, 4);
+    expect_fail(f, 14, 1002, 0, 0);
     /* over max_frame */
     n = put_frame(f, 1, 0, BE_WS_OP_BINARY, big, 100);
     expect_fail(f, n, 1009, 0, 99);
