@@ -166,7 +166,9 @@ def keep_busy(port):
         r += s.recv(4096)
     c = zlib.compressobj(9, zlib.DEFLATED, -15)
     bomb = (c.compress(b"\0" * (16 << 20)) + c.flush(zlib.Z_SYNC_FLUSH))[:-4]
-    s.sendall((struct.pack("!BBQ", 0xC2, 0x80 | 127, len(bomb)) + b"\0\0\0\0" + bomb) * 12)
+    hdr = struct.pack("!BBH", 0xC2, 0x80 | 126, len(bomb)) if len(bomb) < 65536 else \
+        struct.pack("!BBQ", 0xC2, 0x80 | 127, len(bomb))  # minimal length encoding
+    s.sendall((hdr + b"\0\0\0\0" + bomb) * 12)
     return s
 
 
