@@ -2,10 +2,12 @@
 #include "config.h"
 
 #include <dlfcn.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backend/modset.h"
 #include "backend/router.h"
@@ -187,12 +189,36 @@ static void check_unknown(struct bm_conf *c)
 
 /* ---- loading ---------------------------------------------------------------------- */
 
+/* dlopen() returns the object already loaded under the same name without
+ * looking at the file, so a module replaced on disk since the running
+ * generation loaded it (an upgrade, then HUP) would keep its old code. Opened
+ * through a symlink of a name never used before, the loader compares the file
+ * itself: an unchanged module shares the loaded object, a replaced one is
+ * loaded anew. Any failure falls back to the plain name. */
+static void *open_module(const char *file, const char *name)
+{
+    static unsigned long serial;
+    char real[PATH_MAX], dir[PATH_MAX], alias[PATH_MAX + 64];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/bactrian-mod-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!realpath(file, real) || !mkdtemp(dir))
+        return dlopen(file, RTLD_NOW | RTLD_LOCAL);
+    snprintf(alias, sizeof alias, "%s/%ld-%lu-%s.so", dir, (long)getpid(), ++serial, name);
+    void *h = NULL;
+    if (symlink(real, alias) == 0) {
+        h = dlopen(alias, RTLD_NOW | RTLD_LOCAL);
+        unlink(alias);
+    }
+    rmdir(dir);
+    return h ? h : dlopen(file, RTLD_NOW | RTLD_LOCAL); /* the error names the real file */
+}
+
 static const struct bm_module *load_one(struct bx_config *cfg, struct be_modset *set,
                                         const struct bx_module_conf *mc, struct bx_buf *errs)
 {
     char file[4096];
     snprintf(file, sizeof file, "%s/%s.so", cfg->be.module_dir, mc->module);
-    void *h = dlopen(file, RTLD_NOW | RTLD_LOCAL);
+    void *h = open_module(file, mc->module);
     if (!h) {
         bx_buf_printf(errs, "%s:%d: setting '%s.module': cannot load module %s: %s\n", cfg->path,
                       mc->line, mc->setting_path, file, dlerror());

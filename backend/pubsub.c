@@ -10,8 +10,10 @@
  *
  * Slow subscribers (send queue above the high watermark) are handled by the
  * channel's policy, counted, and logged at most once a second per channel.
- * A datagram a busy worker cannot take (its socket buffer is full) is counted
- * as lost_between_workers and logged the same way. */
+ * A datagram a busy worker cannot take right now (its queue is full: Linux
+ * keeps at most net.unix.max_dgram_qlen of them) waits in this worker's
+ * retry queue, in order, retried every millisecond; only past PENDING_MAX
+ * queued bytes is a message counted as lost_between_workers and logged. */
 #include "config.h"
 
 #include <errno.h>
@@ -23,6 +25,7 @@
 #include <unistd.h>
 
 #include "backend/conn.h"
+#include "backend/worker.h"
 #include "backend/ws_session.h"
 #include "common/log.h"
 #include "common/net.h"
@@ -31,6 +34,7 @@
 #define NBUCKETS 256
 #define NAME_MAX_LEN 200
 #define DGRAM_MAX (BM_PUBLISH_MAX + NAME_MAX_LEN + 8)
+#define PENDING_MAX (8u << 20)
 
 struct be_ps_chan;
 
@@ -58,6 +62,10 @@ static struct be_ps_chan *buckets[NBUCKETS];
 static int ps_fd = -1;
 static struct bm_watch *ps_watch;
 static uint8_t *dgram;
+/* Datagrams waiting for a busy worker: records of u32 worker, u32 length, bytes. */
+static struct bx_buf pending;
+static struct bx_ev_timer retry_timer;
+static bool retry_armed;
 
 static unsigned hash(const char *s)
 {
@@ -179,6 +187,63 @@ static void log_slow(struct be_ps_chan *c)
     c->lost_logged = c->st.lost_between_workers;
 }
 
+static int send_to_worker(int index, struct iovec *iov, int n)
+{
+    struct sockaddr_un sa;
+    struct msghdr mh = { 0 };
+    mh.msg_name = &sa;
+    mh.msg_namelen = worker_addr(index, &sa);
+    mh.msg_iov = iov;
+    mh.msg_iovlen = (size_t)n;
+    return sendmsg(ps_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == -1 ? -1 : 0;
+}
+
+static void retry_pending(struct bx_ev *ev, struct bx_ev_timer *t)
+{
+    (void)t;
+    retry_armed = false;
+    while (bx_buf_unread(&pending)) {
+        const uint8_t *r = (const uint8_t *)bx_buf_rpos(&pending);
+        uint32_t idx, len;
+        memcpy(&idx, r, 4);
+        memcpy(&len, r + 4, 4);
+        struct iovec iov = { (void *)(r + 8), len };
+        if (send_to_worker((int)idx, &iov, 1) == -1 && (errno == EAGAIN || errno == ENOBUFS))
+            break; /* still full: try again in a millisecond */
+        bx_buf_consume(&pending, 8 + (size_t)len);
+    }
+    if (bx_buf_unread(&pending)) {
+        bx_ev_timer_start(ev, &retry_timer, 1);
+        retry_armed = true;
+    } else if (pending.cap > PENDING_MAX) {
+        bx_buf_free(&pending);
+    }
+}
+
+static void queue_for_retry(const char *channel, uint32_t idx, const struct iovec *iov, int n)
+{
+    uint32_t len = 0;
+    for (int k = 0; k < n; k++)
+        len += (uint32_t)iov[k].iov_len;
+    if (bx_buf_unread(&pending) + len > PENDING_MAX) {
+        /* That worker is not keeping up at all: counted and logged, never silent. */
+        struct be_ps_chan *lc = find(channel, true);
+        lc->st.lost_between_workers++;
+        log_slow(lc);
+        maybe_forget(lc);
+        return;
+    }
+    bx_buf_append(&pending, &idx, 4);
+    bx_buf_append(&pending, &len, 4);
+    for (int k = 0; k < n; k++)
+        bx_buf_append(&pending, iov[k].iov_base, iov[k].iov_len);
+    if (!retry_armed) {
+        bx_ev_timer_init(&retry_timer, retry_pending, NULL);
+        bx_ev_timer_start(be_worker->ev, &retry_timer, 1);
+        retry_armed = true;
+    }
+}
+
 /* ---- delivery ----------------------------------------------------------------------------- */
 
 static int deliver_to(struct be_ps_chan *c, int opcode, const void *data, size_t len,
@@ -267,20 +332,10 @@ int bm_publish(const char *channel, int opcode, const void *data, size_t len,
     for (size_t i = 0; i < slots; i++) {
         if ((int)i == me)
             continue;
-        struct sockaddr_un sa;
-        struct msghdr mh = { 0 };
-        mh.msg_name = &sa;
-        mh.msg_namelen = worker_addr((int)i, &sa);
-        mh.msg_iov = iov;
-        mh.msg_iovlen = 3;
-        if (sendmsg(ps_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == -1 &&
-            (errno == EAGAIN || errno == ENOBUFS)) {
-            /* That worker is not keeping up: counted and logged, never silent. */
-            struct be_ps_chan *lc = find(channel, true);
-            lc->st.lost_between_workers++;
-            log_slow(lc);
-            maybe_forget(lc);
-        }
+        /* Behind queued datagrams a new one waits too: order is kept. */
+        int rc = bx_buf_unread(&pending) ? -1 : send_to_worker((int)i, iov, 3);
+        if (rc == -1 && (bx_buf_unread(&pending) || errno == EAGAIN || errno == ENOBUFS))
+            queue_for_retry(channel, (uint32_t)i, iov, 3);
         /* ECONNREFUSED / ENOENT: that worker has no subscriber at all. */
     }
     if ((c = find(channel, false)) != NULL)

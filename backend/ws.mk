@@ -35,7 +35,8 @@ EXTRA_DIST += tests/integration/ws_conformance.py tests/integration/ws_interop.p
 noinst_PROGRAMS += bench/wsbench
 bench_wsbench_SOURCES = bench/wsbench.c
 bench_wsbench_LDADD = $(ZLIB_LIBS)
-EXTRA_DIST += bench/node-ws-echo.js bench/ws_echo_bench.sh bench/ws_deflate_mem.py
+EXTRA_DIST += bench/node-ws-echo.js bench/ws_echo_bench.sh bench/ws_deflate_mem.py \
+	bench/ws_pubsub_bench.py
 
 # The demo page (echo and chat panels), served by the static module at "/".
 dist_website_DATA = www/index.html
@@ -43,3 +44,10 @@ dist_website_DATA = www/index.html
 # The WebSocket guide (settings, behaviour, measured deflate memory).
 wsdocdir = $(docdir)
 dist_wsdoc_DATA = doc/websocket.md
+
+# A module for the WebSocket API test only (producer, drain, list, ping, close).
+check_LTLIBRARIES += tests/modules/wstest.la
+tests_modules_wstest_la_SOURCES = tests/unit/ws/mod_wstest.c
+tests_modules_wstest_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+TESTS += tests/integration/ws_module_api.py
+EXTRA_DIST += tests/integration/ws_module_api.py

@@ -6,7 +6,11 @@
 # system of master and workers, from /proc/PID/stat over each run).
 # Not a test: figures depend on what else runs on the machine.
 #
-#   bench/http_bench.sh BUILDDIR          (WORKERS=1 DURATION=10 CONNS=100 THREADS=2)
+#   bench/http_bench.sh BUILDDIR   (WORKERS=1 DURATION=10 CONNS=100 THREADS=2 ROUNDS=3)
+#
+# Each round runs the four cases back to back, alternating which server goes
+# first; the summary uses the median of the rounds, so a burst of load from
+# elsewhere on the machine skews one round, not the result.
 set -eu
 B=$(cd "${1:-.}" && pwd)
 S=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,6 +18,7 @@ WORKERS=${WORKERS:-1}
 DURATION=${DURATION:-10}
 CONNS=${CONNS:-100}
 THREADS=${THREADS:-2}
+ROUNDS=${ROUNDS:-3}
 T=$(mktemp -d "${TMPDIR:-/tmp}/bactrian-bench-XXXXXX")
 chmod 755 "$T"
 mkdir -p "$T/www"
@@ -78,12 +83,33 @@ run() { # name, master pid, url
     eval "RPS_$4=$rps; US_$4=$us"
 }
 
-echo "wrk -t$THREADS -c$CONNS -d${DURATION}s, keep-alive, $WORKERS worker process(es) each, $(nproc) cores"
-run "bactrian static 1KiB" "$bpid" "http://127.0.0.1:$BPORT/1k.txt" bs
-run "nginx static 1KiB" "$npid" "http://127.0.0.1:$NPORT/1k.txt" ns
-run "bactrian module" "$bpid" "http://127.0.0.1:$BPORT/hello" bm
-run "nginx return" "$npid" "http://127.0.0.1:$NPORT/hello" nm
-awk -v a="$RPS_bs" -v b="$RPS_ns" -v c="$US_bs" -v d="$US_ns" \
+median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+echo "wrk -t$THREADS -c$CONNS -d${DURATION}s, keep-alive, $WORKERS worker process(es) each, $(nproc) cores, $ROUNDS rounds"
+all_bs= all_ns= all_bm= all_nm= cpu_bs= cpu_ns= cpu_bm= cpu_nm=
+for round in $(seq "$ROUNDS"); do
+    echo "round $round:"
+    if [ $((round % 2)) -eq 1 ]; then
+        run "  bactrian static 1KiB" "$bpid" "http://127.0.0.1:$BPORT/1k.txt" bs
+        run "  nginx static 1KiB" "$npid" "http://127.0.0.1:$NPORT/1k.txt" ns
+        run "  bactrian module" "$bpid" "http://127.0.0.1:$BPORT/hello" bm
+        run "  nginx return" "$npid" "http://127.0.0.1:$NPORT/hello" nm
+    else
+        run "  nginx static 1KiB" "$npid" "http://127.0.0.1:$NPORT/1k.txt" ns
+        run "  bactrian static 1KiB" "$bpid" "http://127.0.0.1:$BPORT/1k.txt" bs
+        run "  nginx return" "$npid" "http://127.0.0.1:$NPORT/hello" nm
+        run "  bactrian module" "$bpid" "http://127.0.0.1:$BPORT/hello" bm
+    fi
+    all_bs="$all_bs $RPS_bs" all_ns="$all_ns $RPS_ns" all_bm="$all_bm $RPS_bm" all_nm="$all_nm $RPS_nm"
+    cpu_bs="$cpu_bs $US_bs" cpu_ns="$cpu_ns $US_ns" cpu_bm="$cpu_bm $US_bm" cpu_nm="$cpu_nm $US_nm"
+done
+mbs=$(echo "$all_bs" | median) mns=$(echo "$all_ns" | median)
+mbm=$(echo "$all_bm" | median) mnm=$(echo "$all_nm" | median)
+cbs=$(echo "$cpu_bs" | median) cns=$(echo "$cpu_ns" | median)
+cbm=$(echo "$cpu_bm" | median) cnm=$(echo "$cpu_nm" | median)
+echo "medians:"
+printf '  static 1KiB  bactrian %10s req/s %6s us/req   nginx %10s req/s %6s us/req\n' "$mbs" "$cbs" "$mns" "$cns"
+printf '  fixed resp.  bactrian %10s req/s %6s us/req   nginx %10s req/s %6s us/req\n' "$mbm" "$cbm" "$mnm" "$cnm"
+awk -v a="$mbs" -v b="$mns" -v c="$cbs" -v d="$cns" \
     'BEGIN { printf "static: bactrian/nginx req/s ratio %.3f, cpu/req ratio %.3f\n", a / b, c / d }'
-awk -v a="$RPS_bm" -v b="$RPS_nm" -v c="$US_bm" -v d="$US_nm" \
+awk -v a="$mbm" -v b="$mnm" -v c="$cbm" -v d="$cnm" \
     'BEGIN { printf "fixed:  bactrian/nginx req/s ratio %.3f, cpu/req ratio %.3f\n", a / b, c / d }'

@@ -3,15 +3,21 @@ EXTRA_DIST += etc/bactrian-dev.conf.in etc/bactrian.conf.in
 DISTCLEANFILES += etc/bactrian-dev.conf etc/bactrian.conf
 
 # Self-signed dev certificates for the two demo vhosts, made at build time
-# when missing (ECDSA P-256, 10 years, SAN = the vhost name).
-DEV_CERTS = run/certs/localhost.crt run/certs/alt.localhost.crt
-run/certs/%.crt:
-	@$(MKDIR_P) run/certs
-	$(AM_V_GEN)openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-	  -days 3650 -subj "/CN=$*" -addext "subjectAltName=DNS:$*" \
-	  -keyout run/certs/$*.key -out $@ 2>/dev/null
+# when either file of a pair is missing (ECDSA P-256, 10 years, SAN = the
+# vhost name).
+DEV_VHOSTS = localhost alt.localhost
+dev-certs:
+	@for v in $(DEV_VHOSTS); do \
+	  test -s run/certs/$$v.crt && test -s run/certs/$$v.key && continue; \
+	  $(MKDIR_P) run/certs || exit 1; \
+	  echo "  GEN      run/certs/$$v.crt"; \
+	  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+	    -days 3650 -subj "/CN=$$v" -addext "subjectAltName=DNS:$$v" \
+	    -keyout run/certs/$$v.key -out run/certs/$$v.crt 2>/dev/null || exit 1; \
+	done
+.PHONY: dev-certs
 
-all-local: $(DEV_CERTS)
+all-local: dev-certs
 # configure writes etc/bactrian-dev.conf; make rewrites it when the .in
 # changes (nothing else depends on it, so a merged change would go unseen).
 all-local: etc/bactrian-dev.conf
@@ -21,7 +27,7 @@ clean-run:
 
 .PHONY: run clean-run
 # Starts both daemons in the foreground with the dev config; Ctrl-C stops both.
-run: all $(DEV_CERTS)
+run: all dev-certs
 	@$(SHELL) $(top_srcdir)/etc/run-dev.sh $(abs_top_builddir)
 EXTRA_DIST += etc/run-dev.sh
 

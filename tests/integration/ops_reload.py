@@ -389,6 +389,46 @@ def test_backend_broken_config_keeps_running():
         assert harness.can_connect_unix(s.socket), "backend socket gone"
 
 
+def test_backend_reload_picks_up_an_upgraded_module():
+    """An operator installs a new build of a module, then reloads: the new code
+    must serve, not the copy the master loaded at start."""
+    tmp = harness.tempfile.mkdtemp(prefix="bactrian-mod-")
+    try:
+        src = os.path.join(harness.SRCDIR, "doc", "examples", "greet.c")
+        if not os.path.exists(src):
+            raise harness.Skip("doc/examples/greet.c is missing")
+        mods = os.path.join(tmp, "mods")
+        os.mkdir(mods)
+
+        def build(word, out):
+            with open(src) as f:
+                code = f.read().replace('"Hello"', '"%s"' % word)
+            c = os.path.join(tmp, word + ".c")
+            with open(c, "w") as f:
+                f.write(code)
+            subprocess.run(["cc", "-std=c11", "-shared", "-fPIC", "-I",
+                            os.path.join(harness.SRCDIR, "include"), "-o", out, c],
+                           check=True, capture_output=True)
+        build("Hello", os.path.join(mods, "greet.so"))
+        build("Bonjour", os.path.join(tmp, "greet-new.so"))
+        with harness.Stack(frontend=True, modules=[{"module": "greet", "path": "/greet"}],
+                           backend_opts={"module_dir": mods}) as s:
+            first = harness.curl(s.url("/greet?name=op")).stdout
+            assert first.startswith("Hello"), first
+            # As `install` does: a new file (new inode) under the same name.
+            os.rename(os.path.join(tmp, "greet-new.so"), os.path.join(mods, "greet.so"))
+            reload_and_wait(s, "backend", BACKEND_RELOADED, 1)
+            got = None
+            for _ in range(30):
+                got = harness.curl(s.url("/greet?name=op")).stdout
+                if got.startswith("Bonjour"):
+                    break
+                time.sleep(0.1)
+            assert got.startswith("Bonjour"), "still the old module after reload: %r" % got
+    finally:
+        harness.shutil.rmtree(tmp, ignore_errors=True)
+
+
 def http_ok(s, path="/"):
     r = harness.curl("-o", "/dev/null", "-w", "%{http_code}", s.url(path), check=False,
                      timeout=3)
@@ -397,7 +437,12 @@ def http_ok(s, path="/"):
 
 async def ws_open(url, n):
     import websockets
-    return [await websockets.connect(url, open_timeout=5, close_timeout=2) for _ in range(n)]
+    kw = {}
+    if url.startswith("wss:"):
+        ctx = ssl.create_default_context(cafile=os.path.join(harness.CERTS, "localhost.crt"))
+        kw["ssl"] = ctx
+    return [await websockets.connect(url, open_timeout=5, close_timeout=2, **kw)
+            for _ in range(n)]
 
 
 async def ws_echo(conns, tag):
@@ -451,7 +496,11 @@ def test_reload_under_load():
         assert http_ok(s), "GET / through the frontend does not answer 200"
         loop = asyncio.new_event_loop()
         try:
-            conns = loop.run_until_complete(ws_open(s.url("/echo").replace("http", "ws"), 4))
+            # Plain sessions (spliced by the frontend) and TLS ones (relayed
+            # through OpenSSL), each in its own frontend child.
+            conns = loop.run_until_complete(ws_open(s.url("/echo").replace("http", "ws"), 3))
+            conns += loop.run_until_complete(
+                ws_open(s.url("/echo", tls=True).replace("https", "wss"), 3))
             loop.run_until_complete(ws_echo(conns, "before"))
             ws = [wrk_run(s.url("/"), 4), wrk_run(s.url("/"), 4, close=True)]
             for n in range(1, 4):
