@@ -12,12 +12,14 @@
 # by the number of clients) at each count of IDLE.
 #
 # Usage (from a build directory, after make):
-#   sh ../bench/fe_bench.sh [seconds] ["1000 9800"]
+#   sh ../bench/fe_bench.sh [seconds] ["1000 9500"]
+# (9,500: nginx counts client and upstream connections against one 20,000 fd
+# limit on this machine, and fails above about 9,500 idle proxied clients.)
 # Environment: CONNS (wrk connections, default 50), SERVER_CPUS (default 0),
 # CLIENT_CPUS (default 1), NGINX_WORKERS (default 1).
 set -eu
 DUR=${1:-10}
-IDLE=${2:-"1000 9800"}
+IDLE=${2:-"1000 9500"}
 CONNS=${CONNS:-50}
 SERVER_CPUS=${SERVER_CPUS:-0}
 CLIENT_CPUS=${CLIENT_CPUS:-1}
@@ -42,7 +44,8 @@ cleanup() {
     sleep 1
     if [ -n "${KEEP:-}" ]; then echo "kept $TMP"; else rm -rf "$TMP"; fi
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap "exit 1" INT TERM
 
 free_port() {
     $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -124,10 +127,14 @@ for n in $IDLE; do
         taskset -c "$CLIENT_CPUS" $PY "$SRC/bench/fe_idle.py" "$PORT" "$n" "$MODE" "$TMP/stop" \
             >"$TMP/idle.out" 2>&1 &
         IPID=$!
-        for i in $(seq 1200); do grep -q ready "$TMP/idle.out" 2>/dev/null && break; sleep 0.25; done
+        for i in $(seq 1200); do
+            grep -q ready "$TMP/idle.out" 2>/dev/null && break
+            kill -0 $IPID 2>/dev/null || break # the client gave up: its error is printed below
+            sleep 0.25
+        done
         sleep 3 # let idle relays give their buffers back
         now=$(pss_kb $TOP)
-        echo "idle $MODE clients ($(head -c 200 "$TMP/idle.out" | tr '\n' ' ')): $side PSS" \
+        echo "idle $MODE clients ($(tail -c 200 "$TMP/idle.out" | tr '\n' ' ')): $side PSS" \
              "$base -> $now kB, $(( (now - base) * 1024 / n )) bytes per client"
         touch "$TMP/stop"
         wait $IPID || true
