@@ -3,7 +3,10 @@
  * Each worker keeps its channels and their local subscribers. A publish is
  * delivered to the local subscribers directly, and sent to every other
  * worker as one datagram on an abstract-namespace Unix socket named after
- * the backend master's pid and the worker's index: no hub process to hop
+ * the backend master's pid and the worker's pid (so the workers of an old
+ * generation still draining after a reload keep getting messages for the
+ * sessions they still hold, and never clash with their successors' names),
+ * found in the shared worker table: no hub process to hop
  * through, no shared-memory ring to size, and the kernel copies each message
  * once per worker. A worker that never subscribed anything binds no socket,
  * so publishing to it costs one failed sendto.
@@ -62,7 +65,7 @@ static struct be_ps_chan *buckets[NBUCKETS];
 static int ps_fd = -1;
 static struct bm_watch *ps_watch;
 static uint8_t *dgram;
-/* Datagrams waiting for a busy worker: records of u32 worker, u32 length, bytes. */
+/* Datagrams waiting for a busy worker: records of u32 worker pid, u32 length, bytes. */
 static struct bx_buf pending;
 static struct bx_ev_timer retry_timer;
 static bool retry_armed;
@@ -106,12 +109,12 @@ static void maybe_forget(struct be_ps_chan *c)
 
 /* ---- the worker-to-worker socket --------------------------------------------------------- */
 
-static socklen_t worker_addr(int index, struct sockaddr_un *sa)
+static socklen_t worker_addr(pid_t pid, struct sockaddr_un *sa)
 {
     memset(sa, 0, sizeof(*sa));
     sa->sun_family = AF_UNIX;
     int n = snprintf(sa->sun_path + 1, sizeof(sa->sun_path) - 1, "bactrian-ps-%d-%d",
-                     (int)getppid(), index);
+                     (int)getppid(), (int)pid);
     return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
 }
 
@@ -149,7 +152,7 @@ static void ps_init(void)
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
     struct sockaddr_un sa;
-    socklen_t len = worker_addr(bm_worker_index(), &sa);
+    socklen_t len = worker_addr(getpid(), &sa);
     if (bind(fd, (struct sockaddr *)&sa, len) == -1) {
         bx_log_error("pubsub: bind @%s: %s", sa.sun_path + 1, strerror(errno));
         close(fd);
@@ -187,12 +190,12 @@ static void log_slow(struct be_ps_chan *c)
     c->lost_logged = c->st.lost_between_workers;
 }
 
-static int send_to_worker(int index, struct iovec *iov, int n)
+static int send_to_worker(pid_t pid, struct iovec *iov, int n)
 {
     struct sockaddr_un sa;
     struct msghdr mh = { 0 };
     mh.msg_name = &sa;
-    mh.msg_namelen = worker_addr(index, &sa);
+    mh.msg_namelen = worker_addr(pid, &sa);
     mh.msg_iov = iov;
     mh.msg_iovlen = (size_t)n;
     return sendmsg(ps_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == -1 ? -1 : 0;
@@ -208,7 +211,7 @@ static void retry_pending(struct bx_ev *ev, struct bx_ev_timer *t)
         memcpy(&idx, r, 4);
         memcpy(&len, r + 4, 4);
         struct iovec iov = { (void *)(r + 8), len };
-        if (send_to_worker((int)idx, &iov, 1) == -1 && (errno == EAGAIN || errno == ENOBUFS))
+        if (send_to_worker((pid_t)idx, &iov, 1) == -1 && (errno == EAGAIN || errno == ENOBUFS))
             break; /* still full: try again in a millisecond */
         bx_buf_consume(&pending, 8 + (size_t)len);
     }
@@ -327,15 +330,16 @@ int bm_publish(const char *channel, int opcode, const void *data, size_t len,
     }
     uint8_t hdr[4] = { 'B', (uint8_t)opcode, (uint8_t)(nl >> 8), (uint8_t)nl };
     struct iovec iov[3] = { { hdr, 4 }, { (void *)channel, nl }, { (void *)data, len } };
-    size_t slots = bm_worker_stats(NULL, 0);
-    int me = bm_worker_index();
-    for (size_t i = 0; i < slots; i++) {
-        if ((int)i == me)
+    struct bm_worker_stats w[64];
+    size_t nw = bm_worker_stats(w, sizeof(w) / sizeof(*w));
+    pid_t me = getpid();
+    for (size_t i = 0; i < nw && i < sizeof(w) / sizeof(*w); i++) {
+        if (w[i].pid == 0 || w[i].pid == me)
             continue;
         /* Behind queued datagrams a new one waits too: order is kept. */
-        int rc = bx_buf_unread(&pending) ? -1 : send_to_worker((int)i, iov, 3);
+        int rc = bx_buf_unread(&pending) ? -1 : send_to_worker(w[i].pid, iov, 3);
         if (rc == -1 && (bx_buf_unread(&pending) || errno == EAGAIN || errno == ENOBUFS))
-            queue_for_retry(channel, (uint32_t)i, iov, 3);
+            queue_for_retry(channel, (uint32_t)w[i].pid, iov, 3);
         /* ECONNREFUSED / ENOENT: that worker has no subscriber at all. */
     }
     if ((c = find(channel, false)) != NULL)
