@@ -34,6 +34,10 @@ CERTS = os.path.join(BUILDDIR, "run", "certs")
 TIMEOUT = float(os.environ.get("BACTRIAN_TEST_TIMEOUT", "20"))
 
 
+# Lines AddressSanitizer, LeakSanitizer and UBSan print when they find something.
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
 class Skip(Exception):
     """Raise to report the test as skipped (exit 77) with a reason."""
 
@@ -250,16 +254,38 @@ class Stack:
                 print("warning: %s" % e)
         # Leftover children (a test's own kill -9 of a master) must not outlive us.
         subprocess.run(["pkill", "-KILL", "-f", self.config_path], check=False)
-        if os.environ.get("BACTRIAN_KEEP_TMP"):
+        reports = self.sanitizer_reports()
+        if os.environ.get("BACTRIAN_KEEP_TMP") or reports:
             print("kept", self.tmp)
         else:
             shutil.rmtree(self.tmp, ignore_errors=True)
+        if reports:
+            # In an --enable-asan build a daemon (or one of its children) that
+            # hits a memory error or UB logs it and dies; the client may never
+            # notice, so the test must.
+            raise AssertionError("sanitizer report in the daemons' logs:\n" + reports)
+
+    def sanitizer_reports(self):
+        found = []
+        for path in (self.backend_log, self.frontend_log):
+            text = read_file(path)
+            for marker in SANITIZER_MARKERS:
+                at = text.find(marker)
+                if at != -1:
+                    found.append("%s:\n%s" % (path, text[max(0, at - 200):at + 3000]))
+                    break
+        return "\n".join(found)
 
     def __exit__(self, *exc):
         if exc[0] is not None:
             sys.stdout.write("--- backend log ---\n%s--- frontend log ---\n%s" % (
                 read_file(self.backend_log)[-4000:], read_file(self.frontend_log)[-4000:]))
-        self.close()
+        try:
+            self.close()
+        except AssertionError:
+            if exc[0] is None:
+                raise
+            traceback.print_exc(file=sys.stdout)  # the test's own failure comes first
         return False
 
     # -- addresses -------------------------------------------------------------
