@@ -241,6 +241,31 @@ static void maintain(struct master *m)
     watch_listeners(m, idle <= 0 && m->nchildren >= max);
 }
 
+/* Under a flood of clients every refusal cannot get its own log line: the
+ * log would become the bottleneck and bury everything else. One line per
+ * second names a client and how many more were refused since the last line. */
+static void log_refusal(struct master *m, const struct sockaddr *sa, socklen_t len)
+{
+    static uint64_t last_ms;
+    static unsigned long suppressed;
+    uint64_t now = bx_now_ms();
+    if (last_ms != 0 && now - last_ms < 1000) {
+        suppressed++;
+        return;
+    }
+    char who[BX_ADDRSTRLEN];
+    bx_sockaddr_str(sa, len, true, who, sizeof who);
+    if (suppressed)
+        bx_log_warn("client %s: refused, max_children (%d) busy; %lu more refused in the last %llu ms",
+                    who, m->gen->cfg->fe.max_children, suppressed,
+                    (unsigned long long)(now - last_ms));
+    else
+        bx_log_warn("client %s: refused, max_children (%d) busy", who,
+                    m->gen->cfg->fe.max_children);
+    last_ms = now;
+    suppressed = 0;
+}
+
 /* Pool exhausted: refuse queued clients at once rather than let them hang. */
 static void refuse_queued(struct master *m, size_t li)
 {
@@ -255,10 +280,7 @@ static void refuse_queued(struct master *m, size_t li)
         int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd == -1)
             return;
-        char who[BX_ADDRSTRLEN];
-        bx_log_warn("client %s: refused, max_children (%d) busy",
-                    bx_sockaddr_str((struct sockaddr *)&ss, sl, true, who, sizeof who),
-                    m->gen->cfg->fe.max_children);
+        log_refusal(m, (struct sockaddr *)&ss, sl);
         if (!tls && write(fd, page, len) == -1) {
             /* the client is gone; nothing to tell it */
         }

@@ -2,6 +2,7 @@
 enforced; a child killed mid-connection leaves the others untouched; the
 pool is refilled."""
 import os
+import re
 import signal
 import socket
 import time
@@ -37,6 +38,17 @@ def test_max_children():
             rc, out = fu.s_client(s.https_port, "localhost")
             assert fu.subject_cn(out) is None, out[-800:]
             fu.wait_log(s.frontend_log, r"refused, max_children \(3\) busy")
+            # A flood of refusals is summarised, not logged line by line.
+            for _ in range(30):
+                out = harness.raw_exchange(("127.0.0.1", s.http_port), fu.REQ)
+                assert out.startswith(b"HTTP/1.1 503"), out[:200]
+            time.sleep(1.1)
+            out = harness.raw_exchange(("127.0.0.1", s.http_port), fu.REQ)
+            assert out.startswith(b"HTTP/1.1 503"), out[:200]
+            log = harness.read_file(s.frontend_log)
+            lines = log.count("refused, max_children (3) busy")
+            assert lines <= 4, "%d refusal lines for 32 refusals" % lines
+            assert re.search(r"busy; \d+ more refused in the last \d+ ms", log), log[-2000:]
         finally:
             for c in held:
                 c.close()
