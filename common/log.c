@@ -20,6 +20,9 @@ static enum { LOG_TO_STDERR, LOG_TO_FILE, LOG_TO_SYSLOG } log_kind = LOG_TO_STDE
 static int log_fd = 2;
 static char *log_path;
 
+static const unsigned *follow_seq;
+static unsigned follow_seen;
+
 static int access_fd = -1;
 static char *access_path;
 
@@ -89,6 +92,12 @@ void bx_log_close(void)
     log_fd = 2;
 }
 
+void bx_log_follow(const unsigned *reopen_seq)
+{
+    follow_seq = reopen_seq;
+    follow_seen = reopen_seq ? __atomic_load_n(reopen_seq, __ATOMIC_ACQUIRE) : 0;
+}
+
 int bx_log_level_parse(const char *name)
 {
     for (size_t i = 0; i < sizeof level_names / sizeof level_names[0]; i++)
@@ -126,6 +135,13 @@ void bx_log_write(int level, const char *fmt, ...)
     size_t n = 0;
     va_list ap;
 
+    if (follow_seq) {
+        unsigned seq = __atomic_load_n(follow_seq, __ATOMIC_ACQUIRE);
+        if (seq != follow_seen) {
+            follow_seen = seq;
+            bx_log_reopen();
+        }
+    }
     if (log_kind == LOG_TO_SYSLOG) {
         va_start(ap, fmt);
         vsnprintf(line, sizeof line, fmt, ap);

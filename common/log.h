@@ -38,6 +38,10 @@ int bx_log_open(const char *target, char *err, size_t errlen);
 /* Reopens a file target (after rotation). Returns 0 or -1 (the old fd stays). */
 int bx_log_reopen(void);
 void bx_log_close(void);
+/* Processes that cannot take USR1 themselves (frontend children) follow a
+ * counter in shared memory instead: when it has changed since the last line,
+ * the file is reopened before writing, so a rotated log is let go. */
+void bx_log_follow(const unsigned *reopen_seq);
 void bx_log_write(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Maps "error", "warn", "notice", "info", "debug" to a level; -1 if unknown. */
 int bx_log_level_parse(const char *name);

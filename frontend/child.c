@@ -515,6 +515,7 @@ _Noreturn void fe_child_main(const struct fe_child_env *env)
     signal(SIGINT, SIG_IGN);
     const struct bx_config *cfg = env->gen->cfg;
     struct fe_slot *slot = env->slot;
+    bx_log_follow(&env->sb->log_seq);
     fe_slot_cas(slot, FE_SLOT_STARTING, FE_SLOT_IDLE);
     for (int served = 0; served < cfg->fe.clients_per_child; served++) {
         struct conn c;

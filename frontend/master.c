@@ -439,6 +439,8 @@ static void handle_signal(struct master *m, int sig)
     case SIGUSR1:
         if (bx_log_reopen() == -1)
             bx_log_error("cannot reopen the error log");
+        /* Children serving long clients reopen on their next line. */
+        __atomic_add_fetch(&m->sb->log_seq, 1, __ATOMIC_RELEASE);
         break;
     default:
         break;

@@ -47,6 +47,7 @@ struct fe_scoreboard {
     uint32_t boot_id;           /* makes ids unique across restarts */
     int nidle;                  /* idle or starting children; see master.c */
     unsigned ticket_seq;
+    unsigned log_seq;           /* bumped on USR1: children reopen their log */
     struct fe_ticket_key ticket[2]; /* [0] current (encrypts), [1] previous */
     size_t nslots;
     struct fe_slot slots[];

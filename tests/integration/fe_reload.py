@@ -79,5 +79,41 @@ def test_usr1_reopens_and_term_stops():
         assert not harness.can_connect(("127.0.0.1", s.http_port))
 
 
+def test_usr1_log_rotation_reaches_busy_children():
+    """logrotate moves the file and sends USR1: the master and a child that
+    was already serving a long client both write to the new file."""
+    import subprocess
+    s = harness.Stack(frontend=True, modules=[{"module": "hello", "path": "/"}])
+    log = os.path.join(s.tmp, "fe-error.log")
+    s.sections["frontend"]["error_log"] = log
+    s.sections["frontend"]["log_level"] = "info"
+    s.write_config()
+    pid_file = s.sections["frontend"]["pid_file"]
+    master = None
+    try:
+        s.start_backend()
+        # Without -f the frontend logs to the file (and daemonizes).
+        subprocess.run([harness.FRONTEND, "-c", s.config_path], check=True, timeout=10)
+        harness.wait_for(lambda: harness.can_connect(("127.0.0.1", s.http_port)),
+                         "frontend port", log=log)
+        harness.wait_for(lambda: os.path.exists(pid_file), "frontend pid file", log=log)
+        master = int(open(pid_file).read())
+        busy = fu.hold(s.http_port)         # a child is now serving this client
+        time.sleep(0.3)
+        os.rename(log, log + ".1")
+        os.kill(master, signal.SIGUSR1)
+        harness.wait_for(lambda: os.path.exists(log), "the master's reopened log")
+        busy.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        assert fu.recv_all(busy).startswith(b"HTTP/1.1 200")
+        busy.close()
+        fu.wait_log(log, r"client 127\.0\.0\.1:\d+ id \S+ vhost localhost: relay splice")
+        assert "relay splice" not in harness.read_file(log + ".1")
+    finally:
+        if master:
+            os.kill(master, signal.SIGTERM)
+            harness.wait_for(lambda: not os.path.exists(pid_file), "frontend stop")
+        s.close()
+
+
 if __name__ == "__main__":
     harness.main(globals())
