@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -546,6 +547,9 @@ int fe_master_run(const struct bx_cli *cli, struct bx_config *cfg)
     if (m.pidfd == -1)
         return 1;
     int rc = 1;
+    /* No fastbins: a child's first larger malloc would otherwise consolidate
+     * the master's fastbins, writing (and so copying) its heap pages. */
+    mallopt(M_MXFAST, 0);
     if (setup(&m, cfg) == 0) {
         bx_log_notice("started %s: %zu listeners, %zu vhosts, pool %d..%d of %d", PACKAGE_VERSION,
                       m.gen->nls, cfg->nvhosts, fe->min_spare, fe->max_spare, fe->max_children);
