@@ -51,6 +51,26 @@ struct tlsrec {
  * CLIENT_TRAFFIC_SECRET_0 / SERVER_TRAFFIC_SECRET_0 of the keylog, each
  * hashlen bytes; we are the server, so we read with the client's secret.
  * rseq / wseq: records already received / sent under those secrets.
+ *
+ * Their values after SSL_do_handshake returned 1 on an OpenSSL 3.0 server
+ * (verified in tests/unit/frontend/test_tlsrec.c, wseq_is_num_tickets):
+ *  - wseq = N, the server's num_tickets (SSL_CTX_set_num_tickets; default
+ *    2, fe_tls sets 1). OpenSSL switches to the application write key right
+ *    after its Finished and writes each NewSessionTicket as its own record,
+ *    all before SSL_do_handshake returns 1. Nothing else goes out under the
+ *    application key during the handshake. (If SSL_write/SSL_read or
+ *    SSL_new_session_ticket are used before switching, this no longer holds.)
+ *  - rseq = 0: the client's Finished is the last record under its handshake
+ *    key, and the server has not read any application record yet...
+ *  - ...provided read_ahead is off. With read_ahead off the server reads
+ *    exactly the record it needs, so application data the client sent right
+ *    after its Finished is still in the socket. With SSL_CTX_set_read_ahead(1)
+ *    (what fe_tls does now) OpenSSL reads as much as the socket has, and such
+ *    data ends up in OpenSSL's buffer, out of tlsrec's reach; then
+ *    SSL_has_pending(ssl) returns 1 (test read_ahead_may_buffer). So: turn
+ *    read_ahead off for connections to hand over (SSL_set_read_ahead(ssl, 0)
+ *    before the handshake), or check SSL_has_pending() after the handshake
+ *    and keep such a connection on SSL_read/SSL_write.
  * Returns 0, or -1 (unsupported suite, wrong length, out of memory). */
 int tlsrec_init(struct tlsrec *t, uint16_t suite, const unsigned char *client_secret,
                 const unsigned char *server_secret, size_t secretlen, uint64_t rseq,
