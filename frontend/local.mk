@@ -6,7 +6,8 @@ frontend_libfrontend_la_SOURCES = \
 	frontend/child.c frontend/child.h \
 	frontend/relay.c frontend/relay.h \
 	frontend/scoreboard.c frontend/scoreboard.h \
-	frontend/tls.c frontend/tls.h
+	frontend/tls.c frontend/tls.h \
+	frontend/tlsrec.c frontend/tlsrec.h
 
 sbin_PROGRAMS += frontend/bactrian-frontend
 frontend_bactrian_frontend_SOURCES = frontend/main.c
@@ -16,7 +17,8 @@ frontend_bactrian_frontend_LDADD = frontend/libfrontend.la common/libcommon.la $
 if HAVE_CHECK
 check_PROGRAMS += tests/unit/check_frontend
 tests_unit_check_frontend_SOURCES = tests/unit/check_frontend.c \
-	tests/unit/frontend/test_http.c tests/unit/frontend/test_scoreboard.c
+	tests/unit/frontend/test_http.c tests/unit/frontend/test_scoreboard.c \
+	tests/unit/frontend/test_tlsrec.c
 tests_unit_check_frontend_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_frontend_LDADD = frontend/libfrontend.la common/libcommon.la $(CHECK_LIBS) \
 	$(OPENSSL_LIBS) $(LIBCONFIG_LIBS)
