@@ -451,6 +451,132 @@ START_TEST(read_ahead_may_buffer)
 }
 END_TEST
 
+/* RFC 8448 section 3: from the server handshake traffic secret, the AES-128
+ * key 3fce...03bc and iv 5d31...0b30. tlsrec derives them the same way from
+ * any traffic secret; an independent EVP seal with the published key and
+ * the nonce for sequence number 1 must give the same record. */
+START_TEST(rfc8448_key_and_iv)
+{
+    unsigned char sec[32], key[16], iv[12];
+    ck_assert_uint_eq(unhex("b67b7d690cc16c4e75e54213cb2d37b4e9c912bcded9105d42befd59d391ad38",
+                            sec, sizeof sec), 32);
+    unhex("3fce516009c21727d0f2e4e86ee403bc", key, sizeof key);
+    unhex("5d313eb2671276ee13000b30", iv, sizeof iv);
+    struct tlsrec t;
+    ck_assert_int_eq(tlsrec_init(&t, 0x1301, sec, sec, 32, 0, 1), 0);
+    ck_assert(memcmp(t.wr.iv, iv, 12) == 0);
+    unsigned char rec[64], exp[64], pt[4] = { 'a', 'b', 'c', 23 };
+    size_t taken;
+    ck_assert_int_eq(tlsrec_seal(&t, pt, 3, &taken, rec, sizeof rec), 5 + 4 + 16);
+    iv[11] ^= 1;
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    int len;
+    ck_assert(EVP_EncryptInit_ex(c, EVP_aes_128_gcm(), NULL, key, iv));
+    ck_assert(EVP_EncryptUpdate(c, NULL, &len, rec, 5));
+    ck_assert(EVP_EncryptUpdate(c, exp, &len, pt, 4));
+    ck_assert(EVP_EncryptFinal_ex(c, exp + 4, &len));
+    ck_assert(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, 16, exp + 4));
+    EVP_CIPHER_CTX_free(c);
+    ck_assert(memcmp(rec + 5, exp, 20) == 0);
+    ck_assert_uint_eq(t.wr.seq, 2);
+    tlsrec_free(&t);
+    tlsrec_free(&t);    /* safe twice: the lead's error paths may */
+}
+END_TEST
+
+/* Seals an arbitrary inner plaintext (content || type || padding) the way
+ * a client would, using a tlsrec whose write side holds the client secret:
+ * lets us send what OpenSSL never would. */
+static size_t raw_seal(struct tlsrec *peer, const unsigned char *inner, size_t n,
+                       unsigned char *out)
+{
+    unsigned char nonce[12];
+    memcpy(nonce, peer->wr.iv, 12);
+    for (int i = 0; i < 8; i++)
+        nonce[11 - i] ^= (unsigned char)(peer->wr.seq >> (8 * i));
+    out[0] = 23, out[1] = 3, out[2] = 3;
+    out[3] = (unsigned char)((n + 16) >> 8), out[4] = (unsigned char)(n + 16);
+    int len;
+    EVP_CIPHER_CTX *c = peer->wr.ctx;
+    ck_assert(EVP_CipherInit_ex(c, NULL, NULL, NULL, nonce, -1));
+    ck_assert(EVP_CipherUpdate(c, NULL, &len, out, 5));
+    ck_assert(EVP_CipherUpdate(c, out + 5, &len, inner, (int)n));
+    ck_assert(EVP_CipherFinal_ex(c, out + 5 + n, &len));
+    ck_assert(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, 16, out + 5 + n));
+    peer->wr.seq++;
+    return 5 + n + 16;
+}
+
+/* Inner plaintexts: padding, empty data, alerts, refused messages. */
+START_TEST(inner_content_rules)
+{
+    static const struct {
+        unsigned char in[12];
+        size_t n;
+        int rc;             /* tlsrec_open's result */
+        size_t out;         /* plaintext produced */
+        const char *err;
+    } cases[] = {
+        { { 'h', 'i', 23, 0, 0, 0 }, 6, 0, 2, NULL },       /* padded data */
+        { { 23 }, 1, 0, 0, NULL },                          /* zero-length data */
+        { { 1, 90, 21 }, 3, 0, 0, NULL },                   /* user_canceled */
+        { { 2, 40, 21 }, 3, -1, 0, "alert 40" },
+        { { 0, 0, 0 }, 3, -1, 0, "content type" },          /* all padding */
+        { { 1, 20 }, 2, -1, 0, "change_cipher_spec" },
+        { { 4, 0, 0, 1, 0, 22 }, 6, -1, 0, "refused" },     /* NewSessionTicket */
+        { { 24, 0, 0, 1, 2, 22 }, 6, -1, 0, "KeyUpdate" },  /* bad request value */
+        { { 24, 0, 0, 22 }, 4, -1, 0, "split" },
+        { { 9, 9, 99 }, 3, -1, 0, "content type 99" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        unsigned char sec[32], rec[64], out[TLSREC_MAX_PLAIN];
+        memset(sec, (int)i, sizeof sec);
+        struct tlsrec t, peer;
+        ck_assert_int_eq(tlsrec_init(&t, 0x1301, sec, sec, 32, 0, 0), 0);
+        ck_assert_int_eq(tlsrec_init(&peer, 0x1301, sec, sec, 32, 0, 0), 0);
+        size_t rl = raw_seal(&peer, cases[i].in, cases[i].n, rec), used, n;
+        int rc = tlsrec_open(&t, rec, rl, &used, out, sizeof out, &n);
+        ck_assert_msg(rc == cases[i].rc, "case %zu: %d (%s)", i, rc, t.err);
+        if (rc == 0) {
+            ck_assert_uint_eq(used, rl);
+            ck_assert_uint_eq(n, cases[i].out);
+        } else
+            ck_assert_msg(strstr(t.err, cases[i].err), "case %zu: %s", i, t.err);
+        tlsrec_free(&t);
+        tlsrec_free(&peer);
+    }
+}
+END_TEST
+
+/* An inner plaintext over 2^14 + 1 bytes is refused from the length alone;
+ * an init with a wrong secret length or suite fails cleanly. */
+START_TEST(limits_and_bad_init)
+{
+    unsigned char sec[48] = { 0 }, out[64];
+    struct tlsrec t;
+    size_t used, n;
+    ck_assert_int_eq(tlsrec_init(&t, 0x1302, sec, sec, 32, 0, 0), -1);
+    tlsrec_free(&t);
+    ck_assert_int_eq(tlsrec_init(&t, 0x1304, sec, sec, 32, 0, 0), -1);
+    tlsrec_free(&t);
+    ck_assert_int_eq(tlsrec_init(&t, 0x1302, sec, sec, 48, 0, 0), 0);
+    size_t big = TLSREC_MAX_PLAIN + 2 + 16;
+    unsigned char hdr[5] = { 23, 3, 3, (unsigned char)(big >> 8), (unsigned char)big };
+    ck_assert_int_eq(tlsrec_open(&t, hdr, 5, &used, out, sizeof out, &n), -1);
+    unsigned char v[5] = { 23, 3, 1, 0, 20 };
+    ck_assert_int_eq(tlsrec_open(&t, v, 5, &used, out, sizeof out, &n), -1);
+    /* A record too small for the tag. */
+    unsigned char tiny[5] = { 23, 3, 3, 0, 16 };
+    ck_assert_int_eq(tlsrec_open(&t, tiny, 5, &used, out, sizeof out, &n), -1);
+    /* Sealing into a buffer too small for any record makes no progress. */
+    size_t taken;
+    ck_assert_int_eq(tlsrec_seal(&t, sec, 10, &taken, out, TLSREC_OVERHEAD), 0);
+    ck_assert_uint_eq(taken, 0);
+    ck_assert_int_eq(tlsrec_seal_close(&t, out, 20), -1);
+    tlsrec_free(&t);
+}
+END_TEST
+
 Suite *suite_fe_tlsrec(void);
 Suite *suite_fe_tlsrec(void)
 {
@@ -465,6 +591,9 @@ Suite *suite_fe_tlsrec(void)
     tcase_add_test(tc, bad_records_fail);
     tcase_add_test(tc, nothing_buffered_without_read_ahead);
     tcase_add_test(tc, read_ahead_may_buffer);
+    tcase_add_test(tc, rfc8448_key_and_iv);
+    tcase_add_test(tc, inner_content_rules);
+    tcase_add_test(tc, limits_and_bad_init);
     suite_add_tcase(s, tc);
     return s;
 }
