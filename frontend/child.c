@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <poll.h>
 #include <signal.h>
@@ -23,6 +24,7 @@
 #include "common/proc.h"
 #include "common/proxy.h"
 #include "frontend/child.h"
+#include "frontend/lean.h"
 #include "frontend/relay.h"
 #include "frontend/scoreboard.h"
 
@@ -39,7 +41,15 @@ struct conn {
     char who[BX_ADDRSTRLEN];    /* client address for the log */
     SSL *ssl;
     struct fe_tls_conn tc;
+    /* TLS 1.3 after the handshake: our own record layer (ssl stays for its
+     * facts: version, ALPN, cipher), and the client bytes read but not yet
+     * opened (at most one record when first_bytes stops). */
+    bool use_rec, first_full;
+    struct tlsrec rec;
+    unsigned char cin[TLSREC_MAX_RECORD];
+    size_t cinlen;
     int vhost;
+    uint64_t start_ms;
     char id[24];
     unsigned char first[FIRST_READ];
     size_t firstlen;
@@ -123,9 +133,21 @@ static void send_page(struct conn *c, int status, const char *reason, const char
     char page[1024];
     size_t len = fe_http_page(page, sizeof page, status, reason, text), off = 0;
     uint64_t deadline = bx_now_ms() + 2000;
+    const unsigned char *data = (const unsigned char *)page;
+    unsigned char sealed[sizeof page + 4 * TLSREC_OVERHEAD + 64];
+    if (c->use_rec) {
+        /* Sealed once into records (and a close_notify), then written like plaintext. */
+        size_t taken = 0;
+        ssize_t n = tlsrec_seal(&c->rec, data, len, &taken, sealed, sizeof sealed);
+        ssize_t a = n > 0 ? tlsrec_seal_close(&c->rec, sealed + n, sizeof sealed - (size_t)n) : -1;
+        if (n <= 0 || a <= 0 || taken != len)
+            return;
+        data = sealed;
+        len = (size_t)(n + a);
+    }
     while (off < len) {
         ssize_t n;
-        if (c->ssl) {
+        if (c->ssl && !c->use_rec) {
             int w = SSL_write(c->ssl, page + off, (int)(len - off));
             if (w > 0) {
                 off += (size_t)w;
@@ -137,7 +159,7 @@ static void send_page(struct conn *c, int status, const char *reason, const char
             n = -1;
             errno = EAGAIN;
         } else {
-            n = write(c->fd, page + off, len - off);
+            n = write(c->fd, data + off, len - off);
             if (n > 0) {
                 off += (size_t)n;
                 continue;
@@ -147,7 +169,7 @@ static void send_page(struct conn *c, int status, const char *reason, const char
             !wait_fd(c->fd, POLLOUT, deadline))
             break;
     }
-    if (c->ssl) {
+    if (c->ssl && !c->use_rec) {
         SSL_shutdown(c->ssl);
         ERR_clear_error();
     }
@@ -229,14 +251,51 @@ static int tls_handshake(struct conn *c, uint64_t deadline)
         }
     }
     c->vhost = c->tc.vhost;
+    c->use_rec = fe_tls_take_keys(c->ssl, &c->rec) == 0;
     return 0;
 }
 
 /* Reads what the client has sent so far into c->first, without blocking:
  * 1 when bytes came, 0 when it would block, -1 when the client is gone. */
+static int read_some_rec(struct conn *c, short *ev)
+{
+    for (;;) {
+        size_t room = sizeof c->first - c->firstlen, used = 0, plain = 0;
+        if (tlsrec_open(&c->rec, c->cin, c->cinlen, &used, c->first + c->firstlen, room,
+                        &plain) == -1) {
+            bx_log_info("client %s: %s", c->who, c->rec.err);
+            return -1;
+        }
+        memmove(c->cin, c->cin + used, c->cinlen - used);
+        c->cinlen -= used;
+        c->firstlen += plain;
+        if (plain)
+            return 1;
+        if (c->rec.peer_closed)
+            return -1;
+        /* A whole record that does not fit what is left of first: stop here,
+         * the relay opens it. */
+        if (c->cinlen >= 5 && c->cinlen >= 5 + (((size_t)c->cin[3] << 8) | c->cin[4])) {
+            if (used)
+                continue; /* only empty records or a KeyUpdate went by */
+            c->first_full = true;
+            return 1;
+        }
+        ssize_t n = read(c->fd, c->cin + c->cinlen, sizeof c->cin - c->cinlen);
+        if (n > 0) {
+            c->cinlen += (size_t)n;
+            continue;
+        }
+        *ev = POLLIN;
+        return n == -1 && (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+    }
+}
+
 static int read_some(struct conn *c, short *ev)
 {
     size_t room = sizeof c->first - c->firstlen;
+    if (c->use_rec)
+        return read_some_rec(c, ev);
     if (c->ssl) {
         int n = SSL_read(c->ssl, c->first + c->firstlen, (int)room);
         if (n > 0) {
@@ -273,7 +332,7 @@ static int first_bytes(struct conn *c, uint64_t deadline)
         if (r < 0)
             return -1;
         bool head = memmem(c->first, c->firstlen, "\r\n\r\n", 4) != NULL;
-        if (c->firstlen && (head || c->firstlen == sizeof c->first))
+        if (c->firstlen && (head || c->firstlen == sizeof c->first || c->first_full))
             break;
         if (r == 1)
             continue;
@@ -297,9 +356,12 @@ static int first_bytes(struct conn *c, uint64_t deadline)
     return 0;
 }
 
-/* A request that may be sent again when the backend dropped it unanswered. */
+/* A request that may be sent again when the backend dropped it unanswered
+ * (and nothing read after it that the relay consumed). */
 static bool replayable(const struct conn *c)
 {
+    if (c->use_rec && c->cinlen)
+        return false;
     return (c->firstlen > 4 && memcmp(c->first, "GET ", 4) == 0) ||
            (c->firstlen > 5 && memcmp(c->first, "HEAD ", 5) == 0);
 }
@@ -372,6 +434,40 @@ static int send_proxy_v2(struct conn *c, int bfd)
     return 0;
 }
 
+/* The relay's hand-off hook: offers the idle connection to the master for a
+ * lean child (lean.h). Only when both sides are open and nothing is
+ * buffered, which the relay has checked. */
+static int handoff_to_lean(struct fe_relay *r, void *arg)
+{
+    struct conn *c = arg;
+    if (c->env->handoff_fd < 0 || (c->ssl && !c->use_rec))
+        return -1;
+    struct fe_handoff h;
+    memset(&h, 0, sizeof h);
+    h.magic = FE_HANDOFF_MAGIC;
+    h.slot = (uint32_t)(c->env->slot - c->env->sb->slots);
+    if (c->use_rec) {
+        h.tls = 1;
+        if (tlsrec_export(&c->rec, &h.keys) == -1)
+            return -1;
+        snprintf(h.version, sizeof h.version, "%s", SSL_get_version(c->ssl));
+    }
+    h.idle_ms = r->idle_ms;
+    h.stall_ms = r->stall_ms;
+    h.in = r->in;
+    h.out = r->out;
+    h.start_ms = c->start_ms;
+    snprintf(h.who, sizeof h.who, "%s", c->who);
+    snprintf(h.id, sizeof h.id, "%s", c->id);
+    snprintf(h.vhost, sizeof h.vhost, "%s", c->cfg->vhosts[c->vhost].name);
+    pid_t lean = fe_handoff_send(c->env->handoff_fd, &h, r->cfd, r->bfd, -1);
+    OPENSSL_cleanse(&h, sizeof h);
+    if (lean <= 0)
+        return -1;
+    bx_log_debug("client %s id %s: idle, handed to lean relay %d", c->who, c->id, (int)lean);
+    return 0;
+}
+
 /* Refusals before the handshake: a page on plaintext, a plain close on TLS. */
 static void refuse(struct conn *c, int status, const char *reason, const char *text)
 {
@@ -385,6 +481,7 @@ static void serve(struct conn *c)
     const struct bx_service *sv = &fe->services[c->l->service];
     struct fe_slot *slot = c->env->slot;
     uint64_t start = bx_now_ms();
+    c->start_ms = start;
     uint64_t hs_deadline = start + (uint64_t)fe->handshake_timeout_ms;
     bx_sockaddr_str((struct sockaddr *)&c->client, c->clientlen, true, c->who, sizeof c->who);
 
@@ -452,9 +549,11 @@ static void serve(struct conn *c)
         }
         fe_slot_set(slot, FE_SLOT_RELAY);
         rl = (struct fe_relay){
-            .cfd = c->fd, .bfd = bfd, .ssl = c->ssl, .idle_ms = fe->idle_timeout_ms,
-            .stall_ms = fe->stall_timeout_ms, .slot = slot, .pre = c->first,
-            .prelen = c->firstlen,
+            .cfd = c->fd, .bfd = bfd, .ssl = c->use_rec ? NULL : c->ssl,
+            .rec = c->use_rec ? &c->rec : NULL, .cpre = c->cin, .cprelen = c->cinlen,
+            .idle_ms = fe->idle_timeout_ms, .stall_ms = fe->stall_timeout_ms, .slot = slot,
+            .pre = c->first, .prelen = c->firstlen, .handoff = handoff_to_lean,
+            .handoff_arg = c,
         };
         fe_relay_run(&rl);
         close(bfd);
@@ -469,7 +568,7 @@ static void serve(struct conn *c)
                 c->who, c->id, v->name, c->ssl ? " " : "", c->ssl ? SSL_get_version(c->ssl) : "",
                 c->ssl && c->tc.sni[0] ? " sni" : "", rl.path, (unsigned long long)rl.in,
                 (unsigned long long)rl.out, (unsigned long long)(bx_now_ms() - start), rl.end);
-    if (c->ssl && strcmp(rl.end, "closed") == 0) {
+    if (c->ssl && !c->use_rec && strcmp(rl.end, "closed") == 0) {
         SSL_shutdown(c->ssl);
         ERR_clear_error();
     }
@@ -545,6 +644,9 @@ _Noreturn void fe_child_main(const struct fe_child_env *env)
         c.cfg = cfg;
         c.l = l;
         c.ssl = NULL;
+        c.use_rec = c.first_full = false;
+        c.cinlen = 0;
+        memset(&c.rec, 0, sizeof c.rec);
         c.firstlen = 0;
         c.locallen = sizeof c.local;
         if (getsockname(c.fd, (struct sockaddr *)&c.local, &c.locallen) == -1)
@@ -552,6 +654,8 @@ _Noreturn void fe_child_main(const struct fe_child_env *env)
         int one_i = 1;
         setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one_i, sizeof one_i);
         serve(&c);
+        tlsrec_free(&c.rec);
+        fe_tls_forget_keys(); /* a handshake that failed half way */
         if (c.ssl)
             SSL_free(c.ssl);
         close(c.fd);

@@ -5,10 +5,13 @@
 
 #include "common/cfg.h"
 #include "common/cli.h"
+#include "frontend/arena.h"
 #include "frontend/master.h"
 
 int main(int argc, char **argv)
 {
+    /* Before anything allocates through OpenSSL; lean children need it. */
+    fe_arena_install();
     static const struct bx_daemon_desc desc = {
         .prog = "bactrian-frontend",
         .what = "The frontend of the Bactrian web server: listeners, TLS, one process per client.",

@@ -20,7 +20,10 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/wait.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <openssl/crypto.h>
 
 #include "common/cfg.h"
 #include "common/cli.h"
@@ -30,6 +33,7 @@
 #include "common/pidfile.h"
 #include "common/proc.h"
 #include "frontend/child.h"
+#include "frontend/lean.h"
 #include "frontend/master.h"
 #include "frontend/scoreboard.h"
 #include "frontend/tls.h"
@@ -39,12 +43,14 @@
 #define MAX_GENS 64
 #define TAG_SIGNAL 0xffffff01u
 #define TAG_NOTIFY 0xffffff02u
+#define TAG_HANDOFF 0xffffff03u
 
 struct master {
     const struct bx_cli *cli;
     struct fe_gen *gen;
     struct fe_scoreboard *sb;
     int sigfd, ep, notify_fd, pidfd;
+    int hofd[2];                /* hand-off socket: [0] ours, [1] the children's */
     size_t nchildren;           /* alive, every generation */
     bool watching;              /* listeners in our epoll: pool exhausted */
     bool stopping;
@@ -181,10 +187,10 @@ static void spawn(struct master *m)
     __atomic_add_fetch(&sb->nidle, 1, __ATOMIC_ACQ_REL);
     pid_t pid = fork();
     if (pid == 0) {
-        int close_fds[] = {m->sigfd, m->ep, m->pidfd};
+        int close_fds[] = {m->sigfd, m->ep, m->pidfd, m->hofd[0]};
         struct fe_child_env env = {
             .gen = m->gen, .sb = sb, .slot = s, .notify_fd = m->notify_fd,
-            .close_fds = close_fds, .nclose = 3,
+            .handoff_fd = m->hofd[1], .close_fds = close_fds, .nclose = 4,
         };
         fe_child_main(&env);
     }
@@ -289,11 +295,55 @@ static void refuse_queued(struct master *m, size_t li)
     }
 }
 
+/* ---- lean relays (lean.h) ------------------------------------------------ */
+
+/* Forks a lean child for each connection a child offers: into the offering
+ * child's slot, which from then on names the lean child. */
+static void take_handoffs(struct master *m)
+{
+    for (int k = 0; k < 64; k++) {
+        struct fe_handoff h;
+        int cfd, bfd, ackfd;
+        pid_t sender;
+        int r = fe_handoff_recv(m->hofd[0], &h, &cfd, &bfd, &ackfd, &sender);
+        if (r == 0)
+            return;
+        if (r < 0) {
+            bx_log_warn("hand-off: malformed offer ignored");
+            continue;
+        }
+        struct fe_slot *s = h.slot < m->sb->nslots ? &m->sb->slots[h.slot] : NULL;
+        bool ok = s && s->pid == sender && fe_slot_get(s) == FE_SLOT_RELAY && !m->stopping;
+        pid_t pid = ok ? fork() : -1;
+        if (pid == 0) {
+            int fds[] = {m->sigfd, m->ep, m->pidfd, m->notify_fd, m->hofd[0], m->hofd[1], ackfd,
+                         m->gen->accept_ep};
+            for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
+                close(fds[i]);
+            for (size_t i = 0; i < m->gen->nls; i++)
+                close(m->gen->ls[i].fd);
+            fe_lean_main(&h, cfd, bfd, m->sb);
+        }
+        OPENSSL_cleanse(&h, sizeof h);
+        close(cfd);
+        close(bfd);
+        if (pid > 0) {
+            s->pid = pid;
+            m->nchildren++;
+        } else if (ok) {
+            bx_log_warn("hand-off from child %d declined: fork: %s", (int)sender,
+                        strerror(errno));
+        }
+        fe_handoff_ack(ackfd, pid > 0 ? pid : 0);
+    }
+}
+
 static void reap(struct master *m)
 {
     int status;
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        bool found = false;
         for (size_t i = 0; i < m->sb->nslots; i++) {
             struct fe_slot *s = &m->sb->slots[i];
             if (s->pid != pid)
@@ -315,8 +365,12 @@ static void reap(struct master *m)
             memset(s, 0, sizeof *s);
             fe_slot_set(s, FE_SLOT_FREE);
             m->nchildren--;
+            found = true;
             break;
         }
+        /* A child that handed its connection to a lean one left its slot. */
+        if (!found)
+            m->nchildren--;
     }
 }
 
@@ -476,6 +530,8 @@ static int run_loop(struct master *m)
                 if (read(m->notify_fd, &v, sizeof v) == -1) {
                     /* nothing pending */
                 }
+            } else if (tag == TAG_HANDOFF) {
+                take_handoffs(m);
             } else if (m->watching && tag < m->gen->nls) {
                 refuse_queued(m, tag);
             }
@@ -513,6 +569,14 @@ static int setup(struct master *m, struct bx_config *cfg)
     epoll_ctl(m->ep, EPOLL_CTL_ADD, m->sigfd, &ev);
     ev.data.u32 = TAG_NOTIFY;
     epoll_ctl(m->ep, EPOLL_CTL_ADD, m->notify_fd, &ev);
+    int on = 1;
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, m->hofd) == -1 ||
+        setsockopt(m->hofd[0], SOL_SOCKET, SO_PASSCRED, &on, sizeof on) == -1) {
+        bx_log_error("setup: hand-off socket: %s", strerror(errno));
+        return -1;
+    }
+    ev.data.u32 = TAG_HANDOFF;
+    epoll_ctl(m->ep, EPOLL_CTL_ADD, m->hofd[0], &ev);
     m->gen = gen_build(cfg, NULL, err, sizeof err);
     if (!m->gen) {
         bx_log_error("%s", err);
@@ -526,6 +590,7 @@ static int setup(struct master *m, struct bx_config *cfg)
         return -1;
     }
     fe_tls_set_ticket_source(m->sb);
+    tlsrec_prefetch();
     if (fe_scoreboard_rotate_tickets(m->sb) == -1 || fe_scoreboard_rotate_tickets(m->sb) == -1) {
         bx_log_error("cannot make session ticket keys");
         return -1;
@@ -540,7 +605,8 @@ static int setup(struct master *m, struct bx_config *cfg)
 
 int fe_master_run(const struct bx_cli *cli, struct bx_config *cfg)
 {
-    struct master m = {.cli = cli, .sigfd = -1, .ep = -1, .notify_fd = -1, .next_gen = 1};
+    struct master m = {.cli = cli, .sigfd = -1, .ep = -1, .notify_fd = -1, .hofd = {-1, -1},
+                       .next_gen = 1};
     struct bx_frontend_conf *fe = &cfg->fe;
     char *pid_file = fe->pid_file ? strdup(fe->pid_file) : NULL;
     m.pidfd = bx_daemon_start(cli, fe->error_log, fe->log_level, fe->pid_file);
@@ -567,5 +633,8 @@ int fe_master_run(const struct bx_cli *cli, struct bx_config *cfg)
         close(m.ep);
     if (m.notify_fd >= 0)
         close(m.notify_fd);
+    for (int i = 0; i < 2; i++)
+        if (m.hofd[i] >= 0)
+            close(m.hofd[i]);
     return rc;
 }

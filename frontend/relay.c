@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/types.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -83,6 +84,20 @@ static int write_pre(struct fe_relay *r)
         poll(&p, 1, (int)(deadline - now));
     }
     return 0;
+}
+
+/* Offers an idle connection with nothing buffered to another process, once
+ * per idle spell; true when it was taken (the relay must end untouched). */
+static bool try_handoff(struct fe_relay *r, uint64_t now, uint64_t last_io, bool busy)
+{
+    static uint64_t offered_for;
+    if (!r->handoff || busy || now < last_io + FE_RELAY_HANDOFF_MS || offered_for == last_io + 1)
+        return false;
+    offered_for = last_io + 1;
+    if (r->handoff(r, r->handoff_arg) != 0)
+        return false;
+    r->end = "handed off";
+    return true;
 }
 
 /* Clears a wait that poll reports satisfied (or moot: hang-up, error). */
@@ -190,6 +205,10 @@ static int relay_splice(struct fe_relay *r)
             r->end = "stall timeout";
             goto out;
         }
+        if (try_handoff(r, now, last_io, pending || d[0].eof || d[1].eof)) {
+            rc = 0;
+            goto out;
+        }
         bool rd0 = d[0].want_in && !d[0].eof && d[0].inpipe < PIPE_CAP;
         bool rd1 = d[1].want_in && !d[1].eof && d[1].inpipe < PIPE_CAP;
         struct pollfd pf[2] = {
@@ -198,7 +217,10 @@ static int relay_splice(struct fe_relay *r)
             {.fd = r->bfd, .events = (short)((rd1 ? POLLIN : 0) |
                                              (d[0].want_out && d[0].inpipe ? POLLOUT : 0))},
         };
-        if (poll(pf, 2, next_timeout(r, now, last_io, last_write, pending, true)) > 0) {
+        int timeout = next_timeout(r, now, last_io, last_write, pending, true);
+        if (r->handoff && !pending && timeout > FE_RELAY_HANDOFF_MS)
+            timeout = FE_RELAY_HANDOFF_MS;
+        if (poll(pf, 2, timeout) > 0) {
             short in = POLLIN | POLLHUP | POLLERR | POLLNVAL;
             short out = POLLOUT | POLLHUP | POLLERR | POLLNVAL;
             if (pf[0].revents & in)
@@ -409,10 +431,241 @@ out:
     return rc;
 }
 
+/* ---- our own TLS 1.3 record layer (tlsrec) -------------------------------
+ * Many records per read(2) and write(2); a read that returns less than asked
+ * is taken as draining the socket (poll says when more comes), which saves
+ * the read that would only say EAGAIN. */
+
+#define REC_CIN (B2C_BUF + TLSREC_MAX_RECORD) /* client ciphertext */
+#define REC_A B2C_BUF                          /* its plaintext, for the backend */
+#define REC_B (B2C_BUF - 512)                  /* backend bytes per read ... */
+#define REC_COUT B2C_BUF                       /* ... sealed: 5 records + a KeyUpdate fit */
+
+struct rec_state {
+    unsigned char *cin, *a, *b, *cout;
+    size_t cinlen, alen, aoff, coutlen, coutoff;
+    bool c_eof, b_eof, b_shut, c_shut;
+    short c_rw, c_ww, b_rw, b_ww;
+};
+
+/* Opens what complete records cin holds into a (a must be empty). */
+static int rec_open(struct fe_relay *r, struct rec_state *s)
+{
+    size_t used = 0, plain = 0;
+    if (tlsrec_open(r->rec, s->cin, s->cinlen, &used, s->a, REC_A, &plain) == -1) {
+        r->end = "bad TLS record";
+        return -1;
+    }
+    if (used) {
+        memmove(s->cin, s->cin + used, s->cinlen - used);
+        s->cinlen -= used;
+    }
+    s->alen = plain;
+    s->aoff = 0;
+    if (r->rec->peer_closed)
+        s->c_eof = true;
+    return used ? 1 : 0;
+}
+
+static int rec_c2b(struct fe_relay *r, struct rec_state *s, bool *wrote)
+{
+    int progress = 0;
+    if (s->alen == 0 && s->cinlen && !s->c_eof) {
+        int x = rec_open(r, s);
+        if (x < 0)
+            return -1;
+        progress |= x;
+    }
+    if (!s->c_eof && s->alen == 0 && !s->c_rw && s->cinlen < REC_CIN) {
+        size_t room = REC_CIN - s->cinlen;
+        ssize_t n = read(r->cfd, s->cin + s->cinlen, room);
+        if (n > 0) {
+            s->cinlen += (size_t)n;
+            if ((size_t)n < room)
+                s->c_rw = POLLIN;
+            if (rec_open(r, s) < 0)
+                return -1;
+            progress = 1;
+        } else if (n == 0) {
+            s->c_eof = true; /* no close_notify: taken as a close all the same */
+            progress = 1;
+        } else if (errno == EAGAIN) {
+            s->c_rw = POLLIN;
+        } else if (errno != EINTR) {
+            return -1;
+        }
+    }
+    if (s->alen > s->aoff && !s->b_ww) {
+        ssize_t n = write(r->bfd, s->a + s->aoff, s->alen - s->aoff);
+        if (n > 0) {
+            s->aoff += (size_t)n;
+            count(r, true, (size_t)n);
+            if (s->aoff == s->alen)
+                s->alen = s->aoff = 0;
+            else
+                s->b_ww = POLLOUT;
+            progress = 1;
+            *wrote = true;
+        } else if (n == -1 && errno == EAGAIN) {
+            s->b_ww = POLLOUT;
+        } else if (n == -1 && errno != EINTR) {
+            return -1;
+        }
+    }
+    if (s->c_eof && s->alen == 0 && !s->b_shut) {
+        shutdown(r->bfd, SHUT_WR);
+        s->b_shut = true;
+    }
+    return progress;
+}
+
+static int rec_b2c(struct fe_relay *r, struct rec_state *s, bool *wrote)
+{
+    int progress = 0;
+    if (!s->b_eof && s->coutlen == 0 && !s->b_rw) {
+        ssize_t n = read(r->bfd, s->b, REC_B);
+        if (n > 0) {
+            size_t taken = 0;
+            ssize_t c = tlsrec_seal(r->rec, s->b, (size_t)n, &taken, s->cout, REC_COUT);
+            if (c < 0 || taken != (size_t)n) {
+                r->end = "TLS seal failed";
+                return -1;
+            }
+            s->coutlen = (size_t)c;
+            s->coutoff = 0;
+            count(r, false, (size_t)n);
+            if ((size_t)n < REC_B)
+                s->b_rw = POLLIN;
+            progress = 1;
+        } else if (n == 0) {
+            if (r->out == 0 && r->in == r->prelen)
+                return -1; /* closed unanswered: the caller may replay */
+            s->b_eof = true;
+            progress = 1;
+        } else if (errno == EAGAIN) {
+            s->b_rw = POLLIN;
+        } else if (errno != EINTR) {
+            return -1;
+        }
+    }
+    if (s->coutlen > s->coutoff && !s->c_ww) {
+        ssize_t n = write(r->cfd, s->cout + s->coutoff, s->coutlen - s->coutoff);
+        if (n > 0) {
+            s->coutoff += (size_t)n;
+            if (s->coutoff == s->coutlen)
+                s->coutlen = s->coutoff = 0;
+            else
+                s->c_ww = POLLOUT;
+            progress = 1;
+            *wrote = true;
+        } else if (n == -1 && errno == EAGAIN) {
+            s->c_ww = POLLOUT;
+        } else if (n == -1 && errno != EINTR) {
+            return -1;
+        }
+    }
+    if (s->b_eof && s->coutlen == 0 && !s->c_shut) {
+        unsigned char alert[64];
+        ssize_t n = tlsrec_seal_close(r->rec, alert, sizeof alert);
+        if (n > 0 && write(r->cfd, alert, (size_t)n) == -1) {
+            /* best effort, as SSL_shutdown */
+        }
+        s->c_shut = true;
+    }
+    return progress;
+}
+
+static int relay_rec(struct fe_relay *r)
+{
+    size_t len = REC_CIN + REC_A + REC_B + REC_COUT;
+    /* Fresh anonymous pages: given back with MADV_DONTNEED while idle, and
+     * untouched (so not resident) in a relay that never carries data. */
+    unsigned char *mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                              -1, 0);
+    if (mem == MAP_FAILED) {
+        r->end = "out of memory";
+        return -1;
+    }
+    struct rec_state s = {.cin = mem, .a = mem + REC_CIN, .b = mem + REC_CIN + REC_A,
+                          .cout = mem + REC_CIN + REC_A + REC_B};
+    int rc = -1;
+    r->end = "error";
+    if (r->cprelen > REC_CIN)
+        goto out;
+    memcpy(s.cin, r->cpre, r->cprelen);
+    s.cinlen = r->cprelen;
+    if (r->prelen && write_pre(r) == -1) {
+        r->unanswered = true; /* the backend went away before taking the request */
+        goto out;
+    }
+    uint64_t last_io = bx_now_ms(), last_write = last_io;
+    bool trimmed = s.cinlen == 0;
+    for (;;) {
+        bool wrote = false;
+        int p0 = rec_c2b(r, &s, &wrote);
+        int p1 = p0 < 0 ? -1 : rec_b2c(r, &s, &wrote);
+        if (p0 < 0 || p1 < 0) {
+            r->unanswered = r->out == 0 && r->in == r->prelen;
+            if (strcmp(r->end, "error") == 0)
+                r->end = "reset";
+            goto out;
+        }
+        uint64_t now = bx_now_ms();
+        if (p0 || p1) {
+            last_io = now;
+            trimmed = false;
+        }
+        if (wrote)
+            last_write = now;
+        if (s.b_eof && s.alen == 0 && s.coutlen == 0) {
+            r->end = "closed";
+            rc = 0;
+            goto out;
+        }
+        if (p0 || p1)
+            continue;
+        bool pending = s.alen || s.coutlen || s.cinlen;
+        if (now >= last_io + (uint64_t)r->idle_ms) {
+            r->end = "idle timeout";
+            goto out;
+        }
+        if ((s.alen || s.coutlen) && now >= last_write + (uint64_t)r->stall_ms) {
+            r->end = "stall timeout";
+            goto out;
+        }
+        if (try_handoff(r, now, last_io, pending || s.c_eof || s.b_eof || s.b_shut)) {
+            rc = 0;
+            goto out;
+        }
+        if (!pending && !trimmed && now >= last_io + TRIM_AFTER_MS) {
+            madvise(mem, len, MADV_DONTNEED);
+            trimmed = true;
+        }
+        short cev = (short)((!s.c_eof && !s.alen ? s.c_rw : 0) | (s.coutlen ? s.c_ww : 0));
+        short bev = (short)((!s.b_eof && !s.coutlen ? s.b_rw : 0) | (s.alen ? s.b_ww : 0));
+        struct pollfd pf[2] = {{.fd = r->cfd, .events = cev}, {.fd = r->bfd, .events = bev}};
+        int timeout = next_timeout(r, now, last_io, last_write, s.alen || s.coutlen, trimmed);
+        if (r->handoff && !pending && timeout > FE_RELAY_HANDOFF_MS)
+            timeout = FE_RELAY_HANDOFF_MS;
+        if (poll(pf, 2, timeout) > 0) {
+            ready(&s.c_rw, pf[0].revents);
+            ready(&s.c_ww, pf[0].revents);
+            ready(&s.b_rw, pf[1].revents);
+            ready(&s.b_ww, pf[1].revents);
+        }
+    }
+out:
+    munmap(mem, len);
+    return rc;
+}
+
 int fe_relay_run(struct fe_relay *r)
 {
-    r->in = r->out = 0;
     r->unanswered = false;
+    if (r->rec) {
+        r->path = "tlsrec";
+        return relay_rec(r);
+    }
     if (!r->ssl) {
         r->path = "splice";
         return relay_splice(r);
@@ -422,5 +675,6 @@ int fe_relay_run(struct fe_relay *r)
         return relay_splice(r);
     }
     r->path = "openssl";
+    SSL_set_read_ahead(r->ssl, 1); /* one read(2) per record, not header and body apart */
     return relay_openssl(r);
 }

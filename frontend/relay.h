@@ -11,24 +11,39 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "frontend/tlsrec.h"
+
 struct fe_slot;
+struct fe_relay;
+
+/* Called once a relay has been idle for FE_RELAY_HANDOFF_MS with nothing
+ * buffered: 0 when another process took the connection over (the relay
+ * then ends without touching either socket again), -1 to carry on. */
+typedef int (*fe_relay_handoff_fn)(struct fe_relay *r, void *arg);
+#define FE_RELAY_HANDOFF_MS 1000
 
 struct fe_relay {
     int cfd, bfd;             /* client, backend (both non-blocking) */
-    SSL *ssl;                 /* NULL for plaintext */
+    SSL *ssl;                 /* OpenSSL carries the records (TLS 1.2, or no tlsrec) */
+    struct tlsrec *rec;       /* or our own TLS 1.3 record layer; both NULL: plaintext */
+    const unsigned char *cpre; /* client ciphertext already read (a partial record) */
+    size_t cprelen;
+    fe_relay_handoff_fn handoff; /* may be NULL */
+    void *handoff_arg;
     int idle_ms, stall_ms;
     struct fe_slot *slot;     /* byte counters, may be NULL */
     const unsigned char *pre; /* client bytes already read, sent first */
     size_t prelen;
     /* results */
-    const char *path;         /* "splice", "ktls+splice", "openssl" */
+    const char *path;         /* "splice", "ktls+splice", "openssl", "tlsrec" */
     const char *end;          /* why it ended: "closed", "idle", "stall", "reset" ... */
-    uint64_t in, out;         /* bytes client->backend, backend->client */
+    uint64_t in, out;         /* bytes client->backend, backend->client; counted
+                               * on from their values at the start */
     bool unanswered;          /* the backend closed having sent nothing, and the
                                * client sent nothing beyond pre: safe to replay */
 };
 
-/* Runs the relay to its end. Returns 0 on a clean end, -1 on error/timeout. */
+/* Runs the relay to its end (or its hand-off: end is then "handed off"). Returns 0 on a clean end, -1 on error/timeout. */
 int fe_relay_run(struct fe_relay *r);
 
 /* True when OpenSSL switched both directions of ssl to kernel TLS. */

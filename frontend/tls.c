@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +104,78 @@ static int ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CI
     return ok ? rc : -1;
 }
 
+/* ---- handing a TLS 1.3 connection to our own record layer ---------------
+ * The keylog callback gives the application traffic secrets, the message
+ * callback counts the records the server wrote, so after the handshake the
+ * number written under the server's application key (session tickets) is
+ * known. One child serves one handshake at a time: static state suffices.
+ * The secrets never leave this process except to the lean relay (master.c). */
+static struct {
+    unsigned char client[TLSREC_MAX_SECRET], server[TLSREC_MAX_SECRET];
+    size_t clen, slen;
+    uint64_t written;           /* records written by the server */
+    uint64_t written_at_key;    /* ... when its application key was made */
+} keys;
+
+static int unhex(const char *h, unsigned char *out, size_t max, size_t *len)
+{
+    size_t n = 0;
+    while (h[0] && h[1] && h[0] != ' ') {
+        unsigned v;
+        if (n == max || sscanf(h, "%2x", &v) != 1)
+            return -1;
+        out[n++] = (unsigned char)v;
+        h += 2;
+    }
+    *len = n;
+    return 0;
+}
+
+static void keylog_cb(const SSL *ssl, const char *line)
+{
+    (void)ssl;
+    static const char cl[] = "CLIENT_TRAFFIC_SECRET_0 ", sl[] = "SERVER_TRAFFIC_SECRET_0 ";
+    bool client = strncmp(line, cl, sizeof cl - 1) == 0;
+    if (!client && strncmp(line, sl, sizeof sl - 1) != 0)
+        return;
+    const char *p = strchr(line + sizeof cl - 1, ' '); /* past the client random */
+    if (!p)
+        return;
+    if (client) {
+        if (unhex(p + 1, keys.client, sizeof keys.client, &keys.clen) == -1)
+            keys.clen = 0;
+    } else {
+        if (unhex(p + 1, keys.server, sizeof keys.server, &keys.slen) == -1)
+            keys.slen = 0;
+        keys.written_at_key = keys.written;
+    }
+}
+
+static void msg_cb(int write_p, int version, int content_type, const void *buf, size_t len,
+                   SSL *ssl, void *arg)
+{
+    (void)version, (void)buf, (void)len, (void)ssl, (void)arg;
+    if (write_p && content_type == SSL3_RT_HEADER)
+        keys.written++;
+}
+
+void fe_tls_forget_keys(void)
+{
+    OPENSSL_cleanse(&keys, sizeof keys);
+}
+
+int fe_tls_take_keys(SSL *ssl, struct tlsrec *rec)
+{
+    int rc = -1;
+    const SSL_CIPHER *c = SSL_get_current_cipher(ssl);
+    if (SSL_version(ssl) == TLS1_3_VERSION && c && keys.clen && keys.clen == keys.slen &&
+        !SSL_has_pending(ssl) && BIO_pending(SSL_get_rbio(ssl)) == 0)
+        rc = tlsrec_init(rec, SSL_CIPHER_get_protocol_id(c), keys.client, keys.server,
+                         keys.clen, 0, keys.written - keys.written_at_key);
+    fe_tls_forget_keys();
+    return rc;
+}
+
 static SSL_CTX *build_ctx(const struct fe_tls *t, const struct bx_vhost *v, char *err,
                           size_t errlen)
 {
@@ -127,8 +200,12 @@ static SSL_CTX *build_ctx(const struct fe_tls *t, const struct bx_vhost *v, char
     /* Sessions live in tickets only: a per-process cache is useless when every
      * client meets a different process. */
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-    /* One read(2) per record instead of header and body apart. */
-    SSL_CTX_set_read_ahead(ctx, 1);
+    /* No read-ahead during the handshake: OpenSSL must not swallow the
+     * first application records, which our own record layer reads (see
+     * fe_tls_take_keys). The OpenSSL relay turns it on afterwards. */
+    SSL_CTX_set_read_ahead(ctx, 0);
+    SSL_CTX_set_keylog_callback(ctx, keylog_cb);
+    SSL_CTX_set_msg_callback(ctx, msg_cb);
     SSL_CTX_set_session_id_context(ctx, (const unsigned char *)v->name,
                                    (unsigned)(strlen(v->name) > 32 ? 32 : strlen(v->name)));
     SSL_CTX_set_num_tickets(ctx, 1);
@@ -233,6 +310,7 @@ int fe_tls_build(struct fe_tls *t, const struct bx_config *cfg, char *err, size_
     }
     warm_up(t->ctx[t->def], TLS1_3_VERSION);
     warm_up(t->ctx[t->def], TLS1_2_VERSION);
+    fe_tls_forget_keys();
     return 0;
 }
 

@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "frontend/tlsrec.h"
+
 struct bx_config;
 struct fe_scoreboard;
 
@@ -34,6 +36,15 @@ void fe_tls_set_ticket_source(struct fe_scoreboard *sb);
 
 /* A new server SSL on fd using the default vhost context, with conn as app data. */
 SSL *fe_tls_new(const struct fe_tls *t, int fd, struct fe_tls_conn *conn);
+
+/* After a finished handshake: sets rec up to carry on with the connection's
+ * TLS 1.3 application traffic (secrets and sequence numbers taken from the
+ * handshake) and wipes the captured secrets. -1 (secrets wiped too) when the
+ * connection is not TLS 1.3 with a suite tlsrec knows, or OpenSSL holds
+ * bytes already read: then OpenSSL carries on. */
+int fe_tls_take_keys(SSL *ssl, struct tlsrec *rec);
+/* Wipes captured secrets (a handshake that failed, the master's warm-up). */
+void fe_tls_forget_keys(void);
 
 /* Last OpenSSL error as text ("" if none), clearing the queue. */
 const char *fe_tls_error(char *buf, size_t len);

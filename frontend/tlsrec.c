@@ -48,6 +48,17 @@ static int expand_label(const EVP_MD *md, const unsigned char *secret, size_t se
     return 0;
 }
 
+/* Keys d->ctx with key (d->iv already set). */
+static int dir_key(const struct tlsrec *t, struct tlsrec_dir *d, const unsigned char *key, int enc)
+{
+    return EVP_CipherInit_ex(d->ctx, t->cipher, NULL, NULL, NULL, enc) &&
+                   EVP_CIPHER_CTX_ctrl(d->ctx, EVP_CTRL_AEAD_SET_IVLEN, (int)sizeof d->iv,
+                                       NULL) &&
+                   EVP_CipherInit_ex(d->ctx, NULL, NULL, key, NULL, enc)
+               ? 0
+               : -1;
+}
+
 /* Derives key and iv from d->secret and keys d->ctx; the record counter
  * starts again at zero under new keys (RFC 8446 5.3). */
 static int dir_rekey(const struct tlsrec *t, struct tlsrec_dir *d, int enc)
@@ -57,11 +68,7 @@ static int dir_rekey(const struct tlsrec *t, struct tlsrec_dir *d, int enc)
     if (expand_label(t->md, d->secret, t->hashlen, "key", key, t->keylen) < 0 ||
         expand_label(t->md, d->secret, t->hashlen, "iv", d->iv, sizeof d->iv) < 0)
         goto out;
-    if (!EVP_CipherInit_ex(d->ctx, t->cipher, NULL, NULL, NULL, enc) ||
-        !EVP_CIPHER_CTX_ctrl(d->ctx, EVP_CTRL_AEAD_SET_IVLEN, (int)sizeof d->iv, NULL) ||
-        !EVP_CipherInit_ex(d->ctx, NULL, NULL, key, NULL, enc))
-        goto out;
-    rc = 0;
+    rc = dir_key(t, d, key, enc);
 out:
     OPENSSL_cleanse(key, sizeof key);
     return rc;
@@ -92,26 +99,37 @@ static int dir_init(const struct tlsrec *t, struct tlsrec_dir *d, const unsigned
     return 0;
 }
 
-int tlsrec_init(struct tlsrec *t, uint16_t suite, const unsigned char *client_secret,
-                const unsigned char *server_secret, size_t secretlen, uint64_t rseq,
-                uint64_t wseq)
+/* Ciphers fetched once (tlsrec_prefetch): using them skips OpenSSL's
+ * method store, whose locks and counters live on pages shared with the
+ * master (see lean.h). */
+static EVP_CIPHER *fetched[3];
+
+void tlsrec_prefetch(void)
+{
+    static const char *names[3] = {"AES-128-GCM", "AES-256-GCM", "ChaCha20-Poly1305"};
+    for (int i = 0; i < 3; i++)
+        if (!fetched[i])
+            fetched[i] = EVP_CIPHER_fetch(NULL, names[i], NULL);
+}
+
+static int set_suite(struct tlsrec *t, uint16_t suite, size_t secretlen)
 {
     memset(t, 0, sizeof *t);
     t->suite = suite;
     switch (suite) {
     case 0x1301:
         t->md = EVP_sha256();
-        t->cipher = EVP_aes_128_gcm();
+        t->cipher = fetched[0] ? fetched[0] : EVP_aes_128_gcm();
         t->keylen = 16;
         break;
     case 0x1302:
         t->md = EVP_sha384();
-        t->cipher = EVP_aes_256_gcm();
+        t->cipher = fetched[1] ? fetched[1] : EVP_aes_256_gcm();
         t->keylen = 32;
         break;
     case 0x1303:
         t->md = EVP_sha256();
-        t->cipher = EVP_chacha20_poly1305();
+        t->cipher = fetched[2] ? fetched[2] : EVP_chacha20_poly1305();
         t->keylen = 32;
         break;
     default:
@@ -124,12 +142,67 @@ int tlsrec_init(struct tlsrec *t, uint16_t suite, const unsigned char *client_se
                  t->hashlen);
         return -1;
     }
+    return 0;
+}
+
+int tlsrec_init(struct tlsrec *t, uint16_t suite, const unsigned char *client_secret,
+                const unsigned char *server_secret, size_t secretlen, uint64_t rseq,
+                uint64_t wseq)
+{
+    if (set_suite(t, suite, secretlen) < 0)
+        return -1;
     if (dir_init(t, &t->rd, client_secret, rseq, 0) < 0 ||
         dir_init(t, &t->wr, server_secret, wseq, 1) < 0) {
         snprintf(t->err, sizeof t->err, "cipher setup failed");
         tlsrec_free(t);
         return -1;
     }
+    return 0;
+}
+
+int tlsrec_export(const struct tlsrec *t, struct tlsrec_keys *k)
+{
+    memset(k, 0, sizeof *k);
+    k->suite = t->suite;
+    k->secretlen = (uint16_t)t->hashlen;
+    k->rseq = t->rd.seq;
+    k->wseq = t->wr.seq;
+    k->update_due = t->update_due;
+    memcpy(k->rsecret, t->rd.secret, t->hashlen);
+    memcpy(k->wsecret, t->wr.secret, t->hashlen);
+    memcpy(k->riv, t->rd.iv, sizeof k->riv);
+    memcpy(k->wiv, t->wr.iv, sizeof k->wiv);
+    if (expand_label(t->md, t->rd.secret, t->hashlen, "key", k->rkey, t->keylen) < 0 ||
+        expand_label(t->md, t->wr.secret, t->hashlen, "key", k->wkey, t->keylen) < 0) {
+        OPENSSL_cleanse(k, sizeof *k);
+        return -1;
+    }
+    return 0;
+}
+
+static int dir_import(const struct tlsrec *t, struct tlsrec_dir *d, const unsigned char *secret,
+                      const unsigned char *key, const unsigned char *iv, uint64_t seq, int enc)
+{
+    d->ctx = EVP_CIPHER_CTX_new();
+    if (!d->ctx)
+        return -1;
+    memcpy(d->secret, secret, t->hashlen);
+    memcpy(d->iv, iv, sizeof d->iv);
+    d->seq = seq;
+    return dir_key(t, d, key, enc);
+}
+
+int tlsrec_import(struct tlsrec *t, const struct tlsrec_keys *k)
+{
+    if (set_suite(t, k->suite, k->secretlen) < 0)
+        return -1;
+    if (dir_import(t, &t->rd, k->rsecret, k->rkey, k->riv, k->rseq, 0) < 0 ||
+        dir_import(t, &t->wr, k->wsecret, k->wkey, k->wiv, k->wseq, 1) < 0) {
+        snprintf(t->err, sizeof t->err, "cipher setup failed");
+        tlsrec_free(t);
+        return -1;
+    }
+    t->update_due = k->update_due != 0;
     return 0;
 }
 

@@ -76,6 +76,26 @@ int tlsrec_init(struct tlsrec *t, uint16_t suite, const unsigned char *client_se
                 const unsigned char *server_secret, size_t secretlen, uint64_t rseq,
                 uint64_t wseq);
 
+/* Fetches the suites' ciphers once (the master, before forking): contexts
+ * keyed afterwards in any child do not go through OpenSSL's method store. */
+void tlsrec_prefetch(void);
+
+/* Everything another process needs to carry on with a connection: the
+ * current secrets (for KeyUpdate), keys, ivs and sequence numbers. */
+struct tlsrec_keys {
+    uint16_t suite, secretlen;
+    uint32_t update_due;
+    uint64_t rseq, wseq;
+    unsigned char rsecret[TLSREC_MAX_SECRET], wsecret[TLSREC_MAX_SECRET];
+    unsigned char rkey[32], wkey[32], riv[12], wiv[12];
+};
+
+/* Fills k from t (derives the keys). Returns 0 or -1. */
+int tlsrec_export(const struct tlsrec *t, struct tlsrec_keys *k);
+/* Sets t up from k without deriving anything (no HMAC: the lean child keys
+ * its two cipher contexts and nothing else). Returns 0 or -1. */
+int tlsrec_import(struct tlsrec *t, const struct tlsrec_keys *k);
+
 /* Wipes the secrets and frees the cipher contexts. Safe on a zeroed struct. */
 void tlsrec_free(struct tlsrec *t);
 

@@ -1,0 +1,136 @@
+/* Hand-off of idle connections to lean relay children; see lean.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/proc.h"
+#include "frontend/arena.h"
+#include "frontend/lean.h"
+#include "frontend/relay.h"
+#include "frontend/scoreboard.h"
+
+/* Room for the cipher contexts and the odd KeyUpdate; untouched pages cost nothing. */
+#define LEAN_ARENA (64 * 1024)
+
+pid_t fe_handoff_send(int sock, const struct fe_handoff *h, int cfd, int bfd, int wait_ms)
+{
+    int ack[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ack) == -1)
+        return -1;
+    int fds[3] = {cfd, bfd, ack[1]};
+    union {
+        char buf[CMSG_SPACE(sizeof fds)];
+        struct cmsghdr align;
+    } u;
+    memset(&u, 0, sizeof u);
+    struct iovec iov = {.iov_base = (void *)h, .iov_len = sizeof *h};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                         .msg_controllen = sizeof u.buf};
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof fds);
+    memcpy(CMSG_DATA(cm), fds, sizeof fds);
+    pid_t lean = -1;
+    ssize_t n = sendmsg(sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    close(ack[1]);
+    if (n == (ssize_t)sizeof *h) {
+        struct pollfd p = {.fd = ack[0], .events = POLLIN};
+        int32_t v = 0;
+        if (poll(&p, 1, wait_ms) == 1 && read(ack[0], &v, sizeof v) == sizeof v && v > 0)
+            lean = (pid_t)v;
+    }
+    close(ack[0]);
+    return lean;
+}
+
+int fe_handoff_recv(int sock, struct fe_handoff *h, int *cfd, int *bfd, int *ackfd,
+                    pid_t *sender)
+{
+    union {
+        char buf[CMSG_SPACE(3 * sizeof(int)) + CMSG_SPACE(sizeof(struct ucred))];
+        struct cmsghdr align;
+    } u;
+    struct iovec iov = {.iov_base = h, .iov_len = sizeof *h};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                         .msg_controllen = sizeof u.buf};
+    ssize_t n = recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (n == -1)
+        return 0;
+    int fds[3] = {-1, -1, -1};
+    size_t nfds = 0;
+    pid_t pid = 0;
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+        if (cm->cmsg_level != SOL_SOCKET)
+            continue;
+        if (cm->cmsg_type == SCM_RIGHTS) {
+            size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            for (size_t i = 0; i < k; i++) {
+                int fd;
+                memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof fd);
+                if (nfds < 3)
+                    fds[nfds++] = fd;
+                else
+                    close(fd);
+            }
+        } else if (cm->cmsg_type == SCM_CREDENTIALS &&
+                   cm->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
+            struct ucred uc;
+            memcpy(&uc, CMSG_DATA(cm), sizeof uc);
+            pid = uc.pid;
+        }
+    }
+    if (n != (ssize_t)sizeof *h || nfds != 3 || h->magic != FE_HANDOFF_MAGIC || pid <= 0 ||
+        (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+        for (size_t i = 0; i < nfds; i++)
+            close(fds[i]);
+        OPENSSL_cleanse(h, sizeof *h);
+        return -1;
+    }
+    *cfd = fds[0];
+    *bfd = fds[1];
+    *ackfd = fds[2];
+    *sender = pid;
+    return 1;
+}
+
+void fe_handoff_ack(int ackfd, pid_t lean)
+{
+    int32_t v = (int32_t)lean;
+    if (write(ackfd, &v, sizeof v) == -1) {
+        /* the child gave up waiting; it keeps the connection and the lean
+         * child finds the sockets shared: see fe_lean_main */
+    }
+    close(ackfd);
+}
+
+_Noreturn void fe_lean_main(struct fe_handoff *h, int cfd, int bfd, struct fe_scoreboard *sb)
+{
+    struct fe_slot *slot = &sb->slots[h->slot];
+    bx_log_follow(&sb->log_seq);
+    fe_arena_use(LEAN_ARENA);
+    struct tlsrec rec;
+    memset(&rec, 0, sizeof rec);
+    if (h->tls && tlsrec_import(&rec, &h->keys) == -1) {
+        bx_log_error("client %s id %s: lean relay cannot set up TLS state", h->who, h->id);
+        _exit(1);
+    }
+    OPENSSL_cleanse(&h->keys, sizeof h->keys);
+    struct fe_relay r = {
+        .cfd = cfd, .bfd = bfd, .rec = h->tls ? &rec : NULL, .idle_ms = h->idle_ms,
+        .stall_ms = h->stall_ms, .slot = slot, .in = h->in, .out = h->out,
+    };
+    fe_relay_run(&r);
+    bx_log_info("client %s id %s vhost %s%s%s: relay %s (lean), %llu bytes in, %llu out, "
+                "%llums, %s",
+                h->who, h->id, h->vhost, h->version[0] ? " " : "", h->version, r.path,
+                (unsigned long long)r.in, (unsigned long long)r.out,
+                (unsigned long long)(bx_now_ms() - h->start_ms), r.end);
+    _exit(0);
+}
