@@ -45,6 +45,7 @@ struct conn {
      * facts: version, ALPN, cipher), and the client bytes read but not yet
      * opened (at most one record when first_bytes stops). */
     bool use_rec, first_full;
+    bool handed;                /* a lean child took the connection and our slot */
     struct tlsrec rec;
     unsigned char cin[TLSREC_MAX_RECORD];
     size_t cinlen;
@@ -464,6 +465,7 @@ static int handoff_to_lean(struct fe_relay *r, void *arg)
     OPENSSL_cleanse(&h, sizeof h);
     if (lean <= 0)
         return -1;
+    c->handed = true;
     bx_log_debug("client %s id %s: idle, handed to lean relay %d", c->who, c->id, (int)lean);
     return 0;
 }
@@ -644,7 +646,7 @@ _Noreturn void fe_child_main(const struct fe_child_env *env)
         c.cfg = cfg;
         c.l = l;
         c.ssl = NULL;
-        c.use_rec = c.first_full = false;
+        c.use_rec = c.first_full = c.handed = false;
         c.cinlen = 0;
         memset(&c.rec, 0, sizeof c.rec);
         c.firstlen = 0;
@@ -659,6 +661,8 @@ _Noreturn void fe_child_main(const struct fe_child_env *env)
         if (c.ssl)
             SSL_free(c.ssl);
         close(c.fd);
+        if (c.handed)
+            break; /* the slot is the lean child's now: no more clients here */
         if (served + 1 < cfg->fe.clients_per_child) {
             memset(slot->vhost, 0, sizeof slot->vhost);
             slot->family = 0;

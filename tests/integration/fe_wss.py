@@ -43,7 +43,7 @@ def test_wss_echo():
         asyncio.run(_echo(uri, ssl=fu.tls_context(), host="127.0.0.1", port=s.https_port,
                           server_hostname="localhost"))
         asyncio.run(_echo("ws://127.0.0.1:%d/echo" % s.http_port))
-        fu.wait_log(s.frontend_log, r"vhost localhost TLSv1.3 sni: relay (openssl|ktls)")
+        fu.wait_log(s.frontend_log, r"vhost localhost TLSv1.3 sni: relay (openssl|ktls|tlsrec)")
 
 
 if __name__ == "__main__":
