@@ -101,7 +101,10 @@ void tlsrec_free(struct tlsrec *t);
 
 /* Opens the complete records at the start of in[0..inlen) into out (at most
  * outcap bytes; outcap >= TLSREC_MAX_PLAIN guarantees progress when a whole
- * record is present). in and out may be the same buffer (out <= in).
+ * record is present). in and out may be the same buffer (out <= in); then
+ * the consumed records' bytes in `in` are overwritten (decryption happens in
+ * place there, since OpenSSL only supports exact, not partial, overlap).
+ * Nothing is allocated per record.
  * Sets *consumed to the bytes of in used (whole records only) and *outlen to
  * the plaintext produced. Stops early after a close_notify (peer_closed set).
  * Returns 0, or -1 on a bad record, a failed tag, a fatal alert or a refused
@@ -113,7 +116,10 @@ int tlsrec_open(struct tlsrec *t, const unsigned char *in, size_t inlen, size_t 
  * bytes each, written to out (outcap bytes). A KeyUpdate the peer asked for
  * goes first. Sets *taken to the plaintext bytes sealed (may be fewer than
  * inlen when out is full; a record is never split across calls) and returns
- * the bytes written to out, or -1 on an internal error. */
+ * the bytes written to out, or -1 on an internal error. An empty input writes
+ * nothing, except a due KeyUpdate: check t->update_due after tlsrec_open and
+ * call tlsrec_seal(t, NULL, 0, ...) to flush it when there is no data to send.
+ * outcap >= TLSREC_MAX_PLAIN + TLSREC_OVERHEAD + 32 guarantees progress. */
 ssize_t tlsrec_seal(struct tlsrec *t, const unsigned char *in, size_t inlen, size_t *taken,
                     unsigned char *out, size_t outcap);
 
