@@ -501,7 +501,6 @@ static void serve(struct conn *c)
                             sizeof c->who);
         }
     }
-    fe_slot_set_client(slot, (struct sockaddr *)&c->client);
     fe_scoreboard_conn_id(c->env->sb, c->id, sizeof c->id);
     memcpy(slot->conn_id, c->id, sizeof slot->conn_id);
 
@@ -510,9 +509,8 @@ static void serve(struct conn *c)
         bx_log_debug("client %s: closed, debug_ip serves only %s", c->who, fe->debug_ip);
         return;
     }
-    if (fe->per_ip_max > 0 &&
-        fe_scoreboard_count_ip(c->env->sb, (struct sockaddr *)&c->client, slot) >=
-            (size_t)fe->per_ip_max) {
+    if (!fe_scoreboard_admit_ip(c->env->sb, slot, (struct sockaddr *)&c->client,
+                                fe->per_ip_max)) {
         bx_log_warn("client %s: refused, per_ip_max %d reached", c->who, fe->per_ip_max);
         refuse(c, 503, "Service Unavailable", "Too many connections from your address.");
         return;

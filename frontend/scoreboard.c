@@ -1,7 +1,10 @@
 /* Scoreboard in shared memory; see scoreboard.h. */
 #include "config.h"
 
+#include <errno.h>
 #include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
 #include <openssl/rand.h>
 #include <string.h>
 #include <stdio.h>
@@ -100,6 +103,48 @@ size_t fe_scoreboard_count_ip(const struct fe_scoreboard *sb, const struct socka
             n++;
     }
     return n;
+}
+
+/* The lock is held for one pass over the slots. A holder killed inside it
+ * would stall every admission, so a waiter takes over a dead owner's lock. */
+static void ip_lock(struct fe_scoreboard *sb)
+{
+    int me = (int)getpid();
+    for (unsigned spins = 0;; spins++) {
+        int owner = 0;
+        if (__atomic_compare_exchange_n(&sb->ip_lock, &owner, me, false, __ATOMIC_ACQUIRE,
+                                        __ATOMIC_RELAXED))
+            return;
+        if (spins < 32) {
+            sched_yield();
+            continue;
+        }
+        if (kill(owner, 0) == -1 && errno == ESRCH)
+            __atomic_compare_exchange_n(&sb->ip_lock, &owner, 0, false, __ATOMIC_RELAXED,
+                                        __ATOMIC_RELAXED);
+        struct timespec ts = {0, 50 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static void ip_unlock(struct fe_scoreboard *sb)
+{
+    __atomic_store_n(&sb->ip_lock, 0, __ATOMIC_RELEASE);
+}
+
+bool fe_scoreboard_admit_ip(struct fe_scoreboard *sb, struct fe_slot *self,
+                            const struct sockaddr *sa, int max)
+{
+    if (max <= 0) {
+        fe_slot_set_client(self, sa);
+        return true;
+    }
+    ip_lock(sb);
+    bool ok = fe_scoreboard_count_ip(sb, sa, self) < (size_t)max;
+    if (ok)
+        fe_slot_set_client(self, sa);
+    ip_unlock(sb);
+    return ok;
 }
 
 int fe_scoreboard_rotate_tickets(struct fe_scoreboard *sb)

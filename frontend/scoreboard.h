@@ -48,6 +48,7 @@ struct fe_scoreboard {
     int nidle;                  /* idle or starting children; see master.c */
     unsigned ticket_seq;
     unsigned log_seq;           /* bumped on USR1: children reopen their log */
+    int ip_lock;                /* pid holding the per-IP admission lock, 0 = free */
     struct fe_ticket_key ticket[2]; /* [0] current (encrypts), [1] previous */
     size_t nslots;
     struct fe_slot slots[];
@@ -69,6 +70,13 @@ void fe_slot_set_client(struct fe_slot *s, const struct sockaddr *sa);
 /* Busy children (not self) whose client has the same address as sa. */
 size_t fe_scoreboard_count_ip(const struct fe_scoreboard *sb, const struct sockaddr *sa,
                               const struct fe_slot *self);
+
+/* Admits the client sa into slot self when fewer than max other busy slots
+ * have its address, and publishes the address in self; counting and
+ * publishing happen under one lock, so two children admitting clients of
+ * the same address at once cannot both pass. max <= 0 means no limit. */
+bool fe_scoreboard_admit_ip(struct fe_scoreboard *sb, struct fe_slot *self,
+                            const struct sockaddr *sa, int max);
 
 /* Writes a fresh random current key, keeping the old one as previous. */
 int fe_scoreboard_rotate_tickets(struct fe_scoreboard *sb);

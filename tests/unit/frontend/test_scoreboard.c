@@ -4,7 +4,11 @@
 #include <arpa/inet.h>
 #include <check.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "frontend/scoreboard.h"
 
@@ -64,6 +68,67 @@ START_TEST(per_ip_counts_busy_slots_and_mapped_addresses)
 }
 END_TEST
 
+/* Processes released at the same moment race to admit clients of one
+ * address: however they interleave, exactly max get in. Without the lock,
+ * count-then-publish lets more through within a few rounds. */
+START_TEST(per_ip_admission_is_atomic)
+{
+    enum { PROCS = 8, MAX = 3, ROUNDS = 30 };
+    struct sockaddr_storage a = v4("198.51.100.4");
+    int *go = mmap(NULL, sizeof *go, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(go, MAP_FAILED);
+    for (int round = 0; round < ROUNDS; round++) {
+        struct fe_scoreboard *sb = fe_scoreboard_create(PROCS);
+        ck_assert_ptr_nonnull(sb);
+        __atomic_store_n(go, 0, __ATOMIC_SEQ_CST);
+        pid_t pids[PROCS];
+        for (int i = 0; i < PROCS; i++) {
+            fe_slot_set(&sb->slots[i], FE_SLOT_HANDSHAKE);
+            pids[i] = fork();
+            ck_assert_int_ne(pids[i], -1);
+            if (pids[i] == 0) {
+                while (!__atomic_load_n(go, __ATOMIC_ACQUIRE))
+                    sched_yield();
+                _exit(fe_scoreboard_admit_ip(sb, &sb->slots[i], (struct sockaddr *)&a, MAX));
+            }
+        }
+        __atomic_store_n(go, 1, __ATOMIC_SEQ_CST);
+        int admitted = 0;
+        for (int i = 0; i < PROCS; i++) {
+            int st;
+            ck_assert_int_eq(waitpid(pids[i], &st, 0), pids[i]);
+            ck_assert(WIFEXITED(st));
+            admitted += WEXITSTATUS(st);
+        }
+        ck_assert_int_eq(admitted, MAX);
+        ck_assert_uint_eq(fe_scoreboard_count_ip(sb, (struct sockaddr *)&a, NULL), MAX);
+        ck_assert_int_eq(sb->ip_lock, 0);
+        fe_scoreboard_destroy(sb);
+    }
+    munmap(go, sizeof *go);
+}
+END_TEST
+
+/* A lock left by a process killed while holding it is taken over. */
+START_TEST(per_ip_lock_of_dead_owner_is_taken_over)
+{
+    struct fe_scoreboard *sb = fe_scoreboard_create(2);
+    struct sockaddr_storage a = v4("198.51.100.5");
+    pid_t p = fork();
+    if (p == 0)
+        _exit(0);
+    waitpid(p, NULL, 0);
+    sb->ip_lock = (int)p; /* a pid that no longer runs */
+    fe_slot_set(&sb->slots[0], FE_SLOT_HANDSHAKE);
+    ck_assert(fe_scoreboard_admit_ip(sb, &sb->slots[0], (struct sockaddr *)&a, 1));
+    ck_assert_int_eq(sb->ip_lock, 0);
+    fe_slot_set(&sb->slots[1], FE_SLOT_HANDSHAKE);
+    ck_assert(!fe_scoreboard_admit_ip(sb, &sb->slots[1], (struct sockaddr *)&a, 1));
+    ck_assert(fe_scoreboard_admit_ip(sb, &sb->slots[1], (struct sockaddr *)&a, 0));
+    fe_scoreboard_destroy(sb);
+}
+END_TEST
+
 START_TEST(ticket_rotation_keeps_previous)
 {
     struct fe_scoreboard *sb = fe_scoreboard_create(1);
@@ -99,6 +164,8 @@ Suite *suite_fe_scoreboard(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, slot_states);
     tcase_add_test(tc, per_ip_counts_busy_slots_and_mapped_addresses);
+    tcase_add_test(tc, per_ip_admission_is_atomic);
+    tcase_add_test(tc, per_ip_lock_of_dead_owner_is_taken_over);
     tcase_add_test(tc, ticket_rotation_keeps_previous);
     tcase_add_test(tc, connection_ids_unique);
     suite_add_tcase(s, tc);
