@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/types.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -442,6 +443,9 @@ out:
 #define REC_COUT B2C_BUF                       /* ... sealed: 5 records + a KeyUpdate fit */
 
 struct rec_state {
+    int ep;                   /* epoll, edge-triggered: no per-wait registration */
+    bool c_out, b_out;        /* EPOLLOUT registered (only while a write is blocked: a
+                               * Unix socket reports writable after every read of its peer) */
     unsigned char *cin, *a, *b, *cout;
     size_t cinlen, alen, aoff, coutlen, coutoff;
     bool c_eof, b_eof, b_shut, c_shut;
@@ -575,6 +579,38 @@ static int rec_b2c(struct fe_relay *r, struct rec_state *s, bool *wrote)
     return progress;
 }
 
+static int rec_watch(struct rec_state *s, int fd, uint32_t idx, bool out, int op)
+{
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLET | (out ? EPOLLOUT : 0),
+                             .data.u32 = idx};
+    return epoll_ctl(s->ep, op, fd, &ev);
+}
+
+/* Waits for what the blocked operations need (or the timeout). */
+static void rec_wait(struct fe_relay *r, struct rec_state *s, int timeout)
+{
+    bool cout = s->coutlen && s->c_ww, bout = s->alen && s->b_ww;
+    if (cout != s->c_out && rec_watch(s, r->cfd, 0, cout, EPOLL_CTL_MOD) == 0)
+        s->c_out = cout;
+    if (bout != s->b_out && rec_watch(s, r->bfd, 1, bout, EPOLL_CTL_MOD) == 0)
+        s->b_out = bout;
+    struct epoll_event ev[2];
+    int n = epoll_wait(s->ep, ev, 2, timeout);
+    for (int i = 0; i < n; i++) {
+        uint32_t e = ev[i].events;
+        short rev = (short)(((e & (EPOLLIN | EPOLLRDHUP)) ? POLLIN : 0) |
+                            ((e & EPOLLOUT) ? POLLOUT : 0) | ((e & EPOLLHUP) ? POLLHUP : 0) |
+                            ((e & EPOLLERR) ? POLLERR : 0));
+        if (ev[i].data.u32 == 0) {
+            ready(&s->c_rw, rev);
+            ready(&s->c_ww, rev);
+        } else {
+            ready(&s->b_rw, rev);
+            ready(&s->b_ww, rev);
+        }
+    }
+}
+
 static int relay_rec(struct fe_relay *r)
 {
     size_t len = REC_CIN + REC_A + REC_B + REC_COUT;
@@ -590,6 +626,10 @@ static int relay_rec(struct fe_relay *r)
                           .cout = mem + REC_CIN + REC_A + REC_B};
     int rc = -1;
     r->end = "error";
+    s.ep = epoll_create1(EPOLL_CLOEXEC);
+    if (s.ep == -1 || rec_watch(&s, r->cfd, 0, false, EPOLL_CTL_ADD) == -1 ||
+        rec_watch(&s, r->bfd, 1, false, EPOLL_CTL_ADD) == -1)
+        goto out;
     if (r->cprelen > REC_CIN)
         goto out;
     if (r->cprelen)
@@ -642,20 +682,14 @@ static int relay_rec(struct fe_relay *r)
             madvise(mem, len, MADV_DONTNEED);
             trimmed = true;
         }
-        short cev = (short)((!s.c_eof && !s.alen ? s.c_rw : 0) | (s.coutlen ? s.c_ww : 0));
-        short bev = (short)((!s.b_eof && !s.coutlen ? s.b_rw : 0) | (s.alen ? s.b_ww : 0));
-        struct pollfd pf[2] = {{.fd = r->cfd, .events = cev}, {.fd = r->bfd, .events = bev}};
         int timeout = next_timeout(r, now, last_io, last_write, s.alen || s.coutlen, trimmed);
         if (r->handoff && !pending && timeout > FE_RELAY_HANDOFF_MS)
             timeout = FE_RELAY_HANDOFF_MS;
-        if (poll(pf, 2, timeout) > 0) {
-            ready(&s.c_rw, pf[0].revents);
-            ready(&s.c_ww, pf[0].revents);
-            ready(&s.b_rw, pf[1].revents);
-            ready(&s.b_ww, pf[1].revents);
-        }
+        rec_wait(r, &s, timeout);
     }
 out:
+    if (s.ep != -1)
+        close(s.ep);
     munmap(mem, len);
     return rc;
 }
