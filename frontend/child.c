@@ -564,9 +564,10 @@ static void serve(struct conn *c)
         bx_log_notice("client %s id %s: the backend closed before answering; sending the "
                       "request again", c->who, c->id);
     }
-    bx_log_info("client %s id %s vhost %s%s%s%s: relay %s, %llu bytes in, %llu out, %llums, %s",
+    bx_log_info("client %s id %s vhost %s%s%s%s%s: relay %s, %llu bytes in, %llu out, %llums, %s",
                 c->who, c->id, v->name, c->ssl ? " " : "", c->ssl ? SSL_get_version(c->ssl) : "",
-                c->ssl && c->tc.sni[0] ? " sni" : "", rl.path, (unsigned long long)rl.in,
+                c->ssl && c->tc.sni[0] ? " sni" : "",
+                c->ssl && SSL_session_reused(c->ssl) ? " resumed" : "", rl.path, (unsigned long long)rl.in,
                 (unsigned long long)rl.out, (unsigned long long)(bx_now_ms() - start), rl.end);
     if (c->ssl && !c->use_rec && strcmp(rl.end, "closed") == 0) {
         SSL_shutdown(c->ssl);

@@ -645,6 +645,11 @@ static int relay_rec(struct fe_relay *r)
         bool wrote = false;
         int p0 = rec_c2b(r, &s, &wrote);
         int p1 = p0 < 0 ? -1 : rec_b2c(r, &s, &wrote);
+        if ((p0 < 0 || p1 < 0) && s.c_shut && s.coutlen == 0) {
+            r->end = "closed"; /* all delivered; the client hung up first */
+            rc = 0;
+            goto out;
+        }
         if (p0 < 0 || p1 < 0) {
             r->unanswered = r->out == 0 && r->in == r->prelen;
             if (strcmp(r->end, "error") == 0)

@@ -117,14 +117,20 @@ static struct {
     uint64_t written_at_key;    /* ... when its application key was made */
 } keys;
 
+static int nibble(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
 static int unhex(const char *h, unsigned char *out, size_t max, size_t *len)
 {
     size_t n = 0;
-    while (h[0] && h[1] && h[0] != ' ') {
-        unsigned v;
-        if (n == max || sscanf(h, "%2x", &v) != 1)
+    while (h[0] && h[0] != ' ') {
+        int hi = nibble(h[0]), lo = h[1] ? nibble(h[1]) : -1;
+        if (n == max || hi < 0 || lo < 0)
             return -1;
-        out[n++] = (unsigned char)v;
+        out[n++] = (unsigned char)(hi << 4 | lo);
         h += 2;
     }
     *len = n;
