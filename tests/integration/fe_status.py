@@ -39,6 +39,8 @@ def _find(busy, **want):
 def test_scoreboard_on_status_page():
     s, sb = _stack()
     with s:
+        # The ports answer a moment before the master has made the file.
+        harness.wait_for(lambda: os.path.exists(sb), "scoreboard file")
         st = os.stat(sb)
         assert stat.S_IMODE(st.st_mode) == 0o640, oct(st.st_mode)
         assert not [f for f in os.listdir(s.tmp) if f.startswith("frontend.scoreboard.")]
