@@ -592,7 +592,8 @@ static int relay_rec(struct fe_relay *r)
     r->end = "error";
     if (r->cprelen > REC_CIN)
         goto out;
-    memcpy(s.cin, r->cpre, r->cprelen);
+    if (r->cprelen)
+        memcpy(s.cin, r->cpre, r->cprelen);
     s.cinlen = r->cprelen;
     if (r->prelen && write_pre(r) == -1) {
         r->unanswered = true; /* the backend went away before taking the request */
