@@ -134,6 +134,7 @@ static const struct field frontend_fields[] = {
     F(.name = "group", .type = T_STR, .off = FE(group)),
     F(.name = "pid_file", .type = T_PATH, .off = FE(pid_file),
       .def_str = RUNSTATEDIR "/bactrian-frontend.pid"),
+    F(.name = "scoreboard_file", .type = T_PATH, .off = FE(scoreboard_file)),
     F(.name = "error_log", .type = T_STR, .off = FE(error_log), .def_str = "syslog"),
     F(.name = "log_level", .type = T_LEVEL, .off = FE(log_level), .def_str = "info"),
     F(.name = "max_children", .type = T_INT, .off = FE(max_children), .min = 1, .max = 1000000,

@@ -58,6 +58,7 @@ struct bx_tls_conf {
 
 struct bx_frontend_conf {
     char *user, *group, *pid_file, *error_log;
+    char *scoreboard_file;    /* NULL = anonymous mapping */
     int log_level;
     int max_children, min_spare, max_spare, per_ip_max, clients_per_child;
     char *debug_ip;           /* NULL = serve everyone */

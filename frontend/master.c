@@ -49,6 +49,8 @@ struct master {
     const struct bx_cli *cli;
     struct fe_gen *gen;
     struct fe_scoreboard *sb;
+    struct fe_tickets *tickets;
+    char *sb_file;              /* the scoreboard's file, removed on stop */
     int sigfd, ep, notify_fd, pidfd;
     int hofd[2];                /* hand-off socket: [0] ours, [1] the children's */
     size_t nchildren;           /* alive, every generation */
@@ -440,7 +442,7 @@ static void timers(struct master *m)
 {
     uint64_t now = bx_now_ms();
     if (m->gen->tls.n && now >= m->next_rotate) {
-        if (fe_scoreboard_rotate_tickets(m->sb) == -1)
+        if (fe_tickets_rotate(m->tickets) == -1)
             bx_log_error("session ticket key rotation failed");
         m->next_rotate = now + (uint64_t)m->gen->cfg->fe.tls.ticket_rotate_ms;
     }
@@ -555,6 +557,48 @@ int fe_master_check(struct bx_config *cfg)
     return 0;
 }
 
+/* The scoreboard, in a file when frontend.scoreboard_file is set (for the
+ * backend's status module), and the ticket keys, never in that file. */
+static int map_scoreboard(struct master *m, const struct bx_config *cfg)
+{
+    /* Room for old generations still finishing after reloads. */
+    size_t n = (size_t)cfg->fe.max_children + (size_t)cfg->fe.max_spare;
+    const char *path = cfg->fe.scoreboard_file;
+    if (path) {
+        uid_t uid;
+        gid_t gid;
+        char err[BX_ERRLEN];
+        if (bx_lookup_user(cfg->fe.user, cfg->fe.group, &uid, &gid, err, sizeof err) == -1) {
+            bx_log_error("frontend.user: %s", err);
+            return -1;
+        }
+        m->sb = fe_scoreboard_create_file(n, path, uid, gid);
+        m->sb_file = m->sb ? strdup(path) : NULL;
+    } else {
+        m->sb = fe_scoreboard_create(n);
+    }
+    if (!m->sb) {
+        bx_log_error("cannot map the scoreboard%s%s: %s", path ? " " : "", path ? path : "",
+                     strerror(errno));
+        return -1;
+    }
+    m->tickets = fe_tickets_create();
+    if (!m->tickets) {
+        bx_log_error("cannot map the ticket keys: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void unmap_scoreboard(struct master *m)
+{
+    if (m->sb_file && unlink(m->sb_file) == -1 && errno != ENOENT)
+        bx_log_warn("cannot remove the scoreboard file %s: %s", m->sb_file, strerror(errno));
+    free(m->sb_file);
+    fe_scoreboard_destroy(m->sb);
+    fe_tickets_destroy(m->tickets);
+}
+
 static int setup(struct master *m, struct bx_config *cfg)
 {
     char err[BX_ERRLEN * 2];
@@ -583,15 +627,11 @@ static int setup(struct master *m, struct bx_config *cfg)
         return -1;
     }
     m->gen->id = m->next_gen++;
-    /* Room for old generations still finishing after reloads. */
-    m->sb = fe_scoreboard_create((size_t)cfg->fe.max_children + (size_t)cfg->fe.max_spare);
-    if (!m->sb) {
-        bx_log_error("cannot map the scoreboard: %s", strerror(errno));
+    if (map_scoreboard(m, cfg) == -1)
         return -1;
-    }
-    fe_tls_set_ticket_source(m->sb);
+    fe_tls_set_ticket_source(m->tickets);
     tlsrec_prefetch();
-    if (fe_scoreboard_rotate_tickets(m->sb) == -1 || fe_scoreboard_rotate_tickets(m->sb) == -1) {
+    if (fe_tickets_rotate(m->tickets) == -1 || fe_tickets_rotate(m->tickets) == -1) {
         bx_log_error("cannot make session ticket keys");
         return -1;
     }
@@ -626,7 +666,7 @@ int fe_master_run(const struct bx_cli *cli, struct bx_config *cfg)
     bx_pidfile_remove(pid_file, m.pidfd);
     free(pid_file);
     gen_free(m.gen, true);
-    fe_scoreboard_destroy(m.sb);
+    unmap_scoreboard(&m);
     if (m.sigfd >= 0)
         close(m.sigfd);
     if (m.ep >= 0)

@@ -1,35 +1,93 @@
-/* Scoreboard in shared memory; see scoreboard.h. */
+/* Scoreboard and ticket keys in shared memory; see scoreboard.h. */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
 #include <openssl/rand.h>
 #include <string.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "frontend/scoreboard.h"
 
+size_t fe_scoreboard_size(size_t nslots)
+{
+    return sizeof(struct fe_scoreboard) + nslots * sizeof(struct fe_slot);
+}
+
+static struct fe_scoreboard *init(void *p, size_t nslots)
+{
+    struct fe_scoreboard *sb = p;
+    sb->version = FE_SB_VERSION;
+    sb->header_size = (uint32_t)sizeof(struct fe_scoreboard);
+    sb->slot_size = (uint32_t)sizeof(struct fe_slot);
+    sb->nslots = nslots;
+    sb->master_pid = (int32_t)getpid();
+    sb->boot_id = (uint32_t)time(NULL) ^ ((uint32_t)getpid() << 16);
+    __atomic_store_n(&sb->magic, FE_SB_MAGIC, __ATOMIC_RELEASE);
+    return sb;
+}
+
 struct fe_scoreboard *fe_scoreboard_create(size_t nslots)
 {
-    size_t len = sizeof(struct fe_scoreboard) + nslots * sizeof(struct fe_slot);
-    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
+    void *p = mmap(NULL, fe_scoreboard_size(nslots), PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : init(p, nslots);
+}
+
+struct fe_scoreboard *fe_scoreboard_create_file(size_t nslots, const char *path, uid_t uid,
+                                                gid_t gid)
+{
+    size_t len = fe_scoreboard_size(nslots);
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 8);
+    if (!tmp)
         return NULL;
-    struct fe_scoreboard *sb = p;
-    sb->nslots = nslots;
-    sb->boot_id = (uint32_t)time(NULL) ^ ((uint32_t)getpid() << 16);
-    return sb;
+    memcpy(tmp, path, plen);
+    memcpy(tmp + plen, ".XXXXXX", 8);
+    void *p = MAP_FAILED;
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd == -1)
+        goto out;
+    if (fchmod(fd, 0640) == -1 || ((uid != (uid_t)-1 || gid != (gid_t)-1) &&
+                                   fchown(fd, uid, gid) == -1) ||
+        ftruncate(fd, (off_t)len) == -1)
+        goto fail;
+    p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED)
+        goto fail;
+    init(p, nslots);
+    if (rename(tmp, path) == -1) {
+        int e = errno;
+        munmap(p, len);
+        p = MAP_FAILED;
+        errno = e;
+        goto fail;
+    }
+    close(fd);
+    free(tmp);
+    return p;
+fail:;
+    int e = errno;
+    close(fd);
+    unlink(tmp);
+    errno = e;
+out:
+    free(tmp);
+    return NULL;
 }
 
 void fe_scoreboard_destroy(struct fe_scoreboard *sb)
 {
     if (sb)
-        munmap(sb, sizeof(struct fe_scoreboard) + sb->nslots * sizeof(struct fe_slot));
+        munmap(sb, fe_scoreboard_size(sb->nslots));
 }
 
 int fe_scoreboard_claim(struct fe_scoreboard *sb)
@@ -147,28 +205,43 @@ bool fe_scoreboard_admit_ip(struct fe_scoreboard *sb, struct fe_slot *self,
     return ok;
 }
 
-int fe_scoreboard_rotate_tickets(struct fe_scoreboard *sb)
+struct fe_tickets *fe_tickets_create(void)
+{
+    void *p = mmap(NULL, sizeof(struct fe_tickets), PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void fe_tickets_destroy(struct fe_tickets *t)
+{
+    if (t) {
+        OPENSSL_cleanse(t, sizeof *t);
+        munmap(t, sizeof *t);
+    }
+}
+
+int fe_tickets_rotate(struct fe_tickets *t)
 {
     struct fe_ticket_key k;
     if (RAND_bytes((unsigned char *)&k, sizeof k) != 1)
         return -1;
-    __atomic_add_fetch(&sb->ticket_seq, 1, __ATOMIC_ACQ_REL);
-    sb->ticket[1] = sb->ticket[0];
-    sb->ticket[0] = k;
-    __atomic_add_fetch(&sb->ticket_seq, 1, __ATOMIC_ACQ_REL);
+    __atomic_add_fetch(&t->seq, 1, __ATOMIC_ACQ_REL);
+    t->key[1] = t->key[0];
+    t->key[0] = k;
+    __atomic_add_fetch(&t->seq, 1, __ATOMIC_ACQ_REL);
     OPENSSL_cleanse(&k, sizeof k);
     return 0;
 }
 
-void fe_scoreboard_get_tickets(const struct fe_scoreboard *sb, struct fe_ticket_key out[2])
+void fe_tickets_get(const struct fe_tickets *t, struct fe_ticket_key out[2])
 {
     for (int tries = 0; tries < 1000; tries++) {
-        unsigned a = __atomic_load_n(&sb->ticket_seq, __ATOMIC_ACQUIRE);
+        unsigned a = __atomic_load_n(&t->seq, __ATOMIC_ACQUIRE);
         if (a & 1)
             continue;
-        memcpy(out, sb->ticket, 2 * sizeof *out);
+        memcpy(out, t->key, 2 * sizeof *out);
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
-        if (__atomic_load_n(&sb->ticket_seq, __ATOMIC_ACQUIRE) == a)
+        if (__atomic_load_n(&t->seq, __ATOMIC_ACQUIRE) == a)
             return;
     }
 }

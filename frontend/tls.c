@@ -15,11 +15,11 @@
 #include "frontend/scoreboard.h"
 #include "frontend/tls.h"
 
-static struct fe_scoreboard *ticket_sb;
+static struct fe_tickets *ticket_keys;
 
-void fe_tls_set_ticket_source(struct fe_scoreboard *sb)
+void fe_tls_set_ticket_source(struct fe_tickets *t)
 {
-    ticket_sb = sb;
+    ticket_keys = t;
 }
 
 const char *fe_tls_error(char *buf, size_t len)
@@ -69,7 +69,7 @@ static int alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
     return SSL_TLSEXT_ERR_OK;
 }
 
-/* Tickets: AES-256-CBC + HMAC-SHA256 with the keys in the scoreboard. Returns
+/* Tickets: AES-256-CBC + HMAC-SHA256 with the keys shared by the master. Returns
  * 1 (key found / ticket made), 2 (old key: issue a fresh ticket), 0 (unknown
  * key: full handshake) or -1. */
 static int ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CTX *cctx,
@@ -77,9 +77,9 @@ static int ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CI
 {
     struct fe_ticket_key k[2];
     int which = 0, rc = 1;
-    if (!ticket_sb)
+    if (!ticket_keys)
         return 0;
-    fe_scoreboard_get_tickets(ticket_sb, k);
+    fe_tickets_get(ticket_keys, k);
     if (enc) {
         if (RAND_bytes(iv, 16) != 1)
             return -1;

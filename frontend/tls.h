@@ -1,6 +1,7 @@
 /* TLS for the frontend: one SSL_CTX per vhost, built in the master before
- * forking; SNI picks the context; session tickets use keys kept in the
- * scoreboard so every child can resume every other child's sessions. */
+ * forking; SNI picks the context; session tickets use keys in memory shared
+ * by the master's children so every child can resume every other child's
+ * sessions. */
 #ifndef BACTRIAN_FRONTEND_TLS_H
 #define BACTRIAN_FRONTEND_TLS_H
 
@@ -11,7 +12,7 @@
 #include "frontend/tlsrec.h"
 
 struct bx_config;
-struct fe_scoreboard;
+struct fe_tickets;
 
 struct fe_tls {
     SSL_CTX **ctx;          /* one per vhost, same index as cfg->vhosts; NULL when no TLS */
@@ -31,8 +32,8 @@ struct fe_tls_conn {
  * -1 with err naming the vhost and file. */
 int fe_tls_build(struct fe_tls *t, const struct bx_config *cfg, char *err, size_t errlen);
 void fe_tls_free(struct fe_tls *t);
-/* Where ticket keys are read from (the scoreboard of this master). */
-void fe_tls_set_ticket_source(struct fe_scoreboard *sb);
+/* Where ticket keys are read from (the master's shared keys). */
+void fe_tls_set_ticket_source(struct fe_tickets *t);
 
 /* A new server SSL on fd using the default vhost context, with conn as app data. */
 SSL *fe_tls_new(const struct fe_tls *t, int fd, struct fe_tls_conn *conn);

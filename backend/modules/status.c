@@ -1,22 +1,210 @@
-/* status: the backend's counters as JSON.
+/* status: the backend's counters, and the frontend's scoreboard, as JSON.
  *
- *   { "generation": 1, "time": 1763770000, "workers": [ { "index": 0, "pid": 123,
- *     "generation": 1, "uptime": 12.5, "connections_open": 3, "connections_total": 90,
- *     "requests": 1000, "bytes_in": 12345, "bytes_out": 67890, "errors": 2 } ] }
+ *   { "generation": 1, "time": 1763770000, "worker": 0, "workers": [ { "index": 0,
+ *     "pid": 123, "generation": 1, "uptime": 12.5, "connections_open": 3,
+ *     "connections_total": 90, "requests": 1000, "bytes_in": 12345, "bytes_out": 67890,
+ *     "errors": 2 } ],
+ *     "frontend": { "pid": 99, "slots": 1056, "totals": { "idle": 4, "relay": 2, ... },
+ *       "busy": [ { "state": "relay", "pid": 321, "client": "192.0.2.1", "port": 40000,
+ *         "vhost": "example.com", "bytes_in": 10, "bytes_out": 20, "age_ms": 1500,
+ *         "conn_id": "..." } ] } }
  *
- * No settings. Counters live in shared memory written by each worker; a
- * worker that is gone is not listed. */
+ * Setting: scoreboard = path of the frontend's frontend.scoreboard_file
+ * (optional; without it there is no "frontend" object). The file is mapped
+ * read-only per request, so a restarted frontend (a new file) is seen at
+ * once, and its header is checked before any slot is read: a file of
+ * another version or size gives {"error": ...}, never a read out of bounds.
+ * Worker counters live in shared memory written by each worker; a worker
+ * that is gone is not listed. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <bactrian/module.h>
 
+#include "frontend/scoreboard.h"
+
 #define MAX_WORKERS 2048
+
+struct status {
+    const char *scoreboard; /* NULL: no frontend object */
+};
+
+/* A growing output buffer; on allocation failure it stops growing and
+ * the request fails. */
+struct out {
+    char *p;
+    size_t len, cap;
+    bool failed;
+};
+
+__attribute__((format(printf, 2, 3))) static void put(struct out *o, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        size_t room = o->cap - o->len;
+        int n = o->failed ? 0 : vsnprintf(o->p + o->len, room, fmt, ap);
+        va_end(ap);
+        if (o->failed || n < 0) {
+            o->failed = true;
+            return;
+        }
+        if ((size_t)n < room) {
+            o->len += (size_t)n;
+            return;
+        }
+        size_t cap = o->cap * 2 + (size_t)n;
+        char *p = realloc(o->p, cap);
+        if (!p) {
+            o->failed = true;
+            return;
+        }
+        o->p = p;
+        o->cap = cap;
+    }
+}
+
+/* A JSON string of at most max bytes of s (which need not be terminated). */
+static void put_str(struct out *o, const char *s, size_t max)
+{
+    size_t n = strnlen(s, max);
+    put(o, "\"");
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\')
+            put(o, "\\%c", c);
+        else if (c < 0x20 || c >= 0x7f)
+            put(o, "\\u%04x", c); /* names and ids are ASCII; anything else is escaped */
+        else
+            put(o, "%c", c);
+    }
+    put(o, "\"");
+}
+
+static int status_init(struct bm_conf *conf, void **inst)
+{
+    struct status *st = calloc(1, sizeof *st);
+    if (!st)
+        return -1;
+    st->scoreboard = bm_conf_path(conf, "scoreboard", NULL);
+    *inst = st;
+    return 0;
+}
+
+static void status_fini(void *inst)
+{
+    free(inst);
+}
+
+static const char *const state_names[] = {"free", "starting", "idle", "retiring", "handshake",
+                                          "relay"};
+#define NSTATES (sizeof state_names / sizeof state_names[0])
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void put_slot(struct out *o, const struct fe_slot *s, int state, uint64_t now, bool first)
+{
+    /* Copied out once: the child may rewrite the slot while we read it. */
+    struct fe_slot c;
+    memcpy(&c, s, sizeof c);
+    char who[INET6_ADDRSTRLEN] = "";
+    if (c.family == AF_INET || c.family == AF_INET6)
+        inet_ntop(c.family, c.addr, who, sizeof who);
+    put(o, "%s{\"state\":\"%s\",\"pid\":%ld,\"client\":\"%s\",\"port\":%u,\"vhost\":",
+        first ? "" : ",", state_names[state], (long)c.pid, who, (unsigned)c.port);
+    put_str(o, c.vhost, sizeof c.vhost);
+    put(o, ",\"bytes_in\":%llu,\"bytes_out\":%llu,\"age_ms\":%llu,\"conn_id\":",
+        (unsigned long long)c.bytes_in, (unsigned long long)c.bytes_out,
+        (unsigned long long)(c.client_ms && now > c.client_ms ? now - c.client_ms : 0));
+    put_str(o, c.conn_id, sizeof c.conn_id);
+    put(o, "}");
+}
+
+/* Checks the header against what this build knows and the file's size;
+ * NULL when the slots are safe to read, else why not. */
+static const char *check_header(const struct fe_scoreboard *sb, size_t size)
+{
+    if (size < sizeof *sb)
+        return "file too short for a scoreboard header";
+    if (sb->magic != FE_SB_MAGIC)
+        return "not a scoreboard file (magic)";
+    if (sb->version != FE_SB_VERSION || sb->header_size != sizeof *sb ||
+        sb->slot_size != sizeof(struct fe_slot))
+        return "scoreboard of another version";
+    if (sb->nslots > (size - sizeof *sb) / sizeof(struct fe_slot))
+        return "scoreboard slot count exceeds the file size";
+    return NULL;
+}
+
+static void put_frontend(struct out *o, const char *path)
+{
+    put(o, ",\"frontend\":");
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    struct stat st;
+    const char *why = NULL;
+    if (fd == -1 || fstat(fd, &st) == -1)
+        why = strerror(errno);
+    else if (!S_ISREG(st.st_mode))
+        why = "not a regular file";
+    if (why) {
+        put(o, "{\"error\":");
+        put_str(o, why, 128);
+        put(o, "}");
+        if (fd != -1)
+            close(fd);
+        return;
+    }
+    size_t size = (size_t)st.st_size;
+    void *p = size ? mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0) : MAP_FAILED;
+    close(fd);
+    const struct fe_scoreboard *sb = p;
+    const char *bad = p == MAP_FAILED ? "empty or unmappable file" : check_header(sb, size);
+    if (bad) {
+        put(o, "{\"error\":\"%s\"}", bad);
+        if (p != MAP_FAILED)
+            munmap(p, size);
+        return;
+    }
+    uint64_t now = mono_ms();
+    unsigned long long totals[NSTATES] = {0};
+    put(o, "{\"pid\":%ld,\"slots\":%llu,\"busy\":[", (long)sb->master_pid,
+        (unsigned long long)sb->nslots);
+    bool first = true;
+    for (size_t i = 0; i < sb->nslots; i++) {
+        const struct fe_slot *s = &sb->slots[i];
+        int state = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
+        if (state < 0 || (size_t)state >= NSTATES)
+            continue;
+        totals[state]++;
+        if (state == FE_SLOT_HANDSHAKE || state == FE_SLOT_RELAY) {
+            put_slot(o, s, state, now, first);
+            first = false;
+        }
+    }
+    put(o, "],\"totals\":{");
+    for (size_t i = 0; i < NSTATES; i++)
+        put(o, "%s\"%s\":%llu", i ? "," : "", state_names[i], totals[i]);
+    put(o, "}}");
+    munmap(p, size);
+}
 
 static int status_handle(struct bm_request *r, void *inst)
 {
-    (void)inst;
+    const struct status *cfg = inst;
     static struct bm_worker_stats st[MAX_WORKERS];
     size_t n = bm_worker_stats(st, MAX_WORKERS);
     if (n > MAX_WORKERS)
@@ -24,36 +212,43 @@ static int status_handle(struct bm_request *r, void *inst)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     uint64_t now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-    size_t cap = 128 + n * 320;
-    char *buf = malloc(cap);
-    if (!buf)
+    struct out o = {.cap = 256 + n * 320};
+    o.p = malloc(o.cap);
+    if (!o.p)
         return BM_ERROR;
-    size_t o = (size_t)snprintf(buf, cap, "{\"generation\":%u,\"time\":%lld,\"worker\":%d,\"workers\":[",
-                                bm_config_generation(), (long long)ts.tv_sec, bm_worker_index());
-    for (size_t i = 0; i < n && o < cap; i++) {
+    put(&o, "{\"generation\":%u,\"time\":%lld,\"worker\":%d,\"workers\":[",
+        bm_config_generation(), (long long)ts.tv_sec, bm_worker_index());
+    for (size_t i = 0; i < n; i++) {
         const struct bm_worker_stats *w = &st[i];
         double up = w->started_ms && now_ms > w->started_ms ? (double)(now_ms - w->started_ms) / 1e3 : 0;
-        o += (size_t)snprintf(buf + o, cap - o,
-                              "%s{\"index\":%d,\"pid\":%ld,\"generation\":%u,\"uptime\":%.3f,"
-                              "\"connections_open\":%llu,\"connections_total\":%llu,"
-                              "\"requests\":%llu,\"bytes_in\":%llu,\"bytes_out\":%llu,"
-                              "\"errors\":%llu}",
-                              i ? "," : "", w->index, (long)w->pid, w->generation, up,
-                              (unsigned long long)w->connections_open,
-                              (unsigned long long)w->connections_total,
-                              (unsigned long long)w->requests, (unsigned long long)w->bytes_in,
-                              (unsigned long long)w->bytes_out, (unsigned long long)w->errors);
+        put(&o,
+            "%s{\"index\":%d,\"pid\":%ld,\"generation\":%u,\"uptime\":%.3f,"
+            "\"connections_open\":%llu,\"connections_total\":%llu,"
+            "\"requests\":%llu,\"bytes_in\":%llu,\"bytes_out\":%llu,"
+            "\"errors\":%llu}",
+            i ? "," : "", w->index, (long)w->pid, w->generation, up,
+            (unsigned long long)w->connections_open, (unsigned long long)w->connections_total,
+            (unsigned long long)w->requests, (unsigned long long)w->bytes_in,
+            (unsigned long long)w->bytes_out, (unsigned long long)w->errors);
     }
-    if (o + 4 < cap)
-        o += (size_t)snprintf(buf + o, cap - o, "]}\n");
+    put(&o, "]");
+    if (cfg->scoreboard)
+        put_frontend(&o, cfg->scoreboard);
+    put(&o, "}\n");
+    if (o.failed) {
+        free(o.p);
+        return BM_ERROR;
+    }
     bm_add_header(r, "Cache-Control", "no-store");
-    bm_respond(r, 200, "application/json", buf, o < cap ? o : cap - 1);
-    free(buf);
+    bm_respond(r, 200, "application/json", o.p, o.len);
+    free(o.p);
     return BM_DONE;
 }
 
 const struct bm_module bactrian_module = {
     .api_version = BACTRIAN_MODULE_API_VERSION,
     .name = "status",
+    .init = status_init,
     .handle = status_handle,
+    .fini = status_fini,
 };

@@ -5,8 +5,11 @@
 #include <check.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -131,17 +134,53 @@ END_TEST
 
 START_TEST(ticket_rotation_keeps_previous)
 {
-    struct fe_scoreboard *sb = fe_scoreboard_create(1);
+    struct fe_tickets *t = fe_tickets_create();
     struct fe_ticket_key k[2], k2[2];
-    ck_assert_int_eq(fe_scoreboard_rotate_tickets(sb), 0);
-    fe_scoreboard_get_tickets(sb, k);
-    ck_assert_int_eq(fe_scoreboard_rotate_tickets(sb), 0);
-    fe_scoreboard_get_tickets(sb, k2);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(fe_tickets_rotate(t), 0);
+    fe_tickets_get(t, k);
+    ck_assert_int_eq(fe_tickets_rotate(t), 0);
+    fe_tickets_get(t, k2);
     ck_assert_mem_eq(k2[1].name, k[0].name, 16);
     ck_assert_mem_eq(k2[1].aes, k[0].aes, 32);
     ck_assert(memcmp(k2[0].name, k[0].name, 16) != 0);
-    ck_assert_uint_eq(sb->ticket_seq % 2, 0);
-    fe_scoreboard_destroy(sb);
+    ck_assert_uint_eq(t->seq % 2, 0);
+    fe_tickets_destroy(t);
+}
+END_TEST
+
+/* A file scoreboard: mode 0640, the header a reader checks, replaced whole
+ * (a reader of the old file keeps a valid mapping), and no key material. */
+START_TEST(file_scoreboard_header_and_replace)
+{
+    char dir[] = "/tmp/bx-sb-XXXXXX", path[64];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/scoreboard", dir);
+    struct fe_scoreboard *a = fe_scoreboard_create_file(3, path, (uid_t)-1, (gid_t)-1);
+    ck_assert_ptr_nonnull(a);
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_uint_eq(st.st_mode & 0777, 0640);
+    ck_assert_uint_eq((size_t)st.st_size, fe_scoreboard_size(3));
+    ck_assert_uint_eq(a->magic, FE_SB_MAGIC);
+    ck_assert_uint_eq(a->version, FE_SB_VERSION);
+    ck_assert_uint_eq(a->slot_size, sizeof(struct fe_slot));
+    ck_assert_uint_eq(a->header_size, sizeof(struct fe_scoreboard));
+    ck_assert_uint_eq(a->nslots, 3);
+    ck_assert_int_eq(a->master_pid, getpid());
+    ino_t old = st.st_ino;
+    struct fe_scoreboard *b = fe_scoreboard_create_file(5, path, (uid_t)-1, (gid_t)-1);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_uint_ne(st.st_ino, old);
+    ck_assert_uint_eq((size_t)st.st_size, fe_scoreboard_size(5));
+    a->slots[2].pid = 7; /* the old mapping stays usable */
+    fe_scoreboard_destroy(a);
+    fe_scoreboard_destroy(b);
+    ck_assert_int_eq(unlink(path), 0);
+    ck_assert_int_eq(rmdir(dir), 0); /* no temporary file left behind */
+    ck_assert_ptr_null(fe_scoreboard_create_file(1, "/nonexistent-dir/sb", (uid_t)-1,
+                                                 (gid_t)-1));
 }
 END_TEST
 
@@ -167,6 +206,7 @@ Suite *suite_fe_scoreboard(void)
     tcase_add_test(tc, per_ip_admission_is_atomic);
     tcase_add_test(tc, per_ip_lock_of_dead_owner_is_taken_over);
     tcase_add_test(tc, ticket_rotation_keeps_previous);
+    tcase_add_test(tc, file_scoreboard_header_and_replace);
     tcase_add_test(tc, connection_ids_unique);
     suite_add_tcase(s, tc);
     return s;
