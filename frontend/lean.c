@@ -93,6 +93,9 @@ int fe_handoff_recv(int sock, struct fe_handoff *h, int *cfd, int *bfd, int *ack
         OPENSSL_cleanse(h, sizeof *h);
         return -1;
     }
+    /* The texts go into log lines: never trust their terminators. */
+    h->who[sizeof h->who - 1] = h->id[sizeof h->id - 1] = '\0';
+    h->vhost[sizeof h->vhost - 1] = h->version[sizeof h->version - 1] = '\0';
     *cfd = fds[0];
     *bfd = fds[1];
     *ackfd = fds[2];

@@ -446,6 +446,8 @@ struct rec_state {
     int ep;                   /* epoll, edge-triggered: no per-wait registration */
     bool c_out, b_out;        /* EPOLLOUT registered (only while a write is blocked: a
                                * Unix socket reports writable after every read of its peer) */
+    bool c_hup, b_hup;        /* the peer's FIN was reported: its edge is spent, so a
+                               * short read no longer proves the socket drained */
     unsigned char *cin, *a, *b, *cout;
     size_t cinlen, alen, aoff, coutlen, coutoff;
     bool c_eof, b_eof, b_shut, c_shut;
@@ -485,7 +487,7 @@ static int rec_c2b(struct fe_relay *r, struct rec_state *s, bool *wrote)
         ssize_t n = read(r->cfd, s->cin + s->cinlen, room);
         if (n > 0) {
             s->cinlen += (size_t)n;
-            if ((size_t)n < room)
+            if ((size_t)n < room && !s->c_hup)
                 s->c_rw = POLLIN;
             if (rec_open(r, s) < 0)
                 return -1;
@@ -538,7 +540,7 @@ static int rec_b2c(struct fe_relay *r, struct rec_state *s, bool *wrote)
             s->coutlen = (size_t)c;
             s->coutoff = 0;
             count(r, false, (size_t)n);
-            if ((size_t)n < REC_B)
+            if ((size_t)n < REC_B && !s->b_hup)
                 s->b_rw = POLLIN;
             progress = 1;
         } else if (n == 0) {
@@ -601,10 +603,13 @@ static void rec_wait(struct fe_relay *r, struct rec_state *s, int timeout)
         short rev = (short)(((e & (EPOLLIN | EPOLLRDHUP)) ? POLLIN : 0) |
                             ((e & EPOLLOUT) ? POLLOUT : 0) | ((e & EPOLLHUP) ? POLLHUP : 0) |
                             ((e & EPOLLERR) ? POLLERR : 0));
+        bool hup = (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
         if (ev[i].data.u32 == 0) {
+            s->c_hup |= hup;
             ready(&s->c_rw, rev);
             ready(&s->c_ww, rev);
         } else {
+            s->b_hup |= hup;
             ready(&s->b_rw, rev);
             ready(&s->b_ww, rev);
         }
