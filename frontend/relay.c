@@ -640,6 +640,9 @@ static int relay_rec(struct fe_relay *r)
     if (r->cprelen)
         memcpy(s.cin, r->cpre, r->cprelen);
     s.cinlen = r->cprelen;
+    /* A close_notify may have come with the first request (child.c): the
+     * backend must see the half-close without waiting for more. */
+    s.c_eof = r->rec->peer_closed;
     if (r->prelen && write_pre(r) == -1) {
         r->unanswered = true; /* the backend went away before taking the request */
         goto out;
