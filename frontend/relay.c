@@ -181,7 +181,7 @@ static int relay_splice(struct fe_relay *r)
         bool wrote = false;
         int p0 = splice_step(r, &d[0], &wrote), p1 = splice_step(r, &d[1], &wrote);
         if (p0 < 0 || p1 < 0) {
-            r->unanswered = r->out == 0 && r->in == r->prelen;
+            r->unanswered = r->out == 0 && r->in == r->prelen && !d[0].inpipe;
             r->end = "reset";
             goto out;
         }
@@ -384,7 +384,7 @@ static int relay_openssl(struct fe_relay *r)
         int p0 = tls_c2b(r, &s, &wrote);
         int p1 = p0 < 0 ? -1 : tls_b2c(r, &s, &wrote);
         if (p0 < 0 || p1 < 0) {
-            r->unanswered = r->out == 0 && r->in == r->prelen;
+            r->unanswered = r->out == 0 && r->in == r->prelen && !s.alen;
             r->end = "reset";
             goto out;
         }
@@ -659,7 +659,9 @@ static int relay_rec(struct fe_relay *r)
             goto out;
         }
         if (p0 < 0 || p1 < 0) {
-            r->unanswered = r->out == 0 && r->in == r->prelen;
+            /* Not when client bytes beyond pre are held here: a replay would
+             * lose them (and with them the start of a record). */
+            r->unanswered = r->out == 0 && r->in == r->prelen && !s.cinlen && !s.alen;
             if (strcmp(r->end, "error") == 0)
                 r->end = "reset";
             goto out;

@@ -79,5 +79,92 @@ def test_close_notify_with_the_request():
             assert eof and took < 2.0, "together=%s: EOF %s after %.1f s" % (together, eof, took)
 
 
+class _FakeBackend:
+    """A backend on the stack's Unix socket: the first connection takes the
+    request and closes unanswered when told to (a backend on its way out),
+    later ones answer every request with 200 and keep the connection."""
+
+    def __init__(self, path):
+        import threading
+        self.srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.srv.bind(path)
+        self.srv.listen(8)
+        self.srv.settimeout(0.2)
+        self.got_first = threading.Event()
+        self.drop_first = threading.Event()
+        self.stop = threading.Event()
+        self.conns = 0
+        self.t = threading.Thread(target=self.run)
+        self.t.start()
+
+    def run(self):
+        import threading
+        while not self.stop.is_set():
+            try:
+                c, _ = self.srv.accept()
+            except socket.timeout:
+                continue
+            self.conns += 1
+            threading.Thread(target=self.serve, args=(c, self.conns == 1)).start()
+
+    def serve(self, c, first):
+        c.settimeout(0.2)
+        buf = b""
+        with c:
+            while not self.stop.is_set():
+                if first and self.got_first.is_set() and self.drop_first.is_set():
+                    return
+                try:
+                    b = c.recv(65536)
+                except socket.timeout:
+                    continue
+                if not b:
+                    return
+                buf += b
+                while b"\r\n\r\n" in buf:
+                    _, buf = buf.split(b"\r\n\r\n", 1)
+                    if first:
+                        self.got_first.set()
+                    else:
+                        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n")
+
+    def close(self):
+        self.stop.set()
+        self.t.join(5)
+        self.srv.close()
+
+
+def test_no_replay_over_a_partial_record():
+    """The backend drops the first request unanswered (replay case) while the
+    relay holds the first bytes of the client's next record: replaying would
+    lose them and open the rest of that record as a new one (a broken TLS
+    stream). The relay must not replay then; whatever the client gets must be
+    clean, and the frontend must never misread a record."""
+    with fu.stack(backend=False, frontend=True, frontend_opts={"backend_retry": 2}) as s:
+        be = _FakeBackend(s.socket)
+        try:
+            c, obj, inc, out = _handshake(s.https_port)
+            with c:
+                obj.write(fu.REQ)
+                c.sendall(out.read())
+                assert be.got_first.wait(5), "the request did not reach the backend"
+                obj.write(fu.REQ)
+                rec = out.read()
+                c.sendall(rec[:10])       # the relay reads a partial record
+                time.sleep(0.3)
+                be.drop_first.set()       # the backend goes, unanswered
+                time.sleep(0.5)
+                try:
+                    c.sendall(rec[10:])
+                except OSError:
+                    pass
+                plain, eof = _read_to_eof(c, obj, inc)
+        finally:
+            be.close()
+        log = harness.read_file(s.frontend_log)
+        assert "bad TLS record" not in log, log[-2000:]
+        assert plain in (b"", b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n" * 2), plain
+
+
 if __name__ == "__main__":
     harness.main(globals())
