@@ -697,7 +697,10 @@ static int relay_rec(struct fe_relay *r)
             madvise(mem, len, MADV_DONTNEED);
             trimmed = true;
         }
-        int timeout = next_timeout(r, now, last_io, last_write, s.alen || s.coutlen, trimmed);
+        /* No trim while a partial record is held (the trim would drop it):
+         * without this its deadline stays due and the wait never sleeps. */
+        int timeout = next_timeout(r, now, last_io, last_write, s.alen || s.coutlen,
+                                   trimmed || pending);
         if (r->handoff && !pending && timeout > FE_RELAY_HANDOFF_MS)
             timeout = FE_RELAY_HANDOFF_MS;
         rec_wait(r, &s, timeout);

@@ -1,6 +1,7 @@
 """Edges of our own TLS 1.3 record layer (frontend/tlsrec.c) in a live
 frontend, with Python's ssl module (OpenSSL) on memory BIOs as the client so
 the test controls which records travel in one TCP write."""
+import os
 import socket
 import ssl
 import time
@@ -164,6 +165,53 @@ def test_no_replay_over_a_partial_record():
         log = harness.read_file(s.frontend_log)
         assert "bad TLS record" not in log, log[-2000:]
         assert plain in (b"", b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n" * 2), plain
+
+
+def _cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_partial_record_does_not_spin():
+    """A client that stops in the middle of a record (a slow link, or on
+    purpose): the relay holds the partial record and must sleep until more
+    comes, also once the one-second buffer trim is due (it used to wait with
+    a zero timeout from then on, a busy loop until idle_timeout)."""
+    with fu.stack(frontend=True) as s:
+        c, obj, inc, out = _handshake(s.https_port)
+        with c:
+            obj.write(fu.REQ)
+            c.sendall(out.read())
+            plain = b""
+            while not plain.endswith(b"Hello, world!\n"):
+                b = c.recv(65536)
+                assert b, plain
+                inc.write(b)
+                try:
+                    plain += obj.read(65536)
+                except ssl.SSLWantReadError:
+                    pass
+            child = fu.child_of_client(s.pid("frontend"), c.getsockname()[1])
+            obj.write(fu.REQ)
+            rec = out.read()
+            c.sendall(rec[:10])
+            time.sleep(1.2)          # past the trim deadline
+            t0 = _cpu_seconds(child)
+            time.sleep(1.0)
+            used = _cpu_seconds(child) - t0
+            assert used < 0.3, "the relay used %.2f s of CPU in 1 s waiting" % used
+            c.sendall(rec[10:])      # and the record still opens
+            plain = b""
+            while not plain.endswith(b"Hello, world!\n"):
+                b = c.recv(65536)
+                assert b, plain
+                inc.write(b)
+                try:
+                    plain += obj.read(65536)
+                except ssl.SSLWantReadError:
+                    pass
+            assert plain.startswith(b"HTTP/1.1 200"), plain
 
 
 if __name__ == "__main__":
