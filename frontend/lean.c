@@ -106,7 +106,9 @@ int fe_handoff_recv(int sock, struct fe_handoff *h, int *cfd, int *bfd, int *ack
 void fe_handoff_ack(int ackfd, pid_t lean)
 {
     int32_t v = (int32_t)lean;
-    if (write(ackfd, &v, sizeof v) == -1) {
+    /* The descriptor is the child's choice: never block on it (a full pipe
+     * would stall the master); anything but a socket gets no answer. */
+    if (send(ackfd, &v, sizeof v, MSG_DONTWAIT | MSG_NOSIGNAL) == -1) {
         /* the child gave up waiting; it keeps the connection and the lean
          * child finds the sockets shared: see fe_lean_main */
     }

@@ -20,7 +20,7 @@ if HAVE_CHECK
 check_PROGRAMS += tests/unit/check_frontend
 tests_unit_check_frontend_SOURCES = tests/unit/check_frontend.c \
 	tests/unit/frontend/test_http.c tests/unit/frontend/test_scoreboard.c \
-	tests/unit/frontend/test_tlsrec.c
+	tests/unit/frontend/test_tlsrec.c tests/unit/frontend/test_lean.c
 tests_unit_check_frontend_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_frontend_LDADD = frontend/libfrontend.la common/libcommon.la $(CHECK_LIBS) \
 	$(OPENSSL_LIBS) $(LIBCONFIG_LIBS)
@@ -32,6 +32,7 @@ FE_IT = tests/integration/fe_relay.py tests/integration/fe_tls.py \
 	tests/integration/fe_pool.py tests/integration/fe_backend.py \
 	tests/integration/fe_timeouts.py tests/integration/fe_reload.py \
 	tests/integration/fe_wss.py tests/integration/fe_lean.py \
-	tests/integration/fe_proxy_tls.py tests/integration/fe_status.py
+	tests/integration/fe_proxy_tls.py tests/integration/fe_status.py \
+	tests/integration/fe_tlsrec.py
 TESTS += $(FE_IT)
 EXTRA_DIST += $(FE_IT) tests/integration/fe_util.py

@@ -181,7 +181,7 @@ static int relay_splice(struct fe_relay *r)
         bool wrote = false;
         int p0 = splice_step(r, &d[0], &wrote), p1 = splice_step(r, &d[1], &wrote);
         if (p0 < 0 || p1 < 0) {
-            r->unanswered = r->out == 0 && r->in == r->prelen;
+            r->unanswered = r->out == 0 && r->in == r->prelen && !d[0].inpipe;
             r->end = "reset";
             goto out;
         }
@@ -384,7 +384,7 @@ static int relay_openssl(struct fe_relay *r)
         int p0 = tls_c2b(r, &s, &wrote);
         int p1 = p0 < 0 ? -1 : tls_b2c(r, &s, &wrote);
         if (p0 < 0 || p1 < 0) {
-            r->unanswered = r->out == 0 && r->in == r->prelen;
+            r->unanswered = r->out == 0 && r->in == r->prelen && !s.alen;
             r->end = "reset";
             goto out;
         }
@@ -640,6 +640,9 @@ static int relay_rec(struct fe_relay *r)
     if (r->cprelen)
         memcpy(s.cin, r->cpre, r->cprelen);
     s.cinlen = r->cprelen;
+    /* A close_notify may have come with the first request (child.c): the
+     * backend must see the half-close without waiting for more. */
+    s.c_eof = r->rec->peer_closed;
     if (r->prelen && write_pre(r) == -1) {
         r->unanswered = true; /* the backend went away before taking the request */
         goto out;
@@ -656,7 +659,9 @@ static int relay_rec(struct fe_relay *r)
             goto out;
         }
         if (p0 < 0 || p1 < 0) {
-            r->unanswered = r->out == 0 && r->in == r->prelen;
+            /* Not when client bytes beyond pre are held here: a replay would
+             * lose them (and with them the start of a record). */
+            r->unanswered = r->out == 0 && r->in == r->prelen && !s.cinlen && !s.alen;
             if (strcmp(r->end, "error") == 0)
                 r->end = "reset";
             goto out;
@@ -692,7 +697,10 @@ static int relay_rec(struct fe_relay *r)
             madvise(mem, len, MADV_DONTNEED);
             trimmed = true;
         }
-        int timeout = next_timeout(r, now, last_io, last_write, s.alen || s.coutlen, trimmed);
+        /* No trim while a partial record is held (the trim would drop it):
+         * without this its deadline stays due and the wait never sleeps. */
+        int timeout = next_timeout(r, now, last_io, last_write, s.alen || s.coutlen,
+                                   trimmed || pending);
         if (r->handoff && !pending && timeout > FE_RELAY_HANDOFF_MS)
             timeout = FE_RELAY_HANDOFF_MS;
         rec_wait(r, &s, timeout);

@@ -2,9 +2,10 @@
 # Build: ./configure CC=clang --enable-fuzz && make fuzz-smoke (60 s each),
 # or run one longer: tests/fuzz/fuzz_http1 -max_total_time=600 corpus-dir/
 EXTRA_DIST += tests/fuzz/fuzz_proxy.c tests/fuzz/fuzz_http1.c tests/fuzz/fuzz_ws_frame.c \
-	tests/fuzz/fuzz_utf8.c tests/fuzz/README.md
+	tests/fuzz/fuzz_utf8.c tests/fuzz/fuzz_tlsrec.c tests/fuzz/README.md
 if FUZZ
-FUZZERS = tests/fuzz/fuzz_proxy tests/fuzz/fuzz_http1 tests/fuzz/fuzz_ws_frame tests/fuzz/fuzz_utf8
+FUZZERS = tests/fuzz/fuzz_proxy tests/fuzz/fuzz_http1 tests/fuzz/fuzz_ws_frame tests/fuzz/fuzz_utf8 \
+	tests/fuzz/fuzz_tlsrec
 noinst_PROGRAMS += $(FUZZERS)
 FUZZ_LDADD = common/libcommon.la $(OPENSSL_LIBS) $(ZLIB_LIBS) $(LIBCONFIG_LIBS)
 tests_fuzz_fuzz_proxy_SOURCES = tests/fuzz/fuzz_proxy.c
@@ -19,6 +20,9 @@ tests_fuzz_fuzz_ws_frame_LDADD = backend/libws.la $(FUZZ_LDADD)
 tests_fuzz_fuzz_utf8_SOURCES = tests/fuzz/fuzz_utf8.c
 tests_fuzz_fuzz_utf8_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_utf8_LDADD = backend/libws.la $(FUZZ_LDADD)
+tests_fuzz_fuzz_tlsrec_SOURCES = tests/fuzz/fuzz_tlsrec.c
+tests_fuzz_fuzz_tlsrec_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_tlsrec_LDADD = frontend/libfrontend.la $(FUZZ_LDADD)
 
 FUZZ_SECONDS = 60
 fuzz-smoke: $(FUZZERS)

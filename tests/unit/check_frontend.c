@@ -7,12 +7,14 @@
 Suite *suite_fe_http(void);
 Suite *suite_fe_scoreboard(void);
 Suite *suite_fe_tlsrec(void);
+Suite *suite_fe_lean(void);
 
 int main(void)
 {
     SRunner *sr = srunner_create(suite_fe_http());
     srunner_add_suite(sr, suite_fe_scoreboard());
     srunner_add_suite(sr, suite_fe_tlsrec());
+    srunner_add_suite(sr, suite_fe_lean());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
