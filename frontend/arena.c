@@ -21,7 +21,8 @@ static bool in_arena(const void *p)
 static void *arena_alloc(size_t n)
 {
     size_t body = (n + HDR - 1) & ~(size_t)(HDR - 1);
-    if (!cur || body < n || (size_t)(end - cur) < HDR + body)
+    size_t room = cur ? (size_t)(end - cur) : 0;
+    if (!cur || body < n || room < HDR || room - HDR < body)
         return NULL;
     memcpy(cur, &n, sizeof n);
     void *p = cur + HDR;

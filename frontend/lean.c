@@ -43,7 +43,13 @@ pid_t fe_handoff_send(int sock, const struct fe_handoff *h, int cfd, int bfd, in
     if (n == (ssize_t)sizeof *h) {
         struct pollfd p = {.fd = ack[0], .events = POLLIN};
         int32_t v = 0;
-        if (poll(&p, 1, wait_ms) == 1 && read(ack[0], &v, sizeof v) == sizeof v && v > 0)
+        int pr;
+        /* Retried on EINTR: giving up while the master forks would leave two
+         * processes relaying one connection. */
+        do
+            pr = poll(&p, 1, wait_ms);
+        while (pr == -1 && errno == EINTR);
+        if (pr == 1 && read(ack[0], &v, sizeof v) == sizeof v && v > 0)
             lean = (pid_t)v;
     }
     close(ack[0]);
