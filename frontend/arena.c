@@ -18,9 +18,31 @@ static bool in_arena(const void *p)
     return base && (const unsigned char *)p >= base && (const unsigned char *)p < end;
 }
 
+/* Freed blocks are kept per power-of-two size class and handed out again:
+ * a handshake allocates and frees the same few sizes over and over. */
+#define MIN_SHIFT 4
+#define NCLASS 13 /* 16 B .. 64 KiB */
+static void *freelist[NCLASS];
+
+static int size_class(size_t n)
+{
+    int c = 0;
+    while (c < NCLASS && ((size_t)1 << (c + MIN_SHIFT)) < n)
+        c++;
+    return c; /* NCLASS: too big for a class, bump only */
+}
+
 static void *arena_alloc(size_t n)
 {
-    size_t body = (n + HDR - 1) & ~(size_t)(HDR - 1);
+    int c = size_class(n);
+    if (c < NCLASS && freelist[c]) {
+        void *p = freelist[c];
+        memcpy(&freelist[c], p, sizeof(void *));
+        memcpy((unsigned char *)p - HDR, &n, sizeof n);
+        return p;
+    }
+    size_t body = c < NCLASS ? (size_t)1 << (c + MIN_SHIFT)
+                             : (n + HDR - 1) & ~(size_t)(HDR - 1);
     size_t room = cur ? (size_t)(end - cur) : 0;
     if (!cur || body < n || room < HDR || room - HDR < body)
         return NULL;
@@ -28,6 +50,17 @@ static void *arena_alloc(size_t n)
     void *p = cur + HDR;
     cur += HDR + body;
     return p;
+}
+
+static void arena_free(void *p)
+{
+    size_t n;
+    memcpy(&n, (unsigned char *)p - HDR, sizeof n);
+    int c = size_class(n);
+    if (c == NCLASS)
+        return; /* big blocks are rare (and the arena dies with the child) */
+    memcpy(p, &freelist[c], sizeof(void *));
+    freelist[c] = p;
 }
 
 static void *ossl_malloc(size_t n, const char *file, int line)
@@ -47,15 +80,21 @@ static void *ossl_realloc(void *old, size_t n, const char *file, int line)
     size_t had;
     memcpy(&had, (unsigned char *)old - HDR, sizeof had);
     void *p = ossl_malloc(n, file, line);
-    if (p)
+    if (p) {
         memcpy(p, old, had < n ? had : n);
+        arena_free(old);
+    }
     return p;
 }
 
 static void ossl_free(void *p, const char *file, int line)
 {
     (void)file, (void)line;
-    if (!in_arena(p))
+    if (!p)
+        return;
+    if (in_arena(p))
+        arena_free(p);
+    else
         free(p);
 }
 
