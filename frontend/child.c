@@ -457,6 +457,7 @@ static int handoff_to_lean(struct fe_relay *r, void *arg)
     h.stall_ms = r->stall_ms;
     h.in = r->in;
     h.out = r->out;
+    h.last_io_ms = r->last_io;
     h.start_ms = c->start_ms;
     snprintf(h.who, sizeof h.who, "%s", c->who);
     snprintf(h.id, sizeof h.id, "%s", c->id);

@@ -136,6 +136,7 @@ _Noreturn void fe_lean_main(struct fe_handoff *h, int cfd, int bfd, struct fe_sc
     struct fe_relay r = {
         .cfd = cfd, .bfd = bfd, .rec = h->tls ? &rec : NULL, .idle_ms = h->idle_ms,
         .stall_ms = h->stall_ms, .slot = slot, .in = h->in, .out = h->out,
+        .last_io = h->last_io_ms,
     };
     fe_relay_run(&r);
     bx_log_info("client %s id %s vhost %s%s%s: relay %s (lean), %llu bytes in, %llu out, "

@@ -31,6 +31,7 @@ struct fe_handoff {
     struct tlsrec_keys keys;
     int32_t idle_ms, stall_ms;
     uint64_t in, out, start_ms;     /* counters and start, for the log line */
+    uint64_t last_io_ms;            /* last traffic (monotonic): idle time carries over */
     char who[BX_ADDRSTRLEN], id[24], vhost[64], version[16];
 };
 

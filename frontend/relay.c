@@ -95,6 +95,7 @@ static bool try_handoff(struct fe_relay *r, uint64_t now, uint64_t last_io, bool
     if (!r->handoff || busy || now < last_io + FE_RELAY_HANDOFF_MS || offered_for == last_io + 1)
         return false;
     offered_for = last_io + 1;
+    r->last_io = last_io; /* the next process goes on counting idle time from here */
     if (r->handoff(r, r->handoff_arg) != 0)
         return false;
     r->end = "handed off";
@@ -176,7 +177,7 @@ static int relay_splice(struct fe_relay *r)
         r->unanswered = true; /* the backend went away before taking the request */
         goto out;
     }
-    uint64_t last_io = bx_now_ms(), last_write = last_io;
+    uint64_t last_io = r->last_io ? r->last_io : bx_now_ms(), last_write = bx_now_ms();
     for (;;) {
         bool wrote = false;
         int p0 = splice_step(r, &d[0], &wrote), p1 = splice_step(r, &d[1], &wrote);
@@ -647,7 +648,7 @@ static int relay_rec(struct fe_relay *r)
         r->unanswered = true; /* the backend went away before taking the request */
         goto out;
     }
-    uint64_t last_io = bx_now_ms(), last_write = last_io;
+    uint64_t last_io = r->last_io ? r->last_io : bx_now_ms(), last_write = bx_now_ms();
     bool trimmed = s.cinlen == 0;
     for (;;) {
         bool wrote = false;

@@ -37,6 +37,8 @@ struct fe_relay {
     /* results */
     const char *path;         /* "splice", "ktls+splice", "openssl", "tlsrec" */
     const char *end;          /* why it ended: "closed", "idle", "stall", "reset" ... */
+    uint64_t last_io;         /* monotonic ms of the last traffic, 0: now (the splice
+                               * and tlsrec paths start their idle clock from it) */
     uint64_t in, out;         /* bytes client->backend, backend->client; counted
                                * on from their values at the start */
     bool unanswered;          /* the backend closed having sent nothing, and the

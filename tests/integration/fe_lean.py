@@ -149,6 +149,29 @@ def test_answer_and_close_together_end_promptly():
         assert not slow, slow[:5]
 
 
+def test_idle_time_carries_over_the_move():
+    """idle_timeout counts from the last traffic, not from the move: a silent
+    TLS client with idle_timeout 3 is closed about 3 s after its last bytes
+    (the move happens at 1 s), not 4 s."""
+    import socket
+    with fu.stack(frontend=True, modules=MODULES, frontend_opts={"idle_timeout": 3}) as s:
+        c = fu.tls_context().wrap_socket(socket.create_connection(("127.0.0.1", s.https_port)),
+                                         server_hostname="localhost")
+        c.sendall(fu.REQ)
+        assert c.recv(4096).startswith(b"HTTP/1.1 200")
+        t0 = time.monotonic()
+        c.settimeout(10)
+        try:
+            while c.recv(4096):
+                pass
+        except (ConnectionResetError, OSError):
+            pass
+        took = time.monotonic() - t0
+        c.close()
+        fu.wait_log(s.frontend_log, r"relay tlsrec \(lean\), .*idle timeout")
+        assert 2.5 < took < 3.7, took
+
+
 def test_tls12_stays_with_openssl():
     _need_echo()
     import ssl
