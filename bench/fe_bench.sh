@@ -9,7 +9,7 @@
 # with Connection: close), wss echo msgs/s and p99 (when the backend has the
 # echo module), and memory per idle client (PSS of every proxy process plus
 # every backend process, minus the same sum before the clients came, divided
-# by the number of clients) at each count of IDLE.
+# by the number of clients) at each count of IDLE; then the ratios bactrian/nginx.
 #
 # Usage (from a build directory, after make):
 #   sh ../bench/fe_bench.sh [seconds] ["1000 9500"]
@@ -111,11 +111,17 @@ for side in bactrian nginx; do
     if [ $side = bactrian ]; then PORT=$FEPORT; else PORT=$NGPORT; fi
     URL="https://127.0.0.1:$PORT/"
     echo "== $side"
-    echo "https keep-alive requests/s: $(wrk_rate "$URL")"
-    echo "new TLS connections/s:       $(wrk_rate -H 'Connection: close' "$URL")"
+    ka=$(wrk_rate "$URL")
+    nc=$(wrk_rate -H 'Connection: close' "$URL")
+    echo "https keep-alive requests/s: $ka"
+    echo "new TLS connections/s:       $nc"
+    echo "$side ka ${ka%% *}" >>"$TMP/figures"
+    echo "$side nc ${nc%% *}" >>"$TMP/figures"
     if [ $MODE = wss ]; then
-        echo "wss echo 64 B, $CONNS conns:   $(taskset -c "$CLIENT_CPUS" $PY "$SRC/bench/fe_wsload.py" \
-            "$PORT" "$CONNS" "$DUR" 64)"
+        ws=$(taskset -c "$CLIENT_CPUS" $PY "$SRC/bench/fe_wsload.py" "$PORT" "$CONNS" "$DUR" 64)
+        echo "wss echo 64 B, $CONNS conns:   $ws"
+        echo "$side wss $(echo "$ws" | awk '{print $2}')" >>"$TMP/figures"
+        echo "$side p99 $(echo "$ws" | awk '{print $7}')" >>"$TMP/figures"
     fi
 done
 for n in $IDLE; do
@@ -134,9 +140,16 @@ for n in $IDLE; do
         done
         sleep 3 # let idle relays give their buffers back
         now=$(pss_kb $TOP)
+        echo "$side idle$n $(( (now - base) * 1024 / n ))" >>"$TMP/figures"
         echo "idle $MODE clients ($(tail -c 200 "$TMP/idle.out" | tr '\n' ' ')): $side PSS" \
              "$base -> $now kB, $(( (now - base) * 1024 / n )) bytes per client"
         touch "$TMP/stop"
         wait $IPID || true
     done
 done
+# Ratios, bactrian / nginx (above 1 is better for rates; below 1 is better for
+# p99 and bytes per client).
+echo "== ratios bactrian/nginx"
+awk '{ v[$1, $2] = $3; k[$2] = 1 }
+     END { for (f in k) if (v["nginx", f] + 0 > 0)
+               printf "%-6s %.2f\n", f, v["bactrian", f] / v["nginx", f] }' "$TMP/figures" | sort
