@@ -16,7 +16,8 @@
 # (9,500: nginx counts client and upstream connections against one 20,000 fd
 # limit on this machine, and fails above about 9,500 idle proxied clients.)
 # Environment: CONNS (wrk connections, default 50), SERVER_CPUS (default 0),
-# CLIENT_CPUS (default 1), NGINX_WORKERS (default 1).
+# CLIENT_CPUS (default 1), NGINX_WORKERS (default 1), ROUNDS (default 3: this
+# machine's figures vary by some 10% from run to run).
 set -eu
 DUR=${1:-10}
 IDLE=${2:-"1000 9500"}
@@ -24,6 +25,7 @@ CONNS=${CONNS:-50}
 SERVER_CPUS=${SERVER_CPUS:-0}
 CLIENT_CPUS=${CLIENT_CPUS:-1}
 NGINX_WORKERS=${NGINX_WORKERS:-1}
+ROUNDS=${ROUNDS:-3}
 BUILD=$(pwd)
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 FRONTEND=$BUILD/frontend/bactrian-frontend
@@ -106,11 +108,13 @@ wrk_rate() {
 
 echo "bactrian-frontend (pid $FEPID, port $FEPORT) vs nginx $(nginx -v 2>&1 | sed 's/.*\///')" \
      "(pid $NGPID, port $NGPORT, $NGINX_WORKERS worker), backend pid $BEPID, 1 worker"
-echo "servers on CPU $SERVER_CPUS, clients on CPU $CLIENT_CPUS, ${DUR}s per figure, $CONNS connections"
+echo "servers on CPU $SERVER_CPUS, clients on CPU $CLIENT_CPUS, ${DUR}s per figure, $CONNS connections," \
+     "$ROUNDS rounds (the two sides alternate; the ratios use the medians)"
+for round in $(seq "$ROUNDS"); do
 for side in bactrian nginx; do
     if [ $side = bactrian ]; then PORT=$FEPORT; else PORT=$NGPORT; fi
     URL="https://127.0.0.1:$PORT/"
-    echo "== $side"
+    echo "== $side (round $round)"
     ka=$(wrk_rate "$URL")
     nc=$(wrk_rate -H 'Connection: close' "$URL")
     echo "https keep-alive requests/s: $ka"
@@ -123,6 +127,7 @@ for side in bactrian nginx; do
         echo "$side wss $(echo "$ws" | awk '{print $2}')" >>"$TMP/figures"
         echo "$side p99 $(echo "$ws" | awk '{print $7}')" >>"$TMP/figures"
     fi
+done
 done
 for n in $IDLE; do
     for side in bactrian nginx; do
@@ -149,7 +154,12 @@ for n in $IDLE; do
 done
 # Ratios, bactrian / nginx (above 1 is better for rates; below 1 is better for
 # p99 and bytes per client).
-echo "== ratios bactrian/nginx"
-awk '{ v[$1, $2] = $3; k[$2] = 1 }
-     END { for (f in k) if (v["nginx", f] + 0 > 0)
-               printf "%-6s %.2f\n", f, v["bactrian", f] / v["nginx", f] }' "$TMP/figures" | sort
+echo "== medians and ratios bactrian/nginx"
+for f in ka nc wss p99 $(for n in $IDLE; do echo "idle$n"; done); do
+    b=$(awk -v f=$f '$1 == "bactrian" && $2 == f { print $3 }' "$TMP/figures" | sort -g |
+        awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }')
+    g=$(awk -v f=$f '$1 == "nginx" && $2 == f { print $3 }' "$TMP/figures" | sort -g |
+        awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }')
+    [ -n "$b" ] && [ -n "$g" ] || continue
+    awk -v f=$f -v b=$b -v g=$g 'BEGIN { printf "%-9s bactrian %-10s nginx %-10s ratio %.2f\n", f, b, g, (g > 0 ? b / g : 0) }'
+done
