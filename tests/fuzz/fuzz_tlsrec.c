@@ -150,7 +150,9 @@ static enum verdict judge(struct model *m, const unsigned char *inner, size_t n,
             return V_FAIL;
         return inner[1] == 0 ? V_CLOSE : V_DATA;
     }
-    if (type != 22 || n == 0 || n % 5)
+    /* One KeyUpdate per record: it changes the key, so it ends the record
+     * (RFC 8446 5.1). */
+    if (type != 22 || n != 5)
         return V_FAIL;
     bool due = false;
     for (size_t i = 0; i < n; i += 5) {

@@ -542,6 +542,7 @@ START_TEST(inner_content_rules)
         { { 4, 0, 0, 1, 0, 22 }, 6, -1, 0, "refused" },     /* NewSessionTicket */
         { { 24, 0, 0, 1, 2, 22 }, 6, -1, 0, "KeyUpdate" },  /* bad request value */
         { { 24, 0, 0, 22 }, 4, -1, 0, "split" },
+        { { 24, 0, 0, 1, 0, 24, 0, 0, 1, 0, 22 }, 11, -1, 0, "end of its record" },
         { { 9, 9, 99 }, 3, -1, 0, "content type 99" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
