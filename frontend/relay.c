@@ -64,6 +64,20 @@ static int next_timeout(const struct fe_relay *r, uint64_t now, uint64_t last_io
     return t < 0 ? 0 : (int)t;
 }
 
+/* The idle and stall deadlines: true (r->end set) when one has passed.
+ * writing: bytes wait to be written, so the stall clock runs. */
+static bool expired(struct fe_relay *r, uint64_t now, uint64_t last_io, uint64_t last_write,
+                    bool writing)
+{
+    if (now >= last_io + (uint64_t)r->idle_ms)
+        r->end = "idle timeout";
+    else if (writing && now >= last_write + (uint64_t)r->stall_ms)
+        r->end = "stall timeout";
+    else
+        return false;
+    return true;
+}
+
 /* Writes the bytes read before the relay started (poll while blocked). */
 static int write_pre(struct fe_relay *r)
 {
@@ -91,15 +105,35 @@ static int write_pre(struct fe_relay *r)
  * per idle spell; true when it was taken (the relay must end untouched). */
 static bool try_handoff(struct fe_relay *r, uint64_t now, uint64_t last_io, bool busy)
 {
-    static uint64_t offered_for;
-    if (!r->handoff || busy || now < last_io + FE_RELAY_HANDOFF_MS || offered_for == last_io + 1)
+    /* r->last_io equal to last_io: this spell was offered already. */
+    if (!r->handoff || busy || now < last_io + FE_RELAY_HANDOFF_MS || r->last_io == last_io)
         return false;
-    offered_for = last_io + 1;
     r->last_io = last_io; /* the next process goes on counting idle time from here */
     if (r->handoff(r, r->handoff_arg) != 0)
         return false;
     r->end = "handed off";
     return true;
+}
+
+/* Writes buf[*off..*len) to fd without blocking. Returns the bytes written
+ * (0: none) or -1 on an error. A short write means the socket is full, so
+ * *wait becomes POLLOUT and nothing is tried again before poll or epoll
+ * says it drained; *off and *len go back to 0 once everything is out. */
+static ssize_t write_some(int fd, const unsigned char *buf, size_t *off, size_t *len,
+                          short *wait)
+{
+    ssize_t n = write(fd, buf + *off, *len - *off);
+    if (n > 0) {
+        *off += (size_t)n;
+        if (*off == *len)
+            *off = *len = 0;
+        else
+            *wait = POLLOUT;
+        return n;
+    }
+    if (n == -1 && errno == EAGAIN)
+        *wait = POLLOUT;
+    return n == -1 && errno != EAGAIN && errno != EINTR ? -1 : 0;
 }
 
 /* Clears a wait that poll reports satisfied (or moot: hang-up, error). */
@@ -199,14 +233,8 @@ static int relay_splice(struct fe_relay *r)
         if (p0 || p1)
             continue;
         bool pending = d[0].inpipe || d[1].inpipe;
-        if (now >= last_io + (uint64_t)r->idle_ms) {
-            r->end = "idle timeout";
+        if (expired(r, now, last_io, last_write, pending))
             goto out;
-        }
-        if (pending && now >= last_write + (uint64_t)r->stall_ms) {
-            r->end = "stall timeout";
-            goto out;
-        }
         if (try_handoff(r, now, last_io, pending || d[0].eof || d[1].eof)) {
             rc = 0;
             goto out;
@@ -299,18 +327,13 @@ static int tls_c2b(struct fe_relay *r, struct tls_state *s, bool *wrote)
         }
     }
     if (s->alen > s->aoff && !s->b_ww) {
-        ssize_t n = write(r->bfd, s->a + s->aoff, s->alen - s->aoff);
+        ssize_t n = write_some(r->bfd, s->a, &s->aoff, &s->alen, &s->b_ww);
+        if (n < 0)
+            return -1;
         if (n > 0) {
-            s->aoff += (size_t)n;
             count(r, true, (size_t)n);
-            if (s->aoff == s->alen)
-                s->alen = s->aoff = 0;
             progress = 1;
             *wrote = true;
-        } else if (n == -1 && errno == EAGAIN) {
-            s->b_ww = POLLOUT;
-        } else if (n == -1 && errno != EINTR) {
-            return -1;
         }
     }
     if (s->c_eof && s->alen == 0 && !s->b_shut) {
@@ -405,14 +428,8 @@ static int relay_openssl(struct fe_relay *r)
         if (p0 || p1)
             continue;
         bool pending = s.alen || s.blen;
-        if (now >= last_io + (uint64_t)r->idle_ms) {
-            r->end = "idle timeout";
+        if (expired(r, now, last_io, last_write, pending))
             goto out;
-        }
-        if (pending && now >= last_write + (uint64_t)r->stall_ms) {
-            r->end = "stall timeout";
-            goto out;
-        }
         if (!pending && !trimmed && now >= last_io + TRIM_AFTER_MS) {
             madvise(mem, len, MADV_DONTNEED);
             malloc_trim(0);
@@ -503,20 +520,13 @@ static int rec_c2b(struct fe_relay *r, struct rec_state *s, bool *wrote)
         }
     }
     if (s->alen > s->aoff && !s->b_ww) {
-        ssize_t n = write(r->bfd, s->a + s->aoff, s->alen - s->aoff);
+        ssize_t n = write_some(r->bfd, s->a, &s->aoff, &s->alen, &s->b_ww);
+        if (n < 0)
+            return -1;
         if (n > 0) {
-            s->aoff += (size_t)n;
             count(r, true, (size_t)n);
-            if (s->aoff == s->alen)
-                s->alen = s->aoff = 0;
-            else
-                s->b_ww = POLLOUT;
             progress = 1;
             *wrote = true;
-        } else if (n == -1 && errno == EAGAIN) {
-            s->b_ww = POLLOUT;
-        } else if (n == -1 && errno != EINTR) {
-            return -1;
         }
     }
     if (s->c_eof && s->alen == 0 && !s->b_shut) {
@@ -556,19 +566,12 @@ static int rec_b2c(struct fe_relay *r, struct rec_state *s, bool *wrote)
         }
     }
     if (s->coutlen > s->coutoff && !s->c_ww) {
-        ssize_t n = write(r->cfd, s->cout + s->coutoff, s->coutlen - s->coutoff);
+        ssize_t n = write_some(r->cfd, s->cout, &s->coutoff, &s->coutlen, &s->c_ww);
+        if (n < 0)
+            return -1;
         if (n > 0) {
-            s->coutoff += (size_t)n;
-            if (s->coutoff == s->coutlen)
-                s->coutlen = s->coutoff = 0;
-            else
-                s->c_ww = POLLOUT;
             progress = 1;
             *wrote = true;
-        } else if (n == -1 && errno == EAGAIN) {
-            s->c_ww = POLLOUT;
-        } else if (n == -1 && errno != EINTR) {
-            return -1;
         }
     }
     if (s->b_eof && s->coutlen == 0 && !s->c_shut) {
@@ -682,14 +685,8 @@ static int relay_rec(struct fe_relay *r)
         if (p0 || p1)
             continue;
         bool pending = s.alen || s.coutlen || s.cinlen;
-        if (now >= last_io + (uint64_t)r->idle_ms) {
-            r->end = "idle timeout";
+        if (expired(r, now, last_io, last_write, s.alen || s.coutlen))
             goto out;
-        }
-        if ((s.alen || s.coutlen) && now >= last_write + (uint64_t)r->stall_ms) {
-            r->end = "stall timeout";
-            goto out;
-        }
         if (try_handoff(r, now, last_io, pending || s.c_eof || s.b_eof || s.b_shut)) {
             rc = 0;
             goto out;
