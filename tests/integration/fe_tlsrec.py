@@ -50,6 +50,21 @@ def _read_to_eof(c, obj, inc):
     return plain, eof
 
 
+def _read_answer(c, obj, inc):
+    """Plaintext up to the end of the hello module's answer; the connection
+    must stay open until then."""
+    plain = b""
+    while not plain.endswith(b"Hello, world!\n"):
+        b = c.recv(65536)
+        assert b, plain
+        inc.write(b)
+        try:
+            plain += obj.read(65536)
+        except ssl.SSLWantReadError:
+            pass
+    return plain
+
+
 def test_close_notify_with_the_request():
     """A keep-alive request and the client's close_notify in one write: the
     handshake child opens both before the relay starts, and the backend must
@@ -183,15 +198,7 @@ def test_partial_record_does_not_spin():
         with c:
             obj.write(fu.REQ)
             c.sendall(out.read())
-            plain = b""
-            while not plain.endswith(b"Hello, world!\n"):
-                b = c.recv(65536)
-                assert b, plain
-                inc.write(b)
-                try:
-                    plain += obj.read(65536)
-                except ssl.SSLWantReadError:
-                    pass
+            _read_answer(c, obj, inc)
             child = fu.child_of_client(s.pid("frontend"), c.getsockname()[1])
             obj.write(fu.REQ)
             rec = out.read()
@@ -202,15 +209,7 @@ def test_partial_record_does_not_spin():
             used = _cpu_seconds(child) - t0
             assert used < 0.3, "the relay used %.2f s of CPU in 1 s waiting" % used
             c.sendall(rec[10:])      # and the record still opens
-            plain = b""
-            while not plain.endswith(b"Hello, world!\n"):
-                b = c.recv(65536)
-                assert b, plain
-                inc.write(b)
-                try:
-                    plain += obj.read(65536)
-                except ssl.SSLWantReadError:
-                    pass
+            plain = _read_answer(c, obj, inc)
             assert plain.startswith(b"HTTP/1.1 200"), plain
 
 
