@@ -23,6 +23,7 @@
 #include "common/net.h"
 #include "common/proc.h"
 #include "common/proxy.h"
+#include "common/sandbox.h"
 #include "frontend/child.h"
 #include "frontend/lean.h"
 #include "frontend/relay.h"
@@ -617,6 +618,12 @@ _Noreturn void fe_child_main(const struct fe_child_env *env)
     const struct bx_config *cfg = env->gen->cfg;
     struct fe_slot *slot = env->slot;
     bx_log_follow(&env->sb->log_seq);
+    /* Confined before the first client byte (common/sandbox.h). */
+    char err[BX_ERRLEN];
+    if (bx_sandbox_apply(BX_SANDBOX_FE_HANDSHAKE, err, sizeof err) == -1) {
+        bx_log_error("child: cannot confine: %s", err);
+        _exit(1);
+    }
     fe_slot_cas(slot, FE_SLOT_STARTING, FE_SLOT_IDLE);
     for (int served = 0; served < cfg->fe.clients_per_child; served++) {
         struct conn c;

@@ -14,7 +14,7 @@ frontend_libfrontend_la_SOURCES = \
 sbin_PROGRAMS += frontend/bactrian-frontend
 frontend_bactrian_frontend_SOURCES = frontend/main.c
 frontend_bactrian_frontend_LDADD = frontend/libfrontend.la common/libcommon.la $(OPENSSL_LIBS) \
-	$(ZLIB_LIBS) $(LIBCONFIG_LIBS)
+	$(ZLIB_LIBS) $(LIBCONFIG_LIBS) $(LIBSECCOMP_LIBS)
 
 if HAVE_CHECK
 check_PROGRAMS += tests/unit/check_frontend
@@ -23,7 +23,7 @@ tests_unit_check_frontend_SOURCES = tests/unit/check_frontend.c \
 	tests/unit/frontend/test_tlsrec.c tests/unit/frontend/test_lean.c
 tests_unit_check_frontend_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_frontend_LDADD = frontend/libfrontend.la common/libcommon.la $(CHECK_LIBS) \
-	$(OPENSSL_LIBS) $(LIBCONFIG_LIBS)
+	$(OPENSSL_LIBS) $(LIBCONFIG_LIBS) $(LIBSECCOMP_LIBS)
 TESTS += tests/unit/check_frontend
 endif
 

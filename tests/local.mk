@@ -12,7 +12,7 @@ tests_unit_check_common_SOURCES = tests/unit/check_common.c \
 	tests/unit/common/test_proc.c
 tests_unit_check_common_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_common_LDADD = tests/unit/libtestutil.la common/libcommon.la $(CHECK_LIBS) \
-	$(OPENSSL_LIBS) $(LIBCONFIG_LIBS)
+	$(OPENSSL_LIBS) $(LIBCONFIG_LIBS) $(LIBSECCOMP_LIBS)
 TESTS += tests/unit/check_common
 endif
 

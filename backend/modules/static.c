@@ -118,6 +118,8 @@ static int st_worker_init(void *inst)
     struct st *s = inst;
     if (!open_root(s))
         bm_log(BM_LOG_WARN, "static: cannot open root %s: %s", s->root, strerror(errno));
+    else if (bm_sandbox_allow_read(s->root) == -1)
+        bm_log(BM_LOG_WARN, "static: root %s: %s", s->root, strerror(errno));
     return 0;
 }
 

@@ -7,7 +7,7 @@ if FUZZ
 FUZZERS = tests/fuzz/fuzz_proxy tests/fuzz/fuzz_http1 tests/fuzz/fuzz_ws_frame tests/fuzz/fuzz_utf8 \
 	tests/fuzz/fuzz_tlsrec
 noinst_PROGRAMS += $(FUZZERS)
-FUZZ_LDADD = common/libcommon.la $(OPENSSL_LIBS) $(ZLIB_LIBS) $(LIBCONFIG_LIBS)
+FUZZ_LDADD = common/libcommon.la $(OPENSSL_LIBS) $(ZLIB_LIBS) $(LIBCONFIG_LIBS) $(LIBSECCOMP_LIBS)
 tests_fuzz_fuzz_proxy_SOURCES = tests/fuzz/fuzz_proxy.c
 tests_fuzz_fuzz_proxy_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_proxy_LDADD = $(FUZZ_LDADD)
