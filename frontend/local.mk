@@ -9,7 +9,8 @@ frontend_libfrontend_la_SOURCES = \
 	frontend/tls.c frontend/tls.h \
 	frontend/lean.c frontend/lean.h \
 	frontend/arena.c frontend/arena.h \
-	frontend/tlsrec.c frontend/tlsrec.h
+	frontend/tlsrec.c frontend/tlsrec.h \
+	frontend/testhook.c
 
 sbin_PROGRAMS += frontend/bactrian-frontend
 frontend_bactrian_frontend_SOURCES = frontend/main.c
