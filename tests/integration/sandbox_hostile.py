@@ -160,6 +160,27 @@ def test_frontend_child_is_confined_and_attacks_fail():
         target.close()
 
 
+def test_lean_child_is_confined():
+    """A connection idle for a second moves to a lean child (frontend/lean.h):
+    that child is confined too, and relays."""
+    import fe_util as fu
+    with harness.Stack(frontend=True, modules=[{"module": "hello", "path": "/"}]) as s:
+        c = socket.create_connection(("127.0.0.1", s.http_port))
+        c.settimeout(10)
+        c.sendall(fu.REQ)
+        assert c.recv(4096).startswith(b"HTTP/1.1 200")
+        port = c.getsockname()[1]
+        first = fu.child_of_client(s.pid("frontend"), port)
+        harness.wait_for(lambda: fu.child_of_client(s.pid("frontend"), port) not in
+                         (None, first), "the hand-off to a lean child")
+        lean = fu.child_of_client(s.pid("frontend"), port)
+        assert status_field(lean, "Seccomp") == "2", "lean child %d not filtered" % lean
+        assert status_field(lean, "NoNewPrivs") == "1", lean
+        c.sendall(fu.REQ)
+        assert c.recv(4096).startswith(b"HTTP/1.1 200")
+        c.close()
+
+
 def test_backend_worker_is_confined_and_attacks_fail():
     if not os.path.exists(os.path.join(TEST_MODS, "hostile.so")):
         raise AssertionError("tests/modules/hostile.so not built")
