@@ -123,6 +123,25 @@ static int add_rules(int rfd, uint64_t fs, char *err, size_t errlen)
     return 0;
 }
 
+#ifdef BX_ASAN
+/* What AddressSanitizer reads to report: its own maps, the binary and the
+ * libraries (for symbols). Test builds only. */
+static void asan_paths(void)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash && slash != exe)
+            *slash = '\0';
+        add_path(exe, FS_READ);
+    }
+    add_path("/proc/self", FS_READ);
+    add_path("/usr/lib", FS_READ);
+}
+#endif
+
 int bx_landlock_apply(enum bx_sandbox_profile p, char *err, size_t errlen)
 {
     long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
@@ -130,6 +149,9 @@ int bx_landlock_apply(enum bx_sandbox_profile p, char *err, size_t errlen)
         forget_paths();
         return 0;
     }
+#ifdef BX_ASAN
+    asan_paths();
+#endif
     size_t size;
     struct ruleset_attr a = handled((int)abi, p, &size);
     int rfd = (int)syscall(SYS_landlock_create_ruleset, &a, size, 0);

@@ -119,13 +119,27 @@ static int act_fork(const char *arg, char *out, size_t outlen)
     return 0;
 }
 
+/* A heap overflow by one byte: under ASan the report must still come out of
+ * a confined process (and the test checks it); elsewhere it reads slack. */
+static int act_asan(const char *arg, char *out, size_t outlen)
+{
+    (void)arg;
+    char *volatile p = malloc(16);
+    if (!p)
+        return ENOMEM;
+    memset(p, 'x', 16);
+    snprintf(out, outlen, "read %d", p[16]);
+    free(p);
+    return 0;
+}
+
 static const struct {
     const char *name;
     int (*fn)(const char *arg, char *out, size_t outlen);
 } actions[] = {
     {"mem", act_mem},         {"vmread", act_vmread}, {"ptrace", act_ptrace},
     {"kill", act_kill},       {"open", act_open},     {"connect", act_connect},
-    {"exec", act_exec},       {"fork", act_fork},
+    {"exec", act_exec},       {"fork", act_fork},     {"asan", act_asan},
 };
 
 size_t hostile_run(const char *action, const char *arg, char *out, size_t outlen)
