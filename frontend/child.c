@@ -23,6 +23,7 @@
 #include "common/net.h"
 #include "common/proc.h"
 #include "common/proxy.h"
+#include "frontend/access.h"
 #include "frontend/child.h"
 #include "frontend/lean.h"
 #include "frontend/relay.h"
@@ -488,6 +489,10 @@ static void serve(struct conn *c)
     uint64_t hs_deadline = start + (uint64_t)fe->handshake_timeout_ms;
     bx_sockaddr_str((struct sockaddr *)&c->client, c->clientlen, true, c->who, sizeof c->who);
 
+    /* allow/deny before a byte is read: the peer now, a proxied client
+     * right after its PROXY header (access.h). */
+    if (!fe_access_peer(sv, (struct sockaddr *)&c->client, c->clientlen))
+        return;
     if (sv->proxy_protocol != BX_PROXY_OFF) {
         bool trusted = bx_cidr_list_match(sv->proxy_from.v, sv->proxy_from.n,
                                           (struct sockaddr *)&c->client);
@@ -500,6 +505,8 @@ static void serve(struct conn *c)
                 return;
             bx_sockaddr_str((struct sockaddr *)&c->client, c->clientlen, true, c->who,
                             sizeof c->who);
+            if (!fe_access_client(sv, (struct sockaddr *)&c->client, c->clientlen))
+                return;
         }
     }
     fe_scoreboard_conn_id(c->env->sb, c->id, sizeof c->id);
