@@ -27,8 +27,8 @@ TESTS += tests/unit/check_backend
 endif
 
 # Integration tests of the backend alone (curl, raw sockets, PROXY headers).
-TESTS += tests/integration/backend_http.py
-EXTRA_DIST += tests/integration/backend_http.py
+TESTS += tests/integration/backend_http.py tests/integration/backend_dotfiles.py
+EXTRA_DIST += tests/integration/backend_http.py tests/integration/backend_dotfiles.py
 TESTS += tests/integration/backend_module.sh
 EXTRA_DIST += tests/integration/backend_module.sh doc/examples/greet.c doc/modules.md
 
