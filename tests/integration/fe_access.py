@@ -110,6 +110,26 @@ def test_refusals_are_rate_limited():
         assert len(lines) + more == 31, (lines, more)
 
 
+def test_master_refusing_a_full_pool_closes_banned_clients_silently():
+    opts = {"max_children": 2, "min_spare": 1, "max_spare": 1, "per_ip_max": 0}
+    s = fu.stack(frontend=True, frontend_opts=opts)
+    s.sections["frontend"]["services"][0]["deny"] = [BANNED]
+    s.write_config()
+    with s:
+        # the harness's start-up probes must be gone before we fill the pool
+        fu.wait_log(s.frontend_log, r"client 127\.0\.0\.1:\d+: TLS handshake failed")
+        time.sleep(0.2)
+        held = [fu.hold(s.http_port) for _ in range(2)]
+        try:
+            time.sleep(0.3)
+            assert _plain(s, "127.0.0.1").startswith(b"HTTP/1.1 503")
+            assert _plain(s, BANNED) == b""
+            fu.wait_log(s.frontend_log, r"client 127\.0\.0\.2:\d+: refused by the allow/deny")
+        finally:
+            for c in held:
+                c.close()
+
+
 def _v2(client):
     sig = b"\r\n\r\n\x00\r\nQUIT\n"
     addrs = socket.inet_pton(socket.AF_INET, client) + \
