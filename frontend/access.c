@@ -61,5 +61,5 @@ bool fe_access_peer(const struct bx_service *sv, const struct sockaddr *peer, so
 bool fe_access_client(const struct bx_service *sv, const struct sockaddr *client,
                       socklen_t len)
 {
-    return check(sv, client, len, "PROXY client address");
+    return check(sv, client, len, "after the PROXY header");
 }

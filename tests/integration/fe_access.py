@@ -160,7 +160,7 @@ def test_proxied_client_is_judged_before_the_handshake():
         assert _served(get("203.0.113.8"))
         assert get("203.0.113.7") is None
         fu.wait_log(s.frontend_log, r"client 203\.0\.113\.7:4711: refused by the allow/deny list "
-                                    r"of port %d \(PROXY client address\)" % port)
+                                    r"of port %d \(after the PROXY header\)" % port)
         assert not re.search(r"203\.0\.113\.7:4711: TLS", harness.read_file(s.frontend_log))
 
 
