@@ -9,7 +9,10 @@
  * own address is vouched for by proxy_from and not judged (a LOCAL header or
  * none on an "optional" service leaves the balancer as the client, so then it
  * is). A refused connection is closed without an answer, on plaintext and
- * TLS alike: nothing of it is read or parsed. Refusals are logged at most once
+ * TLS alike: nothing of it is read or parsed. The peer check runs in the idle
+ * child that accepted, which then stays idle: nothing of the client touched
+ * it, so a flood of banned connections costs an accept and a close each, not
+ * a fork. Refusals are logged at most once
  * a second across all children, each line with the count of those not logged. */
 #ifndef BACTRIAN_FRONTEND_ACCESS_H
 #define BACTRIAN_FRONTEND_ACCESS_H

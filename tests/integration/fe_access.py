@@ -78,6 +78,21 @@ def test_deny_ipv4_host_on_plain_and_tls():
         assert not re.search(r"client 127\.0\.0\.2:\d+: (TLS|no request)", log), log[-2000:]
 
 
+def test_a_refusal_costs_no_child():
+    """The idle child that accepts a banned peer closes it and stays idle:
+    a flood of banned connections forks nothing."""
+    with _stack(deny=[BANNED]) as s:
+        fu.wait_log(s.frontend_log, r"client 127\.0\.0\.1:\d+: TLS handshake failed")
+        time.sleep(0.5)  # the pool refilled after the start-up probes
+        before = set(fu.children(s.pid("frontend")))
+        for _ in range(50):
+            assert _plain(s, BANNED) == b""
+            assert _tls(s, BANNED) is None
+        time.sleep(0.3)
+        assert set(fu.children(s.pid("frontend"))) == before
+        assert _served(_plain(s, "127.0.0.1"))
+
+
 def test_deny_ipv6():
     with _stack(deny=["::1"]) as s:
         assert _plain(s, family=socket.AF_INET6, host="::1") == b""
