@@ -98,6 +98,10 @@ static struct ruleset_attr handled(int abi, enum bx_sandbox_profile p, size_t *s
         a.fs |= FS_TRUNCATE;
     if (abi >= 5)
         a.fs |= FS_IOCTL_DEV;
+    /* The key process re-reads keys on reload from wherever the new config
+     * says (and through certbot's symlinks): it may read any file, write none. */
+    if (p == BX_SANDBOX_KEYPROC)
+        a.fs &= ~(uint64_t)FS_READ;
     if (abi >= 4) {
         a.net = NET_BIND_TCP | NET_CONNECT_TCP;
         *size = offsetof(struct ruleset_attr, scoped);

@@ -37,8 +37,9 @@ enum bx_sandbox_profile {
      * sendmsg on descriptors it has, epoll, poll, close, openat read-only
      * (re-reading keys on reload), fstat/lseek, memory (mmap without exec,
      * munmap, mremap, brk, madvise), getrandom, clocks, signals on itself,
-     * exit. No socket, connect, accept, fork or exec. Call it after the
-     * channels to the children exist. */
+     * exit. No socket, connect, accept, fork or exec. Landlock: it may read
+     * any file (new key paths on reload) and write none but the logs. Call
+     * it after the channels to the children exist. */
     BX_SANDBOX_KEYPROC,
 };
 
