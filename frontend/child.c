@@ -530,7 +530,7 @@ static void serve(struct conn *c)
         send_page(c, 408, "Request Timeout", "No request arrived in time.");
         return;
     }
-    if (r < 0 || (!c->ssl && fe_test_hook(c->fd, c->first, c->firstlen)))
+    if (r < 0 || (!c->ssl && fe_test_hook(c->env, c->fd, c->first, c->firstlen)))
         return;
     const struct bx_vhost *v = &c->cfg->vhosts[c->vhost];
     snprintf(slot->vhost, sizeof slot->vhost, "%s", v->name);

@@ -5,8 +5,10 @@
 
 #include "frontend/child.h"
 
-__attribute__((weak)) int fe_test_hook(int fd, const unsigned char *first, size_t len)
+__attribute__((weak)) int fe_test_hook(const struct fe_child_env *env, int fd,
+                                       const unsigned char *first, size_t len)
 {
+    (void)env;
     (void)fd;
     (void)first;
     (void)len;
