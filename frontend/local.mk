@@ -6,6 +6,8 @@ frontend_libfrontend_la_SOURCES = \
 	frontend/child.c frontend/child.h \
 	frontend/relay.c frontend/relay.h \
 	frontend/scoreboard.c frontend/scoreboard.h \
+	frontend/shm.c frontend/shm.h \
+	frontend/slottab.c frontend/slottab.h \
 	frontend/tls.c frontend/tls.h \
 	frontend/lean.c frontend/lean.h \
 	frontend/arena.c frontend/arena.h \
@@ -20,7 +22,8 @@ if HAVE_CHECK
 check_PROGRAMS += tests/unit/check_frontend
 tests_unit_check_frontend_SOURCES = tests/unit/check_frontend.c \
 	tests/unit/frontend/test_http.c tests/unit/frontend/test_scoreboard.c \
-	tests/unit/frontend/test_tlsrec.c tests/unit/frontend/test_lean.c
+	tests/unit/frontend/test_tlsrec.c tests/unit/frontend/test_lean.c \
+	tests/unit/frontend/test_slottab.c
 tests_unit_check_frontend_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_frontend_LDADD = frontend/libfrontend.la common/libcommon.la $(CHECK_LIBS) \
 	$(OPENSSL_LIBS) $(LIBCONFIG_LIBS)
