@@ -1,10 +1,15 @@
-/* Scoreboard: slot states, per-IP counting, ticket keys, connection ids. */
+/* Scoreboard: slot states, per-IP counting, children's read-only views,
+ * ticket keys (read-only in children, never an inconsistent copy),
+ * connection ids. */
 #include "config.h"
 
 #include <arpa/inet.h>
 #include <check.h>
+#include <errno.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
@@ -13,10 +18,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <errno.h>
-#include <signal.h>
-#include <openssl/evp.h>
 
 #include "frontend/scoreboard.h"
 #include "frontend/tls.h"
