@@ -169,12 +169,12 @@ fail:
 
 /* ---- the pool ------------------------------------------------------------ */
 
-/* In a new child, before anything else: the scoreboard read-only but for
- * its own slot, the ticket keys read-only. A child that cannot have that
- * does not run. */
+/* In a new child, before anything else (and before any seccomp filter):
+ * the scoreboard read-only but for its own slot. A child that cannot have
+ * that does not run. (The ticket keys' writable mapping is not inherited.) */
 static void child_views(struct master *m, size_t idx)
 {
-    if (fe_scoreboard_child(m->sb, idx) == -1 || fe_tickets_child(m->tickets) == -1) {
+    if (fe_scoreboard_child(m->sb, idx) == -1) {
         bx_log_error("child %d: cannot map the scoreboard read-only: %s", (int)getpid(),
                      strerror(errno));
         _exit(1);
@@ -604,6 +604,9 @@ static int map_scoreboard(struct master *m, const struct bx_config *cfg)
         bx_log_error("cannot map the ticket keys: %s", strerror(errno));
         return -1;
     }
+    if (!fe_shm_can_seal())
+        bx_log_warn("this kernel has no mseal (Linux 6.10): a child could mremap its own "
+                    "scoreboard slot over the next ones unless seccomp forbids mremap");
     return 0;
 }
 

@@ -40,9 +40,11 @@ static struct fe_scoreboard *init(struct fe_scoreboard *sb, size_t nslots)
         return NULL;
     }
     sb->nslots = nslots;
+    sb->base = sb->shm.p;
+    sb->own_index = SIZE_MAX;
     sb->header_size = page_round(sizeof(struct bx_sb_header));
     sb->slot_size = page_round(sizeof(struct bx_sb_slot));
-    struct bx_sb_header *h = sb->hdr = sb->shm.p;
+    struct bx_sb_header *h = sb->hdr = (struct bx_sb_header *)sb->base;
     h->version = BX_SB_VERSION;
     h->header_size = (uint32_t)sb->header_size;
     h->slot_size = (uint32_t)sb->slot_size;
@@ -58,7 +60,7 @@ struct fe_scoreboard *fe_scoreboard_create(size_t nslots)
     struct fe_scoreboard *sb = calloc(1, sizeof *sb);
     if (!sb)
         return NULL;
-    if (fe_shm_create(&sb->shm, "bactrian-scoreboard", fe_scoreboard_size(nslots)) == -1) {
+    if (fe_shm_create(&sb->shm, "bactrian-scoreboard", fe_scoreboard_size(nslots), true) == -1) {
         free(sb);
         return NULL;
     }
@@ -94,19 +96,23 @@ struct bx_sb_slot *fe_sb_slot(const struct fe_scoreboard *sb, size_t i)
 {
     if (i >= sb->nslots)
         return NULL;
-    return (struct bx_sb_slot *)((char *)sb->shm.p + sb->header_size + i * sb->slot_size);
+    if (i == sb->own_index)
+        return sb->own;
+    return (struct bx_sb_slot *)(sb->base + sb->header_size + i * sb->slot_size);
 }
 
 int fe_scoreboard_child(struct fe_scoreboard *sb, size_t self)
 {
-    size_t own = self < sb->nslots ? sb->header_size + self * sb->slot_size : sb->shm.len;
-    size_t after = self < sb->nslots ? own + sb->slot_size : sb->shm.len;
-    int rc = fe_shm_readonly(&sb->shm, 0, own) == 0 &&
-                     fe_shm_readonly(&sb->shm, after, sb->shm.len - after) == 0
-                 ? 0
-                 : -1;
-    fe_shm_close_fd(&sb->shm);
-    return rc;
+    bool any = self < sb->nslots;
+    size_t off = any ? sb->header_size + self * sb->slot_size : 0;
+    if (fe_shm_child(&sb->shm, off, any ? sb->slot_size : 0) == -1)
+        return -1;
+    sb->own = any ? (struct bx_sb_slot *)((char *)sb->shm.p + off) : NULL;
+    sb->own_index = any ? self : SIZE_MAX;
+    sb->base = (char *)sb->shm.ro; /* read-only: writes through it fault */
+    sb->hdr = (struct bx_sb_header *)sb->base;
+    sb->shm.p = NULL;              /* not ours any more but for the own slot */
+    return 0;
 }
 
 int fe_slot_get(const struct bx_sb_slot *s)
@@ -251,11 +257,12 @@ struct fe_tickets *fe_tickets_create(void)
     struct fe_tickets *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
-    if (fe_shm_create(&t->shm, "bactrian-tickets", page_round(sizeof *t->page)) == -1) {
+    if (fe_shm_create(&t->shm, "bactrian-tickets", page_round(sizeof *t->page), false) == -1) {
         free(t);
         return NULL;
     }
     t->page = t->shm.p;
+    t->view = t->shm.ro;
     return t;
 }
 
@@ -263,8 +270,7 @@ void fe_tickets_destroy(struct fe_tickets *t)
 {
     if (!t)
         return;
-    if (t->page && t->shm.ro_fd != -1) /* a child's view is read-only */
-        OPENSSL_cleanse(t->page, sizeof *t->page);
+    OPENSSL_cleanse(t->page, sizeof *t->page); /* the master's: children never get here */
     fe_shm_destroy(&t->shm);
     free(t);
 }
@@ -290,7 +296,7 @@ int fe_tickets_rotate(struct fe_tickets *t)
  * caller goes without tickets for this connection. */
 int fe_tickets_get(const struct fe_tickets *t, struct fe_ticket_key out[2])
 {
-    const struct fe_ticket_page *p = t->page;
+    const struct fe_ticket_page *p = t->view;
     for (int tries = 0; tries < FE_TICKETS_TRIES; tries++) {
         unsigned a = __atomic_load_n(&p->seq, __ATOMIC_ACQUIRE);
         if (a == 0)
@@ -306,11 +312,4 @@ int fe_tickets_get(const struct fe_tickets *t, struct fe_ticket_key out[2])
     }
     OPENSSL_cleanse(out, 2 * sizeof *out);
     return -1;
-}
-
-int fe_tickets_child(struct fe_tickets *t)
-{
-    int rc = fe_shm_readonly(&t->shm, 0, t->shm.len);
-    fe_shm_close_fd(&t->shm);
-    return rc;
 }

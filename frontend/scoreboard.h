@@ -47,7 +47,10 @@ struct fe_scoreboard {
     size_t nslots;              /* as mapped: the only slot count anyone uses */
     size_t header_size, slot_size;
     struct fe_shm shm;          /* header and slots (the file, or a memfd) */
-    struct bx_sb_header *hdr;   /* = shm.p */
+    char *base;                 /* where slots are read: shm.p, in a child shm.ro */
+    struct bx_sb_header *hdr;   /* = base */
+    struct bx_sb_slot *own;     /* a child's own slot (writable), else NULL */
+    size_t own_index;
     struct fe_sb_shared *shared;
 };
 
@@ -60,10 +63,11 @@ void fe_scoreboard_destroy(struct fe_scoreboard *sb);
 /* Bytes of the file or memfd of nslots slots. */
 size_t fe_scoreboard_size(size_t nslots);
 
-/* Slot i, NULL when i >= nslots. */
+/* Slot i, NULL when i >= nslots. In a child, only its own is writable. */
 struct bx_sb_slot *fe_sb_slot(const struct fe_scoreboard *sb, size_t i);
-/* In a child after fork: everything but slot self read-only; closes the
- * descriptor views are made from. self == SIZE_MAX: no slot writable. */
+/* In a child after fork: from now on it reads the header and the other
+ * slots through the read-only view and writes only slot self (SIZE_MAX:
+ * none). 0, or -1 with errno: the child must not run then. */
 int fe_scoreboard_child(struct fe_scoreboard *sb, size_t self);
 
 int fe_slot_get(const struct bx_sb_slot *s);
@@ -113,8 +117,9 @@ struct fe_ticket_page {
 };
 
 struct fe_tickets {
-    struct fe_shm shm;
-    struct fe_ticket_page *page; /* = shm.p */
+    struct fe_shm shm;          /* the writable mapping is not inherited by children */
+    struct fe_ticket_page *page; /* = shm.p: the master writes here */
+    const struct fe_ticket_page *view; /* = shm.ro: everyone reads here */
 };
 
 /* Maps zeroed ticket keys shared with children forked later; NULL on failure. */
@@ -126,7 +131,5 @@ int fe_tickets_rotate(struct fe_tickets *t);
  * no keys or no consistent copy within a bounded number of tries. */
 #define FE_TICKETS_TRIES 64
 int fe_tickets_get(const struct fe_tickets *t, struct fe_ticket_key out[2]);
-/* In a child after fork: the keys become read-only; closes the descriptor. */
-int fe_tickets_child(struct fe_tickets *t);
 
 #endif

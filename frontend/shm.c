@@ -8,36 +8,53 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "frontend/shm.h"
 
+#ifndef __NR_mseal
+#define __NR_mseal 462 /* the same on every architecture (Linux 6.10) */
+#endif
+
 #define SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL)
 
-int fe_shm_create(struct fe_shm *m, const char *name, size_t len)
+/* The read-only view of fd, which must give no writable mappings now. */
+static int map_view(struct fe_shm *m, int fd)
 {
-    m->p = MAP_FAILED;
-    m->len = len;
-    m->ro_fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    if (m->ro_fd == -1)
+    void *v = mmap(NULL, m->len, PROT_READ, MAP_SHARED, fd, 0);
+    if (v == MAP_FAILED)
         return -1;
-    if (ftruncate(m->ro_fd, (off_t)len) == -1)
-        goto fail;
-    m->p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, m->ro_fd, 0);
-    if (m->p == MAP_FAILED)
-        goto fail;
-    /* From here on the descriptor gives read-only mappings only. */
-    if (fcntl(m->ro_fd, F_ADD_SEALS, SEALS) == -1)
-        goto fail;
+    m->ro = v;
     return 0;
-fail:;
-    int e = errno;
-    fe_shm_destroy(m);
-    errno = e;
-    return -1;
 }
 
-/* Sizes and maps the temporary file fd (named tmp); ro_fd opened from tmp. */
+int fe_shm_create(struct fe_shm *m, const char *name, size_t len, bool children_write)
+{
+    m->p = MAP_FAILED;
+    m->ro = MAP_FAILED;
+    m->len = len;
+    int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd == -1)
+        return -1;
+    int rc = -1;
+    if (ftruncate(fd, (off_t)len) == 0 &&
+        (m->p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) != MAP_FAILED &&
+        (children_write || madvise(m->p, len, MADV_DONTFORK) == 0) &&
+        /* From here on the memfd gives read-only mappings only. */
+        fcntl(fd, F_ADD_SEALS, SEALS) == 0 && map_view(m, fd) == 0)
+        rc = 0;
+    int e = errno;
+    close(fd);
+    if (rc == -1)
+        fe_shm_destroy(m);
+    errno = e;
+    return rc;
+}
+
+/* Sizes and maps the temporary file fd (named tmp); the view through a
+ * read-only description of it, opened by name. As root the mode does not
+ * stop that open; later we are the owner, who may not write. */
 static int map_file(struct fe_shm *m, int fd, const char *tmp, uid_t uid, gid_t gid)
 {
     if (fchmod(fd, 0440) == -1 ||
@@ -47,17 +64,19 @@ static int map_file(struct fe_shm *m, int fd, const char *tmp, uid_t uid, gid_t 
     m->p = mmap(NULL, m->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (m->p == MAP_FAILED)
         return -1;
-    /* Opened by name: a read-only description of the same file. As root
-     * the mode does not stop us; later we are the owner, who may not write. */
-    m->ro_fd = open(tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    return m->ro_fd == -1 ? -1 : 0;
+    int ro = open(tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (ro == -1)
+        return -1;
+    int rc = map_view(m, ro);
+    close(ro);
+    return rc;
 }
 
 int fe_shm_create_file(struct fe_shm *m, const char *path, size_t len, uid_t uid, gid_t gid)
 {
     m->p = MAP_FAILED;
+    m->ro = MAP_FAILED;
     m->len = len;
-    m->ro_fd = -1;
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 8);
     if (!tmp)
@@ -83,28 +102,30 @@ int fe_shm_create_file(struct fe_shm *m, const char *path, size_t len, uid_t uid
 
 void fe_shm_destroy(struct fe_shm *m)
 {
-    if (m->p != MAP_FAILED && m->p)
+    if (m->p && m->p != MAP_FAILED)
         munmap(m->p, m->len);
+    if (m->ro && m->ro != MAP_FAILED)
+        munmap((void *)m->ro, m->len);
     m->p = MAP_FAILED;
-    fe_shm_close_fd(m);
+    m->ro = MAP_FAILED;
 }
 
-int fe_shm_readonly(const struct fe_shm *m, size_t off, size_t len)
+int fe_shm_child(const struct fe_shm *m, size_t off, size_t len)
 {
-    if (len == 0)
-        return 0;
-    if (off > m->len || len > m->len - off || m->ro_fd == -1) {
+    char *p = m->p;
+    if (off > m->len || len > m->len - off) {
         errno = EINVAL;
         return -1;
     }
-    void *at = (char *)m->p + off;
-    void *v = mmap(at, len, PROT_READ, MAP_SHARED | MAP_FIXED, m->ro_fd, (off_t)off);
-    return v == at ? 0 : -1;
+    if ((off && munmap(p, off) == -1) ||
+        (off + len < m->len && munmap(p + off + len, m->len - off - len) == -1))
+        return -1;
+    if (len && syscall(__NR_mseal, p + off, len, 0) == -1 && errno != ENOSYS)
+        return -1;
+    return 0;
 }
 
-void fe_shm_close_fd(struct fe_shm *m)
+bool fe_shm_can_seal(void)
 {
-    if (m->ro_fd != -1)
-        close(m->ro_fd);
-    m->ro_fd = -1;
+    return syscall(__NR_mseal, NULL, 0, 0) == 0 || errno != ENOSYS;
 }

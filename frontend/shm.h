@@ -1,40 +1,47 @@
 /* Shared memory the master writes and its children may only read, or read
- * but for a part of it: the scoreboard (each child writes its own slot)
+ * but for one part of it: the scoreboard (each child writes its own slot)
  * and the session ticket keys (no child writes them).
  *
- * Why not mprotect: a child that runs an attacker's code can mprotect a
- * page writable again as long as the mapping came from a writable file
- * description. So the read-only views come from a descriptor that can only
- * ever give read-only mappings: a memfd sealed with F_SEAL_FUTURE_WRITE
- * (Linux >= 5.1; it also clears VM_MAYWRITE of every later shared
- * mapping), or the scoreboard file opened O_RDONLY (mode 0440, so no
- * process of the frontend's user can open it for writing either). The
- * master's own writable mapping was made before the seal and keeps
- * working. */
+ * Each region has two mappings made at start: the master's writable one
+ * and a read-only view of the same memory. The view comes from a
+ * descriptor that can only ever give read-only mappings (a memfd sealed
+ * with F_SEAL_FUTURE_WRITE, which also clears VM_MAYWRITE of every later
+ * shared mapping; or the scoreboard file opened O_RDONLY, mode 0440), and
+ * that descriptor is closed at once: a child that runs an attacker's code
+ * cannot mprotect the view writable (mprotect alone would be reversible),
+ * and holds no descriptor to map the memory again. After fork a child
+ * unmaps the writable mapping but for its own part, and seals what it
+ * keeps with mseal(2) (Linux >= 6.10): without that, mremap could grow the
+ * kept part over the rest of the region. */
 #ifndef BACTRIAN_FRONTEND_SHM_H
 #define BACTRIAN_FRONTEND_SHM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
 struct fe_shm {
-    void *p;        /* the master's writable mapping, len bytes */
+    void *p;        /* writable mapping, len bytes: the master's */
+    const void *ro; /* read-only view of the same memory */
     size_t len;
-    int ro_fd;      /* gives read-only mappings only; -1 once closed */
 };
 
-/* A zeroed anonymous region (a sealed memfd named name). 0, or -1 with errno. */
-int fe_shm_create(struct fe_shm *m, const char *name, size_t len);
+/* A zeroed anonymous region (a memfd named name). children_write: children
+ * keep part of the writable mapping (fe_shm_child); else it is not even
+ * inherited (MADV_DONTFORK). 0, or -1 with errno. */
+int fe_shm_create(struct fe_shm *m, const char *name, size_t len, bool children_write);
 /* The same in a file others can map read-only: made under a temporary name
  * with mode 0440, owned by uid:gid when not -1, then renamed over path, so a
  * reader sees the old file or the complete new one. */
 int fe_shm_create_file(struct fe_shm *m, const char *path, size_t len, uid_t uid, gid_t gid);
 void fe_shm_destroy(struct fe_shm *m);
 
-/* In a child after fork: [off, off+len) of m->p (page aligned) becomes a
- * read-only view of the same memory, at the same address. 0 or -1. */
-int fe_shm_readonly(const struct fe_shm *m, size_t off, size_t len);
-/* In a child once its views are made: no more views (closes ro_fd). */
-void fe_shm_close_fd(struct fe_shm *m);
+/* In a child after fork: unmaps the writable mapping except [off, off+len)
+ * (page aligned) and seals that part. 0, or -1 with errno. */
+int fe_shm_child(const struct fe_shm *m, size_t off, size_t len);
+
+/* Whether this kernel has mseal(2); without it a child can mremap its own
+ * part of the writable mapping larger (the master says so at start). */
+bool fe_shm_can_seal(void);
 
 #endif

@@ -270,18 +270,31 @@ static int own_slot_writable(void *arg)
 {
     struct fe_scoreboard *sb = arg;
     size_t pg = (size_t)sysconf(_SC_PAGESIZE);
-    if (fe_scoreboard_child(sb, 1) == -1 || sb->shm.ro_fd != -1)
+    char *rw = sb->shm.p;
+    if (fe_scoreboard_child(sb, 1) == -1)
         return 1;
     SLOT(sb, 1)->bytes_in = 77; /* our own slot */
-    if (SLOT(sb, 0)->bytes_in != 5 || sb->hdr->nslots != 3)
-        return 2; /* the rest still reads */
-    /* A child that runs an attacker's code cannot make the rest writable. */
+    if (SLOT(sb, 0)->bytes_in != 5 || sb->hdr->nslots != 3 || SLOT(sb, 1)->bytes_in != 77)
+        return 2; /* the rest still reads, our own slot through the view too */
+    /* A child that runs an attacker's code cannot make the rest writable... */
     if (mprotect(sb->hdr, pg, PROT_READ | PROT_WRITE) != -1 || errno != EACCES)
         return 3;
     if (mprotect(SLOT(sb, 0), pg, PROT_READ | PROT_WRITE) != -1 || errno != EACCES)
         return 4;
     if (mprotect(SLOT(sb, 2), pg, PROT_READ | PROT_WRITE) != -1 || errno != EACCES)
         return 5;
+    /* ... nor grow or copy its own writable slot over the next ones. */
+    if (fe_shm_can_seal()) {
+        if (mremap(SLOT(sb, 1), pg, 2 * pg, MREMAP_MAYMOVE) != MAP_FAILED)
+            return 6;
+        if (mremap(SLOT(sb, 1), 0, 2 * pg, MREMAP_MAYMOVE) != MAP_FAILED)
+            return 7;
+        if (munmap(SLOT(sb, 1), pg) != -1)
+            return 8;
+    }
+    /* The master's writable mapping of the others is gone. */
+    if (msync(rw, pg, MS_ASYNC) != -1 || errno != ENOMEM)
+        return 9;
     return 0;
 }
 
@@ -340,17 +353,18 @@ static int tickets_read_only(void *arg)
     struct tk_arg *a = arg;
     struct fe_ticket_key k[2];
     unsigned char want[16];
-    if (fe_tickets_child(a->t) == -1)
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    /* The master's writable mapping was not inherited; the view stays read-only. */
+    if (msync(a->t->page, pg, MS_ASYNC) != -1 || errno != ENOMEM)
         return 1;
-    if (mprotect(a->t->page, (size_t)sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE) != -1 ||
-        errno != EACCES)
+    if (mprotect((void *)a->t->view, pg, PROT_READ | PROT_WRITE) != -1 || errno != EACCES)
         return 2;
     /* The master's rotation after the fork is seen through the view. */
     if (read(a->pipe_rd, want, sizeof want) != (ssize_t)sizeof want)
         return 3;
     if (fe_tickets_get(a->t, k) == -1 || memcmp(k[0].name, want, 16) != 0)
         return 4;
-    a->t->page->key[0].name[0] ^= 1; /* must fault */
+    ((struct fe_ticket_page *)a->t->view)->key[0].name[0] ^= 1; /* must fault */
     return 5;
 }
 
