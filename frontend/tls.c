@@ -79,7 +79,6 @@ int fe_tls_ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CI
 {
     struct fe_ticket_key k[2];
     int which = 0, rc = 1;
-    (void)ssl;
     if (!ticket_keys || fe_tickets_get(ticket_keys, k) == -1)
         return 0;
     if (enc) {
@@ -142,7 +141,6 @@ static int unhex(const char *h, unsigned char *out, size_t max, size_t *len)
 
 static void keylog_cb(const SSL *ssl, const char *line)
 {
-    (void)ssl;
     static const char cl[] = "CLIENT_TRAFFIC_SECRET_0 ", sl[] = "SERVER_TRAFFIC_SECRET_0 ";
     bool client = strncmp(line, cl, sizeof cl - 1) == 0;
     if (!client && strncmp(line, sl, sizeof sl - 1) != 0)
