@@ -31,7 +31,7 @@ struct fe_relay {
     fe_relay_handoff_fn handoff; /* may be NULL */
     void *handoff_arg;
     int idle_ms, stall_ms;
-    struct bx_sb_slot *slot;     /* byte counters, may be NULL */
+    struct bx_sb_slot *slot;  /* byte counters, may be NULL */
     const unsigned char *pre; /* client bytes already read, sent first */
     size_t prelen;
     /* results */
