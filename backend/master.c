@@ -361,8 +361,6 @@ int be_master_run(const struct bx_cli *cli, struct bx_config *cfg)
     }
     if (bind_listeners(cfg, &g.ls, NULL, NULL) == -1)
         goto fail;
-    if (load_modules(cfg, &g.mods, false) == -1)
-        goto fail;
     be_stats_init(STATS_SLOTS);
     if (bx_access_log_open(be->access_log, err, sizeof err) == -1) {
         bx_log_error("backend.access_log: %s", err);
@@ -372,6 +370,10 @@ int be_master_run(const struct bx_cli *cli, struct bx_config *cfg)
         bx_log_error("backend.user: %s", err);
         goto fail;
     }
+    /* Module code never runs as root: init() runs after the drop, as on
+     * every reload (what needs root, the listeners and the logs, is done). */
+    if (load_modules(cfg, &g.mods, false) == -1)
+        goto fail;
     gen_slots(&g);
     bx_log_notice("started %s with %d workers", PACKAGE_VERSION, g.n);
     bool stopping = false;
