@@ -13,6 +13,7 @@ common_libcommon_la_SOURCES = \
 	common/cli.c common/cli.h \
 	common/daemon.c common/daemon.h \
 	common/proxy.c common/proxy.h \
+	common/sbfile.c common/sbfile.h \
 	common/sandbox.c common/sandbox.h \
 	common/sandbox_rules.c common/sandbox_rules.h \
 	common/landlock.c common/landlock.h
