@@ -119,6 +119,8 @@ static int add_rules(int rfd, uint64_t fs, char *err, size_t errlen)
     for (size_t i = 0; i < npaths; i++) {
         struct landlock_path_beneath_attr pb = {.allowed_access = path_access[i] & fs,
                                                 .parent_fd = path_fd[i]};
+        if (!pb.allowed_access)
+            continue; /* nothing this ruleset handles (reads in the key process) */
         if (syscall(SYS_landlock_add_rule, rfd, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) == -1) {
             snprintf(err, errlen, "landlock_add_rule: %s", strerror(errno));
             return -1;

@@ -3,8 +3,8 @@
  * Calls are named, not numbered, so one list serves every architecture
  * libseccomp knows (a name the architecture lacks is skipped). What is not
  * here traps: no fork/clone, execve/execveat, ptrace, process_vm_*, no
- * kill of another process, no socket but the profile's kind, no mmap or
- * mprotect with PROT_EXEC, no sigaction on SIGSYS. */
+ * kill of another process (not even signal 0), no socket but the profile's
+ * kind, no mmap or mprotect with PROT_EXEC, no sigaction on SIGSYS. */
 #include "config.h"
 
 #include <errno.h>
@@ -84,13 +84,11 @@ static int memory_rules(scmp_filter_ctx ctx)
     return 0;
 }
 
-/* Signals only to itself (abort, raise), or signal 0 to anyone: the
- * scoreboard's lock probes whether its holder still lives. No handler for
- * SIGSYS but ours: a violation always ends the process. */
+/* Signals only to itself (abort, raise). No handler for SIGSYS but ours: a
+ * violation always ends the process. */
 static int signal_rules(scmp_filter_ctx ctx, pid_t self)
 {
     TRY(allow_if(ctx, "kill", 1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)self), NONE));
-    TRY(allow_if(ctx, "kill", 1, SCMP_A1(SCMP_CMP_EQ, 0), NONE));
     TRY(allow_if(ctx, "tgkill", 1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)self), NONE));
     TRY(allow_if(ctx, "rt_sigaction", 1, SCMP_A0(SCMP_CMP_NE, SIGSYS), NONE));
     return 0;
