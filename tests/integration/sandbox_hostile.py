@@ -221,6 +221,32 @@ def test_backend_worker_is_confined_and_attacks_fail():
         target.close()
 
 
+def test_static_symlinks_outside_still_work_confined():
+    """static declares its root to the confined worker, or everything when
+    symlinks_outside lets links lead out of it (doc/modules.md)."""
+    import tempfile
+    d = tempfile.mkdtemp(prefix="bactrian-sb-")
+    os.makedirs(os.path.join(d, "root"))
+    os.makedirs(os.path.join(d, "outside"))
+    with open(os.path.join(d, "root", "in.txt"), "w") as f:
+        f.write("inside\n")
+    with open(os.path.join(d, "outside", "out.txt"), "w") as f:
+        f.write("outside\n")
+    os.symlink(os.path.join(d, "outside", "out.txt"), os.path.join(d, "root", "link.txt"))
+    try:
+        for follow, want in ((True, "200"), (False, "403")):
+            mods = [{"module": "static", "path": "/", "root": os.path.join(d, "root"),
+                     "symlinks_outside": follow}]
+            with harness.Stack(modules=mods) as s:
+                r = harness.curl("-w", "\n%{http_code}", s.backend_url("/in.txt"))
+                assert r.stdout == "inside\n\n200", r.stdout
+                r = harness.curl("-w", "\n%{http_code}", s.backend_url("/link.txt"))
+                assert r.stdout.endswith(want), (follow, r.stdout)
+                assert "killed by seccomp" not in harness.read_file(s.backend_log)
+    finally:
+        harness.shutil.rmtree(d, ignore_errors=True)
+
+
 def test_asan_reports_from_confined_processes():
     """Under ASan a memory error in a confined child or worker still gives a
     whole report (the runtime's calls are allowed in ASan builds only)."""
