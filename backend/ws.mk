@@ -51,3 +51,10 @@ tests_modules_wstest_la_SOURCES = tests/unit/ws/mod_wstest.c
 tests_modules_wstest_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
 TESTS += tests/integration/ws_module_api.py
 EXTRA_DIST += tests/integration/ws_module_api.py
+
+# A module that picks any client-offered subprotocol; backend security regressions.
+check_LTLIBRARIES += tests/modules/wspick.la
+tests_modules_wspick_la_SOURCES = tests/unit/ws/mod_wspick.c
+tests_modules_wspick_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+TESTS += tests/integration/ws_security.py
+EXTRA_DIST += tests/integration/ws_security.py

