@@ -14,7 +14,7 @@ tests_unit_check_ws_SOURCES = tests/unit/check_ws.c \
 	tests/unit/ws/test_frame.c tests/unit/ws/test_utf8.c \
 	tests/unit/ws/test_deflate.c tests/unit/ws/test_handshake.c
 tests_unit_check_ws_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_unit_check_ws_LDADD = backend/libws.la $(CHECK_LIBS) $(OPENSSL_LIBS) $(ZLIB_LIBS)
+tests_unit_check_ws_LDADD = backend/libws.la common/libcommon.la $(CHECK_LIBS) $(OPENSSL_LIBS) $(ZLIB_LIBS)
 TESTS += tests/unit/check_ws
 endif
 

@@ -160,18 +160,6 @@ static const char *joined_header(const struct bm_request *r, const char *name, s
     return bx_buf_rpos(b);
 }
 
-/* Splits a Sec-WebSocket-Protocol list into a NULL-terminated vector of
- * tokens inside buf (modified). At most max-1 entries. */
-static void split_protocols(char *list, const char **out, size_t max)
-{
-    size_t n = 0;
-    char *save = NULL;
-    for (char *t = list ? strtok_r(list, ", \t", &save) : NULL; t && n + 1 < max;
-         t = strtok_r(NULL, ", \t", &save))
-        out[n++] = t;
-    out[n] = NULL;
-}
-
 static void refuse(struct bm_request *r, int status, const char *why, const char *client)
 {
     bx_log_info("%s: WebSocket upgrade refused (%d): %s", client, status, why);
@@ -242,7 +230,7 @@ void be_ws_upgrade(struct be_conn *c, struct bm_request *r, const struct be_inst
     }
     const char *protos[33];
     char *plist = (char *)joined_header(r, "Sec-WebSocket-Protocol", &proto_b);
-    split_protocols(plist, protos, sizeof(protos) / sizeof(*protos));
+    be_ws_split_protocols(plist, protos, sizeof(protos) / sizeof(*protos));
     const char *chosen = NULL;
     if (h->accept) {
         struct bm_ws_handshake hs = { r, bm_header(r, "Origin"), protos };
@@ -255,7 +243,7 @@ void be_ws_upgrade(struct be_conn *c, struct bm_request *r, const struct be_inst
         bool offered = false;
         for (size_t i = 0; chosen && protos[i]; i++)
             offered |= !strcmp(protos[i], chosen);
-        if (chosen && !offered)
+        if (chosen && (!offered || !be_ws_token_valid(chosen)))
             chosen = NULL;
     }
     struct be_ws_pmd_params pmdp;
@@ -270,19 +258,10 @@ void be_ws_upgrade(struct be_conn *c, struct bm_request *r, const struct be_inst
     }
     char accept[BE_WS_ACCEPT_LEN];
     be_ws_accept_key(hr.key, accept);
-    char resp[512];
-    int n = snprintf(resp, sizeof(resp),
-                     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n",
-                     accept);
-    if (chosen)
-        n += snprintf(resp + n, sizeof(resp) - (size_t)n, "Sec-WebSocket-Protocol: %s\r\n",
-                      chosen);
-    if (pmd)
-        n += snprintf(resp + n, sizeof(resp) - (size_t)n, "Sec-WebSocket-Extensions: %s\r\n",
-                      ext_resp);
-    n += snprintf(resp + n, sizeof(resp) - (size_t)n, "\r\n");
-    be_conn_queue(c, resp, (size_t)n);
+    struct bx_buf resp = BX_BUF_INIT;
+    be_ws_response_101(&resp, accept, chosen, pmd ? ext_resp : NULL);
+    be_conn_queue(c, bx_buf_rpos(&resp), bx_buf_unread(&resp));
+    bx_buf_free(&resp);
     be_http_detach(r);
 
     struct bm_ws *ws = session_new(c, inst, opt);

@@ -121,6 +121,69 @@ def test_pubsub_foreign_senders_refused():
     ws.close()
 
 
+# ---- the 101 with a long chosen subprotocol -----------------------------------------------
+
+def test_long_subprotocol_101():
+    for path, ext in (("/pick", None), ("/pickz", "permessage-deflate; client_max_window_bits")):
+        for n in (204, 358, 400, 4000):
+            proto = ("p%d-" % n + "x" * n)[:n]
+            ws = wc.WS(path, headers={"Sec-WebSocket-Protocol": proto}, extensions=ext)
+            assert ws.status == 101, (path, n, ws.status)
+            assert ws.headers.get("sec-websocket-protocol") == proto, (path, n)
+            assert ws.headers.get("sec-websocket-accept") == wc.accept_value(wc.KEY)
+            if ext:
+                assert ws.headers["sec-websocket-extensions"].startswith("permessage-deflate")
+            else:
+                wc.echo_ok(ws, 1, b"after a %d-byte subprotocol" % n)
+            ws.close()
+
+
+# ---- refused upgrades never keep the connection ----------------------------------------------
+
+SMUGGLED = b"GET /files/digits.txt HTTP/1.1\r\nHost: localhost\r\n\r\n"
+
+
+def upgrade_head(path="/pick", key=wc.KEY, version="13", extra=""):
+    h = "GET %s HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" % path
+    if key:
+        h += "Sec-WebSocket-Key: %s\r\n" % key
+    h += "Sec-WebSocket-Version: %s\r\n%s" % (version, extra)
+    return h.encode()
+
+
+def one_answer(data, want_status):
+    got = harness.raw_exchange(("127.0.0.1", STACK.backend_port), data, timeout=3)
+    head = got.split(b"\r\n\r\n", 1)[0]
+    assert head.startswith(b"HTTP/1.1 %d " % want_status), got[:300]
+    assert b"\r\nConnection: close" in head, head
+    assert got.count(b"HTTP/1.1 ") == 1, "the smuggled request was answered: %r" % got[:600]
+    assert b"0123456789" not in got, got[:600]
+
+
+def test_refused_upgrade_with_body_is_not_kept():
+    cl = b"Content-Length: %d\r\n\r\n" % len(SMUGGLED)
+    # With a body, every upgrade is refused with 400 before anything else is looked at.
+    cases = [
+        ("missing key", upgrade_head(key=None) + cl + SMUGGLED, 400),
+        ("wrong version", upgrade_head(version="12") + cl + SMUGGLED, 400),
+        ("module refusal", upgrade_head(extra="Sec-WebSocket-Protocol: refuse\r\n") + cl +
+         SMUGGLED, 400),
+        ("valid upgrade with a body", upgrade_head() + cl + SMUGGLED, 400),
+        ("chunked body", upgrade_head() + b"Transfer-Encoding: chunked\r\n\r\n" +
+         b"%x\r\n" % len(SMUGGLED) + SMUGGLED + b"\r\n0\r\n\r\n", 400),
+        # without a body, a refusal still ends the connection: what follows is not read
+        ("missing key, pipelined", upgrade_head(key=None) + b"\r\n" + SMUGGLED, 400),
+        ("wrong version, pipelined", upgrade_head(version="12") + b"\r\n" + SMUGGLED, 426),
+        ("module refusal, pipelined", upgrade_head(extra="Sec-WebSocket-Protocol: refuse\r\n") +
+         b"\r\n" + SMUGGLED, 403),
+    ]
+    for what, data, status in cases:
+        try:
+            one_answer(data, status)
+        except AssertionError as e:
+            raise AssertionError("%s: %s" % (what, e))
+
+
 def main():
     global STACK, ROOT
     if not os.path.exists(os.path.join(TEST_MODS, "wspick.so")):
