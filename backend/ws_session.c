@@ -194,6 +194,15 @@ static struct bm_ws *session_new(struct be_conn *c, const struct be_instance *in
     return ws;
 }
 
+/* What a compressed message of at most cap inflated bytes may take on the wire:
+ * deflate's stored blocks add 5 bytes per 64 KiB to data that does not shrink,
+ * the rest is headroom. Bytes after the stream's final block count too, so no
+ * message is endless however it is compressed. */
+static uint64_t wire_cap(uint64_t cap)
+{
+    return cap + (cap >> 10) + 64;
+}
+
 void be_ws_upgrade(struct be_conn *c, struct bm_request *r, const struct be_instance *inst)
 {
     const struct bm_ws_handlers *h = inst->mod->ws;
@@ -272,8 +281,11 @@ void be_ws_upgrade(struct be_conn *c, struct bm_request *r, const struct be_inst
         ws->pmdp = pmdp;
         be_ws_inflater_init(&ws->inf, pmdp.client_wbits, pmdp.client_no_context);
     }
-    uint64_t maxf = opt->max_frame_size ? opt->max_frame_size : opt->max_message_size;
-    be_ws_parser_init(&ws->p, 1, pmd ? BE_WS_RSV1 : 0, pmd ? 0 : maxf);
+    /* The frame limit holds with compression too: it is a limit on wire bytes. */
+    uint64_t maxf = opt->max_frame_size ? opt->max_frame_size
+                    : pmd                ? wire_cap(opt->max_message_size)
+                                         : opt->max_message_size;
+    be_ws_parser_init(&ws->p, 1, pmd ? BE_WS_RSV1 : 0, maxf);
     be_utf8_init(&ws->utf8);
     c->ops = &ws_ops;
     c->proto = ws;
@@ -518,6 +530,7 @@ static void message_end(struct bm_ws *ws)
             bx_buf_reset(&ws->msg);
     }
     ws->msg_size = 0;
+    ws->msg_wire = 0;
     ws->msg_started = false;
     be_utf8_init(&ws->utf8);
 }
@@ -530,6 +543,11 @@ static void data_payload(struct bm_ws *ws, uint8_t *p, size_t n)
         return; /* after our close: discard */
     if (f->msg_rsv1) {
         uint64_t cap = ws->opt->max_message_size;
+        ws->msg_wire += n;
+        if (ws->msg_wire > wire_cap(cap)) {
+            be_ws_fail(ws, BE_WS_CLOSE_TOO_BIG, "compressed message too big");
+            return;
+        }
         int rc = be_ws_inflate(&ws->inf, p, n, 0, cap, inflate_sink, ws);
         if (rc == BE_WS_INFLATE_TOO_BIG)
             be_ws_fail(ws, BE_WS_CLOSE_TOO_BIG, "inflated message too big");

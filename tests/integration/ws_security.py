@@ -184,6 +184,70 @@ def test_refused_upgrade_with_body_is_not_kept():
             raise AssertionError("%s: %s" % (what, e))
 
 
+# ---- permessage-deflate limits on wire bytes ---------------------------------------------------
+
+def deflate_session():
+    ws = wc.WS("/zf", extensions="permessage-deflate")
+    assert ws.status == 101 and "permessage-deflate" in ws.headers.get(
+        "sec-websocket-extensions", ""), ws.headers
+    return ws
+
+
+def raw_deflate(data, final_block=False):
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    if final_block:
+        return c.compress(data) + c.flush(zlib.Z_FINISH)  # BFINAL set: the stream ends
+    return (c.compress(data) + c.flush(zlib.Z_SYNC_FLUSH))[:-4]
+
+
+def recv_inflated(ws):
+    op, data, rsv = ws.recv_message()
+    if rsv & 4:
+        data = zlib.decompressobj(-15).decompress(data + b"\0\0\xff\xff")
+    return op, data
+
+
+def send_fragments(ws, op, payload, size):
+    pieces = [payload[i:i + size] for i in range(0, len(payload), size)] or [b""]
+    for i, p in enumerate(pieces):
+        ws.send_frame(op if i == 0 else 0, p, fin=i == len(pieces) - 1, rsv=4 if i == 0 else 0)
+
+
+def test_deflate_max_frame_size_holds():
+    ws = deflate_session()
+    blob = os.urandom(6000)  # does not shrink: about 6000 compressed bytes in one frame
+    ws.send_frame(2, raw_deflate(blob), rsv=4)
+    ws.expect_close(1009, "a 6000-byte compressed frame over max_frame_size 4096")
+    ws.close()
+    # the same message in frames under the limit is fine
+    ws = deflate_session()
+    send_fragments(ws, 2, raw_deflate(blob), 4000)
+    op, data = recv_inflated(ws)
+    assert (op, data) == (2, blob), (op, len(data))
+    ws.close()
+
+
+def test_deflate_message_wire_bytes_counted():
+    ws = deflate_session()
+    # a message of 60000 bytes that do not shrink stays under max_message_size 65536
+    blob = os.urandom(60000)
+    send_fragments(ws, 2, raw_deflate(blob), 4000)
+    op, data = recv_inflated(ws)
+    assert (op, data) == (2, blob), (op, len(data))
+    # after the final deflate block, more bytes of the same message still count
+    head = raw_deflate(b"tiny", final_block=True)
+    ws.send_frame(2, head, fin=False, rsv=4)
+    junk = b"\0" * 4000
+    ws.sock.settimeout(5)
+    try:
+        for _ in range(40):  # 160 KB on the wire, 4 bytes inflated
+            ws.send_frame(0, junk, fin=False)
+    except OSError:
+        pass  # closed under our feet: what we want
+    ws.expect_close(1009, "an endless message after BFINAL")
+    ws.close()
+
+
 def main():
     global STACK, ROOT
     if not os.path.exists(os.path.join(TEST_MODS, "wspick.so")):
