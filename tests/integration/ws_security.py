@@ -248,6 +248,38 @@ def test_deflate_message_wire_bytes_counted():
     ws.close()
 
 
+# ---- Range: merged, bounded ------------------------------------------------------------------
+
+def get_range(rng):
+    req = ("GET /files/digits.txt HTTP/1.1\r\nHost: localhost\r\nRange: %s\r\n"
+           "Connection: close\r\n\r\n" % rng).encode()
+    got = harness.raw_exchange(("127.0.0.1", STACK.backend_port), req, timeout=3)
+    head, body = got.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    hdrs = {k.strip().lower(): v.strip() for k, v in (x.split(":", 1) for x in lines[1:])}
+    return int(lines[0].split()[1]), hdrs, body
+
+
+def test_range_overlaps_merged_and_many_refused():
+    digits = b"0123456789" * 10
+    # 16 copies of the whole file were 16 parts: now one range
+    status, h, body = get_range("bytes=" + ",".join(["0-"] * 16))
+    assert status == 206 and h["content-range"] == "bytes 0-99/100", (status, h)
+    assert body == digits, body[:200]
+    # overlapping ranges out of order: sorted and merged into two parts
+    status, h, body = get_range("bytes=50-59,0-9,5-20")
+    assert status == 206 and h["content-type"].startswith("multipart/byteranges"), (status, h)
+    assert body.count(b"Content-Range: ") == 2, body
+    assert b"bytes 0-20/100" in body and b"bytes 50-59/100" in body, body
+    assert body.index(b"bytes 0-20/100") < body.index(b"bytes 50-59/100")
+    # more than 16 ranges: the header is ignored, the whole file with 200
+    status, h, body = get_range("bytes=" + ",".join("%d-%d" % (i, i) for i in range(0, 40, 2)))
+    assert status == 200 and body == digits and "content-range" not in h, (status, h)
+    # curl -r agrees
+    out = harness.curl("-s", "-r", "0-4,2-8", STACK.backend_url("/files/digits.txt"))
+    assert out.stdout == "012345678", out.stdout
+
+
 def main():
     global STACK, ROOT
     if not os.path.exists(os.path.join(TEST_MODS, "wspick.so")):
