@@ -138,6 +138,16 @@ int be_ws_token_valid(const char *s)
     return 1;
 }
 
+const char *be_ws_chosen_protocol(const char *chosen, const char *const *offered)
+{
+    if (!chosen || !offered || !be_ws_token_valid(chosen))
+        return NULL;
+    for (; *offered; offered++)
+        if (!strcmp(*offered, chosen))
+            return chosen;
+    return NULL;
+}
+
 void be_ws_response_101(struct bx_buf *b, const char accept[BE_WS_ACCEPT_LEN],
                         const char *subprotocol, const char *extensions)
 {

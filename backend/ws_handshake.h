@@ -50,6 +50,10 @@ void be_ws_split_protocols(char *list, const char **out, size_t max);
 /* True when s is a non-empty RFC 7230 token: safe to echo in a header. */
 int be_ws_token_valid(const char *s);
 
+/* The subprotocol a module chose, if it is one the client offered and a
+ * token; else NULL (answered without Sec-WebSocket-Protocol). */
+const char *be_ws_chosen_protocol(const char *chosen, const char *const *offered);
+
 /* Appends the whole 101 response to b (grown as needed: a subprotocol has no
  * length limit but the request header's). subprotocol and extensions may be
  * NULL. */

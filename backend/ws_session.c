@@ -249,11 +249,7 @@ void be_ws_upgrade(struct be_conn *c, struct bm_request *r, const struct be_inst
             goto out;
         }
         /* Only a protocol the client offered may be answered. */
-        bool offered = false;
-        for (size_t i = 0; chosen && protos[i]; i++)
-            offered |= !strcmp(protos[i], chosen);
-        if (chosen && (!offered || !be_ws_token_valid(chosen)))
-            chosen = NULL;
+        chosen = be_ws_chosen_protocol(chosen, protos);
     }
     struct be_ws_pmd_params pmdp;
     char ext_resp[200] = "";
