@@ -132,16 +132,26 @@ static socklen_t worker_addr(pid_t pid, struct sockaddr_un *sa)
 static void deliver_local(const char *name, int opcode, const void *data, size_t len,
                           const struct bm_ws *except);
 
-/* A peer worker is a live pid in the shared worker table of this master. */
+/* A peer worker is a live pid in the shared worker table of this master. The
+ * table has thousands of slots and few workers: the slots where senders were
+ * last found are checked first, against the table itself (never a stale copy,
+ * so a pid reused by another process after that worker exits is not taken). */
 static bool is_peer_worker(pid_t pid)
 {
+    static size_t recent[8];
+    static unsigned next;
     size_t n;
     const struct bm_worker_stats *t = be_stats_table(&n);
     if (pid <= 0 || !t)
         return false;
-    for (size_t i = 0; i < n; i++)
-        if (t[i].pid == pid)
+    for (size_t k = 0; k < sizeof recent / sizeof *recent; k++)
+        if (recent[k] < n && t[recent[k]].pid == pid)
             return true;
+    for (size_t i = 0; i < n; i++)
+        if (t[i].pid == pid) {
+            recent[next++ % (sizeof recent / sizeof *recent)] = i;
+            return true;
+        }
     return false;
 }
 
