@@ -2,11 +2,10 @@
  *
  * Each worker keeps its channels and their local subscribers. A publish is
  * delivered to the local subscribers directly, and sent to every other
- * worker as one datagram on an abstract-namespace Unix socket named after
- * the backend master's pid and the worker's pid (so the workers of an old
+ * worker as one datagram on a Unix socket named after the worker's pid in
+ * the master's private directory (pubsub.h; so the workers of an old
  * generation still draining after a reload keep getting messages for the
- * sessions they still hold, and never clash with their successors' names),
- * found in the shared worker table: no hub process to hop
+ * sessions they still hold), found in the shared worker table: no hub process to hop
  * through, no shared-memory ring to size, and the kernel copies each message
  * once per worker. A worker that never subscribed anything binds no socket,
  * so publishing to it costs one failed sendto.
@@ -18,8 +17,10 @@
  * retry queue, in order, retried every millisecond; only past PENDING_MAX
  * queued bytes is a message counted as lost_between_workers and logged.
  *
- * Abstract sockets have no permissions: any local process can send to one.
- * So every datagram is authenticated by the kernel (SO_PASSCRED: each one
+ * The directory (0700) keeps other uids out: they can neither send to a
+ * worker nor bind a name a worker sends to (abstract names, used before,
+ * had no permissions at all). Within our uid, every datagram is
+ * authenticated by the kernel (SO_PASSCRED: each one
  * carries the sender's real uid and pid, SCM_CREDENTIALS) and taken only
  * from our own uid and a pid in the shared worker table of this backend
  * master; anything else is dropped, counted and logged at most once a
@@ -27,15 +28,18 @@
  * client: a peer worker is trusted with nothing a client would see. */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "backend/conn.h"
+#include "backend/pubsub.h"
 #include "backend/worker.h"
 #include "backend/ws_session.h"
 #include "backend/ws_utf8.h"
@@ -120,13 +124,58 @@ static void maybe_forget(struct be_ps_chan *c)
 
 /* ---- the worker-to-worker socket --------------------------------------------------------- */
 
+/* The master's directory for the workers' sockets; inherited across fork. */
+static char ps_dir[sizeof(((struct sockaddr_un *)0)->sun_path) - 16];
+
+int be_ps_dir_create(char *err, size_t errlen)
+{
+    const char *tmp = getenv("TMPDIR");
+    int n = snprintf(ps_dir, sizeof ps_dir, "%s/bactrian-ps-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (n < 0 || (size_t)n >= sizeof ps_dir) {
+        snprintf(err, errlen, "pubsub: TMPDIR too long for a socket path");
+        ps_dir[0] = 0;
+        return -1;
+    }
+    if (!mkdtemp(ps_dir)) { /* mode 0700, a fresh name: nobody else has it */
+        snprintf(err, errlen, "pubsub: mkdtemp %s: %s", ps_dir, strerror(errno));
+        ps_dir[0] = 0;
+        return -1;
+    }
+    return 0;
+}
+
+/* A worker's socket address; 0 when there is no directory. */
 static socklen_t worker_addr(pid_t pid, struct sockaddr_un *sa)
 {
     memset(sa, 0, sizeof(*sa));
     sa->sun_family = AF_UNIX;
-    int n = snprintf(sa->sun_path + 1, sizeof(sa->sun_path) - 1, "bactrian-ps-%d-%d",
-                     (int)getppid(), (int)pid);
-    return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+    if (!ps_dir[0])
+        return 0;
+    int n = snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/%d", ps_dir, (int)pid);
+    if (n < 0 || (size_t)n >= sizeof(sa->sun_path))
+        return 0;
+    return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + (size_t)n + 1);
+}
+
+void be_ps_forget(pid_t worker)
+{
+    struct sockaddr_un sa;
+    if (worker_addr(worker, &sa))
+        unlink(sa.sun_path);
+}
+
+void be_ps_dir_remove(void)
+{
+    if (!ps_dir[0])
+        return;
+    DIR *d = opendir(ps_dir);
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;)
+        if (e->d_name[0] != '.')
+            unlinkat(dirfd(d), e->d_name, 0);
+    if (d)
+        closedir(d);
+    rmdir(ps_dir);
+    ps_dir[0] = 0;
 }
 
 static void deliver_local(const char *name, int opcode, const void *data, size_t len,
@@ -260,8 +309,14 @@ static void ps_init(void)
     }
     struct sockaddr_un sa;
     socklen_t len = worker_addr(getpid(), &sa);
+    if (!len) {
+        bx_log_error("pubsub: no socket directory: messages stay in this worker");
+        close(fd);
+        return;
+    }
+    unlink(sa.sun_path); /* left by an earlier worker of this pid that crashed */
     if (bind(fd, (struct sockaddr *)&sa, len) == -1) {
-        bx_log_error("pubsub: bind @%s: %s", sa.sun_path + 1, strerror(errno));
+        bx_log_error("pubsub: bind %s: %s", sa.sun_path, strerror(errno));
         close(fd);
         return;
     }
@@ -303,6 +358,10 @@ static int send_to_worker(pid_t pid, struct iovec *iov, int n)
     struct msghdr mh = { 0 };
     mh.msg_name = &sa;
     mh.msg_namelen = worker_addr(pid, &sa);
+    if (!mh.msg_namelen) {
+        errno = ENOENT;
+        return -1;
+    }
     mh.msg_iov = iov;
     mh.msg_iovlen = (size_t)n;
     return sendmsg(ps_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == -1 ? -1 : 0;

@@ -22,7 +22,7 @@ endif
 backend_bactrian_backend_SOURCES += \
 	backend/ws_session.c backend/ws_session.h \
 	backend/ws_send.c \
-	backend/pubsub.c
+	backend/pubsub.c backend/pubsub.h
 backend_bactrian_backend_LDADD += backend/libws.la
 
 # Integration: conformance (raw sockets), interop (python websockets), browser.

@@ -36,6 +36,7 @@ MODULES = [
 ]
 STACK = None
 ROOT = None
+PS_DIRS = []  # checked to be gone once the backend stopped
 
 
 def children(pid):
@@ -55,25 +56,61 @@ def chat_join(nick, room="sec"):
             return ws
 
 
-def inject(addr, payloads, uid=None):
-    """Sends datagrams to a worker's pub/sub socket from a forked child, as uid if given."""
+def in_child(fn, uid=None):
+    """Runs fn() in a forked child, as uid if given; returns what it returned (a short str)."""
+    r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
-        code = 0
+        os.close(r)
         try:
             if uid is not None:
                 os.setgroups([])
                 os.setgid(uid)
                 os.setuid(uid)
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-            for p in payloads:
-                s.sendto(p, addr)
+            out = fn()
         except Exception as e:  # the child must never return into the test
-            print("injector: %s" % e)
-            code = 1
-        os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, "injector failed"
+            out = "error: %s" % e
+        os.write(w, out.encode())
+        os._exit(0)
+    os.close(w)
+    out = b""
+    while True:
+        d = os.read(r, 4096)
+        if not d:
+            break
+        out += d
+    os.close(r)
+    os.waitpid(pid, 0)
+    return out.decode()
+
+
+def inject(addrs, payloads, uid=None):
+    """Sends datagrams to the workers' pub/sub sockets; returns one word per address:
+    "sent" or the error (another uid must not even reach them)."""
+    def send():
+        res = []
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        for a in addrs:
+            try:
+                for p in payloads:
+                    s.sendto(p, a)
+                res.append("sent")
+            except OSError as e:
+                res.append(e.__class__.__name__)
+        return " ".join(res)
+    return in_child(send, uid).split()
+
+
+def worker_sockets():
+    """The workers' pub/sub sockets (bound once a worker has a subscriber)."""
+    found = []
+    for pid in children(STACK.pid("backend")):
+        with open("/proc/net/unix") as f:
+            for line in f:
+                path = line.split()[-1] if len(line.split()) >= 8 else ""
+                if re.search(r"/bactrian-ps-[^/]+/%d$" % pid, path):
+                    found.append(path)
+    return found
 
 
 def forged(room, text):
@@ -94,17 +131,20 @@ def nothing_arrives(ws, secs=1.0):
 
 def test_pubsub_foreign_senders_refused():
     ws = chat_join("alice")
-    master = STACK.pid("backend")
-    (worker,) = children(master)
-    addr = b"\0bactrian-ps-%d-%d" % (master, worker)
-    senders = [("same uid, not a worker", None)]
+    addrs = worker_sockets()
+    assert addrs, "no worker pub/sub socket found in /proc/net/unix"
+    d = os.path.dirname(addrs[0])
+    PS_DIRS.append(d)
+    assert os.stat(d).st_mode & 0o777 == 0o700, oct(os.stat(d).st_mode)
+    res = inject(addrs, forged("sec", "injected by the same uid"))
+    assert res and all(r == "sent" for r in res), res  # reached, and must be refused
+    nothing_arrives(ws)
     if os.geteuid() == 0:
-        senders.append(("uid nobody", 65534))
+        res = inject(addrs, forged("sec", "injected by nobody"), uid=65534)
+        assert res and all(r == "PermissionError" for r in res), res  # cannot even reach it
+        nothing_arrives(ws)
     else:
         print("note: not root, the other-uid injection is skipped")
-    for what, uid in senders:
-        inject(addr, forged("sec", "injected by %s" % what), uid)
-        nothing_arrives(ws)
     # still open and subscribed: its own message comes back
     ws.send_frame(1, json.dumps({"type": "say", "text": "still here"}).encode())
     m = json.loads(ws.recv_message()[1])
@@ -114,11 +154,53 @@ def test_pubsub_foreign_senders_refused():
                      log), "no refusal logged"
     # rate-limited: a flood of refusals logs once a second, not once a datagram
     before = len(re.findall("datagram\\(s\\) refused", harness.read_file(STACK.backend_log)))
-    inject(addr, forged("sec", "x") * 200)
+    inject(addrs, forged("sec", "x") * 200)
     time.sleep(0.3)
     after = len(re.findall("datagram\\(s\\) refused", harness.read_file(STACK.backend_log)))
     assert after - before <= 1, "%d refusal lines for one burst" % (after - before)
     ws.close()
+
+
+def test_pubsub_names_cannot_be_squatted():
+    """Workers used to send to abstract names anyone could bind first (a worker
+    binds only when it gets a subscriber): room messages went to the squatter."""
+    master = STACK.pid("backend")
+    names = [b"\0bactrian-ps-%d-%d" % (master, w) for w in children(master)]
+
+    def squat():
+        socks = []
+        for n in names:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            try:
+                s.bind(n)
+            except OSError:
+                continue  # that worker has bound it: the old scheme
+            socks.append(s)
+        os.write(ready_w, b"x")
+        got = 0
+        end = time.time() + 3
+        while time.time() < end:
+            for s in socks:
+                s.setblocking(False)
+                try:
+                    got += len(s.recv(65536))
+                except BlockingIOError:
+                    pass
+            time.sleep(0.02)
+        return "bound %d got %d" % (len(socks), got)
+
+    ready_r, ready_w = os.pipe()
+    import threading
+    result = []
+    t = threading.Thread(target=lambda: result.append(
+        in_child(squat, 65534 if os.geteuid() == 0 else None)))
+    t.start()
+    os.read(ready_r, 1)
+    ws = chat_join("bob", room="squat")
+    ws.send_frame(1, json.dumps({"type": "say", "text": "secret"}).encode())
+    t.join()
+    ws.close()
+    assert result and result[0].endswith("got 0"), result
 
 
 # ---- the 101 with a long chosen subprotocol -----------------------------------------------
@@ -298,7 +380,7 @@ def main():
              and (not os.environ.get("TEST_ONLY") or os.environ["TEST_ONLY"] in n)]
     failed = 0
     try:
-        with harness.Stack(modules=MODULES, workers=1, backend_opts={"module_dir": mods}) as s:
+        with harness.Stack(modules=MODULES, workers=2, backend_opts={"module_dir": mods}) as s:
             STACK = wc.STACK = s
             for name, fn in tests:
                 t0 = time.time()
@@ -311,6 +393,10 @@ def main():
             if failed:
                 sys.stdout.write("--- backend log (tail) ---\n%s" % harness.read_file(
                     s.backend_log)[-3000:])
+        for d in PS_DIRS:
+            if os.path.exists(d):
+                failed += 1
+                print("FAIL the pub/sub directory %s outlived the backend" % d)
     finally:
         for d in (mods, ROOT):
             for f in os.listdir(d):
