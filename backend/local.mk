@@ -27,8 +27,8 @@ TESTS += tests/unit/check_backend
 endif
 
 # Integration tests of the backend alone (curl, raw sockets, PROXY headers).
-TESTS += tests/integration/backend_http.py
-EXTRA_DIST += tests/integration/backend_http.py
+TESTS += tests/integration/backend_http.py tests/integration/backend_dotfiles.py
+EXTRA_DIST += tests/integration/backend_http.py tests/integration/backend_dotfiles.py
 TESTS += tests/integration/backend_module.sh
 EXTRA_DIST += tests/integration/backend_module.sh doc/examples/greet.c doc/modules.md
 
@@ -36,4 +36,10 @@ EXTRA_DIST += tests/integration/backend_module.sh doc/examples/greet.c doc/modul
 check_LTLIBRARIES += tests/modules/asynctest.la
 tests_modules_asynctest_la_SOURCES = tests/unit/backend/mod_async.c
 tests_modules_asynctest_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+# A module for the integration tests only: the connect hook, init's identity.
+check_LTLIBRARIES += tests/modules/hooktest.la
+tests_modules_hooktest_la_SOURCES = tests/unit/backend/mod_hook.c
+tests_modules_hooktest_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+TESTS += tests/integration/backend_hooks.py
+EXTRA_DIST += tests/integration/backend_hooks.py
 EXTRA_DIST += tests/fuzz/http1.dict

@@ -363,8 +363,6 @@ int be_master_run(const struct bx_cli *cli, struct bx_config *cfg)
     }
     if (bind_listeners(cfg, &g.ls, NULL, NULL) == -1)
         goto fail;
-    if (load_modules(cfg, &g.mods, false) == -1)
-        goto fail;
     be_stats_init(STATS_SLOTS);
     if (bx_access_log_open(be->access_log, err, sizeof err) == -1) {
         bx_log_error("backend.access_log: %s", err);
@@ -374,6 +372,10 @@ int be_master_run(const struct bx_cli *cli, struct bx_config *cfg)
         bx_log_error("backend.user: %s", err);
         goto fail;
     }
+    /* Module code never runs as root: init() runs after the drop, as on
+     * every reload (what needs root, the listeners and the logs, is done). */
+    if (load_modules(cfg, &g.mods, false) == -1)
+        goto fail;
     /* After the drop: the directory belongs to the uid the workers run as. */
     if (be_ps_dir_create(err, sizeof err) == -1)
         bx_log_error("%s; pub/sub messages stay within each worker", err);

@@ -31,6 +31,10 @@ TESTS += tests/integration/ws_conformance.py tests/integration/ws_interop.py \
 EXTRA_DIST += tests/integration/ws_conformance.py tests/integration/ws_interop.py \
 	tests/integration/ws_browser.py tests/integration/ws_browser.js
 
+# chat's Origin check (cross-site WebSocket hijacking).
+TESTS += tests/integration/ws_origin.py
+EXTRA_DIST += tests/integration/ws_origin.py
+
 # The WebSocket load generator (bench/ws_echo_bench.sh runs it).
 noinst_PROGRAMS += bench/wsbench
 bench_wsbench_SOURCES = bench/wsbench.c

@@ -23,6 +23,7 @@
 #include "common/net.h"
 #include "common/proc.h"
 #include "common/proxy.h"
+#include "frontend/access.h"
 #include "frontend/child.h"
 #include "frontend/lean.h"
 #include "frontend/relay.h"
@@ -488,6 +489,8 @@ static void serve(struct conn *c)
     uint64_t hs_deadline = start + (uint64_t)fe->handshake_timeout_ms;
     bx_sockaddr_str((struct sockaddr *)&c->client, c->clientlen, true, c->who, sizeof c->who);
 
+    /* allow/deny: the peer was judged at accept (wait_accept), a proxied
+     * client is right after its PROXY header (access.h). */
     if (sv->proxy_protocol != BX_PROXY_OFF) {
         bool trusted = bx_cidr_list_match(sv->proxy_from.v, sv->proxy_from.n,
                                           (struct sockaddr *)&c->client);
@@ -500,6 +503,8 @@ static void serve(struct conn *c)
                 return;
             bx_sockaddr_str((struct sockaddr *)&c->client, c->clientlen, true, c->who,
                             sizeof c->who);
+            if (!fe_access_client(sv, (struct sockaddr *)&c->client, c->clientlen))
+                return;
         }
     }
     fe_scoreboard_conn_id(c->env->sb, c->id, sizeof c->id);
@@ -594,6 +599,14 @@ static int wait_accept(const struct fe_child_env *env, const struct fe_listener 
         *l = &env->gen->ls[ev.data.u32];
         *plen = sizeof *peer;
         int fd = accept4((*l)->fd, (struct sockaddr *)peer, plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        /* A banned peer is closed by the idle child itself, before a byte is
+         * read: nothing of it touched this process, so the child stays idle
+         * (no fork per refusal, access.h). */
+        if (fd != -1 && !fe_access_peer(&env->gen->cfg->fe.services[(*l)->service],
+                                        (struct sockaddr *)peer, *plen)) {
+            close(fd);
+            continue;
+        }
         if (fd != -1)
             return fd;
         if (errno == EMFILE || errno == ENFILE || errno == ENOMEM) {

@@ -32,6 +32,7 @@
 #include "common/net.h"
 #include "common/pidfile.h"
 #include "common/proc.h"
+#include "frontend/access.h"
 #include "frontend/child.h"
 #include "frontend/lean.h"
 #include "frontend/master.h"
@@ -289,6 +290,11 @@ static void refuse_queued(struct master *m, size_t li)
         int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd == -1)
             return;
+        /* a banned peer gets the same silent close as from a child */
+        if (!fe_access_peer(&m->gen->cfg->fe.services[l->service], (struct sockaddr *)&ss, sl)) {
+            close(fd);
+            continue;
+        }
         log_refusal(m, (struct sockaddr *)&ss, sl);
         if (!tls && write(fd, page, len) == -1) {
             /* the client is gone; nothing to tell it */
@@ -621,6 +627,7 @@ static int setup(struct master *m, struct bx_config *cfg)
     }
     ev.data.u32 = TAG_HANDOFF;
     epoll_ctl(m->ep, EPOLL_CTL_ADD, m->hofd[0], &ev);
+    fe_access_init();
     m->gen = gen_build(cfg, NULL, err, sizeof err);
     if (!m->gen) {
         bx_log_error("%s", err);

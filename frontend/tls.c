@@ -170,12 +170,49 @@ void fe_tls_forget_keys(void)
     OPENSSL_cleanse(&keys, sizeof keys);
 }
 
+void fe_tls_capture_keys(SSL_CTX *ctx)
+{
+    SSL_CTX_set_keylog_callback(ctx, keylog_cb);
+    SSL_CTX_set_msg_callback(ctx, msg_cb);
+}
+
+int fe_tls_ktls_force;
+
+bool fe_tls_records_ours(int version, bool ktls_send, bool ktls_recv, bool keys_known,
+                         bool buffered)
+{
+    /* kTLS in either direction means the kernel seals or opens records on
+     * this socket: ours on top would encrypt twice (or read ciphertext the
+     * kernel already consumed). OpenSSL then carries on, with the kernel. */
+    if (ktls_send || ktls_recv)
+        return false;
+    return version == TLS1_3_VERSION && keys_known && !buffered;
+}
+
+/* What OpenSSL switched to kernel TLS on this connection (FE_KTLS_* bits). */
+static int ktls_flags(SSL *ssl)
+{
+    int f = fe_tls_ktls_force;
+#ifdef SSL_OP_ENABLE_KTLS
+    if (BIO_get_ktls_send(SSL_get_wbio(ssl)))
+        f |= FE_KTLS_SEND;
+    if (BIO_get_ktls_recv(SSL_get_rbio(ssl)))
+        f |= FE_KTLS_RECV;
+#else
+    (void)ssl;
+#endif
+    return f;
+}
+
 int fe_tls_take_keys(SSL *ssl, struct tlsrec *rec)
 {
     int rc = -1;
     const SSL_CIPHER *c = SSL_get_current_cipher(ssl);
-    if (SSL_version(ssl) == TLS1_3_VERSION && c && keys.clen && keys.clen == keys.slen &&
-        !SSL_has_pending(ssl) && BIO_pending(SSL_get_rbio(ssl)) == 0)
+    int k = ktls_flags(ssl);
+    bool known = c && keys.clen && keys.clen == keys.slen;
+    bool buffered = SSL_has_pending(ssl) || BIO_pending(SSL_get_rbio(ssl)) != 0;
+    if (fe_tls_records_ours(SSL_version(ssl), k & FE_KTLS_SEND, k & FE_KTLS_RECV, known,
+                            buffered))
         rc = tlsrec_init(rec, SSL_CIPHER_get_protocol_id(c), keys.client, keys.server,
                          keys.clen, 0, keys.written - keys.written_at_key);
     fe_tls_forget_keys();
@@ -210,8 +247,7 @@ static SSL_CTX *build_ctx(const struct fe_tls *t, const struct bx_vhost *v, char
      * first application records, which our own record layer reads (see
      * fe_tls_take_keys). The OpenSSL relay turns it on afterwards. */
     SSL_CTX_set_read_ahead(ctx, 0);
-    SSL_CTX_set_keylog_callback(ctx, keylog_cb);
-    SSL_CTX_set_msg_callback(ctx, msg_cb);
+    fe_tls_capture_keys(ctx);
     SSL_CTX_set_session_id_context(ctx, (const unsigned char *)v->name,
                                    (unsigned)(strlen(v->name) > 32 ? 32 : strlen(v->name)));
     SSL_CTX_set_num_tickets(ctx, 1);

@@ -5,6 +5,7 @@
  *   index = [ "index.html" ];     # tried in this order for a directory
  *   listing = false;              # a directory without index: listing (true) or 403
  *   symlinks_outside = false;     # follow symlinks that lead out of root
+ *   dotfiles = false;             # serve names starting with '.' (.git, .env): 404 if not
  *   default_type = "application/octet-stream";
  *   cache_control = "";           # a Cache-Control header, when not empty
  *
@@ -42,6 +43,7 @@ struct st {
     size_t nindex;
     bool listing;
     bool symlinks_outside;
+    bool dotfiles;
     const char *default_type;
     const char *cache_control;
     int rootfd;                   /* per worker */
@@ -89,6 +91,7 @@ static int st_init(struct bm_conf *conf, void **inst)
     s->nindex = bm_conf_strings(conf, "index", def_index, &s->index);
     s->listing = bm_conf_bool(conf, "listing", false);
     s->symlinks_outside = bm_conf_bool(conf, "symlinks_outside", false);
+    s->dotfiles = bm_conf_bool(conf, "dotfiles", false);
     s->default_type = bm_conf_string(conf, "default_type", "application/octet-stream");
     s->cache_control = bm_conf_string(conf, "cache_control", "");
     for (size_t i = 0; i < s->nindex; i++)
@@ -433,10 +436,24 @@ static void redirect_slash(struct bm_request *r)
     bm_respond(r, 301, "text/plain; charset=utf-8", "Moved Permanently\n", 18);
 }
 
+/* True when a component of the path below the mount starts with '.': .git,
+ * .env, .htpasswd and their contents are not published by accident. The
+ * core removed "." and ".." segments already, so any dot here is a name. */
+static bool hidden_path(const char *info)
+{
+    for (const char *p = info; p; p = strchr(p, '/')) {
+        while (*p == '/')
+            p++;
+        if (*p == '.')
+            return true;
+    }
+    return false;
+}
+
 static int st_handle(struct bm_request *r, void *inst)
 {
     struct st *s = inst;
-    if (bm_path_had_encoded_slash(r)) {
+    if (bm_path_had_encoded_slash(r) || (!s->dotfiles && hidden_path(bm_path_info(r)))) {
         bm_respond_error(r, 404);
         return BM_DONE;
     }
