@@ -3,6 +3,8 @@ on the defect it guards against:
 
 - pub/sub datagrams from a process that is not one of the backend's workers
   (another uid, or the same uid) reach no chat subscriber and close nobody;
+  another uid cannot bind a name workers send to; text with a real worker's
+  credentials is still checked as UTF-8;
 - a module that picks a long client-offered subprotocol gets a correct 101
   (or a clean refusal), never a stack overflow (ASan builds check the logs);
 - a refused upgrade that carries a body never keeps the connection (no
@@ -158,6 +160,37 @@ def test_pubsub_foreign_senders_refused():
     time.sleep(0.3)
     after = len(re.findall("datagram\\(s\\) refused", harness.read_file(STACK.backend_log)))
     assert after - before <= 1, "%d refusal lines for one burst" % (after - before)
+    ws.close()
+
+
+def test_pubsub_text_from_a_worker_checked_as_utf8():
+    """Defence in depth: even a datagram with a real worker's credentials (root
+    may claim any pid, CAP_SYS_ADMIN) reaches no client with invalid UTF-8 text."""
+    if os.geteuid() != 0:
+        raise harness.Skip("needs root to send another pid's credentials")
+    ws = chat_join("carol", room="utf")
+    master = STACK.pid("backend")
+    addrs = worker_sockets()
+    workers = children(master)
+    assert len(workers) == 2, workers
+    ch = b"chat:utf"
+    bad = b"B\x01" + struct.pack("!H", len(ch)) + ch + b"\xc3\x28 not UTF-8"
+    good = b"B\x01" + struct.pack("!H", len(ch)) + ch + b'{"type":"message","text":"fine"}'
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    time.sleep(1.1)  # refusals are logged once a second: let this one be logged
+    for a in addrs:
+        # claim to be the other worker, with the backend's uid and gid
+        peer = [w for w in workers if not a.endswith("/%d" % w)][0]
+        cred = [(socket.SOL_SOCKET, socket.SCM_CREDENTIALS, struct.pack("iII", peer, 0, 0))]
+        s.sendmsg([bad], cred, 0, a)
+    nothing_arrives(ws)
+    assert "latest: text that is not UTF-8" in harness.read_file(STACK.backend_log)
+    for a in addrs:  # the same path with valid text does deliver: the check is what stopped it
+        peer = [w for w in workers if not a.endswith("/%d" % w)][0]
+        cred = [(socket.SOL_SOCKET, socket.SCM_CREDENTIALS, struct.pack("iII", peer, 0, 0))]
+        s.sendmsg([good], cred, 0, a)
+    op, data, _ = ws.recv_message()
+    assert data == b'{"type":"message","text":"fine"}', data
     ws.close()
 
 
@@ -387,6 +420,8 @@ def main():
                 try:
                     fn()
                     print("ok   %s (%.1fs)" % (name, time.time() - t0))
+                except harness.Skip as e:
+                    print("skip %s: %s" % (name, e))
                 except Exception as e:
                     failed += 1
                     print("FAIL %s: %s: %s" % (name, type(e).__name__, e))
