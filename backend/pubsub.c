@@ -314,7 +314,8 @@ static void ps_init(void)
         close(fd);
         return;
     }
-    unlink(sa.sun_path); /* left by an earlier worker of this pid that crashed */
+    /* No stale file to unlink first: the master removes a worker's socket when it
+     * reaps it, before the pid can be reused (and a worker needs no unlink). */
     if (bind(fd, (struct sockaddr *)&sa, len) == -1) {
         bx_log_error("pubsub: bind %s: %s", sa.sun_path, strerror(errno));
         close(fd);
