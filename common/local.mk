@@ -12,7 +12,8 @@ common_libcommon_la_SOURCES = \
 	common/cfg.c common/cfg.h \
 	common/cli.c common/cli.h \
 	common/daemon.c common/daemon.h \
-	common/proxy.c common/proxy.h
+	common/proxy.c common/proxy.h \
+	common/sbfile.c common/sbfile.h
 common_libcommon_la_LIBADD = $(OPENSSL_LIBS) $(ZLIB_LIBS) $(LIBCONFIG_LIBS)
 # The event loop (backend workers; usable by anyone).
 common_libcommon_la_SOURCES += common/ev.c common/ev.h

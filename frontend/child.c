@@ -447,7 +447,7 @@ static int handoff_to_lean(struct fe_relay *r, void *arg)
     struct fe_handoff h;
     memset(&h, 0, sizeof h);
     h.magic = FE_HANDOFF_MAGIC;
-    h.slot = (uint32_t)(c->env->slot - c->env->sb->slots);
+    h.slot = (uint32_t)c->env->slot_index;
     if (c->use_rec) {
         h.tls = 1;
         if (tlsrec_export(&c->rec, &h.keys) == -1)
@@ -483,7 +483,7 @@ static void serve(struct conn *c)
 {
     const struct bx_frontend_conf *fe = &c->cfg->fe;
     const struct bx_service *sv = &fe->services[c->l->service];
-    struct fe_slot *slot = c->env->slot;
+    struct bx_sb_slot *slot = c->env->slot;
     uint64_t start = bx_now_ms();
     c->start_ms = start;
     uint64_t hs_deadline = start + (uint64_t)fe->handshake_timeout_ms;
@@ -515,8 +515,16 @@ static void serve(struct conn *c)
         bx_log_debug("client %s: closed, debug_ip serves only %s", c->who, fe->debug_ip);
         return;
     }
-    if (!fe_scoreboard_admit_ip(c->env->sb, slot, (struct sockaddr *)&c->client,
-                                fe->per_ip_max)) {
+    int holder = 0;
+    enum fe_admit adm = fe_scoreboard_admit_ip(c->env->sb, slot, (struct sockaddr *)&c->client,
+                                               fe->per_ip_max, &holder);
+    if (adm == FE_ADMIT_LOCK_TIMEOUT) {
+        bx_log_error("client %s: refused, the per_ip_max lock is held by pid %d for over %d ms",
+                     c->who, holder, FE_IP_LOCK_WAIT_MS);
+        refuse(c, 503, "Service Unavailable", "The server is busy, please try again.");
+        return;
+    }
+    if (adm != FE_ADMIT_OK) {
         bx_log_warn("client %s: refused, per_ip_max %d reached", c->who, fe->per_ip_max);
         refuse(c, 503, "Service Unavailable", "Too many connections from your address.");
         return;
@@ -628,20 +636,16 @@ _Noreturn void fe_child_main(const struct fe_child_env *env)
     signal(SIGUSR1, SIG_IGN);
     signal(SIGINT, SIG_IGN);
     const struct bx_config *cfg = env->gen->cfg;
-    struct fe_slot *slot = env->slot;
-    bx_log_follow(&env->sb->log_seq);
+    struct bx_sb_slot *slot = env->slot;
+    bx_log_follow(&env->sb->hdr->log_seq);
     fe_slot_cas(slot, FE_SLOT_STARTING, FE_SLOT_IDLE);
     for (int served = 0; served < cfg->fe.clients_per_child; served++) {
         struct conn c;
         const struct fe_listener *l;
         c.fd = wait_accept(env, &l, &c.client, &c.clientlen);
-        /* Leaving idle: the master may be retiring us at this very moment,
-         * and only one of us may take the slot off the idle count. */
-        if (fe_slot_cas(slot, FE_SLOT_IDLE, FE_SLOT_HANDSHAKE) ||
-            fe_slot_cas(slot, FE_SLOT_STARTING, FE_SLOT_HANDSHAKE))
-            __atomic_sub_fetch(&env->sb->nidle, 1, __ATOMIC_ACQ_REL);
-        else
-            fe_slot_set(slot, FE_SLOT_HANDSHAKE);
+        /* Leaving idle, whether or not the master is retiring us at this
+         * very moment (TERM is blocked now: the client is served). */
+        fe_slot_set(slot, FE_SLOT_HANDSHAKE);
         uint64_t one = 1;
         if (write(env->notify_fd, &one, sizeof one) == -1) {
             /* the master refills on its timer anyway */
@@ -680,7 +684,6 @@ _Noreturn void fe_child_main(const struct fe_child_env *env)
             memset(slot->vhost, 0, sizeof slot->vhost);
             slot->family = 0;
             fe_slot_set(slot, FE_SLOT_IDLE);
-            __atomic_add_fetch(&env->sb->nidle, 1, __ATOMIC_ACQ_REL);
         }
     }
     _exit(0);

@@ -12,7 +12,7 @@
 
 struct bx_config;
 struct fe_scoreboard;
-struct fe_slot;
+struct bx_sb_slot;
 
 struct fe_listener {
     int fd;
@@ -38,7 +38,8 @@ struct fe_gen {
 struct fe_child_env {
     const struct fe_gen *gen;
     struct fe_scoreboard *sb;
-    struct fe_slot *slot;
+    struct bx_sb_slot *slot;    /* ours: the only slot we can write */
+    size_t slot_index;          /* its index, for hand-offs */
     int notify_fd;              /* eventfd: "I took a client" */
     int handoff_fd;             /* to the master: idle connections for lean children (lean.h) */
     const int *close_fds;       /* the master's own descriptors */

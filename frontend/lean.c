@@ -123,8 +123,9 @@ void fe_handoff_ack(int ackfd, pid_t lean)
 
 _Noreturn void fe_lean_main(struct fe_handoff *h, int cfd, int bfd, struct fe_scoreboard *sb)
 {
-    struct fe_slot *slot = &sb->slots[h->slot];
-    bx_log_follow(&sb->log_seq);
+    /* The master checked h->slot against its own table of slot owners. */
+    struct bx_sb_slot *slot = fe_sb_slot(sb, h->slot);
+    bx_log_follow(&sb->hdr->log_seq);
     fe_arena_use(LEAN_ARENA);
     struct tlsrec rec;
     memset(&rec, 0, sizeof rec);

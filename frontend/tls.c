@@ -71,15 +71,16 @@ static int alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 
 /* Tickets: AES-256-CBC + HMAC-SHA256 with the keys shared by the master. Returns
  * 1 (key found / ticket made), 2 (old key: issue a fresh ticket), 0 (unknown
- * key: full handshake) or -1. */
-static int ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CTX *cctx,
+ * key or no keys to be had: no ticket is issued, or a full handshake) or -1.
+ * Keys that cannot be read consistently are never used: nothing else is
+ * there to encrypt with, or to send as the key name. */
+int fe_tls_ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CTX *cctx,
                      EVP_MAC_CTX *hctx, int enc)
 {
     struct fe_ticket_key k[2];
     int which = 0, rc = 1;
-    if (!ticket_keys)
+    if (!ticket_keys || fe_tickets_get(ticket_keys, k) == -1)
         return 0;
-    fe_tickets_get(ticket_keys, k);
     if (enc) {
         if (RAND_bytes(iv, 16) != 1)
             return -1;
@@ -90,6 +91,7 @@ static int ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CI
         which = 1;
         rc = 2;
     } else {
+        OPENSSL_cleanse(k, sizeof k);
         return 0;
     }
     OSSL_PARAM params[] = {
@@ -139,7 +141,6 @@ static int unhex(const char *h, unsigned char *out, size_t max, size_t *len)
 
 static void keylog_cb(const SSL *ssl, const char *line)
 {
-    (void)ssl;
     static const char cl[] = "CLIENT_TRAFFIC_SECRET_0 ", sl[] = "SERVER_TRAFFIC_SECRET_0 ";
     bool client = strncmp(line, cl, sizeof cl - 1) == 0;
     if (!client && strncmp(line, sl, sizeof sl - 1) != 0)
@@ -275,7 +276,7 @@ static SSL_CTX *build_ctx(const struct fe_tls *t, const struct bx_vhost *v, char
     SSL_CTX_set_tlsext_servername_callback(ctx, sni_cb);
     SSL_CTX_set_tlsext_servername_arg(ctx, (void *)t);
     SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, NULL);
-    SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_cb);
+    SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, fe_tls_ticket_cb);
     return ctx;
 fail:
     SSL_CTX_free(ctx);

@@ -34,6 +34,11 @@ int fe_tls_build(struct fe_tls *t, const struct bx_config *cfg, char *err, size_
 void fe_tls_free(struct fe_tls *t);
 /* Where ticket keys are read from (the master's shared keys). */
 void fe_tls_set_ticket_source(struct fe_tickets *t);
+/* The session ticket callback (SSL_CTX_set_tlsext_ticket_key_evp_cb), here
+ * for the unit tests: 0 (no ticket, full handshake) whenever the shared keys
+ * cannot be read consistently. */
+int fe_tls_ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CTX *cctx,
+                     EVP_MAC_CTX *hctx, int enc);
 
 /* A new server SSL on fd using the default vhost context, with conn as app data. */
 SSL *fe_tls_new(const struct fe_tls *t, int fd, struct fe_tls_conn *conn);

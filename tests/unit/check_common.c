@@ -11,6 +11,7 @@ Suite *suite_pidfile(void);
 Suite *suite_log(void);
 Suite *suite_proxy(void);
 Suite *suite_proc(void);
+Suite *suite_sbfile(void);
 Suite *suite_cidr(void);
 
 int main(void)
@@ -22,6 +23,7 @@ int main(void)
     srunner_add_suite(sr, suite_log());
     srunner_add_suite(sr, suite_proxy());
     srunner_add_suite(sr, suite_proc());
+    srunner_add_suite(sr, suite_sbfile());
     srunner_add_suite(sr, suite_cidr());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
