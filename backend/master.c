@@ -23,6 +23,7 @@
 
 #include "backend/master.h"
 #include "backend/modset.h"
+#include "backend/pubsub.h"
 #include "backend/worker.h"
 #include "bactrian/module.h"
 #include "common/cli.h"
@@ -245,6 +246,7 @@ static int reap(struct gen *g, bool stopping)
     pid_t pid;
     char why[96];
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        be_ps_forget(pid);
         for (int i = 0; i < nold; i++) {
             if (old[i].pid != pid)
                 continue;
@@ -387,6 +389,9 @@ int be_master_run(const struct bx_cli *cli, struct bx_config *cfg)
      * every reload (what needs root, the listeners and the logs, is done). */
     if (load_modules(cfg, &g.mods, false) == -1)
         goto fail;
+    /* After the drop: the directory belongs to the uid the workers run as. */
+    if (be_ps_dir_create(err, sizeof err) == -1)
+        bx_log_error("%s; pub/sub messages stay within each worker", err);
     gen_slots(&g);
     bx_log_notice("started %s with %d workers", PACKAGE_VERSION, g.n);
     bool stopping = false;
@@ -451,6 +456,7 @@ int be_master_run(const struct bx_cli *cli, struct bx_config *cfg)
     }
     if (g.cfg->be.socket)
         unlink(g.cfg->be.socket);
+    be_ps_dir_remove();
     close_listeners(&g.ls);
     bx_pidfile_remove(pid_file, pidfd);
     bx_log_notice("stopped");
