@@ -23,6 +23,7 @@
 #include "backend/conn.h"
 #include "backend/http1.h"
 #include "backend/modset.h"
+#include "backend/pubsub.h"
 #include "backend/worker.h"
 #include "bactrian/module.h"
 #include "common/ev.h"
@@ -322,7 +323,9 @@ int be_worker_run(struct bx_config *cfg, const struct be_listeners *ls, struct b
     w->mods = mods;
     if (be_modset_worker_init(mods, w->ev) == -1)
         return 1;
-    /* Confined after the modules' worker_init (which declared their files). */
+    /* Confined after the modules' worker_init (which declared their files)
+     * and the pub/sub socket (a file in the master's directory). */
+    be_ps_worker_init();
     char err[BX_ERRLEN];
     if (bx_sandbox_apply(BX_SANDBOX_BE_WORKER, err, sizeof err) == -1) {
         bx_log_error("worker %d: cannot confine: %s", index, err);
