@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -81,6 +83,36 @@ static int act_open(const char *arg, char *out, size_t outlen)
     return 0;
 }
 
+/* A file opened for writing: "rw" (O_RDWR) or "append" (the log's flags,
+ * which the frontend's filter lets through), then the path. */
+static int act_openw(const char *arg, char *out, size_t outlen)
+{
+    bool rw = strncmp(arg, "rw:", 3) == 0;
+    const char *path = strchr(arg, ':') ? strchr(arg, ':') + 1 : arg;
+    int fd = open(path, rw ? O_RDWR | O_CLOEXEC : O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+                  0600);
+    if (fd == -1)
+        return errno;
+    close(fd);
+    snprintf(out, outlen, "opened %s for writing", path);
+    return 0;
+}
+
+/* A Unix stream connection to the path arg (a daemon's socket). */
+static int act_unixconnect(const char *arg, char *out, size_t outlen)
+{
+    (void)out;
+    (void)outlen;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd == -1)
+        return errno;
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", arg);
+    int e = connect(fd, (struct sockaddr *)&sa, sizeof sa) == -1 ? errno : 0;
+    close(fd);
+    return e;
+}
+
 /* A new TCP connection to 127.0.0.1:arg (the test's own listener). */
 static int act_connect(const char *arg, char *out, size_t outlen)
 {
@@ -140,6 +172,7 @@ static const struct {
     {"mem", act_mem},         {"vmread", act_vmread}, {"ptrace", act_ptrace},
     {"kill", act_kill},       {"open", act_open},     {"connect", act_connect},
     {"exec", act_exec},       {"fork", act_fork},     {"asan", act_asan},
+    {"openw", act_openw},     {"unixconnect", act_unixconnect},
 };
 
 size_t hostile_run(const char *action, const char *arg, char *out, size_t outlen)
