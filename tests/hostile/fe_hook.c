@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,13 @@ static void *page_of(const void *p)
     return (void *)((uintptr_t)p & ~(pg - 1));
 }
 
+/* The attacker's writes below fault with the default action: an ASan
+ * build's SIGSEGV handler would report and exit 1 instead. */
+static void default_segv(void)
+{
+    signal(SIGSEGV, SIG_DFL);
+}
+
 /* Another child's slot (its state: the master reads it to count spares and
  * to check hand-offs). */
 static int act_sb_slot(const struct fe_child_env *env, int fd, const char *arg, char *out,
@@ -37,6 +45,7 @@ static int act_sb_slot(const struct fe_child_env *env, int fd, const char *arg, 
     (void)fd;
     (void)arg;
     size_t other = env->slot_index == 0 ? 1 : 0;
+    default_segv();
     volatile int *state = (volatile int *)&fe_sb_slot(env->sb, other)->state;
     *state = FE_SLOT_RELAY;
     snprintf(out, outlen, "wrote slot %zu", other);
@@ -50,6 +59,7 @@ static int act_sb_header(const struct fe_child_env *env, int fd, const char *arg
     (void)fd;
     (void)arg;
     volatile struct bx_sb_header *h = (volatile struct bx_sb_header *)env->sb->hdr;
+    default_segv();
     h->nslots = UINT64_MAX / 2;
     snprintf(out, outlen, "nslots now %llu", (unsigned long long)h->nslots);
     return 0;
@@ -66,6 +76,7 @@ static int act_tickets(const struct fe_child_env *env, int fd, const char *arg, 
     volatile unsigned char *k = strcmp(arg, "page") == 0
                                     ? (volatile unsigned char *)t->page->key[0].aes
                                     : (volatile unsigned char *)t->view->key[0].aes;
+    default_segv();
     k[0] ^= 1;
     snprintf(out, outlen, "flipped a key bit");
     return 0;
