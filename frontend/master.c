@@ -497,6 +497,9 @@ static void watch_ip_lock(struct master *m, uint64_t now)
         bx_log_error("child %d (slot %ld) held the per_ip_max lock for over %d ms: killed",
                      (int)pid, slot, IP_LOCK_HOLD_MS);
         kill(pid, SIGKILL);
+    } else {
+        /* Only processes with the lock's descriptor can hold it: ours. */
+        bx_log_error("the per_ip_max lock is held by pid %d, not a child of ours", (int)pid);
     }
     m->lock.pid = 0;
 }
