@@ -326,6 +326,8 @@ def test_per_ip_lock_held_forever_is_broken():
             assert codes[0] == "503", "the held lock did not stop anyone: %r" % codes
             assert codes[-1] == "200", "still refused after %.1f s: %r" % (took, codes)
             assert took < 3, "served again only after %.1f s" % took
+            print("per-IP-limited clients served again after %.2f s (%d refused)" %
+                  (took, len(codes) - 1))
             log = harness.read_file(s.frontend_log)
             assert "the per_ip_max lock is held by pid %d" % holder in log, log[-2000:]
             assert re.search(r"child %d \(slot \d+\) held the per_ip_max lock for over 1000 ms: "
