@@ -54,7 +54,8 @@ static size_t ps_send(const char *paths, const char *room, bool bad, char *out, 
     memcpy(d + 4 + nl, body, bl);
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     int sent = 0, e = fd == -1 ? errno : 0;
-    for (const char *p = paths; fd != -1 && p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
+    for (const char *p = paths; fd != -1 && p && *p;
+         p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         size_t n = strcspn(p, ",");
         if (n >= sizeof sa.sun_path)
