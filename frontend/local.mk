@@ -7,6 +7,9 @@ frontend_libfrontend_la_SOURCES = \
 	frontend/relay.c frontend/relay.h \
 	frontend/scoreboard.c frontend/scoreboard.h \
 	frontend/tls.c frontend/tls.h \
+	frontend/keyproc.c frontend/keyproc.h \
+	frontend/keyctl.c frontend/keyctl.h \
+	frontend/keystub.c frontend/keystub.h \
 	frontend/lean.c frontend/lean.h \
 	frontend/arena.c frontend/arena.h \
 	frontend/tlsrec.c frontend/tlsrec.h

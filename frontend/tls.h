@@ -18,6 +18,7 @@ struct fe_tls {
     SSL_CTX **ctx;          /* one per vhost, same index as cfg->vhosts; NULL when no TLS */
     size_t n;
     size_t def;             /* index of the default vhost */
+    unsigned gen;           /* the key generation the contexts' key stubs name */
     bool strict_sni;
     const struct bx_config *cfg;
 };
@@ -28,9 +29,14 @@ struct fe_tls_conn {
     char sni[256];          /* "" when the client sent none */
 };
 
-/* Builds every context (certificates and keys are read now). Returns 0, or
- * -1 with err naming the vhost and file. */
-int fe_tls_build(struct fe_tls *t, const struct bx_config *cfg, char *err, size_t errlen);
+/* Does any service of cfg use TLS? */
+bool fe_tls_wanted(const struct bx_config *cfg);
+/* Builds every context (certificates are read now). pubs: the public halves of
+ * key generation gen as the key process loaded them (keyctl.h), one per vhost;
+ * each context gets a key stub. pubs NULL (-t): the key files are read here.
+ * Returns 0, or -1 with err naming the vhost and file. */
+int fe_tls_build(struct fe_tls *t, const struct bx_config *cfg, unsigned gen, EVP_PKEY **pubs,
+                 char *err, size_t errlen);
 void fe_tls_free(struct fe_tls *t);
 /* Where ticket keys are read from (the master's shared keys). */
 void fe_tls_set_ticket_source(struct fe_tickets *t);
