@@ -36,6 +36,6 @@ FE_IT = tests/integration/fe_relay.py tests/integration/fe_tls.py \
 	tests/integration/fe_timeouts.py tests/integration/fe_reload.py \
 	tests/integration/fe_wss.py tests/integration/fe_lean.py \
 	tests/integration/fe_proxy_tls.py tests/integration/fe_status.py \
-	tests/integration/fe_tlsrec.py
+	tests/integration/fe_tlsrec.py tests/integration/fe_keyproc.py
 TESTS += $(FE_IT)
 EXTRA_DIST += $(FE_IT) tests/integration/fe_util.py

@@ -725,6 +725,7 @@ static int setup(struct master *m, struct bx_config *cfg)
             bx_log_error("%s", err);
             return -1;
         }
+        bx_log_info("key process %d started", (int)m->kc.pid);
     }
     m->gen = gen_build(m, cfg, NULL, m->next_gen, err, sizeof err);
     if (!m->gen) {
