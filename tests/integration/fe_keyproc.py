@@ -270,5 +270,56 @@ def test_key_process_restarted():
         assert fu.status(fu.https(s, host="alt.localhost")) == "200"
 
 
+def _root_only_copy(src, dst):
+    with open(src, "rb") as f:
+        data = f.read()
+    fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    return dst
+
+
+def _status_field(pid, field):
+    with open("/proc/%d/status" % pid) as f:
+        return re.search(r"^%s:\s+(.*)$" % field, f.read(), re.M).group(1)
+
+
+def test_root_only_keys_after_the_drop():
+    """Started as root with a user: the key process keeps only
+    CAP_DAC_READ_SEARCH, so keys only root can read load at start and on
+    reload, after everything else dropped root."""
+    import pwd
+    if os.geteuid() != 0:
+        raise harness.Skip("needs root (privilege drop)")
+    try:
+        pwd.getpwnam("nobody")
+    except KeyError:
+        raise harness.Skip("no user nobody")
+    s = fu.stack(frontend=True, frontend_opts={"user": "nobody"},
+                 backend_opts={"socket_mode": "0666"})
+    os.chmod(s.tmp, 0o755)  # the unprivileged frontend reaches the backend socket
+    keys = os.path.join(s.tmp, "keys")
+    os.mkdir(keys, 0o700)
+    s.vhosts[0]["key"] = _root_only_copy(os.path.join(harness.CERTS, "localhost.key"),
+                                         os.path.join(keys, "localhost.key"))
+    s.write_config()
+    with s:
+        keyproc = _key_process(s)
+        nobody = str(pwd.getpwnam("nobody").pw_uid)
+        assert _status_field(s.pid("frontend"), "Uid").split()[0] == nobody
+        assert _status_field(keyproc, "Uid").split() == [nobody] * 4
+        assert int(_status_field(keyproc, "CapEff"), 16) == 1 << 2  # CAP_DAC_READ_SEARCH
+        assert int(_status_field(keyproc, "CapPrm"), 16) == 1 << 2
+        assert fu.status(fu.https(s)) == "200"
+        # A reload reads a new root-only key.
+        s.vhosts[1]["key"] = _root_only_copy(os.path.join(harness.CERTS, "alt.localhost.key"),
+                                             os.path.join(keys, "alt.localhost.key"))
+        s.write_config()
+        s.signal("frontend", signal.SIGHUP)
+        fu.wait_log(s.frontend_log, r"reloaded: generation 2")
+        assert fu.status(fu.https(s, host="alt.localhost")) == "200"
+        assert fu.status(fu.https(s)) == "200"
+
+
 if __name__ == "__main__":
     harness.main(globals())
