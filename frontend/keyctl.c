@@ -73,17 +73,22 @@ int fe_keyctl_start(struct fe_keyctl *k, const struct bx_config *cfg, const int 
     return 0;
 }
 
-/* One request, one answer (the key process answers in order). */
-static int exchange(struct fe_keyctl *k, const struct kp_ctl_msg *m, struct kp_ctl_rep *r)
+/* One request, one answer; an answer to an earlier request that timed out
+ * is skipped by its sequence number. */
+static int exchange(struct fe_keyctl *k, struct kp_ctl_msg *m, struct kp_ctl_rep *r)
 {
+    static uint32_t seq;
+    m->seq = ++seq;
     if (k->ctl < 0 || send(k->ctl, m, sizeof *m, MSG_NOSIGNAL) == -1)
         goto gone;
-    struct pollfd p = {.fd = k->ctl, .events = POLLIN};
-    int n;
-    while ((n = poll(&p, 1, CTL_TIMEOUT_MS)) == -1 && errno == EINTR)
-        continue;
-    if (n != 1 || recv(k->ctl, r, sizeof *r, 0) != (ssize_t)sizeof *r)
-        goto gone;
+    uint64_t deadline = bx_now_ms() + CTL_TIMEOUT_MS;
+    do {
+        struct pollfd p = {.fd = k->ctl, .events = POLLIN};
+        uint64_t now = bx_now_ms();
+        if (now >= deadline || poll(&p, 1, (int)(deadline - now)) != 1 ||
+            recv(k->ctl, r, sizeof *r, 0) != (ssize_t)sizeof *r)
+            goto gone;
+    } while (r->seq != m->seq);
     r->err[sizeof r->err - 1] = '\0';
     return r->status == 0 ? 0 : -1;
 gone:

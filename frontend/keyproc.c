@@ -330,6 +330,7 @@ static int ctl_turn(const struct kp_start *st, int ep)
         int fd, rc = ctl_recv(st, &m, &fd);
         if (rc <= 0)
             return rc;
+        r.seq = m.seq;
         switch (m.type) {
         case KP_CTL_CHANNEL:
             add_channel(ep, fd);
@@ -404,6 +405,13 @@ _Noreturn void kp_main(const struct kp_start *st)
     sigprocmask(SIG_SETMASK, &none, NULL);
     int on = 1, ep = epoll_create1(EPOLL_CLOEXEC);
     struct epoll_event ev = {.events = EPOLLIN, .data.fd = st->ctl};
+    struct ucred peer;
+    socklen_t pl = sizeof peer;
+    /* The control socket's peer is the master (and every message says so too). */
+    if (getsockopt(st->ctl, SOL_SOCKET, SO_PEERCRED, &peer, &pl) == -1 || peer.pid != st->master) {
+        bx_log_error("key process: control socket peer is not the master");
+        _exit(1);
+    }
     if (ep == -1 || setsockopt(st->ctl, SOL_SOCKET, SO_PASSCRED, &on, sizeof on) == -1 ||
         epoll_ctl(ep, EPOLL_CTL_ADD, st->ctl, &ev) == -1) {
         bx_log_error("key process: setup: %s", strerror(errno));

@@ -58,12 +58,14 @@ enum kp_ctl {
 };
 
 struct kp_ctl_msg {
+    uint32_t seq;               /* echoed in the answer */
     uint32_t type, gen, vhost, nvhosts, oldest;
     char name[KP_MAX_NAME];     /* the vhost's name, for error messages */
     char path[KP_MAX_PATH];
 };
 
 struct kp_ctl_rep {
+    uint32_t seq;
     int32_t status;             /* 0 ok, -1 with err */
     uint32_t len;               /* LOAD: the key's public half (DER SubjectPublicKeyInfo) */
     unsigned char spki[KP_MAX_SPKI];

@@ -65,6 +65,7 @@ struct master {
     size_t claim_hint;
     struct fe_keyctl kc;        /* the key process (keyproc.h) */
     uint64_t kp_restart_ms;     /* when to start it again after it died */
+    uint64_t kp_delay_ms;       /* back-off between failed restarts */
 };
 
 /* ---- generations -------------------------------------------------------- */
@@ -400,7 +401,8 @@ static void key_process_died(struct master *m, int status)
     bx_log_error("key process %d %s; starting a new one", (int)m->kc.pid,
                  bx_exit_str(status, how, sizeof how));
     fe_keyctl_gone(&m->kc);
-    m->kp_restart_ms = bx_now_ms() + 1000; /* at most one restart a second */
+    m->kp_delay_ms = 1000; /* at most one restart a second */
+    m->kp_restart_ms = bx_now_ms() + m->kp_delay_ms;
 }
 
 /* A new key process with the running generation's keys. Children of older
@@ -415,10 +417,16 @@ static void key_process_restart(struct master *m)
     EVP_PKEY **pubs = calloc(m->gen->cfg->nvhosts, sizeof *pubs);
     if (!pubs || fe_keyctl_start(&m->kc, m->gen->cfg, fds, n, err, sizeof err) == -1 ||
         fe_keyctl_load(&m->kc, m->gen->cfg, m->gen->id, m->gen->id, pubs, err,
-                       sizeof err) == -1) {
-        bx_log_error("key process restart: %s", pubs ? err : "out of memory");
+                       sizeof err) == -1 ||
+        fe_tls_keys_match(&m->gen->tls, pubs, err, sizeof err) == -1) {
+        bx_log_error("key process restart: %s; next try in %llu s", pubs ? err : "out of memory",
+                     (unsigned long long)(m->kp_delay_ms / 1000));
+        for (size_t i = 0; pubs && i < m->gen->cfg->nvhosts; i++)
+            EVP_PKEY_free(pubs[i]);
         free(pubs);
-        m->kp_restart_ms = bx_now_ms() + 1000;
+        fe_keyctl_stop(&m->kc); /* one that started but cannot load: gone, reaped */
+        m->kp_restart_ms = bx_now_ms() + m->kp_delay_ms;
+        m->kp_delay_ms = m->kp_delay_ms * 2 > 60000 ? 60000 : m->kp_delay_ms * 2;
         return;
     }
     for (size_t i = 0; i < m->gen->cfg->nvhosts; i++)

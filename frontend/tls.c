@@ -355,6 +355,21 @@ int fe_tls_build(struct fe_tls *t, const struct bx_config *cfg, unsigned gen, EV
     return 0;
 }
 
+int fe_tls_keys_match(const struct fe_tls *t, EVP_PKEY **pubs, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        X509 *x = SSL_CTX_get0_certificate(t->ctx[i]);
+        if (!x || EVP_PKEY_eq(X509_get0_pubkey(x), pubs[i]) != 1) {
+            const struct bx_vhost *v = &t->cfg->vhosts[i];
+            snprintf(err, errlen, "vhost '%s': key %s does not match certificate %s", v->name,
+                     v->key, v->cert);
+            ERR_clear_error();
+            return -1;
+        }
+    }
+    return 0;
+}
+
 void fe_tls_free(struct fe_tls *t)
 {
     for (size_t i = 0; i < t->n; i++)

@@ -38,6 +38,9 @@ bool fe_tls_wanted(const struct bx_config *cfg);
 int fe_tls_build(struct fe_tls *t, const struct bx_config *cfg, unsigned gen, EVP_PKEY **pubs,
                  char *err, size_t errlen);
 void fe_tls_free(struct fe_tls *t);
+/* Are pubs (one per vhost) the public keys of t's certificates? 0, or -1 with
+ * err naming the first vhost whose key no longer matches. */
+int fe_tls_keys_match(const struct fe_tls *t, EVP_PKEY **pubs, char *err, size_t errlen);
 /* Where ticket keys are read from (the master's shared keys). */
 void fe_tls_set_ticket_source(struct fe_tickets *t);
 

@@ -76,7 +76,10 @@ def _need_memory_access(pid):
 
 
 def _key_process(s):
+    """The key process's pid, once the master is up (the key process has
+    answered it, so it is set up and confined by then)."""
     m = fu.wait_log(s.frontend_log, r"key process (\d+) started")
+    fu.wait_log(s.frontend_log, r"started \S+: ")
     return int(m.group(1))
 
 
@@ -304,7 +307,7 @@ def test_root_only_keys_after_the_drop():
                                          os.path.join(keys, "localhost.key"))
     s.write_config()
     with s:
-        keyproc = _key_process(s)
+        keyproc = _key_process(s)  # and the master has dropped root
         nobody = str(pwd.getpwnam("nobody").pw_uid)
         assert _status_field(s.pid("frontend"), "Uid").split()[0] == nobody
         assert _status_field(keyproc, "Uid").split() == [nobody] * 4
