@@ -168,8 +168,11 @@ def test_missing_or_garbage_key_is_named():
         with open(garbage, "w") as f:
             f.write("-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n")
         other = os.path.join(harness.CERTS, "localhost.key")  # not alt.localhost's
+        ed = os.path.join(s.tmp, "ed25519.key")
+        subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", ed], check=True,
+                       capture_output=True)
         for path, why in ((missing, "No such file"), (garbage, "not a usable PEM"),
-                          (other, "does not match certificate")):
+                          (other, "does not match certificate"), (ed, "not supported")):
             _with_key(s, path)
             r = _check_t(s)
             assert r.returncode != 0 and path in r.stderr and "alt.localhost" in r.stderr and \
