@@ -3,7 +3,9 @@
 # and after the key process (frontend/keyproc.h): wrk with Connection: close, so
 # every request is a new connection and a full handshake (wrk never resumes a
 # session), frontend and backend pinned to SERVER_CPUS, wrk to CLIENT_CPUS. The
-# builds alternate for ROUNDS rounds; medians and the ratio B/A at the end.
+# builds alternate for ROUNDS rounds; medians and the ratio B/A at the end. Also
+# the frontend's CPU time per connection (all its processes, key process
+# included), steadier than the rate on a shared machine.
 #
 # Usage: sh bench/fe_keyproc_bench.sh BUILD_A BUILD_B [seconds] [ec|rsa]
 # (BUILD_x: a build directory after make; the certificates come from BUILD_B's
@@ -56,22 +58,39 @@ for s in A B; do
     eval "start $s \$$s"
 done
 sleep 2
+# CPU ticks of the frontend of side $1 so far: the master with its reaped
+# children, and every live child (the key process among them).
+ticks() {
+    m=$(cat "$TMP/$1-fe.pid")
+    t=$(awk '{ print $14 + $15 + $16 + $17 }' /proc/$m/stat)
+    for c in $(ps -o pid= --ppid "$m"); do
+        t=$((t + $(awk '{ print $14 + $15 }' /proc/$c/stat 2>/dev/null || echo 0)))
+    done
+    echo "$t"
+}
+# Prints "connections/s frontend-CPU-us-per-connection [errors]".
 rate() {
+    t0=$(ticks $1)
     taskset -c "$CLIENT_CPUS" wrk -t1 -c"$CONNS" -d"${DUR}s" -H 'Connection: close' \
-        "https://127.0.0.1:$(cat "$TMP/$1.port")/" 2>&1 |
-        awk '/Requests\/sec/ { r = $2 } /Non-2xx|Socket errors/ { e = e " [" $0 "]" }
-             END { printf "%s%s", r, e }'
+        "https://127.0.0.1:$(cat "$TMP/$1.port")/" >"$TMP/wrk.out" 2>&1
+    t1=$(ticks $1)
+    awk -v dt=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" '
+        / requests in / { n = $1 } /Requests\/sec/ { r = $2 }
+        /Non-2xx|Socket errors/ { e = e " [" $0 "]" }
+        END { printf "%s %.0f%s", r, n ? dt * 1e6 / hz / n : 0, e }' "$TMP/wrk.out"
 }
 echo "A=$A B=$B key=$KEYTYPE ${DUR}s x $ROUNDS rounds, $CONNS connections, servers on CPU" \
      "$SERVER_CPUS, wrk on CPU $CLIENT_CPUS"
 for r in $(seq "$ROUNDS"); do
     for s in A B; do
         v=$(rate $s)
-        echo "round $r $s: $v new TLS connections/s"
-        echo "$s ${v%% *}" >>"$TMP/figures"
+        set -- $v
+        echo "round $r $s: $1 new TLS connections/s, frontend CPU $2 us per connection${3:+ $*}"
+        echo "$s $1 $2" >>"$TMP/figures"
     done
 done
-median() { awk -v s="$1" '$1 == s { print $2 }' "$TMP/figures" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-ma=$(median A)
-mb=$(median B)
-echo "median A $ma, B $mb, B/A $(awk -v a="$ma" -v b="$mb" 'BEGIN { printf "%.3f", b / a }')"
+median() { awk -v s="$1" -v f="$2" '$1 == s { print $f }' "$TMP/figures" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b / a }'; }
+ma=$(median A 2) mb=$(median B 2) ca=$(median A 3) cb=$(median B 3)
+echo "medians: connections/s A $ma, B $mb, B/A $(ratio "$ma" "$mb");" \
+     "frontend CPU us/connection A $ca, B $cb, B/A $(ratio "$ca" "$cb")"

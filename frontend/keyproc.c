@@ -157,9 +157,12 @@ static void ctl_commit(const struct kp_ctl_msg *m, struct kp_ctl_rep *r)
         if (!gens[i].used && !slot)
             slot = &gens[i];
     }
-    for (size_t i = 0; !slot && i < KP_GENS; i++)
-        if (!slot || gens[i].id < slot->id)
-            slot = &gens[i];
+    if (!slot) { /* full: the oldest goes */
+        slot = &gens[0];
+        for (size_t i = 1; i < KP_GENS; i++)
+            if (gens[i].id < slot->id)
+                slot = &gens[i];
+    }
     kgen_clear(slot);
     *slot = pending;
     memset(&pending, 0, sizeof pending);
