@@ -5,7 +5,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <openssl/core_names.h>
@@ -28,29 +27,62 @@
 #include "common/log.h"
 #include "frontend/keyproc.h"
 
+/* A loaded key with its signing contexts, made once: fetching the algorithm
+ * for every request would cost more than the round trip. */
+struct kkey {
+    EVP_PKEY *k;
+    EVP_PKEY_CTX *sign;         /* ECDSA, or RSA with PKCS#1 v1.5 padding */
+    EVP_PKEY_CTX *raw;          /* RSA without padding (PSS blocks, checked first) */
+};
+
 struct kgen {
     bool used;
     uint32_t id;
     size_t n;
-    EVP_PKEY **keys;            /* one per vhost */
+    struct kkey *keys;          /* one per vhost */
 };
 
 static struct kgen gens[KP_GENS];
 static struct kgen pending;
 
+static void kkey_clear(struct kkey *k)
+{
+    EVP_PKEY_CTX_free(k->sign);
+    EVP_PKEY_CTX_free(k->raw);
+    EVP_PKEY_free(k->k);
+    memset(k, 0, sizeof *k);
+}
+
+static int kkey_set(struct kkey *kk, EVP_PKEY *k)
+{
+    bool rsa = EVP_PKEY_is_a(k, "RSA");
+    kk->k = k;
+    kk->sign = EVP_PKEY_CTX_new(k, NULL);
+    kk->raw = rsa ? EVP_PKEY_CTX_new(k, NULL) : NULL;
+    if (!kk->sign || EVP_PKEY_sign_init(kk->sign) != 1 ||
+        (rsa && (!kk->raw || EVP_PKEY_sign_init(kk->raw) != 1 ||
+                 EVP_PKEY_CTX_set_rsa_padding(kk->sign, RSA_PKCS1_PADDING) != 1 ||
+                 EVP_PKEY_CTX_set_rsa_padding(kk->raw, RSA_NO_PADDING) != 1))) {
+        kkey_clear(kk);
+        ERR_clear_error();
+        return -1;
+    }
+    return 0;
+}
+
 static void kgen_clear(struct kgen *g)
 {
     for (size_t i = 0; i < g->n; i++)
-        EVP_PKEY_free(g->keys[i]);
+        kkey_clear(&g->keys[i]);
     free(g->keys);
     memset(g, 0, sizeof *g);
 }
 
-static EVP_PKEY *find_key(uint32_t gen, uint32_t vhost)
+static struct kkey *find_key(uint32_t gen, uint32_t vhost)
 {
     for (size_t i = 0; i < KP_GENS; i++)
         if (gens[i].used && gens[i].id == gen)
-            return vhost < gens[i].n ? gens[i].keys[vhost] : NULL;
+            return vhost < gens[i].n && gens[i].keys[vhost].k ? &gens[i].keys[vhost] : NULL;
     return NULL;
 }
 
@@ -133,8 +165,12 @@ static void ctl_load(const struct kp_ctl_msg *m, struct kp_ctl_rep *r)
         EVP_PKEY_free(k);
         return;
     }
-    EVP_PKEY_free(pending.keys[m->vhost]);
-    pending.keys[m->vhost] = k;
+    kkey_clear(&pending.keys[m->vhost]);
+    if (kkey_set(&pending.keys[m->vhost], k) == -1) {
+        snprintf(r->err, sizeof r->err, "vhost '%s': key %s: cannot set up signing", m->name,
+                 m->path);
+        return;
+    }
     r->len = (uint32_t)len;
     r->status = 0;
 }
@@ -145,7 +181,7 @@ static void ctl_commit(const struct kp_ctl_msg *m, struct kp_ctl_rep *r)
 {
     bool complete = pending.used && pending.id == m->gen;
     for (size_t i = 0; complete && i < pending.n; i++)
-        complete = pending.keys[i] != NULL;
+        complete = pending.keys[i].k != NULL;
     if (!complete) {
         snprintf(r->err, sizeof r->err, "key process: generation %u is not complete", m->gen);
         return;
@@ -223,22 +259,18 @@ static bool is_pss_block(const unsigned char *em, size_t k, int bits)
     return false;
 }
 
-static int do_sign(EVP_PKEY *k, const struct kp_sign_req *q, struct kp_sign_rep *r)
+static int do_sign(const struct kkey *kk, const struct kp_sign_req *q, struct kp_sign_rep *r)
 {
-    size_t siglen = sizeof r->sig, ks = (size_t)EVP_PKEY_get_size(k);
-    bool rsa = EVP_PKEY_is_a(k, "RSA");
-    int pad = q->op == KP_RSA_PKCS1 ? RSA_PKCS1_PADDING : RSA_NO_PADDING;
+    size_t siglen = sizeof r->sig, ks = (size_t)EVP_PKEY_get_size(kk->k);
+    bool rsa = kk->raw != NULL;
     if (q->op == KP_ECDSA ? rsa || q->len == 0 || q->len > 64
         : q->op == KP_RSA_PKCS1 ? !rsa || q->len == 0 || q->len + 11 > ks
         : q->op == KP_RSA_PSS ? !rsa || q->len != ks ||
-                                    !is_pss_block(q->data, ks, EVP_PKEY_get_bits(k))
+                                    !is_pss_block(q->data, ks, EVP_PKEY_get_bits(kk->k))
         : true)
         return -1;
-    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(k, NULL);
-    int ok = c && EVP_PKEY_sign_init(c) == 1 &&
-             (!rsa || EVP_PKEY_CTX_set_rsa_padding(c, pad) == 1) &&
-             EVP_PKEY_sign(c, r->sig, &siglen, q->data, q->len) == 1;
-    EVP_PKEY_CTX_free(c);
+    EVP_PKEY_CTX *c = q->op == KP_RSA_PSS ? kk->raw : kk->sign;
+    int ok = EVP_PKEY_sign(c, r->sig, &siglen, q->data, q->len) == 1;
     ERR_clear_error();
     if (!ok || siglen > sizeof r->sig)
         return -1;
@@ -258,7 +290,7 @@ static int serve_one(int fd)
         q.len > KP_MAX_DATA || (size_t)n != KP_SIGN_REQ_HDR + q.len)
         return -1;
     r.seq = q.seq;
-    EVP_PKEY *k = find_key(q.gen, q.vhost);
+    const struct kkey *k = find_key(q.gen, q.vhost);
     if (k && do_sign(k, &q, &r) == 0)
         r.status = 0;
     else
@@ -272,12 +304,12 @@ static int serve_one(int fd)
 
 /* ---- the control socket -------------------------------------------------- */
 
+/* Every recv and send on a channel is MSG_DONTWAIT, whatever the
+ * descriptor's own flags. */
 static void add_channel(int ep, int fd)
 {
     struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
-    int fl = fcntl(fd, F_GETFL);
-    if (fl == -1 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1 ||
-        epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == -1)
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == -1)
         close(fd);
 }
 
