@@ -357,37 +357,36 @@ static int ctl_recv(const struct kp_start *st, struct kp_ctl_msg *m, int *fd)
     return 1;
 }
 
+/* One control message per turn: in the steady state (a channel per fork)
+ * that is one recvmsg per message, none that only says EAGAIN; epoll is
+ * level-triggered, so a burst is read over the next turns. */
 static int ctl_turn(const struct kp_start *st, int ep)
 {
-    for (int k = 0; k < 16; k++) {
-        struct kp_ctl_msg m;
-        struct kp_ctl_rep r = {.status = -1};
-        int fd, rc = ctl_recv(st, &m, &fd);
-        if (rc <= 0)
-            return rc;
-        r.seq = m.seq;
-        switch (m.type) {
-        case KP_CTL_CHANNEL:
-            add_channel(ep, fd);
-            continue;
-        case KP_CTL_LOAD:
-            ctl_load(&m, &r);
-            break;
-        case KP_CTL_COMMIT:
-            ctl_commit(&m, &r);
-            break;
-        case KP_CTL_ABORT:
-            kgen_clear(&pending);
-            r.status = 0;
-            break;
-        default:
-            snprintf(r.err, sizeof r.err, "key process: unknown request %u", m.type);
-            break;
-        }
-        if (send(st->ctl, &r, sizeof r, MSG_NOSIGNAL) == -1)
-            return -1;
+    struct kp_ctl_msg m;
+    struct kp_ctl_rep r = {.status = -1};
+    int fd, rc = ctl_recv(st, &m, &fd);
+    if (rc <= 0)
+        return rc;
+    r.seq = m.seq;
+    switch (m.type) {
+    case KP_CTL_CHANNEL:
+        add_channel(ep, fd);
+        return 0; /* no answer: the master does not wait for one */
+    case KP_CTL_LOAD:
+        ctl_load(&m, &r);
+        break;
+    case KP_CTL_COMMIT:
+        ctl_commit(&m, &r);
+        break;
+    case KP_CTL_ABORT:
+        kgen_clear(&pending);
+        r.status = 0;
+        break;
+    default:
+        snprintf(r.err, sizeof r.err, "key process: unknown request %u", m.type);
+        break;
     }
-    return 0;
+    return send(st->ctl, &r, sizeof r, MSG_NOSIGNAL) == -1 ? -1 : 0;
 }
 
 /* ---- privileges and confinement ------------------------------------------ */
@@ -468,8 +467,7 @@ _Noreturn void kp_main(const struct kp_start *st)
                 if (ctl_turn(st, ep) == -1)
                     _exit(0); /* the master is gone */
             } else if ((evs[i].events & EPOLLIN) ? serve_one(fd) == -1 : true) {
-                epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
-                close(fd);
+                close(fd); /* the only reference: this also takes it out of epoll */
             }
         }
     }
