@@ -46,26 +46,26 @@ bool fe_keystub_lost(void)
     return lost;
 }
 
-/* Waits for the answer to request s. -1 on timeout or a dead channel. */
+/* Waits for the answer to request s: poll, then the answer (two calls on
+ * the way of every full handshake). -1 on timeout or a dead channel. */
 static int wait_answer(uint32_t s, struct kp_sign_rep *r)
 {
     uint64_t deadline = bx_now_ms() + SIGN_TIMEOUT_MS;
     for (;;) {
-        ssize_t n = recv(chan, r, sizeof *r, MSG_DONTWAIT);
+        uint64_t now = bx_now_ms();
+        struct pollfd p = {.fd = chan, .events = POLLIN};
+        int pr = now < deadline ? poll(&p, 1, (int)(deadline - now)) : 0;
+        if (pr == 0 || (pr == -1 && errno != EINTR))
+            return -1;
+        ssize_t n = pr > 0 ? recv(chan, r, sizeof *r, MSG_DONTWAIT) : -1;
         if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
             lost = true;
             return -1;
         }
-        if (n > 0) {
-            if ((size_t)n >= KP_SIGN_REP_HDR && r->len <= KP_MAX_DATA &&
-                (size_t)n == KP_SIGN_REP_HDR + r->len && r->seq == s)
-                return r->status == 0 ? 0 : -1;
-            continue; /* a late answer to an earlier request */
-        }
-        uint64_t now = bx_now_ms();
-        struct pollfd p = {.fd = chan, .events = POLLIN};
-        if (now >= deadline || (poll(&p, 1, (int)(deadline - now)) == -1 && errno != EINTR))
-            return -1;
+        if (n > 0 && (size_t)n >= KP_SIGN_REP_HDR && r->len <= KP_MAX_DATA &&
+            (size_t)n == KP_SIGN_REP_HDR + r->len && r->seq == s)
+            return r->status == 0 ? 0 : -1;
+        /* else: a late answer to an earlier request, or nothing yet */
     }
 }
 

@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "common/cfg.h"
-#include "common/log.h"
 #include "frontend/keyproc.h"
 #include "frontend/keystub.h"
 #include "frontend/scoreboard.h"

@@ -1,7 +1,8 @@
 /* TLS for the frontend: one SSL_CTX per vhost, built in the master before
- * forking; SNI picks the context; session tickets use keys in memory shared
- * by the master's children so every child can resume every other child's
- * sessions. */
+ * forking, holding the certificate and a key stub (keystub.h) whose
+ * signatures the key process makes; SNI picks the context; session tickets
+ * use keys in memory shared by the master's children so every child can
+ * resume every other child's sessions. */
 #ifndef BACTRIAN_FRONTEND_TLS_H
 #define BACTRIAN_FRONTEND_TLS_H
 
