@@ -38,18 +38,36 @@ def _needles(keyfile):
     return {"big-endian": be, "little-endian": be[::-1]}
 
 
+# Larger mappings are sanitizer shadow memory or reservations (an
+# --enable-asan build maps terabytes): never a heap that holds a key.
+MAX_REGION = 4 << 30
+
+
+def _regions(pid):
+    """Readable mappings of pid with resident pages, from /proc/PID/smaps."""
+    out, cur = [], None
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            m = re.match(r"^([0-9a-f]+)-([0-9a-f]+) (\S+)(?: \S+){3}\s*(\S*)", line)
+            if m:
+                cur = None
+                lo, hi = int(m.group(1), 16), int(m.group(2), 16)
+                if m.group(3)[0] == "r" and m.group(4) not in ("[vvar]", "[vsyscall]") and \
+                        hi - lo <= MAX_REGION:
+                    cur = [lo, hi]
+                continue
+            if cur and line.split(":")[0] in ("Rss", "Swap") and int(line.split()[1]) > 0:
+                out.append(tuple(cur))
+                cur = None
+    return out
+
+
 def _scan(pid, needles):
-    """Which needles occur in the readable memory of pid."""
+    """Which needles occur in the readable, resident memory of pid."""
     found = set()
     tail = max(len(n) for n in needles.values())
-    with open("/proc/%d/maps" % pid) as f:
-        maps = f.read().splitlines()
     with open("/proc/%d/mem" % pid, "rb", buffering=0) as mem:
-        for line in maps:
-            parts = line.split()
-            if parts[1][0] != "r" or (len(parts) > 5 and parts[5] in ("[vvar]", "[vsyscall]")):
-                continue
-            lo, hi = (int(x, 16) for x in parts[0].split("-"))
+        for lo, hi in _regions(pid):
             prev = b""
             for at in range(lo, hi, 1 << 20):
                 try:
