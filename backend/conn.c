@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
@@ -12,9 +13,12 @@
 
 #include "backend/conn.h"
 #include "backend/http.h"
+#include "backend/modset.h"
 #include "backend/worker.h"
 #include "bactrian/module.h"
 #include "common/log.h"
+#include "common/proc.h"
+#include "common/ratelimit.h"
 #include "common/xalloc.h"
 
 #define READ_MIN 4096
@@ -55,6 +59,30 @@ static bool proxy_allowed(const struct be_listener *l, const struct be_conn *c)
     return bx_cidr_list_match(l->proxy_from, l->nproxy_from, (const struct sockaddr *)&c->peer);
 }
 
+/* The modules' connect hooks, once the client address is final (after the
+ * PROXY header, or at accept when none is expected), before any HTTP byte is
+ * parsed. A refused connection is closed; the log says so once a second. */
+static bool admit(struct be_conn *c)
+{
+    static struct bx_ratelimit limit;
+    const struct be_instance *who = NULL;
+    if (!be_worker->mods ||
+        be_modset_connect(be_worker->mods, (const struct sockaddr *)&c->client, c->clientlen,
+                          &who))
+        return true;
+    uint64_t more;
+    if (bx_ratelimit_pass(&limit, bx_now_ms(), &more)) {
+        char tail[80] = "";
+        if (more)
+            snprintf(tail, sizeof tail, "; %llu more refused since the last such line",
+                     (unsigned long long)more);
+        bx_log_notice("%s: connection refused by module %s (%s)%s", c->client_str,
+                      who->mod->name, who->setting_path, tail);
+    }
+    be_conn_close(c);
+    return false;
+}
+
 static void start_conn(const struct be_listener *l, int fd, struct sockaddr_storage *ss,
                        socklen_t len)
 {
@@ -83,6 +111,8 @@ static void start_conn(const struct be_listener *l, int fd, struct sockaddr_stor
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
     be_http_start(c);
+    if (!c->proxy_pending && !admit(c))
+        return;
     if (c->proxy_pending)
         be_conn_timer(c, PROXY_TIMEOUT_MS);
     be_conn_want_read(c, true);
@@ -138,7 +168,7 @@ static bool handle_proxy(struct be_conn *c)
             return false;
         }
         be_conn_timer(c, 0);
-        return true;
+        return admit(c);
     }
     if (n < 0) {
         bx_log_warn("%s: malformed PROXY header: %s; closing",
@@ -157,7 +187,7 @@ static bool handle_proxy(struct be_conn *c)
         client_str(c);
     }
     be_conn_timer(c, 0);
-    return true;
+    return admit(c);
 }
 
 /* ---- I/O ----------------------------------------------------------------------------- */

@@ -340,6 +340,20 @@ void be_modset_worker_exit(struct be_modset *set, struct bx_ev *ev)
     }
 }
 
+bool be_modset_connect(const struct be_modset *set, const struct sockaddr *client,
+                       socklen_t len, const struct be_instance **who)
+{
+    for (size_t i = 0; i < set->n; i++) {
+        const struct be_instance *in = &set->v[i];
+        if (in->mod->connect && in->mod->connect(client, len, in->inst) != 0) {
+            if (who)
+                *who = in;
+            return false;
+        }
+    }
+    return true;
+}
+
 void be_methods_str(unsigned methods, char *out, size_t outlen)
 {
     static const char *const names[] = {"GET", "HEAD", "POST", "PUT", "DELETE",

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 
 #include "common/buf.h"
 #include "common/ev.h"
@@ -46,6 +47,11 @@ void be_modset_free(struct be_modset *set);
 /* In a worker: worker_init of every instance and their tick timers. */
 int be_modset_worker_init(struct be_modset *set, struct bx_ev *ev);
 void be_modset_worker_exit(struct be_modset *set, struct bx_ev *ev);
+
+/* The connect hooks of every instance, in config order: false as soon as
+ * one refuses the client (its instance in *who when who is not NULL). */
+bool be_modset_connect(const struct be_modset *set, const struct sockaddr *client,
+                       socklen_t len, const struct be_instance **who);
 
 /* "GET, HEAD, POST" for an Allow header. */
 void be_methods_str(unsigned methods, char *out, size_t outlen);

@@ -111,6 +111,8 @@ static const struct field service_fields[] = {
     F(.name = "tls", .type = T_BOOL, .off = SV(tls)),
     F(.name = "proxy_protocol", .type = T_PROXY, .off = SV(proxy_protocol), .def_str = "off"),
     F(.name = "proxy_from", .type = T_CIDRV, .off = SV(proxy_from)),
+    F(.name = "allow", .type = T_CIDRV, .off = SV(allow)),
+    F(.name = "deny", .type = T_CIDRV, .off = SV(deny)),
     END,
 };
 static const struct schema service_schema = {service_fields, sizeof(struct bx_service), false};

@@ -23,17 +23,13 @@ struct bx_strv {
     size_t n;
 };
 
-struct bx_cidr_list {
-    struct bx_cidr *v;
-    size_t n;
-};
-
 struct bx_service {
     int port;
     struct bx_strv bind;      /* default "0.0.0.0" and "::" */
     bool tls;
     enum bx_proxy_mode proxy_protocol;
     struct bx_cidr_list proxy_from;
+    struct bx_cidr_list allow, deny; /* connect-time access control (bx_access_allowed) */
     int line;
 };
 

@@ -5,12 +5,18 @@ common_libcommon_la_SOURCES = \
 	common/buf.c common/buf.h \
 	common/log.c common/log.h \
 	common/net.c common/net.h \
+	common/cidr.c common/cidr.h \
+	common/ratelimit.c common/ratelimit.h \
 	common/pidfile.c common/pidfile.h \
 	common/proc.c common/proc.h \
 	common/cfg.c common/cfg.h \
 	common/cli.c common/cli.h \
 	common/daemon.c common/daemon.h \
-	common/proxy.c common/proxy.h
-common_libcommon_la_LIBADD = $(OPENSSL_LIBS) $(ZLIB_LIBS) $(LIBCONFIG_LIBS)
+	common/proxy.c common/proxy.h \
+	common/sbfile.c common/sbfile.h \
+	common/sandbox.c common/sandbox.h \
+	common/sandbox_rules.c common/sandbox_rules.h \
+	common/landlock.c common/landlock.h
+common_libcommon_la_LIBADD = $(OPENSSL_LIBS) $(ZLIB_LIBS) $(LIBCONFIG_LIBS) $(LIBSECCOMP_LIBS)
 # The event loop (backend workers; usable by anyone).
 common_libcommon_la_SOURCES += common/ev.c common/ev.h

@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "common/cidr.h"
+
 #define BX_ERRLEN 256
 /* "[ffff:...:ffff]:65535" fits with room. */
 #define BX_ADDRSTRLEN 64
@@ -37,20 +39,6 @@ char *bx_sockaddr_str(const struct sockaddr *sa, socklen_t len, bool with_port, 
                       size_t outlen);
 /* The port of an AF_INET/AF_INET6 address, or 0. */
 int bx_sockaddr_port(const struct sockaddr *sa);
-
-/* Network prefixes for allow-lists such as proxy_from. */
-struct bx_cidr {
-    int family;               /* AF_INET or AF_INET6 */
-    unsigned char addr[16];   /* network byte order */
-    int prefix;               /* 0-32 or 0-128 */
-};
-
-/* Parses "10.0.0.0/8", "::1", "192.168.1.7" (a host = full prefix). 0 or -1. */
-int bx_cidr_parse(const char *s, struct bx_cidr *out);
-/* True when sa (AF_INET, AF_INET6 incl. v4-mapped, or AF_UNIX which always
- * matches nothing) is inside the prefix. */
-bool bx_cidr_match(const struct bx_cidr *c, const struct sockaddr *sa);
-bool bx_cidr_list_match(const struct bx_cidr *list, size_t n, const struct sockaddr *sa);
 
 /* Parses an IPv4 or IPv6 literal and port into ss. 0 or -1. */
 int bx_sockaddr_parse(const char *addr, int port, struct sockaddr_storage *ss, socklen_t *len);

@@ -23,6 +23,8 @@
 #include "common/net.h"
 #include "common/proc.h"
 #include "common/proxy.h"
+#include "common/sandbox.h"
+#include "frontend/access.h"
 #include "frontend/child.h"
 #include "frontend/keystub.h"
 #include "frontend/lean.h"
@@ -447,7 +449,7 @@ static int handoff_to_lean(struct fe_relay *r, void *arg)
     struct fe_handoff h;
     memset(&h, 0, sizeof h);
     h.magic = FE_HANDOFF_MAGIC;
-    h.slot = (uint32_t)(c->env->slot - c->env->sb->slots);
+    h.slot = (uint32_t)c->env->slot_index;
     if (c->use_rec) {
         h.tls = 1;
         if (tlsrec_export(&c->rec, &h.keys) == -1)
@@ -483,12 +485,14 @@ static void serve(struct conn *c)
 {
     const struct bx_frontend_conf *fe = &c->cfg->fe;
     const struct bx_service *sv = &fe->services[c->l->service];
-    struct fe_slot *slot = c->env->slot;
+    struct bx_sb_slot *slot = c->env->slot;
     uint64_t start = bx_now_ms();
     c->start_ms = start;
     uint64_t hs_deadline = start + (uint64_t)fe->handshake_timeout_ms;
     bx_sockaddr_str((struct sockaddr *)&c->client, c->clientlen, true, c->who, sizeof c->who);
 
+    /* allow/deny: the peer was judged at accept (wait_accept), a proxied
+     * client is right after its PROXY header (access.h). */
     if (sv->proxy_protocol != BX_PROXY_OFF) {
         bool trusted = bx_cidr_list_match(sv->proxy_from.v, sv->proxy_from.n,
                                           (struct sockaddr *)&c->client);
@@ -501,6 +505,8 @@ static void serve(struct conn *c)
                 return;
             bx_sockaddr_str((struct sockaddr *)&c->client, c->clientlen, true, c->who,
                             sizeof c->who);
+            if (!fe_access_client(sv, (struct sockaddr *)&c->client, c->clientlen))
+                return;
         }
     }
     fe_scoreboard_conn_id(c->env->sb, c->id, sizeof c->id);
@@ -511,8 +517,16 @@ static void serve(struct conn *c)
         bx_log_debug("client %s: closed, debug_ip serves only %s", c->who, fe->debug_ip);
         return;
     }
-    if (!fe_scoreboard_admit_ip(c->env->sb, slot, (struct sockaddr *)&c->client,
-                                fe->per_ip_max)) {
+    int holder = 0;
+    enum fe_admit adm = fe_scoreboard_admit_ip(c->env->sb, slot, (struct sockaddr *)&c->client,
+                                               fe->per_ip_max, &holder);
+    if (adm == FE_ADMIT_LOCK_TIMEOUT) {
+        bx_log_error("client %s: refused, the per_ip_max lock is held by pid %d for over %d ms",
+                     c->who, holder, FE_IP_LOCK_WAIT_MS);
+        refuse(c, 503, "Service Unavailable", "The server is busy, please try again.");
+        return;
+    }
+    if (adm != FE_ADMIT_OK) {
         bx_log_warn("client %s: refused, per_ip_max %d reached", c->who, fe->per_ip_max);
         refuse(c, 503, "Service Unavailable", "Too many connections from your address.");
         return;
@@ -525,7 +539,7 @@ static void serve(struct conn *c)
         send_page(c, 408, "Request Timeout", "No request arrived in time.");
         return;
     }
-    if (r < 0)
+    if (r < 0 || (!c->ssl && fe_test_hook(c->env, c->fd, c->first, c->firstlen)))
         return;
     const struct bx_vhost *v = &c->cfg->vhosts[c->vhost];
     snprintf(slot->vhost, sizeof slot->vhost, "%s", v->name);
@@ -595,6 +609,14 @@ static int wait_accept(const struct fe_child_env *env, const struct fe_listener 
         *l = &env->gen->ls[ev.data.u32];
         *plen = sizeof *peer;
         int fd = accept4((*l)->fd, (struct sockaddr *)peer, plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        /* A banned peer is closed by the idle child itself, before a byte is
+         * read: nothing of it touched this process, so the child stays idle
+         * (no fork per refusal, access.h). */
+        if (fd != -1 && !fe_access_peer(&env->gen->cfg->fe.services[(*l)->service],
+                                        (struct sockaddr *)peer, *plen)) {
+            close(fd);
+            continue;
+        }
         if (fd != -1)
             return fd;
         if (errno == EMFILE || errno == ENFILE || errno == ENOMEM) {
@@ -617,20 +639,22 @@ _Noreturn void fe_child_main(const struct fe_child_env *env)
     signal(SIGINT, SIG_IGN);
     fe_keystub_set_channel(env->keyfd);
     const struct bx_config *cfg = env->gen->cfg;
-    struct fe_slot *slot = env->slot;
-    bx_log_follow(&env->sb->log_seq);
+    struct bx_sb_slot *slot = env->slot;
+    bx_log_follow(&env->sb->hdr->log_seq);
+    /* Confined before the first client byte (common/sandbox.h). */
+    char err[BX_ERRLEN];
+    if (bx_sandbox_apply(BX_SANDBOX_FE_HANDSHAKE, err, sizeof err) == -1) {
+        bx_log_error("child: cannot confine: %s", err);
+        _exit(1);
+    }
     fe_slot_cas(slot, FE_SLOT_STARTING, FE_SLOT_IDLE);
     for (int served = 0; served < cfg->fe.clients_per_child; served++) {
         struct conn c;
         const struct fe_listener *l;
         c.fd = wait_accept(env, &l, &c.client, &c.clientlen);
-        /* Leaving idle: the master may be retiring us at this very moment,
-         * and only one of us may take the slot off the idle count. */
-        if (fe_slot_cas(slot, FE_SLOT_IDLE, FE_SLOT_HANDSHAKE) ||
-            fe_slot_cas(slot, FE_SLOT_STARTING, FE_SLOT_HANDSHAKE))
-            __atomic_sub_fetch(&env->sb->nidle, 1, __ATOMIC_ACQ_REL);
-        else
-            fe_slot_set(slot, FE_SLOT_HANDSHAKE);
+        /* Leaving idle, whether or not the master is retiring us at this
+         * very moment (TERM is blocked now: the client is served). */
+        fe_slot_set(slot, FE_SLOT_HANDSHAKE);
         uint64_t one = 1;
         if (write(env->notify_fd, &one, sizeof one) == -1) {
             /* the master refills on its timer anyway */
@@ -671,7 +695,6 @@ _Noreturn void fe_child_main(const struct fe_child_env *env)
             memset(slot->vhost, 0, sizeof slot->vhost);
             slot->family = 0;
             fe_slot_set(slot, FE_SLOT_IDLE);
-            __atomic_add_fetch(&env->sb->nidle, 1, __ATOMIC_ACQ_REL);
         }
     }
     _exit(0);

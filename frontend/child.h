@@ -12,7 +12,7 @@
 
 struct bx_config;
 struct fe_scoreboard;
-struct fe_slot;
+struct bx_sb_slot;
 
 struct fe_listener {
     int fd;
@@ -38,7 +38,8 @@ struct fe_gen {
 struct fe_child_env {
     const struct fe_gen *gen;
     struct fe_scoreboard *sb;
-    struct fe_slot *slot;
+    struct bx_sb_slot *slot;    /* ours: the only slot we can write */
+    size_t slot_index;          /* its index, for hand-offs */
     int notify_fd;              /* eventfd: "I took a client" */
     int handoff_fd;             /* to the master: idle connections for lean children (lean.h) */
     int keyfd;                  /* this child's own sign channel to the key process, or -1 */
@@ -47,6 +48,15 @@ struct fe_child_env {
 };
 
 _Noreturn void fe_child_main(const struct fe_child_env *env);
+
+/* The hostile-child test's entry into a real confined child: called with
+ * the child's environment (its scoreboard, slot, hand-off socket) and a
+ * plaintext client's first bytes; returns 1 when it answered the client
+ * itself. The daemon's definition (frontend/testhook.c) is a weak no-op
+ * that returns 0; only the test build (tests/hostile/fe_hook.c) links a
+ * strong one. */
+int fe_test_hook(const struct fe_child_env *env, int fd, const unsigned char *first,
+                 size_t len);
 
 /* Finds the Host header value in the start of an HTTP request (port
  * stripped). Returns its length (copied into out, NUL-terminated), 0 when

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/sandbox.h"
 #include "frontend/keyproc.h"
 
 /* A loaded key with its signing contexts, made once: fetching the algorithm
@@ -278,12 +279,28 @@ static int do_sign(const struct kkey *kk, const struct kp_sign_req *q, struct kp
     return 0;
 }
 
+/* recv and send as recvmsg and sendmsg: the two calls of the key process's
+ * seccomp profile (common/sandbox.h), which has no recvfrom or sendto. */
+static ssize_t msg_recv(int fd, void *buf, size_t len, int flags)
+{
+    struct iovec iov = {.iov_base = buf, .iov_len = len};
+    struct msghdr h = {.msg_iov = &iov, .msg_iovlen = 1};
+    return recvmsg(fd, &h, flags);
+}
+
+static ssize_t msg_send(int fd, const void *buf, size_t len, int flags)
+{
+    struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+    struct msghdr h = {.msg_iov = &iov, .msg_iovlen = 1};
+    return sendmsg(fd, &h, flags);
+}
+
 /* One request from one channel. -1: the channel is closed or misbehaved. */
 static int serve_one(int fd)
 {
     struct kp_sign_req q;
     struct kp_sign_rep r = {.status = -1};
-    ssize_t n = recv(fd, &q, sizeof q, MSG_DONTWAIT | MSG_TRUNC);
+    ssize_t n = msg_recv(fd, &q, sizeof q, MSG_DONTWAIT | MSG_TRUNC);
     if (n == -1)
         return errno == EAGAIN || errno == EINTR ? 0 : -1;
     if (n == 0 || (size_t)n < KP_SIGN_REQ_HDR || (size_t)n > sizeof q ||
@@ -297,7 +314,7 @@ static int serve_one(int fd)
         r.len = 0;
     OPENSSL_cleanse(&q, sizeof q);
     /* A child that does not read its answers loses its channel, nobody waits. */
-    if (send(fd, &r, KP_SIGN_REP_HDR + r.len, MSG_DONTWAIT | MSG_NOSIGNAL) == -1)
+    if (msg_send(fd, &r, KP_SIGN_REP_HDR + r.len, MSG_DONTWAIT | MSG_NOSIGNAL) == -1)
         return -1;
     return 0;
 }
@@ -386,7 +403,7 @@ static int ctl_turn(const struct kp_start *st, int ep)
         snprintf(r.err, sizeof r.err, "key process: unknown request %u", m.type);
         break;
     }
-    return send(st->ctl, &r, sizeof r, MSG_NOSIGNAL) == -1 ? -1 : 0;
+    return msg_send(st->ctl, &r, sizeof r, MSG_NOSIGNAL) == -1 ? -1 : 0;
 }
 
 /* ---- privileges and confinement ------------------------------------------ */
@@ -413,13 +430,19 @@ static int drop_keep_read(uid_t uid, gid_t gid, char *err, size_t errlen)
     return 0;
 }
 
-/* SANDBOX: the lead wires the key process's seccomp profile here (after
- * setup, common/sandbox.c). The calls it needs from here on are listed in
- * doc/design.md (key process). */
+/* After setup (privileges, the control socket): no_new_privs, not dumpable,
+ * and the key process's seccomp and Landlock profile (common/sandbox.h; the
+ * calls it needs are listed in doc/design.md). Sign channels arrive later
+ * by SCM_RIGHTS, which the profile allows. */
 int keyproc_confine(char *err, size_t errlen)
 {
+    char e[256];
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1) {
         snprintf(err, errlen, "key process: prctl: %s", strerror(errno));
+        return -1;
+    }
+    if (bx_sandbox_apply(BX_SANDBOX_KEYPROC, e, sizeof e) == -1) {
+        snprintf(err, errlen, "key process: %s", e);
         return -1;
     }
     return 0;

@@ -88,8 +88,8 @@ _Noreturn void kp_main(const struct kp_start *st);
  * P-384). NULL with err naming the file and the reason. Also used by -t. */
 struct evp_pkey_st *kp_load_key(const char *path, char *err, size_t errlen);
 
-/* Where the key process's seccomp allow-list is applied (after setup): today
- * no_new_privs and not dumpable; the lead wires common/sandbox.c in here. */
+/* Confines the key process after its setup: no_new_privs, not dumpable, and
+ * its seccomp and Landlock profile (BX_SANDBOX_KEYPROC, common/sandbox.h). */
 int keyproc_confine(char *err, size_t errlen);
 
 #endif

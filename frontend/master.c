@@ -2,11 +2,12 @@
  * pool of pre-forked children ready in accept and never reads client bytes
  * itself, except to refuse clients with a 503 when max_children are busy.
  *
- * Pool accounting: the scoreboard's nidle counts children that are idle or
- * about to be (forked, not yet waiting). The master adds one per fork, and
- * whoever moves a slot out of IDLE/STARTING (the child taking a client, the
- * master retiring it, the reaper finding it dead) takes it off, by CAS on
- * the slot state so it happens exactly once. */
+ * Slot bookkeeping: which pid owns which slot, of which generation, lives
+ * in the master's private table (slottab.h); the scoreboard is written by
+ * children and the master reads from it only the state each child reports
+ * about itself. Spare children are counted from the owned slots whose state
+ * is IDLE or STARTING; retiring is a CAS IDLE/STARTING -> RETIRING, so a
+ * child that takes a client at that moment keeps it. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -32,12 +33,15 @@
 #include "common/net.h"
 #include "common/pidfile.h"
 #include "common/proc.h"
+#include "common/sandbox.h"
+#include "frontend/access.h"
 #include "frontend/child.h"
 #include "frontend/keyctl.h"
 #include "frontend/keystub.h"
 #include "frontend/lean.h"
 #include "frontend/master.h"
 #include "frontend/scoreboard.h"
+#include "frontend/slottab.h"
 #include "frontend/tls.h"
 
 #define LISTEN_BACKLOG 4096
@@ -51,6 +55,7 @@ struct master {
     const struct bx_cli *cli;
     struct fe_gen *gen;
     struct fe_scoreboard *sb;
+    struct fe_slottab slots;    /* private: who owns which slot */
     struct fe_tickets *tickets;
     char *sb_file;              /* the scoreboard's file, removed on stop */
     int sigfd, ep, notify_fd, pidfd;
@@ -62,7 +67,6 @@ struct master {
     uint64_t next_rotate;
     uint64_t superseded_ms[MAX_GENS]; /* when generation id % MAX_GENS was replaced */
     unsigned next_gen;
-    size_t claim_hint;
     struct fe_keyctl kc;        /* the key process (keyproc.h) */
     uint64_t kp_restart_ms;     /* when to start it again after it died */
     uint64_t kp_delay_ms;       /* back-off between failed restarts */
@@ -106,9 +110,9 @@ static int reuse_listener(const struct fe_gen *old, const char *addr, int port)
 static unsigned oldest_live(const struct master *m, unsigned next)
 {
     unsigned oldest = next;
-    for (size_t i = 0; m->sb && i < m->sb->nslots; i++)
-        if (m->sb->slots[i].pid > 0 && m->sb->slots[i].generation < oldest)
-            oldest = m->sb->slots[i].generation;
+    for (size_t i = 0; i < m->slots.n; i++)
+        if (m->slots.o[i].pid > 0 && m->slots.o[i].generation < oldest)
+            oldest = m->slots.o[i].generation;
     return oldest;
 }
 
@@ -202,34 +206,39 @@ fail:
 
 /* ---- the pool ------------------------------------------------------------ */
 
+/* In a new child, before anything else (and before any seccomp filter):
+ * the scoreboard read-only but for its own slot. A child that cannot have
+ * that does not run. (The ticket keys' writable mapping is not inherited.) */
+static void child_views(struct master *m, size_t idx)
+{
+    if (fe_scoreboard_child(m->sb, idx) == -1) {
+        bx_log_error("child %d: cannot map the scoreboard read-only: %s", (int)getpid(),
+                     strerror(errno));
+        _exit(1);
+    }
+}
+
 static void spawn(struct master *m)
 {
     struct fe_scoreboard *sb = m->sb;
-    int idx = -1;
-    for (size_t k = 0; k < sb->nslots; k++) {
-        size_t i = (m->claim_hint + k) % sb->nslots;
-        if (sb->slots[i].pid == 0 && fe_slot_get(&sb->slots[i]) == FE_SLOT_FREE) {
-            idx = (int)i;
-            break;
-        }
-    }
+    long idx = fe_slottab_claim(&m->slots);
     if (idx == -1)
         return;
-    m->claim_hint = (size_t)idx + 1;
-    struct fe_slot *s = &sb->slots[idx];
+    struct bx_sb_slot *s = fe_sb_slot(sb, (size_t)idx);
     memset(s, 0, sizeof *s);
     s->generation = m->gen->id;
     s->started_ms = bx_now_ms();
     fe_slot_set(s, FE_SLOT_STARTING);
-    __atomic_add_fetch(&sb->nidle, 1, __ATOMIC_ACQ_REL);
     /* Its own sign channel: replies for one child never reach another. */
     int keyfd = m->gen->tls.n ? fe_keyctl_channel(&m->kc) : -1;
     pid_t pid = fork();
     if (pid == 0) {
+        child_views(m, (size_t)idx);
         int close_fds[] = {m->sigfd, m->ep, m->pidfd, m->hofd[0], m->kc.ctl, m->kc.own};
         struct fe_child_env env = {
-            .gen = m->gen, .sb = sb, .slot = s, .notify_fd = m->notify_fd,
-            .handoff_fd = m->hofd[1], .keyfd = keyfd, .close_fds = close_fds, .nclose = 6,
+            .gen = m->gen, .sb = sb, .slot = s, .slot_index = (size_t)idx,
+            .notify_fd = m->notify_fd, .handoff_fd = m->hofd[1], .keyfd = keyfd,
+            .close_fds = close_fds, .nclose = 6,
         };
         fe_child_main(&env);
     }
@@ -238,22 +247,23 @@ static void spawn(struct master *m)
     if (pid == -1) {
         bx_log_error("fork: %s", strerror(errno));
         fe_slot_set(s, FE_SLOT_FREE);
-        __atomic_sub_fetch(&sb->nidle, 1, __ATOMIC_ACQ_REL);
         return;
     }
-    s->pid = pid;
+    m->slots.o[idx] = (struct fe_owner){.pid = pid, .generation = m->gen->id};
+    s->pid = pid; /* for the status page only */
     m->nchildren++;
 }
 
-/* Asks an idle child to exit; false when it just took a client. */
-static bool retire(struct master *m, struct fe_slot *s)
+/* Asks the idle child in slot i to exit; false when it just took a client
+ * (or there is none). */
+static bool retire(struct master *m, size_t i)
 {
-    if (!fe_slot_cas(s, FE_SLOT_IDLE, FE_SLOT_RETIRING) &&
-        !fe_slot_cas(s, FE_SLOT_STARTING, FE_SLOT_RETIRING))
+    struct bx_sb_slot *s = fe_sb_slot(m->sb, i);
+    pid_t pid = m->slots.o[i].pid;
+    if (pid <= 0 || (!fe_slot_cas(s, FE_SLOT_IDLE, FE_SLOT_RETIRING) &&
+                     !fe_slot_cas(s, FE_SLOT_STARTING, FE_SLOT_RETIRING)))
         return false;
-    __atomic_sub_fetch(&m->sb->nidle, 1, __ATOMIC_ACQ_REL);
-    if (s->pid > 0)
-        kill(s->pid, SIGTERM);
+    kill(pid, SIGTERM);
     return true;
 }
 
@@ -273,16 +283,16 @@ static void maintain(struct master *m)
     if (m->stopping)
         return;
     const struct bx_frontend_conf *fe = &m->gen->cfg->fe;
-    int idle = __atomic_load_n(&m->sb->nidle, __ATOMIC_ACQUIRE);
-    size_t max = (size_t)fe->max_children < m->sb->nslots ? (size_t)fe->max_children
-                                                          : m->sb->nslots;
+    int idle = (int)fe_slottab_idle(&m->slots, m->sb);
+    size_t max = (size_t)fe->max_children < m->slots.n ? (size_t)fe->max_children
+                                                       : m->slots.n;
     while (idle < fe->min_spare && m->nchildren < max) {
         spawn(m);
         idle++;
     }
     if (idle > fe->max_spare) {
-        for (size_t i = 0; i < m->sb->nslots && idle > fe->max_spare; i++)
-            if (m->sb->slots[i].generation == m->gen->id && retire(m, &m->sb->slots[i]))
+        for (size_t i = 0; i < m->slots.n && idle > fe->max_spare; i++)
+            if (m->slots.o[i].generation == m->gen->id && retire(m, i))
                 idle--;
     }
     /* Every child busy and no room for more: the master answers the queue. */
@@ -328,6 +338,11 @@ static void refuse_queued(struct master *m, size_t li)
         int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd == -1)
             return;
+        /* a banned peer gets the same silent close as from a child */
+        if (!fe_access_peer(&m->gen->cfg->fe.services[l->service], (struct sockaddr *)&ss, sl)) {
+            close(fd);
+            continue;
+        }
         log_refusal(m, (struct sockaddr *)&ss, sl);
         if (!tls && write(fd, page, len) == -1) {
             /* the client is gone; nothing to tell it */
@@ -339,7 +354,10 @@ static void refuse_queued(struct master *m, size_t li)
 /* ---- lean relays (lean.h) ------------------------------------------------ */
 
 /* Forks a lean child for each connection a child offers: into the offering
- * child's slot, which from then on names the lean child. */
+ * child's slot, which from then on names the lean child. The sender is the
+ * pid the kernel vouches for (SCM_CREDENTIALS), and it must own, in our
+ * private table, the slot it names: a child cannot hand off into, or take
+ * over, another child's slot. */
 static void take_handoffs(struct master *m)
 {
     for (int k = 0; k < 64; k++) {
@@ -353,10 +371,14 @@ static void take_handoffs(struct master *m)
             bx_log_warn("hand-off: malformed offer ignored");
             continue;
         }
-        struct fe_slot *s = h.slot < m->sb->nslots ? &m->sb->slots[h.slot] : NULL;
-        bool ok = s && s->pid == sender && fe_slot_get(s) == FE_SLOT_RELAY && !m->stopping;
+        char why[128];
+        long idx = fe_slottab_check_handoff(&m->slots, m->sb, h.slot, sender, why, sizeof why);
+        if (idx < 0)
+            bx_log_warn("hand-off from pid %d refused: %s", (int)sender, why);
+        bool ok = idx >= 0 && !m->stopping;
         pid_t pid = ok ? fork() : -1;
         if (pid == 0) {
+            child_views(m, (size_t)idx);
             int fds[] = {m->sigfd, m->ep, m->pidfd, m->notify_fd, m->hofd[0], m->hofd[1], ackfd,
                          m->gen->accept_ep, m->kc.ctl, m->kc.own};
             fe_keystub_set_channel(-1);
@@ -370,7 +392,8 @@ static void take_handoffs(struct master *m)
         close(cfd);
         close(bfd);
         if (pid > 0) {
-            s->pid = pid;
+            m->slots.o[idx].pid = pid; /* same generation: the client's child */
+            fe_sb_slot(m->sb, (size_t)idx)->pid = pid;
             m->nchildren++;
         } else if (ok) {
             bx_log_warn("hand-off from child %d declined: fork: %s", (int)sender,
@@ -398,8 +421,9 @@ static size_t master_fds(const struct master *m, int *out, size_t max)
 static void key_process_died(struct master *m, int status)
 {
     char how[128];
+    const char *why = bx_sandbox_describe(m->kc.pid, status, how, sizeof how);
     bx_log_error("key process %d %s; starting a new one", (int)m->kc.pid,
-                 bx_exit_str(status, how, sizeof how));
+                 why ? why : bx_exit_str(status, how, sizeof how));
     fe_keyctl_gone(&m->kc);
     m->kp_delay_ms = 1000; /* at most one restart a second */
     m->kp_restart_ms = bx_now_ms() + m->kp_delay_ms;
@@ -432,9 +456,30 @@ static void key_process_restart(struct master *m)
     for (size_t i = 0; i < m->gen->cfg->nvhosts; i++)
         EVP_PKEY_free(pubs[i]);
     free(pubs);
-    for (size_t i = 0; i < m->sb->nslots; i++)
-        retire(m, &m->sb->slots[i]);
+    for (size_t i = 0; i < m->slots.n; i++)
+        retire(m, i);
     bx_log_notice("key process %d started again (generation %u)", (int)m->kc.pid, m->gen->id);
+}
+
+/* Slot i's child pid ended: a line unless it exited or was retired, and
+ * the slot is free again. The address in the line is what the child wrote. */
+static void slot_ended(struct master *m, size_t i, pid_t pid, int status)
+{
+    struct bx_sb_slot *s = fe_sb_slot(m->sb, i);
+    int st = fe_slot_get(s);
+    bool normal = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    bool asked = WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM && st == FE_SLOT_RETIRING;
+    if (!normal && !asked) {
+        char how[128], who[BX_ADDRSTRLEN] = "-";
+        if (s->family == AF_INET || s->family == AF_INET6)
+            inet_ntop(s->family, s->addr, who, sizeof who);
+        const char *why = bx_sandbox_describe(pid, status, how, sizeof how);
+        bx_log_warn("child %d (%s, client %s) %s", (int)pid, fe_slot_state_name(st), who,
+                    why ? why : bx_exit_str(status, how, sizeof how));
+    }
+    memset(s, 0, sizeof *s);
+    fe_slot_set(s, FE_SLOT_FREE);
+    m->slots.o[i] = (struct fe_owner){0};
 }
 
 static void reap(struct master *m)
@@ -442,38 +487,19 @@ static void reap(struct master *m)
     int status;
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        bool found = false;
         if (pid == m->kc.pid) {
             key_process_died(m, status);
             continue;
         }
-        for (size_t i = 0; i < m->sb->nslots; i++) {
-            struct fe_slot *s = &m->sb->slots[i];
-            if (s->pid != pid)
-                continue;
-            int st = fe_slot_get(s);
-            if (fe_slot_cas(s, FE_SLOT_IDLE, FE_SLOT_FREE) ||
-                fe_slot_cas(s, FE_SLOT_STARTING, FE_SLOT_FREE))
-                __atomic_sub_fetch(&m->sb->nidle, 1, __ATOMIC_ACQ_REL);
-            bool normal = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-            bool asked = WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM &&
-                         st == FE_SLOT_RETIRING;
-            if (!normal && !asked) {
-                char how[128], who[BX_ADDRSTRLEN] = "-";
-                if (s->family == AF_INET || s->family == AF_INET6)
-                    inet_ntop(s->family, s->addr, who, sizeof who);
-                bx_log_warn("child %d (%s, client %s) %s", (int)pid, fe_slot_state_name(st), who,
-                            bx_exit_str(status, how, sizeof how));
-            }
-            memset(s, 0, sizeof *s);
-            fe_slot_set(s, FE_SLOT_FREE);
-            m->nchildren--;
-            found = true;
-            break;
-        }
-        /* A child that handed its connection to a lean one left its slot. */
-        if (!found)
-            m->nchildren--;
+        fe_scoreboard_lock_reap(m->sb, pid);
+        long i = fe_slottab_find(&m->slots, pid);
+        /* Not found: a child that handed its connection to a lean one. */
+        char how[128];
+        if (i >= 0)
+            slot_ended(m, (size_t)i, pid, status);
+        else if (bx_sandbox_describe(pid, status, how, sizeof how))
+            bx_log_warn("child %d %s", (int)pid, how);
+        m->nchildren--;
     }
 }
 
@@ -499,18 +525,18 @@ static void reload(struct master *m)
         free(cfg);
         return;
     }
-    if ((size_t)cfg->fe.max_children > m->sb->nslots)
+    if ((size_t)cfg->fe.max_children > m->slots.n)
         bx_log_warn("reload: max_children %d above the %zu slots made at start; a restart "
-                    "applies it", cfg->fe.max_children, m->sb->nslots);
+                    "applies it", cfg->fe.max_children, m->slots.n);
     watch_listeners(m, false);
     struct fe_gen *old = m->gen;
     g->id = m->next_gen++;
     m->superseded_ms[old->id % MAX_GENS] = bx_now_ms();
     m->gen = g;
     /* Idle children of the old generation go; busy ones finish their client. */
-    for (size_t i = 0; i < m->sb->nslots; i++)
-        if (m->sb->slots[i].generation != g->id)
-            retire(m, &m->sb->slots[i]);
+    for (size_t i = 0; i < m->slots.n; i++)
+        if (m->slots.o[i].generation != g->id)
+            retire(m, i);
     /* The children carry their own copy of the old generation. */
     gen_free(old, true);
     bx_log_notice("reloaded: generation %u, %zu listeners, %zu vhosts", g->id, g->nls,
@@ -524,17 +550,17 @@ static void enforce_old(struct master *m)
 {
     const struct bx_frontend_conf *fe = &m->gen->cfg->fe;
     uint64_t now = bx_now_ms();
-    for (size_t i = 0; i < m->sb->nslots; i++) {
-        struct fe_slot *s = &m->sb->slots[i];
-        if (s->pid <= 0 || s->generation == m->gen->id)
+    for (size_t i = 0; i < m->slots.n; i++) {
+        const struct fe_owner *o = &m->slots.o[i];
+        if (o->pid <= 0 || o->generation == m->gen->id)
             continue;
-        unsigned back = m->gen->id - s->generation;
-        uint64_t since = m->superseded_ms[s->generation % MAX_GENS];
+        unsigned back = m->gen->id - o->generation;
+        uint64_t since = m->superseded_ms[o->generation % MAX_GENS];
         if (back > (unsigned)fe->reload_max_generations ||
             (since && now - since > (uint64_t)fe->reload_max_age_ms)) {
-            bx_log_notice("child %d of generation %u: killed (reload limits)", (int)s->pid,
-                          s->generation);
-            kill(s->pid, SIGKILL);
+            bx_log_notice("child %d of generation %u: killed (reload limits)", (int)o->pid,
+                          o->generation);
+            kill(o->pid, SIGKILL);
         }
     }
 }
@@ -564,14 +590,13 @@ static void begin_stop(struct master *m, bool now)
     }
     m->stopping = true;
     m->stop_deadline = bx_now_ms() + STOP_GRACE_MS;
-    for (size_t i = 0; i < m->sb->nslots; i++) {
-        struct fe_slot *s = &m->sb->slots[i];
-        if (s->pid <= 0)
+    for (size_t i = 0; i < m->slots.n; i++) {
+        if (m->slots.o[i].pid <= 0)
             continue;
         if (now)
-            kill(s->pid, SIGKILL);
+            kill(m->slots.o[i].pid, SIGKILL);
         else
-            retire(m, s);
+            retire(m, i);
     }
 }
 
@@ -600,7 +625,7 @@ static void handle_signal(struct master *m, int sig)
         if (bx_log_reopen() == -1)
             bx_log_error("cannot reopen the error log");
         /* Children serving long clients reopen on their next line. */
-        __atomic_add_fetch(&m->sb->log_seq, 1, __ATOMIC_RELEASE);
+        __atomic_add_fetch(&m->sb->hdr->log_seq, 1, __ATOMIC_RELEASE);
         break;
     default:
         break;
@@ -616,9 +641,9 @@ static int run_loop(struct master *m)
             if (bx_now_ms() >= m->stop_deadline) {
                 bx_log_warn("%zu children still busy after %d ms: killing them", m->nchildren,
                             STOP_GRACE_MS);
-                for (size_t i = 0; i < m->sb->nslots; i++)
-                    if (m->sb->slots[i].pid > 0)
-                        kill(m->sb->slots[i].pid, SIGKILL);
+                for (size_t i = 0; i < m->slots.n; i++)
+                    if (m->slots.o[i].pid > 0)
+                        kill(m->slots.o[i].pid, SIGKILL);
                 m->stop_deadline = UINT64_MAX;
             }
         }
@@ -657,6 +682,7 @@ int fe_master_check(struct bx_config *cfg)
         return -1;
     }
     fe_tls_free(&t);
+    bx_sandbox_warn_root(cfg->fe.user, "frontend.user");
     return 0;
 }
 
@@ -685,11 +711,18 @@ static int map_scoreboard(struct master *m, const struct bx_config *cfg)
                      strerror(errno));
         return -1;
     }
+    if (fe_slottab_init(&m->slots, n) == -1) {
+        bx_log_error("out of memory for %zu slots", n);
+        return -1;
+    }
     m->tickets = fe_tickets_create();
     if (!m->tickets) {
         bx_log_error("cannot map the ticket keys: %s", strerror(errno));
         return -1;
     }
+    if (!fe_shm_can_seal())
+        bx_log_warn("this kernel has no mseal (Linux 6.10): a child could mremap its own "
+                    "scoreboard slot over the next ones unless seccomp forbids mremap");
     return 0;
 }
 
@@ -699,6 +732,7 @@ static void unmap_scoreboard(struct master *m)
         bx_log_warn("cannot remove the scoreboard file %s: %s", m->sb_file, strerror(errno));
     free(m->sb_file);
     fe_scoreboard_destroy(m->sb);
+    fe_slottab_free(&m->slots);
     fe_tickets_destroy(m->tickets);
 }
 
@@ -735,6 +769,7 @@ static int setup(struct master *m, struct bx_config *cfg)
         }
         bx_log_info("key process %d started", (int)m->kc.pid);
     }
+    fe_access_init();
     m->gen = gen_build(m, cfg, NULL, m->next_gen, err, sizeof err);
     if (!m->gen) {
         bx_log_error("%s", err);
@@ -750,6 +785,10 @@ static int setup(struct master *m, struct bx_config *cfg)
         return -1;
     }
     m->next_rotate = bx_now_ms() + (uint64_t)cfg->fe.tls.ticket_rotate_ms;
+    bx_sandbox_warn_root(cfg->fe.user, "frontend.user");
+    if (bx_sandbox_init() == -1)
+        bx_log_warn("confinement: no violation table (%s): a child killed by seccomp will "
+                    "not name the call", strerror(errno));
     if (bx_drop_privileges(cfg->fe.user, cfg->fe.group, err, sizeof err) == -1) {
         bx_log_error("frontend.user: %s", err);
         return -1;

@@ -13,7 +13,7 @@
 
 #include "frontend/tlsrec.h"
 
-struct fe_slot;
+struct bx_sb_slot;
 struct fe_relay;
 
 /* Called once a relay has been idle for FE_RELAY_HANDOFF_MS with nothing
@@ -31,7 +31,7 @@ struct fe_relay {
     fe_relay_handoff_fn handoff; /* may be NULL */
     void *handoff_arg;
     int idle_ms, stall_ms;
-    struct fe_slot *slot;     /* byte counters, may be NULL */
+    struct bx_sb_slot *slot;  /* byte counters, may be NULL */
     const unsigned char *pre; /* client bytes already read, sent first */
     size_t prelen;
     /* results */

@@ -2,113 +2,130 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <sched.h>
-#include <signal.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "common/proc.h"
 #include "frontend/scoreboard.h"
+
+static size_t page_round(size_t n)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    return (n + pg - 1) / pg * pg;
+}
 
 size_t fe_scoreboard_size(size_t nslots)
 {
-    return sizeof(struct fe_scoreboard) + nslots * sizeof(struct fe_slot);
+    return page_round(sizeof(struct bx_sb_header)) +
+           nslots * page_round(sizeof(struct bx_sb_slot));
 }
 
-static struct fe_scoreboard *init(void *p, size_t nslots)
+static struct fe_scoreboard *init(struct fe_scoreboard *sb, size_t nslots)
 {
-    struct fe_scoreboard *sb = p;
-    sb->version = FE_SB_VERSION;
-    sb->header_size = (uint32_t)sizeof(struct fe_scoreboard);
-    sb->slot_size = (uint32_t)sizeof(struct fe_slot);
+    sb->shared = mmap(NULL, sizeof *sb->shared, PROT_READ | PROT_WRITE,
+                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (sb->shared == MAP_FAILED) {
+        int e = errno;
+        sb->shared = NULL;
+        fe_scoreboard_destroy(sb);
+        errno = e;
+        return NULL;
+    }
     sb->nslots = nslots;
-    sb->master_pid = (int32_t)getpid();
-    sb->boot_id = (uint32_t)time(NULL) ^ ((uint32_t)getpid() << 16);
-    __atomic_store_n(&sb->magic, FE_SB_MAGIC, __ATOMIC_RELEASE);
+    sb->base = sb->shm.p;
+    sb->own_index = SIZE_MAX;
+    sb->header_size = page_round(sizeof(struct bx_sb_header));
+    sb->slot_size = page_round(sizeof(struct bx_sb_slot));
+    struct bx_sb_header *h = sb->hdr = (struct bx_sb_header *)sb->base;
+    h->version = BX_SB_VERSION;
+    h->header_size = (uint32_t)sb->header_size;
+    h->slot_size = (uint32_t)sb->slot_size;
+    h->nslots = nslots;
+    h->master_pid = (int32_t)getpid();
+    h->boot_id = (uint32_t)time(NULL) ^ ((uint32_t)getpid() << 16);
+    __atomic_store_n(&h->magic, BX_SB_MAGIC, __ATOMIC_RELEASE);
     return sb;
 }
 
 struct fe_scoreboard *fe_scoreboard_create(size_t nslots)
 {
-    void *p = mmap(NULL, fe_scoreboard_size(nslots), PROT_READ | PROT_WRITE,
-                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    return p == MAP_FAILED ? NULL : init(p, nslots);
+    struct fe_scoreboard *sb = calloc(1, sizeof *sb);
+    if (!sb)
+        return NULL;
+    if (fe_shm_create(&sb->shm, "bactrian-scoreboard", fe_scoreboard_size(nslots), true) == -1) {
+        free(sb);
+        return NULL;
+    }
+    return init(sb, nslots);
 }
 
 struct fe_scoreboard *fe_scoreboard_create_file(size_t nslots, const char *path, uid_t uid,
                                                 gid_t gid)
 {
-    size_t len = fe_scoreboard_size(nslots);
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 8);
-    if (!tmp)
+    struct fe_scoreboard *sb = calloc(1, sizeof *sb);
+    if (!sb)
         return NULL;
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".XXXXXX", 8);
-    void *p = MAP_FAILED;
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd == -1)
-        goto out;
-    if (fchmod(fd, 0640) == -1 || ((uid != (uid_t)-1 || gid != (gid_t)-1) &&
-                                   fchown(fd, uid, gid) == -1) ||
-        ftruncate(fd, (off_t)len) == -1)
-        goto fail;
-    p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (p == MAP_FAILED)
-        goto fail;
-    init(p, nslots);
-    if (rename(tmp, path) == -1) {
+    if (fe_shm_create_file(&sb->shm, path, fe_scoreboard_size(nslots), uid, gid) == -1) {
         int e = errno;
-        munmap(p, len);
-        p = MAP_FAILED;
+        free(sb);
         errno = e;
-        goto fail;
+        return NULL;
     }
-    close(fd);
-    free(tmp);
-    return p;
-fail:;
-    int e = errno;
-    close(fd);
-    unlink(tmp);
-    errno = e;
-out:
-    free(tmp);
-    return NULL;
+    return init(sb, nslots);
 }
 
 void fe_scoreboard_destroy(struct fe_scoreboard *sb)
 {
-    if (sb)
-        munmap(sb, fe_scoreboard_size(sb->nslots));
+    if (!sb)
+        return;
+    fe_shm_destroy(&sb->shm);
+    if (sb->shared)
+        munmap(sb->shared, sizeof *sb->shared);
+    free(sb);
 }
 
-int fe_scoreboard_claim(struct fe_scoreboard *sb)
+struct bx_sb_slot *fe_sb_slot(const struct fe_scoreboard *sb, size_t i)
 {
-    for (size_t i = 0; i < sb->nslots; i++)
-        if (fe_slot_get(&sb->slots[i]) == FE_SLOT_FREE && sb->slots[i].pid == 0)
-            return (int)i;
-    return -1;
+    if (i >= sb->nslots)
+        return NULL;
+    if (i == sb->own_index)
+        return sb->own;
+    return (struct bx_sb_slot *)(sb->base + sb->header_size + i * sb->slot_size);
 }
 
-int fe_slot_get(const struct fe_slot *s)
+int fe_scoreboard_child(struct fe_scoreboard *sb, size_t self)
+{
+    bool any = self < sb->nslots;
+    size_t off = any ? sb->header_size + self * sb->slot_size : 0;
+    if (fe_shm_child(&sb->shm, off, any ? sb->slot_size : 0) == -1)
+        return -1;
+    sb->own = any ? (struct bx_sb_slot *)((char *)sb->shm.p + off) : NULL;
+    sb->own_index = any ? self : SIZE_MAX;
+    sb->base = (char *)sb->shm.ro; /* read-only: writes through it fault */
+    sb->hdr = (struct bx_sb_header *)sb->base;
+    sb->shm.p = NULL;              /* not ours any more but for the own slot */
+    return 0;
+}
+
+int fe_slot_get(const struct bx_sb_slot *s)
 {
     return __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
 }
 
-void fe_slot_set(struct fe_slot *s, int state)
+void fe_slot_set(struct bx_sb_slot *s, int state)
 {
     __atomic_store_n(&s->state, state, __ATOMIC_RELEASE);
 }
 
-bool fe_slot_cas(struct fe_slot *s, int from, int to)
+bool fe_slot_cas(struct bx_sb_slot *s, int from, int to)
 {
     return __atomic_compare_exchange_n(&s->state, &from, to, false, __ATOMIC_ACQ_REL,
                                        __ATOMIC_ACQUIRE);
@@ -138,13 +155,13 @@ static int addr_key(const struct sockaddr *sa, unsigned char out[16], uint16_t *
     return 0;
 }
 
-void fe_slot_set_client(struct fe_slot *s, const struct sockaddr *sa)
+void fe_slot_set_client(struct bx_sb_slot *s, const struct sockaddr *sa)
 {
     s->family = (unsigned char)addr_key(sa, s->addr, &s->port);
 }
 
 size_t fe_scoreboard_count_ip(const struct fe_scoreboard *sb, const struct sockaddr *sa,
-                              const struct fe_slot *self)
+                              const struct bx_sb_slot *self)
 {
     unsigned char key[16];
     uint16_t port;
@@ -153,7 +170,7 @@ size_t fe_scoreboard_count_ip(const struct fe_scoreboard *sb, const struct socka
     if (fam == 0)
         return 0;
     for (size_t i = 0; i < sb->nslots; i++) {
-        const struct fe_slot *s = &sb->slots[i];
+        const struct bx_sb_slot *s = fe_sb_slot(sb, i);
         int st = fe_slot_get(s);
         if (s == self || (st != FE_SLOT_HANDSHAKE && st != FE_SLOT_RELAY))
             continue;
@@ -163,23 +180,29 @@ size_t fe_scoreboard_count_ip(const struct fe_scoreboard *sb, const struct socka
     return n;
 }
 
-/* The lock is held for one pass over the slots. A holder killed inside it
- * would stall every admission, so a waiter takes over a dead owner's lock. */
-static void ip_lock(struct fe_scoreboard *sb)
+/* The lock is held for one pass over the slots, microseconds. A holder
+ * that died in it is freed by the master when it reaps it; one that holds
+ * it forever (a child gone bad) costs each waiter FE_IP_LOCK_WAIT_MS, not
+ * a hang. No kill(owner, 0) probe: children may not signal others. */
+static int ip_lock(struct fe_scoreboard *sb, int *holder)
 {
     int me = (int)getpid();
+    uint64_t deadline = 0;
     for (unsigned spins = 0;; spins++) {
         int owner = 0;
-        if (__atomic_compare_exchange_n(&sb->ip_lock, &owner, me, false, __ATOMIC_ACQUIRE,
-                                        __ATOMIC_RELAXED))
-            return;
+        if (__atomic_compare_exchange_n(&sb->shared->ip_lock, &owner, me, false,
+                                        __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+            return 0;
+        *holder = owner;
         if (spins < 32) {
             sched_yield();
             continue;
         }
-        if (kill(owner, 0) == -1 && errno == ESRCH)
-            __atomic_compare_exchange_n(&sb->ip_lock, &owner, 0, false, __ATOMIC_RELAXED,
-                                        __ATOMIC_RELAXED);
+        uint64_t now = bx_now_ms();
+        if (!deadline)
+            deadline = now + FE_IP_LOCK_WAIT_MS;
+        else if (now >= deadline)
+            return -1;
         struct timespec ts = {0, 50 * 1000};
         nanosleep(&ts, NULL);
     }
@@ -187,74 +210,106 @@ static void ip_lock(struct fe_scoreboard *sb)
 
 static void ip_unlock(struct fe_scoreboard *sb)
 {
-    __atomic_store_n(&sb->ip_lock, 0, __ATOMIC_RELEASE);
+    int me = (int)getpid();
+    __atomic_compare_exchange_n(&sb->shared->ip_lock, &me, 0, false, __ATOMIC_RELEASE,
+                                __ATOMIC_RELAXED);
 }
 
-bool fe_scoreboard_admit_ip(struct fe_scoreboard *sb, struct fe_slot *self,
-                            const struct sockaddr *sa, int max)
+void fe_scoreboard_lock_reap(struct fe_scoreboard *sb, pid_t pid)
+{
+    int owner = (int)pid;
+    __atomic_compare_exchange_n(&sb->shared->ip_lock, &owner, 0, false, __ATOMIC_RELEASE,
+                                __ATOMIC_RELAXED);
+}
+
+enum fe_admit fe_scoreboard_admit_ip(struct fe_scoreboard *sb, struct bx_sb_slot *self,
+                                     const struct sockaddr *sa, int max, int *holder)
 {
     if (max <= 0) {
         fe_slot_set_client(self, sa);
-        return true;
+        return FE_ADMIT_OK;
     }
-    ip_lock(sb);
+    int dummy;
+    if (ip_lock(sb, holder ? holder : &dummy) == -1)
+        return FE_ADMIT_LOCK_TIMEOUT;
     bool ok = fe_scoreboard_count_ip(sb, sa, self) < (size_t)max;
     if (ok)
         fe_slot_set_client(self, sa);
     ip_unlock(sb);
-    return ok;
+    return ok ? FE_ADMIT_OK : FE_ADMIT_LIMIT;
 }
+
+void fe_scoreboard_conn_id(struct fe_scoreboard *sb, char *out, size_t outlen)
+{
+    uint64_t n = __atomic_add_fetch(&sb->shared->conn_seq, 1, __ATOMIC_RELAXED);
+    snprintf(out, outlen, "%08x-%010llx", (unsigned)sb->hdr->boot_id, (unsigned long long)n);
+}
+
+const char *fe_slot_state_name(int state)
+{
+    return bx_sb_state_name(state);
+}
+
+/* ---- session ticket keys ------------------------------------------------ */
 
 struct fe_tickets *fe_tickets_create(void)
 {
-    void *p = mmap(NULL, sizeof(struct fe_tickets), PROT_READ | PROT_WRITE,
-                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
+    struct fe_tickets *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    if (fe_shm_create(&t->shm, "bactrian-tickets", page_round(sizeof *t->page), false) == -1) {
+        free(t);
+        return NULL;
+    }
+    t->page = t->shm.p;
+    t->view = t->shm.ro;
+    return t;
 }
 
 void fe_tickets_destroy(struct fe_tickets *t)
 {
-    if (t) {
-        OPENSSL_cleanse(t, sizeof *t);
-        munmap(t, sizeof *t);
-    }
+    if (!t)
+        return;
+    OPENSSL_cleanse(t->page, sizeof *t->page); /* the master's: children never get here */
+    fe_shm_destroy(&t->shm);
+    free(t);
 }
 
 int fe_tickets_rotate(struct fe_tickets *t)
 {
     struct fe_ticket_key k;
+    struct fe_ticket_page *p = t->page;
     if (RAND_bytes((unsigned char *)&k, sizeof k) != 1)
         return -1;
-    __atomic_add_fetch(&t->seq, 1, __ATOMIC_ACQ_REL);
-    t->key[1] = t->key[0];
-    t->key[0] = k;
-    __atomic_add_fetch(&t->seq, 1, __ATOMIC_ACQ_REL);
+    __atomic_add_fetch(&p->seq, 1, __ATOMIC_ACQ_REL);
+    p->key[1] = p->key[0];
+    p->key[0] = k;
+    __atomic_add_fetch(&p->seq, 1, __ATOMIC_ACQ_REL);
     OPENSSL_cleanse(&k, sizeof k);
     return 0;
 }
 
-void fe_tickets_get(const struct fe_tickets *t, struct fe_ticket_key out[2])
+/* A seqlock read: an even count that is the same before and after the copy
+ * means no write overlapped it. The master writes for a microsecond every
+ * ticket_rotate_ms, so a few tries suffice; a count that stays odd (the
+ * master stopped mid-write) or keeps changing gets an error, and the
+ * caller goes without tickets for this connection. */
+int fe_tickets_get(const struct fe_tickets *t, struct fe_ticket_key out[2])
 {
-    for (int tries = 0; tries < 1000; tries++) {
-        unsigned a = __atomic_load_n(&t->seq, __ATOMIC_ACQUIRE);
-        if (a & 1)
+    const struct fe_ticket_page *p = t->view;
+    for (int tries = 0; tries < FE_TICKETS_TRIES; tries++) {
+        unsigned a = __atomic_load_n(&p->seq, __ATOMIC_ACQUIRE);
+        if (a == 0)
+            break; /* never written */
+        if (a & 1) {
+            sched_yield();
             continue;
-        memcpy(out, t->key, 2 * sizeof *out);
+        }
+        memcpy(out, p->key, 2 * sizeof *out);
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
-        if (__atomic_load_n(&t->seq, __ATOMIC_ACQUIRE) == a)
-            return;
+        if (__atomic_load_n(&p->seq, __ATOMIC_ACQUIRE) == a)
+            return 0;
     }
-}
-
-void fe_scoreboard_conn_id(struct fe_scoreboard *sb, char *out, size_t outlen)
-{
-    uint64_t n = __atomic_add_fetch(&sb->conn_seq, 1, __ATOMIC_RELAXED);
-    snprintf(out, outlen, "%08x-%010llx", (unsigned)sb->boot_id, (unsigned long long)n);
-}
-
-const char *fe_slot_state_name(int state)
-{
-    static const char *const names[] = {"free", "starting", "idle", "retiring", "handshake",
-                                        "relay"};
-    return state >= 0 && state <= FE_SLOT_RELAY ? names[state] : "?";
+    OPENSSL_cleanse(out, 2 * sizeof *out);
+    return -1;
 }

@@ -73,15 +73,16 @@ static int alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 
 /* Tickets: AES-256-CBC + HMAC-SHA256 with the keys shared by the master. Returns
  * 1 (key found / ticket made), 2 (old key: issue a fresh ticket), 0 (unknown
- * key: full handshake) or -1. */
-static int ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CTX *cctx,
+ * key or no keys to be had: no ticket is issued, or a full handshake) or -1.
+ * Keys that cannot be read consistently are never used: nothing else is
+ * there to encrypt with, or to send as the key name. */
+int fe_tls_ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CTX *cctx,
                      EVP_MAC_CTX *hctx, int enc)
 {
     struct fe_ticket_key k[2];
     int which = 0, rc = 1;
-    if (!ticket_keys)
+    if (!ticket_keys || fe_tickets_get(ticket_keys, k) == -1)
         return 0;
-    fe_tickets_get(ticket_keys, k);
     if (enc) {
         if (RAND_bytes(iv, 16) != 1)
             return -1;
@@ -92,6 +93,7 @@ static int ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CI
         which = 1;
         rc = 2;
     } else {
+        OPENSSL_cleanse(k, sizeof k);
         return 0;
     }
     OSSL_PARAM params[] = {
@@ -141,7 +143,6 @@ static int unhex(const char *h, unsigned char *out, size_t max, size_t *len)
 
 static void keylog_cb(const SSL *ssl, const char *line)
 {
-    (void)ssl;
     static const char cl[] = "CLIENT_TRAFFIC_SECRET_0 ", sl[] = "SERVER_TRAFFIC_SECRET_0 ";
     bool client = strncmp(line, cl, sizeof cl - 1) == 0;
     if (!client && strncmp(line, sl, sizeof sl - 1) != 0)
@@ -172,12 +173,49 @@ void fe_tls_forget_keys(void)
     OPENSSL_cleanse(&keys, sizeof keys);
 }
 
+void fe_tls_capture_keys(SSL_CTX *ctx)
+{
+    SSL_CTX_set_keylog_callback(ctx, keylog_cb);
+    SSL_CTX_set_msg_callback(ctx, msg_cb);
+}
+
+int fe_tls_ktls_force;
+
+bool fe_tls_records_ours(int version, bool ktls_send, bool ktls_recv, bool keys_known,
+                         bool buffered)
+{
+    /* kTLS in either direction means the kernel seals or opens records on
+     * this socket: ours on top would encrypt twice (or read ciphertext the
+     * kernel already consumed). OpenSSL then carries on, with the kernel. */
+    if (ktls_send || ktls_recv)
+        return false;
+    return version == TLS1_3_VERSION && keys_known && !buffered;
+}
+
+/* What OpenSSL switched to kernel TLS on this connection (FE_KTLS_* bits). */
+static int ktls_flags(SSL *ssl)
+{
+    int f = fe_tls_ktls_force;
+#ifdef SSL_OP_ENABLE_KTLS
+    if (BIO_get_ktls_send(SSL_get_wbio(ssl)))
+        f |= FE_KTLS_SEND;
+    if (BIO_get_ktls_recv(SSL_get_rbio(ssl)))
+        f |= FE_KTLS_RECV;
+#else
+    (void)ssl;
+#endif
+    return f;
+}
+
 int fe_tls_take_keys(SSL *ssl, struct tlsrec *rec)
 {
     int rc = -1;
     const SSL_CIPHER *c = SSL_get_current_cipher(ssl);
-    if (SSL_version(ssl) == TLS1_3_VERSION && c && keys.clen && keys.clen == keys.slen &&
-        !SSL_has_pending(ssl) && BIO_pending(SSL_get_rbio(ssl)) == 0)
+    int k = ktls_flags(ssl);
+    bool known = c && keys.clen && keys.clen == keys.slen;
+    bool buffered = SSL_has_pending(ssl) || BIO_pending(SSL_get_rbio(ssl)) != 0;
+    if (fe_tls_records_ours(SSL_version(ssl), k & FE_KTLS_SEND, k & FE_KTLS_RECV, known,
+                            buffered))
         rc = tlsrec_init(rec, SSL_CIPHER_get_protocol_id(c), keys.client, keys.server,
                          keys.clen, 0, keys.written - keys.written_at_key);
     fe_tls_forget_keys();
@@ -246,8 +284,7 @@ static SSL_CTX *build_ctx(const struct fe_tls *t, const struct bx_vhost *v, EVP_
      * first application records, which our own record layer reads (see
      * fe_tls_take_keys). The OpenSSL relay turns it on afterwards. */
     SSL_CTX_set_read_ahead(ctx, 0);
-    SSL_CTX_set_keylog_callback(ctx, keylog_cb);
-    SSL_CTX_set_msg_callback(ctx, msg_cb);
+    fe_tls_capture_keys(ctx);
     SSL_CTX_set_session_id_context(ctx, (const unsigned char *)v->name,
                                    (unsigned)(strlen(v->name) > 32 ? 32 : strlen(v->name)));
     SSL_CTX_set_num_tickets(ctx, 1);
@@ -266,7 +303,7 @@ static SSL_CTX *build_ctx(const struct fe_tls *t, const struct bx_vhost *v, EVP_
     SSL_CTX_set_tlsext_servername_callback(ctx, sni_cb);
     SSL_CTX_set_tlsext_servername_arg(ctx, (void *)t);
     SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, NULL);
-    SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_cb);
+    SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, fe_tls_ticket_cb);
     return ctx;
 fail:
     SSL_CTX_free(ctx);

@@ -44,6 +44,11 @@ void fe_tls_free(struct fe_tls *t);
 int fe_tls_keys_match(const struct fe_tls *t, EVP_PKEY **pubs, char *err, size_t errlen);
 /* Where ticket keys are read from (the master's shared keys). */
 void fe_tls_set_ticket_source(struct fe_tickets *t);
+/* The session ticket callback (SSL_CTX_set_tlsext_ticket_key_evp_cb), here
+ * for the unit tests: 0 (no ticket, full handshake) whenever the shared keys
+ * cannot be read consistently. */
+int fe_tls_ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CTX *cctx,
+                     EVP_MAC_CTX *hctx, int enc);
 
 /* A new server SSL on fd using the default vhost context, with conn as app data. */
 SSL *fe_tls_new(const struct fe_tls *t, int fd, struct fe_tls_conn *conn);
@@ -54,6 +59,19 @@ SSL *fe_tls_new(const struct fe_tls *t, int fd, struct fe_tls_conn *conn);
  * connection is not TLS 1.3 with a suite tlsrec knows, or OpenSSL holds
  * bytes already read: then OpenSSL carries on. */
 int fe_tls_take_keys(SSL *ssl, struct tlsrec *rec);
+/* The rule fe_tls_take_keys applies: our record layer carries a connection
+ * only when it is TLS 1.3 with secrets captured, OpenSSL holds no bytes it
+ * read, and kernel TLS is on in neither direction (with kTLS the kernel
+ * already seals or opens the records: never both on one connection). */
+bool fe_tls_records_ours(int version, bool ktls_send, bool ktls_recv, bool keys_known,
+                         bool buffered);
+/* Installs the callbacks that capture the secrets fe_tls_take_keys needs
+ * (done for every vhost context; tests use it on their own). */
+void fe_tls_capture_keys(SSL_CTX *ctx);
+/* Tests only: FE_KTLS_* bits taken as switched on for every connection, so a
+ * machine without the kernel's tls module can check the rule. 0 in the daemon. */
+enum { FE_KTLS_SEND = 1, FE_KTLS_RECV = 2 };
+extern int fe_tls_ktls_force;
 /* Wipes captured secrets (a handshake that failed, the master's warm-up). */
 void fe_tls_forget_keys(void);
 

@@ -10,10 +10,12 @@
  *   {"type":"message","room":..,"nick":..,"text":..}
  *   {"type":"renamed","room":..,"nick":..,"old":..}  {"type":"error","error":..}
  * Rooms reach every worker of the backend (bm_publish). Settings: the
- * WebSocket options, plus slow_policy = "skip" (default) or "drop". */
+ * WebSocket options, plus slow_policy = "skip" (default) or "drop", and
+ * origins (see chat_accept: same-origin by default). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <bactrian/module.h>
 
@@ -24,6 +26,7 @@
 struct chat {
     struct bm_ws_options o;
     enum bm_slow_policy policy;
+    const char *const *origins;      /* NULL = same-origin */
 };
 
 struct member {
@@ -209,6 +212,16 @@ static int parse_object(const char *p, size_t len, struct field *f, size_t nf)
     }
 }
 
+/* Appends s as it is. Like json_str, counts on past olen, so one check at the end
+ * tells whether it all fit. */
+static size_t put_raw(char *o, size_t olen, size_t n, const char *s)
+{
+    for (; *s; s++, n++)
+        if (n < olen)
+            o[n] = *s;
+    return n;
+}
+
 /* Appends s as a JSON string (quoted, escaped). */
 static size_t json_str(char *o, size_t olen, size_t n, const char *s)
 {
@@ -252,10 +265,12 @@ static void notice(const char *type, const char *room, const char *nick, const c
     char buf[TEXT_MAX * 6 + 512];
     size_t n = (size_t)snprintf(buf, sizeof(buf), "{\"type\":\"%s\",\"room\":", type);
     n = json_str(buf, sizeof(buf), n, room);
-    n += (size_t)snprintf(buf + n, sizeof(buf) - n, ",\"nick\":");
+    n = put_raw(buf, sizeof(buf), n, ",\"nick\":");
     n = json_str(buf, sizeof(buf), n, nick);
     if (k) {
-        n += (size_t)snprintf(buf + n, sizeof(buf) - n, ",\"%s\":", k);
+        n = put_raw(buf, sizeof(buf), n, ",\"");
+        n = put_raw(buf, sizeof(buf), n, k);
+        n = put_raw(buf, sizeof(buf), n, "\":");
         n = json_str(buf, sizeof(buf), n, v);
     }
     if (n + 2 > sizeof(buf))
@@ -401,6 +416,8 @@ static int chat_init(struct bm_conf *c, void **inst)
         chat->policy = BM_SLOW_DROP;
     else if (strcmp(p, "skip") != 0)
         bm_conf_error(c, "slow_policy", "must be \"skip\" or \"drop\"");
+    if (!bm_conf_strings(c, "origins", NULL, &chat->origins))
+        chat->origins = NULL;
     *inst = chat;
     return 0;
 }
@@ -423,8 +440,50 @@ static const struct bm_ws_options *chat_options(void *inst)
     return &((struct chat *)inst)->o;
 }
 
+/* True when origin ("https://host:port", as browsers send it) names host
+ * (the request's Host without its port, lower case, [v6] in brackets). */
+static bool origin_is_host(const char *origin, const char *host)
+{
+    const char *h = strstr(origin, "://");
+    if (!h || !*host)
+        return false;
+    h += 3;
+    size_t n = strlen(h);
+    if (*h == '[') {
+        const char *rb = strchr(h, ']');
+        n = rb ? (size_t)(rb - h) + 1 : 0;
+    } else if (strchr(h, ':')) {
+        n = (size_t)(strchr(h, ':') - h);
+    }
+    return n && n == strlen(host) && strncasecmp(h, host, n) == 0 && !strchr(h, '/');
+}
+
+/* Cross-site WebSocket hijacking: a page from anywhere can open a WebSocket
+ * to us with the visitor's cookies, so a browser's Origin must be ours. With
+ * "origins" set, it must be one of them exactly ("*" = any); by default its
+ * host must be the Host the request was sent to (scheme and port are not
+ * compared). No Origin at all is a client that is not a browser, which has
+ * no visitor's credentials to abuse: accepted. */
+static int chat_accept(void *inst, const struct bm_ws_handshake *hs, const char **subprotocol)
+{
+    (void)subprotocol;
+    const struct chat *chat = inst;
+    if (!hs->origin)
+        return 0;
+    bool ok = false;
+    if (!chat->origins)
+        ok = origin_is_host(hs->origin, bm_host(hs->req));
+    for (size_t i = 0; chat->origins && chat->origins[i] && !ok; i++)
+        ok = !strcmp(chat->origins[i], "*") || !strcasecmp(chat->origins[i], hs->origin);
+    if (!ok)
+        bm_log(BM_LOG_INFO, "chat: %s: origin %s refused (host %s)", bm_client_str(hs->req),
+               hs->origin, bm_host(hs->req));
+    return ok ? 0 : 403;
+}
+
 static const struct bm_ws_handlers chat_ws = {
     .options = chat_options,
+    .accept = chat_accept,
     .open = chat_open,
     .text = chat_text,
     .binary = chat_binary,

@@ -3,11 +3,13 @@
 BM_LDFLAGS = -module -avoid-version -shared -export-symbols-regex '^bactrian_module$$'
 
 module_LTLIBRARIES += backend/modules/static.la
-backend_modules_static_la_SOURCES = backend/modules/static.c
+backend_modules_static_la_SOURCES = backend/modules/static.c \
+	backend/modules/range.c backend/modules/range.h
 backend_modules_static_la_LDFLAGS = $(BM_LDFLAGS)
 
 module_LTLIBRARIES += backend/modules/status.la
-backend_modules_status_la_SOURCES = backend/modules/status.c
+# The scoreboard file's reader is compiled in: modules link nothing of ours.
+backend_modules_status_la_SOURCES = backend/modules/status.c common/sbfile.c common/sbfile.h
 backend_modules_status_la_LDFLAGS = $(BM_LDFLAGS)
 
 # The template for new modules (doc/modules.md), also the benchmark's fixed response.

@@ -5,6 +5,7 @@
  *   index = [ "index.html" ];     # tried in this order for a directory
  *   listing = false;              # a directory without index: listing (true) or 403
  *   symlinks_outside = false;     # follow symlinks that lead out of root
+ *   dotfiles = false;             # serve names starting with '.' (.git, .env): 404 if not
  *   default_type = "application/octet-stream";
  *   cache_control = "";           # a Cache-Control header, when not empty
  *
@@ -13,7 +14,8 @@
  * openat2(RESOLVE_BENEATH) relative to the root directory, so neither ".."
  * nor a symlink can lead outside unless symlinks_outside is set. Responses
  * carry ETag and Last-Modified, answer If-None-Match / If-Modified-Since with
- * 304, and serve single and multiple byte ranges (multipart/byteranges);
+ * 304, and serve single and multiple byte ranges (multipart/byteranges; parsed,
+ * sorted and merged by range.c, more than BE_RANGE_MAX of them get the whole file);
  * bodies go out with sendfile. */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -31,7 +33,8 @@
 
 #include <bactrian/module.h>
 
-#define MAX_RANGES 16
+#include "backend/modules/range.h"
+
 #define MAX_LISTING 10000
 
 struct st {
@@ -40,6 +43,7 @@ struct st {
     size_t nindex;
     bool listing;
     bool symlinks_outside;
+    bool dotfiles;
     const char *default_type;
     const char *cache_control;
     int rootfd;                   /* per worker */
@@ -87,6 +91,7 @@ static int st_init(struct bm_conf *conf, void **inst)
     s->nindex = bm_conf_strings(conf, "index", def_index, &s->index);
     s->listing = bm_conf_bool(conf, "listing", false);
     s->symlinks_outside = bm_conf_bool(conf, "symlinks_outside", false);
+    s->dotfiles = bm_conf_bool(conf, "dotfiles", false);
     s->default_type = bm_conf_string(conf, "default_type", "application/octet-stream");
     s->cache_control = bm_conf_string(conf, "cache_control", "");
     for (size_t i = 0; i < s->nindex; i++)
@@ -118,6 +123,10 @@ static int st_worker_init(void *inst)
     struct st *s = inst;
     if (!open_root(s))
         bm_log(BM_LOG_WARN, "static: cannot open root %s: %s", s->root, strerror(errno));
+    /* The confined worker reads only beneath what we declare: the root, or
+     * everything when symlinks may lead out of it. */
+    else if (bm_sandbox_allow_read(s->symlinks_outside ? "/" : s->root) == -1)
+        bm_log(BM_LOG_WARN, "static: root %s: %s", s->root, strerror(errno));
     return 0;
 }
 
@@ -206,72 +215,6 @@ static bool etag_in_list(const char *list, const char *etag)
     return false;
 }
 
-struct range {
-    off_t first, last;        /* inclusive */
-};
-
-/* Returns the number of satisfiable ranges, 0 when none is (416), or -1
- * when the header is to be ignored (bad syntax, too many ranges). */
-static int parse_ranges(const char *h, off_t size, struct range *out)
-{
-    if (strncasecmp(h, "bytes=", 6) != 0)
-        return -1;
-    int n = 0, seen = 0;
-    for (const char *p = h + 6; *p;) {
-        while (*p == ' ' || *p == '\t')
-            p++;
-        char *end;
-        struct range r;
-        if (*p == '-') {
-            errno = 0;
-            long long suffix = strtoll(p + 1, &end, 10);
-            if (end == p + 1 || errno || suffix < 0)
-                return -1;
-            if (suffix == 0)
-                goto next_skip;
-            r.first = suffix >= size ? 0 : size - suffix;
-            r.last = size - 1;
-        } else {
-            errno = 0;
-            long long first = strtoll(p, &end, 10);
-            if (end == p || errno || first < 0 || *end != '-')
-                return -1;
-            p = end + 1;
-            long long last = size - 1;
-            if (*p >= '0' && *p <= '9') {
-                last = strtoll(p, &end, 10);
-                if (errno || last < first)
-                    return -1;
-                if (last >= size)
-                    last = size - 1;
-            } else {
-                end = (char *)p;
-            }
-            if (first >= size)
-                goto next_skip;
-            r.first = first;
-            r.last = last;
-        }
-        if (size == 0)
-            goto next_skip;
-        if (n == MAX_RANGES)
-            return -1;
-        out[n++] = r;
-    next_skip:
-        seen++;
-        p = end;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (*p == ',') {
-            p++;
-            continue;
-        }
-        if (*p)
-            return -1;
-    }
-    return seen ? n : -1;
-}
-
 /* ---- responses ------------------------------------------------------------------------ */
 
 static void common_headers(struct st *s, struct bm_request *r, const struct stat *sb,
@@ -317,7 +260,7 @@ static bool if_range_ok(struct bm_request *r, const struct stat *sb, const char 
 }
 
 static void send_ranges(struct bm_request *r, int fd, const struct stat *sb, const char *type,
-                        struct range *rg, int n)
+                        struct be_range *rg, int n)
 {
     if (n == 1) {
         bm_add_headerf(r, "Content-Range", "bytes %lld-%lld/%lld", (long long)rg[0].first,
@@ -368,8 +311,8 @@ static void serve_file(struct st *s, struct bm_request *r, int fd, const struct 
     const char *type = mime_type(s, name);
     const char *range = bm_header(r, "Range");
     if (range && bm_method_bit(r) == BM_GET && if_range_ok(r, sb, etag, lastmod)) {
-        struct range rg[MAX_RANGES];
-        int n = parse_ranges(range, sb->st_size, rg);
+        struct be_range rg[BE_RANGE_MAX];
+        int n = be_range_parse(range, sb->st_size, rg);
         if (n == 0) {
             close(fd);
             bm_add_headerf(r, "Content-Range", "bytes */%lld", (long long)sb->st_size);
@@ -497,10 +440,24 @@ static void redirect_slash(struct bm_request *r)
     bm_respond(r, 301, "text/plain; charset=utf-8", "Moved Permanently\n", 18);
 }
 
+/* True when a component of the path below the mount starts with '.': .git,
+ * .env, .htpasswd and their contents are not published by accident. The
+ * core removed "." and ".." segments already, so any dot here is a name. */
+static bool hidden_path(const char *info)
+{
+    for (const char *p = info; p; p = strchr(p, '/')) {
+        while (*p == '/')
+            p++;
+        if (*p == '.')
+            return true;
+    }
+    return false;
+}
+
 static int st_handle(struct bm_request *r, void *inst)
 {
     struct st *s = inst;
-    if (bm_path_had_encoded_slash(r)) {
+    if (bm_path_had_encoded_slash(r) || (!s->dotfiles && hidden_path(bm_path_info(r)))) {
         bm_respond_error(r, 404);
         return BM_DONE;
     }

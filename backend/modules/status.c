@@ -10,10 +10,13 @@
  *         "conn_id": "..." } ] } }
  *
  * Setting: scoreboard = path of the frontend's frontend.scoreboard_file
- * (optional; without it there is no "frontend" object). The file is mapped
+ * (optional; without it there is no "frontend" object). The file's format
+ * is common/sbfile.h (documented and versioned there). The file is mapped
  * read-only per request, so a restarted frontend (a new file) is seen at
  * once, and its header is checked before any slot is read: a file of
  * another version or size gives {"error": ...}, never a read out of bounds.
+ * Slot contents are written by frontend children: they are shown as data,
+ * escaped, and a state out of range is skipped.
  * Worker counters live in shared memory written by each worker; a worker
  * that is gone is not listed. */
 #include <arpa/inet.h>
@@ -30,7 +33,7 @@
 
 #include <bactrian/module.h>
 
-#include "frontend/scoreboard.h"
+#include "common/sbfile.h"
 
 #define MAX_WORKERS 2048
 
@@ -100,14 +103,32 @@ static int status_init(struct bm_conf *conf, void **inst)
     return 0;
 }
 
+/* The frontend replaces its scoreboard file on every start (a new inode):
+ * the confined worker may read the directory it lives in. */
+static int status_worker_init(void *inst)
+{
+    struct status *st = inst;
+    if (!st->scoreboard)
+        return 0;
+    char dir[4096];
+    const char *slash = strrchr(st->scoreboard, '/');
+    size_t n = !slash ? 1 : slash == st->scoreboard ? 1 : (size_t)(slash - st->scoreboard);
+    if (n >= sizeof dir)
+        return 0;
+    memcpy(dir, slash ? st->scoreboard : ".", n);
+    dir[n] = '\0';
+    if (bm_sandbox_allow_read(dir) == -1)
+        bm_log(BM_LOG_WARN, "status: %s: %s (the scoreboard cannot be read)", dir,
+               strerror(errno));
+    return 0;
+}
+
 static void status_fini(void *inst)
 {
     free(inst);
 }
 
-static const char *const state_names[] = {"free", "starting", "idle", "retiring", "handshake",
-                                          "relay"};
-#define NSTATES (sizeof state_names / sizeof state_names[0])
+#define NSTATES ((size_t)BX_SB_NSTATES)
 
 static uint64_t mono_ms(void)
 {
@@ -116,38 +137,23 @@ static uint64_t mono_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static void put_slot(struct out *o, const struct fe_slot *s, int state, uint64_t now, bool first)
+static void put_slot(struct out *o, const struct bx_sb_slot *s, int state, uint64_t now,
+                     bool first)
 {
     /* Copied out once: the child may rewrite the slot while we read it. */
-    struct fe_slot c;
+    struct bx_sb_slot c;
     memcpy(&c, s, sizeof c);
     char who[INET6_ADDRSTRLEN] = "";
     if (c.family == AF_INET || c.family == AF_INET6)
         inet_ntop(c.family, c.addr, who, sizeof who);
     put(o, "%s{\"state\":\"%s\",\"pid\":%ld,\"client\":\"%s\",\"port\":%u,\"vhost\":",
-        first ? "" : ",", state_names[state], (long)c.pid, who, (unsigned)c.port);
+        first ? "" : ",", bx_sb_state_name(state), (long)c.pid, who, (unsigned)c.port);
     put_str(o, c.vhost, sizeof c.vhost);
     put(o, ",\"bytes_in\":%llu,\"bytes_out\":%llu,\"age_ms\":%llu,\"conn_id\":",
         (unsigned long long)c.bytes_in, (unsigned long long)c.bytes_out,
         (unsigned long long)(c.client_ms && now > c.client_ms ? now - c.client_ms : 0));
     put_str(o, c.conn_id, sizeof c.conn_id);
     put(o, "}");
-}
-
-/* Checks the header against what this build knows and the file's size;
- * NULL when the slots are safe to read, else why not. */
-static const char *check_header(const struct fe_scoreboard *sb, size_t size)
-{
-    if (size < sizeof *sb)
-        return "file too short for a scoreboard header";
-    if (sb->magic != FE_SB_MAGIC)
-        return "not a scoreboard file (magic)";
-    if (sb->version != FE_SB_VERSION || sb->header_size != sizeof *sb ||
-        sb->slot_size != sizeof(struct fe_slot))
-        return "scoreboard of another version";
-    if (sb->nslots > (size - sizeof *sb) / sizeof(struct fe_slot))
-        return "scoreboard slot count exceeds the file size";
-    return NULL;
 }
 
 static void put_frontend(struct out *o, const char *path)
@@ -171,8 +177,8 @@ static void put_frontend(struct out *o, const char *path)
     size_t size = (size_t)st.st_size;
     void *p = size ? mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0) : MAP_FAILED;
     close(fd);
-    const struct fe_scoreboard *sb = p;
-    const char *bad = p == MAP_FAILED ? "empty or unmappable file" : check_header(sb, size);
+    struct bx_sb_header h;
+    const char *bad = p == MAP_FAILED ? "empty or unmappable file" : bx_sbfile_check(p, size, &h);
     if (bad) {
         put(o, "{\"error\":\"%s\"}", bad);
         if (p != MAP_FAILED)
@@ -181,23 +187,23 @@ static void put_frontend(struct out *o, const char *path)
     }
     uint64_t now = mono_ms();
     unsigned long long totals[NSTATES] = {0};
-    put(o, "{\"pid\":%ld,\"slots\":%llu,\"busy\":[", (long)sb->master_pid,
-        (unsigned long long)sb->nslots);
+    put(o, "{\"pid\":%ld,\"slots\":%llu,\"busy\":[", (long)h.master_pid,
+        (unsigned long long)h.nslots);
     bool first = true;
-    for (size_t i = 0; i < sb->nslots; i++) {
-        const struct fe_slot *s = &sb->slots[i];
+    for (size_t i = 0; i < h.nslots; i++) {
+        const struct bx_sb_slot *s = bx_sbfile_slot(p, &h, i);
         int state = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
         if (state < 0 || (size_t)state >= NSTATES)
             continue;
         totals[state]++;
-        if (state == FE_SLOT_HANDSHAKE || state == FE_SLOT_RELAY) {
+        if (state == BX_SB_HANDSHAKE || state == BX_SB_RELAY) {
             put_slot(o, s, state, now, first);
             first = false;
         }
     }
     put(o, "],\"totals\":{");
     for (size_t i = 0; i < NSTATES; i++)
-        put(o, "%s\"%s\":%llu", i ? "," : "", state_names[i], totals[i]);
+        put(o, "%s\"%s\":%llu", i ? "," : "", bx_sb_state_name((int)i), totals[i]);
     put(o, "}}");
     munmap(p, size);
 }
@@ -249,6 +255,7 @@ const struct bm_module bactrian_module = {
     .api_version = BACTRIAN_MODULE_API_VERSION,
     .name = "status",
     .init = status_init,
+    .worker_init = status_worker_init,
     .handle = status_handle,
     .fini = status_fini,
 };

@@ -19,9 +19,12 @@
  * per configured instance (the same module may be mounted several times, each
  * with its own settings block). Lifecycle:
  *
- *   init(conf, &inst)   in the master, before the workers fork; reads settings,
+ *   init(conf, &inst)   in the master, before the workers fork and after the
+ *                       privilege drop (as backend.user); reads settings,
  *                       may reject them (bm_conf_error) and fail startup or -t.
  *   worker_init(inst)   in each worker after fork.
+ *   connect(addr, inst) in the worker, for each new client connection, before
+ *                       a byte of HTTP is parsed; may refuse it (closed).
  *   handle(req, inst)   for each HTTP request routed to this instance.
  *   tick(inst)          in each worker, every tick_ms (default 1000).
  *   worker_exit(inst)   in each worker before it exits (graceful stop).
@@ -50,7 +53,7 @@ extern "C" {
 
 /* Bumped on every incompatible change of this header; the loader refuses a
  * module built against another version. */
-#define BACTRIAN_MODULE_API_VERSION 1
+#define BACTRIAN_MODULE_API_VERSION 2
 
 struct bm_conf;            /* settings handle, valid during init() only */
 struct bm_request;         /* one HTTP request and its response */
@@ -97,6 +100,15 @@ struct bm_module {
 
     /* Non-NULL: the module accepts WebSocket upgrades on its mount. */
     const struct bm_ws_handlers *ws;
+
+    /* Optional connect-time hook (IP bans, per-address limits). Called for
+     * every new connection of every vhost and path (no request exists yet),
+     * with the client address: from the frontend's PROXY v2 header, or the
+     * TCP peer of a client without one; AF_UNIX for a local peer that sent
+     * none. Every instance that sets it is asked, in config order, before
+     * any HTTP byte is parsed. 0 lets the connection go on; -1 refuses it:
+     * it is closed without an answer. Runs in the event loop: never block. */
+    int (*connect)(const struct sockaddr *client, socklen_t len, void *inst);
 };
 
 /* ---- settings (init only) ---------------------------------------------------------
@@ -115,6 +127,12 @@ bool bm_conf_bool(struct bm_conf *c, const char *name, bool def);
 size_t bm_conf_strings(struct bm_conf *c, const char *name, const char *const *def,
                        const char *const **out);
 bool bm_conf_has(struct bm_conf *c, const char *name);
+
+/* Confinement (doc/modules.md): a worker runs confined after every
+ * worker_init, and may then open files for reading only beneath the paths
+ * that modules declared. Call from worker_init with a directory or a file;
+ * 0, or -1 with errno when the path cannot be opened now. */
+int bm_sandbox_allow_read(const char *path);
 /* Reports "FILE:LINE: setting 'backend.modules.[i].NAME': message" (the
  * block's line when name is NULL or absent) and makes startup fail. */
 void bm_conf_error(struct bm_conf *c, const char *name, const char *fmt, ...)

@@ -1,7 +1,7 @@
 """The frontend scoreboard on the status page: the frontend keeps it in
 frontend.scoreboard_file, the backend's status module maps it and shows the
 busy children (client address, state, bytes, conn id). The file is mode
-0640, gone after the frontend stops, and a file of another layout gives an
+0440 (nobody of the frontend's user opens it for writing), gone after the frontend stops, and a file of another layout gives an
 error member, not a crash or a read out of bounds."""
 import json
 import os
@@ -42,7 +42,7 @@ def test_scoreboard_on_status_page():
         # The ports answer a moment before the master has made the file.
         harness.wait_for(lambda: os.path.exists(sb), "scoreboard file")
         st = os.stat(sb)
-        assert stat.S_IMODE(st.st_mode) == 0o640, oct(st.st_mode)
+        assert stat.S_IMODE(st.st_mode) == 0o440, oct(st.st_mode)
         assert not [f for f in os.listdir(s.tmp) if f.startswith("frontend.scoreboard.")]
         # A client over IPv6 that sent half a request: its child is in handshake.
         half = fu.hold(s.http_port, socket.AF_INET6, "::1", b"GET / HTTP/1.1\r\nHost: lo")
@@ -112,12 +112,12 @@ def test_foreign_scoreboard_file_is_refused():
         # header and slot sizes from a scoreboard the frontend wrote.
         s.start_frontend()
         # The ports answer a moment before the master has replaced the file.
-        harness.wait_for(lambda: harness.read_file(sb).startswith("BXSB\x01"), "new scoreboard")
+        harness.wait_for(lambda: harness.read_file(sb).startswith("BXSB\x02"), "new scoreboard")
         with open(sb, "rb") as f:
             real = f.read()
         s.stop("frontend")
         magic_, ver, hsize, ssize, nslots = struct.unpack_from("=IIIIQ", real)
-        assert (magic_, ver) == (magic, 1) and len(real) == hsize + nslots * ssize, (
+        assert (magic_, ver) == (magic, 2) and len(real) == hsize + nslots * ssize, (
             magic_, ver, hsize, ssize, nslots, len(real))
         lie = real[:16] + struct.pack("=Q", 1 << 40) + real[24:]
         with open(sb, "wb") as f:

@@ -11,6 +11,9 @@ Suite *suite_pidfile(void);
 Suite *suite_log(void);
 Suite *suite_proxy(void);
 Suite *suite_proc(void);
+Suite *suite_sbfile(void);
+Suite *suite_cidr(void);
+Suite *suite_sandbox(void);
 
 int main(void)
 {
@@ -21,6 +24,9 @@ int main(void)
     srunner_add_suite(sr, suite_log());
     srunner_add_suite(sr, suite_proxy());
     srunner_add_suite(sr, suite_proc());
+    srunner_add_suite(sr, suite_sbfile());
+    srunner_add_suite(sr, suite_cidr());
+    srunner_add_suite(sr, suite_sandbox());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -8,6 +8,8 @@ Suite *suite_fe_http(void);
 Suite *suite_fe_scoreboard(void);
 Suite *suite_fe_tlsrec(void);
 Suite *suite_fe_lean(void);
+Suite *suite_fe_slottab(void);
+Suite *suite_fe_ktls(void);
 Suite *suite_fe_keyproc(void);
 
 int main(void)
@@ -16,6 +18,8 @@ int main(void)
     srunner_add_suite(sr, suite_fe_scoreboard());
     srunner_add_suite(sr, suite_fe_tlsrec());
     srunner_add_suite(sr, suite_fe_lean());
+    srunner_add_suite(sr, suite_fe_slottab());
+    srunner_add_suite(sr, suite_fe_ktls());
     srunner_add_suite(sr, suite_fe_keyproc());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

@@ -81,7 +81,8 @@ static void expect_error(const char *text, int need, const char *want)
     "  handshake_timeout = 2.5;\n"                                                                \
     "  services = ( { port = 8080; bind = [ \"127.0.0.1\", \"::1\" ]; },\n"                       \
     "               { port = 8443; bind = [ \"127.0.0.1\" ]; tls = true;\n"                       \
-    "                 proxy_protocol = \"optional\"; proxy_from = [ \"10.0.0.0/8\" ]; } );\n"     \
+    "                 proxy_protocol = \"optional\"; proxy_from = [ \"10.0.0.0/8\" ];\n"           \
+    "                 allow = [ \"0.0.0.0/0\", \"::/0\" ]; deny = [ \"192.0.2.7\" ]; } );\n"      \
     "  tls = { protocols = \"TLSv1.3\"; default_vhost = \"alt.test\"; };\n"                       \
     "};\n"
 
@@ -97,6 +98,10 @@ START_TEST(good_config)
     ck_assert(cfg.fe.services[1].tls);
     ck_assert_int_eq(cfg.fe.services[1].proxy_protocol, BX_PROXY_OPTIONAL);
     ck_assert_uint_eq(cfg.fe.services[1].proxy_from.n, 1);
+    ck_assert_uint_eq(cfg.fe.services[1].allow.n, 2);
+    ck_assert_uint_eq(cfg.fe.services[1].deny.n, 1);
+    ck_assert_int_eq(cfg.fe.services[1].deny.v[0].prefix, 32);
+    ck_assert_uint_eq(cfg.fe.services[0].allow.n + cfg.fe.services[0].deny.n, 0);
     ck_assert_int_eq(cfg.fe.tls.min_version, TLS1_3_VERSION);
     ck_assert_int_eq(cfg.fe.tls.max_version, TLS1_3_VERSION);
     ck_assert_uint_eq(cfg.nvhosts, 2);
@@ -172,6 +177,10 @@ START_TEST(bad_values)
     expect_error("backend: { listen = ( { address = \"127.0.0.1\"; port = 9; proxy_protocol = \"required\";\n"
                  "  proxy_from = [ \"10.0.0.0/40\" ]; } ); };\n", 0,
                  "2: setting 'backend.listen.[0].proxy_from': '10.0.0.0/40' is not an address or network like 10.0.0.0/8 or ::1");
+    expect_error("frontend: { services = ( { port = 1; deny = [ \"10.0.0.1/33\" ]; } ); };\n", 0,
+                 "1: setting 'frontend.services.[0].deny': '10.0.0.1/33' is not an address or network like 10.0.0.0/8 or ::1");
+    expect_error("frontend: { services = ( { port = 1; allow = \"10.0.0.0/8\"; } ); };\n", 0,
+                 "1: setting 'frontend.services.[0].allow': must be an array of strings");
     expect_error("frontend: { handshake_timeout = 0.01; services = ( { port = 1; } ); };\n", 0,
                  "1: setting 'frontend.handshake_timeout': must be 0.1-3600 seconds");
 }

@@ -1,19 +1,26 @@
-/* Scoreboard: slot states, per-IP counting, ticket keys, connection ids. */
+/* Scoreboard: slot states, per-IP counting, children's read-only views,
+ * ticket keys (read-only in children, never an inconsistent copy),
+ * connection ids. */
 #include "config.h"
 
 #include <arpa/inet.h>
 #include <check.h>
+#include <errno.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "frontend/scoreboard.h"
+#include "frontend/tls.h"
 
 static struct sockaddr_storage v4(const char *ip)
 {
@@ -35,17 +42,21 @@ static struct sockaddr_storage v6(const char *ip)
     return ss;
 }
 
+#define SLOT(sb, i) fe_sb_slot((sb), (i))
+
 START_TEST(slot_states)
 {
     struct fe_scoreboard *sb = fe_scoreboard_create(4);
     ck_assert_ptr_nonnull(sb);
-    ck_assert_int_eq(fe_scoreboard_claim(sb), 0);
-    fe_slot_set(&sb->slots[0], FE_SLOT_IDLE);
-    sb->slots[0].pid = 42;
-    ck_assert_int_eq(fe_scoreboard_claim(sb), 1);
-    ck_assert(fe_slot_cas(&sb->slots[0], FE_SLOT_IDLE, FE_SLOT_HANDSHAKE));
-    ck_assert(!fe_slot_cas(&sb->slots[0], FE_SLOT_IDLE, FE_SLOT_RETIRING));
-    ck_assert_str_eq(fe_slot_state_name(fe_slot_get(&sb->slots[0])), "handshake");
+    ck_assert_ptr_nonnull(SLOT(sb, 3));
+    ck_assert_ptr_null(SLOT(sb, 4));
+    ck_assert_ptr_null(SLOT(sb, (size_t)-1));
+    fe_slot_set(SLOT(sb, 0), FE_SLOT_IDLE);
+    ck_assert(fe_slot_cas(SLOT(sb, 0), FE_SLOT_IDLE, FE_SLOT_HANDSHAKE));
+    ck_assert(!fe_slot_cas(SLOT(sb, 0), FE_SLOT_IDLE, FE_SLOT_RETIRING));
+    ck_assert_str_eq(fe_slot_state_name(fe_slot_get(SLOT(sb, 0))), "handshake");
+    ck_assert_str_eq(fe_slot_state_name(99), "?");
+    ck_assert_str_eq(fe_slot_state_name(-1), "?");
     fe_scoreboard_destroy(sb);
 }
 END_TEST
@@ -54,19 +65,22 @@ START_TEST(per_ip_counts_busy_slots_and_mapped_addresses)
 {
     struct fe_scoreboard *sb = fe_scoreboard_create(5);
     struct sockaddr_storage a = v4("192.0.2.1"), m = v6("::ffff:192.0.2.1"), b = v6("2001:db8::1");
-    fe_slot_set_client(&sb->slots[0], (struct sockaddr *)&a);
-    fe_slot_set(&sb->slots[0], FE_SLOT_RELAY);
-    fe_slot_set_client(&sb->slots[1], (struct sockaddr *)&m);
-    fe_slot_set(&sb->slots[1], FE_SLOT_HANDSHAKE);
-    fe_slot_set_client(&sb->slots[2], (struct sockaddr *)&a);
-    fe_slot_set(&sb->slots[2], FE_SLOT_IDLE); /* stale address of an idle slot */
-    fe_slot_set_client(&sb->slots[3], (struct sockaddr *)&b);
-    fe_slot_set(&sb->slots[3], FE_SLOT_RELAY);
+    fe_slot_set_client(SLOT(sb, 0), (struct sockaddr *)&a);
+    fe_slot_set(SLOT(sb, 0), FE_SLOT_RELAY);
+    fe_slot_set_client(SLOT(sb, 1), (struct sockaddr *)&m);
+    fe_slot_set(SLOT(sb, 1), FE_SLOT_HANDSHAKE);
+    fe_slot_set_client(SLOT(sb, 2), (struct sockaddr *)&a);
+    fe_slot_set(SLOT(sb, 2), FE_SLOT_IDLE); /* stale address of an idle slot */
+    fe_slot_set_client(SLOT(sb, 3), (struct sockaddr *)&b);
+    fe_slot_set(SLOT(sb, 3), FE_SLOT_RELAY);
     ck_assert_uint_eq(fe_scoreboard_count_ip(sb, (struct sockaddr *)&a, NULL), 2);
-    ck_assert_uint_eq(fe_scoreboard_count_ip(sb, (struct sockaddr *)&a, &sb->slots[0]), 1);
+    ck_assert_uint_eq(fe_scoreboard_count_ip(sb, (struct sockaddr *)&a, SLOT(sb, 0)), 1);
     ck_assert_uint_eq(fe_scoreboard_count_ip(sb, (struct sockaddr *)&b, NULL), 1);
     struct sockaddr_storage c = v6("2001:db8::2");
     ck_assert_uint_eq(fe_scoreboard_count_ip(sb, (struct sockaddr *)&c, NULL), 0);
+    /* The slot count in the shared header is not what the counting uses. */
+    sb->hdr->nslots = (uint64_t)1 << 40;
+    ck_assert_uint_eq(fe_scoreboard_count_ip(sb, (struct sockaddr *)&a, NULL), 2);
     fe_scoreboard_destroy(sb);
 }
 END_TEST
@@ -86,13 +100,16 @@ START_TEST(per_ip_admission_is_atomic)
         __atomic_store_n(go, 0, __ATOMIC_SEQ_CST);
         pid_t pids[PROCS];
         for (int i = 0; i < PROCS; i++) {
-            fe_slot_set(&sb->slots[i], FE_SLOT_HANDSHAKE);
+            fe_slot_set(SLOT(sb, (size_t)i), FE_SLOT_HANDSHAKE);
             pids[i] = fork();
             ck_assert_int_ne(pids[i], -1);
             if (pids[i] == 0) {
+                if (fe_scoreboard_child(sb, (size_t)i) == -1)
+                    _exit(9);
                 while (!__atomic_load_n(go, __ATOMIC_ACQUIRE))
                     sched_yield();
-                _exit(fe_scoreboard_admit_ip(sb, &sb->slots[i], (struct sockaddr *)&a, MAX));
+                _exit(fe_scoreboard_admit_ip(sb, SLOT(sb, (size_t)i), (struct sockaddr *)&a,
+                                             MAX, NULL) == FE_ADMIT_OK);
             }
         }
         __atomic_store_n(go, 1, __ATOMIC_SEQ_CST);
@@ -105,29 +122,58 @@ START_TEST(per_ip_admission_is_atomic)
         }
         ck_assert_int_eq(admitted, MAX);
         ck_assert_uint_eq(fe_scoreboard_count_ip(sb, (struct sockaddr *)&a, NULL), MAX);
-        ck_assert_int_eq(sb->ip_lock, 0);
+        ck_assert_int_eq(sb->shared->ip_lock, 0);
         fe_scoreboard_destroy(sb);
     }
     munmap(go, sizeof *go);
 }
 END_TEST
 
-/* A lock left by a process killed while holding it is taken over. */
-START_TEST(per_ip_lock_of_dead_owner_is_taken_over)
+/* A lock left by a process killed while holding it is freed when the
+ * master reaps that process; the lock of another pid is left alone. */
+START_TEST(per_ip_lock_of_dead_owner_is_freed_on_reap)
 {
     struct fe_scoreboard *sb = fe_scoreboard_create(2);
     struct sockaddr_storage a = v4("198.51.100.5");
-    pid_t p = fork();
-    if (p == 0)
-        _exit(0);
-    waitpid(p, NULL, 0);
-    sb->ip_lock = (int)p; /* a pid that no longer runs */
-    fe_slot_set(&sb->slots[0], FE_SLOT_HANDSHAKE);
-    ck_assert(fe_scoreboard_admit_ip(sb, &sb->slots[0], (struct sockaddr *)&a, 1));
-    ck_assert_int_eq(sb->ip_lock, 0);
-    fe_slot_set(&sb->slots[1], FE_SLOT_HANDSHAKE);
-    ck_assert(!fe_scoreboard_admit_ip(sb, &sb->slots[1], (struct sockaddr *)&a, 1));
-    ck_assert(fe_scoreboard_admit_ip(sb, &sb->slots[1], (struct sockaddr *)&a, 0));
+    sb->shared->ip_lock = 4242;
+    fe_scoreboard_lock_reap(sb, 4243);
+    ck_assert_int_eq(sb->shared->ip_lock, 4242);
+    fe_scoreboard_lock_reap(sb, 4242);
+    ck_assert_int_eq(sb->shared->ip_lock, 0);
+    fe_slot_set(SLOT(sb, 0), FE_SLOT_HANDSHAKE);
+    ck_assert_int_eq(fe_scoreboard_admit_ip(sb, SLOT(sb, 0), (struct sockaddr *)&a, 1, NULL),
+                     FE_ADMIT_OK);
+    ck_assert_int_eq(sb->shared->ip_lock, 0);
+    fe_slot_set(SLOT(sb, 1), FE_SLOT_HANDSHAKE);
+    ck_assert_int_eq(fe_scoreboard_admit_ip(sb, SLOT(sb, 1), (struct sockaddr *)&a, 1, NULL),
+                     FE_ADMIT_LIMIT);
+    ck_assert_int_eq(fe_scoreboard_admit_ip(sb, SLOT(sb, 1), (struct sockaddr *)&a, 0, NULL),
+                     FE_ADMIT_OK);
+    fe_scoreboard_destroy(sb);
+}
+END_TEST
+
+/* A child gone bad holds the lock forever (here: the lock word names a
+ * live process, ourselves): a waiter gives up after a bounded time with a
+ * clear result naming the holder, and does not count or publish. */
+START_TEST(per_ip_lock_held_forever_times_out)
+{
+    struct fe_scoreboard *sb = fe_scoreboard_create(2);
+    struct sockaddr_storage a = v4("198.51.100.6");
+    sb->shared->ip_lock = 1;
+    fe_slot_set(SLOT(sb, 0), FE_SLOT_HANDSHAKE);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int holder = 0;
+    ck_assert_int_eq(fe_scoreboard_admit_ip(sb, SLOT(sb, 0), (struct sockaddr *)&a, 5, &holder),
+                     FE_ADMIT_LOCK_TIMEOUT);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    ck_assert_int_ge(ms, FE_IP_LOCK_WAIT_MS - 10);
+    ck_assert_int_lt(ms, FE_IP_LOCK_WAIT_MS * 10);
+    ck_assert_int_eq(holder, 1);
+    ck_assert_int_eq(SLOT(sb, 0)->family, 0);   /* not published */
+    ck_assert_int_eq(sb->shared->ip_lock, 1); /* and not stolen */
     fe_scoreboard_destroy(sb);
 }
 END_TEST
@@ -138,19 +184,20 @@ START_TEST(ticket_rotation_keeps_previous)
     struct fe_ticket_key k[2], k2[2];
     ck_assert_ptr_nonnull(t);
     ck_assert_int_eq(fe_tickets_rotate(t), 0);
-    fe_tickets_get(t, k);
+    ck_assert_int_eq(fe_tickets_get(t, k), 0);
     ck_assert_int_eq(fe_tickets_rotate(t), 0);
-    fe_tickets_get(t, k2);
+    ck_assert_int_eq(fe_tickets_get(t, k2), 0);
     ck_assert_mem_eq(k2[1].name, k[0].name, 16);
     ck_assert_mem_eq(k2[1].aes, k[0].aes, 32);
     ck_assert(memcmp(k2[0].name, k[0].name, 16) != 0);
-    ck_assert_uint_eq(t->seq % 2, 0);
+    ck_assert_uint_eq(t->page->seq % 2, 0);
     fe_tickets_destroy(t);
 }
 END_TEST
 
-/* A file scoreboard: mode 0640, the header a reader checks, replaced whole
- * (a reader of the old file keeps a valid mapping), and no key material. */
+/* A file scoreboard: mode 0440, the header of common/sbfile.h that the
+ * reader accepts, replaced whole (a reader of the old file keeps a valid
+ * mapping), and no key material. */
 START_TEST(file_scoreboard_header_and_replace)
 {
     char dir[] = "/tmp/bx-sb-XXXXXX", path[64];
@@ -160,21 +207,26 @@ START_TEST(file_scoreboard_header_and_replace)
     ck_assert_ptr_nonnull(a);
     struct stat st;
     ck_assert_int_eq(stat(path, &st), 0);
-    ck_assert_uint_eq(st.st_mode & 0777, 0640);
+    ck_assert_uint_eq(st.st_mode & 0777, 0440);
     ck_assert_uint_eq((size_t)st.st_size, fe_scoreboard_size(3));
-    ck_assert_uint_eq(a->magic, FE_SB_MAGIC);
-    ck_assert_uint_eq(a->version, FE_SB_VERSION);
-    ck_assert_uint_eq(a->slot_size, sizeof(struct fe_slot));
-    ck_assert_uint_eq(a->header_size, sizeof(struct fe_scoreboard));
-    ck_assert_uint_eq(a->nslots, 3);
-    ck_assert_int_eq(a->master_pid, getpid());
+    const struct bx_sb_header *h = a->hdr;
+    ck_assert_uint_eq(h->magic, BX_SB_MAGIC);
+    ck_assert_uint_eq(h->version, BX_SB_VERSION);
+    ck_assert_uint_eq(h->slot_size, (size_t)sysconf(_SC_PAGESIZE));
+    ck_assert_uint_eq(h->header_size, (size_t)sysconf(_SC_PAGESIZE));
+    ck_assert_uint_eq(h->nslots, 3);
+    ck_assert_int_eq(h->master_pid, getpid());
+    struct bx_sb_header got;
+    ck_assert_ptr_null(bx_sbfile_check(a->hdr, (size_t)st.st_size, &got));
+    ck_assert_uint_eq(got.nslots, 3);
+    ck_assert_ptr_eq(bx_sbfile_slot(a->hdr, &got, 2), SLOT(a, 2));
     ino_t old = st.st_ino;
     struct fe_scoreboard *b = fe_scoreboard_create_file(5, path, (uid_t)-1, (gid_t)-1);
     ck_assert_ptr_nonnull(b);
     ck_assert_int_eq(stat(path, &st), 0);
     ck_assert_uint_ne(st.st_ino, old);
     ck_assert_uint_eq((size_t)st.st_size, fe_scoreboard_size(5));
-    a->slots[2].pid = 7; /* the old mapping stays usable */
+    SLOT(a, 2)->pid = 7; /* the old mapping stays usable */
     fe_scoreboard_destroy(a);
     fe_scoreboard_destroy(b);
     ck_assert_int_eq(unlink(path), 0);
@@ -196,6 +248,219 @@ START_TEST(connection_ids_unique)
 }
 END_TEST
 
+/* Runs fn(arg) in a forked process; its wait status. */
+static int in_child(int (*fn)(void *), void *arg)
+{
+    pid_t p = fork();
+    ck_assert_int_ne(p, -1);
+    if (p == 0)
+        _exit(fn(arg));
+    int st;
+    ck_assert_int_eq(waitpid(p, &st, 0), p);
+    return st;
+}
+
+static bool segv(int st)
+{
+    return WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV;
+}
+
+/* A fault the test expects kills the process, even under ASan's handler. */
+static void expect_fault(void)
+{
+    signal(SIGSEGV, SIG_DFL);
+}
+
+/* Exit codes: 0 all as expected, else the number of the failed check. */
+static int own_slot_writable(void *arg)
+{
+    struct fe_scoreboard *sb = arg;
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    char *rw = sb->shm.p;
+    if (fe_scoreboard_child(sb, 1) == -1)
+        return 1;
+    SLOT(sb, 1)->bytes_in = 77; /* our own slot */
+    if (SLOT(sb, 0)->bytes_in != 5 || sb->hdr->nslots != 3 || SLOT(sb, 1)->bytes_in != 77)
+        return 2; /* the rest still reads, our own slot through the view too */
+    /* A child that runs an attacker's code cannot make the rest writable... */
+    if (mprotect(sb->hdr, pg, PROT_READ | PROT_WRITE) != -1 || errno != EACCES)
+        return 3;
+    if (mprotect(SLOT(sb, 0), pg, PROT_READ | PROT_WRITE) != -1 || errno != EACCES)
+        return 4;
+    if (mprotect(SLOT(sb, 2), pg, PROT_READ | PROT_WRITE) != -1 || errno != EACCES)
+        return 5;
+    /* ... nor grow or copy its own writable slot over the next ones. */
+    if (fe_shm_can_seal()) {
+        if (mremap(SLOT(sb, 1), pg, 2 * pg, MREMAP_MAYMOVE) != MAP_FAILED)
+            return 6;
+        if (mremap(SLOT(sb, 1), 0, 2 * pg, MREMAP_MAYMOVE) != MAP_FAILED)
+            return 7;
+        if (munmap(SLOT(sb, 1), pg) != -1)
+            return 8;
+    }
+    /* The master's writable mapping of the others is gone. */
+    if (msync(rw, pg, MS_ASYNC) != -1 || errno != ENOMEM)
+        return 9;
+    return 0;
+}
+
+static int write_other_slot(void *arg)
+{
+    struct fe_scoreboard *sb = arg;
+    if (fe_scoreboard_child(sb, 1) == -1)
+        return 1;
+    expect_fault();
+    SLOT(sb, 2)->pid = 1;
+    return 0;
+}
+
+static int write_header(void *arg)
+{
+    struct fe_scoreboard *sb = arg;
+    if (fe_scoreboard_child(sb, 1) == -1)
+        return 1;
+    expect_fault();
+    sb->hdr->nslots = (uint64_t)1 << 40;
+    return 0;
+}
+
+static void child_views(struct fe_scoreboard *sb)
+{
+    ck_assert_ptr_nonnull(sb);
+    SLOT(sb, 0)->bytes_in = 5;
+    ck_assert_int_eq(in_child(own_slot_writable, sb), 0);
+    ck_assert_uint_eq(SLOT(sb, 1)->bytes_in, 77);
+    ck_assert(segv(in_child(write_other_slot, sb)));
+    ck_assert(segv(in_child(write_header, sb)));
+    ck_assert_int_eq(SLOT(sb, 2)->pid, 0);
+    ck_assert_uint_eq(sb->hdr->nslots, 3);
+    fe_scoreboard_destroy(sb);
+}
+
+/* After fork a child can write its own slot and nothing else of the
+ * scoreboard, and cannot mprotect its way back to writing the rest. */
+START_TEST(child_writes_only_its_own_slot)
+{
+    child_views(fe_scoreboard_create(3));
+    char dir[] = "/tmp/bx-sb-XXXXXX", path[64];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/scoreboard", dir);
+    child_views(fe_scoreboard_create_file(3, path, (uid_t)-1, (gid_t)-1));
+    ck_assert_int_eq(unlink(path), 0);
+    ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
+struct tk_arg {
+    struct fe_tickets *t;
+    int pipe_rd;
+};
+
+static int tickets_read_only(void *arg)
+{
+    struct tk_arg *a = arg;
+    struct fe_ticket_key k[2];
+    unsigned char want[16];
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    /* The master's writable mapping was not inherited; the view stays read-only. */
+    if (msync(a->t->page, pg, MS_ASYNC) != -1 || errno != ENOMEM)
+        return 1;
+    if (mprotect((void *)a->t->view, pg, PROT_READ | PROT_WRITE) != -1 || errno != EACCES)
+        return 2;
+    /* The master's rotation after the fork is seen through the view. */
+    if (read(a->pipe_rd, want, sizeof want) != (ssize_t)sizeof want)
+        return 3;
+    if (fe_tickets_get(a->t, k) == -1 || memcmp(k[0].name, want, 16) != 0)
+        return 4;
+    expect_fault();
+    ((struct fe_ticket_page *)a->t->view)->key[0].name[0] ^= 1; /* must fault */
+    return 5;
+}
+
+/* Children read the ticket keys through a view they cannot make writable. */
+START_TEST(ticket_keys_read_only_in_children)
+{
+    struct fe_tickets *t = fe_tickets_create();
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(fe_tickets_rotate(t), 0);
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    struct tk_arg a = {.t = t, .pipe_rd = p[0]};
+    pid_t pid = fork();
+    ck_assert_int_ne(pid, -1);
+    if (pid == 0)
+        _exit(tickets_read_only(&a));
+    ck_assert_int_eq(fe_tickets_rotate(t), 0);
+    ck_assert_int_eq(write(p[1], t->page->key[0].name, 16), 16);
+    int st;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_msg(segv(st), "status %x", st);
+    close(p[0]);
+    close(p[1]);
+    fe_tickets_destroy(t);
+}
+END_TEST
+
+/* No keys yet, or a write that never ends (the count stays odd): no copy,
+ * an error, and the output wiped rather than half old, half new. */
+START_TEST(tickets_inconsistent_read_fails)
+{
+    struct fe_tickets *t = fe_tickets_create();
+    struct fe_ticket_key k[2];
+    memset(k, 0xaa, sizeof k);
+    ck_assert_int_eq(fe_tickets_get(t, k), -1);
+    unsigned char zero[sizeof k];
+    memset(zero, 0, sizeof zero);
+    ck_assert_mem_eq(k, zero, sizeof k);
+    ck_assert_int_eq(fe_tickets_rotate(t), 0);
+    ck_assert_int_eq(fe_tickets_get(t, k), 0);
+    t->page->seq |= 1; /* a writer stopped mid-write */
+    memset(k, 0xaa, sizeof k);
+    ck_assert_int_eq(fe_tickets_get(t, k), -1);
+    ck_assert_mem_eq(k, zero, sizeof k);
+    fe_tickets_destroy(t);
+}
+END_TEST
+
+static int call_ticket_cb(unsigned char name[16], int enc)
+{
+    unsigned char iv[16] = {0};
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC_CTX *h = EVP_MAC_CTX_new(mac);
+    int rc = fe_tls_ticket_cb(NULL, name, iv, c, h, enc);
+    EVP_MAC_CTX_free(h);
+    EVP_MAC_free(mac);
+    EVP_CIPHER_CTX_free(c);
+    return rc;
+}
+
+/* The ticket callback with keys it cannot read: no ticket is made (and no
+ * stack bytes go out as its key name), a ticket offered by a client gets a
+ * full handshake. With keys, the current key's name goes out. */
+START_TEST(ticket_callback_without_consistent_keys)
+{
+    struct fe_tickets *t = fe_tickets_create();
+    ck_assert_int_eq(fe_tickets_rotate(t), 0);
+    fe_tls_set_ticket_source(t);
+    unsigned char name[16], cur[16];
+    memcpy(cur, t->page->key[0].name, 16);
+    ck_assert_int_eq(call_ticket_cb(name, 1), 1);
+    ck_assert_mem_eq(name, cur, 16);
+    ck_assert_int_eq(call_ticket_cb(name, 0), 1);
+    t->page->seq |= 1;
+    unsigned char sentinel[16];
+    memset(sentinel, 0x5c, sizeof sentinel);
+    memcpy(name, sentinel, 16);
+    ck_assert_int_eq(call_ticket_cb(name, 1), 0);
+    ck_assert_mem_eq(name, sentinel, 16);
+    memcpy(name, cur, 16);
+    ck_assert_int_eq(call_ticket_cb(name, 0), 0);
+    fe_tls_set_ticket_source(NULL);
+    fe_tickets_destroy(t);
+}
+END_TEST
+
 Suite *suite_fe_scoreboard(void);
 Suite *suite_fe_scoreboard(void)
 {
@@ -204,7 +469,12 @@ Suite *suite_fe_scoreboard(void)
     tcase_add_test(tc, slot_states);
     tcase_add_test(tc, per_ip_counts_busy_slots_and_mapped_addresses);
     tcase_add_test(tc, per_ip_admission_is_atomic);
-    tcase_add_test(tc, per_ip_lock_of_dead_owner_is_taken_over);
+    tcase_add_test(tc, per_ip_lock_of_dead_owner_is_freed_on_reap);
+    tcase_add_test(tc, per_ip_lock_held_forever_times_out);
+    tcase_add_test(tc, child_writes_only_its_own_slot);
+    tcase_add_test(tc, ticket_keys_read_only_in_children);
+    tcase_add_test(tc, tickets_inconsistent_read_fails);
+    tcase_add_test(tc, ticket_callback_without_consistent_keys);
     tcase_add_test(tc, ticket_rotation_keeps_previous);
     tcase_add_test(tc, file_scoreboard_header_and_replace);
     tcase_add_test(tc, connection_ids_unique);
