@@ -42,7 +42,7 @@ FE_IT = tests/integration/fe_relay.py tests/integration/fe_tls.py \
 	tests/integration/fe_timeouts.py tests/integration/fe_reload.py \
 	tests/integration/fe_wss.py tests/integration/fe_lean.py \
 	tests/integration/fe_proxy_tls.py tests/integration/fe_status.py \
-	tests/unit/frontend/test_slottab.c tests/unit/frontend/test_ktls.c \
-	tests/unit/frontend/test_keyproc.c
+	tests/integration/fe_tlsrec.py tests/integration/fe_sbtrust.py \
+	tests/integration/fe_access.py tests/integration/fe_keyproc.py
 TESTS += $(FE_IT)
 EXTRA_DIST += $(FE_IT) tests/integration/fe_util.py
