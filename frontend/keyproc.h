@@ -25,6 +25,7 @@
 #define KP_MAX_SPKI 2048        /* DER public key of an RSA-8192 key fits */
 #define KP_MAX_VHOSTS 4096
 #define KP_GENS 8               /* key generations kept (the running one and older) */
+#define KP_CHAN_BATCH 32        /* sign channels handed over in one control message */
 
 /* ---- sign channel (one per signing process) ---- */
 enum kp_op {
@@ -54,7 +55,8 @@ enum kp_ctl {
     KP_CTL_LOAD = 1,            /* load path as vhost's key of generation gen (pending) */
     KP_CTL_COMMIT = 2,          /* the pending generation is complete; drop gens < oldest */
     KP_CTL_ABORT = 3,           /* forget the pending generation */
-    KP_CTL_CHANNEL = 4,         /* one SCM_RIGHTS descriptor: a new sign channel */
+    KP_CTL_CHANNEL = 4,         /* 1 to KP_CHAN_BATCH SCM_RIGHTS descriptors: new sign
+                                 * channels, each for one process (no answer) */
 };
 
 struct kp_ctl_msg {
