@@ -520,8 +520,11 @@ _Noreturn void kp_main(const struct kp_start *st)
             if (fd == st->ctl) {
                 if (ctl_turn(st, ep) == -1)
                     _exit(0); /* the master is gone */
-            } else if ((evs[i].events & EPOLLIN) ? serve_one(fd) == -1 : true) {
-                close(fd); /* the only reference: this also takes it out of epoll */
+            } else if ((evs[i].events & (EPOLLHUP | EPOLLERR)) || serve_one(fd) == -1) {
+                /* Hung up: the child and the master closed theirs, no one
+                 * could read an answer, so no recvmsg for its last request
+                 * or its end. The only reference: close takes it out of epoll. */
+                close(fd);
             }
         }
     }
