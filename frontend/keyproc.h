@@ -5,7 +5,7 @@
  * SOCK_SEQPACKET control socket (credentials checked on every message): it
  * tells it which key file to load for each vhost of a generation, and hands it
  * one end of a private socketpair per process that may sign (itself and each
- * handshake child; SCM_RIGHTS). On a sign channel the key process answers one
+ * handshake child; SCM_RIGHTS, KP_CHAN_BATCH at a time). On a sign channel the key process answers one
  * thing only: "sign these bytes with the key of vhost V of generation G". It
  * reads every channel without blocking, one request per channel per turn, so
  * a slow or hostile child delays no one but itself.
