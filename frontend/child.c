@@ -26,6 +26,7 @@
 #include "frontend/access.h"
 #include "frontend/child.h"
 #include "frontend/lean.h"
+#include "frontend/lifeline.h"
 #include "frontend/relay.h"
 #include "frontend/scoreboard.h"
 
@@ -562,6 +563,7 @@ static void serve(struct conn *c)
             return;
         }
         fe_slot_set(slot, FE_SLOT_RELAY);
+        fe_lifeline_relay_fd(bfd);
         rl = (struct fe_relay){
             .cfd = c->fd, .bfd = bfd, .ssl = c->use_rec ? NULL : c->ssl,
             .rec = c->use_rec ? &c->rec : NULL, .cpre = c->cin, .cprelen = c->cinlen,
@@ -570,10 +572,11 @@ static void serve(struct conn *c)
             .handoff_arg = c,
         };
         fe_relay_run(&rl);
+        fe_lifeline_relay_fd(-1);
         close(bfd);
         /* A backend that stops drops what it accepted but never read: nothing
          * reached the client, so a GET or HEAD can go to the next backend. */
-        if (!rl.unanswered || attempt >= 3 || !replayable(c))
+        if (!rl.unanswered || attempt >= 3 || !replayable(c) || fe_lifeline_end_asked())
             break;
         bx_log_notice("client %s id %s: the backend closed before answering; sending the "
                       "request again", c->who, c->id);
@@ -582,7 +585,8 @@ static void serve(struct conn *c)
                 c->who, c->id, v->name, c->ssl ? " " : "", c->ssl ? SSL_get_version(c->ssl) : "",
                 c->ssl && c->tc.sni[0] ? " sni" : "",
                 c->ssl && SSL_session_reused(c->ssl) ? " resumed" : "", rl.path, (unsigned long long)rl.in,
-                (unsigned long long)rl.out, (unsigned long long)(bx_now_ms() - start), rl.end);
+                (unsigned long long)rl.out, (unsigned long long)(bx_now_ms() - start),
+                fe_lifeline_end_asked() ? "ended by the master (reload limits)" : rl.end);
     if (c->ssl && !c->use_rec && strcmp(rl.end, "closed") == 0) {
         SSL_shutdown(c->ssl);
         ERR_clear_error();
@@ -597,6 +601,7 @@ static int wait_accept(const struct fe_child_env *env, const struct fe_listener 
     sigset_t waitmask;
     sigprocmask(SIG_SETMASK, NULL, &waitmask);
     sigdelset(&waitmask, SIGTERM);
+    fe_lifeline_idle(true);
     for (;;) {
         struct epoll_event ev;
         int n = epoll_pwait(env->gen->accept_ep, &ev, 1, -1, &waitmask);
@@ -615,8 +620,10 @@ static int wait_accept(const struct fe_child_env *env, const struct fe_listener 
             close(fd);
             continue;
         }
-        if (fd != -1)
+        if (fd != -1) {
+            fe_lifeline_idle(false);
             return fd;
+        }
         if (errno == EMFILE || errno == ENFILE || errno == ENOMEM) {
             struct timespec ts = {0, 10 * 1000000L};
             nanosleep(&ts, NULL);
@@ -629,6 +636,7 @@ _Noreturn void fe_child_main(const struct fe_child_env *env)
     for (size_t i = 0; i < env->nclose; i++)
         if (env->close_fds[i] >= 0)
             close(env->close_fds[i]);
+    fe_lifeline_child(env->gen, env->master_pid, env->notify_fd);
     /* The master's signals stay blocked; TERM kills an idle child (see
      * wait_accept), the others are not for children. */
     signal(SIGTERM, SIG_DFL);
@@ -655,9 +663,7 @@ _Noreturn void fe_child_main(const struct fe_child_env *env)
         slot->vhost[0] = '\0';
         if (served + 1 == cfg->fe.clients_per_child) {
             /* Last client: let go of the listeners so a stop or reload frees them. */
-            for (size_t i = 0; i < env->gen->nls; i++)
-                close(env->gen->ls[i].fd);
-            close(env->gen->accept_ep);
+            fe_lifeline_drop_listeners();
         }
         c.env = env;
         c.cfg = cfg;
@@ -672,14 +678,16 @@ _Noreturn void fe_child_main(const struct fe_child_env *env)
             c.locallen = 0;
         int one_i = 1;
         setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one_i, sizeof one_i);
+        fe_lifeline_client_fd(c.fd);
         serve(&c);
+        fe_lifeline_client_fd(-1);
         tlsrec_free(&c.rec);
         fe_tls_forget_keys(); /* a handshake that failed half way */
         if (c.ssl)
             SSL_free(c.ssl);
         close(c.fd);
-        if (c.handed)
-            break; /* the slot is the lean child's now: no more clients here */
+        if (c.handed || fe_lifeline_orphaned())
+            break; /* the slot is the lean child's now, or the master is gone */
         if (served + 1 < cfg->fe.clients_per_child) {
             memset(slot->vhost, 0, sizeof slot->vhost);
             slot->family = 0;

@@ -5,6 +5,7 @@ frontend_libfrontend_la_SOURCES = \
 	frontend/master.c frontend/master.h \
 	frontend/child.c frontend/child.h \
 	frontend/access.c frontend/access.h \
+	frontend/lifeline.c frontend/lifeline.h \
 	frontend/relay.c frontend/relay.h \
 	frontend/scoreboard.c frontend/scoreboard.h \
 	frontend/shm.c frontend/shm.h \

@@ -36,6 +36,7 @@
 #include "frontend/access.h"
 #include "frontend/child.h"
 #include "frontend/lean.h"
+#include "frontend/lifeline.h"
 #include "frontend/master.h"
 #include "frontend/scoreboard.h"
 #include "frontend/slottab.h"
@@ -43,6 +44,7 @@
 
 #define LISTEN_BACKLOG 4096
 #define STOP_GRACE_MS 10000
+#define END_GRACE_MS 5000 /* reload limits: end request to SIGKILL */
 #define MAX_GENS 64
 #define TAG_SIGNAL 0xffffff01u
 #define TAG_NOTIFY 0xffffff02u
@@ -58,6 +60,7 @@ struct master {
     int sigfd, ep, notify_fd, pidfd;
     int hofd[2];                /* hand-off socket: [0] ours, [1] the children's */
     size_t nchildren;           /* alive, every generation */
+    pid_t self;                 /* our pid, for the children's death-signal check */
     bool watching;              /* listeners in our epoll: pool exhausted */
     bool stopping;
     uint64_t stop_deadline;
@@ -193,13 +196,14 @@ static void spawn(struct master *m)
     s->generation = m->gen->id;
     s->started_ms = bx_now_ms();
     fe_slot_set(s, FE_SLOT_STARTING);
+    m->self = getpid();
     pid_t pid = fork();
     if (pid == 0) {
         child_views(m, (size_t)idx);
         int close_fds[] = {m->sigfd, m->ep, m->pidfd, m->hofd[0]};
         struct fe_child_env env = {
             .gen = m->gen, .sb = sb, .slot = s, .slot_index = (size_t)idx,
-            .notify_fd = m->notify_fd,
+            .notify_fd = m->notify_fd, .master_pid = m->self,
             .handoff_fd = m->hofd[1], .close_fds = close_fds, .nclose = 4,
         };
         fe_child_main(&env);
@@ -437,23 +441,39 @@ static void reload(struct master *m)
     maintain(m);
 }
 
-/* Old busy children past reload_max_age, or more than reload_max_generations
- * generations back, are killed. */
-static void enforce_old(struct master *m)
+/* Over the reload limits (both off by default: 0): more than
+ * reload_max_generations generations back, or superseded more than
+ * reload_max_age ago. */
+static bool over_reload_limits(const struct master *m, const struct fe_owner *o, uint64_t now)
 {
     const struct bx_frontend_conf *fe = &m->gen->cfg->fe;
+    unsigned back = m->gen->id - o->generation;
+    uint64_t since = m->superseded_ms[o->generation % MAX_GENS];
+    if (fe->reload_max_generations > 0 && back > (unsigned)fe->reload_max_generations)
+        return true;
+    return fe->reload_max_age_ms > 0 && since && now - since > (uint64_t)fe->reload_max_age_ms;
+}
+
+/* A child over the limits is asked to end its client politely (FE_SIG_END:
+ * close_notify or FIN, lifeline.h); only one still there END_GRACE_MS later
+ * is killed, with its own line. */
+static void enforce_old(struct master *m)
+{
     uint64_t now = bx_now_ms();
     for (size_t i = 0; i < m->slots.n; i++) {
-        const struct fe_owner *o = &m->slots.o[i];
+        struct fe_owner *o = &m->slots.o[i];
         if (o->pid <= 0 || o->generation == m->gen->id)
             continue;
-        unsigned back = m->gen->id - o->generation;
-        uint64_t since = m->superseded_ms[o->generation % MAX_GENS];
-        if (back > (unsigned)fe->reload_max_generations ||
-            (since && now - since > (uint64_t)fe->reload_max_age_ms)) {
-            bx_log_notice("child %d of generation %u: killed (reload limits)", (int)o->pid,
-                          o->generation);
+        if (o->end_asked_ms == 0 && over_reload_limits(m, o, now)) {
+            bx_log_notice("child %d of generation %u: ending its client (reload limits)",
+                          (int)o->pid, o->generation);
+            kill(o->pid, FE_SIG_END);
+            o->end_asked_ms = now;
+        } else if (o->end_asked_ms && now - o->end_asked_ms > END_GRACE_MS && !o->end_killed) {
+            bx_log_warn("child %d of generation %u: still there %d ms after the end request: "
+                        "killed", (int)o->pid, o->generation, END_GRACE_MS);
             kill(o->pid, SIGKILL);
+            o->end_killed = 1;
         }
     }
 }
