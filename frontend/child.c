@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/crypto.h>
@@ -27,6 +28,7 @@
 #include "frontend/child.h"
 #include "frontend/lean.h"
 #include "frontend/lifeline.h"
+#include "frontend/refuse.h"
 #include "frontend/relay.h"
 #include "frontend/scoreboard.h"
 
@@ -69,8 +71,9 @@ size_t fe_http_page(char *out, size_t outlen, int status, const char *reason, co
         b = 0;
     int n = snprintf(out, outlen,
                      "HTTP/1.1 %d %s\r\nContent-Type: text/html; charset=utf-8\r\n"
-                     "Content-Length: %d\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n%s",
-                     status, reason, b, b ? body : "");
+                     "Content-Length: %d\r\nConnection: close\r\nCache-Control: no-store\r\n"
+                     "%s\r\n%s",
+                     status, reason, b, status == 503 ? "Retry-After: 1\r\n" : "", b ? body : "");
     return n < 0 ? 0 : (size_t)n >= outlen ? outlen - 1 : (size_t)n;
 }
 
@@ -130,6 +133,16 @@ static bool wait_fd(int fd, short events, uint64_t deadline)
     }
 }
 
+/* Reads and drops what the client still sends, briefly, so the close does
+ * not turn into a reset that eats what we wrote last. */
+static void drain(int fd)
+{
+    char sink[512];
+    uint64_t until = bx_now_ms() + 200;
+    while (wait_fd(fd, POLLIN, until) && read(fd, sink, sizeof sink) > 0)
+        ;
+}
+
 /* Answers a small error page and lets the client read it. */
 static void send_page(struct conn *c, int status, const char *reason, const char *text)
 {
@@ -177,11 +190,7 @@ static void send_page(struct conn *c, int status, const char *reason, const char
         ERR_clear_error();
     }
     shutdown(c->fd, SHUT_WR);
-    /* Drain briefly so the close does not turn into a reset that eats the page. */
-    char sink[512];
-    uint64_t until = bx_now_ms() + 200;
-    while (wait_fd(c->fd, POLLIN, until) && read(c->fd, sink, sizeof sink) > 0)
-        ;
+    drain(c->fd);
 }
 
 /* Reads a PROXY v1/v2 header from a trusted load balancer. Returns 1 when
@@ -382,8 +391,11 @@ static int connect_backend(struct conn *c, const char *path, char *err, size_t e
             socklen_t sl = sizeof ss;
             if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
                 return fd;
-            snprintf(err, errlen, "unix:%s: connection not completed (backlog full)", path);
+            /* A full backlog: the backend is up but cannot take us now.
+             * Waiting would only make the client hang: answer at once. */
+            snprintf(err, errlen, "unix:%s: backlog full", path);
             close(fd);
+            return -1;
         }
         uint64_t now = bx_now_ms();
         if (now + delay > deadline)
@@ -473,11 +485,24 @@ static int handoff_to_lean(struct fe_relay *r, void *arg)
     return 0;
 }
 
-/* Refusals before the handshake: a page on plaintext, a plain close on TLS. */
+/* Refusals before the handshake: a page on plaintext, an alert on TLS
+ * (refuse.h says why not a 503 after a handshake). */
 static void refuse(struct conn *c, int status, const char *reason, const char *text)
 {
-    if (!c->env->gen->cfg->fe.services[c->l->service].tls)
+    if (!c->env->gen->cfg->fe.services[c->l->service].tls) {
         send_page(c, status, reason, text);
+        return;
+    }
+    fe_refuse_write(c->fd, true);
+    drain(c->fd);
+}
+
+/* One refusal line, rate-limited per class (refuse.h). */
+static void log_refused(enum fe_refusal k, const struct conn *c, const char *why)
+{
+    char line[256];
+    snprintf(line, sizeof line, "client %s: refused, %s", c->who, why);
+    fe_refuse_log(k, line);
 }
 
 static void serve(struct conn *c)
@@ -520,13 +545,17 @@ static void serve(struct conn *c)
     enum fe_admit adm = fe_scoreboard_admit_ip(c->env->sb, slot, (struct sockaddr *)&c->client,
                                                fe->per_ip_max, &holder);
     if (adm == FE_ADMIT_LOCK_TIMEOUT) {
-        bx_log_error("client %s: refused, the per_ip_max lock is held by pid %d for over %d ms",
-                     c->who, holder, FE_IP_LOCK_WAIT_MS);
+        char why[128];
+        snprintf(why, sizeof why, "the per_ip_max lock is held by pid %d for over %d ms",
+                 holder, FE_IP_LOCK_WAIT_MS);
+        log_refused(FE_REFUSE_PER_IP, c, why);
         refuse(c, 503, "Service Unavailable", "The server is busy, please try again.");
         return;
     }
     if (adm != FE_ADMIT_OK) {
-        bx_log_warn("client %s: refused, per_ip_max %d reached", c->who, fe->per_ip_max);
+        char why[64];
+        snprintf(why, sizeof why, "per_ip_max %d reached", fe->per_ip_max);
+        log_refused(FE_REFUSE_PER_IP, c, why);
         refuse(c, 503, "Service Unavailable", "Too many connections from your address.");
         return;
     }
@@ -548,9 +577,11 @@ static void serve(struct conn *c)
     for (int attempt = 0;; attempt++) {
         int bfd = connect_backend(c, v->backend, err, sizeof err);
         if (bfd == -1) {
-            bx_log_error("client %s id %s vhost %s: backend unreachable: %s", c->who, c->id,
-                         v->name, err);
-            send_page(c, 502, "Bad Gateway", "The backend is not reachable.");
+            char line[BX_ERRLEN + 256];
+            snprintf(line, sizeof line, "client %s id %s vhost %s: backend unreachable: %s; 503",
+                     c->who, c->id, v->name, err);
+            fe_refuse_log(FE_REFUSE_BACKEND, line);
+            send_page(c, 503, "Service Unavailable", "The backend is not reachable.");
             return;
         }
         if (send_proxy_v2(c, bfd) == -1) {
@@ -593,6 +624,35 @@ static void serve(struct conn *c)
     }
 }
 
+/* A descriptor kept in reserve for the descriptor limit: given up to
+ * accept one client there and tell it 503 (or a TLS alert) at once, instead
+ * of leaving every queued client to hang until its timeout. */
+static int reserve_fd = -1;
+
+static void refuse_at_fd_limit(const struct fe_child_env *env, const struct fe_listener *l)
+{
+    int e = errno;
+    if (reserve_fd >= 0) {
+        close(reserve_fd);
+        reserve_fd = -1;
+        int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            fe_refuse_write(fd, env->gen->cfg->fe.services[l->service].tls);
+            close(fd);
+        }
+        reserve_fd = fcntl(env->notify_fd, F_DUPFD_CLOEXEC, 0);
+    }
+    char line[160];
+    snprintf(line, sizeof line, "port %d: accept: %s: client refused with a 503 (or a TLS alert)",
+             l->port, strerror(e));
+    fe_refuse_log(FE_REFUSE_FD_LIMIT, line);
+    if (reserve_fd < 0) {
+        /* no reserve: the limit is ours alone; let a sibling take the queue */
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
 /* Waits with the other idle children for a client. TERM is only deliverable
  * while waiting, so a child asked to exit never drops a client it took. */
 static int wait_accept(const struct fe_child_env *env, const struct fe_listener **l,
@@ -624,10 +684,8 @@ static int wait_accept(const struct fe_child_env *env, const struct fe_listener 
             fe_lifeline_idle(false);
             return fd;
         }
-        if (errno == EMFILE || errno == ENFILE || errno == ENOMEM) {
-            struct timespec ts = {0, 10 * 1000000L};
-            nanosleep(&ts, NULL);
-        }
+        if (errno == EMFILE || errno == ENFILE || errno == ENOMEM)
+            refuse_at_fd_limit(env, *l);
     }
 }
 
@@ -637,6 +695,7 @@ _Noreturn void fe_child_main(const struct fe_child_env *env)
         if (env->close_fds[i] >= 0)
             close(env->close_fds[i]);
     fe_lifeline_child(env->gen, env->master_pid, env->notify_fd);
+    reserve_fd = fcntl(env->notify_fd, F_DUPFD_CLOEXEC, 0);
     /* The master's signals stay blocked; TERM kills an idle child (see
      * wait_accept), the others are not for children. */
     signal(SIGTERM, SIG_DFL);

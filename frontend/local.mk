@@ -6,6 +6,7 @@ frontend_libfrontend_la_SOURCES = \
 	frontend/child.c frontend/child.h \
 	frontend/access.c frontend/access.h \
 	frontend/lifeline.c frontend/lifeline.h \
+	frontend/refuse.c frontend/refuse.h \
 	frontend/relay.c frontend/relay.h \
 	frontend/scoreboard.c frontend/scoreboard.h \
 	frontend/shm.c frontend/shm.h \

@@ -37,6 +37,7 @@
 #include "frontend/child.h"
 #include "frontend/lean.h"
 #include "frontend/lifeline.h"
+#include "frontend/refuse.h"
 #include "frontend/master.h"
 #include "frontend/scoreboard.h"
 #include "frontend/slottab.h"
@@ -263,39 +264,22 @@ static void maintain(struct master *m)
     watch_listeners(m, idle <= 0 && m->nchildren >= max);
 }
 
-/* Under a flood of clients every refusal cannot get its own log line: the
- * log would become the bottleneck and bury everything else. One line per
- * second names a client and how many more were refused since the last line. */
+/* One line a second for this class across the frontend (refuse.h). */
 static void log_refusal(struct master *m, const struct sockaddr *sa, socklen_t len)
 {
-    static uint64_t last_ms;
-    static unsigned long suppressed;
-    uint64_t now = bx_now_ms();
-    if (last_ms != 0 && now - last_ms < 1000) {
-        suppressed++;
-        return;
-    }
-    char who[BX_ADDRSTRLEN];
+    char who[BX_ADDRSTRLEN], line[256];
     bx_sockaddr_str(sa, len, true, who, sizeof who);
-    if (suppressed)
-        bx_log_warn("client %s: refused, max_children (%d) busy; %lu more refused in the last %llu ms",
-                    who, m->gen->cfg->fe.max_children, suppressed,
-                    (unsigned long long)(now - last_ms));
-    else
-        bx_log_warn("client %s: refused, max_children (%d) busy", who,
-                    m->gen->cfg->fe.max_children);
-    last_ms = now;
-    suppressed = 0;
+    snprintf(line, sizeof line, "client %s: refused, max_children (%d) busy", who,
+             m->gen->cfg->fe.max_children);
+    fe_refuse_log(FE_REFUSE_MAX_CHILDREN, line);
 }
 
-/* Pool exhausted: refuse queued clients at once rather than let them hang. */
+/* Pool exhausted: refuse queued clients at once rather than let them hang:
+ * a 503 on plaintext, a TLS alert on TLS (refuse.h). */
 static void refuse_queued(struct master *m, size_t li)
 {
     const struct fe_listener *l = &m->gen->ls[li];
     bool tls = m->gen->cfg->fe.services[l->service].tls;
-    char page[512];
-    size_t len = fe_http_page(page, sizeof page, 503, "Service Unavailable",
-                              "The server is busy, please try again.");
     for (int k = 0; k < 64; k++) {
         struct sockaddr_storage ss;
         socklen_t sl = sizeof ss;
@@ -308,9 +292,7 @@ static void refuse_queued(struct master *m, size_t li)
             continue;
         }
         log_refusal(m, (struct sockaddr *)&ss, sl);
-        if (!tls && write(fd, page, len) == -1) {
-            /* the client is gone; nothing to tell it */
-        }
+        fe_refuse_write(fd, tls);
         close(fd);
     }
 }
@@ -669,6 +651,7 @@ static int setup(struct master *m, struct bx_config *cfg)
     ev.data.u32 = TAG_HANDOFF;
     epoll_ctl(m->ep, EPOLL_CTL_ADD, m->hofd[0], &ev);
     fe_access_init();
+    fe_refuse_init();
     m->gen = gen_build(cfg, NULL, err, sizeof err);
     if (!m->gen) {
         bx_log_error("%s", err);
