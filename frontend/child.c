@@ -29,6 +29,7 @@
 #include "frontend/lean.h"
 #include "frontend/lifeline.h"
 #include "frontend/refuse.h"
+#include "frontend/waitroom.h"
 #include "frontend/relay.h"
 #include "frontend/scoreboard.h"
 
@@ -653,6 +654,66 @@ static void refuse_at_fd_limit(const struct fe_child_env *env, const struct fe_l
     }
 }
 
+/* The listener of ours a client passed back by the waiting room came in
+ * on: by index when it is of our generation, else by its local port. */
+static const struct fe_listener *parked_listener(const struct fe_child_env *env, int fd,
+                                                 const struct fe_park *p)
+{
+    const struct fe_gen *g = env->gen;
+    if (p->gen == g->id)
+        return p->li < g->nls ? &g->ls[p->li] : NULL;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1)
+        return NULL;
+    int port = bx_sockaddr_port((struct sockaddr *)&ss);
+    for (size_t i = 0; i < g->nls; i++)
+        if (g->ls[i].port == port)
+            return &g->ls[i];
+    return NULL;
+}
+
+/* True when fd is ready to serve; false when it went to the waiting room
+ * (waitroom.h). A fresh client gets a few ms for its first bytes, which a
+ * real client sends right after connecting, before it is parked. */
+static bool ready_or_park(const struct fe_child_env *env, const struct fe_listener *l, int fd,
+                          uint64_t since, bool fresh)
+{
+    const struct bx_service *sv = &env->gen->cfg->fe.services[l->service];
+    if (sv->proxy_protocol != BX_PROXY_OFF || env->waitroom_fd < 0)
+        return true;
+    uint32_t need = fe_waitroom_need(fd, sv->tls);
+    if (need && fresh) {
+        struct pollfd pf = {.fd = fd, .events = POLLIN};
+        if (poll(&pf, 1, 3) > 0)
+            need = fe_waitroom_need(fd, sv->tls);
+    }
+    if (!need)
+        return true;
+    struct fe_park p = {.li = (uint32_t)(l - env->gen->ls), .gen = env->gen->id, .need = need,
+                        .since_ms = since};
+    return fe_waitroom_park(env->waitroom_fd, fd, &p) == -1;
+}
+
+/* A client the master passes back from the waiting room, or -1. */
+static int take_parked(const struct fe_child_env *env, const struct fe_listener **l,
+                       struct sockaddr_storage *peer, socklen_t *plen)
+{
+    struct fe_park p;
+    int fd = fe_waitroom_take(env->waitroom_fd, &p);
+    if (fd < 0)
+        return -1;
+    *l = parked_listener(env, fd, &p);
+    *plen = sizeof *peer;
+    if (!*l || getpeername(fd, (struct sockaddr *)peer, plen) == -1) {
+        close(fd);
+        return -1;
+    }
+    if (p.need != FE_WAITROOM_SERVE && !ready_or_park(env, *l, fd, p.since_ms, false))
+        return -1;
+    return fd;
+}
+
 /* Waits with the other idle children for a client. TERM is only deliverable
  * while waiting, so a child asked to exit never drops a client it took. */
 static int wait_accept(const struct fe_child_env *env, const struct fe_listener **l,
@@ -667,6 +728,14 @@ static int wait_accept(const struct fe_child_env *env, const struct fe_listener 
         int n = epoll_pwait(env->gen->accept_ep, &ev, 1, -1, &waitmask);
         if (n <= 0)
             continue;
+        if (ev.data.u32 == FE_WAITROOM_TAG) {
+            int fd = take_parked(env, l, peer, plen);
+            if (fd >= 0) {
+                fe_lifeline_idle(false);
+                return fd;
+            }
+            continue;
+        }
         if (ev.data.u32 >= env->gen->nls)
             continue;
         *l = &env->gen->ls[ev.data.u32];
@@ -681,6 +750,8 @@ static int wait_accept(const struct fe_child_env *env, const struct fe_listener 
             continue;
         }
         if (fd != -1) {
+            if (!ready_or_park(env, *l, fd, bx_now_ms(), true))
+                continue; /* in the waiting room: we stay idle */
             fe_lifeline_idle(false);
             return fd;
         }

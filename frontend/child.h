@@ -44,6 +44,7 @@ struct fe_child_env {
     int notify_fd;              /* eventfd: "I took a client" */
     pid_t master_pid;           /* for the death signal's race check (lifeline.h) */
     int handoff_fd;             /* to the master: idle connections for lean children (lean.h) */
+    int waitroom_fd;            /* to and from the waiting room (waitroom.h), -1: none */
     const int *close_fds;       /* the master's own descriptors */
     size_t nclose;
 };

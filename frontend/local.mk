@@ -7,6 +7,7 @@ frontend_libfrontend_la_SOURCES = \
 	frontend/access.c frontend/access.h \
 	frontend/lifeline.c frontend/lifeline.h \
 	frontend/refuse.c frontend/refuse.h \
+	frontend/waitroom.c frontend/waitroom.h \
 	frontend/relay.c frontend/relay.h \
 	frontend/scoreboard.c frontend/scoreboard.h \
 	frontend/shm.c frontend/shm.h \

@@ -38,6 +38,7 @@
 #include "frontend/lean.h"
 #include "frontend/lifeline.h"
 #include "frontend/refuse.h"
+#include "frontend/waitroom.h"
 #include "frontend/master.h"
 #include "frontend/scoreboard.h"
 #include "frontend/slottab.h"
@@ -50,6 +51,7 @@
 #define TAG_SIGNAL 0xffffff01u
 #define TAG_NOTIFY 0xffffff02u
 #define TAG_HANDOFF 0xffffff03u
+#define TAG_WAITROOM 0xffffff04u
 
 struct master {
     const struct bx_cli *cli;
@@ -62,6 +64,9 @@ struct master {
     int hofd[2];                /* hand-off socket: [0] ours, [1] the children's */
     size_t nchildren;           /* alive, every generation */
     pid_t self;                 /* our pid, for the children's death-signal check */
+    struct fe_waitroom *wr;     /* clients not ready to be served (waitroom.h), or NULL */
+    int wr_child;               /* the children's end of it, -1: none */
+    uint64_t next_wr_tick;
     bool watching;              /* listeners in our epoll: pool exhausted */
     bool stopping;
     uint64_t stop_deadline;
@@ -172,6 +177,15 @@ fail:
     return NULL;
 }
 
+/* Idle children of generation g also wait on the waiting room's socket. */
+static void gen_attach_waitroom(const struct master *m, struct fe_gen *g, bool on)
+{
+    if (m->wr_child < 0)
+        return;
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = FE_WAITROOM_TAG};
+    epoll_ctl(g->accept_ep, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, m->wr_child, &ev);
+}
+
 /* ---- the pool ------------------------------------------------------------ */
 
 /* In a new child, before anything else (and before any seccomp filter):
@@ -179,6 +193,7 @@ fail:
  * that does not run. (The ticket keys' writable mapping is not inherited.) */
 static void child_views(struct master *m, size_t idx)
 {
+    fe_waitroom_forked(); /* the waiting clients are the master's alone */
     if (fe_scoreboard_child(m->sb, idx) == -1) {
         bx_log_error("child %d: cannot map the scoreboard read-only: %s", (int)getpid(),
                      strerror(errno));
@@ -201,11 +216,13 @@ static void spawn(struct master *m)
     pid_t pid = fork();
     if (pid == 0) {
         child_views(m, (size_t)idx);
-        int close_fds[] = {m->sigfd, m->ep, m->pidfd, m->hofd[0]};
+        int close_fds[] = {m->sigfd, m->ep, m->pidfd, m->hofd[0],
+                           m->wr ? fe_waitroom_fd(m->wr) : -1};
         struct fe_child_env env = {
             .gen = m->gen, .sb = sb, .slot = s, .slot_index = (size_t)idx,
             .notify_fd = m->notify_fd, .master_pid = m->self,
-            .handoff_fd = m->hofd[1], .close_fds = close_fds, .nclose = 4,
+            .handoff_fd = m->hofd[1], .waitroom_fd = m->wr_child, .close_fds = close_fds,
+            .nclose = 5,
         };
         fe_child_main(&env);
     }
@@ -326,9 +343,10 @@ static void take_handoffs(struct master *m)
         if (pid == 0) {
             child_views(m, (size_t)idx);
             int fds[] = {m->sigfd, m->ep, m->pidfd, m->notify_fd, m->hofd[0], m->hofd[1], ackfd,
-                         m->gen->accept_ep};
+                         m->gen->accept_ep, m->wr_child, m->wr ? fe_waitroom_fd(m->wr) : -1};
             for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
-                close(fds[i]);
+                if (fds[i] >= 0)
+                    close(fds[i]);
             for (size_t i = 0; i < m->gen->nls; i++)
                 close(m->gen->ls[i].fd);
             fe_lean_main(&h, cfd, bfd, m->sb);
@@ -412,6 +430,10 @@ static void reload(struct master *m)
     g->id = m->next_gen++;
     m->superseded_ms[old->id % MAX_GENS] = bx_now_ms();
     m->gen = g;
+    gen_attach_waitroom(m, g, true);
+    gen_attach_waitroom(m, old, false);
+    if (m->wr)
+        fe_waitroom_regen(m->wr, old, g);
     /* Idle children of the old generation go; busy ones finish their client. */
     for (size_t i = 0; i < m->slots.n; i++)
         if (m->slots.o[i].generation != g->id)
@@ -470,6 +492,10 @@ static void timers(struct master *m)
     }
     if (!m->stopping)
         enforce_old(m);
+    if (m->wr && now >= m->next_wr_tick) {
+        fe_waitroom_tick(m->wr, m->ep);
+        m->next_wr_tick = now + 100;
+    }
 }
 
 /* ---- stop ---------------------------------------------------------------- */
@@ -555,6 +581,11 @@ static int run_loop(struct master *m)
                 }
             } else if (tag == TAG_HANDOFF) {
                 take_handoffs(m);
+            } else if (tag == TAG_WAITROOM) {
+                if (!m->stopping)
+                    fe_waitroom_receive(m->wr, m->ep, m->gen);
+            } else if (tag >= FE_WAITROOM_EP_BASE && tag < TAG_SIGNAL) {
+                fe_waitroom_event(m->wr, m->ep, tag, evs[i].events);
             } else if (m->watching && tag < m->gen->nls) {
                 refuse_queued(m, tag);
             }
@@ -628,6 +659,21 @@ static void unmap_scoreboard(struct master *m)
     fe_tickets_destroy(m->tickets);
 }
 
+/* The waiting room (waitroom.h); without one (no descriptors to spare)
+ * children serve slow clients themselves, as before. */
+static void setup_waitroom(struct master *m)
+{
+    m->wr = fe_waitroom_create(&m->wr_child);
+    if (!m->wr) {
+        m->wr_child = -1;
+        bx_log_warn("no waiting room for slow clients (RLIMIT_NOFILE too low, or out of "
+                    "memory): each holds a child until its timeout");
+        return;
+    }
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = TAG_WAITROOM};
+    epoll_ctl(m->ep, EPOLL_CTL_ADD, fe_waitroom_fd(m->wr), &ev);
+}
+
 static int setup(struct master *m, struct bx_config *cfg)
 {
     char err[BX_ERRLEN * 2];
@@ -652,11 +698,13 @@ static int setup(struct master *m, struct bx_config *cfg)
     epoll_ctl(m->ep, EPOLL_CTL_ADD, m->hofd[0], &ev);
     fe_access_init();
     fe_refuse_init();
+    setup_waitroom(m);
     m->gen = gen_build(cfg, NULL, err, sizeof err);
     if (!m->gen) {
         bx_log_error("%s", err);
         return -1;
     }
+    gen_attach_waitroom(m, m->gen, true);
     m->gen->id = m->next_gen++;
     if (map_scoreboard(m, cfg) == -1)
         return -1;
@@ -677,7 +725,7 @@ static int setup(struct master *m, struct bx_config *cfg)
 int fe_master_run(const struct bx_cli *cli, struct bx_config *cfg)
 {
     struct master m = {.cli = cli, .sigfd = -1, .ep = -1, .notify_fd = -1, .hofd = {-1, -1},
-                       .next_gen = 1};
+                       .next_gen = 1, .wr_child = -1};
     struct bx_frontend_conf *fe = &cfg->fe;
     char *pid_file = fe->pid_file ? strdup(fe->pid_file) : NULL;
     m.pidfd = bx_daemon_start(cli, fe->error_log, fe->log_level, fe->pid_file);
@@ -697,6 +745,7 @@ int fe_master_run(const struct bx_cli *cli, struct bx_config *cfg)
     bx_pidfile_remove(pid_file, m.pidfd);
     free(pid_file);
     gen_free(m.gen, true);
+    fe_waitroom_destroy(m.wr);
     unmap_scoreboard(&m);
     if (m.sigfd >= 0)
         close(m.sigfd);

@@ -12,14 +12,16 @@ import fe_util as fu
 
 
 def _busy(s, n, tls=False):
-    """n connections that occupy a child each (waiting for a first request)."""
+    """n connections that occupy a child each (keep-alive relays; a client
+    that sends nothing waits in the master's waiting room, holding none)."""
     port = s.https_port if tls else s.http_port
     # The harness's start-up probes must be gone before we count.
     fu.wait_log(s.frontend_log, r"client 127\.0\.0\.1:\d+: TLS handshake failed")
     time.sleep(0.2)
     conns = []
     for _ in range(n):
-        conns.append(fu.hold(port))
+        c, head = fu.hold_relay(port, tls)
+        conns.append(c)
         time.sleep(0.05)
     return conns
 
