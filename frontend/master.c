@@ -22,6 +22,7 @@
 #include <sys/eventfd.h>
 #include <sys/wait.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -109,6 +110,24 @@ static int reuse_listener(const struct fe_gen *old, const char *addr, int port)
     return -1;
 }
 
+/* At start, a port still held by the children of a master that was just
+ * killed is retried for a bounded time: they exit at once on its death
+ * (lifeline.h), but "at once" is a few ms of scheduling, and a restart
+ * right after the kill should not fail for it. */
+#define BIND_WAIT_MS 2000
+
+static int listen_at_start(const char *addr, int port, char *err, size_t errlen)
+{
+    uint64_t until = bx_now_ms() + BIND_WAIT_MS;
+    for (;;) {
+        int fd = bx_listen_tcp(addr, port, LISTEN_BACKLOG, err, errlen);
+        if (fd != -1 || errno != EADDRINUSE || bx_now_ms() >= until)
+            return fd;
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
 static struct fe_gen *gen_build(struct bx_config *cfg, const struct fe_gen *old, char *err,
                                 size_t errlen)
 {
@@ -134,7 +153,8 @@ static struct fe_gen *gen_build(struct bx_config *cfg, const struct fe_gen *old,
             l->service = i;
             l->fd = reuse_listener(old, l->addr, l->port);
             if (l->fd == -1)
-                l->fd = bx_listen_tcp(l->addr, l->port, LISTEN_BACKLOG, e, sizeof e);
+                l->fd = old ? bx_listen_tcp(l->addr, l->port, LISTEN_BACKLOG, e, sizeof e)
+                            : listen_at_start(l->addr, l->port, e, sizeof e);
             if (l->fd == -1) {
                 snprintf(err, errlen, "frontend.services.[%zu]: %s", i, e);
                 goto fail;
