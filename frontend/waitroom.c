@@ -279,9 +279,11 @@ void fe_waitroom_event(struct fe_waitroom *w, int ep, uint32_t tag, uint32_t eve
     if (i >= w->max || w->e[i].fd < 0)
         return;
     int queued = 0;
-    if ((events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR)) ||
-        (ioctl(w->e[i].fd, FIONREAD, &queued) == 0 && (uint32_t)queued >= w->e[i].need))
+    bool enough = ioctl(w->e[i].fd, FIONREAD, &queued) == 0 && (uint32_t)queued >= w->e[i].need;
+    if (enough && !(events & (EPOLLHUP | EPOLLERR)))
         pass_back(w, ep, i, 0);
+    else if (events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR))
+        drop(w, ep, i); /* gone, or done sending without ever being ready: no child for it */
 }
 
 void fe_waitroom_tick(struct fe_waitroom *w, int ep)
