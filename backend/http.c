@@ -590,8 +590,18 @@ static void head_done(struct bm_request *r)
         return;
     }
     if (q->upgrade_websocket && r->inst->mod->ws) {
+        /* Whatever follows a refused upgrade (a body, or bytes meant for the
+         * WebSocket) must never be read as the next request: a refusal ends the
+         * connection, and an upgrade with a body is refused outright. */
+        r->keep_alive = false;
         r->state = S_HANDLER;
         be_conn_timer(c, 0);
+        if (has_body) {
+            bx_log_info("%s: WebSocket upgrade refused (400): the request has a body",
+                        c->client_str);
+            bm_respond_error(r, 400);
+            return;
+        }
         be_ws_upgrade(c, r, r->inst);
         return;
     }

@@ -23,6 +23,7 @@
 
 #include "backend/master.h"
 #include "backend/modset.h"
+#include "backend/pubsub.h"
 #include "backend/worker.h"
 #include "bactrian/module.h"
 #include "common/cli.h"
@@ -32,6 +33,7 @@
 #include "common/net.h"
 #include "common/pidfile.h"
 #include "common/proc.h"
+#include "common/sandbox.h"
 #include "common/xalloc.h"
 
 #define RESPAWN_MIN_UPTIME_MS 2000
@@ -98,6 +100,7 @@ int be_master_check(struct bx_config *cfg)
     struct be_modset set;
     int rc = load_modules(cfg, &set, true);
     be_modset_free(&set);
+    bx_sandbox_warn_root(cfg->be.user, "backend.user");
     return rc;
 }
 
@@ -229,6 +232,13 @@ static void signal_workers(struct worker_slot *w, int n, int sig)
 static struct worker_slot *old;
 static int nold;
 
+/* How a worker ended, naming the system call when seccomp killed it. */
+static const char *exit_why(pid_t pid, int status, char *out, size_t outlen)
+{
+    const char *s = bx_sandbox_describe(pid, status, out, outlen);
+    return s ? s : bx_exit_str(status, out, outlen);
+}
+
 /* Reaps every exited worker; returns how many (of every generation) still run. */
 static int reap(struct gen *g, bool stopping)
 {
@@ -236,13 +246,14 @@ static int reap(struct gen *g, bool stopping)
     pid_t pid;
     char why[96];
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        be_ps_forget(pid);
         for (int i = 0; i < nold; i++) {
             if (old[i].pid != pid)
                 continue;
             old[i].pid = 0;
             give_slot(old[i].stats_slot);
             if (status != 0)
-                bx_log_warn("old worker (pid %ld) %s", (long)pid, bx_exit_str(status, why, sizeof why));
+                bx_log_warn("old worker (pid %ld) %s", (long)pid, exit_why(pid, status, why, sizeof why));
         }
         for (int i = 0; i < g->n; i++) {
             if (g->w[i].pid != pid)
@@ -257,7 +268,7 @@ static int reap(struct gen *g, bool stopping)
             if (!stopping)
                 bx_log(status == 0 ? BX_LOG_NOTICE : BX_LOG_ERROR,
                        "worker %d (pid %ld) %s; restarting in %llu ms", i, (long)pid,
-                       bx_exit_str(status, why, sizeof why), (unsigned long long)delay);
+                       exit_why(pid, status, why, sizeof why), (unsigned long long)delay);
         }
     }
     int alive = 0, j = 0;
@@ -366,6 +377,10 @@ int be_master_run(const struct bx_cli *cli, struct bx_config *cfg)
         bx_log_error("backend.access_log: %s", err);
         goto fail;
     }
+    bx_sandbox_warn_root(be->user, "backend.user");
+    if (bx_sandbox_init() == -1)
+        bx_log_warn("confinement: no violation table (%s): a worker killed by seccomp will "
+                    "not name the call", strerror(errno));
     if (bx_drop_privileges(be->user, be->group, err, sizeof err) == -1) {
         bx_log_error("backend.user: %s", err);
         goto fail;
@@ -374,6 +389,9 @@ int be_master_run(const struct bx_cli *cli, struct bx_config *cfg)
      * every reload (what needs root, the listeners and the logs, is done). */
     if (load_modules(cfg, &g.mods, false) == -1)
         goto fail;
+    /* After the drop: the directory belongs to the uid the workers run as. */
+    if (be_ps_dir_create(err, sizeof err) == -1)
+        bx_log_error("%s; pub/sub messages stay within each worker", err);
     gen_slots(&g);
     bx_log_notice("started %s with %d workers", PACKAGE_VERSION, g.n);
     bool stopping = false;
@@ -438,6 +456,7 @@ int be_master_run(const struct bx_cli *cli, struct bx_config *cfg)
     }
     if (g.cfg->be.socket)
         unlink(g.cfg->be.socket);
+    be_ps_dir_remove();
     close_listeners(&g.ls);
     bx_pidfile_remove(pid_file, pidfd);
     bx_log_notice("stopped");
