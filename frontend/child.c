@@ -607,6 +607,12 @@ static void serve(struct conn *c)
         fe_relay_run(&rl);
         fe_lifeline_relay_fd(-1);
         close(bfd);
+        if (rl.no_fds) {
+            log_refused(FE_REFUSE_FD_LIMIT, c, "no descriptor for the relay (Too many open "
+                                               "files): 503");
+            send_page(c, 503, "Service Unavailable", "The server is busy, please try again.");
+            return;
+        }
         /* A backend that stops drops what it accepted but never read: nothing
          * reached the client, so a GET or HEAD can go to the next backend. */
         if (!rl.unanswered || attempt >= 3 || !replayable(c) || fe_lifeline_end_asked())

@@ -25,6 +25,9 @@ def _relay(port):
 def test_per_ip_flood_is_quiet_and_tls_gets_an_alert():
     with fu.stack(frontend=True, frontend_opts={"per_ip_max": 2, "min_spare": 4,
                                                 "max_spare": 8}) as s:
+        # the harness's start-up probes must be gone before we count
+        fu.wait_log(s.frontend_log, r"client 127\.0\.0\.1:\d+: TLS handshake failed")
+        time.sleep(0.3)
         held = []
         while len(held) < 4:  # up to the limit (the refused one is closed)
             c = _relay(s.http_port)

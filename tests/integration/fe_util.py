@@ -126,6 +126,22 @@ def hold_relay(port, tls=False, host="127.0.0.1"):
     return c, ask(c)
 
 
+def client_hello(server_name="localhost"):
+    """The bytes of a real TLS ClientHello (from Python's ssl, memory BIOs):
+    sent on a raw socket and then nothing, it holds a child in its handshake
+    (a client that sent less waits in the master's waiting room)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, out, server_hostname=server_name)
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return out.read()
+
+
 def recv_all(c, timeout=5):
     c.settimeout(timeout)
     out = b""
