@@ -46,7 +46,9 @@ uint32_t fe_waitroom_need(int fd, bool tls)
             return 0;
         return (size_t)n >= len ? 0 : (uint32_t)len;
     }
-    if ((size_t)n == sizeof buf || memmem(buf, (size_t)n, "\r\n\r\n", 4))
+    /* bare LF line ends too: the backend decides what it accepts */
+    if ((size_t)n == sizeof buf || memmem(buf, (size_t)n, "\r\n\r\n", 4) ||
+        memmem(buf, (size_t)n, "\n\n", 2))
         return 0;
     return (uint32_t)n + 1;
 }
