@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -120,13 +122,70 @@ struct entry {
     uint32_t li, gen, need;
     uint64_t since, deadline;
     bool tls, pending;          /* pending: ready, but the children's queue was full */
+    unsigned char ip[16];       /* the peer's address (getpeername: no client byte) */
+    uint8_t iplen;
+    uint32_t next;              /* the next entry in this address's hash chain */
 };
+
+#define NHEADS 4096
+#define NIL UINT32_MAX
 
 struct fe_waitroom {
     int sock[2];
     struct entry *e;
     size_t max, n, *free_stack, nfree;
+    uint32_t heads[NHEADS];     /* entries by peer address: per_ip_max in the room too */
 };
+
+/* ---- waiting clients by address ---- */
+
+static uint32_t ip_hash(const unsigned char *ip, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ ip[i]) * 16777619u;
+    return h % NHEADS;
+}
+
+static void ip_of(int fd, struct entry *x)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    x->iplen = 0;
+    if (getpeername(fd, (struct sockaddr *)&ss, &sl) == -1)
+        return;
+    if (ss.ss_family == AF_INET) {
+        memcpy(x->ip, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+        x->iplen = 4;
+    } else if (ss.ss_family == AF_INET6) {
+        memcpy(x->ip, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+        x->iplen = 16;
+    }
+}
+
+static size_t ip_count(const struct fe_waitroom *w, const struct entry *x)
+{
+    size_t n = 0;
+    for (uint32_t i = w->heads[ip_hash(x->ip, x->iplen)]; i != NIL; i = w->e[i].next)
+        n += w->e[i].iplen == x->iplen && memcmp(w->e[i].ip, x->ip, x->iplen) == 0;
+    return n;
+}
+
+static void ip_link(struct fe_waitroom *w, uint32_t i)
+{
+    uint32_t *head = &w->heads[ip_hash(w->e[i].ip, w->e[i].iplen)];
+    w->e[i].next = *head;
+    *head = i;
+}
+
+static void ip_unlink(struct fe_waitroom *w, uint32_t i)
+{
+    uint32_t *p = &w->heads[ip_hash(w->e[i].ip, w->e[i].iplen)];
+    while (*p != NIL && *p != i)
+        p = &w->e[*p].next;
+    if (*p == i)
+        *p = w->e[i].next;
+}
 
 /* Room for waiting clients above FE_WAITROOM_FD_BASE: the soft limit goes
  * to the hard one (a daemon holding thousands of idle sockets needs it). */
@@ -168,6 +227,8 @@ struct fe_waitroom *fe_waitroom_create(int *child_end)
         return NULL;
     }
     w->max = max;
+    for (size_t i = 0; i < NHEADS; i++)
+        w->heads[i] = NIL;
     for (size_t i = 0; i < max; i++) {
         w->e[i].fd = -1;
         w->free_stack[w->nfree++] = max - 1 - i;
@@ -202,6 +263,7 @@ size_t fe_waitroom_count(const struct fe_waitroom *w)
 
 static void drop(struct fe_waitroom *w, int ep, size_t i)
 {
+    ip_unlink(w, (uint32_t)i);
     epoll_ctl(ep, EPOLL_CTL_DEL, w->e[i].fd, NULL);
     close(w->e[i].fd);
     w->e[i].fd = -1;
@@ -243,6 +305,18 @@ static void admit(struct fe_waitroom *w, int ep, const struct fe_gen *g, int fd,
     fd = high;
     const struct bx_frontend_conf *fe = &g->cfg->fe;
     bool tls = fe->services[g->ls[p->li].service].tls;
+    struct entry probe = {.fd = fd};
+    ip_of(fd, &probe);
+    if (fe->per_ip_max > 0 && ip_count(w, &probe) >= (size_t)fe->per_ip_max) {
+        /* one address cannot fill the room: per_ip_max holds here too */
+        fe_refuse_write(fd, tls);
+        close(fd);
+        char line[96];
+        snprintf(line, sizeof line, "waiting room: a client refused, per_ip_max %d waiting",
+                 fe->per_ip_max);
+        fe_refuse_log(FE_REFUSE_PER_IP, line);
+        return;
+    }
     uint64_t now = bx_now_ms(), limit = (uint64_t)(tls ? fe->handshake_timeout_ms
                                                        : fe->request_timeout_ms);
     /* since is the child's word: kept within [now - limit, now] */
@@ -250,7 +324,10 @@ static void admit(struct fe_waitroom *w, int ep, const struct fe_gen *g, int fd,
                                                                           : p->since_ms;
     size_t i = w->free_stack[--w->nfree];
     w->e[i] = (struct entry){.fd = fd, .li = p->li, .gen = p->gen, .need = p->need,
-                             .since = since, .deadline = since + limit, .tls = tls};
+                             .since = since, .deadline = since + limit, .tls = tls,
+                             .iplen = probe.iplen};
+    memcpy(w->e[i].ip, probe.ip, sizeof probe.ip);
+    ip_link(w, (uint32_t)i);
     w->n++;
     struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLET,
                              .data.u32 = FE_WAITROOM_EP_BASE + (uint32_t)i};
@@ -329,6 +406,7 @@ void fe_waitroom_regen(struct fe_waitroom *w, const struct fe_gen *old, const st
                 x->li = (uint32_t)k;
         if (x->li == UINT32_MAX) {
             /* the service went away with the reload */
+            ip_unlink(w, (uint32_t)i);
             close(x->fd);
             x->fd = -1;
             w->free_stack[w->nfree++] = i;

@@ -130,5 +130,31 @@ def test_slow_client_hellos():
     _attack(True)
 
 
+def test_one_address_cannot_fill_the_waiting_room():
+    with fu.stack(frontend=True, frontend_opts={"per_ip_max": 10}) as s:
+        conns = []
+        for _ in range(30):
+            c = socket.socket()
+            c.bind(("127.0.0.2", 0))
+            c.settimeout(5)
+            c.connect(("127.0.0.1", s.http_port))
+            c.sendall(HTTP_PREFIX)
+            conns.append(c)
+        refused = 0
+        for c in conns:
+            c.settimeout(0.5)
+            try:
+                if c.recv(4096).startswith(b"HTTP/1.1 503"):
+                    refused += 1
+            except socket.timeout:
+                pass
+        print("30 slow clients from one address, per_ip_max 10: %d refused" % refused)
+        assert refused == 20, refused
+        fu.wait_log(s.frontend_log, r"waiting room: a client refused, per_ip_max 10 waiting")
+        assert fu.status(fu.http(s)) == "200"
+        for c in conns:
+            c.close()
+
+
 if __name__ == "__main__":
     harness.main(globals())
