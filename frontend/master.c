@@ -69,6 +69,7 @@ struct master {
     struct fe_waitroom *wr;     /* clients not ready to be served (waitroom.h), or NULL */
     int wr_child;               /* the children's end of it, -1: none */
     uint64_t next_wr_tick;
+    int reserve_fd;             /* given up at EMFILE to refuse one queued client */
     bool watching;              /* listeners in our epoll: pool exhausted */
     bool stopping;
     uint64_t stop_deadline;
@@ -238,12 +239,12 @@ static void spawn(struct master *m)
     if (pid == 0) {
         child_views(m, (size_t)idx);
         int close_fds[] = {m->sigfd, m->ep, m->pidfd, m->hofd[0],
-                           m->wr ? fe_waitroom_fd(m->wr) : -1};
+                           m->wr ? fe_waitroom_fd(m->wr) : -1, m->reserve_fd};
         struct fe_child_env env = {
             .gen = m->gen, .sb = sb, .slot = s, .slot_index = (size_t)idx,
             .notify_fd = m->notify_fd, .master_pid = m->self,
             .handoff_fd = m->hofd[1], .waitroom_fd = m->wr_child, .close_fds = close_fds,
-            .nclose = 5,
+            .nclose = 6,
         };
         fe_child_main(&env);
     }
@@ -322,6 +323,15 @@ static void refuse_queued(struct master *m, size_t li)
         struct sockaddr_storage ss;
         socklen_t sl = sizeof ss;
         int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd == -1 && (errno == EMFILE || errno == ENFILE) && m->reserve_fd >= 0) {
+            /* at the limit: the reserve descriptor lets us tell one client at
+             * a time, instead of leaving the listener readable (a busy loop) */
+            close(m->reserve_fd);
+            fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            m->reserve_fd = fcntl(m->notify_fd, F_DUPFD_CLOEXEC, 0);
+            fe_refuse_log(FE_REFUSE_FD_LIMIT, "master: accept: Too many open files: a queued "
+                                              "client refused from the reserve descriptor");
+        }
         if (fd == -1)
             return;
         /* a banned peer gets the same silent close as from a child */
@@ -364,7 +374,8 @@ static void take_handoffs(struct master *m)
         if (pid == 0) {
             child_views(m, (size_t)idx);
             int fds[] = {m->sigfd, m->ep, m->pidfd, m->notify_fd, m->hofd[0], m->hofd[1], ackfd,
-                         m->gen->accept_ep, m->wr_child, m->wr ? fe_waitroom_fd(m->wr) : -1};
+                         m->gen->accept_ep, m->wr_child, m->wr ? fe_waitroom_fd(m->wr) : -1,
+                         m->reserve_fd};
             for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
                 if (fds[i] >= 0)
                     close(fds[i]);
@@ -725,6 +736,7 @@ static int setup(struct master *m, struct bx_config *cfg)
     fe_access_init();
     fe_refuse_init();
     setup_waitroom(m);
+    m->reserve_fd = fcntl(m->notify_fd, F_DUPFD_CLOEXEC, 0);
     m->gen = gen_build(cfg, NULL, err, sizeof err);
     if (!m->gen) {
         bx_log_error("%s", err);
@@ -755,7 +767,7 @@ static int setup(struct master *m, struct bx_config *cfg)
 int fe_master_run(const struct bx_cli *cli, struct bx_config *cfg)
 {
     struct master m = {.cli = cli, .sigfd = -1, .ep = -1, .notify_fd = -1, .hofd = {-1, -1},
-                       .next_gen = 1, .wr_child = -1};
+                       .next_gen = 1, .wr_child = -1, .reserve_fd = -1};
     struct bx_frontend_conf *fe = &cfg->fe;
     char *pid_file = fe->pid_file ? strdup(fe->pid_file) : NULL;
     m.pidfd = bx_daemon_start(cli, fe->error_log, fe->log_level, fe->pid_file);
@@ -783,6 +795,8 @@ int fe_master_run(const struct bx_cli *cli, struct bx_config *cfg)
         close(m.ep);
     if (m.notify_fd >= 0)
         close(m.notify_fd);
+    if (m.reserve_fd >= 0)
+        close(m.reserve_fd);
     for (int i = 0; i < 2; i++)
         if (m.hofd[i] >= 0)
             close(m.hofd[i]);

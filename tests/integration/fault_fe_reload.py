@@ -60,12 +60,14 @@ def test_ten_reloads_keep_every_session():
         assert "killed" not in log
 
 
-def test_limit_ends_with_close_notify():
+def _limit_ends_with_close_notify(lean):
     with fu.stack(frontend=True, frontend_opts={"reload_max_generations": 1}) as s:
         raw = socket.create_connection(("127.0.0.1", s.https_port), timeout=5)
         c = fu.tls_context().wrap_socket(raw, server_hostname="localhost")
         c.sendall(fu.REQ)
         assert c.recv(4096).startswith(b"HTTP/1.1 200")
+        if lean:  # idle for a second: the connection moves to a lean child
+            fu.wait_log(s.frontend_log, r"handed to lean relay")
         for n in (2, 3):
             s.signal("frontend", signal.SIGHUP)
             fu.wait_log(s.frontend_log, r"reloaded: generation %d" % n)
@@ -77,9 +79,18 @@ def test_limit_ends_with_close_notify():
             if not b:
                 break
             rest += b
-        fu.wait_log(s.frontend_log, r"ended by the master \(reload limits\)")
+        fu.wait_log(s.frontend_log, r"%s, ended by the master \(reload limits\)" %
+                    (r"\(lean\).*" if lean else ""))
         assert "still there" not in harness.read_file(s.frontend_log)
         c.close()
+
+
+def test_limit_ends_with_close_notify():
+    _limit_ends_with_close_notify(False)
+
+
+def test_limit_ends_a_lean_relay_with_close_notify():
+    _limit_ends_with_close_notify(True)
 
 
 if __name__ == "__main__":
