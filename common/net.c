@@ -100,9 +100,12 @@ int bx_listen_tcp(const char *addr, int port, int backlog, char *err, size_t err
         goto fail;
     }
     return fd;
-fail:
+fail: {
+    int e = errno; /* the caller may act on it (EADDRINUSE) */
     close(fd);
+    errno = e;
     return -1;
+}
 }
 
 static int fill_sun(const char *path, struct sockaddr_un *sun, char *err, size_t errlen)
