@@ -927,13 +927,3 @@ const struct bx_vhost *bx_config_default_vhost(const struct bx_config *c)
     }
     return c->nvhosts ? &c->vhosts[0] : NULL;
 }
-
-const char *bx_proxy_mode_name(enum bx_proxy_mode m)
-{
-    switch (m) {
-    case BX_PROXY_OFF: return "off";
-    case BX_PROXY_OPTIONAL: return "optional";
-    case BX_PROXY_REQUIRED: return "required";
-    }
-    return "?";
-}

@@ -135,6 +135,4 @@ const struct bx_vhost *bx_config_find_vhost(const struct bx_config *c, const cha
                                             size_t len);
 const struct bx_vhost *bx_config_default_vhost(const struct bx_config *c);
 
-const char *bx_proxy_mode_name(enum bx_proxy_mode m);
-
 #endif
