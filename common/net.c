@@ -1,3 +1,5 @@
+/* Socket helpers (see net.h): TCP and Unix listeners, the non-blocking Unix
+ * connect, and address parsing and formatting. None of them logs. */
 #include "config.h"
 
 #include <arpa/inet.h>
