@@ -41,8 +41,7 @@ static void r_fini(void *inst)
     free(inst);
 }
 
-static void line(struct bm_request *r, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+static void line(struct bm_request *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void line(struct bm_request *r, const char *fmt, ...)
 {
     char buf[1024];
@@ -76,8 +75,8 @@ static int r_handle(struct bm_request *r, void *inst)
     socklen_t len = 0;
     const struct sockaddr *sa = bm_client_addr(r, &len);
     line(r, "family=%d\naddrlen=%u\n", sa ? sa->sa_family : -1, (unsigned)len);
-    line(r, "started_before=%d\nstarted_after=%d\npending=%zu\n", before,
-         bm_response_started(r), pending);
+    line(r, "started_before=%d\nstarted_after=%d\npending=%zu\n", before, bm_response_started(r),
+         pending);
     bm_stream_end(r);
     return BM_DONE;
 }
