@@ -48,6 +48,13 @@
 #define TAG_SIGNAL 0xffffff01u
 #define TAG_NOTIFY 0xffffff02u
 #define TAG_HANDOFF 0xffffff03u
+/* A child that holds the per-IP admission lock this long (it needs it for
+ * microseconds) is killed: meanwhile every per-IP-limited client gets a 503. */
+#define IP_LOCK_HOLD_MS 1000
+/* ...and seen holding it on this many passes of the loop at least, so that
+ * a master that was not scheduled for a second cannot mistake two brief
+ * holds by one busy child for one long one. */
+#define IP_LOCK_SAMPLES 3
 
 struct master {
     const struct bx_cli *cli;
@@ -65,6 +72,11 @@ struct master {
     uint64_t next_rotate;
     uint64_t superseded_ms[MAX_GENS]; /* when generation id % MAX_GENS was replaced */
     unsigned next_gen;
+    struct {                    /* the per-IP lock's holder, as last seen */
+        pid_t pid;
+        uint64_t since;
+        unsigned seen;
+    } lock;
 };
 
 /* ---- generations -------------------------------------------------------- */
@@ -389,7 +401,6 @@ static void reap(struct master *m)
     int status;
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        fe_scoreboard_lock_reap(m->sb, pid);
         long i = fe_slottab_find(&m->slots, pid);
         /* Not found: a child that handed its connection to a lean one. */
         char how[128];
@@ -463,6 +474,36 @@ static void enforce_old(struct master *m)
     }
 }
 
+/* A child holding the per-IP lock for over IP_LOCK_HOLD_MS is misbehaving
+ * (taken over, or stuck): it is killed, and the kernel frees the lock with
+ * it. The holder is who the kernel says holds the lock (F_GETLK), never a
+ * pid a child wrote; it has the lock's descriptor, so it is one of our
+ * children, and waitid() checks it is still our (unreaped) child, so its
+ * pid cannot have been reused. */
+static void watch_ip_lock(struct master *m, uint64_t now)
+{
+    pid_t pid = fe_scoreboard_lock_holder(m->sb);
+    if (pid <= 0 || pid != m->lock.pid) {
+        m->lock.pid = pid > 0 ? pid : 0;
+        m->lock.since = now;
+        m->lock.seen = pid > 0;
+        return;
+    }
+    if (++m->lock.seen < IP_LOCK_SAMPLES || now - m->lock.since < IP_LOCK_HOLD_MS)
+        return;
+    siginfo_t si = {0};
+    long slot = fe_slottab_find(&m->slots, pid);
+    if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == 0) {
+        bx_log_error("child %d (slot %ld) held the per_ip_max lock for over %d ms: killed",
+                     (int)pid, slot, IP_LOCK_HOLD_MS);
+        kill(pid, SIGKILL);
+    } else {
+        /* Only processes with the lock's descriptor can hold it: ours. */
+        bx_log_error("the per_ip_max lock is held by pid %d, not a child of ours", (int)pid);
+    }
+    m->lock.pid = 0;
+}
+
 static void timers(struct master *m)
 {
     uint64_t now = bx_now_ms();
@@ -473,6 +514,8 @@ static void timers(struct master *m)
     }
     if (!m->stopping)
         enforce_old(m);
+    if (m->gen->cfg->fe.per_ip_max > 0)
+        watch_ip_lock(m, now);
 }
 
 /* ---- stop ---------------------------------------------------------------- */

@@ -22,6 +22,11 @@ void fe_tls_set_ticket_source(struct fe_tickets *t)
     ticket_keys = t;
 }
 
+const struct fe_tickets *fe_tls_ticket_source(void)
+{
+    return ticket_keys;
+}
+
 const char *fe_tls_error(char *buf, size_t len)
 {
     unsigned long e = ERR_get_error();

@@ -34,6 +34,9 @@ int fe_tls_build(struct fe_tls *t, const struct bx_config *cfg, char *err, size_
 void fe_tls_free(struct fe_tls *t);
 /* Where ticket keys are read from (the master's shared keys). */
 void fe_tls_set_ticket_source(struct fe_tickets *t);
+/* The same, for the hostile-child test's attacks on the keys (in a child,
+ * only the read-only view of them is mapped). */
+const struct fe_tickets *fe_tls_ticket_source(void);
 /* The session ticket callback (SSL_CTX_set_tlsext_ticket_key_evp_cb), here
  * for the unit tests: 0 (no ticket, full handshake) whenever the shared keys
  * cannot be read consistently. */
