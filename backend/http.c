@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "backend/conn.h"
+#include "backend/crashrec.h"
 #include "backend/http.h"
 #include "backend/http1.h"
 #include "backend/modset.h"
@@ -16,6 +17,7 @@
 #include "backend/worker.h"
 #include "bactrian/module.h"
 #include "common/log.h"
+#include "common/proc.h"
 #include "common/xalloc.h"
 
 /* Stop reading pipelined requests while this much output waits for the client. */
@@ -540,7 +542,10 @@ static void dispatch(struct bm_request *r)
     r->stall_mark = r->c->bytes_out;
     be_conn_timer(r->c, be_worker->idle_timeout_ms);
     unsigned seq = r->nrequests;
+    /* if the module kills the worker here, the master learns where */
+    be_activity_enter(in->index, r->req.method, r->req.path);
     int rc = in->mod->handle(r, in->inst);
+    be_activity_leave();
     if (r->nrequests != seq || r->state == S_CLOSING || r->c->closed || rc == BM_ASYNC)
         return; /* answered (the next request may already be under way), or gone */
     if (r->streaming && rc == BM_DONE) {
@@ -557,6 +562,23 @@ static void dispatch(struct bm_request *r)
         bm_respond_error(r, 404);
     else
         bm_respond_error(r, 500);
+}
+
+/* A mount whose module crashed its worker too often (the master set its gate):
+ * 503 with Retry-After until the back-off ends. True when answered. */
+static bool mount_backed_off(struct bm_request *r, bool has_body)
+{
+    uint64_t left = be_mount_backoff_left(r->inst->index, bx_now_ms());
+    if (left == 0)
+        return false;
+    char secs[24];
+    snprintf(secs, sizeof secs, "%llu", (unsigned long long)(left + 999) / 1000);
+    if (has_body)
+        r->keep_alive = false;
+    r->state = S_HANDLER;
+    bm_add_header(r, "Retry-After", secs);
+    bm_respond(r, 503, "text/plain; charset=utf-8", "Service Unavailable\n", 20);
+    return true;
 }
 
 /* The head is parsed: route, check, then read a body or dispatch. */
@@ -589,10 +611,20 @@ static void head_done(struct bm_request *r)
         bm_respond(r, 405, "text/plain; charset=utf-8", "Method Not Allowed\n", 19);
         return;
     }
+    if (mount_backed_off(r, has_body))
+        return;
     if (q->upgrade_websocket && r->inst->mod->ws) {
+        if (be_conn_peer_gone(c)) {
+            /* queued while we could not accept, and abandoned since: a 101
+             * now would open a session nobody is on the other end of */
+            be_conn_close(c);
+            return;
+        }
         r->state = S_HANDLER;
         be_conn_timer(c, 0);
+        be_activity_enter(r->inst->index, q->method, q->path);
         be_ws_upgrade(c, r, r->inst);
+        be_activity_leave();
         return;
     }
     if (!has_body) {

@@ -5,6 +5,7 @@ backend_bactrian_backend_SOURCES = \
 	backend/master.c backend/master.h \
 	backend/worker.c backend/worker.h \
 	backend/conn.c backend/conn.h \
+	backend/crashrec.c backend/crashrec.h \
 	backend/http.c backend/http.h \
 	backend/http1.c backend/http1.h \
 	backend/router.c backend/router.h \

@@ -100,9 +100,12 @@ int bx_listen_tcp(const char *addr, int port, int backlog, char *err, size_t err
         goto fail;
     }
     return fd;
-fail:
+fail: {
+    int e = errno; /* callers retry on EADDRINUSE */
     close(fd);
+    errno = e;
     return -1;
+}
 }
 
 static int fill_sun(const char *path, struct sockaddr_un *sun, char *err, size_t errlen)
@@ -129,8 +132,8 @@ static int unix_socket_alive(const struct sockaddr_un *sun)
     return alive;
 }
 
-int bx_listen_unix(const char *path, int mode, uid_t uid, gid_t gid, int backlog, char *err,
-                   size_t errlen)
+int bx_listen_unix(const char *path, int mode, uid_t uid, gid_t gid, int backlog, bool replace,
+                   char *err, size_t errlen)
 {
     struct sockaddr_un sun;
     struct stat st;
@@ -141,7 +144,9 @@ int bx_listen_unix(const char *path, int mode, uid_t uid, gid_t gid, int backlog
             snprintf(err, errlen, "unix socket %s: exists and is not a socket", path);
             return -1;
         }
-        if (unix_socket_alive(&sun)) {
+        /* replace: the caller holds the lock that proves no other owner
+         * runs; whatever still answers is an orphan that is letting go. */
+        if (!replace && unix_socket_alive(&sun)) {
             snprintf(err, errlen, "unix socket %s: another process is listening on it", path);
             return -1;
         }

@@ -63,27 +63,31 @@ START_TEST(unix_socket_mode_and_stale)
     char *dir = tu_tmpdir();
     char path[256];
     snprintf(path, sizeof path, "%s/s.sock", dir);
-    int fd = bx_listen_unix(path, 0640, (uid_t)-1, (gid_t)-1, 16, err, sizeof err);
+    int fd = bx_listen_unix(path, 0640, (uid_t)-1, (gid_t)-1, 16, false, err, sizeof err);
     ck_assert_msg(fd >= 0, "%s", err);
     struct stat st;
     ck_assert_int_eq(stat(path, &st), 0);
     ck_assert(S_ISSOCK(st.st_mode));
     ck_assert_int_eq(st.st_mode & 07777, 0640);
     /* A live listener is never stolen. */
-    ck_assert_int_eq(bx_listen_unix(path, 0640, (uid_t)-1, (gid_t)-1, 16, err, sizeof err), -1);
+    ck_assert_int_eq(bx_listen_unix(path, 0640, (uid_t)-1, (gid_t)-1, 16, false, err, sizeof err), -1);
     ck_assert_ptr_nonnull(strstr(err, "another process is listening"));
     int c = bx_connect_unix(path, err, sizeof err);
     ck_assert_int_ge(c, 0);
     close(c);
+    /* With replace (the caller holds the pid file lock) a live path is taken over. */
+    int fd2 = bx_listen_unix(path, 0640, (uid_t)-1, (gid_t)-1, 16, true, err, sizeof err);
+    ck_assert_msg(fd2 >= 0, "%s", err);
+    close(fd2);
     close(fd);
     /* A stale socket file is replaced. */
-    fd = bx_listen_unix(path, 0600, (uid_t)-1, (gid_t)-1, 16, err, sizeof err);
+    fd = bx_listen_unix(path, 0600, (uid_t)-1, (gid_t)-1, 16, false, err, sizeof err);
     ck_assert_msg(fd >= 0, "%s", err);
     close(fd);
     unlink(path);
     /* A regular file in the way is an error, not deleted. */
     close(open(path, O_CREAT | O_WRONLY, 0600));
-    ck_assert_int_eq(bx_listen_unix(path, 0600, (uid_t)-1, (gid_t)-1, 16, err, sizeof err), -1);
+    ck_assert_int_eq(bx_listen_unix(path, 0600, (uid_t)-1, (gid_t)-1, 16, false, err, sizeof err), -1);
     ck_assert_ptr_nonnull(strstr(err, "is not a socket"));
     unlink(path);
     rmdir(dir);
