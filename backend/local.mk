@@ -43,4 +43,15 @@ tests_modules_hooktest_la_SOURCES = tests/unit/backend/mod_hook.c
 tests_modules_hooktest_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
 TESTS += tests/integration/backend_hooks.py
 EXTRA_DIST += tests/integration/backend_hooks.py
+# A module for the fault tests only: SIGSEGV in its handler on .../boom.
+check_LTLIBRARIES += tests/modules/crashtest.la
+tests_modules_crashtest_la_SOURCES = tests/unit/backend/mod_crash.c
+tests_modules_crashtest_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+# Fault injection under load (issue 13): master death, spread over workers,
+# fd exhaustion, crash loops, a full log disk. Each bounded well under 60 s.
+FAULT_BE_TESTS = tests/integration/fault_be_master.py tests/integration/fault_be_spread.py \
+	tests/integration/fault_be_emfile.py tests/integration/fault_be_crash.py \
+	tests/integration/fault_be_logfull.py
+TESTS += $(FAULT_BE_TESTS)
+EXTRA_DIST += $(FAULT_BE_TESTS) tests/integration/fault_be_util.py
 EXTRA_DIST += tests/fuzz/http1.dict
