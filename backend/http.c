@@ -614,14 +614,24 @@ static void head_done(struct bm_request *r)
     if (mount_backed_off(r, has_body))
         return;
     if (q->upgrade_websocket && r->inst->mod->ws) {
+        /* Whatever follows a refused upgrade (a body, or bytes meant for the
+         * WebSocket) must never be read as the next request: a refusal ends the
+         * connection, and an upgrade with a body is refused outright. */
+        r->keep_alive = false;
+        r->state = S_HANDLER;
+        be_conn_timer(c, 0);
+        if (has_body) {
+            bx_log_info("%s: WebSocket upgrade refused (400): the request has a body",
+                        c->client_str);
+            bm_respond_error(r, 400);
+            return;
+        }
         if (be_conn_peer_gone(c)) {
             /* queued while we could not accept, and abandoned since: a 101
              * now would open a session nobody is on the other end of */
             be_conn_close(c);
             return;
         }
-        r->state = S_HANDLER;
-        be_conn_timer(c, 0);
         be_activity_enter(r->inst->index, q->method, q->path);
         be_ws_upgrade(c, r, r->inst);
         be_activity_leave();

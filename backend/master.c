@@ -25,6 +25,7 @@
 #include "backend/crashrec.h"
 #include "backend/master.h"
 #include "backend/modset.h"
+#include "backend/pubsub.h"
 #include "backend/worker.h"
 #include "bactrian/module.h"
 #include "common/cli.h"
@@ -354,6 +355,7 @@ static int reap(struct master *m)
     int status;
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        be_ps_forget(pid);
         reaped_old(m, pid, status);
         reaped_current(m, pid, status);
     }
@@ -501,6 +503,9 @@ static int master_setup(struct master *m, struct bx_config *cfg)
      * every reload (what needs root, the listeners and the logs, is done). */
     if (load_modules(cfg, &m->g.mods, false) == -1)
         return -1;
+    /* After the drop: the directory belongs to the uid the workers run as. */
+    if (be_ps_dir_create(err, sizeof err) == -1)
+        bx_log_error("%s; pub/sub messages stay within each worker", err);
     gen_slots(&m->g);
     return 0;
 }
@@ -590,6 +595,7 @@ static void master_teardown(struct master *m, bool clean)
 {
     if (clean && m->g.cfg->be.socket)
         unlink(m->g.cfg->be.socket);
+    be_ps_dir_remove();
     close_listeners(&m->g.ls);
     bx_pidfile_remove(m->pid_file, m->pidfd);
     if (clean)

@@ -2,11 +2,10 @@
  *
  * Each worker keeps its channels and their local subscribers. A publish is
  * delivered to the local subscribers directly, and sent to every other
- * worker as one datagram on an abstract-namespace Unix socket named after
- * the backend master's pid and the worker's pid (so the workers of an old
+ * worker as one datagram on a Unix socket named after the worker's pid in
+ * the master's private directory (pubsub.h; so the workers of an old
  * generation still draining after a reload keep getting messages for the
- * sessions they still hold, and never clash with their successors' names),
- * found in the shared worker table: no hub process to hop
+ * sessions they still hold), found in the shared worker table: no hub process to hop
  * through, no shared-memory ring to size, and the kernel copies each message
  * once per worker. A worker that never subscribed anything binds no socket,
  * so publishing to it costs one failed sendto.
@@ -16,20 +15,34 @@
  * A datagram a busy worker cannot take right now (its queue is full: Linux
  * keeps at most net.unix.max_dgram_qlen of them) waits in this worker's
  * retry queue, in order, retried every millisecond; only past PENDING_MAX
- * queued bytes is a message counted as lost_between_workers and logged. */
+ * queued bytes is a message counted as lost_between_workers and logged.
+ *
+ * The directory (0700) keeps other uids out: they can neither send to a
+ * worker nor bind a name a worker sends to (abstract names, used before,
+ * had no permissions at all). Within our uid, every datagram is
+ * authenticated by the kernel (SO_PASSCRED: each one
+ * carries the sender's real uid and pid, SCM_CREDENTIALS) and taken only
+ * from our own uid and a pid in the shared worker table of this backend
+ * master; anything else is dropped, counted and logged at most once a
+ * second. A text message is checked as UTF-8 again before it reaches a
+ * client: a peer worker is trusted with nothing a client would see. */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "backend/conn.h"
+#include "backend/pubsub.h"
 #include "backend/worker.h"
 #include "backend/ws_session.h"
+#include "backend/ws_utf8.h"
 #include "common/log.h"
 #include "common/net.h"
 #include "common/xalloc.h"
@@ -69,6 +82,8 @@ static uint8_t *dgram;
 static struct bx_buf pending;
 static struct bx_ev_timer retry_timer;
 static bool retry_armed;
+/* Datagrams refused (foreign sender, bad format, invalid text): counted, logged once a second. */
+static uint64_t refused, refused_logged, refused_logged_at;
 
 static unsigned hash(const char *s)
 {
@@ -109,33 +124,167 @@ static void maybe_forget(struct be_ps_chan *c)
 
 /* ---- the worker-to-worker socket --------------------------------------------------------- */
 
+/* The master's directory for the workers' sockets; inherited across fork. */
+static char ps_dir[sizeof(((struct sockaddr_un *)0)->sun_path) - 16];
+
+int be_ps_dir_create(char *err, size_t errlen)
+{
+    const char *tmp = getenv("TMPDIR");
+    int n = snprintf(ps_dir, sizeof ps_dir, "%s/bactrian-ps-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (n < 0 || (size_t)n >= sizeof ps_dir) {
+        snprintf(err, errlen, "pubsub: TMPDIR too long for a socket path");
+        ps_dir[0] = 0;
+        return -1;
+    }
+    if (!mkdtemp(ps_dir)) { /* mode 0700, a fresh name: nobody else has it */
+        snprintf(err, errlen, "pubsub: mkdtemp %s: %s", ps_dir, strerror(errno));
+        ps_dir[0] = 0;
+        return -1;
+    }
+    return 0;
+}
+
+/* A worker's socket address; 0 when there is no directory. */
 static socklen_t worker_addr(pid_t pid, struct sockaddr_un *sa)
 {
     memset(sa, 0, sizeof(*sa));
     sa->sun_family = AF_UNIX;
-    int n = snprintf(sa->sun_path + 1, sizeof(sa->sun_path) - 1, "bactrian-ps-%d-%d",
-                     (int)getppid(), (int)pid);
-    return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+    if (!ps_dir[0])
+        return 0;
+    int n = snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/%d", ps_dir, (int)pid);
+    if (n < 0 || (size_t)n >= sizeof(sa->sun_path))
+        return 0;
+    return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + (size_t)n + 1);
+}
+
+void be_ps_forget(pid_t worker)
+{
+    struct sockaddr_un sa;
+    if (worker_addr(worker, &sa))
+        unlink(sa.sun_path);
+}
+
+void be_ps_dir_remove(void)
+{
+    if (!ps_dir[0])
+        return;
+    DIR *d = opendir(ps_dir);
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;)
+        if (e->d_name[0] != '.')
+            unlinkat(dirfd(d), e->d_name, 0);
+    if (d)
+        closedir(d);
+    rmdir(ps_dir);
+    ps_dir[0] = 0;
 }
 
 static void deliver_local(const char *name, int opcode, const void *data, size_t len,
                           const struct bm_ws *except);
+
+/* A peer worker is a live pid in the shared worker table of this master. The
+ * table has thousands of slots and few workers: the slots where senders were
+ * last found are checked first, against the table itself (never a stale copy,
+ * so a pid reused by another process after that worker exits is not taken). */
+static bool is_peer_worker(pid_t pid)
+{
+    static size_t recent[8];
+    static unsigned next;
+    size_t n;
+    const struct bm_worker_stats *t = be_stats_table(&n);
+    if (pid <= 0 || !t)
+        return false;
+    for (size_t k = 0; k < sizeof recent / sizeof *recent; k++)
+        if (recent[k] < n && t[recent[k]].pid == pid)
+            return true;
+    for (size_t i = 0; i < n; i++)
+        if (t[i].pid == pid) {
+            recent[next++ % (sizeof recent / sizeof *recent)] = i;
+            return true;
+        }
+    return false;
+}
+
+static void note_refused(pid_t pid, uid_t uid, const char *why)
+{
+    refused++;
+    uint64_t now = bm_now_ms();
+    if (refused_logged_at && now - refused_logged_at < 1000)
+        return;
+    bx_log_warn("pubsub: %llu datagram(s) refused (latest: %s, from pid %d uid %u; "
+                "total %llu)", (unsigned long long)(refused - refused_logged), why,
+                (int)pid, (unsigned)uid, (unsigned long long)refused);
+    refused_logged = refused;
+    refused_logged_at = now;
+}
+
+/* The sender's pid and uid as the kernel checked them (SO_PASSCRED). False when the
+ * datagram carries none or was cut. */
+static bool cred_of(struct msghdr *mh, pid_t *pid, uid_t *uid)
+{
+    *pid = 0;
+    *uid = (uid_t)-1;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c))
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
+            c->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
+            struct ucred uc;
+            memcpy(&uc, CMSG_DATA(c), sizeof(uc));
+            *pid = uc.pid;
+            *uid = uc.uid;
+            return !(mh->msg_flags & (MSG_CTRUNC | MSG_TRUNC));
+        }
+    return false;
+}
+
+/* Only our own uid and a peer worker of this master; never ourselves (no loop). */
+static bool sender_ok(pid_t pid, uid_t uid)
+{
+    return uid == geteuid() && pid != getpid() && is_peer_worker(pid);
+}
+
+/* Checks one received datagram and delivers it; returns why it was refused, or NULL. */
+static const char *take_dgram(size_t n)
+{
+    if (n < 4)
+        return "short datagram";
+    size_t nl = (size_t)dgram[2] << 8 | dgram[3];
+    if (dgram[0] != 'B' || nl == 0 || nl > NAME_MAX_LEN || 4 + nl + 1 > n)
+        return "malformed datagram";
+    int opcode = dgram[1];
+    if (opcode != BM_WS_TEXT && opcode != BM_WS_BINARY)
+        return "bad opcode";
+    const uint8_t *data = dgram + 4 + nl;
+    size_t len = n - 4 - nl;
+    if (opcode == BM_WS_TEXT && !be_utf8_valid(data, len))
+        return "text that is not UTF-8";
+    char name[NAME_MAX_LEN + 1];
+    memcpy(name, dgram + 4, nl);
+    name[nl] = 0;
+    deliver_local(name, opcode, data, len, NULL);
+    return NULL;
+}
 
 static void on_dgram(int fd, unsigned events, void *arg)
 {
     (void)events;
     (void)arg;
     for (int i = 0; i < 256; i++) {
-        ssize_t n = recv(fd, dgram, DGRAM_MAX, MSG_DONTWAIT);
-        if (n < 4)
+        union {
+            struct cmsghdr align;
+            char buf[CMSG_SPACE(sizeof(struct ucred))];
+        } cbuf;
+        struct iovec iov = { dgram, DGRAM_MAX };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+                             .msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf) };
+        ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        if (n < 0)
             return;
-        size_t nl = (size_t)dgram[2] << 8 | dgram[3];
-        if (dgram[0] != 'B' || nl == 0 || nl > NAME_MAX_LEN || 4 + nl + 1 > (size_t)n)
-            continue;
-        char name[NAME_MAX_LEN + 1];
-        memcpy(name, dgram + 4, nl);
-        name[nl] = 0;
-        deliver_local(name, dgram[1], dgram + 4 + nl, (size_t)n - 4 - nl, NULL);
+        pid_t pid;
+        uid_t uid;
+        const char *why = !cred_of(&mh, &pid, &uid) ? "no credentials or cut"
+                          : !sender_ok(pid, uid)    ? "not one of our workers"
+                                                    : take_dgram((size_t)n);
+        if (why)
+            note_refused(pid, uid, why);
     }
 }
 
@@ -151,10 +300,24 @@ static void ps_init(void)
     int sz = 4 << 20;
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+    int one = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) == -1) {
+        /* Without credentials no datagram could be trusted: no cross-worker delivery. */
+        bx_log_error("pubsub: SO_PASSCRED: %s", strerror(errno));
+        close(fd);
+        return;
+    }
     struct sockaddr_un sa;
     socklen_t len = worker_addr(getpid(), &sa);
+    if (!len) {
+        bx_log_error("pubsub: no socket directory: messages stay in this worker");
+        close(fd);
+        return;
+    }
+    /* No stale file to unlink first: the master removes a worker's socket when it
+     * reaps it, before the pid can be reused (and a worker needs no unlink). */
     if (bind(fd, (struct sockaddr *)&sa, len) == -1) {
-        bx_log_error("pubsub: bind @%s: %s", sa.sun_path + 1, strerror(errno));
+        bx_log_error("pubsub: bind %s: %s", sa.sun_path, strerror(errno));
         close(fd);
         return;
     }
@@ -196,6 +359,10 @@ static int send_to_worker(pid_t pid, struct iovec *iov, int n)
     struct msghdr mh = { 0 };
     mh.msg_name = &sa;
     mh.msg_namelen = worker_addr(pid, &sa);
+    if (!mh.msg_namelen) {
+        errno = ENOENT;
+        return -1;
+    }
     mh.msg_iov = iov;
     mh.msg_iovlen = (size_t)n;
     return sendmsg(ps_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == -1 ? -1 : 0;

@@ -14,7 +14,7 @@ tests_unit_check_ws_SOURCES = tests/unit/check_ws.c \
 	tests/unit/ws/test_frame.c tests/unit/ws/test_utf8.c \
 	tests/unit/ws/test_deflate.c tests/unit/ws/test_handshake.c
 tests_unit_check_ws_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_unit_check_ws_LDADD = backend/libws.la $(CHECK_LIBS) $(OPENSSL_LIBS) $(ZLIB_LIBS)
+tests_unit_check_ws_LDADD = backend/libws.la common/libcommon.la $(CHECK_LIBS) $(OPENSSL_LIBS) $(ZLIB_LIBS)
 TESTS += tests/unit/check_ws
 endif
 
@@ -22,7 +22,7 @@ endif
 backend_bactrian_backend_SOURCES += \
 	backend/ws_session.c backend/ws_session.h \
 	backend/ws_send.c \
-	backend/pubsub.c
+	backend/pubsub.c backend/pubsub.h
 backend_bactrian_backend_LDADD += backend/libws.la
 
 # Integration: conformance (raw sockets), interop (python websockets), browser.
@@ -55,3 +55,10 @@ tests_modules_wstest_la_SOURCES = tests/unit/ws/mod_wstest.c
 tests_modules_wstest_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
 TESTS += tests/integration/ws_module_api.py
 EXTRA_DIST += tests/integration/ws_module_api.py
+
+# A module that picks any client-offered subprotocol; backend security regressions.
+check_LTLIBRARIES += tests/modules/wspick.la
+tests_modules_wspick_la_SOURCES = tests/unit/ws/mod_wspick.c
+tests_modules_wspick_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+TESTS += tests/integration/ws_security.py
+EXTRA_DIST += tests/integration/ws_security.py

@@ -1,6 +1,7 @@
 /* RFC 7692 permessage-deflate (see ws_deflate.h). */
 #include "config.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,11 +204,25 @@ static int clamp_wbits(int want, int limit)
     return want < limit ? want : limit;
 }
 
-/* Decides the parameters for an acceptable offer and writes the response. */
-static void accept_offer(const struct offer *o, const struct be_ws_pmd_policy *pol,
-                         struct be_ws_pmd_params *out, char *resp, size_t resplen)
+/* Appends to a bounded string; returns the new length, or resplen when it did not fit. */
+__attribute__((format(printf, 4, 5)))
+static size_t addf(char *resp, size_t resplen, size_t n, const char *fmt, ...)
 {
-    int n = snprintf(resp, resplen, "permessage-deflate");
+    if (n >= resplen)
+        return resplen;
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(resp + n, resplen - n, fmt, ap);
+    va_end(ap);
+    return k < 0 || (size_t)k >= resplen - n ? resplen : n + (size_t)k;
+}
+
+/* Decides the parameters for an acceptable offer and writes the response.
+ * Returns 0, or -1 when the response does not fit in resplen. */
+static int accept_offer(const struct offer *o, const struct be_ws_pmd_policy *pol,
+                        struct be_ws_pmd_params *out, char *resp, size_t resplen)
+{
+    size_t n = addf(resp, resplen, 0, "permessage-deflate");
     out->server_no_context = o->server_no_context || pol->server_no_context;
     out->client_no_context = o->client_no_context || pol->client_no_context;
     out->mem_level = pol->mem_level;
@@ -228,13 +243,14 @@ static void accept_offer(const struct offer *o, const struct be_ws_pmd_policy *p
     }
     out->client_wbits = (uint8_t)cw;
     if (out->server_no_context)
-        n += snprintf(resp + n, resplen - (size_t)n, "; server_no_context_takeover");
+        n = addf(resp, resplen, n, "; server_no_context_takeover");
     if (out->client_no_context)
-        n += snprintf(resp + n, resplen - (size_t)n, "; client_no_context_takeover");
+        n = addf(resp, resplen, n, "; client_no_context_takeover");
     if (o->server_wbits || sw < 15)
-        n += snprintf(resp + n, resplen - (size_t)n, "; server_max_window_bits=%d", sw);
+        n = addf(resp, resplen, n, "; server_max_window_bits=%d", sw);
     if (o->client_wbits && (o->client_wbits > 0 || cw < 15))
-        snprintf(resp + n, resplen - (size_t)n, "; client_max_window_bits=%d", cw);
+        n = addf(resp, resplen, n, "; client_max_window_bits=%d", cw);
+    return n < resplen ? 0 : -1;
 }
 
 int be_ws_pmd_negotiate(const char *hdr, size_t len, const struct be_ws_pmd_policy *pol,
@@ -257,8 +273,13 @@ int be_ws_pmd_negotiate(const char *hdr, size_t len, const struct be_ws_pmd_poli
         if (parse_element(&c, &is_pmd, &o) < 0)
             return 0;
         if (is_pmd && o.valid) {
-            accept_offer(&o, pol, out, resp, resplen);
-            return 1;
+            if (accept_offer(&o, pol, out, resp, resplen) == 0)
+                return 1;
+            /* no room for the answer: decline rather than send half of it */
+            memset(out, 0, sizeof(*out));
+            if (resplen)
+                resp[0] = 0;
+            return 0;
         }
         if (c.p < c.end)
             c.p++; /* the ',' */

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "backend/ws_handshake.h"
+#include "common/buf.h"
 
 static const char ws_guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
@@ -113,4 +114,48 @@ const char *be_ws_pick_subprotocol(const char *offered, const char *const *suppo
         if (be_ws_token_list_has(offered, *supported))
             return *supported;
     return NULL;
+}
+
+void be_ws_split_protocols(char *list, const char **out, size_t max)
+{
+    size_t n = 0;
+    char *save = NULL;
+    for (char *t = list ? strtok_r(list, ", \t", &save) : NULL; t && n + 1 < max;
+         t = strtok_r(NULL, ", \t", &save))
+        out[n++] = t;
+    out[n] = NULL;
+}
+
+int be_ws_token_valid(const char *s)
+{
+    if (!s || !*s)
+        return 0;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c <= 0x20 || c >= 0x7f || strchr("\"(),/:;<=>?@[\\]{}", c))
+            return 0;
+    }
+    return 1;
+}
+
+const char *be_ws_chosen_protocol(const char *chosen, const char *const *offered)
+{
+    if (!chosen || !offered || !be_ws_token_valid(chosen))
+        return NULL;
+    for (; *offered; offered++)
+        if (!strcmp(*offered, chosen))
+            return chosen;
+    return NULL;
+}
+
+void be_ws_response_101(struct bx_buf *b, const char accept[BE_WS_ACCEPT_LEN],
+                        const char *subprotocol, const char *extensions)
+{
+    bx_buf_printf(b, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n", accept);
+    if (subprotocol)
+        bx_buf_printf(b, "Sec-WebSocket-Protocol: %s\r\n", subprotocol);
+    if (extensions && *extensions)
+        bx_buf_printf(b, "Sec-WebSocket-Extensions: %s\r\n", extensions);
+    bx_buf_append(b, "\r\n", 2);
 }

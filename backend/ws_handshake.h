@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+struct bx_buf;
+
 struct be_ws_hs_request {
     const char *method;       /* NUL-terminated */
     int http_major, http_minor;
@@ -40,5 +42,22 @@ void be_ws_accept_key(const char *key, char out[BE_WS_ACCEPT_LEN]);
  * names, NULL-terminated) that the client offers in its
  * Sec-WebSocket-Protocol value, honouring the server's order. NULL if none. */
 const char *be_ws_pick_subprotocol(const char *offered, const char *const *supported);
+
+/* Splits a Sec-WebSocket-Protocol list (modified in place) into at most max-1
+ * tokens, NULL-terminated in out. */
+void be_ws_split_protocols(char *list, const char **out, size_t max);
+
+/* True when s is a non-empty RFC 7230 token: safe to echo in a header. */
+int be_ws_token_valid(const char *s);
+
+/* The subprotocol a module chose, if it is one the client offered and a
+ * token; else NULL (answered without Sec-WebSocket-Protocol). */
+const char *be_ws_chosen_protocol(const char *chosen, const char *const *offered);
+
+/* Appends the whole 101 response to b (grown as needed: a subprotocol has no
+ * length limit but the request header's). subprotocol and extensions may be
+ * NULL. */
+void be_ws_response_101(struct bx_buf *b, const char accept[BE_WS_ACCEPT_LEN],
+                        const char *subprotocol, const char *extensions);
 
 #endif

@@ -160,18 +160,6 @@ static const char *joined_header(const struct bm_request *r, const char *name, s
     return bx_buf_rpos(b);
 }
 
-/* Splits a Sec-WebSocket-Protocol list into a NULL-terminated vector of
- * tokens inside buf (modified). At most max-1 entries. */
-static void split_protocols(char *list, const char **out, size_t max)
-{
-    size_t n = 0;
-    char *save = NULL;
-    for (char *t = list ? strtok_r(list, ", \t", &save) : NULL; t && n + 1 < max;
-         t = strtok_r(NULL, ", \t", &save))
-        out[n++] = t;
-    out[n] = NULL;
-}
-
 static void refuse(struct bm_request *r, int status, const char *why, const char *client)
 {
     bx_log_info("%s: WebSocket upgrade refused (%d): %s", client, status, why);
@@ -204,6 +192,15 @@ static struct bm_ws *session_new(struct be_conn *c, const struct be_instance *in
     sessions = ws;
     nsessions++;
     return ws;
+}
+
+/* What a compressed message of at most cap inflated bytes may take on the wire:
+ * deflate's stored blocks add 5 bytes per 64 KiB to data that does not shrink,
+ * the rest is headroom. Bytes after the stream's final block count too, so no
+ * message is endless however it is compressed. */
+static uint64_t wire_cap(uint64_t cap)
+{
+    return cap + (cap >> 10) + 64;
 }
 
 void be_ws_upgrade(struct be_conn *c, struct bm_request *r, const struct be_instance *inst)
@@ -242,7 +239,7 @@ void be_ws_upgrade(struct be_conn *c, struct bm_request *r, const struct be_inst
     }
     const char *protos[33];
     char *plist = (char *)joined_header(r, "Sec-WebSocket-Protocol", &proto_b);
-    split_protocols(plist, protos, sizeof(protos) / sizeof(*protos));
+    be_ws_split_protocols(plist, protos, sizeof(protos) / sizeof(*protos));
     const char *chosen = NULL;
     if (h->accept) {
         struct bm_ws_handshake hs = { r, bm_header(r, "Origin"), protos };
@@ -252,11 +249,7 @@ void be_ws_upgrade(struct be_conn *c, struct bm_request *r, const struct be_inst
             goto out;
         }
         /* Only a protocol the client offered may be answered. */
-        bool offered = false;
-        for (size_t i = 0; chosen && protos[i]; i++)
-            offered |= !strcmp(protos[i], chosen);
-        if (chosen && !offered)
-            chosen = NULL;
+        chosen = be_ws_chosen_protocol(chosen, protos);
     }
     struct be_ws_pmd_params pmdp;
     char ext_resp[200] = "";
@@ -270,19 +263,10 @@ void be_ws_upgrade(struct be_conn *c, struct bm_request *r, const struct be_inst
     }
     char accept[BE_WS_ACCEPT_LEN];
     be_ws_accept_key(hr.key, accept);
-    char resp[512];
-    int n = snprintf(resp, sizeof(resp),
-                     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n",
-                     accept);
-    if (chosen)
-        n += snprintf(resp + n, sizeof(resp) - (size_t)n, "Sec-WebSocket-Protocol: %s\r\n",
-                      chosen);
-    if (pmd)
-        n += snprintf(resp + n, sizeof(resp) - (size_t)n, "Sec-WebSocket-Extensions: %s\r\n",
-                      ext_resp);
-    n += snprintf(resp + n, sizeof(resp) - (size_t)n, "\r\n");
-    be_conn_queue(c, resp, (size_t)n);
+    struct bx_buf resp = BX_BUF_INIT;
+    be_ws_response_101(&resp, accept, chosen, pmd ? ext_resp : NULL);
+    be_conn_queue(c, bx_buf_rpos(&resp), bx_buf_unread(&resp));
+    bx_buf_free(&resp);
     be_http_detach(r);
 
     struct bm_ws *ws = session_new(c, inst, opt);
@@ -293,8 +277,11 @@ void be_ws_upgrade(struct be_conn *c, struct bm_request *r, const struct be_inst
         ws->pmdp = pmdp;
         be_ws_inflater_init(&ws->inf, pmdp.client_wbits, pmdp.client_no_context);
     }
-    uint64_t maxf = opt->max_frame_size ? opt->max_frame_size : opt->max_message_size;
-    be_ws_parser_init(&ws->p, 1, pmd ? BE_WS_RSV1 : 0, pmd ? 0 : maxf);
+    /* The frame limit holds with compression too: it is a limit on wire bytes. */
+    uint64_t maxf = opt->max_frame_size ? opt->max_frame_size
+                    : pmd                ? wire_cap(opt->max_message_size)
+                                         : opt->max_message_size;
+    be_ws_parser_init(&ws->p, 1, pmd ? BE_WS_RSV1 : 0, maxf);
     be_utf8_init(&ws->utf8);
     c->ops = &ws_ops;
     c->proto = ws;
@@ -539,6 +526,7 @@ static void message_end(struct bm_ws *ws)
             bx_buf_reset(&ws->msg);
     }
     ws->msg_size = 0;
+    ws->msg_wire = 0;
     ws->msg_started = false;
     be_utf8_init(&ws->utf8);
 }
@@ -551,6 +539,11 @@ static void data_payload(struct bm_ws *ws, uint8_t *p, size_t n)
         return; /* after our close: discard */
     if (f->msg_rsv1) {
         uint64_t cap = ws->opt->max_message_size;
+        ws->msg_wire += n;
+        if (ws->msg_wire > wire_cap(cap)) {
+            be_ws_fail(ws, BE_WS_CLOSE_TOO_BIG, "compressed message too big");
+            return;
+        }
         int rc = be_ws_inflate(&ws->inf, p, n, 0, cap, inflate_sink, ws);
         if (rc == BE_WS_INFLATE_TOO_BIG)
             be_ws_fail(ws, BE_WS_CLOSE_TOO_BIG, "inflated message too big");

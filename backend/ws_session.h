@@ -45,6 +45,7 @@ struct bm_ws {
     struct be_utf8 utf8;
     struct bx_buf msg;  /* the data message being assembled */
     uint64_t msg_size;  /* its (inflated) size so far */
+    uint64_t msg_wire;  /* compressed payload bytes of it so far, as they came */
     bool msg_started, frame_started; /* streaming: first chunk of message / frame sent */
     uint8_t ctl[125];
     uint8_t ctl_len;

@@ -212,6 +212,16 @@ static int parse_object(const char *p, size_t len, struct field *f, size_t nf)
     }
 }
 
+/* Appends s as it is. Like json_str, counts on past olen, so one check at the end
+ * tells whether it all fit. */
+static size_t put_raw(char *o, size_t olen, size_t n, const char *s)
+{
+    for (; *s; s++, n++)
+        if (n < olen)
+            o[n] = *s;
+    return n;
+}
+
 /* Appends s as a JSON string (quoted, escaped). */
 static size_t json_str(char *o, size_t olen, size_t n, const char *s)
 {
@@ -255,10 +265,12 @@ static void notice(const char *type, const char *room, const char *nick, const c
     char buf[TEXT_MAX * 6 + 512];
     size_t n = (size_t)snprintf(buf, sizeof(buf), "{\"type\":\"%s\",\"room\":", type);
     n = json_str(buf, sizeof(buf), n, room);
-    n += (size_t)snprintf(buf + n, sizeof(buf) - n, ",\"nick\":");
+    n = put_raw(buf, sizeof(buf), n, ",\"nick\":");
     n = json_str(buf, sizeof(buf), n, nick);
     if (k) {
-        n += (size_t)snprintf(buf + n, sizeof(buf) - n, ",\"%s\":", k);
+        n = put_raw(buf, sizeof(buf), n, ",\"");
+        n = put_raw(buf, sizeof(buf), n, k);
+        n = put_raw(buf, sizeof(buf), n, "\":");
         n = json_str(buf, sizeof(buf), n, v);
     }
     if (n + 2 > sizeof(buf))

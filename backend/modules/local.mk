@@ -3,7 +3,8 @@
 BM_LDFLAGS = -module -avoid-version -shared -export-symbols-regex '^bactrian_module$$'
 
 module_LTLIBRARIES += backend/modules/static.la
-backend_modules_static_la_SOURCES = backend/modules/static.c
+backend_modules_static_la_SOURCES = backend/modules/static.c \
+	backend/modules/range.c backend/modules/range.h
 backend_modules_static_la_LDFLAGS = $(BM_LDFLAGS)
 
 module_LTLIBRARIES += backend/modules/status.la

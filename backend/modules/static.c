@@ -14,7 +14,8 @@
  * openat2(RESOLVE_BENEATH) relative to the root directory, so neither ".."
  * nor a symlink can lead outside unless symlinks_outside is set. Responses
  * carry ETag and Last-Modified, answer If-None-Match / If-Modified-Since with
- * 304, and serve single and multiple byte ranges (multipart/byteranges);
+ * 304, and serve single and multiple byte ranges (multipart/byteranges; parsed,
+ * sorted and merged by range.c, more than BE_RANGE_MAX of them get the whole file);
  * bodies go out with sendfile. */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -32,7 +33,8 @@
 
 #include <bactrian/module.h>
 
-#define MAX_RANGES 16
+#include "backend/modules/range.h"
+
 #define MAX_LISTING 10000
 
 struct st {
@@ -209,72 +211,6 @@ static bool etag_in_list(const char *list, const char *etag)
     return false;
 }
 
-struct range {
-    off_t first, last;        /* inclusive */
-};
-
-/* Returns the number of satisfiable ranges, 0 when none is (416), or -1
- * when the header is to be ignored (bad syntax, too many ranges). */
-static int parse_ranges(const char *h, off_t size, struct range *out)
-{
-    if (strncasecmp(h, "bytes=", 6) != 0)
-        return -1;
-    int n = 0, seen = 0;
-    for (const char *p = h + 6; *p;) {
-        while (*p == ' ' || *p == '\t')
-            p++;
-        char *end;
-        struct range r;
-        if (*p == '-') {
-            errno = 0;
-            long long suffix = strtoll(p + 1, &end, 10);
-            if (end == p + 1 || errno || suffix < 0)
-                return -1;
-            if (suffix == 0)
-                goto next_skip;
-            r.first = suffix >= size ? 0 : size - suffix;
-            r.last = size - 1;
-        } else {
-            errno = 0;
-            long long first = strtoll(p, &end, 10);
-            if (end == p || errno || first < 0 || *end != '-')
-                return -1;
-            p = end + 1;
-            long long last = size - 1;
-            if (*p >= '0' && *p <= '9') {
-                last = strtoll(p, &end, 10);
-                if (errno || last < first)
-                    return -1;
-                if (last >= size)
-                    last = size - 1;
-            } else {
-                end = (char *)p;
-            }
-            if (first >= size)
-                goto next_skip;
-            r.first = first;
-            r.last = last;
-        }
-        if (size == 0)
-            goto next_skip;
-        if (n == MAX_RANGES)
-            return -1;
-        out[n++] = r;
-    next_skip:
-        seen++;
-        p = end;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (*p == ',') {
-            p++;
-            continue;
-        }
-        if (*p)
-            return -1;
-    }
-    return seen ? n : -1;
-}
-
 /* ---- responses ------------------------------------------------------------------------ */
 
 static void common_headers(struct st *s, struct bm_request *r, const struct stat *sb,
@@ -320,7 +256,7 @@ static bool if_range_ok(struct bm_request *r, const struct stat *sb, const char 
 }
 
 static void send_ranges(struct bm_request *r, int fd, const struct stat *sb, const char *type,
-                        struct range *rg, int n)
+                        struct be_range *rg, int n)
 {
     if (n == 1) {
         bm_add_headerf(r, "Content-Range", "bytes %lld-%lld/%lld", (long long)rg[0].first,
@@ -371,8 +307,8 @@ static void serve_file(struct st *s, struct bm_request *r, int fd, const struct 
     const char *type = mime_type(s, name);
     const char *range = bm_header(r, "Range");
     if (range && bm_method_bit(r) == BM_GET && if_range_ok(r, sb, etag, lastmod)) {
-        struct range rg[MAX_RANGES];
-        int n = parse_ranges(range, sb->st_size, rg);
+        struct be_range rg[BE_RANGE_MAX];
+        int n = be_range_parse(range, sb->st_size, rg);
         if (n == 0) {
             close(fd);
             bm_add_headerf(r, "Content-Range", "bytes */%lld", (long long)sb->st_size);

@@ -7,12 +7,14 @@
 Suite *suite_http1(void);
 Suite *suite_router(void);
 Suite *suite_ev(void);
+Suite *suite_range(void);
 
 int main(void)
 {
     SRunner *sr = srunner_create(suite_http1());
     srunner_add_suite(sr, suite_router());
     srunner_add_suite(sr, suite_ev());
+    srunner_add_suite(sr, suite_range());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -292,6 +292,26 @@ START_TEST(test_mem_figures)
 }
 END_TEST
 
+/* An answer that does not fit the caller's buffer declines the offer (the
+ * answer used to be built with unbounded n += snprintf). */
+START_TEST(test_answer_too_long_declined)
+{
+    struct be_ws_pmd_policy p = pol("low");
+    struct be_ws_pmd_params out;
+    const char *offer = "permessage-deflate; client_max_window_bits=9; server_max_window_bits=9";
+    char resp[256];
+    ck_assert_int_eq(be_ws_pmd_negotiate(offer, strlen(offer), &p, &out, resp, sizeof resp), 1);
+    size_t need = strlen(resp) + 1;
+    char small[256];
+    memset(small, 'X', sizeof small);
+    ck_assert_int_eq(be_ws_pmd_negotiate(offer, strlen(offer), &p, &out, small, need - 1), 0);
+    ck_assert_int_eq(small[0], 0);
+    ck_assert_int_eq(small[need], 'X');
+    ck_assert_int_eq(be_ws_pmd_negotiate(offer, strlen(offer), &p, &out, small, need), 1);
+    ck_assert_str_eq(small, resp);
+}
+END_TEST
+
 Suite *suite_ws_deflate(void);
 Suite *suite_ws_deflate(void)
 {
@@ -299,6 +319,7 @@ Suite *suite_ws_deflate(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_accepted);
+    tcase_add_test(tc, test_answer_too_long_declined);
     tcase_add_test(tc, test_declined);
     tcase_add_test(tc, test_rfc_examples);
     tcase_add_test(tc, test_round_trips);

@@ -44,6 +44,7 @@ static void run(uint8_t *data, size_t len, const size_t *cuts, size_t ncuts, cha
                                        (unsigned long long)ev.hdr->len, ev.hdr->fin,
                                        ev.hdr->msg_first ? "f" : "", ev.hdr->msg_last ? "l" : "");
             else if (ev.type == BE_WS_EV_PAYLOAD) {
+                ck_assert_uint_lt(lp + ev.len, loglen);
                 memcpy(log + lp, ev.data, ev.len);
                 lp += ev.len;
                 log[lp] = 0;
@@ -53,6 +54,7 @@ static void run(uint8_t *data, size_t len, const size_t *cuts, size_t ncuts, cha
                 snprintf(log + lp, loglen - lp, "X%d", ev.close_code);
                 return;
             }
+            ck_assert_uint_lt(lp, loglen); /* the log fit: the next append is bounded */
         }
         ck_assert_uint_eq(off, end);
         start = end;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "backend/ws_handshake.h"
+#include "common/buf.h"
 
 static struct be_ws_hs_request good(void)
 {
@@ -74,6 +75,54 @@ START_TEST(test_token_list_and_subprotocol)
 }
 END_TEST
 
+/* The 101 is built in a growing buffer: a subprotocol of any length fits
+ * (char resp[512] overflowed from 358 bytes on). */
+START_TEST(test_response_101)
+{
+    char accept[BE_WS_ACCEPT_LEN];
+    be_ws_accept_key("dGhlIHNhbXBsZSBub25jZQ==", accept);
+    char proto[5001];
+    memset(proto, 'p', 5000);
+    proto[5000] = 0;
+    struct bx_buf b = BX_BUF_INIT;
+    be_ws_response_101(&b, accept, proto, "permessage-deflate; server_no_context_takeover");
+    bx_buf_append(&b, "", 1);
+    const char *r = bx_buf_rpos(&b);
+    ck_assert(strncmp(r, "HTTP/1.1 101 Switching Protocols\r\n", 34) == 0);
+    ck_assert_ptr_nonnull(strstr(r, "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
+    const char *p = strstr(r, "Sec-WebSocket-Protocol: ");
+    ck_assert_ptr_nonnull(p);
+    ck_assert(strncmp(p + 24, proto, 5000) == 0 && p[5024] == '\r');
+    ck_assert_ptr_nonnull(strstr(r, "Sec-WebSocket-Extensions: permessage-deflate; "));
+    ck_assert_uint_eq(strlen(r), bx_buf_unread(&b) - 1);
+    ck_assert(strcmp(r + strlen(r) - 4, "\r\n\r\n") == 0);
+    bx_buf_free(&b);
+    be_ws_response_101(&b, accept, NULL, NULL);
+    bx_buf_append(&b, "", 1);
+    ck_assert_ptr_null(strstr(bx_buf_rpos(&b), "Sec-WebSocket-Protocol"));
+    ck_assert_ptr_null(strstr(bx_buf_rpos(&b), "Sec-WebSocket-Extensions"));
+    bx_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_chosen_protocol)
+{
+    char list[] = "a, b.v1,\tc";
+    const char *v[3];
+    be_ws_split_protocols(list, v, 3); /* room for two */
+    ck_assert_str_eq(v[0], "a");
+    ck_assert_str_eq(v[1], "b.v1");
+    ck_assert_ptr_null(v[2]);
+    ck_assert_str_eq(be_ws_chosen_protocol("b.v1", v), "b.v1");
+    ck_assert_ptr_null(be_ws_chosen_protocol("c", v));      /* not offered (cut) */
+    ck_assert_ptr_null(be_ws_chosen_protocol("zzz", v));
+    ck_assert_ptr_null(be_ws_chosen_protocol(NULL, v));
+    const char *odd[] = { "a\r\nX: y", "", NULL };
+    ck_assert_ptr_null(be_ws_chosen_protocol(odd[0], odd));  /* not a token */
+    ck_assert_ptr_null(be_ws_chosen_protocol(odd[1], odd));
+}
+END_TEST
+
 Suite *suite_ws_handshake(void);
 Suite *suite_ws_handshake(void)
 {
@@ -82,6 +131,8 @@ Suite *suite_ws_handshake(void)
     tcase_add_test(tc, test_accept_key);
     tcase_add_test(tc, test_rules);
     tcase_add_test(tc, test_token_list_and_subprotocol);
+    tcase_add_test(tc, test_response_101);
+    tcase_add_test(tc, test_chosen_protocol);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,21 @@
+/* The master's side of pub/sub between workers (the module API is in
+ * bactrian/module.h, the session side in ws_session.h).
+ *
+ * Workers' sockets live in a directory the master makes with mkdtemp after
+ * the privilege drop (mode 0700, owned by the backend's uid, under $TMPDIR or
+ * /tmp): no other uid can reach a worker's socket or bind a name a worker
+ * would send to. Workers inherit its name across fork. */
+#ifndef BACTRIAN_BACKEND_PUBSUB_H
+#define BACTRIAN_BACKEND_PUBSUB_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Makes the directory. 0, or -1 with err set (no cross-worker pub/sub then). */
+int be_ps_dir_create(char *err, size_t errlen);
+/* Removes a worker's socket once it has exited (it may have crashed). */
+void be_ps_forget(pid_t worker);
+/* Removes what is left and the directory (the master stops). */
+void be_ps_dir_remove(void);
+
+#endif
