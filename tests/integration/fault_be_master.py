@@ -19,11 +19,13 @@ import fault_be_util as fb
 SESSIONS = 40
 
 
-def _serves(addr):
+def _serves(addr, master):
+    """True when a worker of master (not an orphan) answered on addr."""
     try:
-        return fb.get(addr, "/status").startswith(b"HTTP/1.1 200")
-    except OSError:
+        pids = set(fb.per_worker(addr))
+    except (OSError, ValueError):
         return False
+    return bool(pids) and pids <= set(fb.children(master))
 
 
 def test_master_kill_restart_orphans_drain():
@@ -46,7 +48,8 @@ def test_master_kill_restart_orphans_drain():
                                  stderr=subprocess.STDOUT)
             s.procs["backend"] = p
             tcp = ("127.0.0.1", s.backend_port)
-            fb.wait_until(lambda: p.poll() is not None or (_serves(s.socket) and _serves(tcp)),
+            fb.wait_until(lambda: p.poll() is not None or (_serves(s.socket, p.pid) and
+                                                         _serves(tcp, p.pid)),
                           "the new master to serve", timeout=5)
             took = time.monotonic() - t0
             print("new master serves unix and tcp %.3f s after its start" % took)
