@@ -10,7 +10,7 @@ backend_bactrian_backend_SOURCES = \
 	backend/http1.c backend/http1.h \
 	backend/router.c backend/router.h \
 	backend/modset.c backend/modset.h
-backend_bactrian_backend_LDADD = common/libcommon.la $(OPENSSL_LIBS) $(ZLIB_LIBS) $(LIBCONFIG_LIBS)
+backend_bactrian_backend_LDADD = common/libcommon.la $(OPENSSL_LIBS) $(ZLIB_LIBS) $(LIBCONFIG_LIBS) $(LIBSECCOMP_LIBS)
 # Modules resolve the backend's API symbols from the executable.
 backend_bactrian_backend_LDFLAGS = $(AM_LDFLAGS) -export-dynamic
 
@@ -23,7 +23,7 @@ tests_unit_check_backend_SOURCES = tests/unit/check_backend.c \
 	backend/http1.c backend/router.c backend/modules/range.c
 tests_unit_check_backend_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_backend_LDADD = tests/unit/libtestutil.la common/libcommon.la $(CHECK_LIBS) \
-	$(OPENSSL_LIBS) $(LIBCONFIG_LIBS)
+	$(OPENSSL_LIBS) $(LIBCONFIG_LIBS) $(LIBSECCOMP_LIBS)
 TESTS += tests/unit/check_backend
 endif
 

@@ -35,6 +35,7 @@
 #include "common/net.h"
 #include "common/pidfile.h"
 #include "common/proc.h"
+#include "common/sandbox.h"
 #include "common/xalloc.h"
 
 #define RESPAWN_MIN_UPTIME_MS 2000
@@ -128,6 +129,7 @@ int be_master_check(struct bx_config *cfg)
     struct be_modset set;
     int rc = load_modules(cfg, &set, true);
     be_modset_free(&set);
+    bx_sandbox_warn_root(cfg->be.user, "backend.user");
     return rc;
 }
 
@@ -311,6 +313,13 @@ static bool note_crash(struct gen *g, int i, pid_t pid, int status)
     return true;
 }
 
+/* How a worker ended, naming the system call when seccomp killed it. */
+static const char *exit_why(pid_t pid, int status, char *out, size_t outlen)
+{
+    const char *s = bx_sandbox_describe(pid, status, out, outlen);
+    return s ? s : bx_exit_str(status, out, outlen);
+}
+
 static void reaped_old(struct master *m, pid_t pid, int status)
 {
     char why[96];
@@ -320,7 +329,7 @@ static void reaped_old(struct master *m, pid_t pid, int status)
         m->old[i].pid = 0;
         give_slot(m->old[i].stats_slot);
         if (status != 0)
-            bx_log_warn("old worker (pid %ld) %s", (long)pid, bx_exit_str(status, why, sizeof why));
+            bx_log_warn("old worker (pid %ld) %s", (long)pid, exit_why(pid, status, why, sizeof why));
     }
 }
 
@@ -345,7 +354,7 @@ static void reaped_current(struct master *m, pid_t pid, int status)
         if (!m->stopping)
             bx_log(status == 0 ? BX_LOG_NOTICE : BX_LOG_ERROR,
                    "worker %d (pid %ld) %s; restarting in %llu ms", i, (long)pid,
-                   bx_exit_str(status, why, sizeof why), (unsigned long long)delay);
+                   exit_why(pid, status, why, sizeof why), (unsigned long long)delay);
     }
 }
 
@@ -495,6 +504,10 @@ static int master_setup(struct master *m, struct bx_config *cfg)
         bx_log_error("backend.access_log: %s", err);
         return -1;
     }
+    bx_sandbox_warn_root(be->user, "backend.user");
+    if (bx_sandbox_init() == -1)
+        bx_log_warn("confinement: no violation table (%s): a worker killed by seccomp will "
+                    "not name the call", strerror(errno));
     if (bx_drop_privileges(be->user, be->group, err, sizeof err) == -1) {
         bx_log_error("backend.user: %s", err);
         return -1;

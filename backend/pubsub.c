@@ -330,6 +330,11 @@ static void ps_init(void)
     ps_fd = fd;
 }
 
+void be_ps_worker_init(void)
+{
+    ps_init();
+}
+
 static void log_slow(struct be_ps_chan *c)
 {
     uint64_t now = bm_now_ms();

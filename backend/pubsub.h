@@ -13,6 +13,10 @@
 
 /* Makes the directory. 0, or -1 with err set (no cross-worker pub/sub then). */
 int be_ps_dir_create(char *err, size_t errlen);
+/* In a worker, before it is confined (common/sandbox.h): makes and binds
+ * its socket in the directory, which a confined worker could not (it may
+ * create no file). */
+void be_ps_worker_init(void);
 /* Removes a worker's socket once it has exited (it may have crashed). */
 void be_ps_forget(pid_t worker);
 /* Removes what is left and the directory (the master stops). */

@@ -29,12 +29,14 @@
 #include "backend/crashrec.h"
 #include "backend/http1.h"
 #include "backend/modset.h"
+#include "backend/pubsub.h"
 #include "backend/worker.h"
 #include "bactrian/module.h"
 #include "common/ev.h"
 #include "common/log.h"
 #include "common/net.h"
 #include "common/proc.h"
+#include "common/sandbox.h"
 #include "common/xalloc.h"
 
 struct be_worker *be_worker;
@@ -81,6 +83,11 @@ size_t bm_worker_stats(struct bm_worker_stats *out, size_t max)
 }
 
 /* ---- module API: the worker side ------------------------------------------------------- */
+
+int bm_sandbox_allow_read(const char *path)
+{
+    return bx_sandbox_allow_read(path);
+}
 
 int bm_worker_index(void)
 {
@@ -390,6 +397,14 @@ int be_worker_run(struct bx_config *cfg, const struct be_listeners *ls, struct b
     w->mods = mods;
     if (be_modset_worker_init(mods, w->ev) == -1)
         return 1;
+    /* Confined after the modules' worker_init (which declared their files)
+     * and the pub/sub socket (a file in the master's directory). */
+    be_ps_worker_init();
+    char err[BX_ERRLEN];
+    if (bx_sandbox_apply(BX_SANDBOX_BE_WORKER, err, sizeof err) == -1) {
+        bx_log_error("worker %d: cannot confine: %s", index, err);
+        return 1;
+    }
     bx_log_info("worker %d ready (pid %ld, generation %u)", index, (long)getpid(), be_generation);
     while (!quit_now) {
         if (bx_ev_run_once(w->ev, -1) == -1) {

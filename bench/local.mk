@@ -2,3 +2,10 @@
 EXTRA_DIST += bench/http_bench.sh bench/nginx-http.conf
 EXTRA_DIST += bench/fe_bench.sh bench/nginx-proxy.conf bench/fe_idle.py bench/fe_wsload.py
 EXTRA_DIST += bench/fe_refuse.py bench/be_faults.py
+EXTRA_DIST += bench/sandbox_bench.sh
+
+# The seccomp filter's cost per system call, per profile (common/sandbox.h).
+noinst_PROGRAMS += bench/sandbox_cost
+bench_sandbox_cost_SOURCES = bench/sandbox_cost.c
+bench_sandbox_cost_LDADD = common/libcommon.la $(OPENSSL_LIBS) $(ZLIB_LIBS) $(LIBCONFIG_LIBS) \
+	$(LIBSECCOMP_LIBS)

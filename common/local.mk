@@ -13,7 +13,10 @@ common_libcommon_la_SOURCES = \
 	common/cli.c common/cli.h \
 	common/daemon.c common/daemon.h \
 	common/proxy.c common/proxy.h \
-	common/sbfile.c common/sbfile.h
-common_libcommon_la_LIBADD = $(OPENSSL_LIBS) $(ZLIB_LIBS) $(LIBCONFIG_LIBS)
+	common/sbfile.c common/sbfile.h \
+	common/sandbox.c common/sandbox.h \
+	common/sandbox_rules.c common/sandbox_rules.h \
+	common/landlock.c common/landlock.h
+common_libcommon_la_LIBADD = $(OPENSSL_LIBS) $(ZLIB_LIBS) $(LIBCONFIG_LIBS) $(LIBSECCOMP_LIBS)
 # The event loop (backend workers; usable by anyone).
 common_libcommon_la_SOURCES += common/ev.c common/ev.h

@@ -93,6 +93,16 @@ void bx_log_close(void)
     log_fd = 2;
 }
 
+const char *bx_log_file(void)
+{
+    return log_kind == LOG_TO_FILE ? log_path : NULL;
+}
+
+const char *bx_access_log_file(void)
+{
+    return access_fd == -1 ? NULL : access_path;
+}
+
 void bx_log_follow(const unsigned *reopen_seq)
 {
     follow_seq = reopen_seq;

@@ -42,6 +42,9 @@ void bx_log_close(void);
  * counter in shared memory instead: when it has changed since the last line,
  * the file is reopened before writing, so a rotated log is let go. */
 void bx_log_follow(const unsigned *reopen_seq);
+/* The error log's file, NULL when it goes to stderr or syslog (confinement
+ * lets a process reopen it there, common/sandbox.h). */
+const char *bx_log_file(void);
 void bx_log_write(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Maps "error", "warn", "notice", "info", "debug" to a level; -1 if unknown. */
 int bx_log_level_parse(const char *name);
@@ -66,6 +69,7 @@ int bx_access_log_open(const char *path, char *err, size_t errlen);
 int bx_access_log_reopen(void);
 void bx_access_log_close(void);
 int bx_access_log_enabled(void);
+const char *bx_access_log_file(void); /* NULL when there is none */
 /* Formats one CLF line into out (always NUL-terminated); returns its length. */
 size_t bx_access_log_format(const struct bx_access_entry *e, char *out, size_t outlen);
 void bx_access_log_write(const struct bx_access_entry *e);

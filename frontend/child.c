@@ -23,6 +23,7 @@
 #include "common/net.h"
 #include "common/proc.h"
 #include "common/proxy.h"
+#include "common/sandbox.h"
 #include "frontend/access.h"
 #include "frontend/child.h"
 #include "frontend/lean.h"
@@ -537,7 +538,7 @@ static void serve(struct conn *c)
         send_page(c, 408, "Request Timeout", "No request arrived in time.");
         return;
     }
-    if (r < 0)
+    if (r < 0 || (!c->ssl && fe_test_hook(c->env, c->fd, c->first, c->firstlen)))
         return;
     const struct bx_vhost *v = &c->cfg->vhosts[c->vhost];
     snprintf(slot->vhost, sizeof slot->vhost, "%s", v->name);
@@ -638,6 +639,12 @@ _Noreturn void fe_child_main(const struct fe_child_env *env)
     const struct bx_config *cfg = env->gen->cfg;
     struct bx_sb_slot *slot = env->slot;
     bx_log_follow(&env->sb->hdr->log_seq);
+    /* Confined before the first client byte (common/sandbox.h). */
+    char err[BX_ERRLEN];
+    if (bx_sandbox_apply(BX_SANDBOX_FE_HANDSHAKE, err, sizeof err) == -1) {
+        bx_log_error("child: cannot confine: %s", err);
+        _exit(1);
+    }
     fe_slot_cas(slot, FE_SLOT_STARTING, FE_SLOT_IDLE);
     for (int served = 0; served < cfg->fe.clients_per_child; served++) {
         struct conn c;

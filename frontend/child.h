@@ -48,6 +48,15 @@ struct fe_child_env {
 
 _Noreturn void fe_child_main(const struct fe_child_env *env);
 
+/* The hostile-child test's entry into a real confined child: called with
+ * the child's environment (its scoreboard, slot, hand-off socket) and a
+ * plaintext client's first bytes; returns 1 when it answered the client
+ * itself. The daemon's definition (frontend/testhook.c) is a weak no-op
+ * that returns 0; only the test build (tests/hostile/fe_hook.c) links a
+ * strong one. */
+int fe_test_hook(const struct fe_child_env *env, int fd, const unsigned char *first,
+                 size_t len);
+
 /* Finds the Host header value in the start of an HTTP request (port
  * stripped). Returns its length (copied into out, NUL-terminated), 0 when
  * absent, -1 when the headers are not complete in buf yet. */

@@ -10,6 +10,7 @@
 
 #include "common/log.h"
 #include "common/proc.h"
+#include "common/sandbox.h"
 #include "frontend/arena.h"
 #include "frontend/lean.h"
 #include "frontend/relay.h"
@@ -126,6 +127,11 @@ _Noreturn void fe_lean_main(struct fe_handoff *h, int cfd, int bfd, struct fe_sc
     /* The master checked h->slot against its own table of slot owners. */
     struct bx_sb_slot *slot = fe_sb_slot(sb, h->slot);
     bx_log_follow(&sb->hdr->log_seq);
+    char err[BX_ERRLEN];
+    if (bx_sandbox_apply(BX_SANDBOX_FE_LEAN, err, sizeof err) == -1) {
+        bx_log_error("client %s id %s: lean relay cannot confine: %s", h->who, h->id, err);
+        _exit(1);
+    }
     fe_arena_use(LEAN_ARENA);
     struct tlsrec rec;
     memset(&rec, 0, sizeof rec);

@@ -12,12 +12,13 @@ frontend_libfrontend_la_SOURCES = \
 	frontend/tls.c frontend/tls.h \
 	frontend/lean.c frontend/lean.h \
 	frontend/arena.c frontend/arena.h \
-	frontend/tlsrec.c frontend/tlsrec.h
+	frontend/tlsrec.c frontend/tlsrec.h \
+	frontend/testhook.c
 
 sbin_PROGRAMS += frontend/bactrian-frontend
 frontend_bactrian_frontend_SOURCES = frontend/main.c
 frontend_bactrian_frontend_LDADD = frontend/libfrontend.la common/libcommon.la $(OPENSSL_LIBS) \
-	$(ZLIB_LIBS) $(LIBCONFIG_LIBS)
+	$(ZLIB_LIBS) $(LIBCONFIG_LIBS) $(LIBSECCOMP_LIBS)
 
 if HAVE_CHECK
 check_PROGRAMS += tests/unit/check_frontend
@@ -27,7 +28,7 @@ tests_unit_check_frontend_SOURCES = tests/unit/check_frontend.c \
 	tests/unit/frontend/test_slottab.c tests/unit/frontend/test_ktls.c
 tests_unit_check_frontend_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_frontend_LDADD = frontend/libfrontend.la common/libcommon.la $(CHECK_LIBS) \
-	$(OPENSSL_LIBS) $(LIBCONFIG_LIBS)
+	$(OPENSSL_LIBS) $(LIBCONFIG_LIBS) $(LIBSECCOMP_LIBS)
 TESTS += tests/unit/check_frontend
 endif
 

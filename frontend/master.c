@@ -33,6 +33,7 @@
 #include "common/net.h"
 #include "common/pidfile.h"
 #include "common/proc.h"
+#include "common/sandbox.h"
 #include "frontend/access.h"
 #include "frontend/child.h"
 #include "frontend/lean.h"
@@ -374,8 +375,9 @@ static void slot_ended(struct master *m, size_t i, pid_t pid, int status)
         char how[128], who[BX_ADDRSTRLEN] = "-";
         if (s->family == AF_INET || s->family == AF_INET6)
             inet_ntop(s->family, s->addr, who, sizeof who);
+        const char *why = bx_sandbox_describe(pid, status, how, sizeof how);
         bx_log_warn("child %d (%s, client %s) %s", (int)pid, fe_slot_state_name(st), who,
-                    bx_exit_str(status, how, sizeof how));
+                    why ? why : bx_exit_str(status, how, sizeof how));
     }
     memset(s, 0, sizeof *s);
     fe_slot_set(s, FE_SLOT_FREE);
@@ -390,8 +392,11 @@ static void reap(struct master *m)
         fe_scoreboard_lock_reap(m->sb, pid);
         long i = fe_slottab_find(&m->slots, pid);
         /* Not found: a child that handed its connection to a lean one. */
+        char how[128];
         if (i >= 0)
             slot_ended(m, (size_t)i, pid, status);
+        else if (bx_sandbox_describe(pid, status, how, sizeof how))
+            bx_log_warn("child %d %s", (int)pid, how);
         m->nchildren--;
     }
 }
@@ -573,6 +578,7 @@ int fe_master_check(struct bx_config *cfg)
         return -1;
     }
     fe_tls_free(&t);
+    bx_sandbox_warn_root(cfg->fe.user, "frontend.user");
     return 0;
 }
 
@@ -664,6 +670,10 @@ static int setup(struct master *m, struct bx_config *cfg)
         return -1;
     }
     m->next_rotate = bx_now_ms() + (uint64_t)cfg->fe.tls.ticket_rotate_ms;
+    bx_sandbox_warn_root(cfg->fe.user, "frontend.user");
+    if (bx_sandbox_init() == -1)
+        bx_log_warn("confinement: no violation table (%s): a child killed by seccomp will "
+                    "not name the call", strerror(errno));
     if (bx_drop_privileges(cfg->fe.user, cfg->fe.group, err, sizeof err) == -1) {
         bx_log_error("frontend.user: %s", err);
         return -1;

@@ -123,6 +123,10 @@ static int st_worker_init(void *inst)
     struct st *s = inst;
     if (!open_root(s))
         bm_log(BM_LOG_WARN, "static: cannot open root %s: %s", s->root, strerror(errno));
+    /* The confined worker reads only beneath what we declare: the root, or
+     * everything when symlinks may lead out of it. */
+    else if (bm_sandbox_allow_read(s->symlinks_outside ? "/" : s->root) == -1)
+        bm_log(BM_LOG_WARN, "static: root %s: %s", s->root, strerror(errno));
     return 0;
 }
 

@@ -103,6 +103,26 @@ static int status_init(struct bm_conf *conf, void **inst)
     return 0;
 }
 
+/* The frontend replaces its scoreboard file on every start (a new inode):
+ * the confined worker may read the directory it lives in. */
+static int status_worker_init(void *inst)
+{
+    struct status *st = inst;
+    if (!st->scoreboard)
+        return 0;
+    char dir[4096];
+    const char *slash = strrchr(st->scoreboard, '/');
+    size_t n = !slash ? 1 : slash == st->scoreboard ? 1 : (size_t)(slash - st->scoreboard);
+    if (n >= sizeof dir)
+        return 0;
+    memcpy(dir, slash ? st->scoreboard : ".", n);
+    dir[n] = '\0';
+    if (bm_sandbox_allow_read(dir) == -1)
+        bm_log(BM_LOG_WARN, "status: %s: %s (the scoreboard cannot be read)", dir,
+               strerror(errno));
+    return 0;
+}
+
 static void status_fini(void *inst)
 {
     free(inst);
@@ -235,6 +255,7 @@ const struct bm_module bactrian_module = {
     .api_version = BACTRIAN_MODULE_API_VERSION,
     .name = "status",
     .init = status_init,
+    .worker_init = status_worker_init,
     .handle = status_handle,
     .fini = status_fini,
 };

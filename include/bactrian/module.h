@@ -127,6 +127,12 @@ bool bm_conf_bool(struct bm_conf *c, const char *name, bool def);
 size_t bm_conf_strings(struct bm_conf *c, const char *name, const char *const *def,
                        const char *const **out);
 bool bm_conf_has(struct bm_conf *c, const char *name);
+
+/* Confinement (doc/modules.md): a worker runs confined after every
+ * worker_init, and may then open files for reading only beneath the paths
+ * that modules declared. Call from worker_init with a directory or a file;
+ * 0, or -1 with errno when the path cannot be opened now. */
+int bm_sandbox_allow_read(const char *path);
 /* Reports "FILE:LINE: setting 'backend.modules.[i].NAME': message" (the
  * block's line when name is NULL or absent) and makes startup fail. */
 void bm_conf_error(struct bm_conf *c, const char *name, const char *fmt, ...)

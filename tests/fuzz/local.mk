@@ -10,7 +10,7 @@ FUZZERS = tests/fuzz/fuzz_proxy tests/fuzz/fuzz_http1 tests/fuzz/fuzz_ws_frame t
 	tests/fuzz/fuzz_tlsrec tests/fuzz/fuzz_ws_deflate tests/fuzz/fuzz_ws_handshake \
 	tests/fuzz/fuzz_range
 noinst_PROGRAMS += $(FUZZERS)
-FUZZ_LDADD = common/libcommon.la $(OPENSSL_LIBS) $(ZLIB_LIBS) $(LIBCONFIG_LIBS)
+FUZZ_LDADD = common/libcommon.la $(OPENSSL_LIBS) $(ZLIB_LIBS) $(LIBCONFIG_LIBS) $(LIBSECCOMP_LIBS)
 tests_fuzz_fuzz_proxy_SOURCES = tests/fuzz/fuzz_proxy.c
 tests_fuzz_fuzz_proxy_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_proxy_LDADD = $(FUZZ_LDADD)

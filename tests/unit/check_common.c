@@ -13,6 +13,7 @@ Suite *suite_proxy(void);
 Suite *suite_proc(void);
 Suite *suite_sbfile(void);
 Suite *suite_cidr(void);
+Suite *suite_sandbox(void);
 
 int main(void)
 {
@@ -25,6 +26,7 @@ int main(void)
     srunner_add_suite(sr, suite_proc());
     srunner_add_suite(sr, suite_sbfile());
     srunner_add_suite(sr, suite_cidr());
+    srunner_add_suite(sr, suite_sandbox());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
