@@ -19,8 +19,8 @@ if HAVE_CHECK
 check_PROGRAMS += tests/unit/check_backend
 tests_unit_check_backend_SOURCES = tests/unit/check_backend.c \
 	tests/unit/backend/test_http1.c tests/unit/backend/test_router.c \
-	tests/unit/backend/test_ev.c tests/unit/backend/test_range.c \
-	backend/http1.c backend/router.c backend/modules/range.c
+	tests/unit/backend/test_ev.c tests/unit/backend/test_range.c tests/unit/backend/test_crashrec.c \
+	backend/http1.c backend/router.c backend/modules/range.c backend/crashrec.c
 tests_unit_check_backend_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_backend_LDADD = tests/unit/libtestutil.la common/libcommon.la $(CHECK_LIBS) \
 	$(OPENSSL_LIBS) $(LIBCONFIG_LIBS) $(LIBSECCOMP_LIBS)
