@@ -276,7 +276,14 @@ static void signal_workers(struct worker_slot *w, int n, int sig)
             kill(w[i].pid, sig);
 }
 
-/* A worker killed by a signal inside a module callback: logs the module, the
+/* How a worker ended, naming the system call when seccomp killed it. */
+static const char *exit_why(pid_t pid, int status, char *out, size_t outlen)
+{
+    const char *s = bx_sandbox_describe(pid, status, out, outlen);
+    return s ? s : bx_exit_str(status, out, outlen);
+}
+
+/* A worker that died inside a module callback: logs the module, the
  * request and the signal, and backs the mount off after too many such crashes
  * in the window. True when the crash is the module's (the worker itself is
  * then respawned at once: the back-off is the mount's, not the worker's). */
@@ -284,15 +291,16 @@ static bool note_crash(struct gen *g, int i, pid_t pid, int status)
 {
     size_t mount;
     char what[BE_ACT_TEXT + 1];
+    char why[96];
+    /* a signal, or an exit mid-callback (a sanitizer's report ends in exit(1)) */
     if (!be_activity_take((size_t)g->w[i].stats_slot, be_generation, g->mods.n, &mount, what,
-                          sizeof what) || !WIFSIGNALED(status))
+                          sizeof what) || status == 0)
         return false;
     const struct be_instance *in = &g->mods.v[mount];
     const struct bx_backend_conf *be = &g->cfg->be;
-    int sig = WTERMSIG(status);
-    bx_log_error("worker %d (pid %ld) killed by signal %d (%s) in module %s (%s, mount %s) "
-                 "serving %s", i, (long)pid, sig, strsignal(sig), in->mod->name,
-                 in->setting_path, in->path, what);
+    bx_log_error("worker %d (pid %ld) %s in module %s (%s, mount %s) serving %s", i, (long)pid,
+                 exit_why(pid, status, why, sizeof why), in->mod->name, in->setting_path,
+                 in->path, what);
     if (be->module_crash_limit == 0)
         return true;
     struct mount_health *h = &g->health[mount];
@@ -311,13 +319,6 @@ static bool note_crash(struct gen *g, int i, pid_t pid, int status)
                  "answering 503 on it for %llu ms", in->mod->name, in->setting_path, in->path,
                  be->module_crash_limit, be->module_crash_window_ms, (unsigned long long)period);
     return true;
-}
-
-/* How a worker ended, naming the system call when seccomp killed it. */
-static const char *exit_why(pid_t pid, int status, char *out, size_t outlen)
-{
-    const char *s = bx_sandbox_describe(pid, status, out, outlen);
-    return s ? s : bx_exit_str(status, out, outlen);
 }
 
 static void reaped_old(struct master *m, pid_t pid, int status)
