@@ -722,8 +722,11 @@ static void http_process(struct bm_request *r)
         } else if (r->state == S_BODY) {
             read_body(r);
         }
-        if (c->closed || c->proto != r)
-            return; /* closed, or taken over (WebSocket) */
+        /* Closed, or taken over (WebSocket): r is freed then, and the session
+         * may sit at r's very address (malloc reuses the chunk), so "c->proto
+         * != r" alone cannot tell; the ops can. */
+        if (c->closed || c->ops != &http_ops || c->proto != r)
+            return;
         if (r->state == before && bx_buf_unread(&c->in) == avail)
             break; /* no progress: wait for bytes */
     }
