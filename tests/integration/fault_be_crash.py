@@ -92,5 +92,39 @@ def test_crash_loop_backs_the_mount_off():
             pool.close()
 
 
+def test_crash_on_a_websocket_message_is_attributed():
+    """A module that dies on a WebSocket message is named with its mount; with
+    module_crash_limit = 1 its mount refuses new upgrades (503) at once while
+    another WebSocket mount keeps its sessions and takes new ones."""
+    mods = [fb.ECHO, fb.STATUS, {"module": "crashtest", "path": "/crashws"}]
+    s = harness.Stack(modules=mods, workers=2, backend_tcp=False)
+    s.sections["backend"].update({"module_dir": _moddir(s.tmp), "module_crash_limit": 1,
+                                  "module_crash_backoff": 5})
+    s.write_config()
+    with s:
+        pool = fb.WsPool(s.socket, 10)
+        pool.open()
+        pool.start()
+        try:
+            c = fb.ws_open(s.socket, path="/crashws")
+            c.sendall(fb.frame(b"boom"))
+            harness.wait_for(lambda: re.search(
+                r"killed by signal 11 \(Segmentation fault\) in module crashtest "
+                r"\(backend\.modules\.\[2\], mount /crashws\) serving WebSocket message",
+                harness.read_file(s.backend_log)), "the crash logged")
+            c.close()
+            out = _req(s.socket, "/crashws")
+            assert out.startswith(b"HTTP/1.1 503"), out
+            try:
+                fb.ws_open(s.socket, path="/crashws").close()
+                raise AssertionError("upgrade accepted on a backed-off mount")
+            except ConnectionError as e:
+                assert "503" in str(e), e
+            fb.ws_open(s.socket).close()
+            assert pool.alive() >= 4, pool.alive()  # only the crashed worker's share was cut
+        finally:
+            pool.close()
+
+
 if __name__ == "__main__":
     harness.main(globals())

@@ -40,10 +40,10 @@ def frame(payload, opcode=1):
     return bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + masked
 
 
-def ws_open(addr, timeout=5.0):
+def ws_open(addr, timeout=5.0, path="/echo"):
     """A session past its 101, or an exception."""
     c = connect(addr, timeout)
-    c.sendall(UPGRADE)
+    c.sendall(UPGRADE.replace(b"/echo", path.encode(), 1))
     head = b""
     while b"\r\n\r\n" not in head:
         b = c.recv(4096)
