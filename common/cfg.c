@@ -716,10 +716,11 @@ static void check_frontend(struct ctx *x, int need)
                 err_line(x, v->line, vp, "cert is required: a service has tls = true");
             else if (!file_readable(v->cert))
                 err_line(x, v->line, vp, "cert file %s: %s", v->cert, strerror(errno));
+            /* Whether the key can be read is the key process's to say (it may
+             * read keys this process cannot: frontend/keyproc.h); it names
+             * the file when it cannot. */
             if (!v->key)
                 err_line(x, v->line, vp, "key is required: a service has tls = true");
-            else if (!file_readable(v->key))
-                err_line(x, v->line, vp, "key file %s: %s", v->key, strerror(errno));
         }
         if (!v->backend)
             err_line(x, v->line, vp,

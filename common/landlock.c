@@ -107,8 +107,10 @@ static struct ruleset_attr handled(int abi, enum bx_sandbox_profile p, size_t *s
         *size = offsetof(struct ruleset_attr, scoped);
     }
     if (abi >= 6) {
-        /* Backend workers reach each other's abstract pub/sub sockets. */
-        a.scoped = SCOPE_SIGNAL | (p == BX_SANDBOX_BE_WORKER ? 0 : SCOPE_ABSTRACT_UNIX);
+        /* Every profile: pub/sub sockets are files in a 0700 directory now
+         * (backend/pubsub.c), so workers need no abstract name either, and
+         * an exempt worker could reach any abstract socket on the host. */
+        a.scoped = SCOPE_SIGNAL | SCOPE_ABSTRACT_UNIX;
         *size = sizeof a;
     }
     return a;

@@ -1,8 +1,7 @@
 /* The Landlock layer of confinement (sandbox.h): file access only where
  * declared (bx_sandbox_allow_read, bx_sandbox_allow_log), no TCP bind or
- * connect, no signals outside the process and, for frontend children and
- * the key process, no abstract Unix sockets outside it. On a kernel
- * without Landlock it does nothing: seccomp's argument filters then carry
+ * connect, no signals and no abstract Unix sockets outside the process. On
+ * a kernel without Landlock it does nothing: seccomp's argument filters then carry
  * the confinement alone (doc/design.md says what that leaves open). */
 #ifndef BACTRIAN_COMMON_LANDLOCK_H
 #define BACTRIAN_COMMON_LANDLOCK_H

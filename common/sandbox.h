@@ -3,9 +3,9 @@
  * A confined process has PR_SET_NO_NEW_PRIVS and PR_SET_DUMPABLE 0 (no
  * ptrace, no /proc/PID/mem by siblings of the same uid), a Landlock domain
  * where the kernel has one (no file reads or writes but the ones declared,
- * and for frontend children no signals or abstract Unix sockets outside the
- * process) and a seccomp-BPF allow-list of the system calls the profile
- * needs after set-up, some with argument filters. Any other call raises
+ * and no signals or abstract Unix sockets outside the process) and a
+ * seccomp-BPF allow-list of the system calls the profile needs after
+ * set-up, some with argument filters. Any other call raises
  * SIGSYS: the handler records the call number in a table shared with the
  * master (bx_sandbox_init) and the process dies by SIGSYS; the master's reap
  * names the call (bx_sandbox_describe). The set-up must be finished before:

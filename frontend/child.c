@@ -26,6 +26,7 @@
 #include "common/sandbox.h"
 #include "frontend/access.h"
 #include "frontend/child.h"
+#include "frontend/keystub.h"
 #include "frontend/lean.h"
 #include "frontend/relay.h"
 #include "frontend/scoreboard.h"
@@ -636,6 +637,7 @@ _Noreturn void fe_child_main(const struct fe_child_env *env)
     signal(SIGHUP, SIG_IGN);
     signal(SIGUSR1, SIG_IGN);
     signal(SIGINT, SIG_IGN);
+    fe_keystub_set_channel(env->keyfd);
     const struct bx_config *cfg = env->gen->cfg;
     struct bx_sb_slot *slot = env->slot;
     bx_log_follow(&env->sb->hdr->log_seq);
@@ -687,6 +689,8 @@ _Noreturn void fe_child_main(const struct fe_child_env *env)
         close(c.fd);
         if (c.handed)
             break; /* the slot is the lean child's now: no more clients here */
+        if (fe_keystub_lost())
+            break; /* the key process restarted: a new child gets a channel to it */
         if (served + 1 < cfg->fe.clients_per_child) {
             memset(slot->vhost, 0, sizeof slot->vhost);
             slot->family = 0;

@@ -42,6 +42,7 @@ struct fe_child_env {
     size_t slot_index;          /* its index, for hand-offs */
     int notify_fd;              /* eventfd: "I took a client" */
     int handoff_fd;             /* to the master: idle connections for lean children (lean.h) */
+    int keyfd;                  /* this child's own sign channel to the key process, or -1 */
     const int *close_fds;       /* the master's own descriptors */
     size_t nclose;
 };

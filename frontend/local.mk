@@ -10,6 +10,9 @@ frontend_libfrontend_la_SOURCES = \
 	frontend/shm.c frontend/shm.h \
 	frontend/slottab.c frontend/slottab.h \
 	frontend/tls.c frontend/tls.h \
+	frontend/keyproc.c frontend/keyproc.h \
+	frontend/keyctl.c frontend/keyctl.h \
+	frontend/keystub.c frontend/keystub.h \
 	frontend/lean.c frontend/lean.h \
 	frontend/arena.c frontend/arena.h \
 	frontend/tlsrec.c frontend/tlsrec.h \
@@ -25,7 +28,8 @@ check_PROGRAMS += tests/unit/check_frontend
 tests_unit_check_frontend_SOURCES = tests/unit/check_frontend.c \
 	tests/unit/frontend/test_http.c tests/unit/frontend/test_scoreboard.c \
 	tests/unit/frontend/test_tlsrec.c tests/unit/frontend/test_lean.c \
-	tests/unit/frontend/test_slottab.c tests/unit/frontend/test_ktls.c
+	tests/unit/frontend/test_slottab.c tests/unit/frontend/test_ktls.c \
+	tests/unit/frontend/test_keyproc.c
 tests_unit_check_frontend_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_frontend_LDADD = frontend/libfrontend.la common/libcommon.la $(CHECK_LIBS) \
 	$(OPENSSL_LIBS) $(LIBCONFIG_LIBS) $(LIBSECCOMP_LIBS)
@@ -39,6 +43,6 @@ FE_IT = tests/integration/fe_relay.py tests/integration/fe_tls.py \
 	tests/integration/fe_wss.py tests/integration/fe_lean.py \
 	tests/integration/fe_proxy_tls.py tests/integration/fe_status.py \
 	tests/integration/fe_tlsrec.py tests/integration/fe_sbtrust.py \
-	tests/integration/fe_access.py
+	tests/integration/fe_access.py tests/integration/fe_keyproc.py
 TESTS += $(FE_IT)
 EXTRA_DIST += $(FE_IT) tests/integration/fe_util.py

@@ -36,6 +36,8 @@
 #include "common/sandbox.h"
 #include "frontend/access.h"
 #include "frontend/child.h"
+#include "frontend/keyctl.h"
+#include "frontend/keystub.h"
 #include "frontend/lean.h"
 #include "frontend/master.h"
 #include "frontend/scoreboard.h"
@@ -48,6 +50,13 @@
 #define TAG_SIGNAL 0xffffff01u
 #define TAG_NOTIFY 0xffffff02u
 #define TAG_HANDOFF 0xffffff03u
+/* A child that holds the per-IP admission lock this long (it needs it for
+ * microseconds) is killed: meanwhile every per-IP-limited client gets a 503. */
+#define IP_LOCK_HOLD_MS 1000
+/* ...and seen holding it on this many passes of the loop at least, so that
+ * a master that was not scheduled for a second cannot mistake two brief
+ * holds by one busy child for one long one. */
+#define IP_LOCK_SAMPLES 3
 
 struct master {
     const struct bx_cli *cli;
@@ -65,6 +74,14 @@ struct master {
     uint64_t next_rotate;
     uint64_t superseded_ms[MAX_GENS]; /* when generation id % MAX_GENS was replaced */
     unsigned next_gen;
+    struct {                    /* the per-IP lock's holder, as last seen */
+        pid_t pid;
+        uint64_t since;
+        unsigned seen;
+    } lock;
+    struct fe_keyctl kc;        /* the key process (keyproc.h) */
+    uint64_t kp_restart_ms;     /* when to start it again after it died */
+    uint64_t kp_delay_ms;       /* back-off between failed restarts */
 };
 
 /* ---- generations -------------------------------------------------------- */
@@ -101,8 +118,38 @@ static int reuse_listener(const struct fe_gen *old, const char *addr, int port)
     return -1;
 }
 
-static struct fe_gen *gen_build(struct bx_config *cfg, const struct fe_gen *old, char *err,
-                                size_t errlen)
+/* The oldest generation a child still runs (its keys must stay), or next. */
+static unsigned oldest_live(const struct master *m, unsigned next)
+{
+    unsigned oldest = next;
+    for (size_t i = 0; i < m->slots.n; i++)
+        if (m->slots.o[i].pid > 0 && m->slots.o[i].generation < oldest)
+            oldest = m->slots.o[i].generation;
+    return oldest;
+}
+
+/* The key process loads generation id's keys; the contexts get key stubs. */
+static int gen_tls(struct master *m, struct fe_gen *g, unsigned id, char *err, size_t errlen)
+{
+    const struct bx_config *cfg = g->cfg;
+    if (!fe_tls_wanted(cfg))
+        return fe_tls_build(&g->tls, cfg, id, NULL, err, errlen);
+    EVP_PKEY **pubs = calloc(cfg->nvhosts, sizeof *pubs);
+    if (!pubs) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int rc = fe_keyctl_load(&m->kc, cfg, id, oldest_live(m, id), pubs, err, errlen);
+    if (rc == 0)
+        rc = fe_tls_build(&g->tls, cfg, id, pubs, err, errlen);
+    for (size_t i = 0; i < cfg->nvhosts; i++)
+        EVP_PKEY_free(pubs[i]);
+    free(pubs);
+    return rc;
+}
+
+static struct fe_gen *gen_build(struct master *m, struct bx_config *cfg, const struct fe_gen *old,
+                                unsigned id, char *err, size_t errlen)
 {
     const struct bx_frontend_conf *fe = &cfg->fe;
     struct fe_gen *g = calloc(1, sizeof *g);
@@ -146,7 +193,7 @@ static struct fe_gen *gen_build(struct bx_config *cfg, const struct fe_gen *old,
             goto fail;
         }
     }
-    if (fe_tls_build(&g->tls, cfg, err, errlen) == -1)
+    if (gen_tls(m, g, id, err, errlen) == -1)
         goto fail;
     if (!g->tls.n) {
         const struct bx_vhost *d = bx_config_default_vhost(cfg);
@@ -194,17 +241,21 @@ static void spawn(struct master *m)
     s->generation = m->gen->id;
     s->started_ms = bx_now_ms();
     fe_slot_set(s, FE_SLOT_STARTING);
+    /* Its own sign channel: replies for one child never reach another. */
+    int keyfd = m->gen->tls.n ? fe_keyctl_channel(&m->kc) : -1;
     pid_t pid = fork();
     if (pid == 0) {
         child_views(m, (size_t)idx);
-        int close_fds[] = {m->sigfd, m->ep, m->pidfd, m->hofd[0]};
+        int close_fds[] = {m->sigfd, m->ep, m->pidfd, m->hofd[0], m->kc.ctl, m->kc.own};
         struct fe_child_env env = {
             .gen = m->gen, .sb = sb, .slot = s, .slot_index = (size_t)idx,
-            .notify_fd = m->notify_fd,
-            .handoff_fd = m->hofd[1], .close_fds = close_fds, .nclose = 4,
+            .notify_fd = m->notify_fd, .handoff_fd = m->hofd[1], .keyfd = keyfd,
+            .close_fds = close_fds, .nclose = 6,
         };
         fe_child_main(&env);
     }
+    if (keyfd >= 0)
+        close(keyfd);
     if (pid == -1) {
         bx_log_error("fork: %s", strerror(errno));
         fe_slot_set(s, FE_SLOT_FREE);
@@ -341,7 +392,8 @@ static void take_handoffs(struct master *m)
         if (pid == 0) {
             child_views(m, (size_t)idx);
             int fds[] = {m->sigfd, m->ep, m->pidfd, m->notify_fd, m->hofd[0], m->hofd[1], ackfd,
-                         m->gen->accept_ep};
+                         m->gen->accept_ep, m->kc.ctl, m->kc.own};
+            fe_keystub_set_channel(-1);
             for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
                 close(fds[i]);
             for (size_t i = 0; i < m->gen->nls; i++)
@@ -361,6 +413,64 @@ static void take_handoffs(struct master *m)
         }
         fe_handoff_ack(ackfd, pid > 0 ? pid : 0);
     }
+}
+
+/* ---- the key process ---------------------------------------------------- */
+
+/* The master's descriptors a key process forked now must not keep. */
+static size_t master_fds(const struct master *m, int *out, size_t max)
+{
+    size_t n = 0;
+    int mine[] = {m->sigfd, m->ep, m->pidfd, m->notify_fd, m->hofd[0], m->hofd[1],
+                  m->gen ? m->gen->accept_ep : -1};
+    for (size_t i = 0; i < sizeof mine / sizeof mine[0] && n < max; i++)
+        out[n++] = mine[i];
+    for (size_t i = 0; m->gen && i < m->gen->nls && n < max; i++)
+        out[n++] = m->gen->ls[i].fd;
+    return n;
+}
+
+static void key_process_died(struct master *m, int status)
+{
+    char how[128];
+    const char *why = bx_sandbox_describe(m->kc.pid, status, how, sizeof how);
+    bx_log_error("key process %d %s; starting a new one", (int)m->kc.pid,
+                 why ? why : bx_exit_str(status, how, sizeof how));
+    fe_keyctl_gone(&m->kc);
+    m->kp_delay_ms = 1000; /* at most one restart a second */
+    m->kp_restart_ms = bx_now_ms() + m->kp_delay_ms;
+}
+
+/* A new key process with the running generation's keys. Children of older
+ * generations fail their next handshake; idle children, whose channel went
+ * with the old key process, are replaced. */
+static void key_process_restart(struct master *m)
+{
+    char err[BX_ERRLEN * 2];
+    int fds[64];
+    size_t n = master_fds(m, fds, 64);
+    m->kp_restart_ms = 0;
+    EVP_PKEY **pubs = calloc(m->gen->cfg->nvhosts, sizeof *pubs);
+    if (!pubs || fe_keyctl_start(&m->kc, m->gen->cfg, fds, n, err, sizeof err) == -1 ||
+        fe_keyctl_load(&m->kc, m->gen->cfg, m->gen->id, m->gen->id, pubs, err,
+                       sizeof err) == -1 ||
+        fe_tls_keys_match(&m->gen->tls, pubs, err, sizeof err) == -1) {
+        bx_log_error("key process restart: %s; next try in %llu s", pubs ? err : "out of memory",
+                     (unsigned long long)(m->kp_delay_ms / 1000));
+        for (size_t i = 0; pubs && i < m->gen->cfg->nvhosts; i++)
+            EVP_PKEY_free(pubs[i]);
+        free(pubs);
+        fe_keyctl_stop(&m->kc); /* one that started but cannot load: gone, reaped */
+        m->kp_restart_ms = bx_now_ms() + m->kp_delay_ms;
+        m->kp_delay_ms = m->kp_delay_ms * 2 > 60000 ? 60000 : m->kp_delay_ms * 2;
+        return;
+    }
+    for (size_t i = 0; i < m->gen->cfg->nvhosts; i++)
+        EVP_PKEY_free(pubs[i]);
+    free(pubs);
+    for (size_t i = 0; i < m->slots.n; i++)
+        retire(m, i);
+    bx_log_notice("key process %d started again (generation %u)", (int)m->kc.pid, m->gen->id);
 }
 
 /* Slot i's child pid ended: a line unless it exited or was retired, and
@@ -389,7 +499,10 @@ static void reap(struct master *m)
     int status;
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        fe_scoreboard_lock_reap(m->sb, pid);
+        if (pid == m->kc.pid) {
+            key_process_died(m, status);
+            continue;
+        }
         long i = fe_slottab_find(&m->slots, pid);
         /* Not found: a child that handed its connection to a lean one. */
         char how[128];
@@ -414,7 +527,7 @@ static void reload(struct master *m)
         free(cfg);
         return;
     }
-    struct fe_gen *g = gen_build(cfg, m->gen, err, sizeof err);
+    struct fe_gen *g = gen_build(m, cfg, m->gen, m->next_gen, err, sizeof err);
     if (g)
         g->cfg_heap = 1;
     if (!g) {
@@ -463,6 +576,36 @@ static void enforce_old(struct master *m)
     }
 }
 
+/* A child holding the per-IP lock for over IP_LOCK_HOLD_MS is misbehaving
+ * (taken over, or stuck): it is killed, and the kernel frees the lock with
+ * it. The holder is who the kernel says holds the lock (F_GETLK), never a
+ * pid a child wrote; it has the lock's descriptor, so it is one of our
+ * children, and waitid() checks it is still our (unreaped) child, so its
+ * pid cannot have been reused. */
+static void watch_ip_lock(struct master *m, uint64_t now)
+{
+    pid_t pid = fe_scoreboard_lock_holder(m->sb);
+    if (pid <= 0 || pid != m->lock.pid) {
+        m->lock.pid = pid > 0 ? pid : 0;
+        m->lock.since = now;
+        m->lock.seen = pid > 0;
+        return;
+    }
+    if (++m->lock.seen < IP_LOCK_SAMPLES || now - m->lock.since < IP_LOCK_HOLD_MS)
+        return;
+    siginfo_t si = {0};
+    long slot = fe_slottab_find(&m->slots, pid);
+    if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == 0) {
+        bx_log_error("child %d (slot %ld) held the per_ip_max lock for over %d ms: killed",
+                     (int)pid, slot, IP_LOCK_HOLD_MS);
+        kill(pid, SIGKILL);
+    } else {
+        /* Only processes with the lock's descriptor can hold it: ours. */
+        bx_log_error("the per_ip_max lock is held by pid %d, not a child of ours", (int)pid);
+    }
+    m->lock.pid = 0;
+}
+
 static void timers(struct master *m)
 {
     uint64_t now = bx_now_ms();
@@ -473,6 +616,10 @@ static void timers(struct master *m)
     }
     if (!m->stopping)
         enforce_old(m);
+    if (m->gen->cfg->fe.per_ip_max > 0)
+        watch_ip_lock(m, now);
+    if (m->kp_restart_ms && now >= m->kp_restart_ms && !m->stopping)
+        key_process_restart(m);
 }
 
 /* ---- stop ---------------------------------------------------------------- */
@@ -573,7 +720,7 @@ int fe_master_check(struct bx_config *cfg)
 {
     struct fe_tls t;
     char err[BX_ERRLEN * 2];
-    if (fe_tls_build(&t, cfg, err, sizeof err) == -1) {
+    if (fe_tls_build(&t, cfg, 0, NULL, err, sizeof err) == -1) {
         fprintf(stderr, "%s: %s\n", cfg->path, err);
         return -1;
     }
@@ -654,8 +801,19 @@ static int setup(struct master *m, struct bx_config *cfg)
     }
     ev.data.u32 = TAG_HANDOFF;
     epoll_ctl(m->ep, EPOLL_CTL_ADD, m->hofd[0], &ev);
+    /* Before anything reads a key and before the privilege drop: the key
+     * process is the only one that ever loads one. */
+    if (fe_tls_wanted(cfg)) {
+        int fds[16];
+        size_t n = master_fds(m, fds, 16);
+        if (fe_keyctl_start(&m->kc, cfg, fds, n, err, sizeof err) == -1) {
+            bx_log_error("%s", err);
+            return -1;
+        }
+        bx_log_info("key process %d started", (int)m->kc.pid);
+    }
     fe_access_init();
-    m->gen = gen_build(cfg, NULL, err, sizeof err);
+    m->gen = gen_build(m, cfg, NULL, m->next_gen, err, sizeof err);
     if (!m->gen) {
         bx_log_error("%s", err);
         return -1;
@@ -684,7 +842,7 @@ static int setup(struct master *m, struct bx_config *cfg)
 int fe_master_run(const struct bx_cli *cli, struct bx_config *cfg)
 {
     struct master m = {.cli = cli, .sigfd = -1, .ep = -1, .notify_fd = -1, .hofd = {-1, -1},
-                       .next_gen = 1};
+                       .next_gen = 1, .kc = {.ctl = -1, .own = -1}};
     struct bx_frontend_conf *fe = &cfg->fe;
     char *pid_file = fe->pid_file ? strdup(fe->pid_file) : NULL;
     m.pidfd = bx_daemon_start(cli, fe->error_log, fe->log_level, fe->pid_file);
@@ -704,6 +862,7 @@ int fe_master_run(const struct bx_cli *cli, struct bx_config *cfg)
     bx_pidfile_remove(pid_file, m.pidfd);
     free(pid_file);
     gen_free(m.gen, true);
+    fe_keyctl_stop(&m.kc);
     unmap_scoreboard(&m);
     if (m.sigfd >= 0)
         close(m.sigfd);

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <openssl/crypto.h>
@@ -28,13 +29,31 @@ size_t fe_scoreboard_size(size_t nslots)
            nslots * page_round(sizeof(struct bx_sb_slot));
 }
 
+/* The per-IP lock's file: empty and sealed, so a child that writes to the
+ * descriptor it inherits cannot grow it (no memory to fill), only lock it. */
+static int lock_file(void)
+{
+    int fd = memfd_create("bactrian-iplock", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd == -1)
+        return -1;
+    if (fcntl(fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) == -1) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
 static struct fe_scoreboard *init(struct fe_scoreboard *sb, size_t nslots)
 {
     sb->shared = mmap(NULL, sizeof *sb->shared, PROT_READ | PROT_WRITE,
                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (sb->shared == MAP_FAILED) {
-        int e = errno;
+    if (sb->shared == MAP_FAILED)
         sb->shared = NULL;
+    sb->lock_fd = sb->shared ? lock_file() : -1;
+    if (sb->lock_fd == -1) {
+        int e = errno;
         fe_scoreboard_destroy(sb);
         errno = e;
         return NULL;
@@ -60,6 +79,7 @@ struct fe_scoreboard *fe_scoreboard_create(size_t nslots)
     struct fe_scoreboard *sb = calloc(1, sizeof *sb);
     if (!sb)
         return NULL;
+    sb->lock_fd = -1;
     if (fe_shm_create(&sb->shm, "bactrian-scoreboard", fe_scoreboard_size(nslots), true) == -1) {
         free(sb);
         return NULL;
@@ -73,6 +93,7 @@ struct fe_scoreboard *fe_scoreboard_create_file(size_t nslots, const char *path,
     struct fe_scoreboard *sb = calloc(1, sizeof *sb);
     if (!sb)
         return NULL;
+    sb->lock_fd = -1;
     if (fe_shm_create_file(&sb->shm, path, fe_scoreboard_size(nslots), uid, gid) == -1) {
         int e = errno;
         free(sb);
@@ -89,6 +110,8 @@ void fe_scoreboard_destroy(struct fe_scoreboard *sb)
     fe_shm_destroy(&sb->shm);
     if (sb->shared)
         munmap(sb->shared, sizeof *sb->shared);
+    if (sb->lock_fd >= 0)
+        close(sb->lock_fd);
     free(sb);
 }
 
@@ -180,29 +203,56 @@ size_t fe_scoreboard_count_ip(const struct fe_scoreboard *sb, const struct socka
     return n;
 }
 
+/* Byte 0 of the lock file, write-locked: F_SETLK never waits, so the
+ * wait below stays bounded. */
+static int lock_op(const struct fe_scoreboard *sb, int cmd, short type, pid_t *holder)
+{
+    struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
+    int rc;
+    do
+        rc = fcntl(sb->lock_fd, cmd, &fl);
+    while (rc == -1 && errno == EINTR);
+    if (holder)
+        *holder = rc == 0 && fl.l_type != F_UNLCK ? fl.l_pid : 0;
+    return rc;
+}
+
+int fe_scoreboard_lock_try(struct fe_scoreboard *sb)
+{
+    return lock_op(sb, F_SETLK, F_WRLCK, NULL);
+}
+
+pid_t fe_scoreboard_lock_holder(const struct fe_scoreboard *sb)
+{
+    pid_t holder = 0;
+    return lock_op(sb, F_GETLK, F_WRLCK, &holder) == -1 ? -1 : holder;
+}
+
 /* The lock is held for one pass over the slots, microseconds. A holder
- * that died in it is freed by the master when it reaps it; one that holds
+ * that dies loses it (the kernel drops its record locks); one that holds
  * it forever (a child gone bad) costs each waiter FE_IP_LOCK_WAIT_MS, not
- * a hang. No kill(owner, 0) probe: children may not signal others. */
+ * a hang, until the master kills it (master.c, watch_ip_lock). */
 static int ip_lock(struct fe_scoreboard *sb, int *holder)
 {
-    int me = (int)getpid();
     uint64_t deadline = 0;
     for (unsigned spins = 0;; spins++) {
-        int owner = 0;
-        if (__atomic_compare_exchange_n(&sb->shared->ip_lock, &owner, me, false,
-                                        __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+        if (fe_scoreboard_lock_try(sb) == 0)
             return 0;
-        *holder = owner;
+        if (errno != EAGAIN && errno != EACCES) {
+            *holder = 0;
+            return -1;
+        }
         if (spins < 32) {
             sched_yield();
             continue;
         }
         uint64_t now = bx_now_ms();
-        if (!deadline)
+        if (!deadline) {
             deadline = now + FE_IP_LOCK_WAIT_MS;
-        else if (now >= deadline)
+        } else if (now >= deadline) {
+            *holder = (int)fe_scoreboard_lock_holder(sb);
             return -1;
+        }
         struct timespec ts = {0, 50 * 1000};
         nanosleep(&ts, NULL);
     }
@@ -210,16 +260,7 @@ static int ip_lock(struct fe_scoreboard *sb, int *holder)
 
 static void ip_unlock(struct fe_scoreboard *sb)
 {
-    int me = (int)getpid();
-    __atomic_compare_exchange_n(&sb->shared->ip_lock, &me, 0, false, __ATOMIC_RELEASE,
-                                __ATOMIC_RELAXED);
-}
-
-void fe_scoreboard_lock_reap(struct fe_scoreboard *sb, pid_t pid)
-{
-    int owner = (int)pid;
-    __atomic_compare_exchange_n(&sb->shared->ip_lock, &owner, 0, false, __ATOMIC_RELEASE,
-                                __ATOMIC_RELAXED);
+    lock_op(sb, F_SETLK, F_UNLCK, NULL);
 }
 
 enum fe_admit fe_scoreboard_admit_ip(struct fe_scoreboard *sb, struct bx_sb_slot *self,

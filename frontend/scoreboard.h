@@ -36,11 +36,10 @@ enum fe_slot_state {
     FE_SLOT_RELAY = BX_SB_RELAY,
 };
 
-/* Written by every child, so trusted by nobody: connection ids and the
- * per-IP admission lock. Its own small anonymous mapping, not in the file. */
+/* Written by every child, so trusted by nobody: connection ids. Its own
+ * small anonymous mapping, not in the file. */
 struct fe_sb_shared {
     uint64_t conn_seq;          /* connection ids, fetch-and-add */
-    int ip_lock;                /* pid holding the per-IP admission lock, 0 = free */
 };
 
 struct fe_scoreboard {
@@ -52,6 +51,7 @@ struct fe_scoreboard {
     struct bx_sb_slot *own;     /* a child's own slot (writable), else NULL */
     size_t own_index;
     struct fe_sb_shared *shared;
+    int lock_fd;                /* the per-IP admission lock: a POSIX record lock on it */
 };
 
 /* Maps a zeroed scoreboard of nslots slots; NULL (errno set) on failure. */
@@ -90,12 +90,22 @@ enum fe_admit { FE_ADMIT_OK, FE_ADMIT_LIMIT, FE_ADMIT_LOCK_TIMEOUT };
  * the same address at once cannot both pass. max <= 0 means no limit. The
  * lock is waited for at most FE_IP_LOCK_WAIT_MS (a child that holds it
  * forever must not stall the others): then FE_ADMIT_LOCK_TIMEOUT and
- * *holder says who held it. */
+ * *holder says who held it.
+ *
+ * The lock is a POSIX record lock (F_SETLK) on lock_fd, a sealed empty
+ * memfd every child inherits, not a word in shared memory: the kernel
+ * knows the holder, so F_GETLK names the real one (a child cannot frame a
+ * sibling, as it could by writing another pid into a shared word), and it
+ * frees the lock when the holder dies. */
 #define FE_IP_LOCK_WAIT_MS 200
 enum fe_admit fe_scoreboard_admit_ip(struct fe_scoreboard *sb, struct bx_sb_slot *self,
                                      const struct sockaddr *sa, int max, int *holder);
-/* Master, on reaping pid: frees the per-IP lock if pid died holding it. */
-void fe_scoreboard_lock_reap(struct fe_scoreboard *sb, pid_t pid);
+/* The pid holding the per-IP lock as the kernel knows it, 0 when free, -1
+ * on error. The caller must not hold it (a process never conflicts with
+ * its own lock). */
+pid_t fe_scoreboard_lock_holder(const struct fe_scoreboard *sb);
+/* Takes the per-IP lock without waiting: 0, or -1 when someone holds it. */
+int fe_scoreboard_lock_try(struct fe_scoreboard *sb);
 
 /* Makes a printable unique connection id into out (>= 24 bytes). */
 void fe_scoreboard_conn_id(struct fe_scoreboard *sb, char *out, size_t outlen);

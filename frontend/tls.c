@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "common/cfg.h"
+#include "frontend/keyproc.h"
+#include "frontend/keystub.h"
 #include "frontend/scoreboard.h"
 #include "frontend/tls.h"
 
@@ -20,6 +22,11 @@ static struct fe_tickets *ticket_keys;
 void fe_tls_set_ticket_source(struct fe_tickets *t)
 {
     ticket_keys = t;
+}
+
+const struct fe_tickets *fe_tls_ticket_source(void)
+{
+    return ticket_keys;
 }
 
 const char *fe_tls_error(char *buf, size_t len)
@@ -220,8 +227,42 @@ int fe_tls_take_keys(SSL *ssl, struct tlsrec *rec)
     return rc;
 }
 
-static SSL_CTX *build_ctx(const struct fe_tls *t, const struct bx_vhost *v, char *err,
-                          size_t errlen)
+/* The daemon: the key process's public half of the vhost's key must be the
+ * certificate's, and the context gets a key stub (keystub.h), never the key.
+ * -t (pub NULL): the key is read here, to check it, in a process that serves no one. */
+static int use_key(SSL_CTX *ctx, const struct bx_vhost *v, unsigned gen, unsigned idx,
+                   EVP_PKEY *pub, char *err, size_t errlen)
+{
+    char e[BX_ERRLEN];
+    EVP_PKEY *k;
+    if (pub) {
+        X509 *x = SSL_CTX_get0_certificate(ctx);
+        if (!x || EVP_PKEY_eq(X509_get0_pubkey(x), pub) != 1) {
+            snprintf(err, errlen, "vhost '%s': key %s does not match certificate %s", v->name,
+                     v->key, v->cert);
+            ERR_clear_error();
+            return -1;
+        }
+        k = fe_keystub_new(pub, gen, idx, e, sizeof e);
+    } else {
+        k = kp_load_key(v->key, e, sizeof e);
+    }
+    if (!k) {
+        snprintf(err, errlen, "vhost '%s': %s", v->name, e);
+        return -1;
+    }
+    int ok = SSL_CTX_use_PrivateKey(ctx, k) == 1 && SSL_CTX_check_private_key(ctx) == 1;
+    EVP_PKEY_free(k);
+    if (!ok) {
+        snprintf(err, errlen, "vhost '%s': key %s does not match certificate %s (%s)", v->name,
+                 v->key, v->cert, fe_tls_error(e, sizeof e));
+        return -1;
+    }
+    return 0;
+}
+
+static SSL_CTX *build_ctx(const struct fe_tls *t, const struct bx_vhost *v, EVP_PKEY *pub,
+                          char *err, size_t errlen)
 {
     const struct bx_tls_conf *tc = &t->cfg->fe.tls;
     char e[256];
@@ -262,17 +303,8 @@ static SSL_CTX *build_ctx(const struct fe_tls *t, const struct bx_vhost *v, char
                  v->cert, fe_tls_error(e, sizeof e));
         goto fail;
     }
-    if (SSL_CTX_use_PrivateKey_file(ctx, v->key, SSL_FILETYPE_PEM) != 1) {
-        snprintf(err, errlen, "vhost '%s': cannot load key %s: %s", v->name, v->key,
-                 fe_tls_error(e, sizeof e));
+    if (use_key(ctx, v, t->gen, (unsigned)(v - t->cfg->vhosts), pub, err, errlen) == -1)
         goto fail;
-    }
-    if (SSL_CTX_check_private_key(ctx) != 1) {
-        snprintf(err, errlen, "vhost '%s': key %s does not match certificate %s", v->name,
-                 v->key, v->cert);
-        ERR_clear_error();
-        goto fail;
-    }
     SSL_CTX_set_tlsext_servername_callback(ctx, sni_cb);
     SSL_CTX_set_tlsext_servername_arg(ctx, (void *)t);
     SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, NULL);
@@ -326,17 +358,24 @@ out:
     ERR_clear_error();
 }
 
-int fe_tls_build(struct fe_tls *t, const struct bx_config *cfg, char *err, size_t errlen)
+bool fe_tls_wanted(const struct bx_config *cfg)
+{
+    for (size_t i = 0; i < cfg->fe.nservices; i++)
+        if (cfg->fe.services[i].tls)
+            return true;
+    return false;
+}
+
+int fe_tls_build(struct fe_tls *t, const struct bx_config *cfg, unsigned gen, EVP_PKEY **pubs,
+                 char *err, size_t errlen)
 {
     memset(t, 0, sizeof *t);
     t->cfg = cfg;
+    t->gen = gen;
     t->strict_sni = cfg->fe.tls.strict_sni;
     const struct bx_vhost *d = bx_config_default_vhost(cfg);
     t->def = d ? (size_t)(d - cfg->vhosts) : 0;
-    bool any = false;
-    for (size_t i = 0; i < cfg->fe.nservices; i++)
-        any |= cfg->fe.services[i].tls;
-    if (!any)
+    if (!fe_tls_wanted(cfg))
         return 0;
     t->ctx = calloc(cfg->nvhosts, sizeof *t->ctx);
     if (!t->ctx) {
@@ -345,7 +384,7 @@ int fe_tls_build(struct fe_tls *t, const struct bx_config *cfg, char *err, size_
     }
     t->n = cfg->nvhosts;
     for (size_t i = 0; i < cfg->nvhosts; i++) {
-        t->ctx[i] = build_ctx(t, &cfg->vhosts[i], err, errlen);
+        t->ctx[i] = build_ctx(t, &cfg->vhosts[i], pubs ? pubs[i] : NULL, err, errlen);
         if (!t->ctx[i]) {
             fe_tls_free(t);
             return -1;
@@ -354,6 +393,21 @@ int fe_tls_build(struct fe_tls *t, const struct bx_config *cfg, char *err, size_
     warm_up(t->ctx[t->def], TLS1_3_VERSION);
     warm_up(t->ctx[t->def], TLS1_2_VERSION);
     fe_tls_forget_keys();
+    return 0;
+}
+
+int fe_tls_keys_match(const struct fe_tls *t, EVP_PKEY **pubs, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        X509 *x = SSL_CTX_get0_certificate(t->ctx[i]);
+        if (!x || EVP_PKEY_eq(X509_get0_pubkey(x), pubs[i]) != 1) {
+            const struct bx_vhost *v = &t->cfg->vhosts[i];
+            snprintf(err, errlen, "vhost '%s': key %s does not match certificate %s", v->name,
+                     v->key, v->cert);
+            ERR_clear_error();
+            return -1;
+        }
+    }
     return 0;
 }
 

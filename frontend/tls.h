@@ -1,7 +1,8 @@
 /* TLS for the frontend: one SSL_CTX per vhost, built in the master before
- * forking; SNI picks the context; session tickets use keys in memory shared
- * by the master's children so every child can resume every other child's
- * sessions. */
+ * forking, holding the certificate and a key stub (keystub.h) whose
+ * signatures the key process makes; SNI picks the context; session tickets
+ * use keys in memory shared by the master's children so every child can
+ * resume every other child's sessions. */
 #ifndef BACTRIAN_FRONTEND_TLS_H
 #define BACTRIAN_FRONTEND_TLS_H
 
@@ -18,6 +19,7 @@ struct fe_tls {
     SSL_CTX **ctx;          /* one per vhost, same index as cfg->vhosts; NULL when no TLS */
     size_t n;
     size_t def;             /* index of the default vhost */
+    unsigned gen;           /* the key generation the contexts' key stubs name */
     bool strict_sni;
     const struct bx_config *cfg;
 };
@@ -28,12 +30,23 @@ struct fe_tls_conn {
     char sni[256];          /* "" when the client sent none */
 };
 
-/* Builds every context (certificates and keys are read now). Returns 0, or
- * -1 with err naming the vhost and file. */
-int fe_tls_build(struct fe_tls *t, const struct bx_config *cfg, char *err, size_t errlen);
+/* Does any service of cfg use TLS? */
+bool fe_tls_wanted(const struct bx_config *cfg);
+/* Builds every context (certificates are read now). pubs: the public halves of
+ * key generation gen as the key process loaded them (keyctl.h), one per vhost;
+ * each context gets a key stub. pubs NULL (-t): the key files are read here.
+ * Returns 0, or -1 with err naming the vhost and file. */
+int fe_tls_build(struct fe_tls *t, const struct bx_config *cfg, unsigned gen, EVP_PKEY **pubs,
+                 char *err, size_t errlen);
 void fe_tls_free(struct fe_tls *t);
+/* Are pubs (one per vhost) the public keys of t's certificates? 0, or -1 with
+ * err naming the first vhost whose key no longer matches. */
+int fe_tls_keys_match(const struct fe_tls *t, EVP_PKEY **pubs, char *err, size_t errlen);
 /* Where ticket keys are read from (the master's shared keys). */
 void fe_tls_set_ticket_source(struct fe_tickets *t);
+/* The same, for the hostile-child test's attacks on the keys (in a child,
+ * only the read-only view of them is mapped). */
+const struct fe_tickets *fe_tls_ticket_source(void);
 /* The session ticket callback (SSL_CTX_set_tlsext_ticket_key_evp_cb), here
  * for the unit tests: 0 (no ticket, full handshake) whenever the shared keys
  * cannot be read consistently. */

@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -81,6 +84,65 @@ static int act_open(const char *arg, char *out, size_t outlen)
     return 0;
 }
 
+/* A file opened for writing: "rw" (O_RDWR) or "append" (the log's flags,
+ * which the frontend's filter lets through), then the path. */
+static int act_openw(const char *arg, char *out, size_t outlen)
+{
+    bool rw = strncmp(arg, "rw:", 3) == 0;
+    const char *path = strchr(arg, ':') ? strchr(arg, ':') + 1 : arg;
+    int fd = open(path, rw ? O_RDWR | O_CLOEXEC : O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+                  0600);
+    if (fd == -1)
+        return errno;
+    close(fd);
+    snprintf(out, outlen, "opened %s for writing", path);
+    return 0;
+}
+
+/* The Unix address arg: a path, or "@name" for an abstract name. */
+static socklen_t unix_addr(const char *arg, struct sockaddr_un *sa)
+{
+    memset(sa, 0, sizeof *sa);
+    sa->sun_family = AF_UNIX;
+    bool abstract = arg[0] == '@';
+    size_t n = strlen(arg);
+    if (n >= sizeof sa->sun_path)
+        n = sizeof sa->sun_path - 1;
+    memcpy(sa->sun_path + (abstract ? 1 : 0), arg + (abstract ? 1 : 0), n - (abstract ? 1 : 0));
+    return abstract ? (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n)
+                    : (socklen_t)sizeof *sa;
+}
+
+/* A Unix stream connection to arg (a daemon's socket). */
+static int act_unixconnect(const char *arg, char *out, size_t outlen)
+{
+    (void)out;
+    (void)outlen;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd == -1)
+        return errno;
+    struct sockaddr_un sa;
+    socklen_t len = unix_addr(arg, &sa);
+    int e = connect(fd, (struct sockaddr *)&sa, len) == -1 ? errno : 0;
+    close(fd);
+    return e;
+}
+
+/* A datagram to the Unix socket arg (a daemon's, or the test's). */
+static int act_unixsend(const char *arg, char *out, size_t outlen)
+{
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd == -1)
+        return errno;
+    struct sockaddr_un sa;
+    socklen_t len = unix_addr(arg, &sa);
+    ssize_t n = sendto(fd, "hostile", 7, 0, (struct sockaddr *)&sa, len);
+    int e = n == -1 ? errno : 0;
+    close(fd);
+    snprintf(out, outlen, "sent %zd bytes", n);
+    return e;
+}
+
 /* A new TCP connection to 127.0.0.1:arg (the test's own listener). */
 static int act_connect(const char *arg, char *out, size_t outlen)
 {
@@ -140,6 +202,7 @@ static const struct {
     {"mem", act_mem},         {"vmread", act_vmread}, {"ptrace", act_ptrace},
     {"kill", act_kill},       {"open", act_open},     {"connect", act_connect},
     {"exec", act_exec},       {"fork", act_fork},     {"asan", act_asan},
+    {"openw", act_openw},     {"unixconnect", act_unixconnect}, {"unixsend", act_unixsend},
 };
 
 size_t hostile_run(const char *action, const char *arg, char *out, size_t outlen)

@@ -8,12 +8,37 @@ its master logs "killed by seccomp: system call NAME"), and the rest of the
 server keeps serving: the master lives, the attacked sibling lives, other
 clients get their pages.
 
-Adding an action: tests/hostile/actions.h, then a line in FE_ACTIONS and
-BE_ACTIONS below (what the frontend child and the worker must see)."""
+The frontend child also attacks what it shares with the master
+(frontend/shm.h, slottab.h): it writes another child's slot, the
+scoreboard header, the session ticket keys (through the read-only view and
+where the master's writable mapping was) and dies by SIGSEGV; mprotect makes
+no view writable (EACCES) and mremap does not grow its own slot over its
+neighbours (EPERM, mseal); it opens the scoreboard file for writing (trapped,
+or EACCES by Landlock with the log's open flags); it sends forged lean
+hand-offs (naming another slot, slot 0xffffffff, its own slot while not
+relaying) and the master logs "hand-off from pid N refused: ..." and serves
+on; it takes the per-IP admission lock and keeps it, and the master kills it
+within about a second (test_per_ip_lock_held_forever_is_broken).
+The worker sends pub/sub text that is not UTF-8 to the other workers with
+its own, real credentials: the subscribers get nothing and stay open
+(test_worker_pubsub_text_checked); and it cannot connect to the backend's
+Unix socket (only datagram sockets). Neither process reaches an abstract
+Unix socket of the test's (Landlock scope). Datagrams from processes that are not
+workers (the same uid, and nobody) are tested in ws_security.py
+(test_pubsub_foreign_senders_refused).
+
+Adding an action: tests/hostile/actions.h (or child_actions in fe_hook.c for
+one that needs the child's scoreboard, slot or hand-off socket), then a line
+in FE_ACTIONS and BE_ACTIONS below (what the frontend child and the worker
+must see)."""
 import ctypes
+import errno
+import json
 import os
 import re
+import shutil
 import socket
+import tempfile
 import time
 
 import harness
@@ -22,8 +47,10 @@ HOSTILE_FE = os.path.join(harness.BUILDDIR, "tests", "hostile", "bactrian-fronte
 TEST_MODS = os.path.join(harness.BUILDDIR, "tests", "modules", ".libs")
 
 # (action, argument, expected): argument "SIB" is a busy sibling's pid, "MASTER"
-# the master's, "PORT" a loopback TCP listener of the test's. expected is
-# ("trap", system call names) or ("denied",).
+# the master's, "PORT" a loopback TCP listener of the test's, "SBFILE" the
+# scoreboard file. expected is ("trap", system call names), ("denied",) or
+# ("denied", errno), ("segv",) (the child dies by SIGSEGV, the master logs
+# it), or ("handoff", why): refused, and the master logs the refusal.
 FE_ACTIONS = [
     ("mem", "SIB", ("trap", "openat")),
     ("vmread", "SIB", ("trap", "process_vm_readv")),
@@ -34,6 +61,22 @@ FE_ACTIONS = [
     ("connect", "PORT", ("denied",)),
     ("exec", "", ("trap", "execve")),
     ("fork", "", ("trap", "clone", "clone3", "fork")),
+    ("sbslot", "", ("segv",)),
+    ("sbheader", "", ("segv",)),
+    ("tickets", "view", ("segv",)),
+    ("tickets", "page", ("segv",)),
+    ("mprotect", "header", ("denied", errno.EACCES)),
+    ("mprotect", "tickets", ("denied", errno.EACCES)),
+    ("mremap", "grow", ("denied", errno.EPERM)),
+    ("mremap", "move", ("denied", errno.EPERM)),
+    ("mremap", "zero", ("denied", errno.EPERM)),
+    ("openw", "rw:SBFILE", ("trap", "openat")),
+    ("openw", "append:SBFILE", ("denied", errno.EACCES)),
+    ("handoff", "other", ("handoff", r"pid \d+ owns slot \d+ but claims slot \d+")),
+    ("handoff", "ffffffff", ("handoff", r"pid \d+ owns slot \d+ but claims slot 4294967295")),
+    ("handoff", "self", ("handoff", r"slot \d+ is handshake, not relaying")),
+    ("unixconnect", "@ABSTRACT_S", ("denied", errno.EPERM)),
+    ("unixsend", "@ABSTRACT_D", ("denied", errno.EACCES)),
 ]
 # Workers may open files for reading (modules' files): Landlock refuses the
 # rest, so those are "denied", not trapped.
@@ -47,6 +90,8 @@ BE_ACTIONS = [
     ("connect", "PORT", ("denied",)),
     ("exec", "", ("trap", "execve")),
     ("fork", "", ("trap", "clone", "clone3", "fork")),
+    ("unixconnect", "BESOCK", ("denied", errno.EACCES)),
+    ("unixsend", "@ABSTRACT_D", ("denied", errno.EPERM)),
 ]
 
 
@@ -58,8 +103,8 @@ def asan_build():
 # In --enable-asan builds seccomp lets reads through for the sanitizer's
 # report (Landlock refuses them but its own files): those are "denied".
 if asan_build():
-    FE_ACTIONS = [(a, g, ("denied",) if e[0] == "trap" and e[1] == "openat" else e)
-                  for a, g, e in FE_ACTIONS]
+    FE_ACTIONS = [(a, g, ("denied",) if e[0] == "trap" and e[1] == "openat" and a != "openw"
+                   else e) for a, g, e in FE_ACTIONS]
 
 
 def have_landlock():
@@ -67,6 +112,62 @@ def have_landlock():
     libc.syscall.restype = ctypes.c_long
     # landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION) on x86_64
     return libc.syscall(444, None, 0, 1) >= 1
+
+
+def landlock_abi():
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    return max(0, libc.syscall(444, None, 0, 1))
+
+
+# Abstract Unix sockets of the test's, outside every sandbox: a confined
+# process must reach neither (Landlock's scope, ABI 6; stream sockets in
+# workers and datagram sockets in frontend children are not even made).
+ABSTRACT = "bactrian-hostile-%d" % os.getpid()
+
+
+def abstract_sockets():
+    d = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    d.bind("\0" + ABSTRACT + "-d")
+    d.setblocking(False)
+    st = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    st.bind("\0" + ABSTRACT + "-s")
+    st.listen(8)
+    st.setblocking(False)
+    return d, st
+
+
+def assert_untouched(d, st):
+    for sock, what in ((d, "datagram"), (st, "stream")):
+        try:
+            got = sock.recv(100) if sock is d else sock.accept()
+            raise AssertionError("the abstract %s socket was reached: %r" % (what, got))
+        except BlockingIOError:
+            pass
+
+
+def with_abstract(arg):
+    return arg.replace("@ABSTRACT_D", "@" + ABSTRACT + "-d").replace(
+        "@ABSTRACT_S", "@" + ABSTRACT + "-s")
+
+
+def have_mseal():
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    return libc.syscall(462, None, 0, 0) == 0 or ctypes.get_errno() != errno.ENOSYS
+
+
+# Without mseal (Linux < 6.10) a child can grow its own slot (doc/design.md),
+# and without Landlock the log's open flags open any file the uid may write.
+if not have_mseal():
+    print("note: no mseal in this kernel: the mremap attacks are not tried")
+    FE_ACTIONS = [x for x in FE_ACTIONS if x[0] != "mremap"]
+if not have_landlock():
+    FE_ACTIONS = [x for x in FE_ACTIONS if x[1] != "append:SBFILE"]
+if landlock_abi() < 6:
+    print("note: Landlock ABI < 6: the abstract socket attacks are not tried")
+    FE_ACTIONS = [x for x in FE_ACTIONS if x[1] != "@ABSTRACT_S"]
+    BE_ACTIONS = [x for x in BE_ACTIONS if not x[1].startswith("@")]
 
 
 def children(ppid):
@@ -113,7 +214,20 @@ def check_outcome(where, action, answer, expected, log, before):
     text = answer.decode("utf-8", "replace")
     assert " ok" not in text.split("\n")[0], "%s: %s got through: %r" % (where, action, text)
     if expected[0] == "denied":
-        assert text.startswith("RESULT %s denied" % action), (where, action, text)
+        want = "RESULT %s denied" % action + (" %d " % expected[1] if len(expected) > 1 else "")
+        assert text.startswith(want), (where, action, text, want)
+        return
+    if expected[0] in ("segv", "handoff"):
+        pat = (r"child \d+ \([^)]*\) killed by signal 11" if expected[0] == "segv"
+               else r"hand-off from pid \d+ refused: " + expected[1])
+        if expected[0] == "segv":
+            assert text == "", (where, action, text)
+        else:
+            assert text.startswith("RESULT %s denied" % action), (where, action, text)
+        assert wait_log(log, pat, before.get(pat, 0) + 1), \
+            "%s: %s: no master log line matching %r:\n%s" % (where, action, pat,
+                                                              harness.read_file(log)[-3000:])
+        before[pat] = before.get(pat, 0) + 1
         return
     names = "|".join(expected[1:])
     pat = r"killed by seccomp: system call (%s) \(\d+\)" % names
@@ -136,9 +250,12 @@ def test_frontend_child_is_confined_and_attacks_fail():
     target = socket.socket()
     target.bind(("127.0.0.1", 0))
     target.listen(8)
+    sbdir = tempfile.mkdtemp(prefix="bactrian-sb-")
+    sbfile = os.path.join(sbdir, "scoreboard")
+    ab = abstract_sockets()
     try:
         with harness.Stack(frontend=True, modules=[{"module": "hello", "path": "/"}],
-                           backend_tcp=False) as s:
+                           backend_tcp=False, frontend_opts={"scoreboard_file": sbfile}) as s:
             master = s.pid("frontend")
             harness.wait_for(lambda: len(children(master)) >= 2, "two idle children")
             for pid in children(master):
@@ -154,6 +271,7 @@ def test_frontend_child_is_confined_and_attacks_fail():
             port = str(target.getsockname()[1])
             for action, arg, expected in FE_ACTIONS:
                 a = {"SIB": str(sib), "MASTER": str(master), "PORT": port}.get(arg, arg)
+                a = with_abstract(a.replace("SBFILE", sbfile))
                 answer = fe_attack(s, action, a)
                 check_outcome("frontend", action, answer, expected, s.frontend_log, seen)
                 assert s.procs["frontend"].poll() is None, "the master died"
@@ -167,9 +285,60 @@ def test_frontend_child_is_confined_and_attacks_fail():
             except socket.timeout:
                 pass
             hold.close()
+            assert_untouched(*ab)
     finally:
         harness.FRONTEND = saved
         target.close()
+        shutil.rmtree(sbdir, ignore_errors=True)
+        for x in ab:
+            x.close()
+
+
+def curl_code(s):
+    r = harness.curl("-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "3",
+                     s.url("/"), check=False)
+    return r.stdout.strip()
+
+
+def test_per_ip_lock_held_forever_is_broken():
+    """A taken-over child that takes the per-IP admission lock and keeps it
+    would make every other child answer its per-IP-limited clients with a 503
+    (after a 200 ms wait): the master kills a child that holds the lock for
+    over a second, and those clients are served again."""
+    harness.FRONTEND, saved = HOSTILE_FE, harness.FRONTEND
+    try:
+        with harness.Stack(frontend=True, modules=[{"module": "hello", "path": "/"}],
+                           backend_tcp=False, frontend_opts={"per_ip_max": 8}) as s:
+            assert curl_code(s) == "200"
+            bad = socket.create_connection(("127.0.0.1", s.http_port))
+            bad.settimeout(5)
+            bad.sendall(b"HOSTILE iplock\r\n\r\n")
+            m = re.match(rb"RESULT iplock ok held by (\d+)", bad.recv(100))
+            assert m, "the hostile child did not take the lock"
+            holder = int(m.group(1))
+            t0 = time.monotonic()
+            codes = []
+            while time.monotonic() - t0 < 8:
+                codes.append(curl_code(s))
+                if codes[-1] == "200":
+                    break
+            took = time.monotonic() - t0
+            assert codes[0] == "503", "the held lock did not stop anyone: %r" % codes
+            assert codes[-1] == "200", "still refused after %.1f s: %r" % (took, codes)
+            assert took < 3, "served again only after %.1f s" % took
+            print("per-IP-limited clients served again after %.2f s (%d refused)" %
+                  (took, len(codes) - 1))
+            log = harness.read_file(s.frontend_log)
+            assert "the per_ip_max lock is held by pid %d" % holder in log, log[-2000:]
+            assert re.search(r"child %d \(slot \d+\) held the per_ip_max lock for over 1000 ms: "
+                             r"killed" % holder, log), log[-2000:]
+            harness.wait_for(lambda: not alive(holder), "the lock holder's end")
+            assert s.procs["frontend"].poll() is None, "the master died"
+            for _ in range(5):
+                assert curl_code(s) == "200"
+            bad.close()
+    finally:
+        harness.FRONTEND = saved
 
 
 def test_lean_child_is_confined():
@@ -214,14 +383,107 @@ def test_backend_worker_is_confined_and_attacks_fail():
             assert status_field(pid, "Seccomp") == "2", "worker %d not filtered" % pid
         seen = {}
         port = str(target.getsockname()[1])
+        ab = abstract_sockets()
         for action, arg, expected in BE_ACTIONS:
-            a = {"MASTER": str(master), "PORT": port}.get(arg, arg)
+            a = {"MASTER": str(master), "PORT": port, "BESOCK": s.socket}.get(arg, arg)
+            a = with_abstract(a)
             r = harness.curl(s.backend_url("/hostile?do=%s&arg=%s" % (action, a)), check=False)
             check_outcome("backend", action, r.stdout.encode(), expected, s.backend_log, seen)
             assert s.procs["backend"].poll() is None, "the master died"
             r = harness.curl(s.backend_url("/hostile?do=none"))
             assert r.stdout.startswith("RESULT none unknown"), r.stdout
         target.close()
+        assert_untouched(*ab)
+        for x in ab:
+            x.close()
+
+
+def worker_of_client(master, port):
+    import fe_util as fu
+    return fu.child_of_client(master, port)
+
+
+def ps_sockets(workers):
+    found = []
+    with open("/proc/net/unix") as f:
+        for line in f:
+            path = line.split()[-1] if len(line.split()) >= 8 else ""
+            if any(re.search(r"/bactrian-ps-[^/]+/%d$" % w, path) for w in workers):
+                found.append(path)
+    return found
+
+
+def test_worker_pubsub_text_checked():
+    """A taken-over worker is one of the workers, so its pub/sub datagrams
+    carry credentials the others accept: text that is not UTF-8 from it
+    still reaches no client (and closes nobody); valid text does arrive, so
+    it is the check that stopped the other."""
+    import ws_conformance as wc
+    mods = [{"module": "chat", "path": "/chat", "ping_interval": 0},
+            {"module": "hostile", "path": "/hostile"}]
+    d = tempfile.mkdtemp(prefix="bactrian-hostile-mods-")
+    os.symlink(os.path.join(harness.MODULE_DIR, "chat.so"), os.path.join(d, "chat.so"))
+    os.symlink(os.path.join(TEST_MODS, "hostile.so"), os.path.join(d, "hostile.so"))
+    try:
+        worker_pubsub(mods, d)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def worker_pubsub(mods, moddir):
+    import ws_conformance as wc
+    with harness.Stack(modules=mods, workers=2, backend_opts={"module_dir": moddir}) as s:
+        wc.STACK = s
+        master = s.pid("backend")
+        harness.wait_for(lambda: len(children(master)) >= 2, "two workers")
+        ws = wc.WS("/chat")
+        assert ws.status == 101, ws.status
+        ws.send_frame(1, json.dumps({"type": "join", "room": "h", "nick": "eve"}).encode())
+        while json.loads(ws.recv_message()[1])["type"] != "joined":
+            pass
+        sub = worker_of_client(master, ws.sock.getsockname()[1])
+        assert sub, "the subscriber's worker not found"
+        socks = ps_sockets(children(master))
+        assert len(socks) == 2, socks
+
+        def send(text):
+            # From the worker the subscriber is not on (a worker never takes
+            # its own datagrams). A worker takes a connection only within its
+            # fair share (backend/worker.c): the subscriber's holds the
+            # WebSocket, so the next connection goes to the other. Should a
+            # try land on it anyway, one kept busy by a sleeping request
+            # leaves the next to the other.
+            import threading
+            for attempt in range(10):
+                t = None
+                if attempt % 2:
+                    t = threading.Thread(target=harness.curl, args=(
+                        s.backend_url("/hostile?do=sleep&arg=600"),))
+                    t.start()
+                    time.sleep(0.2)
+                r = harness.curl(s.backend_url("/hostile?do=pssend&room=h&text=%s&arg=%s" %
+                                               (text, ",".join(socks))))
+                if t:
+                    t.join()
+                m = re.match(r"RESULT pssend sent (\d+) error \d+ pid (\d+)", r.stdout)
+                assert m and m.group(1) == "2", r.stdout
+                if int(m.group(2)) != sub:
+                    return
+            raise AssertionError("no request reached the other worker")
+        send("bad")
+        ws.sock.settimeout(1.0)
+        try:
+            d = ws.sock.recv(65536)
+            raise AssertionError("the subscriber received %r" % d[:200])
+        except socket.timeout:
+            pass
+        assert wait_log(s.backend_log, r"latest: text that is not UTF-8", 1), \
+            harness.read_file(s.backend_log)[-2000:]
+        send("good")
+        ws.sock.settimeout(5)
+        op, data, _ = ws.recv_message()
+        assert json.loads(data) == {"type": "message", "text": "from a worker"}, data
+        ws.close()
 
 
 def test_static_symlinks_outside_still_work_confined():

@@ -10,6 +10,7 @@ Suite *suite_fe_tlsrec(void);
 Suite *suite_fe_lean(void);
 Suite *suite_fe_slottab(void);
 Suite *suite_fe_ktls(void);
+Suite *suite_fe_keyproc(void);
 
 int main(void)
 {
@@ -19,6 +20,7 @@ int main(void)
     srunner_add_suite(sr, suite_fe_lean());
     srunner_add_suite(sr, suite_fe_slottab());
     srunner_add_suite(sr, suite_fe_ktls());
+    srunner_add_suite(sr, suite_fe_keyproc());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -122,28 +122,52 @@ START_TEST(per_ip_admission_is_atomic)
         }
         ck_assert_int_eq(admitted, MAX);
         ck_assert_uint_eq(fe_scoreboard_count_ip(sb, (struct sockaddr *)&a, NULL), MAX);
-        ck_assert_int_eq(sb->shared->ip_lock, 0);
+        ck_assert_int_eq(fe_scoreboard_lock_holder(sb), 0);
         fe_scoreboard_destroy(sb);
     }
     munmap(go, sizeof *go);
 }
 END_TEST
 
-/* A lock left by a process killed while holding it is freed when the
- * master reaps that process; the lock of another pid is left alone. */
-START_TEST(per_ip_lock_of_dead_owner_is_freed_on_reap)
+/* A child that holds the lock, for the tests below: takes it, says so on
+ * the pipe, waits to be killed. */
+static pid_t lock_holder_child(struct fe_scoreboard *sb)
+{
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    pid_t pid = fork();
+    ck_assert_int_ne(pid, -1);
+    if (pid == 0) {
+        char c = fe_scoreboard_lock_try(sb) == 0 ? 'y' : 'n';
+        if (write(p[1], &c, 1) != 1)
+            _exit(1);
+        for (;;)
+            pause();
+    }
+    char c = 0;
+    ck_assert_int_eq(read(p[0], &c, 1), 1);
+    ck_assert_int_eq(c, 'y');
+    close(p[0]);
+    close(p[1]);
+    return pid;
+}
+
+/* The lock is the kernel's: it names its real holder, and a holder that
+ * dies (killed while holding it) frees it without anyone's help. */
+START_TEST(per_ip_lock_of_dead_owner_is_freed)
 {
     struct fe_scoreboard *sb = fe_scoreboard_create(2);
     struct sockaddr_storage a = v4("198.51.100.5");
-    sb->shared->ip_lock = 4242;
-    fe_scoreboard_lock_reap(sb, 4243);
-    ck_assert_int_eq(sb->shared->ip_lock, 4242);
-    fe_scoreboard_lock_reap(sb, 4242);
-    ck_assert_int_eq(sb->shared->ip_lock, 0);
+    ck_assert_int_eq(fe_scoreboard_lock_holder(sb), 0);
+    pid_t pid = lock_holder_child(sb);
+    ck_assert_int_eq(fe_scoreboard_lock_holder(sb), pid);
+    kill(pid, SIGKILL);
+    ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+    ck_assert_int_eq(fe_scoreboard_lock_holder(sb), 0);
     fe_slot_set(SLOT(sb, 0), FE_SLOT_HANDSHAKE);
     ck_assert_int_eq(fe_scoreboard_admit_ip(sb, SLOT(sb, 0), (struct sockaddr *)&a, 1, NULL),
                      FE_ADMIT_OK);
-    ck_assert_int_eq(sb->shared->ip_lock, 0);
+    ck_assert_int_eq(fe_scoreboard_lock_holder(sb), 0);
     fe_slot_set(SLOT(sb, 1), FE_SLOT_HANDSHAKE);
     ck_assert_int_eq(fe_scoreboard_admit_ip(sb, SLOT(sb, 1), (struct sockaddr *)&a, 1, NULL),
                      FE_ADMIT_LIMIT);
@@ -153,14 +177,14 @@ START_TEST(per_ip_lock_of_dead_owner_is_freed_on_reap)
 }
 END_TEST
 
-/* A child gone bad holds the lock forever (here: the lock word names a
- * live process, ourselves): a waiter gives up after a bounded time with a
- * clear result naming the holder, and does not count or publish. */
+/* A child gone bad holds the lock forever: a waiter gives up after a
+ * bounded time with a clear result naming the holder, and does not count
+ * or publish. */
 START_TEST(per_ip_lock_held_forever_times_out)
 {
     struct fe_scoreboard *sb = fe_scoreboard_create(2);
     struct sockaddr_storage a = v4("198.51.100.6");
-    sb->shared->ip_lock = 1;
+    pid_t pid = lock_holder_child(sb);
     fe_slot_set(SLOT(sb, 0), FE_SLOT_HANDSHAKE);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -171,9 +195,11 @@ START_TEST(per_ip_lock_held_forever_times_out)
     long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
     ck_assert_int_ge(ms, FE_IP_LOCK_WAIT_MS - 10);
     ck_assert_int_lt(ms, FE_IP_LOCK_WAIT_MS * 10);
-    ck_assert_int_eq(holder, 1);
-    ck_assert_int_eq(SLOT(sb, 0)->family, 0);   /* not published */
-    ck_assert_int_eq(sb->shared->ip_lock, 1); /* and not stolen */
+    ck_assert_int_eq(holder, pid);
+    ck_assert_int_eq(SLOT(sb, 0)->family, 0);            /* not published */
+    ck_assert_int_eq(fe_scoreboard_lock_holder(sb), pid); /* and not stolen */
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
     fe_scoreboard_destroy(sb);
 }
 END_TEST
@@ -469,7 +495,7 @@ Suite *suite_fe_scoreboard(void)
     tcase_add_test(tc, slot_states);
     tcase_add_test(tc, per_ip_counts_busy_slots_and_mapped_addresses);
     tcase_add_test(tc, per_ip_admission_is_atomic);
-    tcase_add_test(tc, per_ip_lock_of_dead_owner_is_freed_on_reap);
+    tcase_add_test(tc, per_ip_lock_of_dead_owner_is_freed);
     tcase_add_test(tc, per_ip_lock_held_forever_times_out);
     tcase_add_test(tc, child_writes_only_its_own_slot);
     tcase_add_test(tc, ticket_keys_read_only_in_children);

@@ -1,0 +1,39 @@
+/* The master's side of the key process (keyproc.h): starting it, telling it
+ * which keys a generation uses, and making the sign channels handed to the
+ * processes that may sign. */
+#ifndef BACTRIAN_FRONTEND_KEYCTL_H
+#define BACTRIAN_FRONTEND_KEYCTL_H
+
+#include <openssl/evp.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct bx_config;
+
+struct fe_keyctl {
+    pid_t pid;                  /* the key process, 0 when not running */
+    int ctl;                    /* control socket, -1 when not running */
+    int own;                    /* the master's own sign channel (its TLS warm-up) */
+};
+
+/* Forks the key process. Called while still root, it switches to the
+ * configured user keeping only CAP_DAC_READ_SEARCH; otherwise it runs as we
+ * do. close_fds are the master's descriptors it must not keep. Sets this
+ * process's sign channel. 0, or -1 with err. */
+int fe_keyctl_start(struct fe_keyctl *k, const struct bx_config *cfg, const int *close_fds,
+                    size_t nclose, char *err, size_t errlen);
+/* Has the key process load every vhost's key as generation gen (dropping
+ * generations older than oldest), and gives each key's public half in
+ * pubs[cfg->nvhosts] (the caller frees them). On error the running
+ * generations stay and err names the vhost and the file. */
+int fe_keyctl_load(struct fe_keyctl *k, const struct bx_config *cfg, unsigned gen,
+                   unsigned oldest, EVP_PKEY **pubs, char *err, size_t errlen);
+/* A new sign channel: the key process gets one end, the caller the other
+ * (to give to the child it forks, then close). -1 when the key process is gone. */
+int fe_keyctl_channel(struct fe_keyctl *k);
+/* After the key process exited (reaped by the caller). */
+void fe_keyctl_gone(struct fe_keyctl *k);
+/* Closes the control socket (the key process exits) and waits for it briefly. */
+void fe_keyctl_stop(struct fe_keyctl *k);
+
+#endif
