@@ -422,7 +422,8 @@ static size_t master_fds(const struct master *m, int *out, size_t max)
 {
     size_t n = 0;
     int mine[] = {m->sigfd, m->ep, m->pidfd, m->notify_fd, m->hofd[0], m->hofd[1],
-                  m->gen ? m->gen->accept_ep : -1};
+                  m->gen ? m->gen->accept_ep : -1,
+                  m->sb ? m->sb->lock_fd : -1}; /* a restarted key process takes no lock */
     for (size_t i = 0; i < sizeof mine / sizeof mine[0] && n < max; i++)
         out[n++] = mine[i];
     for (size_t i = 0; m->gen && i < m->gen->nls && n < max; i++)
