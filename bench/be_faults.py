@@ -74,6 +74,7 @@ def main():
                        backend_opts={"log_level": "notice"}) as s:
         master = s.pid("backend")
         fb.wait_until(lambda: len(fb.children(master)) == WORKERS, "the workers")
+        fb.workers_ready(s.socket, WORKERS)
         pool = fb.WsPool(s.socket, N)
         pool.open()
         pool.start()

@@ -102,6 +102,7 @@ def test_crash_on_a_websocket_message_is_attributed():
                                   "module_crash_backoff": 5})
     s.write_config()
     with s:
+        fb.workers_ready(s.socket, 2)  # a lone worker takes every session
         pool = fb.WsPool(s.socket, 10)
         pool.open()
         pool.start()

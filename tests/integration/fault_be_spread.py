@@ -21,6 +21,7 @@ def test_spread_crash_respawn():
     with harness.Stack(modules=mods, workers=2, backend_tcp=False) as s:
         master = s.pid("backend")
         fb.wait_until(lambda: len(fb.children(master)) == 2, "2 workers")
+        fb.workers_ready(s.socket, 2)  # a lone worker takes every session
         pool = fb.WsPool(s.socket, N)
         load = fb.HttpLoad(s.socket, "/status", rate=20).start()
         try:

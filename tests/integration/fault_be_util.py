@@ -215,6 +215,16 @@ def per_worker(addr):
     return {w["pid"]: w["connections_open"] for w in st["workers"] if w["pid"]}
 
 
+def workers_ready(addr, n):
+    """Waits until n workers have published their pid (set up and counting)."""
+    def ready():
+        try:
+            return len(per_worker(addr)) >= n
+        except (OSError, ValueError):
+            return False
+    wait_until(ready, "%d workers ready" % n)
+
+
 def children(pid):
     out = []
     for d in os.listdir("/proc"):
