@@ -12,7 +12,7 @@
  *     void be_ws_upgrade(struct be_conn *c, struct bm_request *r,
  *                        const struct be_instance *inst);
  *
- * instead of the module's handle(). The WebSocket code (backend/ws_*.c) then
+ * instead of the module's handle(). The WebSocket code (backend/ws_session.c) then
  * either answers with an HTTP error through the normal response API
  * (bm_respond_error(r, 400) ...), and HTTP goes on, or it
  *   1. queues the "101 Switching Protocols" response itself with
@@ -23,9 +23,8 @@
  *      its handshake: they are there, unread),
  *   3. sets c->ops to its own vtable and c->proto to its session state, and
  *      then processes c->in right away if it is not empty.
- * From then on on_read/on_write/on_timer/on_close go to the WebSocket code.
- * Until the WebSocket developer lands theirs, backend/ws_upgrade_stub.c
- * answers 501.
+ * From then on on_read/on_write/on_timer/on_close go to the WebSocket code
+ * (backend/ws_session.c, declared in ws_session.h).
  * ---------------------------------------------------------------------------------
  *
  * Closing: be_conn_close() may be called from any callback; on_close runs at

@@ -15,6 +15,7 @@
 #include "backend/modset.h"
 #include "backend/router.h"
 #include "backend/worker.h"
+#include "backend/ws_session.h"
 #include "bactrian/module.h"
 #include "common/log.h"
 #include "common/proc.h"
@@ -453,8 +454,6 @@ const char *bm_host(const struct bm_request *r) { return r->req.host; }
 bool bm_path_had_encoded_slash(const struct bm_request *r) { return r->req.encoded_slash; }
 void bm_set_data(struct bm_request *r, void *data) { r->data = data; }
 void *bm_get_data(const struct bm_request *r) { return r->data; }
-struct be_conn *be_http_conn(const struct bm_request *r) { return r->c; }
-const struct be_instance *be_http_instance(const struct bm_request *r) { return r->inst; }
 
 const char *bm_path_info(const struct bm_request *r)
 {

@@ -19,11 +19,4 @@ void be_http_start(struct be_conn *c);
  * by the caller right after. */
 void be_http_detach(struct bm_request *r);
 
-/* The connection a request arrived on, and its route. */
-struct be_conn *be_http_conn(const struct bm_request *r);
-const struct be_instance *be_http_instance(const struct bm_request *r);
-
-/* Implemented by the WebSocket code (backend/ws_*.c); see conn.h. */
-void be_ws_upgrade(struct be_conn *c, struct bm_request *r, const struct be_instance *inst);
-
 #endif

@@ -425,59 +425,127 @@ const char *be_http_header(const struct be_http_req *r, const char *name)
 
 /* ---- chunked bodies ------------------------------------------------------------- */
 
+/* The states run in this order; be_chunked_decode picks the step by range. */
 enum {
     CH_SIZE = 0, CH_EXT, CH_SIZE_LF, CH_DATA, CH_DATA_CR, CH_DATA_LF,
     CH_TRAILER, CH_TRAILER_LINE, CH_TRAILER_LF, CH_END_LF, CH_DONE,
 };
 
+/* Each step below takes one byte and returns how many it consumed (0 when
+ * it only changed state), or -status. */
+
+/* The chunk-size line: hex digits, extensions (ignored), CRLF. */
+static int chunk_size_byte(struct be_chunked *c, unsigned char ch, const struct bx_buf *body,
+                           const struct be_http_limits *lim)
+{
+    switch (c->state) {
+    case CH_SIZE: {
+        int h = hexval(ch);
+        if (h >= 0) {
+            if (++c->digits > 15)
+                return -413;
+            c->remaining = c->remaining * 16 + (uint64_t)h;
+            return 1;
+        }
+        if (c->digits == 0)
+            return -400;
+        if (ch == ';' || ch == ' ' || ch == '\t') {
+            c->state = CH_EXT;
+            return 0;
+        }
+        if (ch != '\r')
+            return -400;
+        c->state = CH_SIZE_LF;
+        return 1;
+    }
+    case CH_EXT:
+        /* chunk extensions are ignored, but bounded and free of CTLs */
+        if (++c->line > MAX_CHUNK_LINE)
+            return -400;
+        if (ch == '\r')
+            c->state = CH_SIZE_LF;
+        else if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+            return -400;
+        return 1;
+    default: /* CH_SIZE_LF */
+        if (ch != '\n')
+            return -400;
+        if ((int64_t)(body->len - body->off + c->remaining) > lim->max_body)
+            return -413;
+        c->state = c->remaining ? CH_DATA : CH_TRAILER;
+        c->line = 0;
+        c->digits = 0;
+        return 1;
+    }
+}
+
+/* The CRLF after a chunk's data. */
+static int chunk_data_crlf(struct be_chunked *c, unsigned char ch)
+{
+    if (ch != (c->state == CH_DATA_CR ? '\r' : '\n'))
+        return -400;
+    c->state = c->state == CH_DATA_CR ? CH_DATA_LF : CH_SIZE;
+    return 1;
+}
+
+/* One byte of a trailer line: a field name (tchars up to the colon) and a
+ * value free of CTLs, bounded in total by max_header_size. */
+static int chunk_trailer_line_byte(struct be_chunked *c, unsigned char ch,
+                                   const struct be_http_limits *lim)
+{
+    if (++c->trailer_bytes > lim->max_header_size)
+        return -431;
+    if (ch == '\r') {
+        if (!c->digits)
+            return -400;
+        c->state = CH_TRAILER_LF;
+    } else if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
+        return -400;
+    } else if (!c->digits) {
+        if (ch == ':')
+            c->digits = 1;
+        else if (!tchar[ch])
+            return -400;
+    }
+    return 1;
+}
+
+/* The trailer section (checked, then dropped) and the final CRLF. */
+static int chunk_trailer_byte(struct be_chunked *c, unsigned char ch,
+                              const struct be_http_limits *lim)
+{
+    switch (c->state) {
+    case CH_TRAILER:
+        if (ch == '\r') {
+            c->state = CH_END_LF;
+            return 1;
+        }
+        if (ch == ' ' || ch == '\t' || !tchar[ch])
+            return -400;
+        c->state = CH_TRAILER_LINE;
+        c->digits = 0; /* here: whether the name's colon was seen */
+        return 0;
+    case CH_TRAILER_LINE:
+        return chunk_trailer_line_byte(c, ch, lim);
+    case CH_TRAILER_LF:
+        if (ch != '\n')
+            return -400;
+        c->state = CH_TRAILER;
+        return 1;
+    default: /* CH_END_LF */
+        if (ch != '\n')
+            return -400;
+        c->state = CH_DONE;
+        return 1;
+    }
+}
+
 int be_chunked_decode(struct be_chunked *c, const char *in, size_t len, size_t *used,
                       struct bx_buf *body, const struct be_http_limits *lim)
 {
     size_t i = 0;
-    int rc = 0;
-    while (i < len && rc == 0) {
-        unsigned char ch = (unsigned char)in[i];
-        switch (c->state) {
-        case CH_SIZE: {
-            int h = hexval(ch);
-            if (h >= 0) {
-                if (++c->digits > 15)
-                    return -413;
-                c->remaining = c->remaining * 16 + (uint64_t)h;
-                i++;
-            } else if (c->digits == 0) {
-                return -400;
-            } else if (ch == ';' || ch == ' ' || ch == '\t') {
-                c->state = CH_EXT;
-            } else if (ch == '\r') {
-                c->state = CH_SIZE_LF;
-                i++;
-            } else {
-                return -400;
-            }
-            break;
-        }
-        case CH_EXT:
-            /* chunk extensions are ignored, but bounded and free of CTLs */
-            if (++c->line > MAX_CHUNK_LINE)
-                return -400;
-            if (ch == '\r')
-                c->state = CH_SIZE_LF;
-            else if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
-                return -400;
-            i++;
-            break;
-        case CH_SIZE_LF:
-            if (ch != '\n')
-                return -400;
-            i++;
-            if ((int64_t)(body->len - body->off + c->remaining) > lim->max_body)
-                return -413;
-            c->state = c->remaining ? CH_DATA : CH_TRAILER;
-            c->line = 0;
-            c->digits = 0;
-            break;
-        case CH_DATA: {
+    while (i < len && c->state != CH_DONE) {
+        if (c->state == CH_DATA) {
             size_t n = len - i;
             if (n > c->remaining)
                 n = (size_t)c->remaining;
@@ -486,67 +554,22 @@ int be_chunked_decode(struct be_chunked *c, const char *in, size_t len, size_t *
             c->remaining -= n;
             if (c->remaining == 0)
                 c->state = CH_DATA_CR;
-            break;
+            continue;
         }
-        case CH_DATA_CR:
-            if (ch != '\r')
-                return -400;
-            c->state = CH_DATA_LF;
-            i++;
-            break;
-        case CH_DATA_LF:
-            if (ch != '\n')
-                return -400;
-            c->state = CH_SIZE;
-            i++;
-            break;
-        case CH_TRAILER:
-            if (ch == '\r') {
-                c->state = CH_END_LF;
-                i++;
-                break;
-            }
-            if (ch == ' ' || ch == '\t' || !tchar[ch])
-                return -400;
-            c->state = CH_TRAILER_LINE;
-            c->digits = 0; /* here: whether the name's colon was seen */
-            break;
-        case CH_TRAILER_LINE:
-            if (++c->trailer_bytes > lim->max_header_size)
-                return -431;
-            if (ch == '\r') {
-                if (!c->digits)
-                    return -400;
-                c->state = CH_TRAILER_LF;
-            } else if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
-                return -400;
-            } else if (!c->digits) {
-                if (ch == ':')
-                    c->digits = 1;
-                else if (!tchar[ch])
-                    return -400;
-            }
-            i++;
-            break;
-        case CH_TRAILER_LF:
-            if (ch != '\n')
-                return -400;
-            c->state = CH_TRAILER;
-            i++;
-            break;
-        case CH_END_LF:
-            if (ch != '\n')
-                return -400;
-            c->state = CH_DONE;
-            i++;
-            rc = 1;
-            break;
-        default:
-            rc = 1;
-        }
+        unsigned char ch = (unsigned char)in[i];
+        int n;
+        if (c->state < CH_DATA)
+            n = chunk_size_byte(c, ch, body, lim);
+        else if (c->state < CH_TRAILER)
+            n = chunk_data_crlf(c, ch);
+        else
+            n = chunk_trailer_byte(c, ch, lim);
+        if (n < 0)
+            return n;
+        i += (size_t)n;
     }
     *used = i;
-    return c->state == CH_DONE ? 1 : rc;
+    return c->state == CH_DONE ? 1 : 0;
 }
 
 /* ---- status lines and dates ---------------------------------------------------------- */

@@ -43,6 +43,12 @@ tests_modules_hooktest_la_SOURCES = tests/unit/backend/mod_hook.c
 tests_modules_hooktest_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
 TESTS += tests/integration/backend_hooks.py
 EXTRA_DIST += tests/integration/backend_hooks.py
+# A module for the integration tests only: the request API and the mount's settings.
+check_LTLIBRARIES += tests/modules/requesttest.la
+tests_modules_requesttest_la_SOURCES = tests/modules/mod_request.c
+tests_modules_requesttest_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+TESTS += tests/integration/module_api.py
+EXTRA_DIST += tests/integration/module_api.py
 # A module for the fault tests only: SIGSEGV in its handler on .../boom.
 check_LTLIBRARIES += tests/modules/crashtest.la
 tests_modules_crashtest_la_SOURCES = tests/unit/backend/mod_crash.c

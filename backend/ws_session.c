@@ -204,85 +204,103 @@ static uint64_t wire_cap(uint64_t cap)
     return cap + (cap >> 10) + 64;
 }
 
-void be_ws_upgrade(struct be_conn *c, struct bm_request *r, const struct be_instance *inst)
+/* Header values joined for the handshake; they live until the upgrade is
+ * done (the offered subprotocols, and so the chosen one, point into proto). */
+struct hs_headers {
+    struct bx_buf conn, up, ver, proto, ext;
+};
+
+static size_t count_headers(const struct bm_request *r, const char *name)
 {
-    const struct bm_ws_handlers *h = inst->mod->ws;
-    const struct bm_ws_options *opt = options_of(h, inst->inst);
-    struct bx_buf conn_b = BX_BUF_INIT, up_b = BX_BUF_INIT, ver_b = BX_BUF_INIT,
-                  proto_b = BX_BUF_INIT, ext_b = BX_BUF_INIT;
+    size_t n = 0;
+    for (size_t i = 0, count = bm_header_count(r); i < count; i++) {
+        const char *hn, *hv;
+        if (bm_header_at(r, i, &hn, &hv) && !strcasecmp(hn, name))
+            n++;
+    }
+    return n;
+}
+
+/* RFC 6455 4.2.1: 0 and the client's key, or the status to refuse with. */
+static int check_request(struct bm_request *r, struct hs_headers *hh, const char **key,
+                         const char **why)
+{
     const char *host = bm_header(r, "Host");
     struct be_ws_hs_request hr = {
         .method = bm_method(r),
         .http_major = 1,
         .http_minor = bm_http_minor(r),
         .has_host = host != NULL && *host != 0,
-        .connection = joined_header(r, "Connection", &conn_b),
-        .upgrade = joined_header(r, "Upgrade", &up_b),
-        .version = joined_header(r, "Sec-WebSocket-Version", &ver_b),
+        .connection = joined_header(r, "Connection", &hh->conn),
+        .upgrade = joined_header(r, "Upgrade", &hh->up),
+        .version = joined_header(r, "Sec-WebSocket-Version", &hh->ver),
         .key = bm_header(r, "Sec-WebSocket-Key"),
     };
-    const char *why = NULL;
-    int status = be_ws_hs_check(&hr, &why);
+    int status = be_ws_hs_check(&hr, why);
     /* Two Sec-WebSocket-Key lines are as bad as a malformed one. */
-    size_t nkeys = 0;
-    for (size_t i = 0, n = bm_header_count(r); i < n; i++) {
-        const char *hn, *hv;
-        if (bm_header_at(r, i, &hn, &hv) && !strcasecmp(hn, "Sec-WebSocket-Key"))
-            nkeys++;
-    }
-    if (!status && nkeys != 1) {
+    if (!status && count_headers(r, "Sec-WebSocket-Key") != 1) {
         status = 400;
-        why = "several Sec-WebSocket-Key headers";
+        *why = "several Sec-WebSocket-Key headers";
     }
-    if (status) {
-        refuse(r, status, why, bm_client_str(r));
-        goto out;
-    }
-    const char *protos[33];
-    char *plist = (char *)joined_header(r, "Sec-WebSocket-Protocol", &proto_b);
-    be_ws_split_protocols(plist, protos, sizeof(protos) / sizeof(*protos));
-    const char *chosen = NULL;
-    if (h->accept) {
-        struct bm_ws_handshake hs = { r, bm_header(r, "Origin"), protos };
-        status = h->accept(inst->inst, &hs, &chosen);
-        if (status) {
-            refuse(r, status < 400 ? 403 : status, "refused by the module", bm_client_str(r));
-            goto out;
-        }
-        /* Only a protocol the client offered may be answered. */
-        chosen = be_ws_chosen_protocol(chosen, protos);
-    }
-    struct be_ws_pmd_params pmdp;
-    char ext_resp[200] = "";
-    int pmd = 0;
-    if (opt->deflate) {
-        struct be_ws_pmd_policy pol;
-        be_ws_pmd_preset(opt->deflate_preset, &pol);
-        const char *ext = joined_header(r, "Sec-WebSocket-Extensions", &ext_b);
-        if (ext)
-            pmd = be_ws_pmd_negotiate(ext, strlen(ext), &pol, &pmdp, ext_resp, sizeof(ext_resp));
-    }
-    char accept[BE_WS_ACCEPT_LEN];
-    be_ws_accept_key(hr.key, accept);
-    struct bx_buf resp = BX_BUF_INIT;
-    be_ws_response_101(&resp, accept, chosen, pmd ? ext_resp : NULL);
-    be_conn_queue(c, bx_buf_rpos(&resp), bx_buf_unread(&resp));
-    bx_buf_free(&resp);
-    be_http_detach(r);
+    *key = hr.key;
+    return status;
+}
 
+/* The module's accept(): 0 and the subprotocol it chose (only one the
+ * client offered is kept), or the status to refuse with. */
+static int module_accept(struct bm_request *r, const struct be_instance *inst,
+                         struct hs_headers *hh, const char **chosen)
+{
+    const struct bm_ws_handlers *h = inst->mod->ws;
+    const char *protos[33];
+    char *plist = (char *)joined_header(r, "Sec-WebSocket-Protocol", &hh->proto);
+    be_ws_split_protocols(plist, protos, sizeof(protos) / sizeof(*protos));
+    *chosen = NULL;
+    if (!h->accept)
+        return 0;
+    struct bm_ws_handshake hs = { r, bm_header(r, "Origin"), protos };
+    int status = h->accept(inst->inst, &hs, chosen);
+    if (status)
+        return status < 400 ? 403 : status;
+    *chosen = be_ws_chosen_protocol(*chosen, protos);
+    return 0;
+}
+
+/* permessage-deflate, when the mount enables it and the client offers it:
+ * 1 with the parameters and the response's extension header, or 0. */
+static int negotiate_deflate(struct bm_request *r, const struct bm_ws_options *opt,
+                             struct hs_headers *hh, struct be_ws_pmd_params *pmdp,
+                             char *ext_resp, size_t cap)
+{
+    if (!opt->deflate)
+        return 0;
+    struct be_ws_pmd_policy pol;
+    be_ws_pmd_preset(opt->deflate_preset, &pol);
+    const char *ext = joined_header(r, "Sec-WebSocket-Extensions", &hh->ext);
+    if (!ext)
+        return 0;
+    return be_ws_pmd_negotiate(ext, strlen(ext), &pol, pmdp, ext_resp, cap);
+}
+
+/* After the 101 is queued and HTTP let go: the session takes the connection
+ * over, the module's open() runs, and frames already buffered are read. */
+static void session_start(struct be_conn *c, const struct be_instance *inst,
+                          const struct bm_ws_options *opt, const char *chosen,
+                          const struct be_ws_pmd_params *pmdp, const char *ext_resp)
+{
     struct bm_ws *ws = session_new(c, inst, opt);
     if (chosen)
         ws->subprotocol = bx_xstrdup(chosen);
-    ws->pmd = pmd != 0;
-    if (pmd) {
-        ws->pmdp = pmdp;
-        be_ws_inflater_init(&ws->inf, pmdp.client_wbits, pmdp.client_no_context);
+    ws->pmd = pmdp != NULL;
+    if (pmdp) {
+        ws->pmdp = *pmdp;
+        be_ws_inflater_init(&ws->inf, pmdp->client_wbits, pmdp->client_no_context);
     }
     /* The frame limit holds with compression too: it is a limit on wire bytes. */
     uint64_t maxf = opt->max_frame_size ? opt->max_frame_size
-                    : pmd                ? wire_cap(opt->max_message_size)
+                    : pmdp               ? wire_cap(opt->max_message_size)
                                          : opt->max_message_size;
-    be_ws_parser_init(&ws->p, 1, pmd ? BE_WS_RSV1 : 0, maxf);
+    be_ws_parser_init(&ws->p, 1, pmdp ? BE_WS_RSV1 : 0, maxf);
     be_utf8_init(&ws->utf8);
     c->ops = &ws_ops;
     c->proto = ws;
@@ -294,20 +312,47 @@ void be_ws_upgrade(struct be_conn *c, struct bm_request *r, const struct be_inst
         ws->idle_at = now + opt->idle_timeout_ms;
     be_ws_arm_timer(ws);
     bx_log_debug("%s: WebSocket session %llu open on %s%s%s", c->client_str,
-                 (unsigned long long)ws->id, inst->path, pmd ? " with " : "",
-                 pmd ? ext_resp : "");
+                 (unsigned long long)ws->id, inst->path, pmdp ? " with " : "",
+                 pmdp ? ext_resp : "");
     if (ws->h->open)
         ws->h->open(ws, ws->minst);
     if (!c->closed && bx_buf_unread(&c->in))
         ws_on_read(c);
     if (!c->closed)
         be_conn_flush(c);
+}
+
+void be_ws_upgrade(struct be_conn *c, struct bm_request *r, const struct be_instance *inst)
+{
+    const struct bm_ws_options *opt = options_of(inst->mod->ws, inst->inst);
+    struct hs_headers hh = { BX_BUF_INIT, BX_BUF_INIT, BX_BUF_INIT, BX_BUF_INIT, BX_BUF_INIT };
+    const char *key = NULL, *why = NULL, *chosen = NULL;
+    int status = check_request(r, &hh, &key, &why);
+    if (status) {
+        refuse(r, status, why, bm_client_str(r));
+        goto out;
+    }
+    if ((status = module_accept(r, inst, &hh, &chosen)) != 0) {
+        refuse(r, status, "refused by the module", bm_client_str(r));
+        goto out;
+    }
+    struct be_ws_pmd_params pmdp;
+    char ext_resp[200] = "";
+    int pmd = negotiate_deflate(r, opt, &hh, &pmdp, ext_resp, sizeof(ext_resp));
+    char accept[BE_WS_ACCEPT_LEN];
+    be_ws_accept_key(key, accept);
+    struct bx_buf resp = BX_BUF_INIT;
+    be_ws_response_101(&resp, accept, chosen, pmd ? ext_resp : NULL);
+    be_conn_queue(c, bx_buf_rpos(&resp), bx_buf_unread(&resp));
+    bx_buf_free(&resp);
+    be_http_detach(r);
+    session_start(c, inst, opt, chosen, pmd ? &pmdp : NULL, ext_resp);
 out:
-    bx_buf_free(&conn_b);
-    bx_buf_free(&up_b);
-    bx_buf_free(&ver_b);
-    bx_buf_free(&proto_b);
-    bx_buf_free(&ext_b);
+    bx_buf_free(&hh.conn);
+    bx_buf_free(&hh.up);
+    bx_buf_free(&hh.ver);
+    bx_buf_free(&hh.proto);
+    bx_buf_free(&hh.ext);
 }
 
 /* ---- closing ------------------------------------------------------------------------ */

@@ -81,6 +81,10 @@ struct bm_ws {
 };
 
 /* ws_session.c */
+/* Called by backend/http.c instead of the module's handle() for an upgrade
+ * request on a WebSocket mount: answers an HTTP error, or queues the 101 and
+ * takes the connection over (the seam is described in conn.h). */
+void be_ws_upgrade(struct be_conn *c, struct bm_request *r, const struct be_instance *inst);
 void be_ws_fail(struct bm_ws *ws, unsigned code, const char *reason);
 void be_ws_arm_timer(struct bm_ws *ws);
 void be_ws_half_close(struct bm_ws *ws);

@@ -1,3 +1,5 @@
+/* The growable byte buffer (see buf.h): appends, formatted appends with a
+ * bounded retry, and reads/writes between a buffer and a descriptor. */
 #include "config.h"
 
 #include <errno.h>

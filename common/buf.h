@@ -38,7 +38,5 @@ static inline char *bx_buf_rpos(const struct bx_buf *b) { return b->data + b->of
 static inline size_t bx_buf_unread(const struct bx_buf *b) { return b->len - b->off; }
 static inline char *bx_buf_wpos(const struct bx_buf *b) { return b->data + b->len; }
 static inline size_t bx_buf_space(const struct bx_buf *b) { return b->cap - b->len; }
-/* Records n bytes written directly at bx_buf_wpos(). */
-static inline void bx_buf_commit(struct bx_buf *b, size_t n) { b->len += n; }
 
 #endif

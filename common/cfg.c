@@ -1,3 +1,6 @@
+/* Loading the configuration file: the schema tables (one row per setting,
+ * with its type, range, default and place in struct bx_config), the walk that
+ * validates a file against them, and the lookups both daemons use (see cfg.h). */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -159,9 +162,9 @@ static const struct field frontend_fields[] = {
     F(.name = "backend_retry", .type = T_DURATION, .off = FE(backend_retry_ms), .min = 0,
       .max = SEC(60), .def = SEC(3)),
     F(.name = "reload_max_generations", .type = T_INT, .off = FE(reload_max_generations),
-      .min = 1, .max = 64, .def = 3),
-    F(.name = "reload_max_age", .type = T_DURATION, .off = FE(reload_max_age_ms), .min = SEC(1),
-      .max = SEC(7 * 86400), .def = SEC(86400)),
+      .min = 0, .max = 64, .def = 0),
+    F(.name = "reload_max_age", .type = T_DURATION, .off = FE(reload_max_age_ms), .min = 0,
+      .max = SEC(7 * 86400), .def = 0),
     F(.name = "services", .type = T_LIST, .off = FE(services), .off2 = FE(nservices),
       .sub = &service_schema, .required = true),
     F(.name = "tls", .type = T_GROUP, .off = FE(tls), .sub = &tls_schema),
@@ -356,196 +359,259 @@ static bool read_strv(struct ctx *x, const config_setting_t *s, const char *path
 static void parse_group(struct ctx *x, const config_setting_t *g, const char *path,
                         const struct schema *sc, void *base);
 
+/* One value being parsed: where it is in the file, what the schema says of
+ * it, where it goes (p = base + f->off), and its text for string types. */
+struct val {
+    struct ctx *x;
+    const config_setting_t *s;
+    const char *path;
+    const struct field *f;
+    void *base;
+    char *p;
+    const char *str;
+};
+
+static void __attribute__((format(printf, 2, 3))) bad(const struct val *v, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    verr(v->x, v->s ? (int)config_setting_source_line(v->s) : 0, v->path, fmt, ap);
+    va_end(ap);
+}
+
+static void parse_int(const struct val *v)
+{
+    if (!is_int(v->s)) {
+        bad(v, "must be an integer");
+        return;
+    }
+    long long n = config_setting_get_int64(v->s);
+    if (n < v->f->min || n > v->f->max) {
+        range_error(v->x, v->s, v->path, v->f, "", 1);
+        return;
+    }
+    *(int *)v->p = (int)n;
+}
+
+static void parse_bool(const struct val *v)
+{
+    if (config_setting_type(v->s) != CONFIG_TYPE_BOOL) {
+        bad(v, "must be true or false");
+        return;
+    }
+    *(bool *)v->p = config_setting_get_bool(v->s) != 0;
+}
+
+static void parse_str(const struct val *v)
+{
+    *(char **)v->p = bx_config_strdup(v->x->c, v->str);
+}
+
+static void parse_path(const struct val *v)
+{
+    *(char **)v->p = bx_config_path(v->x->c, v->str);
+}
+
+static void parse_strv(const struct val *v)
+{
+    read_strv(v->x, v->s, v->path, (struct bx_strv *)v->p);
+}
+
+static void parse_duration(const struct val *v)
+{
+    double secs;
+    if (is_int(v->s))
+        secs = (double)config_setting_get_int64(v->s);
+    else if (config_setting_type(v->s) == CONFIG_TYPE_FLOAT)
+        secs = config_setting_get_float(v->s);
+    else {
+        bad(v, "must be a number of seconds");
+        return;
+    }
+    double ms = secs * 1000.0;
+    if (ms < (double)v->f->min || ms > (double)v->f->max) {
+        bad(v, "must be %g-%g seconds", (double)v->f->min / 1000.0, (double)v->f->max / 1000.0);
+        return;
+    }
+    *(int *)v->p = (int)ms;
+}
+
+static void parse_size_field(const struct val *v)
+{
+    int64_t n;
+    if (is_int(v->s))
+        n = config_setting_get_int64(v->s);
+    else if (config_setting_type(v->s) != CONFIG_TYPE_STRING ||
+             parse_size(config_setting_get_string(v->s), &n) == -1) {
+        bad(v, "must be a size in bytes, like 65536 or \"64K\", \"16M\", \"1G\"");
+        return;
+    }
+    if (n < v->f->min || n > v->f->max) {
+        range_error(v->x, v->s, v->path, v->f, " bytes", 1);
+        return;
+    }
+    *(int64_t *)v->p = n;
+}
+
+static void parse_level(const struct val *v)
+{
+    int lv = bx_log_level_parse(v->str);
+    if (lv < 0) {
+        bad(v, "must be one of error, warn, notice, info, debug");
+        return;
+    }
+    *(int *)v->p = lv;
+}
+
+static void parse_proxy(const struct val *v)
+{
+    enum bx_proxy_mode *m = (enum bx_proxy_mode *)v->p;
+    if (strcmp(v->str, "off") == 0)
+        *m = BX_PROXY_OFF;
+    else if (strcmp(v->str, "optional") == 0)
+        *m = BX_PROXY_OPTIONAL;
+    else if (strcmp(v->str, "required") == 0)
+        *m = BX_PROXY_REQUIRED;
+    else
+        bad(v, "must be \"off\", \"optional\" or \"required\"");
+}
+
+static void parse_cidrv(const struct val *v)
+{
+    struct bx_strv sv = {0};
+    if (!read_strv(v->x, v->s, v->path, &sv))
+        return;
+    struct bx_cidr_list *l = (struct bx_cidr_list *)v->p;
+    l->v = arena_alloc(v->x->c, sizeof(struct bx_cidr) * (sv.n + 1));
+    l->n = 0;
+    for (size_t i = 0; i < sv.n; i++) {
+        if (bx_cidr_parse(sv.v[i], &l->v[l->n]) == -1)
+            bad(v, "'%s' is not an address or network like 10.0.0.0/8 or ::1", sv.v[i]);
+        else
+            l->n++;
+    }
+}
+
+static void parse_mode(const struct val *v)
+{
+    char *end;
+    long m = strtol(v->str, &end, 8);
+    if (!*v->str || *end || m < 0 || m > 07777) {
+        bad(v, "must be an octal file mode in quotes, like \"0660\"");
+        return;
+    }
+    *(int *)v->p = (int)m;
+}
+
+/* "LO:HI" or one version: fills two ints, min then max. */
+static void parse_tlsproto(const struct val *v)
+{
+    const char *str = v->str;
+    char a[16] = "", b[16] = "";
+    const char *colon = strchr(str, ':');
+    size_t la = colon ? (size_t)(colon - str) : strlen(str);
+    if (la < sizeof a)
+        memcpy(a, str, la);
+    if (colon && strlen(colon + 1) < sizeof b)
+        strcpy(b, colon + 1);
+    int lo = tls_version(a), hi = colon ? tls_version(b) : lo;
+    if (!lo || !hi || lo > hi) {
+        bad(v, "must be \"TLSv1.2:TLSv1.3\", \"TLSv1.2\" or \"TLSv1.3\" (older versions are "
+               "not supported)");
+        return;
+    }
+    ((int *)v->p)[0] = lo;
+    ((int *)v->p)[1] = hi;
+}
+
+static void parse_ipaddr(const struct val *v)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (bx_sockaddr_parse(v->str, 0, &ss, &len) == -1) {
+        bad(v, "'%s' is not an IPv4 or IPv6 address", v->str);
+        return;
+    }
+    *(char **)v->p = bx_config_strdup(v->x->c, v->str);
+}
+
+static void parse_subgroup(const struct val *v)
+{
+    if (!config_setting_is_group(v->s)) {
+        bad(v, "must be a group: { ... }");
+        return;
+    }
+    parse_group(v->x, v->s, v->path, v->f->sub, v->p);
+}
+
+/* A list of groups: an arena array of sub->elem_size elements at off, the
+ * count at off2. Module blocks also keep their setting, for the module's
+ * own keys (read later through the bm_conf accessors). */
+static void parse_list(const struct val *v)
+{
+    const struct field *f = v->f;
+    if (!config_setting_is_list(v->s) && !config_setting_is_array(v->s)) {
+        bad(v, "must be a list of groups: ( { ... }, { ... } )");
+        return;
+    }
+    int n = config_setting_length(v->s);
+    char *arr = arena_alloc(v->x->c, f->sub->elem_size * (size_t)(n + 1));
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *e = config_setting_get_elem(v->s, (unsigned)i);
+        char epath[300];
+        snprintf(epath, sizeof epath, "%s.[%d]", v->path, i);
+        if (!config_setting_is_group(e)) {
+            err_at(v->x, e, epath, "must be a group: { ... }");
+            continue;
+        }
+        void *eb = arr + f->sub->elem_size * (size_t)i;
+        parse_group(v->x, e, epath, f->sub, eb);
+        if (f->sub == &module_schema) {
+            struct bx_module_conf *m = eb;
+            m->setting = e;
+            m->setting_path = bx_config_strdup(v->x->c, epath);
+            m->line = (int)config_setting_source_line(e);
+        }
+    }
+    *(void **)v->p = arr;
+    *(size_t *)((char *)v->base + f->off2) = (size_t)n;
+}
+
+/* Per type: its parser, and whether the value must be a string (checked
+ * once here, so the parsers get it as v->str). */
+static const struct {
+    void (*parse)(const struct val *v);
+    bool string;
+} ftypes[] = {
+    [T_INT] = {parse_int, false},
+    [T_BOOL] = {parse_bool, false},
+    [T_STR] = {parse_str, true},
+    [T_PATH] = {parse_path, true},
+    [T_STRV] = {parse_strv, false},
+    [T_DURATION] = {parse_duration, false},
+    [T_SIZE] = {parse_size_field, false},
+    [T_LEVEL] = {parse_level, true},
+    [T_PROXY] = {parse_proxy, true},
+    [T_CIDRV] = {parse_cidrv, false},
+    [T_MODE] = {parse_mode, true},
+    [T_TLSPROTO] = {parse_tlsproto, true},
+    [T_IPADDR] = {parse_ipaddr, true},
+    [T_GROUP] = {parse_subgroup, false},
+    [T_LIST] = {parse_list, false},
+};
+
 static void parse_field(struct ctx *x, const config_setting_t *s, const char *path,
                         const struct field *f, void *base)
 {
-    char *p = (char *)base + f->off;
-    const char *str = NULL;
-    bool wants_string = f->type == T_STR || f->type == T_PATH || f->type == T_LEVEL ||
-                        f->type == T_PROXY || f->type == T_MODE || f->type == T_TLSPROTO ||
-                        f->type == T_IPADDR;
-    if (wants_string) {
-        str = config_setting_get_string(s);
-        if (!str) {
-            err_at(x, s, path, "must be a string in double quotes");
+    struct val v = {x, s, path, f, base, (char *)base + f->off, NULL};
+    if (ftypes[f->type].string) {
+        v.str = config_setting_get_string(s);
+        if (!v.str) {
+            bad(&v, "must be a string in double quotes");
             return;
         }
     }
-    switch (f->type) {
-    case T_INT: {
-        if (!is_int(s)) {
-            err_at(x, s, path, "must be an integer");
-            return;
-        }
-        long long v = config_setting_get_int64(s);
-        if (v < f->min || v > f->max) {
-            range_error(x, s, path, f, "", 1);
-            return;
-        }
-        *(int *)p = (int)v;
-        break;
-    }
-    case T_BOOL:
-        if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
-            err_at(x, s, path, "must be true or false");
-            return;
-        }
-        *(bool *)p = config_setting_get_bool(s) != 0;
-        break;
-    case T_STR:
-        *(char **)p = bx_config_strdup(x->c, str);
-        break;
-    case T_PATH:
-        *(char **)p = bx_config_path(x->c, str);
-        break;
-    case T_STRV:
-        read_strv(x, s, path, (struct bx_strv *)p);
-        break;
-    case T_DURATION: {
-        double secs;
-        if (is_int(s))
-            secs = (double)config_setting_get_int64(s);
-        else if (config_setting_type(s) == CONFIG_TYPE_FLOAT)
-            secs = config_setting_get_float(s);
-        else {
-            err_at(x, s, path, "must be a number of seconds");
-            return;
-        }
-        double ms = secs * 1000.0;
-        if (ms < (double)f->min || ms > (double)f->max) {
-            err_at(x, s, path, "must be %g-%g seconds", (double)f->min / 1000.0,
-                   (double)f->max / 1000.0);
-            return;
-        }
-        *(int *)p = (int)ms;
-        break;
-    }
-    case T_SIZE: {
-        int64_t v;
-        if (is_int(s))
-            v = config_setting_get_int64(s);
-        else if (config_setting_type(s) != CONFIG_TYPE_STRING ||
-                 parse_size(config_setting_get_string(s), &v) == -1) {
-            err_at(x, s, path, "must be a size in bytes, like 65536 or \"64K\", \"16M\", \"1G\"");
-            return;
-        }
-        if (v < f->min || v > f->max) {
-            range_error(x, s, path, f, " bytes", 1);
-            return;
-        }
-        *(int64_t *)p = v;
-        break;
-    }
-    case T_LEVEL: {
-        int lv = bx_log_level_parse(str);
-        if (lv < 0) {
-            err_at(x, s, path, "must be one of error, warn, notice, info, debug");
-            return;
-        }
-        *(int *)p = lv;
-        break;
-    }
-    case T_PROXY:
-        if (strcmp(str, "off") == 0)
-            *(enum bx_proxy_mode *)p = BX_PROXY_OFF;
-        else if (strcmp(str, "optional") == 0)
-            *(enum bx_proxy_mode *)p = BX_PROXY_OPTIONAL;
-        else if (strcmp(str, "required") == 0)
-            *(enum bx_proxy_mode *)p = BX_PROXY_REQUIRED;
-        else
-            err_at(x, s, path, "must be \"off\", \"optional\" or \"required\"");
-        break;
-    case T_CIDRV: {
-        struct bx_strv v = {0};
-        if (!read_strv(x, s, path, &v))
-            return;
-        struct bx_cidr_list *l = (struct bx_cidr_list *)p;
-        l->v = arena_alloc(x->c, sizeof(struct bx_cidr) * (v.n + 1));
-        l->n = 0;
-        for (size_t i = 0; i < v.n; i++) {
-            if (bx_cidr_parse(v.v[i], &l->v[l->n]) == -1)
-                err_at(x, s, path, "'%s' is not an address or network like 10.0.0.0/8 or ::1",
-                       v.v[i]);
-            else
-                l->n++;
-        }
-        break;
-    }
-    case T_MODE: {
-        char *end;
-        long m = strtol(str, &end, 8);
-        if (!*str || *end || m < 0 || m > 07777) {
-            err_at(x, s, path, "must be an octal file mode in quotes, like \"0660\"");
-            return;
-        }
-        *(int *)p = (int)m;
-        break;
-    }
-    case T_TLSPROTO: {
-        char a[16] = "", b[16] = "";
-        const char *colon = strchr(str, ':');
-        size_t la = colon ? (size_t)(colon - str) : strlen(str);
-        if (la < sizeof a)
-            memcpy(a, str, la);
-        if (colon && strlen(colon + 1) < sizeof b)
-            strcpy(b, colon + 1);
-        int lo = tls_version(a), hi = colon ? tls_version(b) : lo;
-        if (!lo || !hi || lo > hi) {
-            err_at(x, s, path,
-                   "must be \"TLSv1.2:TLSv1.3\", \"TLSv1.2\" or \"TLSv1.3\" (older versions are "
-                   "not supported)");
-            return;
-        }
-        ((int *)p)[0] = lo;
-        ((int *)p)[1] = hi;
-        break;
-    }
-    case T_IPADDR: {
-        struct sockaddr_storage ss;
-        socklen_t len;
-        if (bx_sockaddr_parse(str, 0, &ss, &len) == -1) {
-            err_at(x, s, path, "'%s' is not an IPv4 or IPv6 address", str);
-            return;
-        }
-        *(char **)p = bx_config_strdup(x->c, str);
-        break;
-    }
-    case T_GROUP:
-        if (!config_setting_is_group(s)) {
-            err_at(x, s, path, "must be a group: { ... }");
-            return;
-        }
-        parse_group(x, s, path, f->sub, p);
-        break;
-    case T_LIST: {
-        if (!config_setting_is_list(s) && !config_setting_is_array(s)) {
-            err_at(x, s, path, "must be a list of groups: ( { ... }, { ... } )");
-            return;
-        }
-        int n = config_setting_length(s);
-        char *arr = arena_alloc(x->c, f->sub->elem_size * (size_t)(n + 1));
-        for (int i = 0; i < n; i++) {
-            const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-            char epath[300];
-            snprintf(epath, sizeof epath, "%s.[%d]", path, i);
-            if (!config_setting_is_group(e)) {
-                err_at(x, e, epath, "must be a group: { ... }");
-                continue;
-            }
-            void *eb = arr + f->sub->elem_size * (size_t)i;
-            parse_group(x, e, epath, f->sub, eb);
-            if (f->sub == &module_schema) {
-                struct bx_module_conf *m = eb;
-                m->setting = e;
-                m->setting_path = bx_config_strdup(x->c, epath);
-                m->line = (int)config_setting_source_line(e);
-            }
-        }
-        *(void **)p = arr;
-        *(size_t *)((char *)base + f->off2) = (size_t)n;
-        break;
-    }
-    }
+    ftypes[f->type].parse(&v);
 }
 
 static void apply_defaults(struct ctx *x, const struct schema *sc, void *base)
@@ -933,14 +999,4 @@ const struct bx_vhost *bx_config_default_vhost(const struct bx_config *c)
             return v;
     }
     return c->nvhosts ? &c->vhosts[0] : NULL;
-}
-
-const char *bx_proxy_mode_name(enum bx_proxy_mode m)
-{
-    switch (m) {
-    case BX_PROXY_OFF: return "off";
-    case BX_PROXY_OPTIONAL: return "optional";
-    case BX_PROXY_REQUIRED: return "required";
-    }
-    return "?";
 }

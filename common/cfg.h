@@ -1,6 +1,6 @@
-/* The one configuration file, read by both daemons (see DESIGN.md).
+/* The one configuration file, read by both daemons (see doc/design.md).
  *
- * Every setting is described once in a schema table in config.c, which gives
+ * Every setting is described once in a schema table in cfg.c, which gives
  * its type, range, default and where it is stored. Loading validates the
  * whole file and collects every error as "FILE:LINE: setting 'a.b.[0].c':
  * message". Unknown settings are errors. Relative paths are taken relative to
@@ -136,7 +136,5 @@ char *bx_config_strdup(struct bx_config *c, const char *s);
 const struct bx_vhost *bx_config_find_vhost(const struct bx_config *c, const char *host,
                                             size_t len);
 const struct bx_vhost *bx_config_default_vhost(const struct bx_config *c);
-
-const char *bx_proxy_mode_name(enum bx_proxy_mode m);
 
 #endif

@@ -1,3 +1,5 @@
+/* The command line both daemons share (-c, -f, -t, -V, -h) and bx_cli_main,
+ * their common main(): parse, load the config, then test it (-t) or run. */
 #include "config.h"
 
 #include <getopt.h>

@@ -1,3 +1,5 @@
+/* The start-up steps both masters take in the same order: log target,
+ * background, pid file (see daemon.h). */
 #include "config.h"
 
 #include <stdio.h>

@@ -59,11 +59,6 @@ uint64_t bx_ev_now(const struct bx_ev *ev)
     return ev->now;
 }
 
-uint64_t bx_ev_update_now(struct bx_ev *ev)
-{
-    return ev->now = mono_ms();
-}
-
 void bx_ev_stop(struct bx_ev *ev)
 {
     ev->stop = true;
@@ -248,12 +243,4 @@ int bx_ev_run_once(struct bx_ev *ev, int max_wait_ms)
     ev->cur = 0;
     run_timers(ev);
     return n > 0 ? n : 0;
-}
-
-void bx_ev_run(struct bx_ev *ev)
-{
-    ev->stop = false;
-    while (!ev->stop)
-        if (bx_ev_run_once(ev, -1) == -1)
-            break;
 }

@@ -64,15 +64,11 @@ static inline bool bx_ev_timer_armed(const struct bx_ev_timer *t)
 
 /* The loop clock (monotonic ms), refreshed once per iteration. */
 uint64_t bx_ev_now(const struct bx_ev *ev);
-/* Re-reads the clock (after a long callback). */
-uint64_t bx_ev_update_now(struct bx_ev *ev);
 
 /* Runs one iteration: waits at most max_wait_ms (-1 = until the next timer or
  * event), dispatches ready descriptors, then due timers. Returns the number
  * of descriptor events, or -1 on a fatal epoll error. */
 int bx_ev_run_once(struct bx_ev *ev, int max_wait_ms);
-/* Runs until bx_ev_stop() is called. */
-void bx_ev_run(struct bx_ev *ev);
 void bx_ev_stop(struct bx_ev *ev);
 
 #endif

@@ -1,3 +1,5 @@
+/* Socket helpers (see net.h): TCP and Unix listeners, the non-blocking Unix
+ * connect, and address parsing and formatting. None of them logs. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -13,26 +15,6 @@
 #include <unistd.h>
 
 #include "common/net.h"
-
-int bx_set_nonblock(int fd, char *err, size_t errlen)
-{
-    int flags = fcntl(fd, F_GETFL);
-    if (flags == -1 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1) {
-        snprintf(err, errlen, "fcntl(O_NONBLOCK): %s", strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
-int bx_set_cloexec(int fd, char *err, size_t errlen)
-{
-    int flags = fcntl(fd, F_GETFD);
-    if (flags == -1 || fcntl(fd, F_SETFD, flags | FD_CLOEXEC) == -1) {
-        snprintf(err, errlen, "fcntl(FD_CLOEXEC): %s", strerror(errno));
-        return -1;
-    }
-    return 0;
-}
 
 int bx_sockaddr_parse(const char *addr, int port, struct sockaddr_storage *ss, socklen_t *len)
 {
@@ -102,7 +84,7 @@ int bx_listen_tcp(const char *addr, int port, int backlog, char *err, size_t err
     }
     return fd;
 fail: {
-    int e = errno; /* callers retry on EADDRINUSE */
+    int e = errno; /* the caller may act on it (EADDRINUSE) */
     close(fd);
     errno = e;
     return -1;

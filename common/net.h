@@ -14,9 +14,6 @@
 /* "[ffff:...:ffff]:65535" fits with room. */
 #define BX_ADDRSTRLEN 64
 
-int bx_set_nonblock(int fd, char *err, size_t errlen);
-int bx_set_cloexec(int fd, char *err, size_t errlen);
-
 /* Binds and listens on addr:port (IPv4 or IPv6 literal, or "*" for both
  * families' any address is not accepted: list "0.0.0.0" and "::"). IPv6
  * sockets set IPV6_V6ONLY so "0.0.0.0" and "::" can both be bound.

@@ -1,3 +1,5 @@
+/* Process supervision both daemons share (see proc.h): daemonizing, the
+ * privilege drop, signals on a signalfd, and crash-loop back-off. */
 #include "config.h"
 
 #include <errno.h>

@@ -1,3 +1,5 @@
+/* PROXY protocol v1 and v2 parsing, and v2 encoding with the TLS TLVs
+ * (see proxy.h and HAProxy's proxy-protocol.txt). */
 #include "config.h"
 
 #include <arpa/inet.h>

@@ -1,3 +1,5 @@
+/* Allocation that aborts on out of memory instead of returning NULL (see
+ * xalloc.h for why that is safe here). */
 #include "config.h"
 
 #include <stdio.h>

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/crypto.h>
@@ -28,6 +29,9 @@
 #include "frontend/child.h"
 #include "frontend/keystub.h"
 #include "frontend/lean.h"
+#include "frontend/lifeline.h"
+#include "frontend/refuse.h"
+#include "frontend/waitroom.h"
 #include "frontend/relay.h"
 #include "frontend/scoreboard.h"
 
@@ -70,8 +74,9 @@ size_t fe_http_page(char *out, size_t outlen, int status, const char *reason, co
         b = 0;
     int n = snprintf(out, outlen,
                      "HTTP/1.1 %d %s\r\nContent-Type: text/html; charset=utf-8\r\n"
-                     "Content-Length: %d\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n%s",
-                     status, reason, b, b ? body : "");
+                     "Content-Length: %d\r\nConnection: close\r\nCache-Control: no-store\r\n"
+                     "%s\r\n%s",
+                     status, reason, b, status == 503 ? "Retry-After: 1\r\n" : "", b ? body : "");
     return n < 0 ? 0 : (size_t)n >= outlen ? outlen - 1 : (size_t)n;
 }
 
@@ -131,6 +136,16 @@ static bool wait_fd(int fd, short events, uint64_t deadline)
     }
 }
 
+/* Reads and drops what the client still sends, briefly, so the close does
+ * not turn into a reset that eats what we wrote last. */
+static void drain(int fd)
+{
+    char sink[512];
+    uint64_t until = bx_now_ms() + 200;
+    while (wait_fd(fd, POLLIN, until) && read(fd, sink, sizeof sink) > 0)
+        ;
+}
+
 /* Answers a small error page and lets the client read it. */
 static void send_page(struct conn *c, int status, const char *reason, const char *text)
 {
@@ -178,11 +193,7 @@ static void send_page(struct conn *c, int status, const char *reason, const char
         ERR_clear_error();
     }
     shutdown(c->fd, SHUT_WR);
-    /* Drain briefly so the close does not turn into a reset that eats the page. */
-    char sink[512];
-    uint64_t until = bx_now_ms() + 200;
-    while (wait_fd(c->fd, POLLIN, until) && read(c->fd, sink, sizeof sink) > 0)
-        ;
+    drain(c->fd);
 }
 
 /* Reads a PROXY v1/v2 header from a trusted load balancer. Returns 1 when
@@ -383,8 +394,11 @@ static int connect_backend(struct conn *c, const char *path, char *err, size_t e
             socklen_t sl = sizeof ss;
             if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
                 return fd;
-            snprintf(err, errlen, "unix:%s: connection not completed (backlog full)", path);
+            /* A full backlog: the backend is up but cannot take us now.
+             * Waiting would only make the client hang: answer at once. */
+            snprintf(err, errlen, "unix:%s: backlog full", path);
             close(fd);
+            return -1;
         }
         uint64_t now = bx_now_ms();
         if (now + delay > deadline)
@@ -474,11 +488,24 @@ static int handoff_to_lean(struct fe_relay *r, void *arg)
     return 0;
 }
 
-/* Refusals before the handshake: a page on plaintext, a plain close on TLS. */
+/* Refusals before the handshake: a page on plaintext, an alert on TLS
+ * (refuse.h says why not a 503 after a handshake). */
 static void refuse(struct conn *c, int status, const char *reason, const char *text)
 {
-    if (!c->env->gen->cfg->fe.services[c->l->service].tls)
+    if (!c->env->gen->cfg->fe.services[c->l->service].tls) {
         send_page(c, status, reason, text);
+        return;
+    }
+    fe_refuse_write(c->fd, true);
+    drain(c->fd);
+}
+
+/* One refusal line, rate-limited per class (refuse.h). */
+static void log_refused(enum fe_refusal k, const struct conn *c, const char *why)
+{
+    char line[256];
+    snprintf(line, sizeof line, "client %s: refused, %s", c->who, why);
+    fe_refuse_log(k, line);
 }
 
 static void serve(struct conn *c)
@@ -521,13 +548,17 @@ static void serve(struct conn *c)
     enum fe_admit adm = fe_scoreboard_admit_ip(c->env->sb, slot, (struct sockaddr *)&c->client,
                                                fe->per_ip_max, &holder);
     if (adm == FE_ADMIT_LOCK_TIMEOUT) {
-        bx_log_error("client %s: refused, the per_ip_max lock is held by pid %d for over %d ms",
-                     c->who, holder, FE_IP_LOCK_WAIT_MS);
+        char why[128];
+        snprintf(why, sizeof why, "the per_ip_max lock is held by pid %d for over %d ms",
+                 holder, FE_IP_LOCK_WAIT_MS);
+        log_refused(FE_REFUSE_PER_IP, c, why);
         refuse(c, 503, "Service Unavailable", "The server is busy, please try again.");
         return;
     }
     if (adm != FE_ADMIT_OK) {
-        bx_log_warn("client %s: refused, per_ip_max %d reached", c->who, fe->per_ip_max);
+        char why[64];
+        snprintf(why, sizeof why, "per_ip_max %d reached", fe->per_ip_max);
+        log_refused(FE_REFUSE_PER_IP, c, why);
         refuse(c, 503, "Service Unavailable", "Too many connections from your address.");
         return;
     }
@@ -549,9 +580,11 @@ static void serve(struct conn *c)
     for (int attempt = 0;; attempt++) {
         int bfd = connect_backend(c, v->backend, err, sizeof err);
         if (bfd == -1) {
-            bx_log_error("client %s id %s vhost %s: backend unreachable: %s", c->who, c->id,
-                         v->name, err);
-            send_page(c, 502, "Bad Gateway", "The backend is not reachable.");
+            char line[BX_ERRLEN + 256];
+            snprintf(line, sizeof line, "client %s id %s vhost %s: backend unreachable: %s; 503",
+                     c->who, c->id, v->name, err);
+            fe_refuse_log(FE_REFUSE_BACKEND, line);
+            send_page(c, 503, "Service Unavailable", "The backend is not reachable.");
             return;
         }
         if (send_proxy_v2(c, bfd) == -1) {
@@ -564,6 +597,7 @@ static void serve(struct conn *c)
             return;
         }
         fe_slot_set(slot, FE_SLOT_RELAY);
+        fe_lifeline_relay_fd(bfd);
         rl = (struct fe_relay){
             .cfd = c->fd, .bfd = bfd, .ssl = c->use_rec ? NULL : c->ssl,
             .rec = c->use_rec ? &c->rec : NULL, .cpre = c->cin, .cprelen = c->cinlen,
@@ -572,10 +606,17 @@ static void serve(struct conn *c)
             .handoff_arg = c,
         };
         fe_relay_run(&rl);
+        fe_lifeline_relay_fd(-1);
         close(bfd);
+        if (rl.no_fds) {
+            log_refused(FE_REFUSE_FD_LIMIT, c, "no descriptor for the relay (Too many open "
+                                               "files): 503");
+            send_page(c, 503, "Service Unavailable", "The server is busy, please try again.");
+            return;
+        }
         /* A backend that stops drops what it accepted but never read: nothing
          * reached the client, so a GET or HEAD can go to the next backend. */
-        if (!rl.unanswered || attempt >= 3 || !replayable(c))
+        if (!rl.unanswered || attempt >= 3 || !replayable(c) || fe_lifeline_end_asked())
             break;
         bx_log_notice("client %s id %s: the backend closed before answering; sending the "
                       "request again", c->who, c->id);
@@ -584,11 +625,101 @@ static void serve(struct conn *c)
                 c->who, c->id, v->name, c->ssl ? " " : "", c->ssl ? SSL_get_version(c->ssl) : "",
                 c->ssl && c->tc.sni[0] ? " sni" : "",
                 c->ssl && SSL_session_reused(c->ssl) ? " resumed" : "", rl.path, (unsigned long long)rl.in,
-                (unsigned long long)rl.out, (unsigned long long)(bx_now_ms() - start), rl.end);
+                (unsigned long long)rl.out, (unsigned long long)(bx_now_ms() - start),
+                fe_lifeline_end_asked() ? "ended by the master (reload limits)" : rl.end);
     if (c->ssl && !c->use_rec && strcmp(rl.end, "closed") == 0) {
         SSL_shutdown(c->ssl);
         ERR_clear_error();
     }
+}
+
+/* A descriptor kept in reserve for the descriptor limit: given up to
+ * accept one client there and tell it 503 (or a TLS alert) at once, instead
+ * of leaving every queued client to hang until its timeout. */
+static int reserve_fd = -1;
+
+static void refuse_at_fd_limit(const struct fe_child_env *env, const struct fe_listener *l)
+{
+    int e = errno;
+    if (reserve_fd >= 0) {
+        close(reserve_fd);
+        reserve_fd = -1;
+        int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            fe_refuse_write(fd, env->gen->cfg->fe.services[l->service].tls);
+            close(fd);
+        }
+        reserve_fd = fcntl(env->notify_fd, F_DUPFD_CLOEXEC, 0);
+    }
+    char line[160];
+    snprintf(line, sizeof line, "port %d: accept: %s: client refused with a 503 (or a TLS alert)",
+             l->port, strerror(e));
+    fe_refuse_log(FE_REFUSE_FD_LIMIT, line);
+    if (reserve_fd < 0) {
+        /* no reserve: the limit is ours alone; let a sibling take the queue */
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* The listener of ours a client passed back by the waiting room came in
+ * on: by index when it is of our generation, else by its local port. */
+static const struct fe_listener *parked_listener(const struct fe_child_env *env, int fd,
+                                                 const struct fe_park *p)
+{
+    const struct fe_gen *g = env->gen;
+    if (p->gen == g->id)
+        return p->li < g->nls ? &g->ls[p->li] : NULL;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1)
+        return NULL;
+    int port = bx_sockaddr_port((struct sockaddr *)&ss);
+    for (size_t i = 0; i < g->nls; i++)
+        if (g->ls[i].port == port)
+            return &g->ls[i];
+    return NULL;
+}
+
+/* True when fd is ready to serve; false when it went to the waiting room
+ * (waitroom.h). A fresh client gets a few ms for its first bytes, which a
+ * real client sends right after connecting, before it is parked. */
+static bool ready_or_park(const struct fe_child_env *env, const struct fe_listener *l, int fd,
+                          uint64_t since, bool fresh)
+{
+    const struct bx_service *sv = &env->gen->cfg->fe.services[l->service];
+    if (sv->proxy_protocol != BX_PROXY_OFF || env->waitroom_fd < 0)
+        return true;
+    uint32_t need = fe_waitroom_need(fd, sv->tls);
+    if (need && fresh) {
+        struct pollfd pf = {.fd = fd, .events = POLLIN};
+        if (poll(&pf, 1, 3) > 0)
+            need = fe_waitroom_need(fd, sv->tls);
+    }
+    if (!need)
+        return true;
+    struct fe_park p = {.li = (uint32_t)(l - env->gen->ls), .gen = env->gen->id, .need = need,
+                        .since_ms = since};
+    return fe_waitroom_park(env->waitroom_fd, fd, &p) == -1;
+}
+
+/* A client the master passes back from the waiting room, or -1. */
+static int take_parked(const struct fe_child_env *env, const struct fe_listener **l,
+                       struct sockaddr_storage *peer, socklen_t *plen)
+{
+    struct fe_park p;
+    int fd = fe_waitroom_take(env->waitroom_fd, &p);
+    if (fd < 0)
+        return -1;
+    *l = parked_listener(env, fd, &p);
+    *plen = sizeof *peer;
+    if (!*l || getpeername(fd, (struct sockaddr *)peer, plen) == -1) {
+        close(fd);
+        return -1;
+    }
+    if (p.need != FE_WAITROOM_SERVE && !ready_or_park(env, *l, fd, p.since_ms, false))
+        return -1;
+    return fd;
 }
 
 /* Waits with the other idle children for a client. TERM is only deliverable
@@ -599,11 +730,20 @@ static int wait_accept(const struct fe_child_env *env, const struct fe_listener 
     sigset_t waitmask;
     sigprocmask(SIG_SETMASK, NULL, &waitmask);
     sigdelset(&waitmask, SIGTERM);
+    fe_lifeline_idle(true);
     for (;;) {
         struct epoll_event ev;
         int n = epoll_pwait(env->gen->accept_ep, &ev, 1, -1, &waitmask);
         if (n <= 0)
             continue;
+        if (ev.data.u32 == FE_WAITROOM_TAG) {
+            int fd = take_parked(env, l, peer, plen);
+            if (fd >= 0) {
+                fe_lifeline_idle(false);
+                return fd;
+            }
+            continue;
+        }
         if (ev.data.u32 >= env->gen->nls)
             continue;
         *l = &env->gen->ls[ev.data.u32];
@@ -617,12 +757,14 @@ static int wait_accept(const struct fe_child_env *env, const struct fe_listener 
             close(fd);
             continue;
         }
-        if (fd != -1)
+        if (fd != -1) {
+            if (!ready_or_park(env, *l, fd, bx_now_ms(), true))
+                continue; /* in the waiting room: we stay idle */
+            fe_lifeline_idle(false);
             return fd;
-        if (errno == EMFILE || errno == ENFILE || errno == ENOMEM) {
-            struct timespec ts = {0, 10 * 1000000L};
-            nanosleep(&ts, NULL);
         }
+        if (errno == EMFILE || errno == ENFILE || errno == ENOMEM)
+            refuse_at_fd_limit(env, *l);
     }
 }
 
@@ -631,6 +773,8 @@ _Noreturn void fe_child_main(const struct fe_child_env *env)
     for (size_t i = 0; i < env->nclose; i++)
         if (env->close_fds[i] >= 0)
             close(env->close_fds[i]);
+    fe_lifeline_child(env->gen, env->master_pid, env->notify_fd);
+    reserve_fd = fcntl(env->notify_fd, F_DUPFD_CLOEXEC, 0);
     /* The master's signals stay blocked; TERM kills an idle child (see
      * wait_accept), the others are not for children. */
     signal(SIGTERM, SIG_DFL);
@@ -664,9 +808,7 @@ _Noreturn void fe_child_main(const struct fe_child_env *env)
         slot->vhost[0] = '\0';
         if (served + 1 == cfg->fe.clients_per_child) {
             /* Last client: let go of the listeners so a stop or reload frees them. */
-            for (size_t i = 0; i < env->gen->nls; i++)
-                close(env->gen->ls[i].fd);
-            close(env->gen->accept_ep);
+            fe_lifeline_drop_listeners();
         }
         c.env = env;
         c.cfg = cfg;
@@ -681,14 +823,16 @@ _Noreturn void fe_child_main(const struct fe_child_env *env)
             c.locallen = 0;
         int one_i = 1;
         setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one_i, sizeof one_i);
+        fe_lifeline_client_fd(c.fd);
         serve(&c);
+        fe_lifeline_client_fd(-1);
         tlsrec_free(&c.rec);
         fe_tls_forget_keys(); /* a handshake that failed half way */
         if (c.ssl)
             SSL_free(c.ssl);
         close(c.fd);
-        if (c.handed)
-            break; /* the slot is the lean child's now: no more clients here */
+        if (c.handed || fe_lifeline_orphaned())
+            break; /* the slot is the lean child's now, or the master is gone */
         if (fe_keystub_lost())
             break; /* the key process restarted: a new child gets a channel to it */
         if (served + 1 < cfg->fe.clients_per_child) {

@@ -6,6 +6,7 @@
 #define BACTRIAN_FRONTEND_CHILD_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "common/net.h"
 #include "frontend/tls.h"
@@ -41,8 +42,10 @@ struct fe_child_env {
     struct bx_sb_slot *slot;    /* ours: the only slot we can write */
     size_t slot_index;          /* its index, for hand-offs */
     int notify_fd;              /* eventfd: "I took a client" */
+    pid_t master_pid;           /* for the death signal's race check (lifeline.h) */
     int handoff_fd;             /* to the master: idle connections for lean children (lean.h) */
     int keyfd;                  /* this child's own sign channel to the key process, or -1 */
+    int waitroom_fd;            /* to and from the waiting room (waitroom.h), -1: none */
     const int *close_fds;       /* the master's own descriptors */
     size_t nclose;
 };

@@ -18,6 +18,7 @@
 #include "frontend/keyctl.h"
 #include "frontend/keyproc.h"
 #include "frontend/keystub.h"
+#include "frontend/waitroom.h"
 
 #define CTL_TIMEOUT_MS 10000
 
@@ -50,6 +51,10 @@ int fe_keyctl_start(struct fe_keyctl *k, const struct bx_config *cfg, const int 
     }
     pid_t pid = fork();
     if (pid == 0) {
+        /* Nothing of the master's waiting clients. (It outlives no master:
+         * only the master holds the control socket's other end, and the key
+         * process exits when that closes.) */
+        fe_waitroom_forked();
         close(sv[0]);
         for (size_t i = 0; i < nclose; i++)
             if (close_fds[i] >= 0)

@@ -13,6 +13,7 @@
 #include "common/sandbox.h"
 #include "frontend/arena.h"
 #include "frontend/lean.h"
+#include "frontend/lifeline.h"
 #include "frontend/relay.h"
 #include "frontend/scoreboard.h"
 
@@ -145,11 +146,14 @@ _Noreturn void fe_lean_main(struct fe_handoff *h, int cfd, int bfd, struct fe_sc
         .stall_ms = h->stall_ms, .slot = slot, .in = h->in, .out = h->out,
         .last_io = h->last_io_ms,
     };
+    fe_lifeline_lean();
+    fe_lifeline_relay_fd(bfd);
     fe_relay_run(&r);
     bx_log_info("client %s id %s vhost %s%s%s: relay %s (lean), %llu bytes in, %llu out, "
                 "%llums, %s",
                 h->who, h->id, h->vhost, h->version[0] ? " " : "", h->version, r.path,
                 (unsigned long long)r.in, (unsigned long long)r.out,
-                (unsigned long long)(bx_now_ms() - h->start_ms), r.end);
+                (unsigned long long)(bx_now_ms() - h->start_ms),
+                fe_lifeline_end_asked() ? "ended by the master (reload limits)" : r.end);
     _exit(0);
 }

@@ -5,6 +5,9 @@ frontend_libfrontend_la_SOURCES = \
 	frontend/master.c frontend/master.h \
 	frontend/child.c frontend/child.h \
 	frontend/access.c frontend/access.h \
+	frontend/lifeline.c frontend/lifeline.h \
+	frontend/refuse.c frontend/refuse.h \
+	frontend/waitroom.c frontend/waitroom.h \
 	frontend/relay.c frontend/relay.h \
 	frontend/scoreboard.c frontend/scoreboard.h \
 	frontend/shm.c frontend/shm.h \
@@ -43,6 +46,9 @@ FE_IT = tests/integration/fe_relay.py tests/integration/fe_tls.py \
 	tests/integration/fe_wss.py tests/integration/fe_lean.py \
 	tests/integration/fe_proxy_tls.py tests/integration/fe_status.py \
 	tests/integration/fe_tlsrec.py tests/integration/fe_sbtrust.py \
-	tests/integration/fe_access.py tests/integration/fe_keyproc.py
+	tests/integration/fe_access.py tests/integration/fe_keyproc.py \
+	tests/integration/fault_fe_master.py tests/integration/fault_fe_reload.py \
+	tests/integration/fault_fe_slow.py tests/integration/fault_fe_refuse.py \
+	tests/integration/fault_fe_fdlimit.py
 TESTS += $(FE_IT)
 EXTRA_DIST += $(FE_IT) tests/integration/fe_util.py

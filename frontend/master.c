@@ -22,6 +22,7 @@
 #include <sys/eventfd.h>
 #include <sys/wait.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -39,6 +40,9 @@
 #include "frontend/keyctl.h"
 #include "frontend/keystub.h"
 #include "frontend/lean.h"
+#include "frontend/lifeline.h"
+#include "frontend/refuse.h"
+#include "frontend/waitroom.h"
 #include "frontend/master.h"
 #include "frontend/scoreboard.h"
 #include "frontend/slottab.h"
@@ -46,10 +50,12 @@
 
 #define LISTEN_BACKLOG 4096
 #define STOP_GRACE_MS 10000
+#define END_GRACE_MS 5000 /* reload limits: end request to SIGKILL */
 #define MAX_GENS 64
 #define TAG_SIGNAL 0xffffff01u
 #define TAG_NOTIFY 0xffffff02u
 #define TAG_HANDOFF 0xffffff03u
+#define TAG_WAITROOM 0xffffff04u
 /* A child that holds the per-IP admission lock this long (it needs it for
  * microseconds) is killed: meanwhile every per-IP-limited client gets a 503. */
 #define IP_LOCK_HOLD_MS 1000
@@ -68,6 +74,11 @@ struct master {
     int sigfd, ep, notify_fd, pidfd;
     int hofd[2];                /* hand-off socket: [0] ours, [1] the children's */
     size_t nchildren;           /* alive, every generation */
+    pid_t self;                 /* our pid, for the children's death-signal check */
+    struct fe_waitroom *wr;     /* clients not ready to be served (waitroom.h), or NULL */
+    int wr_child;               /* the children's end of it, -1: none */
+    uint64_t next_wr_tick;
+    int reserve_fd;             /* given up at EMFILE to refuse one queued client */
     bool watching;              /* listeners in our epoll: pool exhausted */
     bool stopping;
     uint64_t stop_deadline;
@@ -116,6 +127,24 @@ static int reuse_listener(const struct fe_gen *old, const char *addr, int port)
         if (old->ls[i].port == port && strcmp(old->ls[i].addr, addr) == 0)
             return fcntl(old->ls[i].fd, F_DUPFD_CLOEXEC, 0);
     return -1;
+}
+
+/* At start, a port still held by the children of a master that was just
+ * killed is retried for a bounded time: they exit at once on its death
+ * (lifeline.h), but "at once" is a few ms of scheduling, and a restart
+ * right after the kill should not fail for it. */
+#define BIND_WAIT_MS 2000
+
+static int listen_at_start(const char *addr, int port, char *err, size_t errlen)
+{
+    uint64_t until = bx_now_ms() + BIND_WAIT_MS;
+    for (;;) {
+        int fd = bx_listen_tcp(addr, port, LISTEN_BACKLOG, err, errlen);
+        if (fd != -1 || errno != EADDRINUSE || bx_now_ms() >= until)
+            return fd;
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
 }
 
 /* The oldest generation a child still runs (its keys must stay), or next. */
@@ -173,7 +202,8 @@ static struct fe_gen *gen_build(struct master *m, struct bx_config *cfg, const s
             l->service = i;
             l->fd = reuse_listener(old, l->addr, l->port);
             if (l->fd == -1)
-                l->fd = bx_listen_tcp(l->addr, l->port, LISTEN_BACKLOG, e, sizeof e);
+                l->fd = old ? bx_listen_tcp(l->addr, l->port, LISTEN_BACKLOG, e, sizeof e)
+                            : listen_at_start(l->addr, l->port, e, sizeof e);
             if (l->fd == -1) {
                 snprintf(err, errlen, "frontend.services.[%zu]: %s", i, e);
                 goto fail;
@@ -216,6 +246,15 @@ fail:
     return NULL;
 }
 
+/* Idle children of generation g also wait on the waiting room's socket. */
+static void gen_attach_waitroom(const struct master *m, struct fe_gen *g, bool on)
+{
+    if (m->wr_child < 0)
+        return;
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = FE_WAITROOM_TAG};
+    epoll_ctl(g->accept_ep, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, m->wr_child, &ev);
+}
+
 /* ---- the pool ------------------------------------------------------------ */
 
 /* In a new child, before anything else (and before any seccomp filter):
@@ -223,6 +262,7 @@ fail:
  * that does not run. (The ticket keys' writable mapping is not inherited.) */
 static void child_views(struct master *m, size_t idx)
 {
+    fe_waitroom_forked(); /* the waiting clients are the master's alone */
     if (fe_scoreboard_child(m->sb, idx) == -1) {
         bx_log_error("child %d: cannot map the scoreboard read-only: %s", (int)getpid(),
                      strerror(errno));
@@ -243,14 +283,17 @@ static void spawn(struct master *m)
     fe_slot_set(s, FE_SLOT_STARTING);
     /* Its own sign channel: replies for one child never reach another. */
     int keyfd = m->gen->tls.n ? fe_keyctl_channel(&m->kc) : -1;
+    m->self = getpid();
     pid_t pid = fork();
     if (pid == 0) {
         child_views(m, (size_t)idx);
-        int close_fds[] = {m->sigfd, m->ep, m->pidfd, m->hofd[0], m->kc.ctl, m->kc.own};
+        int close_fds[] = {m->sigfd, m->ep, m->pidfd, m->hofd[0], m->kc.ctl, m->kc.own,
+                           m->wr ? fe_waitroom_fd(m->wr) : -1, m->reserve_fd};
         struct fe_child_env env = {
             .gen = m->gen, .sb = sb, .slot = s, .slot_index = (size_t)idx,
-            .notify_fd = m->notify_fd, .handoff_fd = m->hofd[1], .keyfd = keyfd,
-            .close_fds = close_fds, .nclose = 6,
+            .notify_fd = m->notify_fd, .master_pid = m->self,
+            .handoff_fd = m->hofd[1], .keyfd = keyfd, .waitroom_fd = m->wr_child,
+            .close_fds = close_fds, .nclose = sizeof close_fds / sizeof close_fds[0],
         };
         fe_child_main(&env);
     }
@@ -311,43 +354,35 @@ static void maintain(struct master *m)
     watch_listeners(m, idle <= 0 && m->nchildren >= max);
 }
 
-/* Under a flood of clients every refusal cannot get its own log line: the
- * log would become the bottleneck and bury everything else. One line per
- * second names a client and how many more were refused since the last line. */
+/* One line a second for this class across the frontend (refuse.h). */
 static void log_refusal(struct master *m, const struct sockaddr *sa, socklen_t len)
 {
-    static uint64_t last_ms;
-    static unsigned long suppressed;
-    uint64_t now = bx_now_ms();
-    if (last_ms != 0 && now - last_ms < 1000) {
-        suppressed++;
-        return;
-    }
-    char who[BX_ADDRSTRLEN];
+    char who[BX_ADDRSTRLEN], line[256];
     bx_sockaddr_str(sa, len, true, who, sizeof who);
-    if (suppressed)
-        bx_log_warn("client %s: refused, max_children (%d) busy; %lu more refused in the last %llu ms",
-                    who, m->gen->cfg->fe.max_children, suppressed,
-                    (unsigned long long)(now - last_ms));
-    else
-        bx_log_warn("client %s: refused, max_children (%d) busy", who,
-                    m->gen->cfg->fe.max_children);
-    last_ms = now;
-    suppressed = 0;
+    snprintf(line, sizeof line, "client %s: refused, max_children (%d) busy", who,
+             m->gen->cfg->fe.max_children);
+    fe_refuse_log(FE_REFUSE_MAX_CHILDREN, line);
 }
 
-/* Pool exhausted: refuse queued clients at once rather than let them hang. */
+/* Pool exhausted: refuse queued clients at once rather than let them hang:
+ * a 503 on plaintext, a TLS alert on TLS (refuse.h). */
 static void refuse_queued(struct master *m, size_t li)
 {
     const struct fe_listener *l = &m->gen->ls[li];
     bool tls = m->gen->cfg->fe.services[l->service].tls;
-    char page[512];
-    size_t len = fe_http_page(page, sizeof page, 503, "Service Unavailable",
-                              "The server is busy, please try again.");
     for (int k = 0; k < 64; k++) {
         struct sockaddr_storage ss;
         socklen_t sl = sizeof ss;
         int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd == -1 && (errno == EMFILE || errno == ENFILE) && m->reserve_fd >= 0) {
+            /* at the limit: the reserve descriptor lets us tell one client at
+             * a time, instead of leaving the listener readable (a busy loop) */
+            close(m->reserve_fd);
+            fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            m->reserve_fd = fcntl(m->notify_fd, F_DUPFD_CLOEXEC, 0);
+            fe_refuse_log(FE_REFUSE_FD_LIMIT, "master: accept: Too many open files: a queued "
+                                              "client refused from the reserve descriptor");
+        }
         if (fd == -1)
             return;
         /* a banned peer gets the same silent close as from a child */
@@ -356,9 +391,7 @@ static void refuse_queued(struct master *m, size_t li)
             continue;
         }
         log_refusal(m, (struct sockaddr *)&ss, sl);
-        if (!tls && write(fd, page, len) == -1) {
-            /* the client is gone; nothing to tell it */
-        }
+        fe_refuse_write(fd, tls);
         close(fd);
     }
 }
@@ -392,10 +425,12 @@ static void take_handoffs(struct master *m)
         if (pid == 0) {
             child_views(m, (size_t)idx);
             int fds[] = {m->sigfd, m->ep, m->pidfd, m->notify_fd, m->hofd[0], m->hofd[1], ackfd,
-                         m->gen->accept_ep, m->kc.ctl, m->kc.own};
+                         m->gen->accept_ep, m->kc.ctl, m->kc.own, m->wr_child,
+                         m->wr ? fe_waitroom_fd(m->wr) : -1, m->reserve_fd};
             fe_keystub_set_channel(-1);
             for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
-                close(fds[i]);
+                if (fds[i] >= 0)
+                    close(fds[i]);
             for (size_t i = 0; i < m->gen->nls; i++)
                 close(m->gen->ls[i].fd);
             fe_lean_main(&h, cfd, bfd, m->sb);
@@ -423,7 +458,8 @@ static size_t master_fds(const struct master *m, int *out, size_t max)
     size_t n = 0;
     int mine[] = {m->sigfd, m->ep, m->pidfd, m->notify_fd, m->hofd[0], m->hofd[1],
                   m->gen ? m->gen->accept_ep : -1,
-                  m->sb ? m->sb->lock_fd : -1}; /* a restarted key process takes no lock */
+                  m->sb ? m->sb->lock_fd : -1, /* a restarted key process takes no lock */
+                  m->wr_child, m->wr ? fe_waitroom_fd(m->wr) : -1, m->reserve_fd};
     for (size_t i = 0; i < sizeof mine / sizeof mine[0] && n < max; i++)
         out[n++] = mine[i];
     for (size_t i = 0; m->gen && i < m->gen->nls && n < max; i++)
@@ -545,6 +581,10 @@ static void reload(struct master *m)
     g->id = m->next_gen++;
     m->superseded_ms[old->id % MAX_GENS] = bx_now_ms();
     m->gen = g;
+    gen_attach_waitroom(m, g, true);
+    gen_attach_waitroom(m, old, false);
+    if (m->wr)
+        fe_waitroom_regen(m->wr, old, g);
     /* Idle children of the old generation go; busy ones finish their client. */
     for (size_t i = 0; i < m->slots.n; i++)
         if (m->slots.o[i].generation != g->id)
@@ -556,23 +596,39 @@ static void reload(struct master *m)
     maintain(m);
 }
 
-/* Old busy children past reload_max_age, or more than reload_max_generations
- * generations back, are killed. */
-static void enforce_old(struct master *m)
+/* Over the reload limits (both off by default: 0): more than
+ * reload_max_generations generations back, or superseded more than
+ * reload_max_age ago. */
+static bool over_reload_limits(const struct master *m, const struct fe_owner *o, uint64_t now)
 {
     const struct bx_frontend_conf *fe = &m->gen->cfg->fe;
+    unsigned back = m->gen->id - o->generation;
+    uint64_t since = m->superseded_ms[o->generation % MAX_GENS];
+    if (fe->reload_max_generations > 0 && back > (unsigned)fe->reload_max_generations)
+        return true;
+    return fe->reload_max_age_ms > 0 && since && now - since > (uint64_t)fe->reload_max_age_ms;
+}
+
+/* A child over the limits is asked to end its client politely (FE_SIG_END:
+ * close_notify or FIN, lifeline.h); only one still there END_GRACE_MS later
+ * is killed, with its own line. */
+static void enforce_old(struct master *m)
+{
     uint64_t now = bx_now_ms();
     for (size_t i = 0; i < m->slots.n; i++) {
-        const struct fe_owner *o = &m->slots.o[i];
+        struct fe_owner *o = &m->slots.o[i];
         if (o->pid <= 0 || o->generation == m->gen->id)
             continue;
-        unsigned back = m->gen->id - o->generation;
-        uint64_t since = m->superseded_ms[o->generation % MAX_GENS];
-        if (back > (unsigned)fe->reload_max_generations ||
-            (since && now - since > (uint64_t)fe->reload_max_age_ms)) {
-            bx_log_notice("child %d of generation %u: killed (reload limits)", (int)o->pid,
-                          o->generation);
+        if (o->end_asked_ms == 0 && over_reload_limits(m, o, now)) {
+            bx_log_notice("child %d of generation %u: ending its client (reload limits)",
+                          (int)o->pid, o->generation);
+            kill(o->pid, FE_SIG_END);
+            o->end_asked_ms = now;
+        } else if (o->end_asked_ms && now - o->end_asked_ms > END_GRACE_MS && !o->end_killed) {
+            bx_log_warn("child %d of generation %u: still there %d ms after the end request: "
+                        "killed", (int)o->pid, o->generation, END_GRACE_MS);
             kill(o->pid, SIGKILL);
+            o->end_killed = 1;
         }
     }
 }
@@ -617,6 +673,10 @@ static void timers(struct master *m)
     }
     if (!m->stopping)
         enforce_old(m);
+    if (m->wr && now >= m->next_wr_tick) {
+        fe_waitroom_tick(m->wr, m->ep);
+        m->next_wr_tick = now + 100;
+    }
     if (m->gen->cfg->fe.per_ip_max > 0)
         watch_ip_lock(m, now);
     if (m->kp_restart_ms && now >= m->kp_restart_ms && !m->stopping)
@@ -706,6 +766,11 @@ static int run_loop(struct master *m)
                 }
             } else if (tag == TAG_HANDOFF) {
                 take_handoffs(m);
+            } else if (tag == TAG_WAITROOM) {
+                if (!m->stopping)
+                    fe_waitroom_receive(m->wr, m->ep, m->gen);
+            } else if (tag >= FE_WAITROOM_EP_BASE && tag < TAG_SIGNAL) {
+                fe_waitroom_event(m->wr, m->ep, tag, evs[i].events);
             } else if (m->watching && tag < m->gen->nls) {
                 refuse_queued(m, tag);
             }
@@ -780,6 +845,21 @@ static void unmap_scoreboard(struct master *m)
     fe_tickets_destroy(m->tickets);
 }
 
+/* The waiting room (waitroom.h); without one (no descriptors to spare)
+ * children serve slow clients themselves, as before. */
+static void setup_waitroom(struct master *m)
+{
+    m->wr = fe_waitroom_create(&m->wr_child);
+    if (!m->wr) {
+        m->wr_child = -1;
+        bx_log_warn("no waiting room for slow clients (RLIMIT_NOFILE too low, or out of "
+                    "memory): each holds a child until its timeout");
+        return;
+    }
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = TAG_WAITROOM};
+    epoll_ctl(m->ep, EPOLL_CTL_ADD, fe_waitroom_fd(m->wr), &ev);
+}
+
 static int setup(struct master *m, struct bx_config *cfg)
 {
     char err[BX_ERRLEN * 2];
@@ -814,11 +894,15 @@ static int setup(struct master *m, struct bx_config *cfg)
         bx_log_info("key process %d started", (int)m->kc.pid);
     }
     fe_access_init();
+    fe_refuse_init();
+    setup_waitroom(m);
+    m->reserve_fd = fcntl(m->notify_fd, F_DUPFD_CLOEXEC, 0);
     m->gen = gen_build(m, cfg, NULL, m->next_gen, err, sizeof err);
     if (!m->gen) {
         bx_log_error("%s", err);
         return -1;
     }
+    gen_attach_waitroom(m, m->gen, true);
     m->gen->id = m->next_gen++;
     if (map_scoreboard(m, cfg) == -1)
         return -1;
@@ -843,7 +927,8 @@ static int setup(struct master *m, struct bx_config *cfg)
 int fe_master_run(const struct bx_cli *cli, struct bx_config *cfg)
 {
     struct master m = {.cli = cli, .sigfd = -1, .ep = -1, .notify_fd = -1, .hofd = {-1, -1},
-                       .next_gen = 1, .kc = {.ctl = -1, .own = -1}};
+                       .next_gen = 1, .kc = {.ctl = -1, .own = -1}, .wr_child = -1,
+                       .reserve_fd = -1};
     struct bx_frontend_conf *fe = &cfg->fe;
     char *pid_file = fe->pid_file ? strdup(fe->pid_file) : NULL;
     m.pidfd = bx_daemon_start(cli, fe->error_log, fe->log_level, fe->pid_file);
@@ -864,6 +949,7 @@ int fe_master_run(const struct bx_cli *cli, struct bx_config *cfg)
     free(pid_file);
     gen_free(m.gen, true);
     fe_keyctl_stop(&m.kc);
+    fe_waitroom_destroy(m.wr);
     unmap_scoreboard(&m);
     if (m.sigfd >= 0)
         close(m.sigfd);
@@ -871,6 +957,8 @@ int fe_master_run(const struct bx_cli *cli, struct bx_config *cfg)
         close(m.ep);
     if (m.notify_fd >= 0)
         close(m.notify_fd);
+    if (m.reserve_fd >= 0)
+        close(m.reserve_fd);
     for (int i = 0; i < 2; i++)
         if (m.hofd[i] >= 0)
             close(m.hofd[i]);

@@ -205,8 +205,11 @@ static int relay_splice(struct fe_relay *r)
     int rc = -1;
     r->end = "error";
     for (int i = 0; i < 2; i++)
-        if (pipe2(d[i].p, O_NONBLOCK | O_CLOEXEC) == -1)
+        if (pipe2(d[i].p, O_NONBLOCK | O_CLOEXEC) == -1) {
+            r->end = "no descriptor for a pipe";
+            r->no_fds = true; /* nothing relayed yet: the caller answers 503 */
             goto out;
+        }
     if (r->prelen && write_pre(r) == -1) {
         r->unanswered = true; /* the backend went away before taking the request */
         goto out;

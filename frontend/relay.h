@@ -41,6 +41,7 @@ struct fe_relay {
                                * and tlsrec paths start their idle clock from it) */
     uint64_t in, out;         /* bytes client->backend, backend->client; counted
                                * on from their values at the start */
+    bool no_fds;              /* ended before relaying anything: no descriptor to spare */
     bool unanswered;          /* the backend closed having sent nothing, and the
                                * client sent nothing beyond pre: safe to replay */
 };

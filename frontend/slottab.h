@@ -17,6 +17,8 @@ struct fe_scoreboard;
 struct fe_owner {
     pid_t pid;                  /* 0: free */
     unsigned generation;
+    uint64_t end_asked_ms;      /* when asked to end its client (reload limits), 0: never */
+    int end_killed;             /* killed after that request went unheeded */
 };
 
 struct fe_slottab {

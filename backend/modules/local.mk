@@ -12,10 +12,15 @@ module_LTLIBRARIES += backend/modules/status.la
 backend_modules_status_la_SOURCES = backend/modules/status.c common/sbfile.c common/sbfile.h
 backend_modules_status_la_LDFLAGS = $(BM_LDFLAGS)
 
-# The template for new modules (doc/modules.md), also the benchmark's fixed response.
+# The skeleton for new modules (doc/modules.md), also the benchmark's fixed response.
 module_LTLIBRARIES += backend/modules/hello.la
 backend_modules_hello_la_SOURCES = backend/modules/hello.c
 backend_modules_hello_la_LDFLAGS = $(BM_LDFLAGS)
+
+# Answers with what it was given (a POST's body, ?whoami, ?stream=N): tests and demos.
+module_LTLIBRARIES += backend/modules/mirror.la
+backend_modules_mirror_la_SOURCES = backend/modules/mirror.c
+backend_modules_mirror_la_LDFLAGS = $(BM_LDFLAGS)
 
 all-local: backend-modules-dir
 backend-modules-dir:

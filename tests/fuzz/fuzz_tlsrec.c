@@ -260,112 +260,120 @@ static void raw_mode(struct tlsrec *t, struct rd *in, bool inplace)
     free(f.got);
 }
 
-/* Builds the stream from the item list, then feeds it and compares. */
-static void sealed_mode(struct tlsrec *t, struct tlsrec *peer, struct rd *in, bool inplace,
-                        uint64_t rseq, bool handover)
-{
-    enum { MAXSTREAM = 1 << 20 };
-    unsigned char *stream = malloc(MAXSTREAM);
-    unsigned char *inner = malloc(TLSREC_MAX_PLAIN + 300);
-    struct model m = { .rseq = rseq };
-    m.data = malloc(MAXSTREAM);
-    size_t slen = 0;
-    int items = 0;
-    while (in->n > 0 && items++ < 64 && slen + TLSREC_MAX_RECORD + 64 < MAXSTREAM / 2) {
-        unsigned kind = take8(in);
-        size_t len = take16(in) % (TLSREC_MAX_PLAIN + 64);
-        size_t start = slen;
-        if ((kind & 3) == 0) {
-            /* Application data through tlsrec_seal, a record per 2^14 bytes;
-             * at the end of the sequence space tlsrec_seal refuses and the
-             * record is forced out here (the opener must refuse it too). */
-            size_t n = len < in->n ? len : in->n;
-            for (size_t off = 0; off < n;) {
-                size_t c = n - off < TLSREC_MAX_PLAIN ? n - off : TLSREC_MAX_PLAIN;
-                size_t taken = 0;
-                bool exhausted = peer->wr.seq == UINT64_MAX;
-                ssize_t w = tlsrec_seal(peer, in->p + off, c, &taken, stream + slen,
-                                        MAXSTREAM / 2);
-                if (exhausted) {
-                    CHECK(w == -1);
-                    memcpy(inner, in->p + off, c);
-                    inner[c] = 23;
-                    w = (ssize_t)seal_inner(peer, inner, c + 1, stream + slen);
-                } else {
-                    CHECK((size_t)w == c + TLSREC_OVERHEAD && taken == c);
-                }
-                if (!m.done && m.rseq == UINT64_MAX) {
-                    m.done = true;
-                } else if (!m.done) {
-                    memcpy(m.data + m.datalen, in->p + off, c);
-                    m.datalen += c;
-                    m.rseq++;
-                }
-                slen += (size_t)w;
-                off += c;
-            }
-            in->p += n;
-            in->n -= n;
-            continue;
-        }
-        /* Any inner plaintext: content, a type byte, zero padding. */
-        size_t n = len < in->n ? len : in->n;
-        memcpy(inner, in->p, n);
-        in->p += n;
-        in->n -= n;
-        static const unsigned char types[8] = {23, 21, 22, 22, 20, 0, 24, 23};
-        unsigned ty = types[(kind >> 2) & 7];
-        if ((kind >> 2 & 7) == 3) {
-            /* Well-formed KeyUpdates, 1-3 in one record, some requesting ours. */
-            n = 0;
-            for (unsigned i = 0; i <= (kind >> 5 & 1) + (kind >> 6 & 1); i++) {
-                static const unsigned char ku[4] = {24, 0, 0, 1};
-                memcpy(inner + n, ku, 4);
-                inner[n + 4] = (unsigned char)(take8(in) & 1);
-                n += 5;
-            }
-        } else if ((kind >> 2 & 7) == 1 && (kind & 0x20)) {
-            n = 2;                          /* a well-formed alert */
-            inner[0] = 1;
-            inner[1] = (kind & 0x40) ? 0 : (kind & 0x80) ? 90 : (unsigned char)take8(in);
-        }
-        if (n > TLSREC_MAX_PLAIN + 100)
-            n = TLSREC_MAX_PLAIN + 100;
-        inner[n++] = (unsigned char)ty;
-        size_t pad = (kind & 3) == 2 ? take8(in) : (kind & 3) == 3 ? take16(in) % 300 : 0;
-        if (n + pad > TLSREC_MAX_PLAIN + 256 - 16)
-            pad = TLSREC_MAX_PLAIN + 256 - 16 - n;
-        memset(inner + n, 0, pad);
-        n += pad;
-        /* Now and then one flipped byte (not the length): must fail. */
-        unsigned flip = take8(in);
-        unsigned updates = 0;
-        enum verdict v = m.done || flip >= 0xf0 ? V_FAIL : judge(&m, inner, n, &updates);
-        slen += seal_inner(peer, inner, n, stream + slen);
-        if (flip >= 0xf0) {
-            size_t at = start + take16(in) % (slen - start);
-            if (at - start == 3 || at - start == 4)
-                at = start + 5;
-            stream[at] ^= (unsigned char)(1u << (flip & 7));
-        }
-        if (!m.done) {
-            m.rseq = updates ? 0 : m.rseq + 1;
-            m.closed = v == V_CLOSE;
-            m.done = v != V_DATA;
-        }
-        /* The peer follows its own KeyUpdates whatever the opener thought. */
-        for (unsigned i = 0; i < updates; i++)
-            peer_update(peer);
-    }
-    bool expect_fail = m.done && !m.closed;
+enum { MAXSTREAM = 1 << 20 };
 
+/* One application-data item through tlsrec_seal, a record per 2^14 bytes;
+ * at the end of the sequence space tlsrec_seal refuses and the record is
+ * forced out here (the opener must refuse it too). Returns the bytes added
+ * to stream. */
+static size_t item_appdata(struct tlsrec *peer, struct rd *in, size_t len, struct model *m,
+                           unsigned char *stream, unsigned char *inner)
+{
+    size_t slen = 0;
+    size_t n = len < in->n ? len : in->n;
+    for (size_t off = 0; off < n;) {
+        size_t c = n - off < TLSREC_MAX_PLAIN ? n - off : TLSREC_MAX_PLAIN;
+        size_t taken = 0;
+        bool exhausted = peer->wr.seq == UINT64_MAX;
+        ssize_t w = tlsrec_seal(peer, in->p + off, c, &taken, stream + slen, MAXSTREAM / 2);
+        if (exhausted) {
+            CHECK(w == -1);
+            memcpy(inner, in->p + off, c);
+            inner[c] = 23;
+            w = (ssize_t)seal_inner(peer, inner, c + 1, stream + slen);
+        } else {
+            CHECK((size_t)w == c + TLSREC_OVERHEAD && taken == c);
+        }
+        if (!m->done && m->rseq == UINT64_MAX) {
+            m->done = true;
+        } else if (!m->done) {
+            memcpy(m->data + m->datalen, in->p + off, c);
+            m->datalen += c;
+            m->rseq++;
+        }
+        slen += (size_t)w;
+        off += c;
+    }
+    in->p += n;
+    in->n -= n;
+    return slen;
+}
+
+/* Any inner plaintext: content (or well-formed KeyUpdates, or an alert), a
+ * type byte, zero padding. Returns its length in inner. */
+static size_t inner_plaintext(struct rd *in, unsigned kind, size_t len, unsigned char *inner)
+{
+    size_t n = len < in->n ? len : in->n;
+    memcpy(inner, in->p, n);
+    in->p += n;
+    in->n -= n;
+    static const unsigned char types[8] = {23, 21, 22, 22, 20, 0, 24, 23};
+    unsigned ty = types[(kind >> 2) & 7];
+    if ((kind >> 2 & 7) == 3) {
+        /* Well-formed KeyUpdates, 1-3 in one record, some requesting ours. */
+        n = 0;
+        for (unsigned i = 0; i <= (kind >> 5 & 1) + (kind >> 6 & 1); i++) {
+            static const unsigned char ku[4] = {24, 0, 0, 1};
+            memcpy(inner + n, ku, 4);
+            inner[n + 4] = (unsigned char)(take8(in) & 1);
+            n += 5;
+        }
+    } else if ((kind >> 2 & 7) == 1 && (kind & 0x20)) {
+        n = 2;                          /* a well-formed alert */
+        inner[0] = 1;
+        inner[1] = (kind & 0x40) ? 0 : (kind & 0x80) ? 90 : (unsigned char)take8(in);
+    }
+    if (n > TLSREC_MAX_PLAIN + 100)
+        n = TLSREC_MAX_PLAIN + 100;
+    inner[n++] = (unsigned char)ty;
+    size_t pad = (kind & 3) == 2 ? take8(in) : (kind & 3) == 3 ? take16(in) % 300 : 0;
+    if (n + pad > TLSREC_MAX_PLAIN + 256 - 16)
+        pad = TLSREC_MAX_PLAIN + 256 - 16 - n;
+    memset(inner + n, 0, pad);
+    return n + pad;
+}
+
+/* One record of any inner plaintext, sealed by hand and judged by the
+ * model; now and then with one flipped byte (not the length): must fail.
+ * Returns the bytes added to stream. */
+static size_t item_sealed(struct tlsrec *peer, struct rd *in, unsigned kind, size_t len,
+                          struct model *m, unsigned char *stream, unsigned char *inner)
+{
+    size_t n = inner_plaintext(in, kind, len, inner);
+    unsigned flip = take8(in);
+    unsigned updates = 0;
+    enum verdict v = m->done || flip >= 0xf0 ? V_FAIL : judge(m, inner, n, &updates);
+    size_t slen = seal_inner(peer, inner, n, stream);
+    if (flip >= 0xf0) {
+        size_t at = take16(in) % slen;
+        if (at == 3 || at == 4)
+            at = 5;
+        stream[at] ^= (unsigned char)(1u << (flip & 7));
+    }
+    if (!m->done) {
+        m->rseq = updates ? 0 : m->rseq + 1;
+        m->closed = v == V_CLOSE;
+        m->done = v != V_DATA;
+    }
+    /* The peer follows its own KeyUpdates whatever the opener thought. */
+    for (unsigned i = 0; i < updates; i++)
+        peer_update(peer);
+    return slen;
+}
+
+/* Opens the stream (half of it, then the rest in a tlsrec imported from an
+ * export, for the lean hand-off) and compares with the model. */
+static void open_and_compare(struct tlsrec *t, struct tlsrec *peer, struct rd *in, bool inplace,
+                             bool handover, const unsigned char *stream, size_t slen,
+                             const struct model *m)
+{
+    bool expect_fail = m->done && !m->closed;
     struct feed f = { .t = t, .ctl = in, .inplace = inplace };
     f.pend = malloc(slen + 1);
     f.got = malloc(slen + 1);
     size_t cut = handover ? slen / 2 : slen;
     feed_stream(&f, stream, cut);
     if (handover && !f.failed) {
-        /* The lean hand-off: carry on in a fresh tlsrec made from an export. */
         struct tlsrec_keys k;
         CHECK(tlsrec_export(t, &k) == 0);
         bool closed = t->peer_closed;
@@ -375,10 +383,10 @@ static void sealed_mode(struct tlsrec *t, struct tlsrec *peer, struct rd *in, bo
         feed_stream(&f, stream + cut, slen - cut);
     }
     CHECK(f.failed == expect_fail);
-    CHECK(t->peer_closed == m.closed);
-    CHECK(f.gotlen == m.datalen && memcmp(f.got, m.data, m.datalen) == 0);
+    CHECK(t->peer_closed == m->closed);
+    CHECK(f.gotlen == m->datalen && memcmp(f.got, m->data, m->datalen) == 0);
     if (!f.failed) {
-        CHECK(t->update_due == m.update_due);
+        CHECK(t->update_due == m->update_due);
         /* Our answer to a requested KeyUpdate, then data, must open at the peer. */
         unsigned char rec[TLSREC_MAX_PLAIN + 128], back[TLSREC_MAX_PLAIN];
         static const unsigned char hello[5] = "hello";
@@ -390,6 +398,27 @@ static void sealed_mode(struct tlsrec *t, struct tlsrec *peer, struct rd *in, bo
     }
     free(f.pend);
     free(f.got);
+}
+
+/* Builds the stream from the item list, then feeds it and compares. */
+static void sealed_mode(struct tlsrec *t, struct tlsrec *peer, struct rd *in, bool inplace,
+                        uint64_t rseq, bool handover)
+{
+    unsigned char *stream = malloc(MAXSTREAM);
+    unsigned char *inner = malloc(TLSREC_MAX_PLAIN + 300);
+    struct model m = { .rseq = rseq };
+    m.data = malloc(MAXSTREAM);
+    size_t slen = 0;
+    int items = 0;
+    while (in->n > 0 && items++ < 64 && slen + TLSREC_MAX_RECORD + 64 < MAXSTREAM / 2) {
+        unsigned kind = take8(in);
+        size_t len = take16(in) % (TLSREC_MAX_PLAIN + 64);
+        if ((kind & 3) == 0)
+            slen += item_appdata(peer, in, len, &m, stream + slen, inner);
+        else
+            slen += item_sealed(peer, in, kind, len, &m, stream + slen, inner);
+    }
+    open_and_compare(t, peer, in, inplace, handover, stream, slen, &m);
     free(m.data);
     free(inner);
     free(stream);

@@ -38,8 +38,9 @@ make_tree()
 MODULES = [
     {"module": "static", "path": "/", "root": ROOT},
     {"module": "static", "path": "/files/", "root": ROOT, "listing": True},
-    {"module": "hello", "path": "/hello", "text": "hello A\n"},
-    {"module": "hello", "path": "/hello", "vhost": "alt.localhost", "text": "hello B\n"},
+    # mirror: the text, a POST's body back, ?whoami, ?stream=N
+    {"module": "mirror", "path": "/hello", "text": "hello A\n"},
+    {"module": "mirror", "path": "/hello", "vhost": "alt.localhost", "text": "hello B\n"},
     {"module": "status", "path": "/status"},
 ]
 OPTS = {"header_timeout": 1, "max_body_size": 100000, "max_request_line": 1024,

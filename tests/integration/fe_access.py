@@ -134,7 +134,7 @@ def test_master_refusing_a_full_pool_closes_banned_clients_silently():
         # the harness's start-up probes must be gone before we fill the pool
         fu.wait_log(s.frontend_log, r"client 127\.0\.0\.1:\d+: TLS handshake failed")
         time.sleep(0.2)
-        held = [fu.hold(s.http_port) for _ in range(2)]
+        held = [fu.hold_relay(s.http_port)[0] for _ in range(2)]
         try:
             time.sleep(0.3)
             assert _plain(s, "127.0.0.1").startswith(b"HTTP/1.1 503")

@@ -1,4 +1,4 @@
-"""Frontend and an unreachable or restarting backend: 502 with a log line
+"""Frontend and an unreachable or restarting backend: 503 (Retry-After) with a log line
 when it stays down, no failed request when it comes back within
 backend_retry."""
 import threading
@@ -8,16 +8,16 @@ import harness
 import fe_util as fu
 
 
-def test_backend_down_502():
+def test_backend_down_503():
     with fu.stack(frontend=True, frontend_opts={"backend_retry": 0.3}) as s:
         assert fu.status(fu.http(s)) == "200"
         s.stop("backend")
         t0 = time.monotonic()
         r = fu.http(s)
-        assert fu.status(r) == "502", r.stdout
+        assert fu.status(r) == "503", r.stdout
         assert time.monotonic() - t0 < 3
         r = fu.https(s)
-        assert fu.status(r) == "502", r.stdout
+        assert fu.status(r) == "503", r.stdout
         fu.wait_log(s.frontend_log, r"client 127\.0\.0\.1:\d+ id \S+ vhost localhost: "
                     r"backend unreachable")
 

@@ -35,7 +35,7 @@ def test_http_and_https_ipv4_ipv6():
 
 def test_large_bodies_both_paths():
     """1 MiB both ways through splice (HTTP) and OpenSSL (HTTPS)."""
-    with fu.stack(frontend=True) as s:
+    with fu.stack(frontend=True, modules=[{"module": "mirror", "path": "/"}]) as s:
         tmp = os.path.join(s.tmp, "body")
         with open(tmp, "wb") as f:
             f.write(os.urandom(1 << 20))

@@ -63,7 +63,7 @@ def test_reload_max_generations():
             c.sendall(fu.REQ)
             assert c.recv(4096).startswith(b"HTTP/1.1 200")
             _hup(s, r"reloaded: generation 3")
-            fu.wait_log(s.frontend_log, r"of generation 1: killed \(reload limits\)")
+            fu.wait_log(s.frontend_log, r"of generation 1: ending its client \(reload limits\)")
             assert fu.recv_all(c, 3) == b""
         finally:
             c.close()

@@ -97,6 +97,51 @@ def hold(port, family=socket.AF_INET, host="127.0.0.1", data=None):
     return c
 
 
+def ask(c, req=None):
+    """One keep-alive request on c; returns the response head (the body, by
+    Content-Length, is read and dropped)."""
+    c.sendall(req or REQ)
+    got = b""
+    while b"\r\n\r\n" not in got:
+        b = c.recv(4096)
+        if not b:
+            return got
+        got += b
+    head, _, body = got.partition(b"\r\n\r\n")
+    m = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+    while m and len(body) < int(m.group(1)):
+        b = c.recv(4096)
+        if not b:
+            break
+        body += b
+    return head
+
+
+def hold_relay(port, tls=False, host="127.0.0.1"):
+    """A keep-alive connection that has had one answer: it holds a relaying
+    child. (A client that sends nothing holds no child: it waits in the
+    master's waiting room.) Returns (socket, the first response head)."""
+    raw = socket.create_connection((host, port), timeout=5)
+    c = tls_context().wrap_socket(raw, server_hostname="localhost") if tls else raw
+    return c, ask(c)
+
+
+def client_hello(server_name="localhost"):
+    """The bytes of a real TLS ClientHello (from Python's ssl, memory BIOs):
+    sent on a raw socket and then nothing, it holds a child in its handshake
+    (a client that sent less waits in the master's waiting room)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, out, server_hostname=server_name)
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return out.read()
+
+
 def recv_all(c, timeout=5):
     c.settimeout(timeout)
     out = b""

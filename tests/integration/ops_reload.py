@@ -27,6 +27,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+import fe_util as fu  # noqa: E402
 
 MODULE_DIR = harness.MODULE_DIR
 # A document root of our own: the tests need a page, not the demo site.
@@ -234,8 +235,10 @@ def test_backend_reload_adds_module():
 
 
 def hold(port):
-    """A plaintext client that connects and sends nothing: a busy child."""
-    c = socket.create_connection(("127.0.0.1", port), timeout=5)
+    """A plaintext keep-alive client that had one answer: a busy child (one
+    that sends nothing waits in the master's waiting room instead)."""
+    c, head = fu.hold_relay(port)
+    assert head.startswith(b"HTTP/1.1 "), head
     c.setblocking(False)
     return c
 

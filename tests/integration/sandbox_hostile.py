@@ -200,6 +200,13 @@ def status_field(pid, name):
     return None
 
 
+def filtered(pid):
+    try:
+        return status_field(pid, "Seccomp") == "2"
+    except OSError:
+        return True  # gone meanwhile (replaced): its successor is looked at next time
+
+
 def wait_log(path, pattern, count, timeout=harness.TIMEOUT):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -257,9 +264,9 @@ def test_frontend_child_is_confined_and_attacks_fail():
         with harness.Stack(frontend=True, modules=[{"module": "hello", "path": "/"}],
                            backend_tcp=False, frontend_opts={"scoreboard_file": sbfile}) as s:
             master = s.pid("frontend")
-            harness.wait_for(lambda: len(children(master)) >= 2, "two idle children")
-            for pid in children(master):
-                assert status_field(pid, "Seccomp") == "2", "child %d not filtered" % pid
+            harness.wait_for(lambda: len(children(master)) >= 2 and
+                             all(filtered(pid) for pid in children(master)),
+                             "two idle children, each filtered")
                 assert status_field(pid, "NoNewPrivs") == "1", pid
             # A busy sibling: a client whose child holds it and says its pid.
             hold = socket.create_connection(("127.0.0.1", s.http_port))
@@ -378,9 +385,11 @@ def test_backend_worker_is_confined_and_attacks_fail():
     with harness.Stack(modules=mods, workers=3,
                        backend_opts={"module_dir": TEST_MODS, "module_crash_limit": 0}) as s:
         master = s.pid("backend")
-        harness.wait_for(lambda: len(children(master)) >= 3, "three workers")
-        for pid in children(master):
-            assert status_field(pid, "Seccomp") == "2", "worker %d not filtered" % pid
+        # A worker confines itself once its modules are ready: wait for that,
+        # bounded, rather than look at the moment it exists.
+        harness.wait_for(lambda: len(children(master)) >= 3 and
+                         all(filtered(pid) for pid in children(master)),
+                         "three workers, each filtered")
         seen = {}
         port = str(target.getsockname()[1])
         ab = abstract_sockets()

@@ -1,7 +1,9 @@
 """The WebSocket module API parts that echo and chat do not use, through the
 test module tests/modules/wstest: a producer send (bm_ws_send_from),
 back-pressure with bm_ws_writable and drain(), bm_ws_list, a module ping and
-its pong callback, a module-initiated close. Client: Python websockets."""
+its pong callback, a module-initiated close; the session's accessors
+(client, subprotocol, compression, pending bytes), the default options, and
+pub/sub counters (bm_channel_stats). Client: Python websockets."""
 import asyncio
 import os
 import sys
@@ -48,6 +50,34 @@ async def scenario(port):
         except websockets.ConnectionClosed:
             pass
         assert other.close_code == 4001 and other.close_reason == "asked", other.close_code
+    await accessors(port)
+
+
+async def accessors(port):
+    plain = "ws://127.0.0.1:%d/t" % port
+    async with websockets.connect(plain, compression=None) as ws:
+        await ws.send("info")
+        assert await asyncio.wait_for(ws.recv(), 5) == "queued"
+        # "queued" (2 + 6 bytes) was still in the queue when pending was read
+        assert await asyncio.wait_for(ws.recv(), 5) == \
+            "info client=127.0.0.1 sub=- deflate=0 pending=8"
+        await ws.send("defaults")
+        assert await asyncio.wait_for(ws.recv(), 5) == \
+            "defaults %d 0 30000 65536 %d %d 0" % (16 << 20, 1 << 20, 256 << 10)
+        await ws.send("stats room")
+        assert await asyncio.wait_for(ws.recv(), 5) == "stats none"
+        await ws.send("sub room")
+        await ws.send("pub room hi all")
+        assert await asyncio.wait_for(ws.recv(), 5) == "hi all"
+        await ws.send("stats room")
+        assert await asyncio.wait_for(ws.recv(), 5) == "stats 1 1 1"
+    deflate = "ws://127.0.0.1:%d/d" % port
+    async with websockets.connect(deflate, subprotocols=["x.other", "t.v1"]) as ws:
+        assert ws.subprotocol == "t.v1", ws.subprotocol
+        await ws.send("info")
+        assert await asyncio.wait_for(ws.recv(), 5) == "queued"
+        info = await asyncio.wait_for(ws.recv(), 5)
+        assert info.startswith("info client=127.0.0.1 sub=t.v1 deflate=1 pending="), info
 
 
 def main():
@@ -55,7 +85,8 @@ def main():
         print("tests/modules/wstest.so not built")
         return 1
     mods = [{"module": "wstest", "path": "/t", "send_high_watermark": 65536,
-             "send_low_watermark": 16384}]
+             "send_low_watermark": 16384},
+            {"module": "wstest", "path": "/d", "deflate": True}]
     with harness.Stack(modules=mods, backend_opts={"module_dir": TEST_MODS}) as s:
         try:
             asyncio.run(scenario(s.backend_port))

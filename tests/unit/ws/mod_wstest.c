@@ -6,6 +6,16 @@
  *   "list"       "sessions N" (bm_ws_list for this instance)
  *   "ping"       a ping with payload "hi"; the pong callback answers "pong hi"
  *   "close"      bm_ws_close(4001, "asked")
+ *   "info"       "queued" (8 bytes on the wire), then "info client=C sub=S
+ *                deflate=D pending=P": bm_ws_client_str, bm_ws_subprotocol
+ *                ("-" when none), bm_ws_compressed, and bm_ws_pending with
+ *                "queued" still in the queue (P = 8)
+ *   "defaults"   bm_ws_options_default's message, frame, ping, fragment and
+ *                watermark values
+ *   "sub CH", "pub CH TEXT", "stats CH"  subscribe, publish (to itself too),
+ *                and "stats S P D" (subscribers, published, delivered of
+ *                bm_channel_stats) or "stats none"
+ * accept() picks the subprotocol "t.v1" when the client offers it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +51,65 @@ static void t_fini(void *inst)
 static const struct bm_ws_options *t_options(void *inst)
 {
     return &((struct inst *)inst)->o;
+}
+
+static int t_accept(void *inst, const struct bm_ws_handshake *hs, const char **subprotocol)
+{
+    (void)inst;
+    for (const char *const *p = hs->subprotocols; p && *p; p++)
+        if (!strcmp(*p, "t.v1"))
+            *subprotocol = *p;
+    return 0;
+}
+
+static void send_text(struct bm_ws *ws, const char *s)
+{
+    bm_ws_send(ws, BM_WS_TEXT, s, strlen(s));
+}
+
+static void t_info(struct bm_ws *ws)
+{
+    char out[256];
+    send_text(ws, "queued");
+    const char *sub = bm_ws_subprotocol(ws);
+    snprintf(out, sizeof(out), "info client=%s sub=%s deflate=%d pending=%zu",
+             bm_ws_client_str(ws), sub ? sub : "-", bm_ws_compressed(ws), bm_ws_pending(ws));
+    send_text(ws, out);
+}
+
+static void t_defaults(struct bm_ws *ws)
+{
+    struct bm_ws_options d;
+    char out[256];
+    bm_ws_options_default(&d);
+    snprintf(out, sizeof(out), "defaults %llu %llu %u %zu %zu %zu %d",
+             (unsigned long long)d.max_message_size, (unsigned long long)d.max_frame_size,
+             d.ping_interval_ms, d.fragment_size, d.send_high_watermark, d.send_low_watermark,
+             d.deflate);
+    send_text(ws, out);
+}
+
+static void t_pubsub(struct bm_ws *ws, const char *cmd)
+{
+    char ch[64], out[128];
+    int off = 0;
+    const char *arg = strchr(cmd, ' ') + 1; /* the caller matched "WORD " */
+    if (sscanf(arg, "%63s %n", ch, &off) < 1)
+        return;
+    if (!strncmp(cmd, "sub ", 4)) {
+        bm_ws_subscribe(ws, ch);
+    } else if (!strncmp(cmd, "pub ", 4)) {
+        const char *text = arg + off;
+        bm_publish(ch, BM_WS_TEXT, text, strlen(text), NULL);
+    } else {
+        struct bm_channel_stats st;
+        if (!bm_channel_stats(ch, &st))
+            snprintf(out, sizeof(out), "stats none");
+        else
+            snprintf(out, sizeof(out), "stats %llu %llu %llu", (unsigned long long)st.subscribers,
+                     (unsigned long long)st.published, (unsigned long long)st.delivered);
+        send_text(ws, out);
+    }
 }
 
 static int t_handle(struct bm_request *r, void *inst)
@@ -103,6 +172,13 @@ static void t_text(struct bm_ws *ws, const char *data, size_t len, void *inst)
         bm_ws_ping(ws, "hi", 2);
     } else if (!strcmp(data, "close")) {
         bm_ws_close(ws, 4001, "asked");
+    } else if (!strcmp(data, "info")) {
+        t_info(ws);
+    } else if (!strcmp(data, "defaults")) {
+        t_defaults(ws);
+    } else if (!strncmp(data, "sub ", 4) || !strncmp(data, "pub ", 4) ||
+               !strncmp(data, "stats ", 6)) {
+        t_pubsub(ws, data);
     }
 }
 
@@ -132,6 +208,7 @@ static void t_close(struct bm_ws *ws, unsigned code, const char *reason, size_t 
 
 static const struct bm_ws_handlers t_ws = {
     .options = t_options,
+    .accept = t_accept,
     .open = t_open,
     .text = t_text,
     .pong = t_pong,

@@ -1,0 +1,109 @@
+"""The public module API that no bundled module calls, through test modules
+(one per API area, built in tests/modules): the request and the mount's
+settings (requesttest), and the asynchronous side: the per-request slot, a
+watcher whose events change, the loop clock (asynctest). The WebSocket side
+is tests/integration/ws_module_api.py (wstest)."""
+import os
+import time
+
+import harness
+
+TEST_MODS = os.path.join(harness.BUILDDIR, "tests", "modules", ".libs")
+MODS = [
+    {"module": "requesttest", "path": "/req", "flag": 7},
+    {"module": "requesttest", "path": "/other", "vhost": "alt.localhost"},
+    {"module": "asynctest", "path": "/async"},
+]
+
+
+def _need(name):
+    if not os.path.exists(os.path.join(TEST_MODS, name + ".so")):
+        raise AssertionError("tests/modules/%s.so not built" % name)
+
+
+STACK = None
+
+
+def stack():
+    global STACK
+    if STACK is None:
+        _need("requesttest")
+        _need("asynctest")
+        STACK = harness.Stack(modules=MODS, backend_opts={"module_dir": TEST_MODS})
+        STACK.__enter__()
+    return STACK
+
+
+def dump(resp):
+    """The requesttest body as a dict (h: a list), and the response head."""
+    head, _, body = resp.partition(b"\r\n\r\n")
+    if b"transfer-encoding: chunked" in head.lower():
+        # size lines and data alternate; keep the data
+        parts = body.split(b"\r\n")
+        body = b"".join(parts[i] for i in range(1, len(parts), 2))
+    text = body.decode()
+    d = {"h": []}
+    for ln in text.splitlines():
+        k, _, v = ln.partition("=")
+        if k == "h":
+            d["h"].append(v)
+        else:
+            d[k] = v
+    return head + b"\r\n\r\n", d
+
+
+def request(data):
+    return harness.raw_exchange(("127.0.0.1", stack().backend_port), data)
+
+
+def test_request_api():
+    head, d = dump(request(b"PUT /req/a%20b?x=1 HTTP/1.1\r\nHost: localhost\r\nX-One: 1\r\n"
+                           b"X-Two: two\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
+    assert head.startswith(b"HTTP/1.1 200"), head
+    assert d["method"] == "PUT" and d["target"] == "/req/a%20b?x=1" and d["minor"] == "1", d
+    assert d["headers"] == "5", d
+    assert d["h"] == ["Host: localhost", "X-One: 1", "X-Two: two", "Content-Length: 0",
+                      "Connection: close"], d["h"]
+    assert d["past_end"] == "0", d
+    assert d["family"] == "2" and d["addrlen"] == "16", d          # AF_INET, sockaddr_in
+    assert d["started_before"] == "0" and d["started_after"] == "1", d
+    # bm_pending right after bm_stream_begin: the whole head, still queued
+    assert int(d["pending"]) == len(head), (d["pending"], len(head), head)
+    _, d = dump(request(b"GET /req HTTP/1.0\r\n\r\n"))
+    assert d["minor"] == "0" and d["headers"] == "0", d
+
+
+def test_request_api_over_unix():
+    s = stack()
+    _, d = dump(harness.raw_exchange(s.socket, b"GET /req HTTP/1.1\r\nHost: x\r\n"
+                                     b"Connection: close\r\n\r\n", family=harness.socket.AF_UNIX))
+    assert d["family"] == "1", d                                  # AF_UNIX peer, no PROXY header
+
+
+def test_mount_settings():
+    _, d = dump(request(b"GET /req/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+    assert d["mount"] == "/req" and d["vhost"] == "*" and d["flag"] == "1 7", d
+    _, d = dump(request(b"GET /other HTTP/1.1\r\nHost: alt.localhost\r\nConnection: close\r\n\r\n"))
+    assert d["mount"] == "/other" and d["vhost"] == "alt.localhost" and d["flag"] == "0 -1", d
+
+
+def test_request_slot_watch_update_clock():
+    u = "http://127.0.0.1:%d/async" % stack().backend_port
+    # the tag travels from handle() to tick() in the request's slot
+    assert harness.curl(u + "/later?blue").stdout == "later blue\n"
+    assert harness.curl(u + "/later").stdout == "later\n"
+    # answered only once bm_watch_update switched the watcher to BM_READ
+    r = harness.curl("--max-time", "5", u + "/update", check=False)
+    assert r.returncode == 0 and r.stdout == "updated rc=0\n", r
+    t0 = int(harness.curl(u + "/now").stdout)
+    time.sleep(0.3)
+    t1 = int(harness.curl(u + "/now").stdout)
+    assert 250 <= t1 - t0 < 5000, (t0, t1)
+
+
+if __name__ == "__main__":
+    try:
+        harness.main(globals())
+    finally:
+        if STACK is not None:
+            STACK.close()
