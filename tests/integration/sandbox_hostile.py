@@ -267,6 +267,7 @@ def test_frontend_child_is_confined_and_attacks_fail():
             harness.wait_for(lambda: len(children(master)) >= 2 and
                              all(filtered(pid) for pid in children(master)),
                              "two idle children, each filtered")
+            for pid in children(master):
                 assert status_field(pid, "NoNewPrivs") == "1", pid
             # A busy sibling: a client whose child holds it and says its pid.
             hold = socket.create_connection(("127.0.0.1", s.http_port))
