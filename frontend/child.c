@@ -53,8 +53,8 @@ struct conn {
      * opened (at most one record when first_bytes stops). */
     bool use_rec, first_full;
     bool handed;                /* a lean child took the connection and our slot */
-    struct tlsrec rec;
-    unsigned char cin[TLSREC_MAX_RECORD];
+    struct fe_tlsrec rec;
+    unsigned char cin[FE_TLSREC_MAX_RECORD];
     size_t cinlen;
     int vhost;
     uint64_t start_ms;
@@ -153,12 +153,12 @@ static void send_page(struct conn *c, int status, const char *reason, const char
     size_t len = fe_http_page(page, sizeof page, status, reason, text), off = 0;
     uint64_t deadline = bx_now_ms() + 2000;
     const unsigned char *data = (const unsigned char *)page;
-    unsigned char sealed[sizeof page + 4 * TLSREC_OVERHEAD + 64];
+    unsigned char sealed[sizeof page + 4 * FE_TLSREC_OVERHEAD + 64];
     if (c->use_rec) {
         /* Sealed once into records (and a close_notify), then written like plaintext. */
         size_t taken = 0;
-        ssize_t n = tlsrec_seal(&c->rec, data, len, &taken, sealed, sizeof sealed);
-        ssize_t a = n > 0 ? tlsrec_seal_close(&c->rec, sealed + n, sizeof sealed - (size_t)n) : -1;
+        ssize_t n = fe_tlsrec_seal(&c->rec, data, len, &taken, sealed, sizeof sealed);
+        ssize_t a = n > 0 ? fe_tlsrec_seal_close(&c->rec, sealed + n, sizeof sealed - (size_t)n) : -1;
         if (n <= 0 || a <= 0 || taken != len)
             return;
         data = sealed;
@@ -276,7 +276,7 @@ static int read_some_rec(struct conn *c, short *ev)
 {
     for (;;) {
         size_t room = sizeof c->first - c->firstlen, used = 0, plain = 0;
-        if (tlsrec_open(&c->rec, c->cin, c->cinlen, &used, c->first + c->firstlen, room,
+        if (fe_tlsrec_open(&c->rec, c->cin, c->cinlen, &used, c->first + c->firstlen, room,
                         &plain) == -1) {
             bx_log_info("client %s: %s", c->who, c->rec.err);
             return -1;
@@ -466,7 +466,7 @@ static int handoff_to_lean(struct fe_relay *r, void *arg)
     h.slot = (uint32_t)c->env->slot_index;
     if (c->use_rec) {
         h.tls = 1;
-        if (tlsrec_export(&c->rec, &h.keys) == -1)
+        if (fe_tlsrec_export(&c->rec, &h.keys) == -1)
             return -1;
         snprintf(h.version, sizeof h.version, "%s", SSL_get_version(c->ssl));
     }
@@ -826,7 +826,7 @@ _Noreturn void fe_child_main(const struct fe_child_env *env)
         fe_lifeline_client_fd(c.fd);
         serve(&c);
         fe_lifeline_client_fd(-1);
-        tlsrec_free(&c.rec);
+        fe_tlsrec_free(&c.rec);
         fe_tls_forget_keys(); /* a handshake that failed half way */
         if (c.ssl)
             SSL_free(c.ssl);

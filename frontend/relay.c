@@ -458,7 +458,7 @@ out:
  * is taken as draining the socket (poll says when more comes), which saves
  * the read that would only say EAGAIN. */
 
-#define REC_CIN (B2C_BUF + TLSREC_MAX_RECORD) /* client ciphertext */
+#define REC_CIN (B2C_BUF + FE_TLSREC_MAX_RECORD) /* client ciphertext */
 #define REC_A B2C_BUF                          /* its plaintext, for the backend */
 #define REC_B (B2C_BUF - 512)                  /* backend bytes per read ... */
 #define REC_COUT B2C_BUF                       /* ... sealed: 5 records + a KeyUpdate fit */
@@ -479,7 +479,7 @@ struct rec_state {
 static int rec_open(struct fe_relay *r, struct rec_state *s)
 {
     size_t used = 0, plain = 0;
-    if (tlsrec_open(r->rec, s->cin, s->cinlen, &used, s->a, REC_A, &plain) == -1) {
+    if (fe_tlsrec_open(r->rec, s->cin, s->cinlen, &used, s->a, REC_A, &plain) == -1) {
         r->end = "bad TLS record";
         return -1;
     }
@@ -546,7 +546,7 @@ static int rec_b2c(struct fe_relay *r, struct rec_state *s, bool *wrote)
         ssize_t n = read(r->bfd, s->b, REC_B);
         if (n > 0) {
             size_t taken = 0;
-            ssize_t c = tlsrec_seal(r->rec, s->b, (size_t)n, &taken, s->cout, REC_COUT);
+            ssize_t c = fe_tlsrec_seal(r->rec, s->b, (size_t)n, &taken, s->cout, REC_COUT);
             if (c < 0 || taken != (size_t)n) {
                 r->end = "TLS seal failed";
                 return -1;
@@ -579,7 +579,7 @@ static int rec_b2c(struct fe_relay *r, struct rec_state *s, bool *wrote)
     }
     if (s->b_eof && s->coutlen == 0 && !s->c_shut) {
         unsigned char alert[64];
-        ssize_t n = tlsrec_seal_close(r->rec, alert, sizeof alert);
+        ssize_t n = fe_tlsrec_seal_close(r->rec, alert, sizeof alert);
         if (n > 0 && write(r->cfd, alert, (size_t)n) == -1) {
             /* best effort, as SSL_shutdown */
         }

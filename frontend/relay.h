@@ -25,7 +25,7 @@ typedef int (*fe_relay_handoff_fn)(struct fe_relay *r, void *arg);
 struct fe_relay {
     int cfd, bfd;             /* client, backend (both non-blocking) */
     SSL *ssl;                 /* OpenSSL carries the records (TLS 1.2, or no tlsrec) */
-    struct tlsrec *rec;       /* or our own TLS 1.3 record layer; both NULL: plaintext */
+    struct fe_tlsrec *rec;       /* or our own TLS 1.3 record layer; both NULL: plaintext */
     const unsigned char *cpre; /* client ciphertext already read (a partial record) */
     size_t cprelen;
     fe_relay_handoff_fn handoff; /* may be NULL */
