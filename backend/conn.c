@@ -24,8 +24,7 @@
 #define READ_MIN 4096
 /* Buffers that grew past this are given back once empty. */
 #define KEEP_BUF 65536
-#define ACCEPT_BATCH 64
-#define ACCEPT_PAUSE_MS 250
+#define ACCEPT_PAUSE_MS 100
 #define PROXY_TIMEOUT_MS 5000
 
 static void conn_io(struct bx_ev *ev, struct bx_ev_io *io, unsigned events);
@@ -118,19 +117,35 @@ static void start_conn(const struct be_listener *l, int fd, struct sockaddr_stor
     be_conn_want_read(c, true);
 }
 
-void be_conn_accept(const struct be_listener *l)
+/* Out of descriptors (or kernel memory): the listener stays readable, so it
+ * is taken out of the loop for ACCEPT_PAUSE_MS, or the loop would spin; the
+ * log says so at most once a second, with how many pauses it did not tell. */
+static void accept_exhausted(int err)
 {
-    for (int i = 0; i < ACCEPT_BATCH && !be_worker->draining; i++) {
+    static struct bx_ratelimit limit;
+    uint64_t more;
+    if (bx_ratelimit_pass(&limit, bx_now_ms(), &more)) {
+        char tail[80] = "";
+        if (more)
+            snprintf(tail, sizeof tail, " (%llu more pauses since the last such line)",
+                     (unsigned long long)more);
+        bx_log_error("worker %d: accept: %s; pausing accepts for %d ms%s", be_worker->index,
+                     strerror(err), ACCEPT_PAUSE_MS, tail);
+    }
+    be_worker_pause_accept(ACCEPT_PAUSE_MS);
+}
+
+void be_conn_accept(const struct be_listener *l, long max)
+{
+    if (max > ACCEPT_BATCH_MAX)
+        max = ACCEPT_BATCH_MAX;
+    for (long i = 0; i < max && !be_worker->draining; i++) {
         struct sockaddr_storage ss;
         socklen_t len = sizeof ss;
         int fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd == -1) {
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                /* the listener stays readable: pause it or the loop spins */
-                bx_log_error("accept: %s; pausing accepts for %d ms", strerror(errno),
-                             ACCEPT_PAUSE_MS);
-                be_worker_pause_accept(ACCEPT_PAUSE_MS);
-            }
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                accept_exhausted(errno);
             return; /* EAGAIN: another worker got it, or nothing left */
         }
         if (len == 0 || ss.ss_family == AF_UNIX) {
@@ -140,6 +155,15 @@ void be_conn_accept(const struct be_listener *l)
         }
         start_conn(l, fd, &ss, len);
     }
+}
+
+bool be_conn_peer_gone(const struct be_conn *c)
+{
+    char b;
+    if (c->eof)
+        return true;
+    ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR);
 }
 
 /* ---- PROXY header ------------------------------------------------------------------ */

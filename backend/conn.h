@@ -101,8 +101,11 @@ struct be_conn {
     struct be_conn *prev, *next;  /* the worker's list */
 };
 
-/* Accepts from a listener and starts the connection (HTTP after PROXY). */
-void be_conn_accept(const struct be_listener *l);
+/* Accepts up to max connections (at most ACCEPT_BATCH_MAX) from l. */
+void be_conn_accept(const struct be_listener *l, long max);
+/* True when the client has already closed its side (an upgrade queued in the
+ * backlog while we were out of descriptors, abandoned since). */
+bool be_conn_peer_gone(const struct be_conn *c);
 
 void be_conn_queue(struct be_conn *c, const void *p, size_t n);
 void be_conn_queue_file(struct be_conn *c, int fd, off_t off, uint64_t len);

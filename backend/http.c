@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "backend/conn.h"
+#include "backend/crashrec.h"
 #include "backend/http.h"
 #include "backend/http1.h"
 #include "backend/modset.h"
@@ -17,6 +18,7 @@
 #include "backend/ws_session.h"
 #include "bactrian/module.h"
 #include "common/log.h"
+#include "common/proc.h"
 #include "common/xalloc.h"
 
 /* Stop reading pipelined requests while this much output waits for the client. */
@@ -539,7 +541,10 @@ static void dispatch(struct bm_request *r)
     r->stall_mark = r->c->bytes_out;
     be_conn_timer(r->c, be_worker->idle_timeout_ms);
     unsigned seq = r->nrequests;
+    /* if the module kills the worker here, the master learns where */
+    be_activity_enter(in->index, r->req.method, r->req.path);
     int rc = in->mod->handle(r, in->inst);
+    be_activity_leave();
     if (r->nrequests != seq || r->state == S_CLOSING || r->c->closed || rc == BM_ASYNC)
         return; /* answered (the next request may already be under way), or gone */
     if (r->streaming && rc == BM_DONE) {
@@ -556,6 +561,23 @@ static void dispatch(struct bm_request *r)
         bm_respond_error(r, 404);
     else
         bm_respond_error(r, 500);
+}
+
+/* A mount whose module crashed its worker too often (the master set its gate):
+ * 503 with Retry-After until the back-off ends. True when answered. */
+static bool mount_backed_off(struct bm_request *r, bool has_body)
+{
+    uint64_t left = be_mount_backoff_left(r->inst->index, bx_now_ms());
+    if (left == 0)
+        return false;
+    char secs[24];
+    snprintf(secs, sizeof secs, "%llu", (unsigned long long)(left + 999) / 1000);
+    if (has_body)
+        r->keep_alive = false;
+    r->state = S_HANDLER;
+    bm_add_header(r, "Retry-After", secs);
+    bm_respond(r, 503, "text/plain; charset=utf-8", "Service Unavailable\n", 20);
+    return true;
 }
 
 /* The head is parsed: route, check, then read a body or dispatch. */
@@ -588,6 +610,8 @@ static void head_done(struct bm_request *r)
         bm_respond(r, 405, "text/plain; charset=utf-8", "Method Not Allowed\n", 19);
         return;
     }
+    if (mount_backed_off(r, has_body))
+        return;
     if (q->upgrade_websocket && r->inst->mod->ws) {
         /* Whatever follows a refused upgrade (a body, or bytes meant for the
          * WebSocket) must never be read as the next request: a refusal ends the
@@ -601,7 +625,15 @@ static void head_done(struct bm_request *r)
             bm_respond_error(r, 400);
             return;
         }
+        if (be_conn_peer_gone(c)) {
+            /* queued while we could not accept, and abandoned since: a 101
+             * now would open a session nobody is on the other end of */
+            be_conn_close(c);
+            return;
+        }
+        be_activity_enter(r->inst->index, q->method, q->path);
         be_ws_upgrade(c, r, r->inst);
+        be_activity_leave();
         return;
     }
     if (!has_body) {
@@ -689,8 +721,11 @@ static void http_process(struct bm_request *r)
         } else if (r->state == S_BODY) {
             read_body(r);
         }
-        if (c->closed || c->proto != r)
-            return; /* closed, or taken over (WebSocket) */
+        /* Closed, or taken over (WebSocket): r is freed then, and the session
+         * may sit at r's very address (malloc reuses the chunk), so "c->proto
+         * != r" alone cannot tell; the ops can. */
+        if (c->closed || c->ops != &http_ops || c->proto != r)
+            return;
         if (r->state == before && bx_buf_unread(&c->in) == avail)
             break; /* no progress: wait for bytes */
     }

@@ -5,6 +5,7 @@ backend_bactrian_backend_SOURCES = \
 	backend/master.c backend/master.h \
 	backend/worker.c backend/worker.h \
 	backend/conn.c backend/conn.h \
+	backend/crashrec.c backend/crashrec.h \
 	backend/http.c backend/http.h \
 	backend/http1.c backend/http1.h \
 	backend/router.c backend/router.h \
@@ -18,8 +19,8 @@ if HAVE_CHECK
 check_PROGRAMS += tests/unit/check_backend
 tests_unit_check_backend_SOURCES = tests/unit/check_backend.c \
 	tests/unit/backend/test_http1.c tests/unit/backend/test_router.c \
-	tests/unit/backend/test_ev.c tests/unit/backend/test_range.c \
-	backend/http1.c backend/router.c backend/modules/range.c
+	tests/unit/backend/test_ev.c tests/unit/backend/test_range.c tests/unit/backend/test_crashrec.c \
+	backend/http1.c backend/router.c backend/modules/range.c backend/crashrec.c
 tests_unit_check_backend_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_backend_LDADD = tests/unit/libtestutil.la common/libcommon.la $(CHECK_LIBS) \
 	$(OPENSSL_LIBS) $(LIBCONFIG_LIBS) $(LIBSECCOMP_LIBS)
@@ -48,4 +49,15 @@ tests_modules_requesttest_la_SOURCES = tests/modules/mod_request.c
 tests_modules_requesttest_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
 TESTS += tests/integration/module_api.py
 EXTRA_DIST += tests/integration/module_api.py
+# A module for the fault tests only: SIGSEGV in its handler on .../boom.
+check_LTLIBRARIES += tests/modules/crashtest.la
+tests_modules_crashtest_la_SOURCES = tests/unit/backend/mod_crash.c
+tests_modules_crashtest_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+# Fault injection under load (issue 13): master death, spread over workers,
+# fd exhaustion, crash loops, a full log disk. Each bounded well under 60 s.
+FAULT_BE_TESTS = tests/integration/fault_be_master.py tests/integration/fault_be_spread.py \
+	tests/integration/fault_be_emfile.py tests/integration/fault_be_crash.py \
+	tests/integration/fault_be_logfull.py
+TESTS += $(FAULT_BE_TESTS)
+EXTRA_DIST += $(FAULT_BE_TESTS) tests/integration/fault_be_util.py
 EXTRA_DIST += tests/fuzz/http1.dict

@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "backend/crashrec.h"
 #include "backend/master.h"
 #include "backend/modset.h"
 #include "backend/pubsub.h"
@@ -56,7 +58,34 @@ struct gen {
     struct be_listeners ls;
     struct worker_slot *w;
     int n;
+    struct mount_health *health; /* one per mount of mods */
 };
+
+/* Crashes of one mount's module in the current window (master memory only). */
+struct mount_health {
+    uint64_t window_start_ms;
+    unsigned crashes;
+    unsigned level;           /* back-offs in a row: each doubles the period */
+};
+
+/* A running master (one per process). */
+struct master {
+    const struct bx_cli *cli;
+    struct gen g;
+    struct worker_slot *old;  /* workers of earlier generations, draining */
+    int nold;
+    int sigfd, pidfd;
+    int life_w;               /* write end of the life pipe: only we hold it */
+    int life_r;               /* read end: workers watch it for EOF */
+    char *pid_file;
+    bool stopping;
+    uint64_t stop_deadline;
+};
+
+/* The pid file lock proves that no other master runs: then a socket path
+ * that still answers belongs to orphans of a dead master and is taken over,
+ * and a TCP port they have not let go yet is retried for a moment. */
+static bool have_lock;
 
 static bool slot_used[STATS_SLOTS];
 
@@ -113,7 +142,8 @@ static int bind_unix(struct bx_backend_conf *be, struct be_listener *out)
         bx_log_error("backend.socket_owner/socket_group: %s", err);
         return -1;
     }
-    int fd = bx_listen_unix(be->socket, be->socket_mode, uid, gid, 1024, err, sizeof err);
+    int fd = bx_listen_unix(be->socket, be->socket_mode, uid, gid, 1024, have_lock, err,
+                            sizeof err);
     if (fd == -1) {
         bx_log_error("%s", err);
         return -1;
@@ -150,6 +180,19 @@ static int reuse_fd(struct be_listeners *old, const char *unix_path, const char 
     return -1;
 }
 
+/* Orphans of a killed master close their listeners as soon as they see the
+ * life pipe's EOF, a few ms after the kill: a restart in that window waits for
+ * them (1 s at most) instead of failing. */
+static int listen_tcp_retry(const struct bx_backend_listen *l, char *err, size_t errlen)
+{
+    for (int tries = 0;; tries++) {
+        int fd = bx_listen_tcp(l->address, l->port, 1024, err, errlen);
+        if (fd != -1 || !have_lock || errno != EADDRINUSE || tries >= 50)
+            return fd;
+        poll(NULL, 0, 20);
+    }
+}
+
 static int bind_listeners(struct bx_config *cfg, struct be_listeners *ls, struct be_listeners *old,
                           const struct bx_backend_conf *prev)
 {
@@ -172,7 +215,7 @@ static int bind_listeners(struct bx_config *cfg, struct be_listeners *ls, struct
         struct bx_backend_listen *l = &be->listen[i];
         int fd = reuse_fd(old, NULL, NULL, l, prev);
         if (fd == -1)
-            fd = bx_listen_tcp(l->address, l->port, 1024, err, sizeof err);
+            fd = listen_tcp_retry(l, err, sizeof err);
         if (fd == -1) {
             bx_log_error("backend.listen.[%zu]: %s", i, err);
             return -1;
@@ -203,20 +246,25 @@ static void gen_free(struct gen *g)
         free(g->cfg);
     }
     free(g->w);
+    free(g->health);
     memset(g, 0, sizeof *g);
 }
 
-static pid_t spawn_worker(struct gen *g, int index, int sigfd)
+static pid_t spawn_worker(struct master *m, int index)
 {
+    struct gen *g = &m->g;
     pid_t pid = fork();
     if (pid == -1) {
         bx_log_error("cannot fork worker %d: %s", index, strerror(errno));
         return -1;
     }
     if (pid == 0) {
-        close(sigfd);
+        /* first: a worker holding the write end would never see our death */
+        close(m->life_w);
+        close(m->sigfd);
         bx_signals_reset();
-        _exit(be_worker_run(g->cfg, &g->ls, &g->mods, index, g->w[index].stats_slot));
+        _exit(be_worker_run(g->cfg, &g->ls, &g->mods, index, g->w[index].stats_slot,
+                            m->life_r));
     }
     return pid;
 }
@@ -228,10 +276,6 @@ static void signal_workers(struct worker_slot *w, int n, int sig)
             kill(w[i].pid, sig);
 }
 
-/* Workers of earlier generations, draining. */
-static struct worker_slot *old;
-static int nold;
-
 /* How a worker ended, naming the system call when seccomp killed it. */
 static const char *exit_why(pid_t pid, int status, char *out, size_t outlen)
 {
@@ -239,46 +283,100 @@ static const char *exit_why(pid_t pid, int status, char *out, size_t outlen)
     return s ? s : bx_exit_str(status, out, outlen);
 }
 
+/* A worker that died inside a module callback: logs the module, the
+ * request and the signal, and backs the mount off after too many such crashes
+ * in the window. True when the crash is the module's (the worker itself is
+ * then respawned at once: the back-off is the mount's, not the worker's). */
+static bool note_crash(struct gen *g, int i, pid_t pid, int status)
+{
+    size_t mount;
+    char what[BE_ACT_TEXT + 1];
+    char why[96];
+    /* a signal, or an exit mid-callback (a sanitizer's report ends in exit(1)) */
+    if (!be_activity_take((size_t)g->w[i].stats_slot, be_generation, g->mods.n, &mount, what,
+                          sizeof what) || status == 0)
+        return false;
+    const struct be_instance *in = &g->mods.v[mount];
+    const struct bx_backend_conf *be = &g->cfg->be;
+    bx_log_error("worker %d (pid %ld) %s in module %s (%s, mount %s) serving %s", i, (long)pid,
+                 exit_why(pid, status, why, sizeof why), in->mod->name, in->setting_path,
+                 in->path, what);
+    if (be->module_crash_limit == 0)
+        return true;
+    struct mount_health *h = &g->health[mount];
+    uint64_t now = bx_now_ms();
+    if (h->crashes == 0 || now - h->window_start_ms > (uint64_t)be->module_crash_window_ms) {
+        h->window_start_ms = now;
+        h->crashes = 0;
+    }
+    if (++h->crashes < (unsigned)be->module_crash_limit)
+        return true;
+    uint64_t period = (uint64_t)be->module_crash_backoff_ms << (h->level < 6 ? h->level : 6);
+    h->level++;
+    h->crashes = 0;
+    be_mount_gate_set(mount, be_generation, now + period);
+    bx_log_error("module %s (%s, mount %s) crashed its worker %d times within %d ms; "
+                 "answering 503 on it for %llu ms", in->mod->name, in->setting_path, in->path,
+                 be->module_crash_limit, be->module_crash_window_ms, (unsigned long long)period);
+    return true;
+}
+
+static void reaped_old(struct master *m, pid_t pid, int status)
+{
+    char why[96];
+    for (int i = 0; i < m->nold; i++) {
+        if (m->old[i].pid != pid)
+            continue;
+        m->old[i].pid = 0;
+        give_slot(m->old[i].stats_slot);
+        if (status != 0)
+            bx_log_warn("old worker (pid %ld) %s", (long)pid, exit_why(pid, status, why, sizeof why));
+    }
+}
+
+static void reaped_current(struct master *m, pid_t pid, int status)
+{
+    struct gen *g = &m->g;
+    char why[96];
+    for (int i = 0; i < g->n; i++) {
+        if (g->w[i].pid != pid)
+            continue;
+        g->w[i].pid = 0;
+        size_t nslots;
+        be_stats_table(&nslots)[g->w[i].stats_slot].pid = 0;
+        uint64_t now = bx_now_ms();
+        uint64_t delay = bx_backoff_exited(&g->w[i].backoff, now, RESPAWN_MIN_UPTIME_MS,
+                                           RESPAWN_MAX_DELAY_MS);
+        if (!m->stopping && note_crash(g, i, pid, status)) {
+            g->w[i].backoff = (struct bx_backoff){0};
+            delay = 0;
+        }
+        g->w[i].restart_at_ms = now + delay;
+        if (!m->stopping)
+            bx_log(status == 0 ? BX_LOG_NOTICE : BX_LOG_ERROR,
+                   "worker %d (pid %ld) %s; restarting in %llu ms", i, (long)pid,
+                   exit_why(pid, status, why, sizeof why), (unsigned long long)delay);
+    }
+}
+
 /* Reaps every exited worker; returns how many (of every generation) still run. */
-static int reap(struct gen *g, bool stopping)
+static int reap(struct master *m)
 {
     int status;
     pid_t pid;
-    char why[96];
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         be_ps_forget(pid);
-        for (int i = 0; i < nold; i++) {
-            if (old[i].pid != pid)
-                continue;
-            old[i].pid = 0;
-            give_slot(old[i].stats_slot);
-            if (status != 0)
-                bx_log_warn("old worker (pid %ld) %s", (long)pid, exit_why(pid, status, why, sizeof why));
-        }
-        for (int i = 0; i < g->n; i++) {
-            if (g->w[i].pid != pid)
-                continue;
-            g->w[i].pid = 0;
-            size_t nslots;
-            be_stats_table(&nslots)[g->w[i].stats_slot].pid = 0;
-            uint64_t now = bx_now_ms();
-            uint64_t delay = bx_backoff_exited(&g->w[i].backoff, now, RESPAWN_MIN_UPTIME_MS,
-                                               RESPAWN_MAX_DELAY_MS);
-            g->w[i].restart_at_ms = now + delay;
-            if (!stopping)
-                bx_log(status == 0 ? BX_LOG_NOTICE : BX_LOG_ERROR,
-                       "worker %d (pid %ld) %s; restarting in %llu ms", i, (long)pid,
-                       exit_why(pid, status, why, sizeof why), (unsigned long long)delay);
-        }
+        reaped_old(m, pid, status);
+        reaped_current(m, pid, status);
     }
     int alive = 0, j = 0;
-    for (int i = 0; i < nold; i++)
-        if (old[i].pid > 0)
-            old[j++] = old[i];
-    nold = j;
-    alive += nold;
-    for (int i = 0; i < g->n; i++)
-        alive += g->w[i].pid > 0;
+    for (int i = 0; i < m->nold; i++)
+        if (m->old[i].pid > 0)
+            m->old[j++] = m->old[i];
+    m->nold = j;
+    alive += m->nold;
+    for (int i = 0; i < m->g.n; i++)
+        alive += m->g.w[i].pid > 0;
     return alive;
 }
 
@@ -288,6 +386,7 @@ static void gen_slots(struct gen *g)
     g->w = bx_xcalloc((size_t)g->n, sizeof *g->w);
     for (int i = 0; i < g->n; i++)
         g->w[i].stats_slot = take_slot();
+    g->health = bx_xcalloc(g->mods.n + 1, sizeof *g->health);
 }
 
 static bool access_log_same(const char *a, const char *b)
@@ -295,9 +394,48 @@ static bool access_log_same(const char *a, const char *b)
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
-/* HUP: a new generation, or the old one stays when anything is wrong. */
-static void reload(const struct bx_cli *cli, struct gen *cur)
+/* A reload that failed after taking descriptors over: they go back. */
+static void give_back_listeners(struct gen *cur, struct gen *ng)
 {
+    for (size_t i = 0; i < ng->ls.n; i++)
+        for (size_t k = 0; k < cur->ls.n; k++)
+            if (cur->ls.v[k].fd == -1 && ng->ls.v[i].unix_socket == cur->ls.v[k].unix_socket) {
+                cur->ls.v[k].fd = ng->ls.v[i].fd;
+                ng->ls.v[i].fd = -1;
+                break;
+            }
+    close_listeners(&ng->ls);
+    gen_free(ng);
+}
+
+/* The running generation's workers drain; ng takes its place. */
+static void retire_generation(struct master *m, struct gen *ng)
+{
+    struct gen *cur = &m->g;
+    m->old = bx_xrealloc(m->old, (size_t)(m->nold + cur->n) * sizeof *m->old);
+    for (int i = 0; i < cur->n; i++) {
+        if (cur->w[i].pid > 0) {
+            kill(cur->w[i].pid, SIGTERM);
+            m->old[m->nold++] = cur->w[i];
+        } else {
+            give_slot(cur->w[i].stats_slot);
+        }
+    }
+    if (cur->cfg->be.socket && (!ng->cfg->be.socket || strcmp(cur->cfg->be.socket, ng->cfg->be.socket) != 0))
+        unlink(cur->cfg->be.socket);
+    close_listeners(&cur->ls);
+    gen_free(cur);
+    *cur = *ng;
+    gen_slots(cur);
+    be_generation++;
+    be_mount_gates_clear(); /* mount numbers are the new generation's */
+}
+
+/* HUP: a new generation, or the old one stays when anything is wrong. */
+static void reload(struct master *m)
+{
+    const struct bx_cli *cli = m->cli;
+    struct gen *cur = &m->g;
     char *errors = NULL;
     struct gen ng = {0};
     ng.cfg = bx_xcalloc(1, sizeof *ng.cfg);
@@ -314,36 +452,11 @@ static void reload(const struct bx_cli *cli, struct gen *cur)
     if (load_modules(ng.cfg, &ng.mods, false) == -1 ||
         bind_listeners(ng.cfg, &ng.ls, &cur->ls, &cur->cfg->be) == -1) {
         bx_log_error("reload failed; still running generation %u", be_generation);
-        /* descriptors taken over from the running generation go back */
-        for (size_t i = 0; i < ng.ls.n; i++)
-            for (size_t k = 0; k < cur->ls.n; k++)
-                if (cur->ls.v[k].fd == -1 && ng.ls.v[i].unix_socket == cur->ls.v[k].unix_socket) {
-                    cur->ls.v[k].fd = ng.ls.v[i].fd;
-                    ng.ls.v[i].fd = -1;
-                    break;
-                }
-        close_listeners(&ng.ls);
-        gen_free(&ng);
+        give_back_listeners(cur, &ng);
         return;
     }
     char *old_access = cur->cfg->be.access_log ? bx_xstrdup(cur->cfg->be.access_log) : NULL;
-    /* the old workers drain; their listener copies close with them */
-    old = bx_xrealloc(old, (size_t)(nold + cur->n) * sizeof *old);
-    for (int i = 0; i < cur->n; i++) {
-        if (cur->w[i].pid > 0) {
-            kill(cur->w[i].pid, SIGTERM);
-            old[nold++] = cur->w[i];
-        } else {
-            give_slot(cur->w[i].stats_slot);
-        }
-    }
-    if (cur->cfg->be.socket && (!ng.cfg->be.socket || strcmp(cur->cfg->be.socket, ng.cfg->be.socket) != 0))
-        unlink(cur->cfg->be.socket);
-    close_listeners(&cur->ls);
-    gen_free(cur);
-    *cur = ng;
-    gen_slots(cur);
-    be_generation++;
+    retire_generation(m, &ng);
     bx_log_threshold = cur->cfg->be.log_level;
     if (!access_log_same(old_access, cur->cfg->be.access_log)) {
         char err[BX_ERRLEN];
@@ -356,26 +469,41 @@ static void reload(const struct bx_cli *cli, struct gen *cur)
                   cur->n);
 }
 
-int be_master_run(const struct bx_cli *cli, struct bx_config *cfg)
+/* The life pipe: workers watch the read end; when we die (however: kill -9
+ * included) the kernel closes the write end, which only we hold, and every
+ * worker sees EOF and drains. Unlike PR_SET_PDEATHSIG it does not depend on
+ * which thread forked, and it needs no signal in the workers' filter. */
+static int life_pipe(struct master *m)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC | O_NONBLOCK) == -1) {
+        bx_log_error("pipe: %s", strerror(errno));
+        return -1;
+    }
+    m->life_r = p[0];
+    m->life_w = p[1];
+    return 0;
+}
+
+/* Everything before the first fork. Returns 0 or -1 (logged). */
+static int master_setup(struct master *m, struct bx_config *cfg)
 {
     char err[BX_ERRLEN];
-    struct gen g = {.cfg = cfg};
     struct bx_backend_conf *be = &cfg->be;
-    int pidfd = bx_daemon_start(cli, be->error_log, be->log_level, be->pid_file);
-    if (pidfd == -1)
-        return 1;
-    char *pid_file = bx_xstrdup(be->pid_file);
-    int sigfd = bx_signalfd_open(err, sizeof err);
-    if (sigfd == -1) {
+    if ((m->sigfd = bx_signalfd_open(err, sizeof err)) == -1) {
         bx_log_error("%s", err);
-        goto fail;
+        return -1;
     }
-    if (bind_listeners(cfg, &g.ls, NULL, NULL) == -1)
-        goto fail;
+    if (life_pipe(m) == -1 || bind_listeners(cfg, &m->g.ls, NULL, NULL) == -1)
+        return -1;
     be_stats_init(STATS_SLOTS);
+    if (be_crashrec_init(STATS_SLOTS, err, sizeof err) == -1) {
+        bx_log_error("%s", err);
+        return -1;
+    }
     if (bx_access_log_open(be->access_log, err, sizeof err) == -1) {
         bx_log_error("backend.access_log: %s", err);
-        goto fail;
+        return -1;
     }
     bx_sandbox_warn_root(be->user, "backend.user");
     if (bx_sandbox_init() == -1)
@@ -383,91 +511,133 @@ int be_master_run(const struct bx_cli *cli, struct bx_config *cfg)
                     "not name the call", strerror(errno));
     if (bx_drop_privileges(be->user, be->group, err, sizeof err) == -1) {
         bx_log_error("backend.user: %s", err);
-        goto fail;
+        return -1;
     }
     /* Module code never runs as root: init() runs after the drop, as on
      * every reload (what needs root, the listeners and the logs, is done). */
-    if (load_modules(cfg, &g.mods, false) == -1)
-        goto fail;
+    if (load_modules(cfg, &m->g.mods, false) == -1)
+        return -1;
     /* After the drop: the directory belongs to the uid the workers run as. */
     if (be_ps_dir_create(err, sizeof err) == -1)
         bx_log_error("%s; pub/sub messages stay within each worker", err);
-    gen_slots(&g);
-    bx_log_notice("started %s with %d workers", PACKAGE_VERSION, g.n);
-    bool stopping = false;
-    uint64_t stop_deadline = 0;
+    gen_slots(&m->g);
+    return 0;
+}
+
+/* Starts the workers that are due; returns the poll timeout until the next. */
+static int spawn_due(struct master *m, uint64_t now)
+{
+    struct gen *g = &m->g;
+    int timeout = 1000;
+    for (int i = 0; i < g->n && !m->stopping; i++) {
+        if (g->w[i].pid > 0)
+            continue;
+        if (now >= g->w[i].restart_at_ms) {
+            g->w[i].pid = spawn_worker(m, i);
+            bx_backoff_started(&g->w[i].backoff, now);
+        } else if ((int)(g->w[i].restart_at_ms - now) < timeout) {
+            timeout = (int)(g->w[i].restart_at_ms - now);
+        }
+    }
+    return timeout;
+}
+
+static void start_stop(struct master *m, int sig)
+{
+    if (!m->stopping)
+        bx_log_notice("%s: stopping", strsignal(sig));
+    m->stopping = true;
+    m->stop_deadline = bx_now_ms() +
+                       (sig == SIGQUIT ? 2000 : (uint64_t)m->g.cfg->be.shutdown_timeout_ms + 2000);
+    int to = sig == SIGQUIT ? SIGQUIT : SIGTERM;
+    signal_workers(m->g.w, m->g.n, to);
+    signal_workers(m->old, m->nold, to);
+}
+
+static void handle_signal(struct master *m, int sig)
+{
+    switch (sig) {
+    case SIGCHLD:
+        reap(m);
+        break;
+    case SIGTERM:
+    case SIGINT:
+    case SIGQUIT:
+        start_stop(m, sig);
+        break;
+    case SIGUSR1:
+        bx_log_reopen();
+        bx_access_log_reopen();
+        signal_workers(m->g.w, m->g.n, SIGUSR1);
+        signal_workers(m->old, m->nold, SIGUSR1);
+        break;
+    case SIGHUP:
+        if (!m->stopping)
+            reload(m);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Supervises until a stop has let every worker go. */
+static void master_loop(struct master *m)
+{
     for (;;) {
         uint64_t now = bx_now_ms();
-        int timeout = 1000;
-        for (int i = 0; i < g.n && !stopping; i++) {
-            if (g.w[i].pid > 0)
-                continue;
-            if (now >= g.w[i].restart_at_ms) {
-                g.w[i].pid = spawn_worker(&g, i, sigfd);
-                bx_backoff_started(&g.w[i].backoff, now);
-            } else if ((int)(g.w[i].restart_at_ms - now) < timeout) {
-                timeout = (int)(g.w[i].restart_at_ms - now);
-            }
-        }
-        if (stopping) {
-            if (reap(&g, true) == 0)
-                break;
-            if (now >= stop_deadline) {
+        int timeout = spawn_due(m, now);
+        if (m->stopping) {
+            if (reap(m) == 0)
+                return;
+            if (now >= m->stop_deadline) {
                 bx_log_warn("workers did not stop in time; killing them");
-                signal_workers(g.w, g.n, SIGKILL);
-                signal_workers(old, nold, SIGKILL);
-                stop_deadline = now + 60000;
+                signal_workers(m->g.w, m->g.n, SIGKILL);
+                signal_workers(m->old, m->nold, SIGKILL);
+                m->stop_deadline = now + 60000;
             }
         }
-        struct pollfd pfd = {.fd = sigfd, .events = POLLIN};
+        struct pollfd pfd = {.fd = m->sigfd, .events = POLLIN};
         if (poll(&pfd, 1, timeout) <= 0)
             continue;
         int sig;
-        while ((sig = bx_signalfd_read(sigfd)) > 0) {
-            switch (sig) {
-            case SIGCHLD:
-                reap(&g, stopping);
-                break;
-            case SIGTERM:
-            case SIGINT:
-            case SIGQUIT:
-                if (!stopping)
-                    bx_log_notice("%s: stopping", strsignal(sig));
-                stopping = true;
-                stop_deadline = bx_now_ms() +
-                                (sig == SIGQUIT ? 2000 : (uint64_t)g.cfg->be.shutdown_timeout_ms + 2000);
-                signal_workers(g.w, g.n, sig == SIGQUIT ? SIGQUIT : SIGTERM);
-                signal_workers(old, nold, sig == SIGQUIT ? SIGQUIT : SIGTERM);
-                break;
-            case SIGUSR1:
-                bx_log_reopen();
-                bx_access_log_reopen();
-                signal_workers(g.w, g.n, SIGUSR1);
-                signal_workers(old, nold, SIGUSR1);
-                break;
-            case SIGHUP:
-                if (!stopping)
-                    reload(cli, &g);
-                break;
-            default:
-                break;
-            }
-        }
+        while ((sig = bx_signalfd_read(m->sigfd)) > 0)
+            handle_signal(m, sig);
     }
-    if (g.cfg->be.socket)
-        unlink(g.cfg->be.socket);
+}
+
+static void master_teardown(struct master *m, bool clean)
+{
+    if (clean && m->g.cfg->be.socket)
+        unlink(m->g.cfg->be.socket);
     be_ps_dir_remove();
-    close_listeners(&g.ls);
-    bx_pidfile_remove(pid_file, pidfd);
-    bx_log_notice("stopped");
-    gen_free(&g);
-    free(old);
-    free(pid_file);
+    close_listeners(&m->g.ls);
+    bx_pidfile_remove(m->pid_file, m->pidfd);
+    if (clean)
+        bx_log_notice("stopped");
+    gen_free(&m->g);
+    free(m->old);
+    free(m->pid_file);
+    if (m->life_w != -1)
+        close(m->life_w);
+    if (m->life_r != -1)
+        close(m->life_r);
+}
+
+int be_master_run(const struct bx_cli *cli, struct bx_config *cfg)
+{
+    struct master m = {.cli = cli, .g = {.cfg = cfg}, .sigfd = -1, .life_r = -1, .life_w = -1};
+    struct bx_backend_conf *be = &cfg->be;
+    m.pidfd = bx_daemon_start(cli, be->error_log, be->log_level, be->pid_file);
+    if (m.pidfd == -1)
+        return 1;
+    have_lock = m.pidfd >= 0;
+    m.pid_file = be->pid_file ? bx_xstrdup(be->pid_file) : NULL;
+    if (master_setup(&m, cfg) == -1) {
+        master_teardown(&m, false);
+        return 1;
+    }
+    bx_log_notice("started %s with %d workers", PACKAGE_VERSION, m.g.n);
+    master_loop(&m);
+    master_teardown(&m, true);
     return 0;
-fail:
-    close_listeners(&g.ls);
-    gen_free(&g);
-    bx_pidfile_remove(pid_file, pidfd);
-    free(pid_file);
-    return 1;
 }

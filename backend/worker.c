@@ -1,13 +1,18 @@
 /* A backend worker: one epoll loop serving every connection it accepts.
  *
- * Listening sockets are shared by all workers and watched with
- * EPOLLEXCLUSIVE, so one incoming connection wakes one worker, not all of
- * them. Signals arrive on a signalfd: TERM/INT drain (stop accepting, let
- * requests in flight finish, exit when no connection is left or after
- * shutdown_timeout), QUIT exits at once, USR1 reopens the logs.
+ * Listening sockets are shared by all workers. Each worker watches them
+ * without EPOLLEXCLUSIVE (that wakes mostly the same waiter: 94% of
+ * connections on one worker was measured) and takes a connection only while
+ * it holds no more than its fair share of the generation's open connections,
+ * read from the shared counters table (see fair_room). A worker above its
+ * share steps back for ACCEPT_DEFER_MS and then takes what nobody else took,
+ * so no connection waits on a busy or dead peer.
  *
- * A future master-to-worker channel (pub/sub, reload notices) fits in as one
- * more watched descriptor here. */
+ * Signals arrive on a signalfd: TERM/INT drain (stop accepting, let
+ * requests in flight finish, exit when no connection is left or after
+ * shutdown_timeout), QUIT exits at once, USR1 reopens the logs. The master's
+ * death (EOF on the life pipe) drains as TERM does: the listeners are closed
+ * at once so a new master can bind, sessions finish, the orphan exits. */
 #include "config.h"
 
 #include <errno.h>
@@ -21,6 +26,7 @@
 #include <unistd.h>
 
 #include "backend/conn.h"
+#include "backend/crashrec.h"
 #include "backend/http1.h"
 #include "backend/modset.h"
 #include "backend/pubsub.h"
@@ -183,36 +189,62 @@ struct lwatch {
 };
 
 static struct lwatch *lwatches;
+static void start_drain(void);
 static int sigfd = -1;
 static struct bx_ev_io sigio;
 static struct bx_ev_timer drain_timer;
 static bool quit_now;
 
-static void listener_cb(struct bx_ev *ev, struct bx_ev_io *io, unsigned events)
-{
-    (void)ev;
-    (void)events;
-    struct lwatch *lw = io->data;
-    be_conn_accept(lw->l);
-}
+#define ACCEPT_DEFER_MS 10
 
-static void stop_listening(void)
-{
-    for (size_t i = 0; i < be_worker->ls->n; i++) {
-        bx_ev_io_stop(be_worker->ev, &lwatches[i].io);
-        close(be_worker->ls->v[i].fd);
-    }
-}
-
+static int lifefd = -1;
+static struct bx_ev_io lifeio;
 static struct bx_ev_timer pause_timer;
+static bool deferred;     /* stepped back: take what is left on resume */
+
+/* How many connections this worker may take now: its fair share of the open
+ * connections of its generation's live workers (plus a little slack) minus
+ * what it holds. Peers' counters are shared memory any worker can write, so
+ * they are clamped; a lie can skew the spread, never stop accepting (a
+ * worker that steps back takes what is left ACCEPT_DEFER_MS later). */
+static long fair_room(void)
+{
+    size_t n;
+    struct bm_worker_stats *t = be_stats_table(&n);
+    uint64_t total = 0, live = 0, mine = be_worker->nconns;
+    for (size_t i = 0; i < n; i++) {
+        if (t[i].pid == 0 || t[i].generation != be_generation)
+            continue;
+        uint64_t open = &t[i] == be_worker->stats ? mine : t[i].connections_open;
+        total += open < (1u << 24) ? open : (1u << 24);
+        live++;
+    }
+    if (live <= 1)
+        return ACCEPT_BATCH_MAX;
+    uint64_t share = total / live + 1 + total / (live * 16);
+    return mine >= share ? 0 : (long)(share - mine);
+}
+
+static void watch_listeners(struct bx_ev *ev)
+{
+    for (size_t i = 0; i < be_worker->ls->n; i++)
+        bx_ev_io_set(ev, &lwatches[i].io, BX_EV_READ);
+}
 
 static void resume_accept(struct bx_ev *ev, struct bx_ev_timer *t)
 {
     (void)t;
     if (be_worker->draining)
         return;
-    for (size_t i = 0; i < be_worker->ls->n; i++)
-        bx_ev_io_set(ev, &lwatches[i].io, BX_EV_READ | BX_EV_EXCLUSIVE);
+    if (deferred) {
+        /* nobody else took these in ACCEPT_DEFER_MS: take them */
+        deferred = false;
+        for (size_t i = 0; i < be_worker->ls->n; i++)
+            be_conn_accept(&be_worker->ls->v[i], 4);
+        if (bx_ev_timer_armed(&pause_timer))
+            return; /* out of descriptors again: paused anew */
+    }
+    watch_listeners(ev);
 }
 
 void be_worker_pause_accept(unsigned ms)
@@ -220,8 +252,30 @@ void be_worker_pause_accept(unsigned ms)
     struct be_worker *w = be_worker;
     for (size_t i = 0; i < w->ls->n; i++)
         bx_ev_io_stop(w->ev, &lwatches[i].io);
-    bx_ev_timer_init(&pause_timer, resume_accept, NULL);
     bx_ev_timer_start(w->ev, &pause_timer, ms);
+}
+
+static void listener_cb(struct bx_ev *ev, struct bx_ev_io *io, unsigned events)
+{
+    (void)ev;
+    (void)events;
+    struct lwatch *lw = io->data;
+    long room = fair_room();
+    if (room == 0) {
+        deferred = true;
+        be_worker_pause_accept(ACCEPT_DEFER_MS);
+        return;
+    }
+    be_conn_accept(lw->l, room);
+}
+
+static void stop_listening(void)
+{
+    bx_ev_timer_stop(be_worker->ev, &pause_timer);
+    for (size_t i = 0; i < be_worker->ls->n; i++) {
+        bx_ev_io_stop(be_worker->ev, &lwatches[i].io);
+        close(be_worker->ls->v[i].fd);
+    }
 }
 
 static void drain_expired(struct bx_ev *ev, struct bx_ev_timer *t)
@@ -269,6 +323,19 @@ static void signal_cb(struct bx_ev *ev, struct bx_ev_io *io, unsigned events)
     }
 }
 
+/* EOF on the life pipe: the master is gone. */
+static void life_cb(struct bx_ev *ev, struct bx_ev_io *io, unsigned events)
+{
+    (void)events;
+    char b;
+    if (read(io->fd, &b, 1) == -1 && errno == EAGAIN)
+        return;
+    bx_ev_io_stop(ev, io);
+    bx_log_warn("worker %d: the master is gone; not accepting, %zu connections draining",
+                be_worker->index, be_conns_count());
+    start_drain();
+}
+
 static int setup(struct bx_config *cfg, const struct be_listeners *ls, int index, int slot)
 {
     char err[BX_ERRLEN];
@@ -302,11 +369,17 @@ static int setup(struct bx_config *cfg, const struct be_listeners *ls, int index
     }
     bx_ev_io_init(&sigio, sigfd, signal_cb, NULL);
     bx_ev_io_set(w->ev, &sigio, BX_EV_READ);
+    if (lifefd != -1) {
+        bx_ev_io_init(&lifeio, lifefd, life_cb, NULL);
+        bx_ev_io_set(w->ev, &lifeio, BX_EV_READ);
+    }
+    be_crashrec_attach((size_t)slot);
+    bx_ev_timer_init(&pause_timer, resume_accept, NULL);
     lwatches = bx_xcalloc(ls->n + 1, sizeof *lwatches);
     for (size_t i = 0; i < ls->n; i++) {
         lwatches[i].l = &ls->v[i];
         bx_ev_io_init(&lwatches[i].io, ls->v[i].fd, listener_cb, &lwatches[i]);
-        if (bx_ev_io_set(w->ev, &lwatches[i].io, BX_EV_READ | BX_EV_EXCLUSIVE) == -1) {
+        if (bx_ev_io_set(w->ev, &lwatches[i].io, BX_EV_READ) == -1) {
             bx_log_error("worker %d: epoll on listener: %s", index, strerror(errno));
             return -1;
         }
@@ -315,8 +388,9 @@ static int setup(struct bx_config *cfg, const struct be_listeners *ls, int index
 }
 
 int be_worker_run(struct bx_config *cfg, const struct be_listeners *ls, struct be_modset *mods,
-                  int index, int slot)
+                  int index, int slot, int life_fd)
 {
+    lifefd = life_fd;
     if (setup(cfg, ls, index, slot) == -1)
         return 1;
     struct be_worker *w = be_worker;

@@ -53,11 +53,16 @@ void be_stats_init(size_t slots);
 extern unsigned be_generation;
 
 /* Runs in the forked worker until told to stop; returns the exit status.
- * slot is the worker's row in the stats table. */
+ * slot is the worker's row in the stats table; life_fd the read end of the
+ * master's life pipe (EOF: the master died, drain and exit), or -1. */
 int be_worker_run(struct bx_config *cfg, const struct be_listeners *ls, struct be_modset *mods,
-                  int index, int slot);
+                  int index, int slot, int life_fd);
 
-/* Stops watching the listeners for ms (out of descriptors). */
+/* The most connections one accept turn takes. */
+#define ACCEPT_BATCH_MAX 64
+
+/* Stops watching the listeners for ms (out of descriptors, or stepping back
+ * from more than a fair share). */
 void be_worker_pause_accept(unsigned ms);
 
 /* The cached Date header value (IMF-fixdate). */

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "backend/conn.h"
+#include "backend/crashrec.h"
 #include "backend/http.h"
 #include "backend/modset.h"
 #include "backend/worker.h"
@@ -544,12 +545,15 @@ static int inflate_sink(void *ctx, const uint8_t *p, size_t n)
 
 static void deliver(struct bm_ws *ws, int opcode, const uint8_t *p, size_t len)
 {
+    /* a module that dies on a message is backed off like one that dies on a request */
+    be_activity_enter(ws->inst->index, "WebSocket", "message");
     if (opcode == BE_WS_OP_TEXT) {
         if (ws->h->text)
             ws->h->text(ws, (const char *)p, len, ws->minst);
     } else if (ws->h->binary) {
         ws->h->binary(ws, p, len, ws->minst);
     }
+    be_activity_leave();
 }
 
 static void message_end(struct bm_ws *ws)

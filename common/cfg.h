@@ -98,6 +98,8 @@ struct bx_backend_conf {
     int64_t max_body_size;
     int header_timeout_ms, body_timeout_ms, idle_timeout_ms, shutdown_timeout_ms;
     int keepalive_requests;
+    int module_crash_limit;   /* crashes in module_crash_window that back a mount off; 0 = never */
+    int module_crash_window_ms, module_crash_backoff_ms;
     struct bx_module_conf *modules;
     size_t nmodules;
 };

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,6 +139,72 @@ static size_t format_time(char *out, size_t len, const char *fmt, time_t t, int 
 #pragma GCC diagnostic pop
 }
 
+/* Lines that could not be written (a full disk: ENOSPC; a non-blocking pipe:
+ * EAGAIN; a short write). A daemon never blocks or dies over its log: the line
+ * is dropped and counted, and the first line that fits again is preceded by
+ * one saying how many were lost. Counts are per process. */
+struct drops {
+    unsigned long long lines;
+    int err;
+    bool cut;                 /* a short write left a line without its newline */
+};
+static struct drops err_drops, access_drops;
+
+static bool drop_line(struct drops *d, ssize_t w)
+{
+    d->lines++;
+    if (w < 0)
+        d->err = errno;
+    else
+        d->cut = d->cut || w > 0;
+    return false;
+}
+
+/* Writes one whole line with a single write(2); false when it was dropped. */
+static bool put_whole(int fd, struct drops *d, const char *p, size_t n)
+{
+    ssize_t w = write(fd, p, n);
+    if (w == (ssize_t)n)
+        return true;
+    return drop_line(d, w);
+}
+
+static size_t line_head(char *out, size_t len, int level)
+{
+    size_t n = format_time(out, len, "%Y-%m-%dT%H:%M:%S%z ", time(NULL), 1);
+    int k = snprintf(out + n, len - n, "[%s] %s[%d]: ", bx_log_level_name(level), log_ident,
+                     (int)getpid());
+    if (k > 0)
+        n = n + (size_t)k < len ? n + (size_t)k : len - 1;
+    return n;
+}
+
+/* The note about lost lines, then the line, in one write so they stay together. */
+static void put_error_line(const char *line, size_t n)
+{
+    if (err_drops.lines == 0) {
+        put_whole(log_fd, &err_drops, line, n);
+        return;
+    }
+    char buf[2048 + 256];
+    size_t m = 0;
+    if (err_drops.cut)
+        buf[m++] = '\n';
+    m += line_head(buf + m, sizeof buf - m, BX_LOG_WARN);
+    int k = snprintf(buf + m, sizeof buf - m, "%llu log lines dropped (%s)\n", err_drops.lines,
+                     err_drops.err ? strerror(err_drops.err) : "short write");
+    if (k > 0)
+        m = m + (size_t)k < sizeof buf ? m + (size_t)k : sizeof buf - 1;
+    if (m + n > sizeof buf)
+        n = sizeof buf - m;
+    memcpy(buf + m, line, n);
+    unsigned long long had = err_drops.lines;
+    if (put_whole(log_fd, &err_drops, buf, m + n))
+        err_drops = (struct drops){0};
+    else
+        err_drops.lines = had + 1;
+}
+
 void bx_log_write(int level, const char *fmt, ...)
 {
     int saved_errno = errno;
@@ -160,11 +227,8 @@ void bx_log_write(int level, const char *fmt, ...)
         errno = saved_errno;
         return;
     }
-    n = format_time(line, sizeof line, "%Y-%m-%dT%H:%M:%S%z ", time(NULL), 1);
-    int k = snprintf(line + n, sizeof line - n, "[%s] %s[%d]: ", bx_log_level_name(level),
-                     log_ident, (int)getpid());
-    if (k > 0)
-        n += (size_t)k;
+    n = line_head(line, sizeof line, level);
+    int k;
     va_start(ap, fmt);
     k = vsnprintf(line + n, sizeof line - n, fmt, ap);
     va_end(ap);
@@ -175,9 +239,7 @@ void bx_log_write(int level, const char *fmt, ...)
         if (line[i] == '\n' || line[i] == '\r')
             line[i] = ' ';
     line[n++] = '\n';
-    if (write(log_fd, line, n) < 0) {
-        /* the log is the place we would report this */
-    }
+    put_error_line(line, n);
     errno = saved_errno;
 }
 
@@ -299,7 +361,16 @@ void bx_access_log_write(const struct bx_access_entry *e)
     char line[4096];
     size_t n = bx_access_log_format(e, line, sizeof line - 1);
     line[n++] = '\n';
-    if (write(access_fd, line, n) < 0) {
-        /* dropping an access line beats blocking a worker */
+    /* dropping an access line beats blocking a worker; the error log tells */
+    if (access_drops.cut && access_drops.lines) {
+        if (!put_whole(access_fd, &access_drops, "\n", 1))
+            return;
+        access_drops.cut = false;
     }
+    if (!put_whole(access_fd, &access_drops, line, n) || access_drops.lines == 0)
+        return;
+    unsigned long long lost = access_drops.lines;
+    int why = access_drops.err;
+    access_drops = (struct drops){0};
+    bx_log_warn("%llu access log lines dropped (%s)", lost, why ? strerror(why) : "short write");
 }

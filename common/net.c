@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,19 +104,41 @@ static int fill_sun(const char *path, struct sockaddr_un *sun, char *err, size_t
     return 0;
 }
 
-/* True when something accepts connections on the socket file. */
-static int unix_socket_alive(const struct sockaddr_un *sun)
+/* The pid of the process that listens on the socket file (SO_PEERCRED of a
+ * connection is the listener's credentials at listen()), 0 when nothing
+ * accepts, -1 when something does but we cannot tell who (a full backlog). */
+static pid_t unix_socket_owner(const struct sockaddr_un *sun)
 {
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd == -1)
         return 0;
-    int alive = connect(fd, (const struct sockaddr *)sun, sizeof *sun) == 0;
+    pid_t pid = 0;
+    if (connect(fd, (const struct sockaddr *)sun, sizeof *sun) == 0) {
+        struct ucred uc;
+        socklen_t len = sizeof uc;
+        pid = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == 0 && uc.pid > 0 ? uc.pid : -1;
+    } else if (errno == EAGAIN) {
+        pid = -1;
+    }
     close(fd);
-    return alive;
+    return pid;
 }
 
-int bx_listen_unix(const char *path, int mode, uid_t uid, gid_t gid, int backlog, char *err,
-                   size_t errlen)
+/* A live socket may be taken over only by a caller that holds the pid file
+ * lock (replace), and only when the process that made it is gone: then what
+ * answers are orphans of a dead master, letting go. A live owner (another
+ * master with another pid file, say) keeps its socket. */
+static bool may_replace(pid_t owner, bool replace)
+{
+    if (owner == 0)
+        return true;
+    if (!replace)
+        return false;
+    return owner < 0 || (kill(owner, 0) == -1 && errno == ESRCH);
+}
+
+int bx_listen_unix(const char *path, int mode, uid_t uid, gid_t gid, int backlog, bool replace,
+                   char *err, size_t errlen)
 {
     struct sockaddr_un sun;
     struct stat st;
@@ -126,8 +149,10 @@ int bx_listen_unix(const char *path, int mode, uid_t uid, gid_t gid, int backlog
             snprintf(err, errlen, "unix socket %s: exists and is not a socket", path);
             return -1;
         }
-        if (unix_socket_alive(&sun)) {
-            snprintf(err, errlen, "unix socket %s: another process is listening on it", path);
+        pid_t owner = unix_socket_owner(&sun);
+        if (!may_replace(owner, replace)) {
+            snprintf(err, errlen, "unix socket %s: another process (pid %ld) is listening on it",
+                     path, (long)owner);
             return -1;
         }
         unlink(path);

@@ -22,9 +22,11 @@ int bx_listen_tcp(const char *addr, int port, int backlog, char *err, size_t err
 
 /* Binds a Unix stream socket at path with the given mode, and owner/group when
  * they are not -1. A stale socket file nobody listens on is replaced; a live
- * one is an error. */
-int bx_listen_unix(const char *path, int mode, uid_t uid, gid_t gid, int backlog, char *err,
-                   size_t errlen);
+ * one is an error, unless replace is set (the caller holds the pid file lock)
+ * and the process that listened on it is gone: whoever still answers is an
+ * orphan of a dead master, and the path is taken over. */
+int bx_listen_unix(const char *path, int mode, uid_t uid, gid_t gid, int backlog, bool replace,
+                   char *err, size_t errlen);
 
 /* Non-blocking connect to a Unix socket. Returns the fd (connected or with the
  * connect in progress) or -1. */

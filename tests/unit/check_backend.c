@@ -8,6 +8,7 @@ Suite *suite_http1(void);
 Suite *suite_router(void);
 Suite *suite_ev(void);
 Suite *suite_range(void);
+Suite *suite_crashrec(void);
 
 int main(void)
 {
@@ -15,6 +16,7 @@ int main(void)
     srunner_add_suite(sr, suite_router());
     srunner_add_suite(sr, suite_ev());
     srunner_add_suite(sr, suite_range());
+    srunner_add_suite(sr, suite_crashrec());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

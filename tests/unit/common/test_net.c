@@ -5,11 +5,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/net.h"
@@ -57,33 +59,77 @@ START_TEST(tcp_bind_error_names_address)
 }
 END_TEST
 
+/* A master that died leaves its listener to an orphan worker: with replace
+ * (we hold the pid file lock) the path is taken over, though it answers. */
+START_TEST(unix_socket_orphan_taken_over)
+{
+    char err[BX_ERRLEN];
+    char *dir = tu_tmpdir();
+    char path[256];
+    snprintf(path, sizeof path, "%s/o.sock", dir);
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    pid_t master = fork();
+    if (master == 0) {
+        int fd = bx_listen_unix(path, 0600, (uid_t)-1, (gid_t)-1, 16, false, err, sizeof err);
+        pid_t orphan = fd == -1 ? -1 : fork();
+        if (orphan == 0) {
+            sleep(10); /* holds the inherited listener */
+            _exit(0);
+        }
+        if (write(p[1], &orphan, sizeof orphan) != sizeof orphan)
+            _exit(1);
+        _exit(0);
+    }
+    pid_t orphan = -1;
+    ck_assert_int_eq(read(p[0], &orphan, sizeof orphan), (ssize_t)sizeof orphan);
+    ck_assert_int_gt(orphan, 0);
+    waitpid(master, NULL, 0);
+    int c = bx_connect_unix(path, err, sizeof err);
+    ck_assert_int_ge(c, 0); /* the orphan's socket still answers */
+    close(c);
+    ck_assert_int_eq(bx_listen_unix(path, 0600, (uid_t)-1, (gid_t)-1, 16, false, err, sizeof err), -1);
+    int fd = bx_listen_unix(path, 0600, (uid_t)-1, (gid_t)-1, 16, true, err, sizeof err);
+    ck_assert_msg(fd >= 0, "%s", err);
+    close(fd);
+    kill(orphan, SIGKILL);
+    close(p[0]);
+    close(p[1]);
+    unlink(path);
+    rmdir(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(unix_socket_mode_and_stale)
 {
     char err[BX_ERRLEN];
     char *dir = tu_tmpdir();
     char path[256];
     snprintf(path, sizeof path, "%s/s.sock", dir);
-    int fd = bx_listen_unix(path, 0640, (uid_t)-1, (gid_t)-1, 16, err, sizeof err);
+    int fd = bx_listen_unix(path, 0640, (uid_t)-1, (gid_t)-1, 16, false, err, sizeof err);
     ck_assert_msg(fd >= 0, "%s", err);
     struct stat st;
     ck_assert_int_eq(stat(path, &st), 0);
     ck_assert(S_ISSOCK(st.st_mode));
     ck_assert_int_eq(st.st_mode & 07777, 0640);
     /* A live listener is never stolen. */
-    ck_assert_int_eq(bx_listen_unix(path, 0640, (uid_t)-1, (gid_t)-1, 16, err, sizeof err), -1);
-    ck_assert_ptr_nonnull(strstr(err, "another process is listening"));
+    ck_assert_int_eq(bx_listen_unix(path, 0640, (uid_t)-1, (gid_t)-1, 16, false, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "is listening on it"));
     int c = bx_connect_unix(path, err, sizeof err);
     ck_assert_int_ge(c, 0);
     close(c);
+    /* Not even with replace while the process that listens is alive. */
+    ck_assert_int_eq(bx_listen_unix(path, 0640, (uid_t)-1, (gid_t)-1, 16, true, err, sizeof err), -1);
     close(fd);
     /* A stale socket file is replaced. */
-    fd = bx_listen_unix(path, 0600, (uid_t)-1, (gid_t)-1, 16, err, sizeof err);
+    fd = bx_listen_unix(path, 0600, (uid_t)-1, (gid_t)-1, 16, false, err, sizeof err);
     ck_assert_msg(fd >= 0, "%s", err);
     close(fd);
     unlink(path);
     /* A regular file in the way is an error, not deleted. */
     close(open(path, O_CREAT | O_WRONLY, 0600));
-    ck_assert_int_eq(bx_listen_unix(path, 0600, (uid_t)-1, (gid_t)-1, 16, err, sizeof err), -1);
+    ck_assert_int_eq(bx_listen_unix(path, 0600, (uid_t)-1, (gid_t)-1, 16, false, err, sizeof err), -1);
     ck_assert_ptr_nonnull(strstr(err, "is not a socket"));
     unlink(path);
     rmdir(dir);
@@ -141,6 +187,7 @@ Suite *suite_net(void)
     tcase_add_test(tc, tcp_v4_and_v6_same_port);
     tcase_add_test(tc, tcp_bind_error_names_address);
     tcase_add_test(tc, unix_socket_mode_and_stale);
+    tcase_add_test(tc, unix_socket_orphan_taken_over);
     tcase_add_test(tc, cidr_matching);
     tcase_add_test(tc, address_strings);
     suite_add_tcase(s, tc);
