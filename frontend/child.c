@@ -53,8 +53,8 @@ struct conn {
      * opened (at most one record when first_bytes stops). */
     bool use_rec, first_full;
     bool handed;                /* a lean child took the connection and our slot */
-    struct tlsrec rec;
-    unsigned char cin[TLSREC_MAX_RECORD];
+    struct fe_tlsrec rec;
+    unsigned char cin[FE_TLSREC_MAX_RECORD];
     size_t cinlen;
     int vhost;
     uint64_t start_ms;
@@ -153,12 +153,12 @@ static void send_page(struct conn *c, int status, const char *reason, const char
     size_t len = fe_http_page(page, sizeof page, status, reason, text), off = 0;
     uint64_t deadline = bx_now_ms() + 2000;
     const unsigned char *data = (const unsigned char *)page;
-    unsigned char sealed[sizeof page + 4 * TLSREC_OVERHEAD + 64];
+    unsigned char sealed[sizeof page + 4 * FE_TLSREC_OVERHEAD + 64];
     if (c->use_rec) {
         /* Sealed once into records (and a close_notify), then written like plaintext. */
         size_t taken = 0;
-        ssize_t n = tlsrec_seal(&c->rec, data, len, &taken, sealed, sizeof sealed);
-        ssize_t a = n > 0 ? tlsrec_seal_close(&c->rec, sealed + n, sizeof sealed - (size_t)n) : -1;
+        ssize_t n = fe_tlsrec_seal(&c->rec, data, len, &taken, sealed, sizeof sealed);
+        ssize_t a = n > 0 ? fe_tlsrec_seal_close(&c->rec, sealed + n, sizeof sealed - (size_t)n) : -1;
         if (n <= 0 || a <= 0 || taken != len)
             return;
         data = sealed;
@@ -276,7 +276,7 @@ static int read_some_rec(struct conn *c, short *ev)
 {
     for (;;) {
         size_t room = sizeof c->first - c->firstlen, used = 0, plain = 0;
-        if (tlsrec_open(&c->rec, c->cin, c->cinlen, &used, c->first + c->firstlen, room,
+        if (fe_tlsrec_open(&c->rec, c->cin, c->cinlen, &used, c->first + c->firstlen, room,
                         &plain) == -1) {
             bx_log_info("client %s: %s", c->who, c->rec.err);
             return -1;
@@ -466,7 +466,7 @@ static int handoff_to_lean(struct fe_relay *r, void *arg)
     h.slot = (uint32_t)c->env->slot_index;
     if (c->use_rec) {
         h.tls = 1;
-        if (tlsrec_export(&c->rec, &h.keys) == -1)
+        if (fe_tlsrec_export(&c->rec, &h.keys) == -1)
             return -1;
         snprintf(h.version, sizeof h.version, "%s", SSL_get_version(c->ssl));
     }
@@ -508,60 +508,138 @@ static void log_refused(enum fe_refusal k, const struct conn *c, const char *why
     fe_refuse_log(k, line);
 }
 
-static void serve(struct conn *c)
+/* The PROXY header from a trusted load balancer, and allow/deny for the
+ * client it names: the peer itself was judged at accept (wait_accept), a
+ * proxied client is judged right after its header (access.h). */
+static bool admit_proxied(struct conn *c, const struct bx_service *sv, uint64_t deadline)
+{
+    if (sv->proxy_protocol == BX_PROXY_OFF)
+        return true;
+    bool trusted = bx_cidr_list_match(sv->proxy_from.v, sv->proxy_from.n,
+                                      (struct sockaddr *)&c->client);
+    if (!trusted && sv->proxy_protocol == BX_PROXY_REQUIRED) {
+        bx_log_warn("client %s: not allowed to send a PROXY header (proxy_from)", c->who);
+        return false;
+    }
+    if (!trusted)
+        return true;
+    if (read_proxy_header(c, sv->proxy_protocol == BX_PROXY_REQUIRED, deadline) < 0)
+        return false;
+    bx_sockaddr_str((struct sockaddr *)&c->client, c->clientlen, true, c->who, sizeof c->who);
+    return fe_access_client(sv, (struct sockaddr *)&c->client, c->clientlen);
+}
+
+/* debug_ip and per_ip_max: false (the client refused) when either says no. */
+static bool admit_ip(struct conn *c)
 {
     const struct bx_frontend_conf *fe = &c->cfg->fe;
-    const struct bx_service *sv = &fe->services[c->l->service];
-    struct bx_sb_slot *slot = c->env->slot;
-    uint64_t start = bx_now_ms();
-    c->start_ms = start;
-    uint64_t hs_deadline = start + (uint64_t)fe->handshake_timeout_ms;
-    bx_sockaddr_str((struct sockaddr *)&c->client, c->clientlen, true, c->who, sizeof c->who);
-
-    /* allow/deny: the peer was judged at accept (wait_accept), a proxied
-     * client is right after its PROXY header (access.h). */
-    if (sv->proxy_protocol != BX_PROXY_OFF) {
-        bool trusted = bx_cidr_list_match(sv->proxy_from.v, sv->proxy_from.n,
-                                          (struct sockaddr *)&c->client);
-        if (!trusted && sv->proxy_protocol == BX_PROXY_REQUIRED) {
-            bx_log_warn("client %s: not allowed to send a PROXY header (proxy_from)", c->who);
-            return;
-        }
-        if (trusted) {
-            if (read_proxy_header(c, sv->proxy_protocol == BX_PROXY_REQUIRED, hs_deadline) < 0)
-                return;
-            bx_sockaddr_str((struct sockaddr *)&c->client, c->clientlen, true, c->who,
-                            sizeof c->who);
-            if (!fe_access_client(sv, (struct sockaddr *)&c->client, c->clientlen))
-                return;
-        }
-    }
-    fe_scoreboard_conn_id(c->env->sb, c->id, sizeof c->id);
-    memcpy(slot->conn_id, c->id, sizeof slot->conn_id);
-
     const struct fe_gen *g = c->env->gen;
     if (g->debug_ok && !bx_cidr_match(&g->debug_net, (struct sockaddr *)&c->client)) {
         bx_log_debug("client %s: closed, debug_ip serves only %s", c->who, fe->debug_ip);
-        return;
+        return false;
     }
     int holder = 0;
-    enum fe_admit adm = fe_scoreboard_admit_ip(c->env->sb, slot, (struct sockaddr *)&c->client,
-                                               fe->per_ip_max, &holder);
+    enum fe_admit adm = fe_scoreboard_admit_ip(c->env->sb, c->env->slot,
+                                               (struct sockaddr *)&c->client, fe->per_ip_max,
+                                               &holder);
     if (adm == FE_ADMIT_LOCK_TIMEOUT) {
         char why[128];
         snprintf(why, sizeof why, "the per_ip_max lock is held by pid %d for over %d ms",
                  holder, FE_IP_LOCK_WAIT_MS);
         log_refused(FE_REFUSE_PER_IP, c, why);
         refuse(c, 503, "Service Unavailable", "The server is busy, please try again.");
-        return;
+        return false;
     }
     if (adm != FE_ADMIT_OK) {
         char why[64];
         snprintf(why, sizeof why, "per_ip_max %d reached", fe->per_ip_max);
         log_refused(FE_REFUSE_PER_IP, c, why);
         refuse(c, 503, "Service Unavailable", "Too many connections from your address.");
-        return;
+        return false;
     }
+    return true;
+}
+
+/* Connects to the vhost's backend and relays until the end, sending the
+ * request again (up to three times) when a backend on its way out dropped
+ * it unanswered. False when the client got an error page instead. */
+static bool relay_to_backend(struct conn *c, const struct bx_vhost *v, struct fe_relay *rl)
+{
+    const struct bx_frontend_conf *fe = &c->cfg->fe;
+    char err[BX_ERRLEN];
+    for (int attempt = 0;; attempt++) {
+        int bfd = connect_backend(c, v->backend, err, sizeof err);
+        if (bfd == -1) {
+            char line[BX_ERRLEN + 256];
+            snprintf(line, sizeof line, "client %s id %s vhost %s: backend unreachable: %s; 503",
+                     c->who, c->id, v->name, err);
+            fe_refuse_log(FE_REFUSE_BACKEND, line);
+            send_page(c, 503, "Service Unavailable", "The backend is not reachable.");
+            return false;
+        }
+        if (send_proxy_v2(c, bfd) == -1) {
+            close(bfd);
+            if (attempt < 3)
+                continue; /* dropped by a backend on its way out: try the next one */
+            bx_log_error("client %s id %s: cannot send the PROXY header to unix:%s", c->who,
+                         c->id, v->backend);
+            send_page(c, 502, "Bad Gateway", "The backend is not reachable.");
+            return false;
+        }
+        fe_slot_set(c->env->slot, FE_SLOT_RELAY);
+        fe_lifeline_relay_fd(bfd);
+        *rl = (struct fe_relay){
+            .cfd = c->fd, .bfd = bfd, .ssl = c->use_rec ? NULL : c->ssl,
+            .rec = c->use_rec ? &c->rec : NULL, .cpre = c->cin, .cprelen = c->cinlen,
+            .idle_ms = fe->idle_timeout_ms, .stall_ms = fe->stall_timeout_ms,
+            .slot = c->env->slot, .pre = c->first, .prelen = c->firstlen,
+            .handoff = handoff_to_lean, .handoff_arg = c,
+        };
+        fe_relay_run(rl);
+        fe_lifeline_relay_fd(-1);
+        close(bfd);
+        if (rl->no_fds) {
+            log_refused(FE_REFUSE_FD_LIMIT, c, "no descriptor for the relay (Too many open "
+                                               "files): 503");
+            send_page(c, 503, "Service Unavailable", "The server is busy, please try again.");
+            return false;
+        }
+        /* A backend that stops drops what it accepted but never read: nothing
+         * reached the client, so a GET or HEAD can go to the next backend. */
+        if (!rl->unanswered || attempt >= 3 || !replayable(c) || fe_lifeline_end_asked())
+            return true;
+        bx_log_notice("client %s id %s: the backend closed before answering; sending the "
+                      "request again", c->who, c->id);
+    }
+}
+
+static void log_relay_end(const struct conn *c, const struct bx_vhost *v,
+                          const struct fe_relay *rl)
+{
+    bx_log_info("client %s id %s vhost %s%s%s%s%s: relay %s, %llu bytes in, %llu out, %llums, %s",
+                c->who, c->id, v->name, c->ssl ? " " : "", c->ssl ? SSL_get_version(c->ssl) : "",
+                c->ssl && c->tc.sni[0] ? " sni" : "",
+                c->ssl && SSL_session_reused(c->ssl) ? " resumed" : "", rl->path,
+                (unsigned long long)rl->in, (unsigned long long)rl->out,
+                (unsigned long long)(bx_now_ms() - c->start_ms),
+                fe_lifeline_end_asked() ? "ended by the master (reload limits)" : rl->end);
+}
+
+/* One client from accept to close: admission, handshake, first request,
+ * then the relay to its backend. */
+static void serve(struct conn *c)
+{
+    const struct bx_frontend_conf *fe = &c->cfg->fe;
+    const struct bx_service *sv = &fe->services[c->l->service];
+    c->start_ms = bx_now_ms();
+    uint64_t hs_deadline = c->start_ms + (uint64_t)fe->handshake_timeout_ms;
+    bx_sockaddr_str((struct sockaddr *)&c->client, c->clientlen, true, c->who, sizeof c->who);
+    if (!admit_proxied(c, sv, hs_deadline))
+        return;
+    fe_scoreboard_conn_id(c->env->sb, c->id, sizeof c->id);
+    memcpy(c->env->slot->conn_id, c->id, sizeof c->env->slot->conn_id);
+    if (!admit_ip(c))
+        return;
     if (sv->tls && tls_handshake(c, hs_deadline) == -1)
         return;
     int r = first_bytes(c, bx_now_ms() + (uint64_t)fe->request_timeout_ms);
@@ -573,60 +651,11 @@ static void serve(struct conn *c)
     if (r < 0 || (!c->ssl && fe_test_hook(c->env, c->fd, c->first, c->firstlen)))
         return;
     const struct bx_vhost *v = &c->cfg->vhosts[c->vhost];
-    snprintf(slot->vhost, sizeof slot->vhost, "%s", v->name);
-
-    char err[BX_ERRLEN];
+    snprintf(c->env->slot->vhost, sizeof c->env->slot->vhost, "%s", v->name);
     struct fe_relay rl;
-    for (int attempt = 0;; attempt++) {
-        int bfd = connect_backend(c, v->backend, err, sizeof err);
-        if (bfd == -1) {
-            char line[BX_ERRLEN + 256];
-            snprintf(line, sizeof line, "client %s id %s vhost %s: backend unreachable: %s; 503",
-                     c->who, c->id, v->name, err);
-            fe_refuse_log(FE_REFUSE_BACKEND, line);
-            send_page(c, 503, "Service Unavailable", "The backend is not reachable.");
-            return;
-        }
-        if (send_proxy_v2(c, bfd) == -1) {
-            close(bfd);
-            if (attempt < 3)
-                continue; /* dropped by a backend on its way out: try the next one */
-            bx_log_error("client %s id %s: cannot send the PROXY header to unix:%s", c->who,
-                         c->id, v->backend);
-            send_page(c, 502, "Bad Gateway", "The backend is not reachable.");
-            return;
-        }
-        fe_slot_set(slot, FE_SLOT_RELAY);
-        fe_lifeline_relay_fd(bfd);
-        rl = (struct fe_relay){
-            .cfd = c->fd, .bfd = bfd, .ssl = c->use_rec ? NULL : c->ssl,
-            .rec = c->use_rec ? &c->rec : NULL, .cpre = c->cin, .cprelen = c->cinlen,
-            .idle_ms = fe->idle_timeout_ms, .stall_ms = fe->stall_timeout_ms, .slot = slot,
-            .pre = c->first, .prelen = c->firstlen, .handoff = handoff_to_lean,
-            .handoff_arg = c,
-        };
-        fe_relay_run(&rl);
-        fe_lifeline_relay_fd(-1);
-        close(bfd);
-        if (rl.no_fds) {
-            log_refused(FE_REFUSE_FD_LIMIT, c, "no descriptor for the relay (Too many open "
-                                               "files): 503");
-            send_page(c, 503, "Service Unavailable", "The server is busy, please try again.");
-            return;
-        }
-        /* A backend that stops drops what it accepted but never read: nothing
-         * reached the client, so a GET or HEAD can go to the next backend. */
-        if (!rl.unanswered || attempt >= 3 || !replayable(c) || fe_lifeline_end_asked())
-            break;
-        bx_log_notice("client %s id %s: the backend closed before answering; sending the "
-                      "request again", c->who, c->id);
-    }
-    bx_log_info("client %s id %s vhost %s%s%s%s%s: relay %s, %llu bytes in, %llu out, %llums, %s",
-                c->who, c->id, v->name, c->ssl ? " " : "", c->ssl ? SSL_get_version(c->ssl) : "",
-                c->ssl && c->tc.sni[0] ? " sni" : "",
-                c->ssl && SSL_session_reused(c->ssl) ? " resumed" : "", rl.path, (unsigned long long)rl.in,
-                (unsigned long long)rl.out, (unsigned long long)(bx_now_ms() - start),
-                fe_lifeline_end_asked() ? "ended by the master (reload limits)" : rl.end);
+    if (!relay_to_backend(c, v, &rl))
+        return;
+    log_relay_end(c, v, &rl);
     if (c->ssl && !c->use_rec && strcmp(rl.end, "closed") == 0) {
         SSL_shutdown(c->ssl);
         ERR_clear_error();
@@ -826,7 +855,7 @@ _Noreturn void fe_child_main(const struct fe_child_env *env)
         fe_lifeline_client_fd(c.fd);
         serve(&c);
         fe_lifeline_client_fd(-1);
-        tlsrec_free(&c.rec);
+        fe_tlsrec_free(&c.rec);
         fe_tls_forget_keys(); /* a handshake that failed half way */
         if (c.ssl)
             SSL_free(c.ssl);

@@ -134,9 +134,9 @@ _Noreturn void fe_lean_main(struct fe_handoff *h, int cfd, int bfd, struct fe_sc
         _exit(1);
     }
     fe_arena_use(LEAN_ARENA);
-    struct tlsrec rec;
+    struct fe_tlsrec rec;
     memset(&rec, 0, sizeof rec);
-    if (h->tls && tlsrec_import(&rec, &h->keys) == -1) {
+    if (h->tls && fe_tlsrec_import(&rec, &h->keys) == -1) {
         bx_log_error("client %s id %s: lean relay cannot set up TLS state", h->who, h->id);
         _exit(1);
     }

@@ -28,7 +28,7 @@ struct fe_handoff {
     uint32_t magic;
     uint32_t slot;                  /* scoreboard index of the sender */
     uint32_t tls;                   /* 1: the TLS 1.3 record state below is live */
-    struct tlsrec_keys keys;
+    struct fe_tlsrec_keys keys;
     int32_t idle_ms, stall_ms;
     uint64_t in, out, start_ms;     /* counters and start, for the log line */
     uint64_t last_io_ms;            /* last traffic (monotonic): idle time carries over */

@@ -909,7 +909,7 @@ static int setup(struct master *m, struct bx_config *cfg)
     if (map_scoreboard(m, cfg) == -1)
         return -1;
     fe_tls_set_ticket_source(m->tickets);
-    tlsrec_prefetch();
+    fe_tlsrec_prefetch();
     if (fe_tickets_rotate(m->tickets) == -1 || fe_tickets_rotate(m->tickets) == -1) {
         bx_log_error("cannot make session ticket keys");
         return -1;

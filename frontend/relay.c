@@ -6,6 +6,7 @@
 #include <malloc.h>
 #include <openssl/err.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/types.h>
@@ -143,151 +144,132 @@ static void ready(short *wait, short revents)
         *wait = 0;
 }
 
-/* ---- splice ------------------------------------------------------------ */
+/* ---- the transports ------------------------------------------------------
+ * The relay is two directions, client->backend and backend->client, each
+ * moving bytes from its source side through a middle (a buffer, or a pipe for
+ * splice) to its destination side, over one loop (relay_loop) and one
+ * edge-triggered epoll. What differs between plaintext, OpenSSL and our own
+ * record layer is how a side reads into and writes out of a middle: a
+ * transport. The backend side is always a plain socket (spliced when the
+ * client side is). */
 
-struct pipe_dir {
-    int src, dst;
+struct mid {                  /* bytes between the two sides of a direction */
+    unsigned char *buf;       /* NULL: a pipe (splice) */
+    size_t cap, len, off;     /* len: bytes held, in buf or in the pipe */
     int p[2];
-    size_t inpipe;
-    bool eof, shut, in;
-    bool want_in, want_out;   /* blocked until poll reports the descriptor ready */
 };
 
-/* Moves what can be moved without blocking; returns 1 on progress, 0 on
- * none, -1 when the connection is broken. */
-static int splice_step(struct fe_relay *r, struct pipe_dir *d, bool *wrote)
-{
-    int progress = 0;
-    if (!d->eof && d->inpipe < PIPE_CAP && !d->want_in) {
-        ssize_t n = splice(d->src, NULL, d->p[1], NULL, PIPE_CAP - d->inpipe,
-                           SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
-        if (n > 0) {
-            d->inpipe += (size_t)n;
-            progress = 1;
-        } else if (n == 0) {
-            if (!d->in && r->out == 0 && r->in == r->prelen)
-                return -1; /* closed unanswered: the caller may replay */
-            d->eof = true;
-            progress = 1;
-        } else if (errno == EAGAIN) {
-            d->want_in = true;
-        } else if (errno != EINTR) {
-            return -1;
-        }
-    }
-    if (d->inpipe > 0 && !d->want_out) {
-        ssize_t n = splice(d->p[0], NULL, d->dst, NULL, d->inpipe,
-                           SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
-        if (n > 0) {
-            d->inpipe -= (size_t)n;
-            count(r, d->in, (size_t)n);
-            progress = 1;
-            *wrote = true;
-        } else if (n == -1 && errno == EAGAIN) {
-            d->want_out = true;
-        } else if (n == -1 && errno != EINTR) {
-            return -1;
-        }
-    }
-    if (d->eof && d->inpipe == 0 && !d->shut) {
-        shutdown(d->dst, SHUT_WR);
-        d->shut = true;
-    }
-    return progress;
-}
-
-static int relay_splice(struct fe_relay *r)
-{
-    struct pipe_dir d[2] = {
-        {.src = r->cfd, .dst = r->bfd, .p = {-1, -1}, .in = true},
-        {.src = r->bfd, .dst = r->cfd, .p = {-1, -1}, .in = false},
-    };
-    int rc = -1;
-    r->end = "error";
-    for (int i = 0; i < 2; i++)
-        if (pipe2(d[i].p, O_NONBLOCK | O_CLOEXEC) == -1) {
-            r->end = "no descriptor for a pipe";
-            r->no_fds = true; /* nothing relayed yet: the caller answers 503 */
-            goto out;
-        }
-    if (r->prelen && write_pre(r) == -1) {
-        r->unanswered = true; /* the backend went away before taking the request */
-        goto out;
-    }
-    uint64_t last_io = r->last_io ? r->last_io : bx_now_ms(), last_write = bx_now_ms();
-    for (;;) {
-        bool wrote = false;
-        int p0 = splice_step(r, &d[0], &wrote), p1 = splice_step(r, &d[1], &wrote);
-        if (p0 < 0 || p1 < 0) {
-            r->unanswered = r->out == 0 && r->in == r->prelen && !d[0].inpipe;
-            r->end = "reset";
-            goto out;
-        }
-        uint64_t now = bx_now_ms();
-        if (p0 || p1)
-            last_io = now;
-        if (wrote)
-            last_write = now;
-        if (d[0].shut && d[1].shut) {
-            r->end = "closed";
-            rc = 0;
-            goto out;
-        }
-        if (p0 || p1)
-            continue;
-        bool pending = d[0].inpipe || d[1].inpipe;
-        if (expired(r, now, last_io, last_write, pending))
-            goto out;
-        if (try_handoff(r, now, last_io, pending || d[0].eof || d[1].eof)) {
-            rc = 0;
-            goto out;
-        }
-        bool rd0 = d[0].want_in && !d[0].eof && d[0].inpipe < PIPE_CAP;
-        bool rd1 = d[1].want_in && !d[1].eof && d[1].inpipe < PIPE_CAP;
-        struct pollfd pf[2] = {
-            {.fd = r->cfd, .events = (short)((rd0 ? POLLIN : 0) |
-                                             (d[1].want_out && d[1].inpipe ? POLLOUT : 0))},
-            {.fd = r->bfd, .events = (short)((rd1 ? POLLIN : 0) |
-                                             (d[0].want_out && d[0].inpipe ? POLLOUT : 0))},
-        };
-        int timeout = next_timeout(r, now, last_io, last_write, pending, true);
-        if (r->handoff && !pending && timeout > FE_RELAY_HANDOFF_MS)
-            timeout = FE_RELAY_HANDOFF_MS;
-        if (poll(pf, 2, timeout) > 0) {
-            short in = POLLIN | POLLHUP | POLLERR | POLLNVAL;
-            short out = POLLOUT | POLLHUP | POLLERR | POLLNVAL;
-            if (pf[0].revents & in)
-                d[0].want_in = false;
-            if (pf[0].revents & out)
-                d[1].want_out = false;
-            if (pf[1].revents & in)
-                d[1].want_in = false;
-            if (pf[1].revents & out)
-                d[0].want_out = false;
-        }
-    }
-out:
-    for (int i = 0; i < 2; i++) {
-        if (d[i].p[0] != -1)
-            close(d[i].p[0]);
-        if (d[i].p[1] != -1)
-            close(d[i].p[1]);
-    }
-    return rc;
-}
-
-/* ---- OpenSSL ----------------------------------------------------------- */
-
-struct tls_state {
-    unsigned char *a, *b;     /* client->backend, backend->client */
-    size_t alen, aoff, blen, boff;
-    bool c_eof, b_eof, b_shut, c_shut;
-    /* What each blocked operation waits for (0: worth trying): no call is
-     * repeated before poll says its descriptor changed. */
-    short c_rw, c_ww, b_rw, b_ww;
+struct side {
+    const struct fe_transport *t;
+    int fd;
+    SSL *ssl;
+    struct fe_tlsrec *rec;
+    unsigned char *rbuf, *wbuf; /* the record layer's ciphertext, read and to write */
+    size_t rcap, rlen, wcap, wlen, woff;
+    /* What a blocked read or write waits for (0: worth trying): no call is
+     * repeated before epoll says the descriptor changed. */
+    short rw, ww;
+    bool eof;                 /* its stream ended (FIN or close_notify) */
+    bool hup;                 /* the peer's FIN was reported: its edge is spent, so a
+                               * short read no longer proves the socket drained */
+    bool out;                 /* EPOLLOUT registered (only while a write is blocked: a
+                               * Unix socket reports writable after every read of its peer) */
 };
 
-/* One SSL_* call result: 1 progress, 0 would block (events set), -1 broken,
+struct fe_transport {
+    /* Reads from s into m when m has room and s is not blocked: 1 progress
+     * (data, or s->eof set), 0 none, -1 broken (r->end may say why). */
+    int (*read)(struct fe_relay *r, struct side *s, struct mid *m);
+    /* Writes m out to s: the bytes taken from m (0: none), -1 broken;
+     * *wrote when bytes reached the socket (the stall clock). */
+    ssize_t (*write)(struct fe_relay *r, struct side *s, struct mid *m, bool *wrote);
+    void (*shutdown)(struct side *s); /* ends s's stream: FIN, close_notify */
+    void (*trim)(void);       /* gives idle memory back beyond the buffers; may be NULL */
+    size_t c2b, b2c;          /* middle sizes (0: pipes) */
+    size_t rbuf, wbuf;        /* the client side's own buffers */
+    bool lingers;             /* the client's half goes on after the backend closed */
+    bool movable;             /* its state can be handed to another process */
+};
+
+/* Plain socket into a buffer. A read that returns less than asked is taken
+ * as draining the socket (epoll says when more comes), which saves the read
+ * that would only say EAGAIN. */
+static int plain_read(struct fe_relay *r, struct side *s, struct mid *m)
+{
+    (void)r;
+    if (s->rw || m->len)
+        return 0;
+    ssize_t n = read(s->fd, m->buf, m->cap);
+    if (n > 0) {
+        m->len = (size_t)n;
+        m->off = 0;
+        if ((size_t)n < m->cap && !s->hup)
+            s->rw = POLLIN;
+        return 1;
+    }
+    if (n == 0) {
+        s->eof = true;
+        return 1;
+    }
+    if (errno == EAGAIN)
+        s->rw = POLLIN;
+    return errno == EAGAIN || errno == EINTR ? 0 : -1;
+}
+
+static ssize_t plain_write(struct fe_relay *r, struct side *s, struct mid *m, bool *wrote)
+{
+    (void)r;
+    if (s->ww)
+        return 0;
+    ssize_t n = write_some(s->fd, m->buf, &m->off, &m->len, &s->ww);
+    if (n > 0)
+        *wrote = true;
+    return n;
+}
+
+static void plain_shutdown(struct side *s)
+{
+    shutdown(s->fd, SHUT_WR);
+}
+
+/* Plain socket into a pipe: the bytes never enter user space. */
+static int splice_read(struct fe_relay *r, struct side *s, struct mid *m)
+{
+    (void)r;
+    if (s->rw || m->len >= PIPE_CAP)
+        return 0;
+    ssize_t n = splice(s->fd, NULL, m->p[1], NULL, PIPE_CAP - m->len,
+                       SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+    if (n > 0) {
+        m->len += (size_t)n;
+        return 1;
+    }
+    if (n == 0) {
+        s->eof = true;
+        return 1;
+    }
+    if (errno == EAGAIN)
+        s->rw = POLLIN;
+    return errno == EAGAIN || errno == EINTR ? 0 : -1;
+}
+
+static ssize_t splice_write(struct fe_relay *r, struct side *s, struct mid *m, bool *wrote)
+{
+    (void)r;
+    if (s->ww || !m->len)
+        return 0;
+    ssize_t n = splice(m->p[0], NULL, s->fd, NULL, m->len, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+    if (n > 0) {
+        m->len -= (size_t)n;
+        *wrote = true;
+        return n;
+    }
+    if (n == -1 && errno == EAGAIN)
+        s->ww = POLLOUT;
+    return n == -1 && errno != EAGAIN && errno != EINTR ? -1 : 0;
+}
+
+/* One SSL_* call result: 1 progress, 0 would block (wait set), -1 broken,
  * 2 clean end of the client's stream. */
 static int ssl_result(SSL *ssl, int n, short *wait)
 {
@@ -309,370 +291,299 @@ static int ssl_result(SSL *ssl, int n, short *wait)
     }
 }
 
-static int tls_c2b(struct fe_relay *r, struct tls_state *s, bool *wrote)
+static int ossl_read(struct fe_relay *r, struct side *s, struct mid *m)
 {
-    int progress = 0;
-    if (!s->c_eof && s->alen == 0 && !s->c_rw) {
-        errno = 0;
-        int n = SSL_read(r->ssl, s->a, C2B_BUF);
-        if (n > 0) {
-            s->alen = (size_t)n;
-            s->aoff = 0;
-            progress = 1;
-        } else {
-            int x = ssl_result(r->ssl, n, &s->c_rw);
-            if (x == -1)
-                return -1;
-            if (x == 2) {
-                s->c_eof = true;
-                progress = 1;
-            }
-        }
+    (void)r;
+    if (s->rw || m->len)
+        return 0;
+    errno = 0;
+    int n = SSL_read(s->ssl, m->buf, (int)m->cap);
+    if (n > 0) {
+        m->len = (size_t)n;
+        m->off = 0;
+        return 1;
     }
-    if (s->alen > s->aoff && !s->b_ww) {
-        ssize_t n = write_some(r->bfd, s->a, &s->aoff, &s->alen, &s->b_ww);
-        if (n < 0)
-            return -1;
-        if (n > 0) {
-            count(r, true, (size_t)n);
-            progress = 1;
-            *wrote = true;
-        }
-    }
-    if (s->c_eof && s->alen == 0 && !s->b_shut) {
-        shutdown(r->bfd, SHUT_WR);
-        s->b_shut = true;
-    }
-    return progress;
+    int x = ssl_result(s->ssl, n, &s->rw);
+    if (x == 2)
+        s->eof = true;
+    return x == 2 ? 1 : x;
 }
 
-static int tls_b2c(struct fe_relay *r, struct tls_state *s, bool *wrote)
+static ssize_t ossl_write(struct fe_relay *r, struct side *s, struct mid *m, bool *wrote)
 {
-    int progress = 0;
-    if (!s->b_eof && s->blen == 0 && !s->b_rw) {
-        ssize_t n = read(r->bfd, s->b, B2C_BUF);
-        if (n > 0) {
-            s->blen = (size_t)n;
-            s->boff = 0;
-            progress = 1;
-        } else if (n == 0) {
-            if (r->out == 0 && r->in == r->prelen)
-                return -1; /* closed unanswered: the caller may replay */
-            s->b_eof = true;
-            progress = 1;
-        } else if (errno == EAGAIN) {
-            s->b_rw = POLLIN;
-        } else if (errno != EINTR) {
-            return -1;
-        }
-    }
-    if (s->blen > s->boff && !s->c_ww) {
-        int n = SSL_write(r->ssl, s->b + s->boff, (int)(s->blen - s->boff));
-        if (n > 0) {
-            s->boff += (size_t)n;
-            count(r, false, (size_t)n);
-            if (s->boff == s->blen)
-                s->blen = s->boff = 0;
-            progress = 1;
-            *wrote = true;
-        } else if (ssl_result(r->ssl, n, &s->c_ww) != 0) {
-            return -1;
-        }
-    }
-    if (s->b_eof && s->blen == 0 && !s->c_shut) {
-        SSL_shutdown(r->ssl); /* close_notify; best effort */
-        ERR_clear_error();
-        s->c_shut = true;
-    }
-    return progress;
+    (void)r;
+    if (s->ww)
+        return 0;
+    int n = SSL_write(s->ssl, m->buf + m->off, (int)(m->len - m->off));
+    if (n <= 0)
+        return ssl_result(s->ssl, n, &s->ww) != 0 ? -1 : 0;
+    m->off += (size_t)n;
+    if (m->off == m->len)
+        m->off = m->len = 0;
+    *wrote = true;
+    return n;
 }
 
-static int relay_openssl(struct fe_relay *r)
+static void ossl_shutdown(struct side *s)
 {
-    size_t len = C2B_BUF + B2C_BUF;
-    /* Fresh anonymous pages: given back with MADV_DONTNEED while idle. */
-    unsigned char *mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                              -1, 0);
-    if (mem == MAP_FAILED) {
-        r->end = "out of memory";
-        return -1;
-    }
-    struct tls_state s = {.a = mem, .b = mem + C2B_BUF};
-    int rc = -1;
-    r->end = "error";
-    if (r->prelen && write_pre(r) == -1) {
-        r->unanswered = true; /* the backend went away before taking the request */
-        goto out;
-    }
-    uint64_t last_io = bx_now_ms(), last_write = last_io;
-    bool trimmed = false;
-    for (;;) {
-        bool wrote = false;
-        int p0 = tls_c2b(r, &s, &wrote);
-        int p1 = p0 < 0 ? -1 : tls_b2c(r, &s, &wrote);
-        if (p0 < 0 || p1 < 0) {
-            r->unanswered = r->out == 0 && r->in == r->prelen && !s.alen;
-            r->end = "reset";
-            goto out;
-        }
-        uint64_t now = bx_now_ms();
-        if (p0 || p1) {
-            last_io = now;
-            trimmed = false;
-        }
-        if (wrote)
-            last_write = now;
-        /* The backend closing ends it: nothing could answer later requests. */
-        if (s.b_eof && s.alen == 0 && s.blen == 0) {
-            r->end = "closed";
-            rc = 0;
-            goto out;
-        }
-        if (p0 || p1)
-            continue;
-        bool pending = s.alen || s.blen;
-        if (expired(r, now, last_io, last_write, pending))
-            goto out;
-        if (!pending && !trimmed && now >= last_io + TRIM_AFTER_MS) {
-            madvise(mem, len, MADV_DONTNEED);
-            malloc_trim(0);
-            trimmed = true;
-        }
-        short cev = (short)((!s.c_eof && !s.alen ? s.c_rw : 0) | (s.blen ? s.c_ww : 0));
-        short bev = (short)((!s.b_eof && !s.blen ? s.b_rw : 0) | (s.alen ? s.b_ww : 0));
-        struct pollfd pf[2] = {{.fd = r->cfd, .events = cev}, {.fd = r->bfd, .events = bev}};
-        if (poll(pf, 2, next_timeout(r, now, last_io, last_write, pending, trimmed)) > 0) {
-            ready(&s.c_rw, pf[0].revents);
-            ready(&s.c_ww, pf[0].revents);
-            ready(&s.b_rw, pf[1].revents);
-            ready(&s.b_ww, pf[1].revents);
-        }
-    }
-out:
-    munmap(mem, len);
-    return rc;
+    SSL_shutdown(s->ssl); /* close_notify; best effort */
+    ERR_clear_error();
 }
 
-/* ---- our own TLS 1.3 record layer (tlsrec) -------------------------------
- * Many records per read(2) and write(2); a read that returns less than asked
- * is taken as draining the socket (poll says when more comes), which saves
- * the read that would only say EAGAIN. */
+static void ossl_trim(void)
+{
+    malloc_trim(0);
+}
 
-#define REC_CIN (B2C_BUF + TLSREC_MAX_RECORD) /* client ciphertext */
-#define REC_A B2C_BUF                          /* its plaintext, for the backend */
-#define REC_B (B2C_BUF - 512)                  /* backend bytes per read ... */
-#define REC_COUT B2C_BUF                       /* ... sealed: 5 records + a KeyUpdate fit */
-
-struct rec_state {
-    int ep;                   /* epoll, edge-triggered: no per-wait registration */
-    bool c_out, b_out;        /* EPOLLOUT registered (only while a write is blocked: a
-                               * Unix socket reports writable after every read of its peer) */
-    bool c_hup, b_hup;        /* the peer's FIN was reported: its edge is spent, so a
-                               * short read no longer proves the socket drained */
-    unsigned char *cin, *a, *b, *cout;
-    size_t cinlen, alen, aoff, coutlen, coutoff;
-    bool c_eof, b_eof, b_shut, c_shut;
-    short c_rw, c_ww, b_rw, b_ww;
-};
-
-/* Opens what complete records cin holds into a (a must be empty). */
-static int rec_open(struct fe_relay *r, struct rec_state *s)
+/* Our own TLS 1.3 record layer: many records per read(2) and write(2).
+ * Opens what complete records rbuf holds into m (m must be empty). */
+static int rec_open(struct fe_relay *r, struct side *s, struct mid *m)
 {
     size_t used = 0, plain = 0;
-    if (tlsrec_open(r->rec, s->cin, s->cinlen, &used, s->a, REC_A, &plain) == -1) {
+    if (fe_tlsrec_open(s->rec, s->rbuf, s->rlen, &used, m->buf, m->cap, &plain) == -1) {
         r->end = "bad TLS record";
         return -1;
     }
     if (used) {
-        memmove(s->cin, s->cin + used, s->cinlen - used);
-        s->cinlen -= used;
+        memmove(s->rbuf, s->rbuf + used, s->rlen - used);
+        s->rlen -= used;
     }
-    s->alen = plain;
-    s->aoff = 0;
-    if (r->rec->peer_closed)
-        s->c_eof = true;
+    m->len = plain;
+    m->off = 0;
+    if (s->rec->peer_closed)
+        s->eof = true;
     return used ? 1 : 0;
 }
 
-static int rec_c2b(struct fe_relay *r, struct rec_state *s, bool *wrote)
+static int rec_read(struct fe_relay *r, struct side *s, struct mid *m)
 {
     int progress = 0;
-    if (s->alen == 0 && s->cinlen && !s->c_eof) {
-        int x = rec_open(r, s);
-        if (x < 0)
+    if (m->len)
+        return 0;
+    if (s->rlen) {
+        progress = rec_open(r, s, m);
+        if (progress < 0)
             return -1;
-        progress |= x;
     }
-    if (!s->c_eof && s->alen == 0 && !s->c_rw && s->cinlen < REC_CIN) {
-        size_t room = REC_CIN - s->cinlen;
-        ssize_t n = read(r->cfd, s->cin + s->cinlen, room);
-        if (n > 0) {
-            s->cinlen += (size_t)n;
-            if ((size_t)n < room && !s->c_hup)
-                s->c_rw = POLLIN;
-            if (rec_open(r, s) < 0)
-                return -1;
-            progress = 1;
-        } else if (n == 0) {
-            s->c_eof = true; /* no close_notify: taken as a close all the same */
-            progress = 1;
-        } else if (errno == EAGAIN) {
-            s->c_rw = POLLIN;
-        } else if (errno != EINTR) {
+    if (s->eof || m->len || s->rw || s->rlen >= s->rcap)
+        return progress;
+    size_t room = s->rcap - s->rlen;
+    ssize_t n = read(s->fd, s->rbuf + s->rlen, room);
+    if (n > 0) {
+        s->rlen += (size_t)n;
+        if ((size_t)n < room && !s->hup)
+            s->rw = POLLIN;
+        return rec_open(r, s, m) < 0 ? -1 : 1;
+    }
+    if (n == 0) {
+        s->eof = true; /* no close_notify: taken as a close all the same */
+        return 1;
+    }
+    if (errno == EAGAIN)
+        s->rw = POLLIN;
+    return errno == EAGAIN || errno == EINTR ? progress : -1;
+}
+
+/* Seals all of m (sized so that it fits in wbuf) once wbuf is empty. */
+static ssize_t rec_write(struct fe_relay *r, struct side *s, struct mid *m, bool *wrote)
+{
+    ssize_t taken = 0;
+    if (s->wlen == 0 && m->len) {
+        size_t t = 0;
+        ssize_t c = fe_tlsrec_seal(s->rec, m->buf, m->len, &t, s->wbuf, s->wcap);
+        if (c < 0 || t != m->len) {
+            r->end = "TLS seal failed";
             return -1;
         }
+        taken = (ssize_t)t;
+        m->len = m->off = 0;
+        s->wlen = (size_t)c;
+        s->woff = 0;
     }
-    if (s->alen > s->aoff && !s->b_ww) {
-        ssize_t n = write_some(r->bfd, s->a, &s->aoff, &s->alen, &s->b_ww);
+    if (s->wlen && !s->ww) {
+        ssize_t n = write_some(s->fd, s->wbuf, &s->woff, &s->wlen, &s->ww);
         if (n < 0)
             return -1;
-        if (n > 0) {
-            count(r, true, (size_t)n);
-            progress = 1;
+        if (n > 0)
             *wrote = true;
-        }
     }
-    if (s->c_eof && s->alen == 0 && !s->b_shut) {
-        shutdown(r->bfd, SHUT_WR);
-        s->b_shut = true;
+    return taken;
+}
+
+static void rec_shutdown(struct side *s)
+{
+    unsigned char alert[64];
+    ssize_t n = fe_tlsrec_seal_close(s->rec, alert, sizeof alert);
+    if (n > 0 && write(s->fd, alert, (size_t)n) == -1) {
+        /* best effort, as SSL_shutdown */
+    }
+}
+
+#define REC_CIN (B2C_BUF + FE_TLSREC_MAX_RECORD) /* client ciphertext */
+#define REC_COUT B2C_BUF                          /* sealed: 5 records + a KeyUpdate fit */
+
+static const struct fe_transport t_splice = {
+    .read = splice_read, .write = splice_write,
+    .shutdown = plain_shutdown, .lingers = true, .movable = true,
+};
+static const struct fe_transport t_plain = {
+    .read = plain_read, .write = plain_write, .shutdown = plain_shutdown,
+};
+static const struct fe_transport t_openssl = {
+    .read = ossl_read, .write = ossl_write, .shutdown = ossl_shutdown,
+    .trim = ossl_trim, .c2b = C2B_BUF, .b2c = B2C_BUF,
+};
+static const struct fe_transport t_tlsrec = {
+    .read = rec_read, .write = rec_write, .shutdown = rec_shutdown,
+    .c2b = B2C_BUF, .b2c = B2C_BUF - 512, .rbuf = REC_CIN, .wbuf = REC_COUT, .movable = true,
+};
+
+/* ---- the loop -------------------------------------------------------------- */
+
+struct dir {
+    struct side *src, *dst;
+    struct mid m;
+    bool in;                  /* client->backend (counted as bytes in) */
+    bool shut;                /* dst's stream ended */
+};
+
+struct relay {
+    struct side c, b;
+    struct dir d[2];          /* client->backend, backend->client */
+    int ep;
+    unsigned char *mem;
+    size_t memlen;
+};
+
+/* One direction: read what fits, write what is held, pass the end on.
+ * 1 progress, 0 none, -1 broken. */
+static int step(struct fe_relay *r, struct dir *d, bool *wrote)
+{
+    int progress = 0;
+    if (!d->src->eof && d->dst->wlen == 0) {
+        progress = d->src->t->read(r, d->src, &d->m);
+        if (progress < 0)
+            return -1;
+        if (d->src->eof && !d->in && r->out == 0 && r->in == r->prelen)
+            return -1; /* closed unanswered: the caller may replay */
+    }
+    if (d->m.len || d->dst->wlen) {
+        bool w = false;
+        ssize_t n = d->dst->t->write(r, d->dst, &d->m, &w);
+        if (n < 0)
+            return -1;
+        if (n > 0)
+            count(r, d->in, (size_t)n);
+        if (n > 0 || w)
+            progress = 1;
+        *wrote |= w;
+    }
+    if (d->src->eof && d->m.len == 0 && d->dst->wlen == 0 && !d->shut) {
+        d->dst->t->shutdown(d->dst);
+        d->shut = true;
     }
     return progress;
 }
 
-static int rec_b2c(struct fe_relay *r, struct rec_state *s, bool *wrote)
-{
-    int progress = 0;
-    if (!s->b_eof && s->coutlen == 0 && !s->b_rw) {
-        ssize_t n = read(r->bfd, s->b, REC_B);
-        if (n > 0) {
-            size_t taken = 0;
-            ssize_t c = tlsrec_seal(r->rec, s->b, (size_t)n, &taken, s->cout, REC_COUT);
-            if (c < 0 || taken != (size_t)n) {
-                r->end = "TLS seal failed";
-                return -1;
-            }
-            s->coutlen = (size_t)c;
-            s->coutoff = 0;
-            count(r, false, (size_t)n);
-            if ((size_t)n < REC_B && !s->b_hup)
-                s->b_rw = POLLIN;
-            progress = 1;
-        } else if (n == 0) {
-            if (r->out == 0 && r->in == r->prelen)
-                return -1; /* closed unanswered: the caller may replay */
-            s->b_eof = true;
-            progress = 1;
-        } else if (errno == EAGAIN) {
-            s->b_rw = POLLIN;
-        } else if (errno != EINTR) {
-            return -1;
-        }
-    }
-    if (s->coutlen > s->coutoff && !s->c_ww) {
-        ssize_t n = write_some(r->cfd, s->cout, &s->coutoff, &s->coutlen, &s->c_ww);
-        if (n < 0)
-            return -1;
-        if (n > 0) {
-            progress = 1;
-            *wrote = true;
-        }
-    }
-    if (s->b_eof && s->coutlen == 0 && !s->c_shut) {
-        unsigned char alert[64];
-        ssize_t n = tlsrec_seal_close(r->rec, alert, sizeof alert);
-        if (n > 0 && write(r->cfd, alert, (size_t)n) == -1) {
-            /* best effort, as SSL_shutdown */
-        }
-        s->c_shut = true;
-    }
-    return progress;
-}
-
-static int rec_watch(struct rec_state *s, int fd, uint32_t idx, bool out, int op)
+static int watch(struct relay *x, struct side *s, uint32_t idx, bool out, int op)
 {
     struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLET | (out ? EPOLLOUT : 0),
                              .data.u32 = idx};
-    return epoll_ctl(s->ep, op, fd, &ev);
+    return epoll_ctl(x->ep, op, s->fd, &ev);
+}
+
+/* EPOLLOUT while a write to s is blocked (or a read waits for room to write). */
+static void watch_out(struct relay *x, struct side *s, uint32_t idx, size_t towards)
+{
+    bool out = s->rw == POLLOUT || (s->ww == POLLOUT && (towards || s->wlen));
+    if (out != s->out && watch(x, s, idx, out, EPOLL_CTL_MOD) == 0)
+        s->out = out;
 }
 
 /* Waits for what the blocked operations need (or the timeout). */
-static void rec_wait(struct fe_relay *r, struct rec_state *s, int timeout)
+static void wait_ready(struct relay *x, int timeout)
 {
-    bool cout = s->coutlen && s->c_ww, bout = s->alen && s->b_ww;
-    if (cout != s->c_out && rec_watch(s, r->cfd, 0, cout, EPOLL_CTL_MOD) == 0)
-        s->c_out = cout;
-    if (bout != s->b_out && rec_watch(s, r->bfd, 1, bout, EPOLL_CTL_MOD) == 0)
-        s->b_out = bout;
+    watch_out(x, &x->c, 0, x->d[1].m.len);
+    watch_out(x, &x->b, 1, x->d[0].m.len);
     struct epoll_event ev[2];
-    int n = epoll_wait(s->ep, ev, 2, timeout);
+    int n = epoll_wait(x->ep, ev, 2, timeout);
     for (int i = 0; i < n; i++) {
         uint32_t e = ev[i].events;
         short rev = (short)(((e & (EPOLLIN | EPOLLRDHUP)) ? POLLIN : 0) |
                             ((e & EPOLLOUT) ? POLLOUT : 0) | ((e & EPOLLHUP) ? POLLHUP : 0) |
                             ((e & EPOLLERR) ? POLLERR : 0));
-        bool hup = (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
-        if (ev[i].data.u32 == 0) {
-            s->c_hup |= hup;
-            ready(&s->c_rw, rev);
-            ready(&s->c_ww, rev);
-        } else {
-            s->b_hup |= hup;
-            ready(&s->b_rw, rev);
-            ready(&s->b_ww, rev);
-        }
+        struct side *s = ev[i].data.u32 == 0 ? &x->c : &x->b;
+        s->hup |= (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
+        ready(&s->rw, rev);
+        ready(&s->ww, rev);
     }
 }
 
-static int relay_rec(struct fe_relay *r)
+/* The end after a broken step: a clean close when the client already has
+ * everything and its close_notify, else a reset. */
+static int broken(struct fe_relay *r, struct relay *x)
 {
-    size_t len = REC_CIN + REC_A + REC_B + REC_COUT;
-    /* Fresh anonymous pages: given back with MADV_DONTNEED while idle, and
-     * untouched (so not resident) in a relay that never carries data. */
-    unsigned char *mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                              -1, 0);
-    if (mem == MAP_FAILED) {
-        r->end = "out of memory";
-        return -1;
+    if (!x->c.t->lingers && x->d[1].shut && x->c.wlen == 0) {
+        r->end = "closed"; /* all delivered; the client hung up first */
+        return 0;
     }
-    struct rec_state s = {.cin = mem, .a = mem + REC_CIN, .b = mem + REC_CIN + REC_A,
-                          .cout = mem + REC_CIN + REC_A + REC_B};
-    int rc = -1;
-    r->end = "error";
-    s.ep = epoll_create1(EPOLL_CLOEXEC);
-    if (s.ep == -1 || rec_watch(&s, r->cfd, 0, false, EPOLL_CTL_ADD) == -1 ||
-        rec_watch(&s, r->bfd, 1, false, EPOLL_CTL_ADD) == -1)
-        goto out;
-    if (r->cprelen > REC_CIN)
-        goto out;
-    if (r->cprelen)
-        memcpy(s.cin, r->cpre, r->cprelen);
-    s.cinlen = r->cprelen;
-    /* A close_notify may have come with the first request (child.c): the
-     * backend must see the half-close without waiting for more. */
-    s.c_eof = r->rec->peer_closed;
-    if (r->prelen && write_pre(r) == -1) {
-        r->unanswered = true; /* the backend went away before taking the request */
-        goto out;
+    /* Not when client bytes beyond pre are held here: a replay would lose
+     * them (and with them the start of a record). */
+    r->unanswered = r->out == 0 && r->in == r->prelen && !x->c.rlen && !x->d[0].m.len;
+    if (strcmp(r->end, "error") == 0)
+        r->end = "reset";
+    return -1;
+}
+
+/* True when the relay is over: both streams ended, or (unless the client
+ * transport lingers) the backend's, since nothing could answer later requests. */
+static bool finished(const struct relay *x)
+{
+    if (x->c.t->lingers)
+        return x->d[0].shut && x->d[1].shut;
+    return x->d[1].shut && x->d[0].m.len == 0;
+}
+
+/* One idle turn: deadlines, hand-off, trim, then the wait. 1: the relay
+ * ended (rc in *rc), 0: go on. */
+static int idle_turn(struct fe_relay *r, struct relay *x, uint64_t now, uint64_t last_io,
+                     uint64_t last_write, bool *trimmed, int *rc)
+{
+    bool writing = x->d[0].m.len || x->d[1].m.len || x->c.wlen;
+    bool held = writing || x->c.rlen;
+    if (expired(r, now, last_io, last_write, writing))
+        return 1;
+    if (x->c.t->movable && try_handoff(r, now, last_io, held || x->c.eof || x->b.eof)) {
+        *rc = 0;
+        return 1;
     }
+    if (!held && !*trimmed && now >= last_io + TRIM_AFTER_MS) {
+        madvise(x->mem, x->memlen, MADV_DONTNEED);
+        if (x->c.t->trim)
+            x->c.t->trim();
+        *trimmed = true;
+    }
+    /* No trim while a partial record is held (the trim would drop it):
+     * without this its deadline stays due and the wait never sleeps. */
+    int timeout = next_timeout(r, now, last_io, last_write, writing, *trimmed || held);
+    if (r->handoff && x->c.t->movable && !held && timeout > FE_RELAY_HANDOFF_MS)
+        timeout = FE_RELAY_HANDOFF_MS;
+    wait_ready(x, timeout);
+    return 0;
+}
+
+static int relay_loop(struct fe_relay *r, struct relay *x)
+{
     uint64_t last_io = r->last_io ? r->last_io : bx_now_ms(), last_write = bx_now_ms();
-    bool trimmed = s.cinlen == 0;
+    /* Nothing resident yet, except OpenSSL's handshake memory and a record
+     * that came with the request. */
+    bool trimmed = !x->mem || (!x->c.t->trim && x->c.rlen == 0);
     for (;;) {
         bool wrote = false;
-        int p0 = rec_c2b(r, &s, &wrote);
-        int p1 = p0 < 0 ? -1 : rec_b2c(r, &s, &wrote);
-        if ((p0 < 0 || p1 < 0) && s.c_shut && s.coutlen == 0) {
-            r->end = "closed"; /* all delivered; the client hung up first */
-            rc = 0;
-            goto out;
-        }
-        if (p0 < 0 || p1 < 0) {
-            /* Not when client bytes beyond pre are held here: a replay would
-             * lose them (and with them the start of a record). */
-            r->unanswered = r->out == 0 && r->in == r->prelen && !s.cinlen && !s.alen;
-            if (strcmp(r->end, "error") == 0)
-                r->end = "reset";
-            goto out;
-        }
+        int p0 = step(r, &x->d[0], &wrote);
+        int p1 = p0 < 0 ? -1 : step(r, &x->d[1], &wrote);
+        if (p0 < 0 || p1 < 0)
+            return broken(r, x);
         uint64_t now = bx_now_ms();
         if (p0 || p1) {
             last_io = now;
@@ -680,36 +591,101 @@ static int relay_rec(struct fe_relay *r)
         }
         if (wrote)
             last_write = now;
-        if (s.b_eof && s.alen == 0 && s.coutlen == 0) {
+        if (finished(x)) {
             r->end = "closed";
-            rc = 0;
-            goto out;
+            return 0;
         }
         if (p0 || p1)
             continue;
-        bool pending = s.alen || s.coutlen || s.cinlen;
-        if (expired(r, now, last_io, last_write, s.alen || s.coutlen))
-            goto out;
-        if (try_handoff(r, now, last_io, pending || s.c_eof || s.b_eof || s.b_shut)) {
-            rc = 0;
-            goto out;
-        }
-        if (!pending && !trimmed && now >= last_io + TRIM_AFTER_MS) {
-            madvise(mem, len, MADV_DONTNEED);
-            trimmed = true;
-        }
-        /* No trim while a partial record is held (the trim would drop it):
-         * without this its deadline stays due and the wait never sleeps. */
-        int timeout = next_timeout(r, now, last_io, last_write, s.alen || s.coutlen,
-                                   trimmed || pending);
-        if (r->handoff && !pending && timeout > FE_RELAY_HANDOFF_MS)
-            timeout = FE_RELAY_HANDOFF_MS;
-        rec_wait(r, &s, timeout);
+        int rc = -1;
+        if (idle_turn(r, x, now, last_io, last_write, &trimmed, &rc))
+            return rc;
     }
+}
+
+/* Buffers, pipes and the epoll; -1 (r->end, r->no_fds set) when short of one. */
+static int relay_setup(struct fe_relay *r, struct relay *x)
+{
+    const struct fe_transport *t = x->c.t;
+    x->memlen = t->c2b + t->b2c + t->rbuf + t->wbuf;
+    if (x->memlen) {
+        /* Fresh anonymous pages: given back with MADV_DONTNEED while idle, and
+         * untouched (so not resident) in a relay that never carries data. */
+        x->mem = mmap(NULL, x->memlen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                      -1, 0);
+        if (x->mem == MAP_FAILED) {
+            x->mem = NULL;
+            r->end = "out of memory";
+            return -1;
+        }
+        x->d[0].m.buf = x->mem;
+        x->d[0].m.cap = t->c2b;
+        x->d[1].m.buf = x->mem + t->c2b;
+        x->d[1].m.cap = t->b2c;
+        x->c.rbuf = x->mem + t->c2b + t->b2c;
+        x->c.rcap = t->rbuf;
+        x->c.wbuf = x->c.rbuf + t->rbuf;
+        x->c.wcap = t->wbuf;
+    } else {
+        for (int i = 0; i < 2; i++)
+            if (pipe2(x->d[i].m.p, O_NONBLOCK | O_CLOEXEC) == -1)
+                goto no_fds;
+    }
+    x->ep = epoll_create1(EPOLL_CLOEXEC);
+    if (x->ep == -1 || watch(x, &x->c, 0, false, EPOLL_CTL_ADD) == -1 ||
+        watch(x, &x->b, 1, false, EPOLL_CTL_ADD) == -1)
+        goto no_fds;
+    return 0;
+no_fds:
+    if (errno == EMFILE || errno == ENFILE) {
+        r->end = "no descriptor for a pipe";
+        r->no_fds = true; /* nothing relayed yet: the caller answers 503 */
+    }
+    return -1;
+}
+
+static void relay_free(struct relay *x)
+{
+    if (x->ep != -1)
+        close(x->ep);
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++)
+            if (x->d[i].m.p[j] != -1)
+                close(x->d[i].m.p[j]);
+    if (x->mem)
+        munmap(x->mem, x->memlen);
+}
+
+static int relay(struct fe_relay *r, const struct fe_transport *t)
+{
+    struct relay x = {
+        .c = {.t = t, .fd = r->cfd, .ssl = r->ssl, .rec = r->rec},
+        .b = {.t = t->c2b ? &t_plain : &t_splice, .fd = r->bfd},
+        .ep = -1,
+    };
+    x.d[0] = (struct dir){.src = &x.c, .dst = &x.b, .in = true, .m.p = {-1, -1}};
+    x.d[1] = (struct dir){.src = &x.b, .dst = &x.c, .m.p = {-1, -1}};
+    int rc = -1;
+    r->end = "error";
+    if (relay_setup(r, &x) == -1)
+        goto out;
+    if (r->rec) {
+        if (r->cprelen > x.c.rcap)
+            goto out;
+        if (r->cprelen)
+            memcpy(x.c.rbuf, r->cpre, r->cprelen);
+        x.c.rlen = r->cprelen;
+        /* A close_notify may have come with the first request (child.c): the
+         * backend must see the half-close without waiting for more. */
+        x.c.eof = r->rec->peer_closed;
+    }
+    if (r->prelen && write_pre(r) == -1) {
+        r->unanswered = true; /* the backend went away before taking the request */
+        goto out;
+    }
+    rc = relay_loop(r, &x);
 out:
-    if (s.ep != -1)
-        close(s.ep);
-    munmap(mem, len);
+    relay_free(&x);
     return rc;
 }
 
@@ -718,17 +694,17 @@ int fe_relay_run(struct fe_relay *r)
     r->unanswered = false;
     if (r->rec) {
         r->path = "tlsrec";
-        return relay_rec(r);
+        return relay(r, &t_tlsrec);
     }
     if (!r->ssl) {
         r->path = "splice";
-        return relay_splice(r);
+        return relay(r, &t_splice);
     }
     if (fe_relay_ktls_active(r->ssl)) {
         r->path = "ktls+splice";
-        return relay_splice(r);
+        return relay(r, &t_splice);
     }
     r->path = "openssl";
     SSL_set_read_ahead(r->ssl, 1); /* one read(2) per record, not header and body apart */
-    return relay_openssl(r);
+    return relay(r, &t_openssl);
 }

@@ -1,8 +1,17 @@
 /* Moving bytes between a client and its backend connection until either
- * side is done: splice(2) through pipes for plaintext (and for kernel TLS),
- * SSL_read/SSL_write with bounded buffers otherwise. Half-close is passed
- * on, back-pressure stops reading the other side, and a write that makes no
- * progress for stall_ms or a connection without traffic for idle_ms ends it. */
+ * side is done. One loop (on one edge-triggered epoll) runs two directions,
+ * each from its source side through a middle buffer to its destination side;
+ * how the client side reads and writes is a transport, picked per relay:
+ *   - plaintext and kernel TLS: splice(2) through two pipes (path "splice",
+ *     "ktls+splice"), the bytes never enter user space;
+ *   - TLS 1.2, or TLS 1.3 with records OpenSSL already buffered:
+ *     SSL_read/SSL_write ("openssl");
+ *   - TLS 1.3 otherwise: our own record layer (tlsrec.h), many records per
+ *     read(2) and write(2) ("tlsrec").
+ * Half-close is passed on, back-pressure stops reading the other side, and a
+ * write that makes no progress for stall_ms or a connection without traffic
+ * for idle_ms ends it. An idle splice or tlsrec relay can be handed to
+ * another process (handoff). */
 #ifndef BACTRIAN_FRONTEND_RELAY_H
 #define BACTRIAN_FRONTEND_RELAY_H
 
@@ -25,7 +34,7 @@ typedef int (*fe_relay_handoff_fn)(struct fe_relay *r, void *arg);
 struct fe_relay {
     int cfd, bfd;             /* client, backend (both non-blocking) */
     SSL *ssl;                 /* OpenSSL carries the records (TLS 1.2, or no tlsrec) */
-    struct tlsrec *rec;       /* or our own TLS 1.3 record layer; both NULL: plaintext */
+    struct fe_tlsrec *rec;       /* or our own TLS 1.3 record layer; both NULL: plaintext */
     const unsigned char *cpre; /* client ciphertext already read (a partial record) */
     size_t cprelen;
     fe_relay_handoff_fn handoff; /* may be NULL */

@@ -120,7 +120,7 @@ int fe_tls_ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CI
  * known. One child serves one handshake at a time: static state suffices.
  * The secrets never leave this process except to the lean relay (master.c). */
 static struct {
-    unsigned char client[TLSREC_MAX_SECRET], server[TLSREC_MAX_SECRET];
+    unsigned char client[FE_TLSREC_MAX_SECRET], server[FE_TLSREC_MAX_SECRET];
     size_t clen, slen;
     uint64_t written;           /* records written by the server */
     uint64_t written_at_key;    /* ... when its application key was made */
@@ -212,7 +212,7 @@ static int ktls_flags(SSL *ssl)
     return f;
 }
 
-int fe_tls_take_keys(SSL *ssl, struct tlsrec *rec)
+int fe_tls_take_keys(SSL *ssl, struct fe_tlsrec *rec)
 {
     int rc = -1;
     const SSL_CIPHER *c = SSL_get_current_cipher(ssl);
@@ -221,7 +221,7 @@ int fe_tls_take_keys(SSL *ssl, struct tlsrec *rec)
     bool buffered = SSL_has_pending(ssl) || BIO_pending(SSL_get_rbio(ssl)) != 0;
     if (fe_tls_records_ours(SSL_version(ssl), k & FE_KTLS_SEND, k & FE_KTLS_RECV, known,
                             buffered))
-        rc = tlsrec_init(rec, SSL_CIPHER_get_protocol_id(c), keys.client, keys.server,
+        rc = fe_tlsrec_init(rec, SSL_CIPHER_get_protocol_id(c), keys.client, keys.server,
                          keys.clen, 0, keys.written - keys.written_at_key);
     fe_tls_forget_keys();
     return rc;

@@ -61,7 +61,7 @@ SSL *fe_tls_new(const struct fe_tls *t, int fd, struct fe_tls_conn *conn);
  * handshake) and wipes the captured secrets. -1 (secrets wiped too) when the
  * connection is not TLS 1.3 with a suite tlsrec knows, or OpenSSL holds
  * bytes already read: then OpenSSL carries on. */
-int fe_tls_take_keys(SSL *ssl, struct tlsrec *rec);
+int fe_tls_take_keys(SSL *ssl, struct fe_tlsrec *rec);
 /* The rule fe_tls_take_keys applies: our record layer carries a connection
  * only when it is TLS 1.3 with secrets captured, OpenSSL holds no bytes it
  * read, and kernel TLS is on in neither direction (with kTLS the kernel

@@ -49,7 +49,7 @@ static int expand_label(const EVP_MD *md, const unsigned char *secret, size_t se
 }
 
 /* Keys d->ctx with key (d->iv already set). */
-static int dir_key(const struct tlsrec *t, struct tlsrec_dir *d, const unsigned char *key, int enc)
+static int dir_key(const struct fe_tlsrec *t, struct fe_tlsrec_dir *d, const unsigned char *key, int enc)
 {
     return EVP_CipherInit_ex(d->ctx, t->cipher, NULL, NULL, NULL, enc) &&
                    EVP_CIPHER_CTX_ctrl(d->ctx, EVP_CTRL_AEAD_SET_IVLEN, (int)sizeof d->iv,
@@ -61,7 +61,7 @@ static int dir_key(const struct tlsrec *t, struct tlsrec_dir *d, const unsigned 
 
 /* Derives key and iv from d->secret and keys d->ctx; the record counter
  * starts again at zero under new keys (RFC 8446 5.3). */
-static int dir_rekey(const struct tlsrec *t, struct tlsrec_dir *d, int enc)
+static int dir_rekey(const struct fe_tlsrec *t, struct fe_tlsrec_dir *d, int enc)
 {
     unsigned char key[32];
     int rc = -1;
@@ -75,9 +75,9 @@ out:
 }
 
 /* secret' = HKDF-Expand-Label(secret, "traffic upd", "", hashlen) (RFC 8446 7.2). */
-static int dir_update(const struct tlsrec *t, struct tlsrec_dir *d, int enc)
+static int dir_update(const struct fe_tlsrec *t, struct fe_tlsrec_dir *d, int enc)
 {
-    unsigned char next[TLSREC_MAX_SECRET];
+    unsigned char next[FE_TLSREC_MAX_SECRET];
     if (expand_label(t->md, d->secret, t->hashlen, "traffic upd", next, t->hashlen) < 0)
         return -1;
     memcpy(d->secret, next, t->hashlen);
@@ -86,7 +86,7 @@ static int dir_update(const struct tlsrec *t, struct tlsrec_dir *d, int enc)
     return dir_rekey(t, d, enc);
 }
 
-static int dir_init(const struct tlsrec *t, struct tlsrec_dir *d, const unsigned char *secret,
+static int dir_init(const struct fe_tlsrec *t, struct fe_tlsrec_dir *d, const unsigned char *secret,
                     uint64_t seq, int enc)
 {
     d->ctx = EVP_CIPHER_CTX_new();
@@ -99,12 +99,12 @@ static int dir_init(const struct tlsrec *t, struct tlsrec_dir *d, const unsigned
     return 0;
 }
 
-/* Ciphers fetched once (tlsrec_prefetch): using them skips OpenSSL's
+/* Ciphers fetched once (fe_tlsrec_prefetch): using them skips OpenSSL's
  * method store, whose locks and counters live on pages shared with the
  * master (see lean.h). */
 static EVP_CIPHER *fetched[3];
 
-void tlsrec_prefetch(void)
+void fe_tlsrec_prefetch(void)
 {
     static const char *names[3] = {"AES-128-GCM", "AES-256-GCM", "ChaCha20-Poly1305"};
     for (int i = 0; i < 3; i++)
@@ -112,7 +112,7 @@ void tlsrec_prefetch(void)
             fetched[i] = EVP_CIPHER_fetch(NULL, names[i], NULL);
 }
 
-static int set_suite(struct tlsrec *t, uint16_t suite, size_t secretlen)
+static int set_suite(struct fe_tlsrec *t, uint16_t suite, size_t secretlen)
 {
     memset(t, 0, sizeof *t);
     t->suite = suite;
@@ -137,7 +137,7 @@ static int set_suite(struct tlsrec *t, uint16_t suite, size_t secretlen)
         return -1;
     }
     t->hashlen = (size_t)EVP_MD_get_size(t->md);
-    if (secretlen != t->hashlen || t->hashlen > TLSREC_MAX_SECRET) {
+    if (secretlen != t->hashlen || t->hashlen > FE_TLSREC_MAX_SECRET) {
         snprintf(t->err, sizeof t->err, "secret length %zu, suite needs %zu", secretlen,
                  t->hashlen);
         return -1;
@@ -145,7 +145,7 @@ static int set_suite(struct tlsrec *t, uint16_t suite, size_t secretlen)
     return 0;
 }
 
-int tlsrec_init(struct tlsrec *t, uint16_t suite, const unsigned char *client_secret,
+int fe_tlsrec_init(struct fe_tlsrec *t, uint16_t suite, const unsigned char *client_secret,
                 const unsigned char *server_secret, size_t secretlen, uint64_t rseq,
                 uint64_t wseq)
 {
@@ -154,13 +154,13 @@ int tlsrec_init(struct tlsrec *t, uint16_t suite, const unsigned char *client_se
     if (dir_init(t, &t->rd, client_secret, rseq, 0) < 0 ||
         dir_init(t, &t->wr, server_secret, wseq, 1) < 0) {
         snprintf(t->err, sizeof t->err, "cipher setup failed");
-        tlsrec_free(t);
+        fe_tlsrec_free(t);
         return -1;
     }
     return 0;
 }
 
-int tlsrec_export(const struct tlsrec *t, struct tlsrec_keys *k)
+int fe_tlsrec_export(const struct fe_tlsrec *t, struct fe_tlsrec_keys *k)
 {
     memset(k, 0, sizeof *k);
     k->suite = t->suite;
@@ -180,7 +180,7 @@ int tlsrec_export(const struct tlsrec *t, struct tlsrec_keys *k)
     return 0;
 }
 
-static int dir_import(const struct tlsrec *t, struct tlsrec_dir *d, const unsigned char *secret,
+static int dir_import(const struct fe_tlsrec *t, struct fe_tlsrec_dir *d, const unsigned char *secret,
                       const unsigned char *key, const unsigned char *iv, uint64_t seq, int enc)
 {
     d->ctx = EVP_CIPHER_CTX_new();
@@ -192,21 +192,21 @@ static int dir_import(const struct tlsrec *t, struct tlsrec_dir *d, const unsign
     return dir_key(t, d, key, enc);
 }
 
-int tlsrec_import(struct tlsrec *t, const struct tlsrec_keys *k)
+int fe_tlsrec_import(struct fe_tlsrec *t, const struct fe_tlsrec_keys *k)
 {
     if (set_suite(t, k->suite, k->secretlen) < 0)
         return -1;
     if (dir_import(t, &t->rd, k->rsecret, k->rkey, k->riv, k->rseq, 0) < 0 ||
         dir_import(t, &t->wr, k->wsecret, k->wkey, k->wiv, k->wseq, 1) < 0) {
         snprintf(t->err, sizeof t->err, "cipher setup failed");
-        tlsrec_free(t);
+        fe_tlsrec_free(t);
         return -1;
     }
     t->update_due = k->update_due != 0;
     return 0;
 }
 
-static void dir_free(struct tlsrec_dir *d)
+static void dir_free(struct fe_tlsrec_dir *d)
 {
     OPENSSL_cleanse(d->secret, sizeof d->secret);
     OPENSSL_cleanse(d->iv, sizeof d->iv);
@@ -214,7 +214,7 @@ static void dir_free(struct tlsrec_dir *d)
     d->ctx = NULL;
 }
 
-void tlsrec_free(struct tlsrec *t)
+void fe_tlsrec_free(struct fe_tlsrec *t)
 {
     dir_free(&t->rd);
     dir_free(&t->wr);
@@ -222,7 +222,7 @@ void tlsrec_free(struct tlsrec *t)
 
 /* Per-record nonce (RFC 8446 5.3): iv XOR the 64-bit sequence number,
  * big-endian, left-padded to the iv length. */
-static void make_nonce(const struct tlsrec_dir *d, unsigned char nonce[12])
+static void make_nonce(const struct fe_tlsrec_dir *d, unsigned char nonce[12])
 {
     memcpy(nonce, d->iv, 12);
     for (int i = 0; i < 8; i++)
@@ -231,21 +231,21 @@ static void make_nonce(const struct tlsrec_dir *d, unsigned char nonce[12])
 
 /* ---- Reading ---- */
 
-static int fail(struct tlsrec *t, const char *why)
+static int fail(struct fe_tlsrec *t, const char *why)
 {
     snprintf(t->err, sizeof t->err, "%s", why);
     return -1;
 }
 
 /* Decrypts one record. The inner plaintext goes to buf except its last
- * byte, which goes to *last: that way a buffer of TLSREC_MAX_PLAIN bytes
+ * byte, which goes to *last: that way a buffer of FE_TLSREC_MAX_PLAIN bytes
  * always holds the data of a full record (2^14 content + the type byte).
  * buf may be exactly ct (in-place decryption is supported by OpenSSL,
  * partial overlap is not). Returns 0 or -1. */
-static int open_record(struct tlsrec *t, const unsigned char hdr[5], const unsigned char *ct,
+static int open_record(struct fe_tlsrec *t, const unsigned char hdr[5], const unsigned char *ct,
                        size_t bodylen, unsigned char *buf, unsigned char *last)
 {
-    struct tlsrec_dir *d = &t->rd;
+    struct fe_tlsrec_dir *d = &t->rd;
     if (d->seq == UINT64_MAX)
         return fail(t, "read sequence number exhausted");
     unsigned char nonce[12], tag[TAGLEN], fbuf[32];
@@ -263,7 +263,7 @@ static int open_record(struct tlsrec *t, const unsigned char hdr[5], const unsig
     return 0;
 }
 
-static int handle_alert(struct tlsrec *t, const unsigned char *p, size_t n)
+static int handle_alert(struct fe_tlsrec *t, const unsigned char *p, size_t n)
 {
     if (n != 2)
         return fail(t, "malformed alert");
@@ -280,7 +280,7 @@ static int handle_alert(struct tlsrec *t, const unsigned char *p, size_t n)
 /* Only KeyUpdate is accepted after the handshake. A handshake message that
  * spans records (legal in TLS but never done for a 5-byte KeyUpdate by any
  * stack we know) is refused instead of buffered, so state stays bounded. */
-static int handle_handshake(struct tlsrec *t, const unsigned char *p, size_t n)
+static int handle_handshake(struct fe_tlsrec *t, const unsigned char *p, size_t n)
 {
     if (n == 0)
         return fail(t, "empty handshake record");
@@ -308,7 +308,7 @@ static int handle_handshake(struct tlsrec *t, const unsigned char *p, size_t n)
 /* Classifies one decrypted inner plaintext (RFC 8446 5.2): buf[0..n) plus
  * the final byte `last`. Strips the zero padding and acts on the content
  * type; *datalen gets the application bytes at the front of buf. */
-static int inner(struct tlsrec *t, const unsigned char *buf, size_t n, unsigned char last,
+static int inner(struct fe_tlsrec *t, const unsigned char *buf, size_t n, unsigned char last,
                  size_t *datalen)
 {
     *datalen = 0;
@@ -342,7 +342,7 @@ static int inner(struct tlsrec *t, const unsigned char *buf, size_t n, unsigned 
 }
 
 /* Checks a record header; returns the ciphertext length or -1. */
-static int check_header(struct tlsrec *t, const unsigned char *hdr)
+static int check_header(struct fe_tlsrec *t, const unsigned char *hdr)
 {
     size_t ctlen = ((size_t)hdr[3] << 8) | hdr[4];
     if (hdr[0] != CT_APPDATA)
@@ -350,18 +350,18 @@ static int check_header(struct tlsrec *t, const unsigned char *hdr)
                                     : "outer record type is not application_data");
     if (hdr[1] != 3 || hdr[2] != 3)
         return fail(t, "bad record version");
-    if (ctlen > TLSREC_MAX_PLAIN + 256)
+    if (ctlen > FE_TLSREC_MAX_PLAIN + 256)
         return fail(t, "record too long (record_overflow)");
     /* With a 16-byte tag the inner plaintext is ctlen - 16; it may not
      * exceed 2^14 + 1 (RFC 8446 5.4), which we can refuse before decrypting. */
-    if (ctlen > TLSREC_MAX_PLAIN + 1 + TAGLEN)
+    if (ctlen > FE_TLSREC_MAX_PLAIN + 1 + TAGLEN)
         return fail(t, "inner plaintext too long (record_overflow)");
     if (ctlen < TAGLEN + 1)
         return fail(t, "record too short");
     return (int)ctlen;
 }
 
-int tlsrec_open(struct tlsrec *t, const unsigned char *in, size_t inlen, size_t *consumed,
+int fe_tlsrec_open(struct fe_tlsrec *t, const unsigned char *in, size_t inlen, size_t *consumed,
                 unsigned char *out, size_t outcap, size_t *outlen)
 {
     size_t used = 0, produced = 0;
@@ -406,10 +406,10 @@ int tlsrec_open(struct tlsrec *t, const unsigned char *in, size_t inlen, size_t 
 
 /* Seals one record with inner type `type` from p[0..n) at out; out has room
  * for 5 + n + 1 + TAGLEN bytes. Returns the record length or -1. */
-static ssize_t seal_record(struct tlsrec *t, unsigned char type, const unsigned char *p,
+static ssize_t seal_record(struct fe_tlsrec *t, unsigned char type, const unsigned char *p,
                            size_t n, unsigned char *out)
 {
-    struct tlsrec_dir *d = &t->wr;
+    struct fe_tlsrec_dir *d = &t->wr;
     if (d->seq == UINT64_MAX)
         return fail(t, "write sequence number exhausted");
     size_t ctlen = n + 1 + TAGLEN;
@@ -434,7 +434,7 @@ static ssize_t seal_record(struct tlsrec *t, unsigned char type, const unsigned 
 
 /* Answers the peer's KeyUpdate(update_requested): our KeyUpdate goes out
  * under the current write key, then the write key moves on (RFC 8446 4.6.3). */
-static ssize_t seal_key_update(struct tlsrec *t, unsigned char *out, size_t outcap)
+static ssize_t seal_key_update(struct fe_tlsrec *t, unsigned char *out, size_t outcap)
 {
     static const unsigned char msg[5] = { HS_KEY_UPDATE, 0, 0, 1, 0 };
     if (outcap < 5 + sizeof msg + 1 + TAGLEN)
@@ -448,7 +448,7 @@ static ssize_t seal_key_update(struct tlsrec *t, unsigned char *out, size_t outc
     return r;
 }
 
-ssize_t tlsrec_seal(struct tlsrec *t, const unsigned char *in, size_t inlen, size_t *taken,
+ssize_t fe_tlsrec_seal(struct fe_tlsrec *t, const unsigned char *in, size_t inlen, size_t *taken,
                     unsigned char *out, size_t outcap)
 {
     size_t w = 0, took = 0;
@@ -463,13 +463,13 @@ ssize_t tlsrec_seal(struct tlsrec *t, const unsigned char *in, size_t inlen, siz
     }
     while (took < inlen) {
         size_t room = outcap - w;
-        if (room <= TLSREC_OVERHEAD)
+        if (room <= FE_TLSREC_OVERHEAD)
             break;
         size_t n = inlen - took;
-        if (n > TLSREC_MAX_PLAIN)
-            n = TLSREC_MAX_PLAIN;
-        if (n > room - TLSREC_OVERHEAD)
-            n = room - TLSREC_OVERHEAD;
+        if (n > FE_TLSREC_MAX_PLAIN)
+            n = FE_TLSREC_MAX_PLAIN;
+        if (n > room - FE_TLSREC_OVERHEAD)
+            n = room - FE_TLSREC_OVERHEAD;
         ssize_t r = seal_record(t, CT_APPDATA, in + took, n, out + w);
         if (r < 0)
             return -1;
@@ -480,7 +480,7 @@ ssize_t tlsrec_seal(struct tlsrec *t, const unsigned char *in, size_t inlen, siz
     return (ssize_t)w;
 }
 
-ssize_t tlsrec_seal_close(struct tlsrec *t, unsigned char *out, size_t outcap)
+ssize_t fe_tlsrec_seal_close(struct fe_tlsrec *t, unsigned char *out, size_t outcap)
 {
     static const unsigned char alert[2] = { 1, 0 };  /* warning, close_notify */
     if (outcap < 5 + sizeof alert + 1 + TAGLEN)

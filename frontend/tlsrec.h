@@ -13,8 +13,8 @@
  * application data, alerts (close_notify ends the stream, any other alert is
  * fatal) and KeyUpdate in both directions (RFC 8446 4.6.3). Any other
  * post-handshake message is refused. */
-#ifndef BX_FRONTEND_TLSREC_H
-#define BX_FRONTEND_TLSREC_H
+#ifndef FE_TLSREC_H
+#define FE_TLSREC_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -23,25 +23,25 @@
 
 #include <openssl/evp.h>
 
-#define TLSREC_MAX_SECRET 48            /* SHA-384 */
-#define TLSREC_MAX_PLAIN 16384          /* 2^14 */
-#define TLSREC_OVERHEAD (5 + 1 + 16)    /* header, inner type, tag */
-#define TLSREC_MAX_RECORD (5 + TLSREC_MAX_PLAIN + 256) /* largest record a peer may send */
+#define FE_TLSREC_MAX_SECRET 48            /* SHA-384 */
+#define FE_TLSREC_MAX_PLAIN 16384          /* 2^14 */
+#define FE_TLSREC_OVERHEAD (5 + 1 + 16)    /* header, inner type, tag */
+#define FE_TLSREC_MAX_RECORD (5 + FE_TLSREC_MAX_PLAIN + 256) /* largest record a peer may send */
 
 /* One direction of traffic protection. */
-struct tlsrec_dir {
-    unsigned char secret[TLSREC_MAX_SECRET];
+struct fe_tlsrec_dir {
+    unsigned char secret[FE_TLSREC_MAX_SECRET];
     unsigned char iv[12];
     uint64_t seq;
     EVP_CIPHER_CTX *ctx;     /* keyed once; the nonce changes per record */
 };
 
-struct tlsrec {
+struct fe_tlsrec {
     uint16_t suite;          /* IANA id: 0x1301, 0x1302 or 0x1303 */
     size_t hashlen, keylen;
     const EVP_MD *md;
     const EVP_CIPHER *cipher;
-    struct tlsrec_dir rd, wr;
+    struct fe_tlsrec_dir rd, wr;
     bool update_due;         /* the peer asked for our KeyUpdate: sent before the next data */
     bool peer_closed;        /* close_notify received */
     char err[96];            /* why the last call failed: names the alert or check */
@@ -72,35 +72,35 @@ struct tlsrec {
  *    before the handshake), or check SSL_has_pending() after the handshake
  *    and keep such a connection on SSL_read/SSL_write.
  * Returns 0, or -1 (unsupported suite, wrong length, out of memory). */
-int tlsrec_init(struct tlsrec *t, uint16_t suite, const unsigned char *client_secret,
+int fe_tlsrec_init(struct fe_tlsrec *t, uint16_t suite, const unsigned char *client_secret,
                 const unsigned char *server_secret, size_t secretlen, uint64_t rseq,
                 uint64_t wseq);
 
 /* Fetches the suites' ciphers once (the master, before forking): contexts
  * keyed afterwards in any child do not go through OpenSSL's method store. */
-void tlsrec_prefetch(void);
+void fe_tlsrec_prefetch(void);
 
 /* Everything another process needs to carry on with a connection: the
  * current secrets (for KeyUpdate), keys, ivs and sequence numbers. */
-struct tlsrec_keys {
+struct fe_tlsrec_keys {
     uint16_t suite, secretlen;
     uint32_t update_due;
     uint64_t rseq, wseq;
-    unsigned char rsecret[TLSREC_MAX_SECRET], wsecret[TLSREC_MAX_SECRET];
+    unsigned char rsecret[FE_TLSREC_MAX_SECRET], wsecret[FE_TLSREC_MAX_SECRET];
     unsigned char rkey[32], wkey[32], riv[12], wiv[12];
 };
 
 /* Fills k from t (derives the keys). Returns 0 or -1. */
-int tlsrec_export(const struct tlsrec *t, struct tlsrec_keys *k);
+int fe_tlsrec_export(const struct fe_tlsrec *t, struct fe_tlsrec_keys *k);
 /* Sets t up from k without deriving anything (no HMAC: the lean child keys
  * its two cipher contexts and nothing else). Returns 0 or -1. */
-int tlsrec_import(struct tlsrec *t, const struct tlsrec_keys *k);
+int fe_tlsrec_import(struct fe_tlsrec *t, const struct fe_tlsrec_keys *k);
 
 /* Wipes the secrets and frees the cipher contexts. Safe on a zeroed struct. */
-void tlsrec_free(struct tlsrec *t);
+void fe_tlsrec_free(struct fe_tlsrec *t);
 
 /* Opens the complete records at the start of in[0..inlen) into out (at most
- * outcap bytes; outcap >= TLSREC_MAX_PLAIN guarantees progress when a whole
+ * outcap bytes; outcap >= FE_TLSREC_MAX_PLAIN guarantees progress when a whole
  * record is present). in and out may be the same buffer (out <= in); then
  * the consumed records' bytes in `in` are overwritten (decryption happens in
  * place there, since OpenSSL only supports exact, not partial, overlap).
@@ -109,21 +109,21 @@ void tlsrec_free(struct tlsrec *t);
  * the plaintext produced. Stops early after a close_notify (peer_closed set).
  * Returns 0, or -1 on a bad record, a failed tag, a fatal alert or a refused
  * message (t->err says which; the connection must be dropped). */
-int tlsrec_open(struct tlsrec *t, const unsigned char *in, size_t inlen, size_t *consumed,
+int fe_tlsrec_open(struct fe_tlsrec *t, const unsigned char *in, size_t inlen, size_t *consumed,
                 unsigned char *out, size_t outcap, size_t *outlen);
 
-/* Seals in[0..inlen) into records of at most TLSREC_MAX_PLAIN plaintext
+/* Seals in[0..inlen) into records of at most FE_TLSREC_MAX_PLAIN plaintext
  * bytes each, written to out (outcap bytes). A KeyUpdate the peer asked for
  * goes first. Sets *taken to the plaintext bytes sealed (may be fewer than
  * inlen when out is full; a record is never split across calls) and returns
  * the bytes written to out, or -1 on an internal error. An empty input writes
- * nothing, except a due KeyUpdate: check t->update_due after tlsrec_open and
- * call tlsrec_seal(t, NULL, 0, ...) to flush it when there is no data to send.
- * outcap >= TLSREC_MAX_PLAIN + TLSREC_OVERHEAD + 32 guarantees progress. */
-ssize_t tlsrec_seal(struct tlsrec *t, const unsigned char *in, size_t inlen, size_t *taken,
+ * nothing, except a due KeyUpdate: check t->update_due after fe_tlsrec_open and
+ * call fe_tlsrec_seal(t, NULL, 0, ...) to flush it when there is no data to send.
+ * outcap >= FE_TLSREC_MAX_PLAIN + FE_TLSREC_OVERHEAD + 32 guarantees progress. */
+ssize_t fe_tlsrec_seal(struct fe_tlsrec *t, const unsigned char *in, size_t inlen, size_t *taken,
                     unsigned char *out, size_t outcap);
 
 /* Seals a close_notify alert into out (outcap >= 32). Returns its length or -1. */
-ssize_t tlsrec_seal_close(struct tlsrec *t, unsigned char *out, size_t outcap);
+ssize_t fe_tlsrec_seal_close(struct fe_tlsrec *t, unsigned char *out, size_t outcap);
 
 #endif

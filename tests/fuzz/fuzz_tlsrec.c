@@ -1,4 +1,4 @@
-/* libFuzzer target: TLS 1.3 records from a client through tlsrec_open.
+/* libFuzzer target: TLS 1.3 records from a client through fe_tlsrec_open.
  *
  * Two modes, picked by the first byte (which also picks the suite):
  *  - raw: the rest of the input is the byte stream, fed in slices of sizes
@@ -6,7 +6,7 @@
  *    header handling and the invariants; almost nothing passes the tag.
  *  - sealed: the input describes a list of records that a peer (a second
  *    tlsrec with the secrets swapped) seals: application data through
- *    tlsrec_seal, or any inner plaintext (content, type byte, zero padding)
+ *    fe_tlsrec_seal, or any inner plaintext (content, type byte, zero padding)
  *    sealed here directly with EVP, optionally with one byte flipped. A
  *    small model of RFC 8446 5.2/5.4/4.6.3, written independently of
  *    tlsrec.c (its own HKDF-Expand-Label for KeyUpdate), says what the
@@ -51,7 +51,7 @@ static size_t take16(struct rd *r)
 }
 
 static const uint16_t suites[3] = {0x1301, 0x1302, 0x1303};
-static unsigned char csecret[TLSREC_MAX_SECRET], ssecret[TLSREC_MAX_SECRET];
+static unsigned char csecret[FE_TLSREC_MAX_SECRET], ssecret[FE_TLSREC_MAX_SECRET];
 
 /* ---- An independent sealer (the peer's write side) ---- */
 
@@ -77,25 +77,25 @@ static int my_expand(const EVP_MD *md, const unsigned char *secret, size_t slen,
 
 /* Moves the peer's write direction to the next traffic secret by exporting,
  * deriving with my_expand and importing again (tlsrec's own update is static). */
-static void peer_update(struct tlsrec *p)
+static void peer_update(struct fe_tlsrec *p)
 {
-    struct tlsrec_keys k;
-    CHECK(tlsrec_export(p, &k) == 0);
-    unsigned char next[TLSREC_MAX_SECRET];
+    struct fe_tlsrec_keys k;
+    CHECK(fe_tlsrec_export(p, &k) == 0);
+    unsigned char next[FE_TLSREC_MAX_SECRET];
     CHECK(my_expand(p->md, k.wsecret, k.secretlen, "traffic upd", next, k.secretlen) == 0);
     memcpy(k.wsecret, next, k.secretlen);
     CHECK(my_expand(p->md, next, k.secretlen, "key", k.wkey, p->keylen) == 0);
     CHECK(my_expand(p->md, next, k.secretlen, "iv", k.wiv, 12) == 0);
     k.wseq = 0;
-    tlsrec_free(p);
-    CHECK(tlsrec_import(p, &k) == 0);
+    fe_tlsrec_free(p);
+    CHECK(fe_tlsrec_import(p, &k) == 0);
 }
 
 /* Seals the inner plaintext inner[0..n) as one record with the peer's write
  * key, whatever it contains. Returns the record length. */
-static size_t seal_inner(struct tlsrec *p, const unsigned char *inner, size_t n, unsigned char *out)
+static size_t seal_inner(struct fe_tlsrec *p, const unsigned char *inner, size_t n, unsigned char *out)
 {
-    struct tlsrec_dir *d = &p->wr;
+    struct fe_tlsrec_dir *d = &p->wr;
     size_t ctlen = n + 16;
     out[0] = 23;
     out[1] = 3;
@@ -133,7 +133,7 @@ struct model {
 static enum verdict judge(struct model *m, const unsigned char *inner, size_t n, unsigned *updates)
 {
     *updates = 0;
-    if (n > TLSREC_MAX_PLAIN + 1 || m->rseq == UINT64_MAX)
+    if (n > FE_TLSREC_MAX_PLAIN + 1 || m->rseq == UINT64_MAX)
         return V_FAIL;
     while (n > 0 && inner[n - 1] == 0)
         n--;
@@ -166,10 +166,10 @@ static enum verdict judge(struct model *m, const unsigned char *inner, size_t n,
     return V_DATA;
 }
 
-/* ---- Feeding a stream to tlsrec_open as a relay would ---- */
+/* ---- Feeding a stream to fe_tlsrec_open as a relay would ---- */
 
 struct feed {
-    struct tlsrec *t;
+    struct fe_tlsrec *t;
     unsigned char *pend;      /* received, not yet opened (room: whole stream) */
     size_t pendlen;
     unsigned char *got;       /* all plaintext produced */
@@ -179,10 +179,10 @@ struct feed {
     bool inplace;
 };
 
-/* One tlsrec_open call; returns the bytes consumed. */
+/* One fe_tlsrec_open call; returns the bytes consumed. */
 static size_t open_once(struct feed *f, size_t outcap)
 {
-    static unsigned char outbuf[TLSREC_MAX_PLAIN + 64];
+    static unsigned char outbuf[FE_TLSREC_MAX_PLAIN + 64];
     size_t used = (size_t)-1, plain = (size_t)-1;
     unsigned char *out = outbuf;
     if (f->inplace) {
@@ -190,7 +190,7 @@ static size_t open_once(struct feed *f, size_t outcap)
         if (outcap > f->pendlen)
             outcap = f->pendlen;
     }
-    int rc = tlsrec_open(f->t, f->pend, f->pendlen, &used, out, outcap, &plain);
+    int rc = fe_tlsrec_open(f->t, f->pend, f->pendlen, &used, out, outcap, &plain);
     CHECK(rc == 0 || rc == -1);
     CHECK(used <= f->pendlen && plain <= outcap && plain <= used);
     memcpy(f->got + f->gotlen, out, plain);
@@ -209,13 +209,13 @@ static size_t pick_outcap(struct feed *f)
     unsigned c = take8(f->ctl);
     switch (c & 3) {
     case 0:
-        return TLSREC_MAX_PLAIN;
+        return FE_TLSREC_MAX_PLAIN;
     case 1:
-        return TLSREC_MAX_PLAIN + 1 + (c >> 2);
+        return FE_TLSREC_MAX_PLAIN + 1 + (c >> 2);
     case 2:
         return c >> 2;                      /* tiny: only small records fit */
     default:
-        return TLSREC_MAX_PLAIN - (c >> 2);
+        return FE_TLSREC_MAX_PLAIN - (c >> 2);
     }
 }
 
@@ -235,19 +235,19 @@ static void feed_stream(struct feed *f, const unsigned char *s, size_t n)
     }
     for (int guard = 0; !f->failed && guard < 100000; guard++) {
         f->inplace = false;
-        if (open_once(f, TLSREC_MAX_PLAIN) == 0)
+        if (open_once(f, FE_TLSREC_MAX_PLAIN) == 0)
             break;
     }
     if (!f->failed) {
         /* What is left is less than one record, or follows a close_notify. */
         size_t used, plain;
-        unsigned char tmp[TLSREC_MAX_PLAIN];
-        CHECK(tlsrec_open(f->t, f->pend, f->pendlen, &used, tmp, sizeof tmp, &plain) == 0);
+        unsigned char tmp[FE_TLSREC_MAX_PLAIN];
+        CHECK(fe_tlsrec_open(f->t, f->pend, f->pendlen, &used, tmp, sizeof tmp, &plain) == 0);
         CHECK(used == 0 && plain == 0);
     }
 }
 
-static void raw_mode(struct tlsrec *t, struct rd *in, bool inplace)
+static void raw_mode(struct fe_tlsrec *t, struct rd *in, bool inplace)
 {
     /* The control bytes come from the end, the stream from the front. */
     size_t half = in->n / 2;
@@ -262,27 +262,27 @@ static void raw_mode(struct tlsrec *t, struct rd *in, bool inplace)
 
 enum { MAXSTREAM = 1 << 20 };
 
-/* One application-data item through tlsrec_seal, a record per 2^14 bytes;
- * at the end of the sequence space tlsrec_seal refuses and the record is
+/* One application-data item through fe_tlsrec_seal, a record per 2^14 bytes;
+ * at the end of the sequence space fe_tlsrec_seal refuses and the record is
  * forced out here (the opener must refuse it too). Returns the bytes added
  * to stream. */
-static size_t item_appdata(struct tlsrec *peer, struct rd *in, size_t len, struct model *m,
+static size_t item_appdata(struct fe_tlsrec *peer, struct rd *in, size_t len, struct model *m,
                            unsigned char *stream, unsigned char *inner)
 {
     size_t slen = 0;
     size_t n = len < in->n ? len : in->n;
     for (size_t off = 0; off < n;) {
-        size_t c = n - off < TLSREC_MAX_PLAIN ? n - off : TLSREC_MAX_PLAIN;
+        size_t c = n - off < FE_TLSREC_MAX_PLAIN ? n - off : FE_TLSREC_MAX_PLAIN;
         size_t taken = 0;
         bool exhausted = peer->wr.seq == UINT64_MAX;
-        ssize_t w = tlsrec_seal(peer, in->p + off, c, &taken, stream + slen, MAXSTREAM / 2);
+        ssize_t w = fe_tlsrec_seal(peer, in->p + off, c, &taken, stream + slen, MAXSTREAM / 2);
         if (exhausted) {
             CHECK(w == -1);
             memcpy(inner, in->p + off, c);
             inner[c] = 23;
             w = (ssize_t)seal_inner(peer, inner, c + 1, stream + slen);
         } else {
-            CHECK((size_t)w == c + TLSREC_OVERHEAD && taken == c);
+            CHECK((size_t)w == c + FE_TLSREC_OVERHEAD && taken == c);
         }
         if (!m->done && m->rseq == UINT64_MAX) {
             m->done = true;
@@ -323,12 +323,12 @@ static size_t inner_plaintext(struct rd *in, unsigned kind, size_t len, unsigned
         inner[0] = 1;
         inner[1] = (kind & 0x40) ? 0 : (kind & 0x80) ? 90 : (unsigned char)take8(in);
     }
-    if (n > TLSREC_MAX_PLAIN + 100)
-        n = TLSREC_MAX_PLAIN + 100;
+    if (n > FE_TLSREC_MAX_PLAIN + 100)
+        n = FE_TLSREC_MAX_PLAIN + 100;
     inner[n++] = (unsigned char)ty;
     size_t pad = (kind & 3) == 2 ? take8(in) : (kind & 3) == 3 ? take16(in) % 300 : 0;
-    if (n + pad > TLSREC_MAX_PLAIN + 256 - 16)
-        pad = TLSREC_MAX_PLAIN + 256 - 16 - n;
+    if (n + pad > FE_TLSREC_MAX_PLAIN + 256 - 16)
+        pad = FE_TLSREC_MAX_PLAIN + 256 - 16 - n;
     memset(inner + n, 0, pad);
     return n + pad;
 }
@@ -336,7 +336,7 @@ static size_t inner_plaintext(struct rd *in, unsigned kind, size_t len, unsigned
 /* One record of any inner plaintext, sealed by hand and judged by the
  * model; now and then with one flipped byte (not the length): must fail.
  * Returns the bytes added to stream. */
-static size_t item_sealed(struct tlsrec *peer, struct rd *in, unsigned kind, size_t len,
+static size_t item_sealed(struct fe_tlsrec *peer, struct rd *in, unsigned kind, size_t len,
                           struct model *m, unsigned char *stream, unsigned char *inner)
 {
     size_t n = inner_plaintext(in, kind, len, inner);
@@ -363,7 +363,7 @@ static size_t item_sealed(struct tlsrec *peer, struct rd *in, unsigned kind, siz
 
 /* Opens the stream (half of it, then the rest in a tlsrec imported from an
  * export, for the lean hand-off) and compares with the model. */
-static void open_and_compare(struct tlsrec *t, struct tlsrec *peer, struct rd *in, bool inplace,
+static void open_and_compare(struct fe_tlsrec *t, struct fe_tlsrec *peer, struct rd *in, bool inplace,
                              bool handover, const unsigned char *stream, size_t slen,
                              const struct model *m)
 {
@@ -374,11 +374,11 @@ static void open_and_compare(struct tlsrec *t, struct tlsrec *peer, struct rd *i
     size_t cut = handover ? slen / 2 : slen;
     feed_stream(&f, stream, cut);
     if (handover && !f.failed) {
-        struct tlsrec_keys k;
-        CHECK(tlsrec_export(t, &k) == 0);
+        struct fe_tlsrec_keys k;
+        CHECK(fe_tlsrec_export(t, &k) == 0);
         bool closed = t->peer_closed;
-        tlsrec_free(t);
-        CHECK(tlsrec_import(t, &k) == 0);
+        fe_tlsrec_free(t);
+        CHECK(fe_tlsrec_import(t, &k) == 0);
         t->peer_closed = closed;
         feed_stream(&f, stream + cut, slen - cut);
     }
@@ -388,12 +388,12 @@ static void open_and_compare(struct tlsrec *t, struct tlsrec *peer, struct rd *i
     if (!f.failed) {
         CHECK(t->update_due == m->update_due);
         /* Our answer to a requested KeyUpdate, then data, must open at the peer. */
-        unsigned char rec[TLSREC_MAX_PLAIN + 128], back[TLSREC_MAX_PLAIN];
+        unsigned char rec[FE_TLSREC_MAX_PLAIN + 128], back[FE_TLSREC_MAX_PLAIN];
         static const unsigned char hello[5] = "hello";
         size_t taken = 0, used = 0, plain = 0;
-        ssize_t w = tlsrec_seal(t, hello, sizeof hello, &taken, rec, sizeof rec);
+        ssize_t w = fe_tlsrec_seal(t, hello, sizeof hello, &taken, rec, sizeof rec);
         CHECK(w > 0 && taken == sizeof hello && !t->update_due);
-        CHECK(tlsrec_open(peer, rec, (size_t)w, &used, back, sizeof back, &plain) == 0);
+        CHECK(fe_tlsrec_open(peer, rec, (size_t)w, &used, back, sizeof back, &plain) == 0);
         CHECK(used == (size_t)w && plain == sizeof hello && memcmp(back, hello, plain) == 0);
     }
     free(f.pend);
@@ -401,18 +401,18 @@ static void open_and_compare(struct tlsrec *t, struct tlsrec *peer, struct rd *i
 }
 
 /* Builds the stream from the item list, then feeds it and compares. */
-static void sealed_mode(struct tlsrec *t, struct tlsrec *peer, struct rd *in, bool inplace,
+static void sealed_mode(struct fe_tlsrec *t, struct fe_tlsrec *peer, struct rd *in, bool inplace,
                         uint64_t rseq, bool handover)
 {
     unsigned char *stream = malloc(MAXSTREAM);
-    unsigned char *inner = malloc(TLSREC_MAX_PLAIN + 300);
+    unsigned char *inner = malloc(FE_TLSREC_MAX_PLAIN + 300);
     struct model m = { .rseq = rseq };
     m.data = malloc(MAXSTREAM);
     size_t slen = 0;
     int items = 0;
-    while (in->n > 0 && items++ < 64 && slen + TLSREC_MAX_RECORD + 64 < MAXSTREAM / 2) {
+    while (in->n > 0 && items++ < 64 && slen + FE_TLSREC_MAX_RECORD + 64 < MAXSTREAM / 2) {
         unsigned kind = take8(in);
-        size_t len = take16(in) % (TLSREC_MAX_PLAIN + 64);
+        size_t len = take16(in) % (FE_TLSREC_MAX_PLAIN + 64);
         if ((kind & 3) == 0)
             slen += item_appdata(peer, in, len, &m, stream + slen, inner);
         else
@@ -430,7 +430,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 2)
         return 0;
     if (!csecret[0]) {
-        for (int i = 0; i < TLSREC_MAX_SECRET; i++) {
+        for (int i = 0; i < FE_TLSREC_MAX_SECRET; i++) {
             csecret[i] = (unsigned char)(0x11 + i);
             ssecret[i] = (unsigned char)(0xa0 + i);
         }
@@ -442,14 +442,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* Sequence numbers near the end of their range now and then. */
     uint64_t rseq = (flags & 0x60) == 0x60 ? UINT64_MAX - (take8(&in) & 7) : take8(&in);
     size_t hl = suite == 0x1302 ? 48 : 32;
-    struct tlsrec t, peer;
-    CHECK(tlsrec_init(&t, suite, csecret, ssecret, hl, rseq, 1) == 0);
-    CHECK(tlsrec_init(&peer, suite, ssecret, csecret, hl, 1, rseq) == 0);
+    struct fe_tlsrec t, peer;
+    CHECK(fe_tlsrec_init(&t, suite, csecret, ssecret, hl, rseq, 1) == 0);
+    CHECK(fe_tlsrec_init(&peer, suite, ssecret, csecret, hl, 1, rseq) == 0);
     if (sealed)
         sealed_mode(&t, &peer, &in, inplace, rseq, handover);
     else
         raw_mode(&t, &in, inplace);
-    tlsrec_free(&t);
-    tlsrec_free(&peer);
+    fe_tlsrec_free(&t);
+    fe_tlsrec_free(&peer);
     return 0;
 }

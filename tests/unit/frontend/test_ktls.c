@@ -76,11 +76,11 @@ static int handshake_and_take(int force)
     }
     ck_assert(sdone && cdone);
     fe_tls_ktls_force = force;
-    struct tlsrec rec;
+    struct fe_tlsrec rec;
     memset(&rec, 0, sizeof rec);
     int rc = fe_tls_take_keys(s, &rec);
     fe_tls_ktls_force = 0;
-    tlsrec_free(&rec);
+    fe_tlsrec_free(&rec);
     SSL_free(s);
     SSL_free(c);
     SSL_CTX_free(sctx);

@@ -19,7 +19,7 @@
 #include "frontend/tlsrec.h"
 
 /* Captured by the server's keylog callback (each test runs in a fork). */
-static unsigned char g_csec[TLSREC_MAX_SECRET], g_ssec[TLSREC_MAX_SECRET];
+static unsigned char g_csec[FE_TLSREC_MAX_SECRET], g_ssec[FE_TLSREC_MAX_SECRET];
 static size_t g_seclen;
 static int g_srv_records;       /* record headers the server wrote */
 static int g_records_at_app;    /* ... when its application secret appeared */
@@ -28,7 +28,7 @@ struct pair {
     SSL_CTX *sctx, *cctx;
     SSL *s, *c;
     int sfd, cfd;
-    struct tlsrec t;
+    struct fe_tlsrec t;
     unsigned char in[1 << 17];  /* raw bytes read by the tlsrec side */
     size_t inlen;
 };
@@ -157,13 +157,13 @@ static void to_tlsrec(struct pair *p, int tickets)
 {
     ck_assert_int_eq(g_srv_records - g_records_at_app, tickets);
     uint16_t suite = SSL_CIPHER_get_protocol_id(SSL_get_current_cipher(p->s));
-    ck_assert_int_eq(tlsrec_init(&p->t, suite, g_csec, g_ssec, g_seclen, 0, (uint64_t)tickets),
+    ck_assert_int_eq(fe_tlsrec_init(&p->t, suite, g_csec, g_ssec, g_seclen, 0, (uint64_t)tickets),
                      0);
 }
 
 static void teardown_pair(struct pair *p)
 {
-    tlsrec_free(&p->t);
+    fe_tlsrec_free(&p->t);
     SSL_free(p->s);
     SSL_free(p->c);
     SSL_CTX_free(p->sctx);
@@ -186,8 +186,8 @@ static void srv_fill(struct pair *p)
 static void srv_open(struct pair *p, unsigned char *out, size_t cap, size_t *have)
 {
     size_t used, n;
-    int r = tlsrec_open(&p->t, p->in, p->inlen, &used, out + *have, cap - *have, &n);
-    ck_assert_msg(r == 0, "tlsrec_open: %s", p->t.err);
+    int r = fe_tlsrec_open(&p->t, p->in, p->inlen, &used, out + *have, cap - *have, &n);
+    ck_assert_msg(r == 0, "fe_tlsrec_open: %s", p->t.err);
     memmove(p->in, p->in + used, p->inlen - used);
     p->inlen -= used;
     *have += n;
@@ -196,7 +196,7 @@ static void srv_open(struct pair *p, unsigned char *out, size_t cap, size_t *hav
 /* Client SSL_write of len bytes; the server gets them through tlsrec. */
 static void c2s(struct pair *p, const unsigned char *data, size_t len)
 {
-    unsigned char *got = malloc(len + TLSREC_MAX_PLAIN);
+    unsigned char *got = malloc(len + FE_TLSREC_MAX_PLAIN);
     size_t sent = 0, have = 0;
     for (int i = 0; i < 10000 && have < len; i++) {
         if (sent < len) {
@@ -207,20 +207,20 @@ static void c2s(struct pair *p, const unsigned char *data, size_t len)
                 ck_assert_int_eq(SSL_get_error(p->c, w), SSL_ERROR_WANT_WRITE);
         }
         srv_fill(p);
-        srv_open(p, got, len + TLSREC_MAX_PLAIN, &have);
+        srv_open(p, got, len + FE_TLSREC_MAX_PLAIN, &have);
     }
     ck_assert_uint_eq(have, len);
     ck_assert(memcmp(got, data, len) == 0);
     free(got);
 }
 
-/* tlsrec_seal of len bytes; the client gets them through SSL_read. */
+/* fe_tlsrec_seal of len bytes; the client gets them through SSL_read. */
 static void s2c(struct pair *p, const unsigned char *data, size_t len)
 {
-    size_t cap = len + (len / TLSREC_MAX_PLAIN + 2) * (TLSREC_OVERHEAD + 8) + 64;
+    size_t cap = len + (len / FE_TLSREC_MAX_PLAIN + 2) * (FE_TLSREC_OVERHEAD + 8) + 64;
     unsigned char *wire = malloc(cap), *got = malloc(len + 1);
     size_t taken;
-    ssize_t wl = tlsrec_seal(&p->t, data, len, &taken, wire, cap);
+    ssize_t wl = fe_tlsrec_seal(&p->t, data, len, &taken, wire, cap);
     ck_assert_int_ge(wl, 0);
     ck_assert_uint_eq(taken, len);
     size_t off = 0, have = 0;
@@ -295,7 +295,7 @@ START_TEST(many_records_partial_and_in_place)
     for (int i = 0; i < 10; i++)
         srv_fill(&p);
     size_t used, n;
-    ck_assert_int_eq(tlsrec_open(&p.t, p.in, p.inlen, &used, p.in, sizeof p.in, &n), 0);
+    ck_assert_int_eq(fe_tlsrec_open(&p.t, p.in, p.inlen, &used, p.in, sizeof p.in, &n), 0);
     ck_assert_uint_eq(used, p.inlen);
     ck_assert_uint_eq(n, 40);
     ck_assert(memcmp(p.in, "abcdefghabcdefgh", 16) == 0);
@@ -305,44 +305,44 @@ START_TEST(many_records_partial_and_in_place)
     srv_fill(&p);
     size_t total = p.inlen;
     ck_assert_uint_eq(total, 5 + 3 + 1 + 16);
-    unsigned char out[TLSREC_MAX_PLAIN];
+    unsigned char out[FE_TLSREC_MAX_PLAIN];
     for (size_t k = 0; k < total; k++) {
-        ck_assert_int_eq(tlsrec_open(&p.t, p.in, k, &used, out, sizeof out, &n), 0);
+        ck_assert_int_eq(fe_tlsrec_open(&p.t, p.in, k, &used, out, sizeof out, &n), 0);
         ck_assert_uint_eq(used, 0);
         ck_assert_uint_eq(n, 0);
     }
-    ck_assert_int_eq(tlsrec_open(&p.t, p.in, total, &used, out, sizeof out, &n), 0);
+    ck_assert_int_eq(fe_tlsrec_open(&p.t, p.in, total, &used, out, sizeof out, &n), 0);
     ck_assert_uint_eq(used, total);
     ck_assert_uint_eq(n, 3);
     ck_assert(memcmp(out, "xyz", 3) == 0);
     /* Zero-length input seals nothing. */
     size_t taken;
-    ck_assert_int_eq(tlsrec_seal(&p.t, out, 0, &taken, out, sizeof out), 0);
+    ck_assert_int_eq(fe_tlsrec_seal(&p.t, out, 0, &taken, out, sizeof out), 0);
     teardown_pair(&p);
 }
 END_TEST
 
-/* Full-size records fit an outcap of exactly TLSREC_MAX_PLAIN. */
+/* Full-size records fit an outcap of exactly FE_TLSREC_MAX_PLAIN. */
 START_TEST(full_records_fit_max_plain)
 {
     static struct pair p;
     setup(&p, NULL, 2, false, NULL);
     to_tlsrec(&p, 2);
-    unsigned char *b = pattern(3 * TLSREC_MAX_PLAIN);
-    int w = SSL_write(p.c, b, 3 * TLSREC_MAX_PLAIN);
-    ck_assert_int_eq(w, 3 * TLSREC_MAX_PLAIN);
-    unsigned char out[TLSREC_MAX_PLAIN];
+    unsigned char *b = pattern(3 * FE_TLSREC_MAX_PLAIN);
+    int w = SSL_write(p.c, b, 3 * FE_TLSREC_MAX_PLAIN);
+    ck_assert_int_eq(w, 3 * FE_TLSREC_MAX_PLAIN);
+    unsigned char out[FE_TLSREC_MAX_PLAIN];
     size_t off = 0;
-    for (int i = 0; i < 1000 && off < 3 * TLSREC_MAX_PLAIN; i++) {
+    for (int i = 0; i < 1000 && off < 3 * FE_TLSREC_MAX_PLAIN; i++) {
         srv_fill(&p);
         size_t used, n;
-        ck_assert_int_eq(tlsrec_open(&p.t, p.in, p.inlen, &used, out, sizeof out, &n), 0);
+        ck_assert_int_eq(fe_tlsrec_open(&p.t, p.in, p.inlen, &used, out, sizeof out, &n), 0);
         ck_assert(memcmp(out, b + off, n) == 0);
         off += n;
         memmove(p.in, p.in + used, p.inlen - used);
         p.inlen -= used;
     }
-    ck_assert_uint_eq(off, 3 * TLSREC_MAX_PLAIN);
+    ck_assert_uint_eq(off, 3 * FE_TLSREC_MAX_PLAIN);
     free(b);
     teardown_pair(&p);
 }
@@ -361,7 +361,7 @@ START_TEST(key_update_both_ways)
             /* Flushed on its own, with no data to send. */
             unsigned char ku[64];
             size_t taken;
-            ck_assert_int_eq(tlsrec_seal(&p.t, NULL, 0, &taken, ku, sizeof ku), 27);
+            ck_assert_int_eq(fe_tlsrec_seal(&p.t, NULL, 0, &taken, ku, sizeof ku), 27);
             ck_assert_int_eq(write(p.sfd, ku, 27), 27);
             ck_assert(!p.t.update_due);
             ck_assert_uint_eq(p.t.wr.seq, 0);
@@ -386,7 +386,7 @@ START_TEST(close_notify_both_ways)
     to_tlsrec(&p, 2);
     s2c(&p, (const unsigned char *)"bye", 3);
     unsigned char rec[64];
-    ssize_t n = tlsrec_seal_close(&p.t, rec, sizeof rec);
+    ssize_t n = fe_tlsrec_seal_close(&p.t, rec, sizeof rec);
     ck_assert_int_gt(n, 0);
     ck_assert_int_eq(write(p.sfd, rec, (size_t)n), n);
     char buf[16];
@@ -395,7 +395,7 @@ START_TEST(close_notify_both_ways)
     ck_assert_int_eq(SSL_get_error(p.c, r), SSL_ERROR_ZERO_RETURN);
     SSL_shutdown(p.c);
     srv_fill(&p);
-    unsigned char out[TLSREC_MAX_PLAIN];
+    unsigned char out[FE_TLSREC_MAX_PLAIN];
     size_t have = 0;
     srv_open(&p, out, sizeof out, &have);
     ck_assert(p.t.peer_closed);
@@ -412,19 +412,19 @@ START_TEST(bad_records_fail)
     ck_assert_int_eq(SSL_write(p.c, "secret", 6), 6);
     srv_fill(&p);
     p.in[8] ^= 0x10;
-    unsigned char out[TLSREC_MAX_PLAIN];
+    unsigned char out[FE_TLSREC_MAX_PLAIN];
     size_t used, n;
-    ck_assert_int_eq(tlsrec_open(&p.t, p.in, p.inlen, &used, out, sizeof out, &n), -1);
+    ck_assert_int_eq(fe_tlsrec_open(&p.t, p.in, p.inlen, &used, out, sizeof out, &n), -1);
     ck_assert_ptr_nonnull(strstr(p.t.err, "bad_record_mac"));
     /* An oversized length is refused from the header alone. */
-    unsigned char hdr[5] = { 23, 3, 3, (TLSREC_MAX_PLAIN + 257) >> 8,
-                             (TLSREC_MAX_PLAIN + 257) & 0xff };
+    unsigned char hdr[5] = { 23, 3, 3, (FE_TLSREC_MAX_PLAIN + 257) >> 8,
+                             (FE_TLSREC_MAX_PLAIN + 257) & 0xff };
     p.t.err[0] = 0;
-    ck_assert_int_eq(tlsrec_open(&p.t, hdr, 5, &used, out, sizeof out, &n), -1);
+    ck_assert_int_eq(fe_tlsrec_open(&p.t, hdr, 5, &used, out, sizeof out, &n), -1);
     ck_assert_ptr_nonnull(strstr(p.t.err, "record_overflow"));
     /* A change_cipher_spec record is not accepted any more. */
     unsigned char ccs[6] = { 20, 3, 3, 0, 1, 1 };
-    ck_assert_int_eq(tlsrec_open(&p.t, ccs, 6, &used, out, sizeof out, &n), -1);
+    ck_assert_int_eq(fe_tlsrec_open(&p.t, ccs, 6, &used, out, sizeof out, &n), -1);
     teardown_pair(&p);
 }
 END_TEST
@@ -437,7 +437,7 @@ START_TEST(nothing_buffered_without_read_ahead)
     setup(&p, NULL, 2, false, "early bytes");
     ck_assert_int_eq(SSL_has_pending(p.s), 0);
     to_tlsrec(&p, 2);
-    unsigned char out[TLSREC_MAX_PLAIN];
+    unsigned char out[FE_TLSREC_MAX_PLAIN];
     size_t have = 0;
     srv_fill(&p);
     srv_open(&p, out, sizeof out, &have);
@@ -478,12 +478,12 @@ START_TEST(rfc8448_key_and_iv)
                             sec, sizeof sec), 32);
     unhex("3fce516009c21727d0f2e4e86ee403bc", key, sizeof key);
     unhex("5d313eb2671276ee13000b30", iv, sizeof iv);
-    struct tlsrec t;
-    ck_assert_int_eq(tlsrec_init(&t, 0x1301, sec, sec, 32, 0, 1), 0);
+    struct fe_tlsrec t;
+    ck_assert_int_eq(fe_tlsrec_init(&t, 0x1301, sec, sec, 32, 0, 1), 0);
     ck_assert(memcmp(t.wr.iv, iv, 12) == 0);
     unsigned char rec[64], exp[64], pt[4] = { 'a', 'b', 'c', 23 };
     size_t taken;
-    ck_assert_int_eq(tlsrec_seal(&t, pt, 3, &taken, rec, sizeof rec), 5 + 4 + 16);
+    ck_assert_int_eq(fe_tlsrec_seal(&t, pt, 3, &taken, rec, sizeof rec), 5 + 4 + 16);
     iv[11] ^= 1;
     EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
     int len;
@@ -495,15 +495,15 @@ START_TEST(rfc8448_key_and_iv)
     EVP_CIPHER_CTX_free(c);
     ck_assert(memcmp(rec + 5, exp, 20) == 0);
     ck_assert_uint_eq(t.wr.seq, 2);
-    tlsrec_free(&t);
-    tlsrec_free(&t);    /* safe twice: the lead's error paths may */
+    fe_tlsrec_free(&t);
+    fe_tlsrec_free(&t);    /* safe twice: the lead's error paths may */
 }
 END_TEST
 
 /* Seals an arbitrary inner plaintext (content || type || padding) the way
  * a client would, using a tlsrec whose write side holds the client secret:
  * lets us send what OpenSSL never would. */
-static size_t raw_seal(struct tlsrec *peer, const unsigned char *inner, size_t n,
+static size_t raw_seal(struct fe_tlsrec *peer, const unsigned char *inner, size_t n,
                        unsigned char *out)
 {
     unsigned char nonce[12];
@@ -529,7 +529,7 @@ START_TEST(inner_content_rules)
     static const struct {
         unsigned char in[12];
         size_t n;
-        int rc;             /* tlsrec_open's result */
+        int rc;             /* fe_tlsrec_open's result */
         size_t out;         /* plaintext produced */
         const char *err;
     } cases[] = {
@@ -546,21 +546,21 @@ START_TEST(inner_content_rules)
         { { 9, 9, 99 }, 3, -1, 0, "content type 99" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        unsigned char sec[32], rec[64], out[TLSREC_MAX_PLAIN];
+        unsigned char sec[32], rec[64], out[FE_TLSREC_MAX_PLAIN];
         memset(sec, (int)i, sizeof sec);
-        struct tlsrec t, peer;
-        ck_assert_int_eq(tlsrec_init(&t, 0x1301, sec, sec, 32, 0, 0), 0);
-        ck_assert_int_eq(tlsrec_init(&peer, 0x1301, sec, sec, 32, 0, 0), 0);
+        struct fe_tlsrec t, peer;
+        ck_assert_int_eq(fe_tlsrec_init(&t, 0x1301, sec, sec, 32, 0, 0), 0);
+        ck_assert_int_eq(fe_tlsrec_init(&peer, 0x1301, sec, sec, 32, 0, 0), 0);
         size_t rl = raw_seal(&peer, cases[i].in, cases[i].n, rec), used, n;
-        int rc = tlsrec_open(&t, rec, rl, &used, out, sizeof out, &n);
+        int rc = fe_tlsrec_open(&t, rec, rl, &used, out, sizeof out, &n);
         ck_assert_msg(rc == cases[i].rc, "case %zu: %d (%s)", i, rc, t.err);
         if (rc == 0) {
             ck_assert_uint_eq(used, rl);
             ck_assert_uint_eq(n, cases[i].out);
         } else
             ck_assert_msg(strstr(t.err, cases[i].err), "case %zu: %s", i, t.err);
-        tlsrec_free(&t);
-        tlsrec_free(&peer);
+        fe_tlsrec_free(&t);
+        fe_tlsrec_free(&peer);
     }
 }
 END_TEST
@@ -570,27 +570,27 @@ END_TEST
 START_TEST(limits_and_bad_init)
 {
     unsigned char sec[48] = { 0 }, out[64];
-    struct tlsrec t;
+    struct fe_tlsrec t;
     size_t used, n;
-    ck_assert_int_eq(tlsrec_init(&t, 0x1302, sec, sec, 32, 0, 0), -1);
-    tlsrec_free(&t);
-    ck_assert_int_eq(tlsrec_init(&t, 0x1304, sec, sec, 32, 0, 0), -1);
-    tlsrec_free(&t);
-    ck_assert_int_eq(tlsrec_init(&t, 0x1302, sec, sec, 48, 0, 0), 0);
-    size_t big = TLSREC_MAX_PLAIN + 2 + 16;
+    ck_assert_int_eq(fe_tlsrec_init(&t, 0x1302, sec, sec, 32, 0, 0), -1);
+    fe_tlsrec_free(&t);
+    ck_assert_int_eq(fe_tlsrec_init(&t, 0x1304, sec, sec, 32, 0, 0), -1);
+    fe_tlsrec_free(&t);
+    ck_assert_int_eq(fe_tlsrec_init(&t, 0x1302, sec, sec, 48, 0, 0), 0);
+    size_t big = FE_TLSREC_MAX_PLAIN + 2 + 16;
     unsigned char hdr[5] = { 23, 3, 3, (unsigned char)(big >> 8), (unsigned char)big };
-    ck_assert_int_eq(tlsrec_open(&t, hdr, 5, &used, out, sizeof out, &n), -1);
+    ck_assert_int_eq(fe_tlsrec_open(&t, hdr, 5, &used, out, sizeof out, &n), -1);
     unsigned char v[5] = { 23, 3, 1, 0, 20 };
-    ck_assert_int_eq(tlsrec_open(&t, v, 5, &used, out, sizeof out, &n), -1);
+    ck_assert_int_eq(fe_tlsrec_open(&t, v, 5, &used, out, sizeof out, &n), -1);
     /* A record too small for the tag. */
     unsigned char tiny[5] = { 23, 3, 3, 0, 16 };
-    ck_assert_int_eq(tlsrec_open(&t, tiny, 5, &used, out, sizeof out, &n), -1);
+    ck_assert_int_eq(fe_tlsrec_open(&t, tiny, 5, &used, out, sizeof out, &n), -1);
     /* Sealing into a buffer too small for any record makes no progress. */
     size_t taken;
-    ck_assert_int_eq(tlsrec_seal(&t, sec, 10, &taken, out, TLSREC_OVERHEAD), 0);
+    ck_assert_int_eq(fe_tlsrec_seal(&t, sec, 10, &taken, out, FE_TLSREC_OVERHEAD), 0);
     ck_assert_uint_eq(taken, 0);
-    ck_assert_int_eq(tlsrec_seal_close(&t, out, 20), -1);
-    tlsrec_free(&t);
+    ck_assert_int_eq(fe_tlsrec_seal_close(&t, out, 20), -1);
+    fe_tlsrec_free(&t);
 }
 END_TEST
 
