@@ -16,6 +16,7 @@ Suite *suite_sbfile(void);
 Suite *suite_cidr(void);
 Suite *suite_sandbox(void);
 Suite *suite_ev(void);
+Suite *suite_cli(void);
 
 int main(void)
 {
@@ -30,6 +31,7 @@ int main(void)
     srunner_add_suite(sr, suite_cidr());
     srunner_add_suite(sr, suite_sandbox());
     srunner_add_suite(sr, suite_ev());
+    srunner_add_suite(sr, suite_cli());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

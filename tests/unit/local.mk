@@ -13,7 +13,7 @@ tests_unit_check_common_SOURCES = tests/unit/check_common.c \
 	tests/unit/common/test_log.c tests/unit/common/test_proxy.c \
 	tests/unit/common/test_proc.c tests/unit/common/test_sbfile.c \
 	tests/unit/common/test_sandbox.c tests/unit/common/test_cidr.c \
-	tests/unit/common/test_ev.c
+	tests/unit/common/test_ev.c tests/unit/common/test_cli.c
 tests_unit_check_common_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_common_LDADD = tests/unit/libtestutil.la common/libcommon.la $(CHECK_LIBS) \
 	$(OPENSSL_LIBS) $(LIBCONFIG_LIBS) $(LIBSECCOMP_LIBS)
@@ -22,7 +22,7 @@ TESTS += tests/unit/check_common
 check_PROGRAMS += tests/unit/check_backend
 tests_unit_check_backend_SOURCES = tests/unit/check_backend.c \
 	tests/unit/backend/test_http1.c tests/unit/backend/test_router.c \
-	tests/unit/backend/test_crashrec.c \
+	tests/unit/backend/test_crashrec.c tests/unit/backend/test_modset.c \
 	tests/unit/backend/test_ws_frame.c tests/unit/backend/test_ws_utf8.c \
 	tests/unit/backend/test_ws_deflate.c tests/unit/backend/test_ws_handshake.c \
 	tests/unit/backend/modules/test_range.c backend/modules/range.c
