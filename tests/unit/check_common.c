@@ -17,6 +17,7 @@ Suite *suite_cidr(void);
 Suite *suite_sandbox(void);
 Suite *suite_ev(void);
 Suite *suite_cli(void);
+Suite *suite_xalloc(void);
 
 int main(void)
 {
@@ -32,6 +33,7 @@ int main(void)
     srunner_add_suite(sr, suite_sandbox());
     srunner_add_suite(sr, suite_ev());
     srunner_add_suite(sr, suite_cli());
+    srunner_add_suite(sr, suite_xalloc());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
