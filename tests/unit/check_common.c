@@ -18,6 +18,7 @@ Suite *suite_sandbox(void);
 Suite *suite_ev(void);
 Suite *suite_cli(void);
 Suite *suite_xalloc(void);
+Suite *suite_ratelimit(void);
 
 int main(void)
 {
@@ -34,6 +35,7 @@ int main(void)
     srunner_add_suite(sr, suite_ev());
     srunner_add_suite(sr, suite_cli());
     srunner_add_suite(sr, suite_xalloc());
+    srunner_add_suite(sr, suite_ratelimit());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
