@@ -14,6 +14,7 @@ Suite *suite_ws_utf8(void);
 Suite *suite_ws_deflate(void);
 Suite *suite_ws_handshake(void);
 Suite *suite_modset(void);
+Suite *suite_pubsub(void);
 
 int main(void)
 {
@@ -26,6 +27,7 @@ int main(void)
     srunner_add_suite(sr, suite_ws_deflate());
     srunner_add_suite(sr, suite_ws_handshake());
     srunner_add_suite(sr, suite_modset());
+    srunner_add_suite(sr, suite_pubsub());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
