@@ -41,6 +41,7 @@ int fe_keyctl_start(struct fe_keyctl *k, const struct bx_config *cfg, const int 
     int sv[2], on = 1;
     k->pid = 0;
     k->ctl = k->own = -1;
+    k->npool = 0; /* any earlier pool was closed by fe_keyctl_gone */
     if (start_args(&st, cfg, err, errlen) == -1)
         return -1;
     /* Credentials are on from the first message: set before the fork. */
@@ -157,32 +158,56 @@ fail:
     return -1;
 }
 
-int fe_keyctl_channel(struct fe_keyctl *k)
+void fe_keyctl_close_pool(struct fe_keyctl *k)
 {
-    int sv[2];
+    while (k->npool > 0)
+        close(k->pool[--k->npool]);
+}
+
+/* One CHANNEL message carrying theirs[n] (SCM_RIGHTS). */
+static int send_channels(struct fe_keyctl *k, const int *theirs, size_t n)
+{
     struct kp_ctl_msg m = {.type = KP_CTL_CHANNEL};
     union {
-        char buf[CMSG_SPACE(sizeof(int))];
+        char buf[CMSG_SPACE(KP_CHAN_BATCH * sizeof(int))];
         struct cmsghdr align;
     } u;
-    if (k->ctl < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0,
-                                 sv) == -1)
-        return -1;
     struct iovec iov = {.iov_base = &m, .iov_len = sizeof m};
     struct msghdr h = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                       .msg_controllen = sizeof u.buf};
+                       .msg_controllen = CMSG_SPACE(n * sizeof(int))};
     struct cmsghdr *c = CMSG_FIRSTHDR(&h);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &sv[1], sizeof(int));
-    ssize_t n = sendmsg(k->ctl, &h, MSG_NOSIGNAL);
-    close(sv[1]);
-    if (n == -1) {
-        close(sv[0]);
-        return -1;
+    c->cmsg_len = CMSG_LEN(n * sizeof(int));
+    memcpy(CMSG_DATA(c), theirs, n * sizeof(int));
+    return sendmsg(k->ctl, &h, MSG_NOSIGNAL) == -1 ? -1 : 0;
+}
+
+/* A batch of channels: one message, so one wake-up of the key process for
+ * KP_CHAN_BATCH children instead of one each. */
+static int refill(struct fe_keyctl *k)
+{
+    int theirs[KP_CHAN_BATCH], sv[2];
+    size_t n = 0;
+    while (n < KP_CHAN_BATCH &&
+           socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) == 0) {
+        k->pool[n] = sv[0];
+        theirs[n++] = sv[1];
     }
-    return sv[0];
+    int rc = n > 0 ? send_channels(k, theirs, n) : -1;
+    for (size_t i = 0; i < n; i++)
+        close(theirs[i]);
+    k->npool = n;
+    if (rc == -1)
+        fe_keyctl_close_pool(k);
+    return rc;
+}
+
+int fe_keyctl_channel(struct fe_keyctl *k)
+{
+    if (k->ctl < 0 || (k->npool == 0 && refill(k) == -1))
+        return -1;
+    return k->pool[--k->npool]; /* out of the pool: never given again */
 }
 
 void fe_keyctl_gone(struct fe_keyctl *k)
@@ -191,6 +216,7 @@ void fe_keyctl_gone(struct fe_keyctl *k)
         close(k->ctl);
     if (k->own >= 0)
         close(k->own);
+    fe_keyctl_close_pool(k); /* their other ends died with the key process */
     fe_keystub_set_channel(-1);
     k->pid = 0;
     k->ctl = k->own = -1;

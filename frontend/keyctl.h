@@ -8,12 +8,18 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "frontend/keyproc.h"
+
 struct bx_config;
 
 struct fe_keyctl {
     pid_t pid;                  /* the key process, 0 when not running */
     int ctl;                    /* control socket, -1 when not running */
     int own;                    /* the master's own sign channel (its TLS warm-up) */
+    /* Sign channels made ahead, in batches of KP_CHAN_BATCH whose key-process
+     * ends went over in one message; our ends, none yet given to anyone. */
+    int pool[KP_CHAN_BATCH];
+    size_t npool;
 };
 
 /* Forks the key process. Called while still root, it switches to the
@@ -28,9 +34,14 @@ int fe_keyctl_start(struct fe_keyctl *k, const struct bx_config *cfg, const int 
  * generations stay and err names the vhost and the file. */
 int fe_keyctl_load(struct fe_keyctl *k, const struct bx_config *cfg, unsigned gen,
                    unsigned oldest, EVP_PKEY **pubs, char *err, size_t errlen);
-/* A new sign channel: the key process gets one end, the caller the other
- * (to give to the child it forks, then close). -1 when the key process is gone. */
+/* A sign channel never given to anyone: the key process has the other end.
+ * Taken from the pool, which is refilled with a batch when empty. The caller
+ * gives it to the one child it forks, then closes it. -1 when the key
+ * process is gone. */
 int fe_keyctl_channel(struct fe_keyctl *k);
+/* In every process forked from the master (children of any kind): closes
+ * the pool, whose channels belong to children forked later. */
+void fe_keyctl_close_pool(struct fe_keyctl *k);
 /* After the key process exited (reaped by the caller). */
 void fe_keyctl_gone(struct fe_keyctl *k);
 /* Closes the control socket (the key process exits) and waits for it briefly. */

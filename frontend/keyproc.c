@@ -330,25 +330,55 @@ static void add_channel(int ep, int fd)
         close(fd);
 }
 
-/* Receives one control message; fd is the descriptor it carried or -1.
- * Returns 1, 0 (nothing now), -1 (the master is gone: exit). Messages not
- * sent by the master (SCM_CREDENTIALS) are dropped with their descriptor. */
-static int ctl_recv(const struct kp_start *st, struct kp_ctl_msg *m, int *fd)
+/* The descriptors a control message carried (SCM_RIGHTS). */
+struct kp_fds {
+    size_t n;
+    int fd[KP_CHAN_BATCH];
+};
+
+static void fds_close(struct kp_fds *f)
+{
+    for (size_t i = 0; i < f->n; i++)
+        close(f->fd[i]);
+    f->n = 0;
+}
+
+/* Takes the descriptors of one SCM_RIGHTS header into f; false when they do
+ * not fit (those are closed: none may stay open unaccounted for). */
+static bool fds_take(struct kp_fds *f, const struct cmsghdr *c)
+{
+    size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    bool fits = f->n + n <= KP_CHAN_BATCH;
+    for (size_t i = 0; i < n; i++) {
+        int fd;
+        memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+        if (fits)
+            f->fd[f->n++] = fd;
+        else
+            close(fd);
+    }
+    return fits;
+}
+
+/* Receives one control message with the descriptors it carried. Returns 1,
+ * 0 (nothing now), -1 (the master is gone: exit). Messages not sent by the
+ * master (SCM_CREDENTIALS) are dropped with their descriptors. */
+static int ctl_recv(const struct kp_start *st, struct kp_ctl_msg *m, struct kp_fds *f)
 {
     union {
-        char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int))];
+        char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(KP_CHAN_BATCH * sizeof(int))];
         struct cmsghdr align;
     } u;
     struct iovec iov = {.iov_base = m, .iov_len = sizeof *m};
     struct msghdr h = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
                        .msg_controllen = sizeof u.buf};
-    *fd = -1;
+    f->n = 0;
     ssize_t n = recvmsg(st->ctl, &h, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
     if (n == -1)
         return errno == EAGAIN || errno == EINTR ? 0 : -1;
     if (n == 0)
         return -1;
-    bool from_master = false;
+    bool from_master = false, fit = true;
     for (struct cmsghdr *c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(&h, c)) {
         if (c->cmsg_level != SOL_SOCKET)
             continue;
@@ -356,17 +386,15 @@ static int ctl_recv(const struct kp_start *st, struct kp_ctl_msg *m, int *fd)
             struct ucred cr;
             memcpy(&cr, CMSG_DATA(c), sizeof cr);
             from_master = cr.pid == st->master;
-        } else if (c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int))) {
-            memcpy(fd, CMSG_DATA(c), sizeof *fd);
+        } else if (c->cmsg_type == SCM_RIGHTS) {
+            fit = fds_take(f, c) && fit;
         }
     }
-    bool ok = from_master && (size_t)n == sizeof *m && !(h.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) &&
-              memchr(m->path, 0, sizeof m->path) && memchr(m->name, 0, sizeof m->name) &&
-              (*fd == -1) == (m->type != KP_CTL_CHANNEL);
+    bool ok = from_master && fit && (size_t)n == sizeof *m &&
+              !(h.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) && memchr(m->path, 0, sizeof m->path) &&
+              memchr(m->name, 0, sizeof m->name) && (f->n == 0) == (m->type != KP_CTL_CHANNEL);
     if (!ok) {
-        if (*fd >= 0)
-            close(*fd);
-        *fd = -1;
+        fds_close(f);
         bx_log_warn("key process: control message refused (%s)",
                     from_master ? "malformed" : "not from the master");
         return 0;
@@ -374,20 +402,23 @@ static int ctl_recv(const struct kp_start *st, struct kp_ctl_msg *m, int *fd)
     return 1;
 }
 
-/* One control message per turn: in the steady state (a channel per fork)
- * that is one recvmsg per message, none that only says EAGAIN; epoll is
- * level-triggered, so a burst is read over the next turns. */
+/* One control message per turn: in the steady state (a batch of channels
+ * every KP_CHAN_BATCH forks) that is one wake-up and one recvmsg per batch,
+ * none that only says EAGAIN; epoll is level-triggered, so a burst is read
+ * over the next turns. */
 static int ctl_turn(const struct kp_start *st, int ep)
 {
     struct kp_ctl_msg m;
     struct kp_ctl_rep r = {.status = -1};
-    int fd, rc = ctl_recv(st, &m, &fd);
+    struct kp_fds f;
+    int rc = ctl_recv(st, &m, &f);
     if (rc <= 0)
         return rc;
     r.seq = m.seq;
     switch (m.type) {
     case KP_CTL_CHANNEL:
-        add_channel(ep, fd);
+        for (size_t i = 0; i < f.n; i++)
+            add_channel(ep, f.fd[i]);
         return 0; /* no answer: the master does not wait for one */
     case KP_CTL_LOAD:
         ctl_load(&m, &r);
@@ -489,8 +520,11 @@ _Noreturn void kp_main(const struct kp_start *st)
             if (fd == st->ctl) {
                 if (ctl_turn(st, ep) == -1)
                     _exit(0); /* the master is gone */
-            } else if ((evs[i].events & EPOLLIN) ? serve_one(fd) == -1 : true) {
-                close(fd); /* the only reference: this also takes it out of epoll */
+            } else if ((evs[i].events & (EPOLLHUP | EPOLLERR)) || serve_one(fd) == -1) {
+                /* Hung up: the child and the master closed theirs, no one
+                 * could read an answer, so no recvmsg for its last request
+                 * or its end. The only reference: close takes it out of epoll. */
+                close(fd);
             }
         }
     }

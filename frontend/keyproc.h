@@ -5,7 +5,7 @@
  * SOCK_SEQPACKET control socket (credentials checked on every message): it
  * tells it which key file to load for each vhost of a generation, and hands it
  * one end of a private socketpair per process that may sign (itself and each
- * handshake child; SCM_RIGHTS). On a sign channel the key process answers one
+ * handshake child; SCM_RIGHTS, KP_CHAN_BATCH at a time). On a sign channel the key process answers one
  * thing only: "sign these bytes with the key of vhost V of generation G". It
  * reads every channel without blocking, one request per channel per turn, so
  * a slow or hostile child delays no one but itself.
@@ -25,6 +25,7 @@
 #define KP_MAX_SPKI 2048        /* DER public key of an RSA-8192 key fits */
 #define KP_MAX_VHOSTS 4096
 #define KP_GENS 8               /* key generations kept (the running one and older) */
+#define KP_CHAN_BATCH 32        /* sign channels handed over in one control message */
 
 /* ---- sign channel (one per signing process) ---- */
 enum kp_op {
@@ -54,7 +55,8 @@ enum kp_ctl {
     KP_CTL_LOAD = 1,            /* load path as vhost's key of generation gen (pending) */
     KP_CTL_COMMIT = 2,          /* the pending generation is complete; drop gens < oldest */
     KP_CTL_ABORT = 3,           /* forget the pending generation */
-    KP_CTL_CHANNEL = 4,         /* one SCM_RIGHTS descriptor: a new sign channel */
+    KP_CTL_CHANNEL = 4,         /* 1 to KP_CHAN_BATCH SCM_RIGHTS descriptors: new sign
+                                 * channels, each for one process (no answer) */
 };
 
 struct kp_ctl_msg {

@@ -286,6 +286,7 @@ static void spawn(struct master *m)
     m->self = getpid();
     pid_t pid = fork();
     if (pid == 0) {
+        fe_keyctl_close_pool(&m->kc); /* later children's channels */
         child_views(m, (size_t)idx);
         int close_fds[] = {m->sigfd, m->ep, m->pidfd, m->hofd[0], m->kc.ctl, m->kc.own,
                            m->wr ? fe_waitroom_fd(m->wr) : -1, m->reserve_fd};
@@ -423,6 +424,7 @@ static void take_handoffs(struct master *m)
         bool ok = idx >= 0 && !m->stopping;
         pid_t pid = ok ? fork() : -1;
         if (pid == 0) {
+            fe_keyctl_close_pool(&m->kc);
             child_views(m, (size_t)idx);
             int fds[] = {m->sigfd, m->ep, m->pidfd, m->notify_fd, m->hofd[0], m->hofd[1], ackfd,
                          m->gen->accept_ep, m->kc.ctl, m->kc.own, m->wr_child,

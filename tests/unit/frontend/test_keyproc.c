@@ -12,10 +12,13 @@
 #include <openssl/rsa.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -83,6 +86,7 @@ static void setup(void)
 
 static void teardown(void)
 {
+    fe_keyctl_close_pool(&kc);
     close(kc.ctl);
     waitpid(kc.pid, NULL, 0);
     unlink(ecpath);
@@ -230,6 +234,97 @@ START_TEST(test_control_only_from_the_master)
 }
 END_TEST
 
+static ino_t inode(int fd)
+{
+    struct stat sb;
+    ck_assert_int_eq(fstat(fd, &sb), 0);
+    return sb.st_ino;
+}
+
+/* Channels come in batches; each is handed out once and works on its own,
+ * across a batch boundary too. */
+START_TEST(test_pool_gives_each_channel_once)
+{
+    enum { N = KP_CHAN_BATCH + 3 };
+    int ch[N];
+    ino_t ino[N];
+    unsigned char dg[32] = {4};
+    for (int i = 0; i < N; i++) {
+        ch[i] = fe_keyctl_channel(&kc);
+        ck_assert_int_ge(ch[i], 0);
+        ino[i] = inode(ch[i]);
+        for (size_t j = 0; j < kc.npool; j++)
+            ck_assert_int_ne(kc.pool[j], ch[i]); /* out of the pool */
+        for (int j = 0; j < i; j++)
+            ck_assert(ino[j] != ino[i]);
+    }
+    for (int i = N - 1; i >= 0; i--)
+        ck_assert_int_eq(sign(ch[i], 1, 0, KP_ECDSA, dg, 32, NULL, NULL), 0);
+    for (int i = 0; i < N; i++)
+        close(ch[i]);
+}
+END_TEST
+
+/* Does this process hold a descriptor for one of the sockets in ino[n]? */
+static bool holds_any(const ino_t *ino, size_t n)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    bool found = false;
+    while (d && (e = readdir(d))) {
+        struct stat sb;
+        int fd = atoi(e->d_name);
+        if (e->d_name[0] == '.' || fd == dirfd(d) || fstat(fd, &sb) == -1)
+            continue;
+        for (size_t i = 0; i < n; i++)
+            found = found || sb.st_ino == ino[i];
+    }
+    if (d)
+        closedir(d);
+    return found;
+}
+
+/* Two children forked from one batch, as the master forks them: each holds
+ * its own channel and none of the pool's, so neither can read the other's
+ * answers. */
+START_TEST(test_children_of_one_batch_cannot_read_each_other)
+{
+    int a = fe_keyctl_channel(&kc);
+    ck_assert_int_gt(kc.npool, 0);
+    ino_t later[KP_CHAN_BATCH];
+    size_t nlater = kc.npool;
+    for (size_t i = 0; i < nlater; i++)
+        later[i] = inode(kc.pool[i]);
+    int sv[2];
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        fe_keyctl_close_pool(&kc);
+        char c;
+        /* Holds no later child's channel, and reads nothing of b's answer. */
+        bool clean = !holds_any(later, nlater) && read(sv[1], &c, 1) == 1;
+        struct pollfd p = {.fd = a, .events = POLLIN};
+        _exit(clean && poll(&p, 1, 200) == 0 ? 0 : 1);
+    }
+    int b = fe_keyctl_channel(&kc);
+    bool b_was_pooled = false;
+    for (size_t i = 0; i < nlater; i++)
+        b_was_pooled = b_was_pooled || later[i] == inode(b);
+    ck_assert(b_was_pooled);
+    unsigned char dg[32] = {5};
+    ck_assert_int_eq(sign(b, 1, 0, KP_ECDSA, dg, 32, NULL, NULL), 0);
+    ck_assert_int_eq(write(sv[0], "x", 1), 1);
+    int st;
+    waitpid(pid, &st, 0);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    ck_assert_int_eq(sign(a, 1, 0, KP_ECDSA, dg, 32, NULL, NULL), 0);
+    close(a);
+    close(b);
+    close(sv[0]);
+    close(sv[1]);
+}
+END_TEST
+
 Suite *suite_fe_keyproc(void);
 Suite *suite_fe_keyproc(void)
 {
@@ -241,6 +336,8 @@ Suite *suite_fe_keyproc(void)
     tcase_add_test(tc, test_refuses_what_a_hostile_child_asks);
     tcase_add_test(tc, test_a_child_that_never_reads_blocks_no_one);
     tcase_add_test(tc, test_control_only_from_the_master);
+    tcase_add_test(tc, test_pool_gives_each_channel_once);
+    tcase_add_test(tc, test_children_of_one_batch_cannot_read_each_other);
     suite_add_tcase(s, tc);
     return s;
 }
