@@ -69,7 +69,7 @@ bx_role_vars = \
 EXTRA_DIST += etc/init.d/bactrian.in etc/systemd/bactrian-backend.service.in \
 	etc/systemd/bactrian-frontend.service.in etc/logrotate.d/bactrian.in
 
-# The demo site www/ is installed by dist_website_DATA (backend/ws.mk).
+# The demo site www/ is installed by dist_website_DATA (www/local.mk).
 install-data-local: install-bactrian-etc
 uninstall-local: uninstall-bactrian-etc
 .PHONY: install-bactrian-etc uninstall-bactrian-etc

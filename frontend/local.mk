@@ -29,9 +29,9 @@ frontend_bactrian_frontend_LDADD = frontend/libfrontend.la common/libcommon.la $
 if HAVE_CHECK
 check_PROGRAMS += tests/unit/check_frontend
 tests_unit_check_frontend_SOURCES = tests/unit/check_frontend.c \
-	tests/unit/frontend/test_http.c tests/unit/frontend/test_scoreboard.c \
+	tests/unit/frontend/test_child.c tests/unit/frontend/test_scoreboard.c \
 	tests/unit/frontend/test_tlsrec.c tests/unit/frontend/test_lean.c \
-	tests/unit/frontend/test_slottab.c tests/unit/frontend/test_ktls.c \
+	tests/unit/frontend/test_slottab.c tests/unit/frontend/test_tls.c \
 	tests/unit/frontend/test_keyproc.c
 tests_unit_check_frontend_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_frontend_LDADD = frontend/libfrontend.la common/libcommon.la $(CHECK_LIBS) \

@@ -1,5 +1,5 @@
 /* libFuzzer target: the opening handshake and the 101, as be_ws_upgrade does
- * them, with the real wspick test module (tests/unit/ws/mod_wspick.c, which
+ * them, with the real wspick test module (tests/modules/mod_wspick.c, which
  * picks the first subprotocol the client offers, of any length) deciding.
  * The input holds newline-separated header values: Connection, Upgrade,
  * Sec-WebSocket-Version, Sec-WebSocket-Key, Sec-WebSocket-Protocol,
@@ -18,7 +18,7 @@
 #include "common/buf.h"
 
 /* The module's includes and API calls it makes outside accept(): stubs. */
-#include "tests/unit/ws/mod_wspick.c"
+#include "tests/modules/mod_wspick.c"
 
 void bm_ws_options_read(struct bm_conf *c, struct bm_ws_options *o)
 {

@@ -1,10 +1,13 @@
-# libFuzzer targets, one per parser that reads bytes from the network.
+# tests/fuzz/: libFuzzer targets, one per parser that reads bytes from the
+# network. --enable-fuzz compiles every object with -fsanitize=fuzzer-no-link
+# (configure.ac), so they link the daemons' own libraries.
 # Build: ./configure CC=clang --enable-fuzz && make fuzz-smoke (60 s each),
 # or run one longer: tests/fuzz/fuzz_http1 -max_total_time=600 corpus-dir/
 EXTRA_DIST += tests/fuzz/fuzz_proxy.c tests/fuzz/fuzz_http1.c tests/fuzz/fuzz_ws_frame.c \
 	tests/fuzz/fuzz_utf8.c tests/fuzz/fuzz_tlsrec.c tests/fuzz/README.md \
 	tests/fuzz/fuzz_ws_deflate.c tests/fuzz/fuzz_ws_handshake.c tests/fuzz/fuzz_range.c \
-	tests/fuzz/ws_handshake.dict tests/fuzz/ws_deflate.dict tests/fuzz/range.dict
+	tests/fuzz/ws_handshake.dict tests/fuzz/ws_deflate.dict tests/fuzz/range.dict \
+	tests/fuzz/http1.dict
 if FUZZ
 FUZZERS = tests/fuzz/fuzz_proxy tests/fuzz/fuzz_http1 tests/fuzz/fuzz_ws_frame tests/fuzz/fuzz_utf8 \
 	tests/fuzz/fuzz_tlsrec tests/fuzz/fuzz_ws_deflate tests/fuzz/fuzz_ws_handshake \
@@ -14,9 +17,9 @@ FUZZ_LDADD = common/libcommon.la $(OPENSSL_LIBS) $(ZLIB_LIBS) $(LIBCONFIG_LIBS) 
 tests_fuzz_fuzz_proxy_SOURCES = tests/fuzz/fuzz_proxy.c
 tests_fuzz_fuzz_proxy_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_proxy_LDADD = $(FUZZ_LDADD)
-tests_fuzz_fuzz_http1_SOURCES = tests/fuzz/fuzz_http1.c backend/http1.c
+tests_fuzz_fuzz_http1_SOURCES = tests/fuzz/fuzz_http1.c
 tests_fuzz_fuzz_http1_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_CFLAGS)
-tests_fuzz_fuzz_http1_LDADD = $(FUZZ_LDADD)
+tests_fuzz_fuzz_http1_LDADD = backend/libbackend.la $(FUZZ_LDADD)
 tests_fuzz_fuzz_ws_frame_SOURCES = tests/fuzz/fuzz_ws_frame.c
 tests_fuzz_fuzz_ws_frame_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_ws_frame_LDADD = backend/libws.la $(FUZZ_LDADD)

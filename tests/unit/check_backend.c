@@ -1,4 +1,5 @@
-/* Runner for the backend unit tests: one Suite per module. */
+/* Runner for the backend/ unit tests (tests/unit/backend/ mirrors backend/):
+ * one Suite per source file. */
 #include "config.h"
 
 #include <check.h>
@@ -6,17 +7,27 @@
 
 Suite *suite_http1(void);
 Suite *suite_router(void);
-Suite *suite_ev(void);
 Suite *suite_range(void);
 Suite *suite_crashrec(void);
+Suite *suite_ws_frame(void);
+Suite *suite_ws_utf8(void);
+Suite *suite_ws_deflate(void);
+Suite *suite_ws_handshake(void);
+Suite *suite_modset(void);
+Suite *suite_pubsub(void);
 
 int main(void)
 {
     SRunner *sr = srunner_create(suite_http1());
     srunner_add_suite(sr, suite_router());
-    srunner_add_suite(sr, suite_ev());
     srunner_add_suite(sr, suite_range());
     srunner_add_suite(sr, suite_crashrec());
+    srunner_add_suite(sr, suite_ws_frame());
+    srunner_add_suite(sr, suite_ws_utf8());
+    srunner_add_suite(sr, suite_ws_deflate());
+    srunner_add_suite(sr, suite_ws_handshake());
+    srunner_add_suite(sr, suite_modset());
+    srunner_add_suite(sr, suite_pubsub());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -1,4 +1,5 @@
-/* Runner for the common/ unit tests: one Suite per module. */
+/* Runner for the common/ unit tests (tests/unit/common/ mirrors common/):
+ * one Suite per source file. */
 #include "config.h"
 
 #include <check.h>
@@ -14,6 +15,10 @@ Suite *suite_proc(void);
 Suite *suite_sbfile(void);
 Suite *suite_cidr(void);
 Suite *suite_sandbox(void);
+Suite *suite_ev(void);
+Suite *suite_cli(void);
+Suite *suite_xalloc(void);
+Suite *suite_ratelimit(void);
 
 int main(void)
 {
@@ -27,6 +32,10 @@ int main(void)
     srunner_add_suite(sr, suite_sbfile());
     srunner_add_suite(sr, suite_cidr());
     srunner_add_suite(sr, suite_sandbox());
+    srunner_add_suite(sr, suite_ev());
+    srunner_add_suite(sr, suite_cli());
+    srunner_add_suite(sr, suite_xalloc());
+    srunner_add_suite(sr, suite_ratelimit());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -9,8 +9,7 @@
 #include <string.h>
 
 #include "backend/crashrec.h"
-
-unsigned be_generation = 1; /* worker.c's, which this test does not link */
+#include "backend/worker.h" /* be_generation: libbackend's, starting at 1 */
 
 START_TEST(records_gates_untrusted)
 {

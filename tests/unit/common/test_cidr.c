@@ -1,5 +1,4 @@
-/* The connect-time allow/deny decision (common/cidr.c) and the shared log
- * rate limit (common/ratelimit.c). */
+/* The connect-time allow/deny decision (common/cidr.c). */
 #include "config.h"
 
 #include <check.h>
@@ -8,7 +7,6 @@
 
 #include "common/cidr.h"
 #include "common/net.h"
-#include "common/ratelimit.h"
 
 static struct bx_cidr slots[2][8];
 
@@ -99,29 +97,6 @@ START_TEST(longest_prefix)
 }
 END_TEST
 
-START_TEST(ratelimit_one_line_per_second)
-{
-    struct bx_ratelimit rl;
-    memset(&rl, 0, sizeof rl);
-    uint64_t n = 99;
-    ck_assert(bx_ratelimit_pass(&rl, 5000, &n));
-    ck_assert_int_eq(n, 0);
-    for (int i = 0; i < 7; i++) {
-        ck_assert(!bx_ratelimit_pass(&rl, 5100 + (uint64_t)i * 100, &n));
-        ck_assert_int_eq(n, 0);
-    }
-    ck_assert(bx_ratelimit_pass(&rl, 6000, &n));
-    ck_assert_int_eq(n, 7);
-    ck_assert(!bx_ratelimit_pass(&rl, 6999, &n));
-    ck_assert(bx_ratelimit_pass(&rl, 60000, &n));
-    ck_assert_int_eq(n, 1);
-    /* time 0 is a second like the others */
-    memset(&rl, 0, sizeof rl);
-    ck_assert(bx_ratelimit_pass(&rl, 0, &n));
-    ck_assert(!bx_ratelimit_pass(&rl, 10, &n));
-}
-END_TEST
-
 Suite *suite_cidr(void);
 Suite *suite_cidr(void)
 {
@@ -132,7 +107,6 @@ Suite *suite_cidr(void)
     tcase_add_test(tc, allow_admits_only_its_members);
     tcase_add_test(tc, most_specific_entry_decides);
     tcase_add_test(tc, longest_prefix);
-    tcase_add_test(tc, ratelimit_one_line_per_second);
     suite_add_tcase(s, tc);
     return s;
 }

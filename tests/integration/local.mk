@@ -1,0 +1,35 @@
+# tests/integration/: each file is one test run against the real daemons
+# (harness.py). The frontend's list (FE_IT) is still in frontend/local.mk.
+EXTRA_DIST += tests/integration/harness.py
+TESTS += tests/integration/cli.sh
+EXTRA_DIST += tests/integration/cli.sh
+
+# The backend alone (curl, raw sockets, PROXY headers), its hooks and module API.
+BE_IT = tests/integration/backend_http.py tests/integration/backend_dotfiles.py \
+	tests/integration/backend_module.sh tests/integration/backend_hooks.py \
+	tests/integration/module_api.py
+TESTS += $(BE_IT)
+EXTRA_DIST += $(BE_IT)
+
+# Fault injection under load (issue 13): master death, spread over workers,
+# fd exhaustion, crash loops, a full log disk. Each bounded well under 60 s.
+FAULT_BE_TESTS = tests/integration/fault_be_master.py tests/integration/fault_be_spread.py \
+	tests/integration/fault_be_emfile.py tests/integration/fault_be_crash.py \
+	tests/integration/fault_be_logfull.py
+TESTS += $(FAULT_BE_TESTS)
+EXTRA_DIST += $(FAULT_BE_TESTS) tests/integration/fault_be_util.py
+
+# WebSocket: conformance (raw sockets), interop (python websockets), browser,
+# chat's Origin check (cross-site WebSocket hijacking), the module API, and
+# backend security regressions.
+WS_IT = tests/integration/ws_conformance.py tests/integration/ws_interop.py \
+	tests/integration/ws_browser.py tests/integration/ws_origin.py \
+	tests/integration/ws_module_api.py tests/integration/ws_security.py
+TESTS += $(WS_IT)
+EXTRA_DIST += $(WS_IT) tests/integration/ws_browser.js
+
+# Operations (install layout, init scripts, docs, signals).
+bx_ops_tests = tests/integration/ops_docs.sh tests/integration/ops_initd.sh \
+	tests/integration/ops_reload.py tests/integration/ops_makerun.sh
+TESTS += $(bx_ops_tests)
+EXTRA_DIST += $(bx_ops_tests)

@@ -1,0 +1,36 @@
+# tests/unit/: Check unit tests, laid out as the sources are
+# (tests/unit/common/test_X.c tests common/X.c, and so on), one runner per
+# source directory. check_frontend is built by frontend/local.mk for now.
+if HAVE_CHECK
+check_LTLIBRARIES += tests/unit/libtestutil.la
+tests_unit_libtestutil_la_SOURCES = tests/unit/testutil.c tests/unit/testutil.h
+tests_unit_libtestutil_la_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+
+check_PROGRAMS += tests/unit/check_common
+tests_unit_check_common_SOURCES = tests/unit/check_common.c \
+	tests/unit/common/test_cfg.c tests/unit/common/test_buf.c \
+	tests/unit/common/test_net.c tests/unit/common/test_pidfile.c \
+	tests/unit/common/test_log.c tests/unit/common/test_proxy.c \
+	tests/unit/common/test_proc.c tests/unit/common/test_sbfile.c \
+	tests/unit/common/test_sandbox.c tests/unit/common/test_cidr.c \
+	tests/unit/common/test_ev.c tests/unit/common/test_cli.c \
+	tests/unit/common/test_xalloc.c tests/unit/common/test_ratelimit.c
+tests_unit_check_common_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_common_LDADD = tests/unit/libtestutil.la common/libcommon.la $(CHECK_LIBS) \
+	$(OPENSSL_LIBS) $(LIBCONFIG_LIBS) $(LIBSECCOMP_LIBS)
+TESTS += tests/unit/check_common
+
+check_PROGRAMS += tests/unit/check_backend
+tests_unit_check_backend_SOURCES = tests/unit/check_backend.c \
+	tests/unit/backend/test_http1.c tests/unit/backend/test_router.c \
+	tests/unit/backend/test_crashrec.c tests/unit/backend/test_modset.c \
+	tests/unit/backend/test_pubsub.c \
+	tests/unit/backend/test_ws_frame.c tests/unit/backend/test_ws_utf8.c \
+	tests/unit/backend/test_ws_deflate.c tests/unit/backend/test_ws_handshake.c \
+	tests/unit/backend/modules/test_range.c backend/modules/range.c
+tests_unit_check_backend_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_backend_LDADD = tests/unit/libtestutil.la backend/libbackend.la backend/libws.la \
+	common/libcommon.la $(CHECK_LIBS) $(OPENSSL_LIBS) $(ZLIB_LIBS) $(LIBCONFIG_LIBS) \
+	$(LIBSECCOMP_LIBS)
+TESTS += tests/unit/check_backend
+endif
