@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Client connections: accept, PROXY header, buffered I/O, deferred free. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* A client connection in a backend worker.
  *
  * The connection owns the socket, the input buffer and the output queue; the

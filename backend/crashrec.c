@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Crash records and mount back-off gates (see crashrec.h). */
 #include "config.h"
 

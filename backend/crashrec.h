@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* What a worker was doing when it died, and which mounts are backed off.
  *
  * Two tables in shared memory, made by the master before it forks:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* HTTP/1.1 connections (see http.h): request loop, routing, responses. */
 #include "config.h"
 

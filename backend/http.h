@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* HTTP/1.1 on a connection: reads requests (head, then body), routes them to
  * module instances, writes responses in order (keep-alive, pipelining), and
  * implements the request and response parts of bactrian/module.h. */

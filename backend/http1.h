@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* HTTP/1.1 request parsing, written for Bactrian (RFC 9112).
  *
  * Two steps. be_http_scan() looks at the bytes received so far, resumes where

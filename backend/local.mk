@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # backend/: bactrian-backend. Everything but main.c lives in two convenience
 # libraries, so the daemon, the unit tests (tests/unit/local.mk) and the
 # fuzzers (tests/fuzz/local.mk) link the same objects, each compiled once.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Backend master. Binds the Unix socket and TCP listeners, loads the modules,
  * drops privileges, forks the workers and respawns any that die, with
  * back-off on crash loops. Signals arrive on a signalfd; nothing runs in a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The backend master: binds, loads modules, supervises workers. */
 #ifndef BACTRIAN_BACKEND_MASTER_H
 #define BACTRIAN_BACKEND_MASTER_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Module loading and settings (see modset.h and bactrian/module.h). */
 #include "config.h"
 

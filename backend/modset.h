@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Page modules: loading the shared objects, running their init with their
  * settings block, and the instances and routes that result. */
 #ifndef BACTRIAN_BACKEND_MODSET_H

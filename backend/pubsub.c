@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Pub/sub for WebSocket sessions within one backend.
  *
  * Each worker keeps its channels and their local subscribers. A publish is

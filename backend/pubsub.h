@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The master's side of pub/sub between workers (the module API is in
  * bactrian/module.h, the session side in ws_session.h).
  *

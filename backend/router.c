@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Vhost and path-prefix routing (see router.h). */
 #include "config.h"
 

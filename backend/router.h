@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Request routing: the Host header picks a vhost (name or alias, else the
  * default vhost), then the longest mount path that prefixes the request path
  * picks the target. Mounts with vhost "*" belong to every vhost; on equal

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* A backend worker: one epoll loop serving every connection it accepts.
  *
  * Listening sockets are shared by all workers. Each worker watches them

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* A backend worker: an event loop serving connections from the listeners. */
 #ifndef BACTRIAN_BACKEND_WORKER_H
 #define BACTRIAN_BACKEND_WORKER_H

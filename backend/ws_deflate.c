@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* RFC 7692 permessage-deflate (see ws_deflate.h). */
 #include "config.h"
 

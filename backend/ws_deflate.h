@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* RFC 7692 permessage-deflate: negotiation of the four parameters from a
  * client's Sec-WebSocket-Extensions offers, and per-message compression with
  * zlib raw deflate (sync-flush tail removed on send, appended on receive).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* RFC 6455 incremental frame parser and header encoder (see ws_frame.h). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* RFC 6455 frame layer: an incremental parser that takes bytes as they arrive
  * (any split point) and a frame header encoder.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* RFC 6455 opening handshake checks (see ws_handshake.h). */
 #include "config.h"
 

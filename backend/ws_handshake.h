@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* RFC 6455 section 4.2 opening handshake rules, independent of the HTTP
  * parser: the caller hands over the request line facts and the header values
  * (several lines of one header joined with ", "), and gets back either OK or

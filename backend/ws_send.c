@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The write side of a WebSocket session: the module's send API,
  * fragmentation, compression, watermarks and drain, streaming and producer
  * sends (see ws_session.h).

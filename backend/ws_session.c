@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* WebSocket sessions: the upgrade, the read side, control frames, the close
  * handshake, heartbeat and timers (see ws_session.h). */
 #include "config.h"

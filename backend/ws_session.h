@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* A WebSocket session on a backend connection (after the 101).
  *
  * ws_session.c: upgrade, the read side (frames, messages, control frames,

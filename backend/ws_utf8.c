@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* UTF-8 validation as a 9-state DFA over 12 byte classes (see ws_utf8.h).
  * States: 0 accept; 1-3 expect 1-3 more continuation bytes (80..BF); 4 after
  * E0 (next A0..BF, no overlong); 5 after ED (next 80..9F, no surrogates);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Incremental, fail-fast UTF-8 validator (RFC 3629: no overlong forms, no
  * surrogates, nothing above U+10FFFF). State carries across calls, so a text
  * message can be checked frame by frame and chunk by chunk as it arrives, and

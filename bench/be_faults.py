@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Backend fault figures (issue 13): spread of WebSocket sessions over the
 workers, a worker's respawn time after kill -9, and the time a new master
 serves after kill -9 of the old one, under load (sessions echoing every

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Full-path benchmark: client -> bactrian-frontend -> bactrian-backend against
 # client -> nginx (TLS, proxy_pass to the backend's Unix socket, upgrade
 # headers; bench/nginx-proxy.conf) -> the same backend, in the same run.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Holds N idle client connections through a TLS proxy for the memory
 figure of bench/fe_bench.sh: wss (WebSocket echo) when the backend has an
 echo module, else HTTPS keep-alive after one request. Prints "ready" when

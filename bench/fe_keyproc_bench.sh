@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # New full TLS connections/s of two frontend builds in the same run, e.g. before
 # and after the key process (frontend/keyproc.h): parallel `openssl s_time -new`,
 # so every connection is a full handshake (see load below for wrk), frontend and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """What a banned client costs the frontend: N sequential connects from
 127.0.0.2 to a TLS service with deny = [ "127.0.0.2" ], each waiting for the
 close; prints refusals/s and the frontend's CPU (master, reaped and live

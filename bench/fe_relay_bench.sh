@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Relay cost: frontend CPU per echoed 64-byte WebSocket message, wss
 # (bench/fe_wsload.py, TLS 1.3: the record layer) and plain ws (bench/wsbench,
 # splice), for one or more builds in alternating rounds on the same machine

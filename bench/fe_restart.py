@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Time to serve after a kill -9 of the frontend master: with an idle pool
 and open relays (keep-alive, plain and TLS), kill -9 the master, start a new
 one at once, and time until its first 200; ROUNDS times. Run from a built

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Slowloris against the frontend with its shipped pool defaults
 (max_children 1024, per_ip_max 64): N slow clients (default 2000) from 64
 loopback addresses (127.0.0.2-127.0.0.65, about 31 each, under per_ip_max),

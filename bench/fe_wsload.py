@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """wss echo load for bench/fe_bench.sh: C connections each send a message,
 wait for its echo, repeat for D seconds. Prints msgs/s and p50/p99 (ms)."""
 import asyncio

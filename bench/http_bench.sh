@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # HTTP benchmark: wrk against bactrian-backend's TCP listener and against
 # nginx (the Debian package) serving the same 1 KiB file and a fixed
 # response, with the same number of worker processes, keep-alive, 100

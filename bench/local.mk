@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # bench/: benchmark scripts and the load generators they run.
 EXTRA_DIST += bench/http_bench.sh bench/nginx-http.conf
 EXTRA_DIST += bench/fe_keyproc_bench.sh bench/fe_bench.sh bench/nginx-proxy.conf bench/fe_idle.py bench/fe_wsload.py

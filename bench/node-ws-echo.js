@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 // Echo server on Node's `ws` (Debian package node-ws), the independent peer
 // for bench/ws_echo_bench.sh. Usage: node node-ws-echo.js PORT [deflate]
 // With "deflate", permessage-deflate is enabled with ws's defaults

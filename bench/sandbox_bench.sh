@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # What confinement costs per message (common/sandbox.h): two full stacks
 # (frontend -> backend echo module) in the same run, one confined, one started
 # with BACTRIAN_UNCONFINED=1, measured in alternating rounds: ws echo through

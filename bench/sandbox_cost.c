@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* What the seccomp filter costs per system call (common/sandbox.h): times
  * two calls before and after a child confines itself with each profile:
  *   read on an empty non-blocking eventfd: allowed with no argument check,

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Measures the memory a WebSocket connection costs in a backend worker, with
 permessage-deflate off and with each preset ("max" = zlib defaults, "balanced",
 "low"), from the worker's Private_Dirty in /proc/PID/smaps_rollup before and

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # WebSocket echo benchmark: bactrian-backend's echo module and Node's `ws`
 # (Debian package node-ws) side by side in the same run, with wsbench as the
 # load generator, at 64 B and 16 KiB, with and without permessage-deflate.

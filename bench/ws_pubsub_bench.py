@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Pub/sub fan-out across the workers of one backend, through the chat module.
 
 S subscribers join one room on a backend with 2 workers (half of them are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* wsbench: a WebSocket echo load generator.
  *
  * N connections, each keeping `depth` messages of `size` bytes in flight

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The growable byte buffer (see buf.h): appends, formatted appends with a
  * bounded retry, and reads/writes between a buffer and a descriptor. */
 #include "config.h"

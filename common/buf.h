@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* A growable byte buffer with a read offset: data lives in [off, len) of
  * [0, cap). Producers append at the end, consumers advance off; compaction
  * moves unread bytes to the front only when space runs out, so the common

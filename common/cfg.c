@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Loading the configuration file: the schema tables (one row per setting,
  * with its type, range, default and place in struct bx_config), the walk that
  * validates a file against them, and the lookups both daemons use (see cfg.h). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The one configuration file, read by both daemons (see doc/design.md).
  *
  * Every setting is described once in a schema table in cfg.c, which gives

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* CIDR parsing and matching; see cidr.h. */
 #include "config.h"
 

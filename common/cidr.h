@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Network prefixes (CIDR) and the allow/deny decision built on them: who may
  * send a PROXY header (proxy_from), who may connect to a service at all
  * (frontend.services.[i].allow / deny). Pure functions, no allocation. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The command line both daemons share (-c, -f, -t, -V, -h) and bx_cli_main,
  * their common main(): parse, load the config, then test it (-t) or run. */
 #include "config.h"

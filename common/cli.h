@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The command line both daemons share: -c FILE, -f, -t, -V, -h. */
 #ifndef BACTRIAN_COMMON_CLI_H
 #define BACTRIAN_COMMON_CLI_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The start-up steps both masters take in the same order: log target,
  * background, pid file. */
 #ifndef BACTRIAN_COMMON_DAEMON_H

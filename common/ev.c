@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The epoll event loop (see ev.h). */
 #include "config.h"
 

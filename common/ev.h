@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* A small epoll event loop: descriptor watchers and one-shot timers.
  *
  * Watchers and timers are embedded in the caller's own objects (no

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Landlock rules; see landlock.h. The constants of newer ABIs are defined
  * here so the build does not depend on how new the installed kernel
  * headers are; the ABI the running kernel reports decides what is used. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The Landlock layer of confinement (sandbox.h): file access only where
  * declared (bx_sandbox_allow_read, bx_sandbox_allow_log), no TCP bind or
  * connect, no signals and no abstract Unix sockets outside the process. On

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # libcommon: code shared by both daemons (static, not installed).
 noinst_LTLIBRARIES += common/libcommon.la
 common_libcommon_la_SOURCES = \

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Error log and access log.
  *
  * The error log goes to stderr, a file or syslog. Each line is written with a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Socket helpers (see net.h): TCP and Unix listeners, the non-blocking Unix
  * connect, and address parsing and formatting. None of them logs. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Socket helpers. Each returns a descriptor or 0 on success, or -1 with a
  * message naming the address in the caller's buffer; none of them logs. */
 #ifndef BACTRIAN_COMMON_NET_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Pid files that refuse a second instance. The file stays locked (fcntl
  * write lock, which children do not inherit) for the life of the process that
  * created it, so a live holder is detected reliably and a stale file left by a

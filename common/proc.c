@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Process supervision both daemons share (see proc.h): daemonizing, the
  * privilege drop, signals on a signalfd, and crash-loop back-off. */
 #include "config.h"

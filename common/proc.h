@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Process supervision shared by both daemons: daemonizing, privilege drop,
  * signals delivered as events on a signalfd, and a table of supervised
  * children that are respawned with back-off when they crash-loop. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* PROXY protocol v1 and v2 parsing, and v2 encoding with the TLS TLVs
  * (see proxy.h and HAProxy's proxy-protocol.txt). */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* PROXY protocol v1 (text) and v2 (binary), as specified by HAProxy's
  * proxy-protocol.txt: parsing for listeners that accept it, and v2 encoding
  * for the frontend's header to the backend. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* See ratelimit.h. */
 #include "config.h"
 

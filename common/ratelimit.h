@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* A log rate limit: at most one line per second, each line telling how many
  * events went unlogged since the one before. The state is two words updated
  * with atomics only, so it may live in memory shared by many processes (the

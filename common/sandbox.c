@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Confinement: the shared violation table, the SIGSYS handler, apply; see
  * sandbox.h. The seccomp rules are in sandbox_rules.c, Landlock in
  * landlock.c. */

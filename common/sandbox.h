@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Confinement of the processes that parse client bytes (issue 10, part 2).
  *
  * A confined process has PR_SET_NO_NEW_PRIVS and PR_SET_DUMPABLE 0 (no

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The seccomp allow-lists; see sandbox_rules.h and sandbox.h.
  *
  * Calls are named, not numbered, so one list serves every architecture

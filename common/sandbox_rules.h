@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The seccomp allow-lists of the confinement profiles (sandbox.h). */
 #ifndef BACTRIAN_COMMON_SANDBOX_RULES_H
 #define BACTRIAN_COMMON_SANDBOX_RULES_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The scoreboard file format: the reader's checks; see sbfile.h. Also
  * compiled into the status module, which links nothing else of ours. */
 #include <string.h>

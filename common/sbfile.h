@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The frontend scoreboard file (frontend.scoreboard_file): its on-disk
  * format, shared by the frontend that writes it and the readers (the
  * backend's status module). Nothing else of the frontend is in it.

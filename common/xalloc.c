@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Allocation that aborts on out of memory instead of returning NULL (see
  * xalloc.h for why that is safe here). */
 #include "config.h"

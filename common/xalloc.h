@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Allocation that never returns NULL: out of memory aborts the process.
  * Every client-controlled size is bounded before it reaches these, so OOM here
  * means the machine is out of memory, not that a client asked for too much. */

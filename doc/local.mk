@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Man pages and guides. The man pages name the configured paths, filled in
 # at build time from the .in sources.
 bx_man_pages = doc/bactrian-frontend.8 doc/bactrian-backend.8 doc/bactrian.conf.5

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Configs, dev certificates and `make run`.
 EXTRA_DIST += etc/bactrian-dev.conf.in etc/bactrian.conf.in
 DISTCLEANFILES += etc/bactrian-dev.conf etc/bactrian.conf

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # `make run`: both daemons in the foreground with the dev config. Ctrl-C (or
 # TERM) stops both and waits for them, so no process is left behind.
 set -u

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Connect-time access control of a service (frontend.services.[i].allow and
  * deny, decided by bx_access_allowed in common/cidr.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* OpenSSL allocations on a bump arena; see arena.h. */
 #include "config.h"
 

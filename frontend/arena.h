@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* A bump arena for OpenSSL's allocations in a lean relay child.
  *
  * Why: a lean child (lean.h) is forked from the master and must write to as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The per-client process; see child.h. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* A frontend child: waits in accept with the other idle children, serves
  * one client (PROXY header in, limits, TLS handshake, first request byte,
  * backend connect with retry, PROXY v2 header out, relay) and exits after

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The master's side of the key process (keyctl.h). */
 #include "config.h"
 

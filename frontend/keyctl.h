@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The master's side of the key process (keyproc.h): starting it, telling it
  * which keys a generation uses, and making the sign channels handed to the
  * processes that may sign. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The key process (keyproc.h): loads the private keys, signs on request,
  * nothing else. It parses no client bytes; its only peers are the master (on
  * the control socket, checked by credentials on every message) and the sign

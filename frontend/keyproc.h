@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The key process: the only process of the frontend that ever holds a vhost's
  * private key (the pattern of h2o's neverbleed and the OpenSSH monitor).
  *

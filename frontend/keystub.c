@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Key stubs (keystub.h). The delegation uses OpenSSL's legacy RSA_METHOD and
  * EC_KEY_METHOD (deprecated in OpenSSL 3, hence the define below, in this one
  * file): a key with a non-default method is "foreign" to OpenSSL 3 and stays on

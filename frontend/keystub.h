@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The key stub: what the master and the children hold instead of a private
  * key. It is the certificate's public key with an OpenSSL method whose
  * private operations ask the key process (keyproc.h) over this process's sign

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Hand-off of idle connections to lean relay children; see lean.h. */
 #include "config.h"
 

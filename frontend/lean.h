@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The lean relay: a connection that has gone idle moves out of the child
  * that did its TLS handshake into a fresh child of the master.
  *

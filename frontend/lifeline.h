@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* What a frontend child does when its master dies, or when the master asks
  * it to end its client politely (reload limits). Both are signals, handled
  * in the child by code that only flips flags and makes async-signal-safe

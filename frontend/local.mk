@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # bactrian-frontend: the code lives in a convenience library so the unit
 # tests (tests/unit/check_frontend) link the same objects.
 noinst_LTLIBRARIES += frontend/libfrontend.la

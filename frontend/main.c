@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* bactrian-frontend: entry point. The shared main() in common/cli.c parses the
  * command line and loads the configuration, then hands over to the master
  * (frontend/master.c). */

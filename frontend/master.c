@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The frontend master: binds every service, builds the TLS contexts, keeps a
  * pool of pre-forked children ready in accept and never reads client bytes
  * itself, except to refuse clients with a 503 when max_children are busy.

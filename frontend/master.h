@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The frontend master: binds services, builds TLS contexts, keeps the pool. */
 #ifndef BACTRIAN_FRONTEND_MASTER_H
 #define BACTRIAN_FRONTEND_MASTER_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* How the frontend refuses a client, and how it says so in the log.
  *
  * Each refusal class (per_ip_max, max_children, backend down or full, the

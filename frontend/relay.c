@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Client <-> backend relay; see relay.h. */
 #include "config.h"
 

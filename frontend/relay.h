@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Moving bytes between a client and its backend connection until either
  * side is done. One loop (on one edge-triggered epoll) runs two directions,
  * each from its source side through a middle buffer to its destination side;

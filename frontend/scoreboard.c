@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Scoreboard and ticket keys in shared memory; see scoreboard.h. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The frontend scoreboard: one slot per child in shared memory, written by
  * the child it belongs to (and by the master around fork and reap), read
  * by the master (pool sizing) and the children (per-IP limits). With

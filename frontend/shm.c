@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Shared regions with read-only views for children; see shm.h. */
 #include "config.h"
 

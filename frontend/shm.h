@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Shared memory the master writes and its children may only read, or read
  * but for one part of it: the scoreboard (each child writes its own slot)
  * and the session ticket keys (no child writes them).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The master's private slot owners; see slottab.h. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The master's private table of slot owners: which pid holds which
  * scoreboard slot, of which generation. Plain heap memory of the master,
  * never shared: the scoreboard pages are written by children, so the master

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The hostile-child test's hook (child.h): a weak no-op in the daemon. The
  * test build of the frontend (tests/hostile) links a strong definition that
  * runs attacker actions inside a real confined child. */

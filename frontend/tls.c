@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Per-vhost TLS contexts, SNI, ALPN and shared session tickets. */
 #include "config.h"
 

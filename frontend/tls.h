@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* TLS for the frontend: one SSL_CTX per vhost, built in the master before
  * forking, holding the certificate and a key stub (keystub.h) whose
  * signatures the key process makes; SNI picks the context; session tickets

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* TLS 1.3 record protection for the relay phase (RFC 8446 section 5, 7.1-7.3).
  * See tlsrec.h for why this exists. */
 #include "config.h"

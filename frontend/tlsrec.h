@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* A TLS 1.3 record layer for the application-data phase of a connection
  * whose handshake OpenSSL did.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The waiting room: clients that have not sent enough to be served yet
  * (plain: a complete request head; TLS: a complete first record, the
  * ClientHello) wait in the master's epoll, not in a child.

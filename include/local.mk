@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # The public module API: one header and its pkg-config file. The header goes
 # to $(includedir)/bactrian/module.h: modules write #include <bactrian/module.h>.
 bactrianincludedir = $(includedir)/bactrian

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* chat: rooms over pub/sub, JSON messages, nicknames, join and leave notices.
  *
  * Client to server (one JSON object per text message):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* echo: every WebSocket text and binary message comes back unchanged, with
  * the same opcode; the WebSocket conformance target. Settings besides the
  * WebSocket options: "greeting" (sent on open, off by default), "origins"

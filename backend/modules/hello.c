@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* hello: the skeleton for a new page module. It answers every GET or HEAD
  * below its mount with a fixed text, and does nothing else.
  *

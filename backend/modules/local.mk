@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Bundled page modules: each is one shared object NAME.so loaded with dlopen.
 # The dev config loads them from the build tree's .libs.
 BM_LDFLAGS = -module -avoid-version -shared -export-symbols-regex '^bactrian_module$$'

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* mirror: answers with what it was given, for tests, demos and benchmarks.
  *
  * A POST gets its own body back; "?whoami" answers what the request API

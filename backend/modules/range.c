@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* HTTP Range parsing (see range.h). */
 #include <errno.h>
 #include <stdbool.h>

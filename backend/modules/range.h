@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* HTTP Range (RFC 9110 14.1.2) for one representation of known size: parse,
  * clamp, sort and merge, independent of the module that sends the bytes, so
  * it can be unit-tested and fuzzed on its own. */

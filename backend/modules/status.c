@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* status: the backend's counters, and the frontend's scoreboard, as JSON.
  *
  *   { "generation": 1, "time": 1763770000, "worker": 0, "workers": [ { "index": 0,

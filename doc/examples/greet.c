@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* greet: a sample Bactrian page module, built out of tree (doc/modules.md).
  *
  *   cc -shared -fPIC $(pkg-config --cflags bactrian-module) -o greet.so greet.c

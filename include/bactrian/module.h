@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Bactrian page module API.
  *
  * A module is a shared object that exports one constant descriptor named

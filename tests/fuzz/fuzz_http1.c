@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* libFuzzer target: HTTP/1.1 request heads and chunked bodies from clients.
  * Built with --enable-fuzz; run with -dict=tests/fuzz/http1.dict. */
 #include "config.h"

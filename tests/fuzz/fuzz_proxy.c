@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* libFuzzer target: PROXY v1/v2 headers from an untrusted load balancer. */
 #include "config.h"
 

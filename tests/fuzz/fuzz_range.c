@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* libFuzzer target: a Range header value for a file of fuzzed size through
  * be_range_parse (backend/modules/range.c). Oracle: a result in [-1, BE_RANGE_MAX];
  * ranges inside the file, ascending, never overlapping or touching (so their sum

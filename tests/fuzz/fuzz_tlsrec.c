@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* libFuzzer target: TLS 1.3 records from a client through fe_tlsrec_open.
  *
  * Two modes, picked by the first byte (which also picks the suite):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* libFuzzer target: the incremental UTF-8 validator against a plain
  * reference written from the RFC 3629 table, fed whole and in slices. */
 #include "config.h"

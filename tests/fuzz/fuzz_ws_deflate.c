@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* libFuzzer target: permessage-deflate. The input is an extension offer (up
  * to the first NUL) and then bytes. Oracle:
  * - negotiation: the answer fits the given buffer (also tiny ones), is NUL

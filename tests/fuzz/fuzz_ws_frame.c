@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* libFuzzer target: WebSocket frames from a client, with and without RSV1
  * allowed, through the incremental parser and the UTF-8 validator. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* libFuzzer target: the opening handshake and the 101, as be_ws_upgrade does
  * them, with the real wspick test module (tests/modules/mod_wspick.c, which
  * picks the first subprotocol the client offers, of any length) deciding.

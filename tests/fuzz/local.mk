@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/fuzz/: libFuzzer targets, one per parser that reads bytes from the
 # network. --enable-fuzz compiles every object with -fsanitize=fuzzer-no-link
 # (configure.ac), so they link the daemons' own libraries.

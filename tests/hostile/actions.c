@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Attacker actions; see actions.h. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Attacker actions for the hostile-child test (tests/integration/
  * sandbox_hostile.py), run inside a real confined process: a frontend child
  * of the test build of bactrian-frontend (fe_hook.c) or a backend worker

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The test build's fe_test_hook (frontend/child.h): a plaintext client whose
  * first line is "HOSTILE <action> [<arg>]" gets the action run inside its
  * confined child and the result line back. Actions that need nothing of the

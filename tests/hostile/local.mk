@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # The hostile-child test (tests/integration/sandbox_hostile.py): attacker
 # actions run inside a real confined frontend child and backend worker.
 

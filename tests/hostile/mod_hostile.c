@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The hostile-child test's backend module: GET <mount>?do=ACTION&arg=ARG
  * runs the attacker action (actions.h) inside the confined worker and
  * answers the result line. Test code only (check_LTLIBRARIES). */

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """static does not serve dotfiles (.git, .env, any path component starting
 with '.') unless `dotfiles = true`; the mount point itself is not judged."""
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """The module connect hook (bm_module.connect) and the identity module code
 runs with. The hook sees the client address (the PROXY header's when one
 came, else the TCP peer) before any HTTP byte is parsed and may refuse it:

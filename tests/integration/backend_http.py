@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """The backend alone, over TCP and its Unix socket, driven by curl and raw
 sockets: static files (ranges, conditionals, no escape from root), errors
 and limits, keep-alive and pipelining, chunked bodies and 100-continue,

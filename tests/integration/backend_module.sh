@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # A page module built out of tree: the public header and bactrian-module.pc
 # are installed (DESTDIR), doc/examples/greet.c is compiled with the flags
 # pkg-config gives, and the backend loads it, validates its settings (-t) and

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # The command-line contract of both daemons: -V, -h, -t on the shipped
 # configs, -t naming file and line of a mistake, and a second copy refused by
 # the pid file.

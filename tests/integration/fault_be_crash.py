@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Issue 13.7: a module that crashes its worker on every request is backed off.
 
 crashtest raises SIGSEGV on .../boom. Each crash is logged by the master with

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Issue 13.6 (backend): at its descriptor limit a worker pauses accepting for
 100 ms (the listener out of its loop, so it does not spin), says so at most
 once a second with a count of the pauses it did not log, and resumes when

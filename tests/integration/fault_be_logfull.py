@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Issue 13.7: a full log disk neither crashes nor blocks the backend.
 
 The error and access logs live on a 1 MiB tmpfs (needs root to mount; skips

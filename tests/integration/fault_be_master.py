@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Issue 13.1: the backend master's death is not an outage.
 
 Under load (WebSocket sessions echoing, a request rate), kill -9 of the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Issue 13.2: connections spread evenly over the backend's workers.
 
 200 WebSocket sessions echoing every 100 ms plus a modest request rate over

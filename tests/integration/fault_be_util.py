@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Load and probes for the backend fault-injection tests (fault_be_*.py).
 
 WsPool keeps N raw WebSocket sessions to the backend's echo mount, each

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Issue 13.6 (frontend): at the descriptor limit nothing hangs. The
 master's RLIMIT_NOFILE is lowered (prlimit) and its idle children replaced,
 so every new child has (almost) no descriptor to spare: clients get an

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Issue 13.1: a kill -9 of the frontend master is not an outage. Idle
 children exit at once and give the listening sockets back, relays finish
 their client, and a new master binds at once and serves within 1 s."""

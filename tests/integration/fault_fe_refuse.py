@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Issue 13.5, 13.6 (frontend): refusals are quiet and clear, and fail fast.
 A flood of per-IP refusals logs about one line a second with a count; a TLS
 client over the limit gets a TLS alert, not a reset; a backend that cannot

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Issue 13.3: a reload never kills a live session by default. Ten HUP
 reloads in a row with WebSocket sessions open (wss and ws through the
 frontend to the backend's echo module): every session stays up and echoes

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Issue 13.4: slow clients cannot starve others. Clients that trickle a
 request head (plain) or a ClientHello (TLS) one byte at a time wait in the
 master's waiting room, not in a child: with more of them than max_children,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Connect-time access control (frontend.services.[i].allow / deny): a refused
 client is closed before a byte is read, on plaintext and TLS services alike,
 IPv4 and IPv6; a client behind a trusted PROXY sender is judged by the address

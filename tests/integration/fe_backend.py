@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Frontend and an unreachable or restarting backend: 503 (Retry-After) with a log line
 when it stays down, no failed request when it comes back within
 backend_retry."""

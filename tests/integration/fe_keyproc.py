@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """The key process (frontend/keyproc.h) is the only frontend process that holds
 a private key: a scan of /proc/PID/mem of the master, a handshake child, a
 lean child and the idle children finds none of the key's secret bytes, and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Idle connections move from the child that did their handshake into a lean
 child of the master (frontend/lean.h), and go on working there: wss:// on our
 own TLS 1.3 record layer, ws:// on splice, a KeyUpdate after the move, and

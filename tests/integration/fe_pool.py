@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Frontend process pool: max_children, per_ip_max and debug_ip are
 enforced; a child killed mid-connection leaves the others untouched; the
 pool is refilled."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """A PROXY header in front of TLS: a load balancer that passes TLS through
 sends PROXY v1 or v2 in clear, then the client's handshake follows on the
 same connection. The frontend must take the client address from the header,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Frontend end to end: HTTP and HTTPS through the frontend to the real
 backend over IPv4 and IPv6, the client address and connection id the
 backend logs, a vhost with its own backend socket, PROXY headers from a

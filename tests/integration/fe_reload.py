@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Frontend HUP reload: new certificates and services are picked up, a bad
 config keeps the running one, old children finish their clients; USR1
 reopens the log; TERM stops gracefully."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """The master trusts nothing a child can write (issue 10): garbage in every
 shared scoreboard field, written from outside through the scoreboard file
 (which is a mapping of the same pages the master and children use, so this

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """The frontend scoreboard on the status page: the frontend keeps it in
 frontend.scoreboard_file, the backend's status module maps it and shows the
 busy children (client address, state, bytes, conn id). The file is mode

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Frontend timeouts: no first request byte gets a 408 page (plaintext and
 TLS); a stalled handshake is closed; WebSocket-like traffic keeps a
 connection past idle_timeout while a silent one is closed."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Frontend TLS: SNI picks the vhost certificate, unknown names get the
 default (or fail under strict_sni), TLS 1.0/1.1 are refused, sessions
 resume across children."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Edges of our own TLS 1.3 record layer (frontend/tlsrec.c) in a live
 frontend, with Python's ssl module (OpenSSL) on memory BIOs as the client so
 the test controls which records travel in one TCP write."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Helpers shared by the frontend integration tests (fe_*.py)."""
 import os
 import re

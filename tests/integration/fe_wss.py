@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """WebSocket echo over wss:// through the frontend (TLS relay) and ws://
 (splice relay) to the backend's echo module, with Python websockets."""
 import asyncio

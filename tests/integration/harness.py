@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Starts the real Bactrian daemons for integration tests.
 
 A test builds a config with the settings it needs, starts the backend and/or

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/integration/: each file is one test run against the real daemons
 # (harness.py). The frontend's list (FE_IT) is still in frontend/local.mk.
 EXTRA_DIST += tests/integration/harness.py
@@ -29,7 +30,7 @@ TESTS += $(WS_IT)
 EXTRA_DIST += $(WS_IT) tests/integration/ws_browser.js
 
 # Operations (install layout, init scripts, docs, signals).
-bx_ops_tests = tests/integration/ops_docs.sh tests/integration/ops_initd.sh \
+bx_ops_tests = tests/integration/ops_docs.sh tests/integration/ops_initd.sh tests/integration/ops_license.sh \
 	tests/integration/ops_reload.py tests/integration/ops_makerun.sh
 TESTS += $(bx_ops_tests)
 EXTRA_DIST += $(bx_ops_tests)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """The public module API that no bundled module calls, through test modules
 (one per API area, built in tests/modules): the request and the mount's
 settings (requesttest), and the asynchronous side: the per-request slot, a

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Every setting of the configuration schema (the tables in common/cfg.c) is
 # documented in bactrian.conf(5) and appears, set or commented out, in the
 # production example etc/bactrian.conf.in. A setting added to the schema

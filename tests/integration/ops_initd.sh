@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # The install layout and the init scripts, against a scratch-prefix install:
 # `make install prefix=$T/inst` puts every file where DESTDIR-less installs
 # put it; the SysV scripts start, report status, reload (HUP, refused for a

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # `make run`'s script (etc/run-dev.sh), as a developer uses it: both daemons
 # come up with the dev config, and Ctrl-C (SIGINT to the whole foreground
 # process group) stops both, leaving no process behind. The dev config is

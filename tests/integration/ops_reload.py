@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Graceful reload (HUP) of both daemons, as operators use it.
 
 * a broken config on reload: the old one keeps serving, the error is logged

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
 """The hostile-child test (issue 10): attacker actions run inside a real,
 confined frontend child (the test build tests/hostile/bactrian-frontend-hostile,
 same objects as the daemon plus a hook) and a real backend worker (the test

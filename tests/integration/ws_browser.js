@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 // Headless Chromium opens the demo page served by the backend, connects to
 // /echo, sends a message and sees the echo; then two pages join the same chat
 // room and a message from one appears on the other.

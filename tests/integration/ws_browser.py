@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Headless Chromium on the demo page: echo round trip and a chat message
 crossing two pages (tests/integration/ws_browser.js, playwright-core from
 /opt/bactrian-node, Chromium from Debian)."""

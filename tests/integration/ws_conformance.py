@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """WebSocket conformance of the real backend, written from RFC 6455 and RFC 7692.
 
 Raw sockets (this is not our parser: every byte is built here) drive the echo

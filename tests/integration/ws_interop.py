@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Interop with an independent client: Python `websockets` (Debian's 10.4),
 with and without permessage-deflate, against echo and chat on a backend with
 two workers (chat messages cross workers through pub/sub)."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """The WebSocket module API parts that echo and chat do not use, through the
 test module tests/modules/wstest: a producer send (bm_ws_send_from),
 back-pressure with bm_ws_writable and drain(), bm_ws_list, a module ping and

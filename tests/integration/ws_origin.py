@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """chat refuses a browser from another site (cross-site WebSocket hijacking):
 same-origin by default (the Origin's host must be the Host the request was
 sent to), an `origins` allow-list when set; a client without Origin (not a

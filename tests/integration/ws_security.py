@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Backend security regressions (issue 10, parts 4 and 5), each written to fail
 on the defect it guards against:
 

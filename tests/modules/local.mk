@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/modules/: page modules for the integration tests only, built by
 # `make check` into tests/modules/.libs (doc/modules.md lists what each covers).
 BX_TEST_MODULE_LDFLAGS = -module -avoid-version -shared -rpath /nowhere

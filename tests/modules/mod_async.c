@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* asynctest: a test module for the parts of the API a plain handler does
  * not reach: answering later from tick() (BM_ASYNC), descriptor watchers,
  * streaming from a watcher, bm_on_abort, the per-request slot and the clock.

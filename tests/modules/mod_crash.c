@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* crashtest: a test module that kills its worker, for the crash-loop tests.
  *   GET .../boom...  raises SIGSEGV in the handler (every time)
  *   anything else    answers "alive\n"

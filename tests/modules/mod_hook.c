@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* hooktest: a test module for the connect hook and for the identity init()
  * runs with.
  *   refuse = [ "127.0.0.2", "203.0.113.9" ];  clients its connect hook refuses

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* requesttest: a test module for the request side of the module API and the
  * mount's settings, the parts no bundled module reads (module_api.py).
  * Every request gets a streamed text/plain dump, one "key=value" per line:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* A WebSocket module for ws_security.py and the fuzz target of the 101 path:
  * accept() picks the first subprotocol the client offers, whatever its length
  * (module.h allows that), and refuses with 403 when that subprotocol is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* A WebSocket module for the integration tests only (ws_module_api.py):
  * drives the parts of the API that echo and chat do not use. Text commands:
  *   "produce N"  one binary message of N bytes from a producer (bm_ws_send_from)

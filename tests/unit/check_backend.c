@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Runner for the backend/ unit tests (tests/unit/backend/ mirrors backend/):
  * one Suite per source file. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Runner for the common/ unit tests (tests/unit/common/ mirrors common/):
  * one Suite per source file. */
 #include "config.h"

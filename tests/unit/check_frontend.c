@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Runner for the frontend/ unit tests. */
 #include "config.h"
 

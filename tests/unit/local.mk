@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/unit/: Check unit tests, laid out as the sources are
 # (tests/unit/common/test_X.c tests common/X.c, and so on), one runner per
 # source directory. check_frontend is built by frontend/local.mk for now.

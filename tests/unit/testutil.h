@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Helpers shared by the Check unit tests. */
 #ifndef BACTRIAN_TESTS_TESTUTIL_H
 #define BACTRIAN_TESTS_TESTUTIL_H

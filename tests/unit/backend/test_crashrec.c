@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Crash records and mount gates (backend/crashrec.h): what a worker writes is
  * read by the master as untrusted: bounded, printable, checked against the
  * master's own mount count and generation. */

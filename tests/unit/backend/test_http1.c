@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The HTTP/1.1 parser: a corpus of requests fed whole and at every split
  * point must give the same verdict; malformed and oversized requests get
  * their status; chunked bodies decode the same however they are cut. */

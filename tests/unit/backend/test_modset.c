@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The Allow header's method list (backend/modset.c): names in a fixed order,
  * comma-separated, and never past the buffer. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The master's side of pub/sub (backend/pubsub.c): the workers' socket
  * directory is made under $TMPDIR with mode 0700 and a fresh name, a dead
  * worker's socket goes alone, and the master's stop leaves nothing behind. */

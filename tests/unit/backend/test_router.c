@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Routing: vhost by name or alias (else the default), then the longest
  * mount path on a segment boundary; named vhost beats "*" on a tie. */
 #include "config.h"

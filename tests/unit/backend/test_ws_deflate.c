@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* permessage-deflate: negotiation of every legal offer form, declined offers,
  * several offers, and compression round trips (context takeover or not,
  * every window, split input, zip bomb cap, RFC 7692 examples). */

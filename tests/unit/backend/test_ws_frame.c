@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Frame parser: every split point, every header rule, the encoder. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Opening handshake rules and the accept key. */
 #include "config.h"
 

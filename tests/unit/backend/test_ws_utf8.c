@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* UTF-8 validator: valid and invalid sequences, overlong forms, surrogates,
  * code points above U+10FFFF, and the same at every split point. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The connect-time allow/deny decision (common/cidr.c). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The shared command line (common/cli.c): options land in struct bx_cli,
  * the default config is under sysconfdir, -V and -h exit 0, usage errors
  * exit 2. */

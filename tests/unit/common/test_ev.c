@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The event loop: descriptor events, timer order, re-arming and stopping,
  * and a watcher stopped by an earlier callback in the same batch. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The shared log rate limit (common/ratelimit.c): one line per second, each
  * telling how many events went unlogged before it. */
 #include "config.h"

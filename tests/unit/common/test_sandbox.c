@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Confinement profiles (common/sandbox.h): each test forks a child that
  * confines itself and tries calls; the parent checks how it ended and what
  * bx_sandbox_describe says, as a master's reap does. */

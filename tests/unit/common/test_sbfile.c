@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The scoreboard file reader (common/sbfile.c): a file of another layout,
  * too short, or whose header claims more slots than it holds is refused
  * before any slot is read, and sizes cannot overflow the check. */

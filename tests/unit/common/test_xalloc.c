@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Allocation that aborts instead of returning NULL (common/xalloc.c): zero
  * sizes still give a pointer, calloc zeroes, strndup copies exactly n bytes
  * and terminates, and a failed allocation ends the process with SIGABRT. */

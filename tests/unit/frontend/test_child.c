@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The frontend's own tiny HTTP bits: Host sniffing for plaintext vhost
  * choice and its error pages. */
 #include "config.h"

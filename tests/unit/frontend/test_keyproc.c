@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The key process (frontend/keyproc.c), run for real in a forked process and
  * spoken to as the master and as a (possibly compromised) child would: it
  * signs what it should, and refuses what a hostile child might ask (a raw RSA

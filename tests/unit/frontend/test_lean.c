@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The hand-off of idle connections (frontend/lean.c), master side: what a
  * possibly compromised child sends must not make the master block, leak
  * descriptors or log unterminated text. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Scoreboard: slot states, per-IP counting, children's read-only views,
  * ticket keys (read-only in children, never an inconsistent copy),
  * connection ids. */

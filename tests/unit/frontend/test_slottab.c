@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The master's private slot table and its checks (frontend/slottab.c):
  * whatever children write into the shared scoreboard, the master's loops
  * stay within its own table, and a hand-off is taken only from the pid that

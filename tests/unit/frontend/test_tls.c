@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* kTLS and our TLS 1.3 record layer are never both active on a connection
  * (frontend/tls.c): the rule as a pure function, and fe_tls_take_keys on a
  * real TLS 1.3 handshake with the kernel's kTLS switched on by the test-only

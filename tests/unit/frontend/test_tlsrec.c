@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* tlsrec against the real, independent implementation: OpenSSL does a TLS
  * 1.3 handshake over a socketpair, then the server side switches to tlsrec
  * with the keylog secrets while the client stays a plain OpenSSL SSL. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Range parsing (backend/modules/range.c): syntax, clamping, suffixes, the
  * 416 case, ignored headers, and merging of overlapping and adjacent ranges
  * (16 copies of "0-" are one range, not 16 parts). */
