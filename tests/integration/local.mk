@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # tests/integration/: each file is one test run against the real daemons
-# (harness.py). The frontend's list (FE_IT) is still in frontend/local.mk.
+# (harness.py), grouped by the part of the server they drive.
 EXTRA_DIST += tests/integration/harness.py
 TESTS += tests/integration/cli.sh
 EXTRA_DIST += tests/integration/cli.sh
@@ -34,3 +34,17 @@ bx_ops_tests = tests/integration/ops_docs.sh tests/integration/ops_initd.sh test
 	tests/integration/ops_reload.py tests/integration/ops_makerun.sh
 TESTS += $(bx_ops_tests)
 EXTRA_DIST += $(bx_ops_tests)
+
+# The frontend with a backend behind it (TLS, pool, relay, reload, faults).
+FE_IT = tests/integration/fe_relay.py tests/integration/fe_tls.py \
+	tests/integration/fe_pool.py tests/integration/fe_backend.py \
+	tests/integration/fe_timeouts.py tests/integration/fe_reload.py \
+	tests/integration/fe_wss.py tests/integration/fe_lean.py \
+	tests/integration/fe_proxy_tls.py tests/integration/fe_status.py \
+	tests/integration/fe_tlsrec.py tests/integration/fe_sbtrust.py \
+	tests/integration/fe_access.py tests/integration/fe_keyproc.py \
+	tests/integration/fault_fe_master.py tests/integration/fault_fe_reload.py \
+	tests/integration/fault_fe_slow.py tests/integration/fault_fe_refuse.py \
+	tests/integration/fault_fe_fdlimit.py
+TESTS += $(FE_IT)
+EXTRA_DIST += $(FE_IT) tests/integration/fe_util.py

@@ -35,3 +35,17 @@ tests_unit_check_backend_LDADD = tests/unit/libtestutil.la backend/libbackend.la
 	$(LIBSECCOMP_LIBS)
 TESTS += tests/unit/check_backend
 endif
+
+# frontend/ (the objects of frontend/libfrontend.la)
+if HAVE_CHECK
+check_PROGRAMS += tests/unit/check_frontend
+tests_unit_check_frontend_SOURCES = tests/unit/check_frontend.c \
+	tests/unit/frontend/test_child.c tests/unit/frontend/test_scoreboard.c \
+	tests/unit/frontend/test_tlsrec.c tests/unit/frontend/test_lean.c \
+	tests/unit/frontend/test_slottab.c tests/unit/frontend/test_tls.c \
+	tests/unit/frontend/test_keyproc.c
+tests_unit_check_frontend_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_frontend_LDADD = frontend/libfrontend.la common/libcommon.la $(CHECK_LIBS) \
+	$(OPENSSL_LIBS) $(LIBCONFIG_LIBS) $(LIBSECCOMP_LIBS)
+TESTS += tests/unit/check_frontend
+endif
