@@ -192,6 +192,19 @@ struct fe_transport {
     bool movable;             /* its state can be handed to another process */
 };
 
+/* What a plain or splice read that moved no bytes means: the peer's end
+ * (1: progress, the end is passed on), nothing yet (0) or an error (-1). */
+static int read_ended(struct side *s, ssize_t n)
+{
+    if (n == 0) {
+        s->eof = true;
+        return 1;
+    }
+    if (errno == EAGAIN)
+        s->rw = POLLIN;
+    return errno == EAGAIN || errno == EINTR ? 0 : -1;
+}
+
 /* Plain socket into a buffer. A read that returns less than asked is taken
  * as draining the socket (epoll says when more comes), which saves the read
  * that would only say EAGAIN. */
@@ -208,13 +221,7 @@ static int plain_read(struct fe_relay *r, struct side *s, struct mid *m)
             s->rw = POLLIN;
         return 1;
     }
-    if (n == 0) {
-        s->eof = true;
-        return 1;
-    }
-    if (errno == EAGAIN)
-        s->rw = POLLIN;
-    return errno == EAGAIN || errno == EINTR ? 0 : -1;
+    return read_ended(s, n);
 }
 
 static ssize_t plain_write(struct fe_relay *r, struct side *s, struct mid *m, bool *wrote)
@@ -245,13 +252,7 @@ static int splice_read(struct fe_relay *r, struct side *s, struct mid *m)
         m->len += (size_t)n;
         return 1;
     }
-    if (n == 0) {
-        s->eof = true;
-        return 1;
-    }
-    if (errno == EAGAIN)
-        s->rw = POLLIN;
-    return errno == EAGAIN || errno == EINTR ? 0 : -1;
+    return read_ended(s, n);
 }
 
 static ssize_t splice_write(struct fe_relay *r, struct side *s, struct mid *m, bool *wrote)

@@ -32,17 +32,7 @@ def _moddir(tmp):
 
 def _req(addr, path, host="localhost"):
     try:
-        c = fb.connect(addr)
-        c.sendall(b"GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" %
-                  (path.encode(), host.encode()))
-        data = b""
-        while True:
-            b = c.recv(65536)
-            if not b:
-                break
-            data += b
-        c.close()
-        return data
+        return fb.get(addr, path, host)
     except OSError:
         return b""
 

@@ -189,9 +189,10 @@ class HttpLoad:
             self.thread.join(5)
 
 
-def get(addr, path):
+def get(addr, path, host="localhost"):
     c = connect(addr)
-    c.sendall(b"GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n" % path.encode())
+    c.sendall(b"GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" %
+              (path.encode(), host.encode()))
     data = b""
     while True:
         b = c.recv(65536)
