@@ -12,6 +12,7 @@ Suite *suite_fe_lean(void);
 Suite *suite_fe_slottab(void);
 Suite *suite_fe_ktls(void);
 Suite *suite_fe_keyproc(void);
+Suite *suite_fe_ticketkey(void);
 
 int main(void)
 {
@@ -22,6 +23,7 @@ int main(void)
     srunner_add_suite(sr, suite_fe_slottab());
     srunner_add_suite(sr, suite_fe_ktls());
     srunner_add_suite(sr, suite_fe_keyproc());
+    srunner_add_suite(sr, suite_fe_ticketkey());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
