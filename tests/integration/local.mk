@@ -57,3 +57,8 @@ tests_integration_bactrian_frontend_clock_LDADD = frontend/libfrontend.la common
 	$(OPENSSL_LIBS) $(ZLIB_LIBS) $(LIBCONFIG_LIBS) $(LIBSECCOMP_LIBS)
 TESTS += tests/integration/fe_ticket_secret.py
 EXTRA_DIST += tests/integration/fe_ticket_secret.py
+
+# Several hosts in network namespaces (issue 11.5): needs root and ip netns,
+# skips otherwise; netns_util.py makes and removes the hosts.
+TESTS += tests/integration/multihost.py
+EXTRA_DIST += tests/integration/multihost.py tests/integration/netns_util.py
