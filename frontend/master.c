@@ -574,8 +574,8 @@ static void warn_secret_owner(const struct bx_config *cfg, const struct fe_ticke
         return;
     if (fe_ticket_secret_owner(s) != (unsigned)uid && uid != 0)
         bx_log_warn("frontend.tls.ticket_secret_file %s is owned by uid %u, not by "
-                    "frontend.user '%s': a reload cannot read it again", cfg->fe.tls.ticket_secret_file,
-                    fe_ticket_secret_owner(s), cfg->fe.user);
+                    "frontend.user '%s': a reload cannot read it again",
+                    cfg->fe.tls.ticket_secret_file, fe_ticket_secret_owner(s), cfg->fe.user);
 }
 
 /* Makes the keys the new secret (or NULL: random keys) gives, now. */

@@ -70,16 +70,17 @@ static int check_file(int fd, const char *path, struct fe_ticket_secret *s, char
         return -1;
     }
     if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-        snprintf(err, errlen, "ticket_secret_file %s: mode %04o lets others at the secret; "
-                 "make it owner-only (chmod 600)", path, (unsigned)(st.st_mode & 07777));
+        snprintf(err, errlen,
+                 "ticket_secret_file %s: mode %04o lets others at the secret; "
+                 "make it owner-only (chmod 600)",
+                 path, (unsigned)(st.st_mode & 07777));
         return -1;
     }
     s->owner = (unsigned)st.st_uid;
     return 0;
 }
 
-static int read_all(int fd, const char *path, struct fe_ticket_secret *s, char *err,
-                    size_t errlen)
+static int read_all(int fd, const char *path, struct fe_ticket_secret *s, char *err, size_t errlen)
 {
     s->len = 0;
     while (s->len < READ_ROOM) {
@@ -101,9 +102,11 @@ static int read_all(int fd, const char *path, struct fe_ticket_secret *s, char *
     if (s->len && s->b[s->len - 1] == '\r')
         s->len--;
     if (s->len < FE_TICKET_SECRET_MIN || s->len > FE_TICKET_SECRET_MAX) {
-        snprintf(err, errlen, "ticket_secret_file %s: %s (%d to %d bytes needed; e.g. "
-                 "openssl rand -base64 48)", path, s->len < FE_TICKET_SECRET_MIN ? "too short"
-                 : "too long", FE_TICKET_SECRET_MIN, FE_TICKET_SECRET_MAX);
+        snprintf(err, errlen,
+                 "ticket_secret_file %s: %s (%d to %d bytes needed; e.g. "
+                 "openssl rand -base64 48)",
+                 path, s->len < FE_TICKET_SECRET_MIN ? "too short" : "too long",
+                 FE_TICKET_SECRET_MIN, FE_TICKET_SECRET_MAX);
         return -1;
     }
     return 0;

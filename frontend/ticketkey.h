@@ -22,7 +22,7 @@
 
 #include "frontend/scoreboard.h"
 
-#define FE_TICKET_SECRET_MIN 32   /* bytes: 256 bits if random, 192 if base64 */
+#define FE_TICKET_SECRET_MIN 32 /* bytes: 256 bits if random, 192 if base64 */
 #define FE_TICKET_SECRET_MAX 4096
 
 struct fe_ticket_secret;
