@@ -63,6 +63,9 @@ def available():
         r = _ip("-n", probe, "link", "add", "br0", "type", "bridge", check=False)
         if r.returncode != 0:
             return "cannot make a bridge in a namespace: %s" % r.stderr.strip()
+        r = _ip("netns", "exec", probe, "/bin/true", check=False)
+        if r.returncode != 0:  # e.g. a container that may not remount /sys
+            return "`ip netns exec` fails here: %s" % r.stderr.strip()
     finally:
         _ip("netns", "del", probe, check=False)
     return None
