@@ -295,6 +295,13 @@ void be_ws_on_writable(struct bm_ws *ws)
     ws->in_writable = false;
 }
 
+void be_ws_drop_backlog(struct bm_ws *ws)
+{
+    bx_buf_free(&ws->backlog);
+    ws->producer = NULL;
+    ws->streaming_out = false;
+}
+
 void be_ws_send_free(struct bm_ws *ws)
 {
     bx_buf_free(&ws->backlog);

@@ -389,23 +389,26 @@ static void send_close_frame(struct bm_ws *ws, unsigned code, const char *reason
 }
 
 /* Starts our side of the close handshake: the session ends when the peer
- * answers or close_timeout passes. */
+ * answers or close_timeout passes. The close frame goes right after what is
+ * already in the connection queue; frames still in the backlog are dropped,
+ * since no data frame may follow a close (RFC 6455 5.5.1). */
 static void start_close(struct bm_ws *ws, unsigned code, const char *reason)
 {
     if (ws->state != BE_WS_OPEN)
         return;
     send_close_frame(ws, code, reason);
+    be_ws_drop_backlog(ws);
     ws->state = BE_WS_CLOSING;
     ws->close_at = bm_now_ms() + ws->opt->close_timeout_ms;
     be_ws_arm_timer(ws);
     be_conn_flush(ws->c);
 }
 
-/* After a framing error the peer's close frame can no longer be found in
- * the stream: send FIN once our close frame is out, so the peer sees the
- * close and then EOF, and wait (discarding input) for it to hang up. Closing
- * outright would reset the connection with its unread bytes and could
- * destroy our close frame in flight. */
+/* Once our last frame is out: FIN, so the peer sees our close and then EOF
+ * (RFC 6455 7.1.1: the server closes the TCP connection first). The socket
+ * itself stays open, discarding input, until the peer hangs up or
+ * close_timeout passes: closing it with unread bytes would reset the
+ * connection and could destroy our close frame in flight. */
 void be_ws_half_close(struct bm_ws *ws)
 {
     if (!ws->shut_wr_pending || ws->c->closed || be_conn_pending(ws->c))
@@ -414,16 +417,28 @@ void be_ws_half_close(struct bm_ws *ws)
     shutdown(ws->c->fd, SHUT_WR);
 }
 
+/* Failing the connection (RFC 6455 7.1.7): our close frame, then at once
+ * the TCP close above. The peer's answer is not awaited, it may never come:
+ * its close frame may be the very one that failed (an invalid code or
+ * reason), or after a framing error it can no longer be found. */
 void be_ws_fail(struct bm_ws *ws, unsigned code, const char *reason)
 {
     if (ws->state != BE_WS_OPEN)
         return;
     bx_log_info("%s: WebSocket session %llu failed: %u %s", ws->c->client_str,
                 (unsigned long long)ws->id, code, reason ? reason : "");
-    if (be_ws_parser_failed(&ws->p))
-        ws->shut_wr_pending = true;
+    ws->shut_wr_pending = true;
     start_close(ws, code, reason);
+    if (ws->c->closed)
+        return;
+    ws->state = BE_WS_CLOSED;
     report_close(ws, code, reason, reason ? strlen(reason) : 0);
+    if (ws->c->closed)
+        return;
+    if (ws->read_paused) {
+        ws->read_paused = false; /* read on, to see the peer hang up */
+        be_conn_want_read(ws->c, true);
+    }
     be_ws_half_close(ws);
 }
 
