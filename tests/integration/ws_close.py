@@ -22,7 +22,8 @@ import harness  # noqa: E402
 import fe_util as fu  # noqa: E402
 
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="
-MODULES = [{"module": "echo", "path": "/echo", "ping_interval": 0, "close_timeout": 5}]
+MODULES = [{"module": "echo", "path": "/echo", "ping_interval": 0, "close_timeout": 5},
+           {"module": "echo", "path": "/z", "ping_interval": 0, "deflate": True}]
 PROMPT = 1.0  # seconds the server may take to close after its close frame
 
 
@@ -43,7 +44,7 @@ def frame(op, payload=b"", fin=True, mask=True):
 
 
 class Client:
-    def __init__(self, kind, stack):
+    def __init__(self, kind, stack, path="/echo", extra=""):
         if kind == "direct":
             self.sock = socket.create_connection(("127.0.0.1", stack.backend_port), timeout=5)
         elif kind == "ws":
@@ -52,9 +53,9 @@ class Client:
             raw = socket.create_connection(("127.0.0.1", stack.https_port), timeout=5)
             self.sock = fu.tls_context().wrap_socket(raw, server_hostname="localhost")
         self.buf = b""
-        self.sock.sendall(("GET /echo HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
+        self.sock.sendall(("GET %s HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
                            "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
-                           "Sec-WebSocket-Version: 13\r\n\r\n" % KEY).encode())
+                           "Sec-WebSocket-Version: 13\r\n%s\r\n" % (path, KEY, extra)).encode())
         while b"\r\n\r\n" not in self.buf:
             self.more()
         head, self.buf = self.buf.split(b"\r\n\r\n", 1)
@@ -81,8 +82,18 @@ class Client:
         while len(self.buf) < off + n:
             self.more()
         op, payload = self.buf[0] & 0x0F, self.buf[off:off + n]
+        self.rsv1, self.fin = bool(self.buf[0] & 0x40), bool(self.buf[0] & 0x80)
         self.buf = self.buf[off + n:]
         return op, payload
+
+    def message(self):
+        """(RSV1 of the first frame, payload as sent) of one data message."""
+        op, data = self.frame()
+        rsv1 = self.rsv1
+        while not self.fin:
+            op, more = self.frame()
+            data += more
+        return rsv1, data
 
     def close_then_eof(self, codes, why):
         """The server's close frame (its code in codes), then EOF within PROMPT."""
@@ -149,6 +160,22 @@ def run(kind, stack):
 def test_direct():
     with harness.Stack(modules=MODULES) as s:
         run("direct", s)
+
+
+def test_deflate_skips_incompressible():
+    """A big echo that does not shrink goes back uncompressed: compressing
+    1 MiB of random bytes took 24 ms, and the close behind it waited."""
+    with harness.Stack(modules=MODULES) as s:
+        c = Client("direct", s, "/z", "Sec-WebSocket-Extensions: permessage-deflate\r\n")
+        rnd = os.urandom(1 << 20)
+        c.sock.sendall(frame(2, rnd))
+        rsv1, got = c.message()
+        assert not rsv1 and got == rnd, "random bytes came back compressed"
+        c.sock.sendall(frame(2, b"abc" * 100000))
+        rsv1, got = c.message()
+        assert rsv1 and len(got) < 10000, "text came back uncompressed"
+        c.sock.sendall(frame(8, struct.pack("!H", 1000)))
+        c.close_then_eof((1000,), "close after an incompressible echo")
 
 
 def test_ws_relay():
