@@ -24,8 +24,10 @@
 
 enum bx_sandbox_profile {
     /* Frontend child from accept to the end of the relay: TCP accept, the
-     * TLS handshake, socket(AF_UNIX, SOCK_STREAM) + connect to the backend,
-     * the hand-off to the master (sendmsg, socketpair). */
+     * TLS handshake, socket(AF_UNIX, SOCK_STREAM) + connect to the backend
+     * (also AF_INET/AF_INET6 stream sockets after
+     * bx_sandbox_allow_connect_tcp), the hand-off to the master (sendmsg,
+     * socketpair). */
     BX_SANDBOX_FE_HANDSHAKE,
     /* Lean relay child: relays two descriptors it was given; no accept, no
      * socket, no connect. */
@@ -57,6 +59,13 @@ int bx_sandbox_allow_read(const char *path);
  * path: the error and access logs, reopened after rotation. NULL or a
  * target that is not a file ("stderr", "syslog") is ignored. */
 int bx_sandbox_allow_log(const char *path);
+
+/* In a frontend child before bx_sandbox_apply: it may make TCP stream
+ * sockets (AF_INET, AF_INET6) and connect them to port (Landlock ABI 4:
+ * only to the ports declared; older kernels cannot limit the port, see
+ * doc/security.md). Only when the config has TCP backends: without a call,
+ * the profile's sockets stay AF_UNIX only. 0, or -1 with errno. */
+int bx_sandbox_allow_connect_tcp(int port);
 
 /* Confines the calling process for good. 0, or -1 with err filled (the
  * caller must exit: a process that asked for confinement never runs

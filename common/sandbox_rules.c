@@ -127,15 +127,36 @@ static int socket_rules(scmp_filter_ctx ctx, int type)
     return 0;
 }
 
+/* socket() of a frontend child with TCP backends: AF_UNIX as before, and
+ * AF_INET/AF_INET6 stream sockets of protocol 0; other domains are refused
+ * (EACCES) by rules that do not overlap the allowed ones (AF_UNIX = 1,
+ * AF_INET = 2, AF_INET6 = 10), other kinds of INET sockets trap. */
+static int socket_rules_tcp(scmp_filter_ctx ctx)
+{
+    int nr = seccomp_syscall_resolve_name("socket");
+    const scmp_datum_t fams[] = {AF_UNIX, AF_INET, AF_INET6};
+    for (size_t i = 0; i < 3; i++)
+        TRY(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 3, SCMP_A0(SCMP_CMP_EQ, fams[i]),
+                             SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM),
+                             SCMP_A2(SCMP_CMP_EQ, 0)));
+    TRY(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), nr, 2, SCMP_A0(SCMP_CMP_EQ, AF_UNIX),
+                         SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_DGRAM)));
+    TRY(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), nr, 1, SCMP_A0(SCMP_CMP_LT, AF_UNIX)));
+    TRY(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), nr, 1, SCMP_A0(SCMP_CMP_GT, AF_INET6)));
+    for (scmp_datum_t d = AF_INET + 1; d < AF_INET6; d++)
+        TRY(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), nr, 1, SCMP_A0(SCMP_CMP_EQ, d)));
+    return 0;
+}
+
 /* Handshake child: accept, connect a fresh AF_UNIX stream socket to the
  * backend (seccomp cannot see the address: see doc/design.md), the
  * hand-off's socketpair, and send only on connected sockets. */
-static int fe_handshake(scmp_filter_ctx ctx)
+static int fe_handshake(scmp_filter_ctx ctx, bool tcp)
 {
     static const char *const calls[] = {"accept4", "connect", NULL};
     TRY(allow_list(ctx, net_calls));
     TRY(allow_list(ctx, calls));
-    TRY(socket_rules(ctx, SOCK_STREAM));
+    TRY(tcp ? socket_rules_tcp(ctx) : socket_rules(ctx, SOCK_STREAM));
     TRY(allow_if(ctx, "socketpair", 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX), NONE));
     TRY(allow_if(ctx, "sendto", 1, SCMP_A4(SCMP_CMP_EQ, 0), NONE));
     return open_rules(ctx, 0);
@@ -170,7 +191,7 @@ static int keyproc(scmp_filter_ctx ctx)
     return open_rules(ctx, 1);
 }
 
-int bx_sandbox_rules(scmp_filter_ctx ctx, enum bx_sandbox_profile p, pid_t self)
+int bx_sandbox_rules(scmp_filter_ctx ctx, enum bx_sandbox_profile p, pid_t self, bool tcp)
 {
     TRY(allow_list(ctx, base_calls));
     TRY(memory_rules(ctx));
@@ -184,7 +205,7 @@ int bx_sandbox_rules(scmp_filter_ctx ctx, enum bx_sandbox_profile p, pid_t self)
 #endif
     switch (p) {
     case BX_SANDBOX_FE_HANDSHAKE:
-        return fe_handshake(ctx);
+        return fe_handshake(ctx, tcp);
     case BX_SANDBOX_FE_LEAN:
         return fe_lean(ctx);
     case BX_SANDBOX_BE_WORKER:
