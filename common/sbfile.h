@@ -47,12 +47,12 @@ enum bx_sb_state {
 
 /* The backend pool (frontend/pool.h): one entry per distinct backend of
  * the running configuration, written by the master only (children and
- * readers map it read-only). */
+ * readers map it read-only). Sized so that the header stays in one page. */
 #define BX_SB_POOL_MAX 32
 enum bx_sb_member_state { BX_SB_MEMBER_UP = 0, BX_SB_MEMBER_DOWN = 1 };
 
 struct bx_sb_member {
-    char addr[104];             /* "tcp:10.0.0.2:8080", "unix:/path" (cut), terminated */
+    char addr[80];              /* "tcp:10.0.0.2:8080", "unix:/path" (cut), terminated */
     uint32_t state;             /* enum bx_sb_member_state, accessed atomically */
     uint32_t conns;             /* relays to it, as last counted by the master */
     uint64_t failures;          /* failed connects (reported by children, confirmed by a

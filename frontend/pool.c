@@ -70,3 +70,5 @@ int fe_pool_pick(const struct fe_scoreboard *sb, const struct bx_config *cfg, un
     }
     return best;
 }
+
+_Static_assert(BX_SB_POOL_MAX == BX_POOL_MAX, "the table holds every backend the config allows");
