@@ -695,8 +695,10 @@ static bool relay_to_backend(struct conn *c, const struct bx_vhost *v, struct fe
             skip |= 1u << k;
             if (attempt < 3)
                 continue; /* dropped by a backend on its way out: try the next one */
-            bx_log_error("client %s id %s vhost %s: cannot send the PROXY header to %s", c->who,
-                         c->id, v->name, v->pool[k].text);
+            char line[BX_ERRLEN + 256];
+            snprintf(line, sizeof line, "client %s id %s vhost %s: cannot send the PROXY header "
+                     "to %s: 502", c->who, c->id, v->name, v->pool[k].text);
+            fe_refuse_log(FE_REFUSE_BACKEND, line);
             send_page(c, 502, "Bad Gateway", "The backend is not reachable.");
             return false;
         }

@@ -703,8 +703,7 @@ static void timers(struct master *m)
         watch_ip_lock(m, now);
     if (m->kp_restart_ms && now >= m->kp_restart_ms && !m->stopping)
         key_process_restart(m);
-    if (!m->stopping)
-        fe_pool_tick(m->pool, m->sb, now);
+    fe_pool_tick(m->pool, m->sb, now); /* also while stopping: it drains the probes' epoll */
 }
 
 /* ---- stop ---------------------------------------------------------------- */

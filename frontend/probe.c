@@ -16,6 +16,7 @@
 
 #include "common/log.h"
 #include "common/net.h"
+#include "common/proc.h"
 #include "common/proxy.h"
 #include "common/ratelimit.h"
 #include "frontend/pool.h"
@@ -159,6 +160,8 @@ void fe_pool_configure(struct fe_pool *p, struct bx_sb_pool *table, const struct
                         epoll_ctl(p->ep, EPOLL_CTL_MOD, m->fd, &ev);
                     }
                 }
+            if (!t->since_ms)
+                t->since_ms = bx_now_ms(); /* new: up since now */
             name_vhosts(cfg, &m->addr, m->vhosts, sizeof m->vhosts);
             snprintf(t->addr, sizeof t->addr, "%s", m->addr.text);
             n++;

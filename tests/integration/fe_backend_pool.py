@@ -165,6 +165,65 @@ def test_get_replayed_on_another_member():
     d.sock.close()
 
 
+class _Blackhole:
+    """A port whose connects time out, like a host that vanished: a listener
+    that never accepts, its queue full (the kernel then drops new SYNs)."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(0)
+        self.port = self.sock.getsockname()[1]
+        self.fill = []
+        for _ in range(4):
+            c = socket.socket()
+            c.setblocking(False)
+            c.connect_ex(("127.0.0.1", self.port))
+            self.fill.append(c)
+        time.sleep(0.1)
+
+    def close(self):
+        for c in self.fill:
+            c.close()
+        self.sock.close()
+
+
+def test_member_that_times_out():
+    h = _Blackhole()
+    probe = socket.socket()
+    probe.settimeout(0.3)
+    try:
+        probe.connect(("127.0.0.1", h.port))
+        probe.close()
+        h.close()
+        raise harness.Skip("this kernel accepted a connect on a full listen queue")
+    except socket.timeout:
+        probe.close()
+    a = _backend()
+    th = "tcp:127.0.0.1:%d" % h.port
+    f, sb = _frontend([th, "tcp:127.0.0.1:%d" % a.backend_port])
+    a.sections["backend"]["modules"].insert(0, {"module": "status", "path": "/status",
+                                                 "scoreboard": sb})
+    a.write_config()
+    try:
+        with a, f:
+            # The master's probe times out and takes the member out, with no client.
+            harness.wait_for(lambda: _pool_status(a)[th]["state"] == "down", "member down")
+            fu.wait_log(f.frontend_log, r"backend %s is down \(probe: cannot connect to %s: "
+                        r"timed out after 500 ms\)" % (th, th))
+            worst = 0.0
+            for _ in range(20):
+                line, took = _get(f.http_port)
+                assert " 200 " in line, line
+                worst = max(worst, took)
+            print("member timing out, marked down by the probe: 20 of 20 answered, slowest "
+                  "%.3f s (connect timeout %.1f s)" % (worst, CONNECT_TIMEOUT))
+            assert worst < CONNECT_TIMEOUT, worst
+            assert _pool_status(a)[th]["failures"] >= 1
+    finally:
+        h.close()
+
+
 def test_ipv6_member():
     port = harness.free_port(socket.AF_INET6)
     a = harness.Stack(frontend=False, modules=fu.MODULES, backend_opts={"listen": [
