@@ -59,7 +59,6 @@ struct conn {
     unsigned char cin[FE_TLSREC_MAX_RECORD];
     size_t cinlen;
     int vhost;
-    int member;                 /* the vhost's pool member relayed to */
     uint64_t start_ms;
     char id[24];
     unsigned char first[FIRST_READ];
@@ -505,13 +504,16 @@ static int connect_backend(struct conn *c, const struct bx_vhost *v, uint32_t sk
         int fd, r = connect_member(c, &v->pool[k], &fd, err, errlen);
         if (r == 0) {
             *member = k;
+            bx_log_debug("client %s id %s vhost %s: backend %s", c->who, c->id, v->name,
+                         v->pool[k].text);
             return fd;
         }
         tried |= 1u << k;
         attempted = true;
         if (r == -1) {
             any_down = true;
-            member_failed(c, v, (size_t)k);
+            if (v->npool > 1)
+                member_failed(c, v, (size_t)k);
         }
         if (v->npool > 1)
             log_member_failed(c, v, err);
@@ -689,7 +691,6 @@ static bool relay_to_backend(struct conn *c, const struct bx_vhost *v, struct fe
             send_page(c, 503, "Service Unavailable", "The backend is not reachable.");
             return false;
         }
-        c->member = k;
         if (send_proxy_v2(c, bfd) == -1) {
             close(bfd);
             skip |= 1u << k;
@@ -736,15 +737,13 @@ static bool relay_to_backend(struct conn *c, const struct bx_vhost *v, struct fe
 static void log_relay_end(const struct conn *c, const struct bx_vhost *v,
                           const struct fe_relay *rl)
 {
-    bx_log_info("client %s id %s vhost %s%s%s%s%s: relay %s, %llu bytes in, %llu out, %llums, %s, "
-                "backend %s",
+    bx_log_info("client %s id %s vhost %s%s%s%s%s: relay %s, %llu bytes in, %llu out, %llums, %s",
                 c->who, c->id, v->name, c->ssl ? " " : "", c->ssl ? SSL_get_version(c->ssl) : "",
                 c->ssl && c->tc.sni[0] ? " sni" : "",
                 c->ssl && SSL_session_reused(c->ssl) ? " resumed" : "", rl->path,
                 (unsigned long long)rl->in, (unsigned long long)rl->out,
                 (unsigned long long)(bx_now_ms() - c->start_ms),
-                fe_lifeline_end_asked() ? "ended by the master (reload limits)" : rl->end,
-                v->pool[c->member].text);
+                fe_lifeline_end_asked() ? "ended by the master (reload limits)" : rl->end);
 }
 
 /* One client from accept to close: admission, handshake, first request,
@@ -981,7 +980,6 @@ _Noreturn void fe_child_main(const struct fe_child_env *env)
         c.ssl = NULL;
         c.use_rec = c.first_full = c.handed = false;
         c.cinlen = 0;
-        c.member = 0;
         memset(&c.rec, 0, sizeof c.rec);
         c.firstlen = 0;
         c.locallen = sizeof c.local;

@@ -22,7 +22,8 @@
  * as a hint only and probes the member itself at once, and marks it down
  * when its own probe fails, for backend_down_time at least. A hostile child
  * can thus make the master probe, not take a member out. The master also
- * probes every member every backend_check_interval (a TCP or Unix connect
+ * probes every member of a pool of two or more (a lone backend is tried
+ * whatever its state, so it gets no probes) every backend_check_interval (a TCP or Unix connect
  * and a PROXY v2 LOCAL header, the protocol's health-check command): down
  * members come back when a probe succeeds after backend_down_time, up
  * members that stop answering go down without waiting for a client to

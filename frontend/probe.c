@@ -27,6 +27,7 @@ struct member {
     char vhosts[160];           /* "a, b": the vhosts it serves, for the log */
     int fd;                     /* probe in progress, or -1 */
     bool hinted;                /* a child reported a failure: probe it now */
+    bool probed;                /* in a pool of two or more somewhere: its state matters */
     uint64_t probe_start, next_probe, down_until;
 };
 
@@ -108,22 +109,28 @@ int fe_pool_fd(const struct fe_pool *p)
     return p->ep;
 }
 
-/* "a, b": the vhosts member m serves. */
-static void name_vhosts(const struct bx_config *cfg, const struct bx_baddr *a, char *out,
+/* "a, b": the vhosts member m serves. True when one of them has a pool of
+ * two or more: only then is it probed (a lone backend is tried whatever
+ * its state, and is not sent connections it did not ask for). */
+static bool name_vhosts(const struct bx_config *cfg, const struct bx_baddr *a, char *out,
                         size_t outlen)
 {
+    bool pooled = false;
     size_t len = 0;
     out[0] = '\0';
     for (size_t i = 0; i < cfg->nvhosts; i++)
         for (size_t k = 0; k < cfg->vhosts[i].npool; k++) {
             if (!bx_baddr_equal(&cfg->vhosts[i].pool[k], a))
                 continue;
+            pooled |= cfg->vhosts[i].npool > 1;
             int w = snprintf(out + len, outlen - len, "%s%s", len ? ", " : "",
                              cfg->vhosts[i].name);
             if (w < 0 || (size_t)w >= outlen - len)
-                return; /* cut: the first names are enough for a log line */
-            len += (size_t)w;
+                len = outlen - 1; /* cut: the first names are enough for a log line */
+            else
+                len += (size_t)w;
         }
+    return pooled;
 }
 
 void fe_pool_configure(struct fe_pool *p, struct bx_sb_pool *table, const struct bx_config *cfg,
@@ -162,7 +169,7 @@ void fe_pool_configure(struct fe_pool *p, struct bx_sb_pool *table, const struct
                 }
             if (!t->since_ms)
                 t->since_ms = bx_now_ms(); /* new: up since now */
-            name_vhosts(cfg, &m->addr, m->vhosts, sizeof m->vhosts);
+            m->probed = name_vhosts(cfg, &m->addr, m->vhosts, sizeof m->vhosts);
             snprintf(t->addr, sizeof t->addr, "%s", m->addr.text);
             n++;
         }
@@ -307,7 +314,7 @@ void fe_pool_tick(struct fe_pool *p, struct fe_scoreboard *sb, uint64_t now)
             probe_result(p, i, err, now);
         }
         bool up = __atomic_load_n(&p->table->m[i].state, __ATOMIC_RELAXED) == BX_SB_MEMBER_UP;
-        if (m->fd < 0 && ((m->hinted && up) || now >= m->next_probe))
+        if (m->fd < 0 && m->probed && ((m->hinted && up) || now >= m->next_probe))
             probe_start(p, i, now);
         m->hinted = false;
     }

@@ -235,7 +235,7 @@ def test_ipv6_member():
                          "backend on ::1")
         line, _ = _get(f.http_port)
         assert " 200 " in line, line
-        fu.wait_log(f.frontend_log, r"backend tcp:\[::1\]:%d$" % port)
+        fu.wait_log(f.frontend_log, r"vhost localhost: backend tcp:\[::1\]:%d$" % port)
 
 
 def _check(conf_text, tmp):
