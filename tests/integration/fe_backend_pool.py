@@ -64,7 +64,13 @@ def _frontend(backends, **fe):
 def _pool_status(b):
     """The frontend's pool members as the status page of backend b shows them."""
     r = harness.curl("-s", b.backend_url("/status"))
-    return {m["backend"]: m for m in json.loads(r.stdout)["frontend"]["backends"]}
+    fe = json.loads(r.stdout)["frontend"]
+    # {} until the master has made its file (its ports answer a moment before)
+    return {m["backend"]: m for m in fe.get("backends", [])}
+
+
+def _state(b, member):
+    return _pool_status(b).get(member, {}).get("state")
 
 
 def test_spread_failover_and_return():
@@ -85,8 +91,8 @@ def test_spread_failover_and_return():
         na, nb = _requests(a.access_log), _requests(b.access_log)
         print("spread over 30 requests: %d on a, %d on b" % (na, nb))
         assert na >= 3 and nb >= 3, (na, nb)
-        st = _pool_status(a)
-        assert st[ta]["state"] == "up" and st[tb]["state"] == "up", st
+        harness.wait_for(lambda: _state(a, ta) == "up" and _state(a, tb) == "up",
+                         "both members up on the status page")
         # b dies: no request fails, none waits for a connect timeout.
         b.stop("backend")
         assert not harness.can_connect(("127.0.0.1", b.backend_port))
@@ -100,7 +106,7 @@ def test_spread_failover_and_return():
               (worst, CONNECT_TIMEOUT))
         assert worst < CONNECT_TIMEOUT, worst
         assert _requests(a.access_log) - before == 30
-        harness.wait_for(lambda: _pool_status(a)[tb]["state"] == "down", "b marked down")
+        harness.wait_for(lambda: _state(a, tb) == "down", "b marked down")
         st = _pool_status(a)
         assert st[tb]["failures"] >= 1 and st[ta]["state"] == "up", st
         fu.wait_log(f.frontend_log, r"vhost localhost, alt\.localhost: backend %s is down "
@@ -108,7 +114,7 @@ def test_spread_failover_and_return():
         # b is back: the master's probe finds it, clients go there again.
         b.start_backend()
         t0 = time.monotonic()
-        harness.wait_for(lambda: _pool_status(a)[tb]["state"] == "up", "b up again")
+        harness.wait_for(lambda: _state(a, tb) == "up", "b up again")
         print("b up again %.2f s after its restart (down_time 0.5 s, interval 0.2 s)" %
               (time.monotonic() - t0))
         fu.wait_log(f.frontend_log, r"backend %s is up again" % tb)
@@ -208,7 +214,7 @@ def test_member_that_times_out():
     try:
         with a, f:
             # The master's probe times out and takes the member out, with no client.
-            harness.wait_for(lambda: _pool_status(a)[th]["state"] == "down", "member down")
+            harness.wait_for(lambda: _state(a, th) == "down", "member down")
             fu.wait_log(f.frontend_log, r"backend %s is down \(probe: cannot connect to %s: "
                         r"timed out after 500 ms\)" % (th, th))
             worst = 0.0
