@@ -8,6 +8,7 @@ addresses are config errors naming the line; the status JSON shows the
 members."""
 import json
 import os
+import signal
 import socket
 import subprocess
 import threading
@@ -228,6 +229,44 @@ def test_member_that_times_out():
             assert _pool_status(a)[th]["failures"] >= 1
     finally:
         h.close()
+
+
+def test_reload_keeps_member_state():
+    """A reload keeps the state of members it still names (a down member
+    stays down, with its failures) and drops the others from the table."""
+    a = b = f = None
+    try:
+        f, sb = _frontend([])
+        a, b = _backend(sb), _backend(sb)
+        ta, tb = "tcp:127.0.0.1:%d" % a.backend_port, "tcp:127.0.0.1:%d" % b.backend_port
+        for v in f.vhosts:
+            v["backends"] = [ta, tb]
+        f.sections["frontend"]["backend_down_time"] = 60
+        f.write_config()
+        a.__enter__()
+        f.__enter__()  # b never started: down at the first probe
+        harness.wait_for(lambda: _state(a, tb) == "down", "b down")
+        failures = _pool_status(a)[tb]["failures"]
+        f.vhosts[1]["backends"] = [ta, tb, "tcp:127.0.0.1:1"]
+        f.write_config()
+        f.signal("frontend", signal.SIGHUP)
+        fu.wait_log(f.frontend_log, r"reloaded: generation 2")
+        harness.wait_for(lambda: "tcp:127.0.0.1:1" in _pool_status(a), "the new member listed")
+        st = _pool_status(a)
+        assert st[tb]["state"] == "down" and st[tb]["failures"] >= failures, st
+        assert st[ta]["state"] == "up", st
+        for v in f.vhosts:
+            v["backends"] = [ta]
+        f.write_config()
+        f.signal("frontend", signal.SIGHUP)
+        fu.wait_log(f.frontend_log, r"reloaded: generation 3")
+        harness.wait_for(lambda: list(_pool_status(a)) == [ta], "only a listed")
+        for _ in range(5):
+            assert " 200 " in _get(f.http_port)[0]
+    finally:
+        for s_ in (f, b, a):
+            if s_:
+                s_.close()
 
 
 def test_ipv6_member():
