@@ -27,8 +27,7 @@ int fe_pool_index(const struct bx_config *cfg, const struct bx_vhost *v, size_t 
     return -1;
 }
 
-/* Busy slots of generation gen relaying to each table entry. */
-static void count_conns(const struct fe_scoreboard *sb, unsigned gen, unsigned cnt[])
+void fe_pool_count(const struct fe_scoreboard *sb, unsigned gen, uint32_t cnt[BX_SB_POOL_MAX])
 {
     for (size_t i = 0; i < sb->nslots; i++) {
         const struct bx_sb_slot *s = fe_sb_slot(sb, i);
@@ -50,8 +49,8 @@ int fe_pool_pick(const struct fe_scoreboard *sb, const struct bx_config *cfg, un
         return tried & 1u ? -1 : 0;
     const struct bx_sb_pool *t = &sb->hdr->pool;
     bool table = __atomic_load_n(&t->generation, __ATOMIC_ACQUIRE) == gen;
-    unsigned cnt[BX_SB_POOL_MAX] = {0};
-    count_conns(sb, gen, cnt);
+    uint32_t cnt[BX_SB_POOL_MAX] = {0};
+    fe_pool_count(sb, gen, cnt);
     int best = -1;
     unsigned best_key = 0;
     for (size_t r = 0; r < n; r++) {

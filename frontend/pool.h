@@ -47,6 +47,10 @@ struct fe_scoreboard;
  * memory. -1 when out of range. */
 int fe_pool_index(const struct bx_config *cfg, const struct bx_vhost *v, size_t k);
 
+/* Adds to cnt[i] the busy slots of generation gen that say they relay to
+ * table entry i (what their children wrote: each skews its own entry). */
+void fe_pool_count(const struct fe_scoreboard *sb, unsigned gen, uint32_t cnt[BX_SB_POOL_MAX]);
+
 /* Member k of vhost v to try next, among those whose bit is clear in
  * tried: up ones first (as the table says when it describes generation
  * gen; the bits of avoid are down in this child's own experience), the

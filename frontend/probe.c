@@ -279,17 +279,10 @@ static void take_reports(struct fe_pool *p, struct fe_scoreboard *sb)
     }
 }
 
-static void count_conns(struct fe_pool *p, struct fe_scoreboard *sb)
+static void count_conns(struct fe_pool *p, const struct fe_scoreboard *sb)
 {
     uint32_t cnt[BX_SB_POOL_MAX] = {0};
-    for (size_t i = 0; i < sb->nslots; i++) {
-        const struct bx_sb_slot *s = fe_sb_slot(sb, i);
-        int st = fe_slot_get(s);
-        uint32_t m = __atomic_load_n(&s->member, __ATOMIC_RELAXED);
-        if ((st == FE_SLOT_RELAY || st == FE_SLOT_HANDSHAKE) && s->generation == p->gen &&
-            m >= 1 && m <= p->n)
-            cnt[m - 1]++;
-    }
+    fe_pool_count(sb, p->gen, cnt);
     for (size_t i = 0; i < p->n; i++)
         __atomic_store_n(&p->table->m[i].conns, cnt[i], __ATOMIC_RELAXED);
 }

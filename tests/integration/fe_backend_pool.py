@@ -94,6 +94,15 @@ def test_spread_failover_and_return():
         assert na >= 3 and nb >= 3, (na, nb)
         harness.wait_for(lambda: _state(a, ta) == "up" and _state(a, tb) == "up",
                          "both members up on the status page")
+        # Open relays are counted per member (least connections reads them).
+        held = [fu.hold_relay(f.http_port)[0] for _ in range(4)]
+        harness.wait_for(lambda: sum(m["connections"] for m in _pool_status(a).values()) == 4,
+                         "4 connections on the status page")
+        st = _pool_status(a)
+        print("4 open relays: %d on a, %d on b" % (st[ta]["connections"], st[tb]["connections"]))
+        assert st[ta]["connections"] == 2 and st[tb]["connections"] == 2, st
+        for c in held:
+            c.close()
         # b dies: no request fails, none waits for a connect timeout.
         b.stop("backend")
         assert not harness.can_connect(("127.0.0.1", b.backend_port))
