@@ -304,5 +304,41 @@ def test_auth():
         redis.close()
 
 
+def test_worker_connects_to_redis_port_only():
+    """The sandbox opens TCP for the Redis link and nothing else: a taken-over
+    worker (tests/hostile) reaches the Redis port, not another one (Landlock's
+    network rule, Linux 6.7); without pubsub.redis it gets no TCP socket."""
+    mods_dir = os.path.join(harness.BUILDDIR, "tests", "modules", ".libs")
+    if not os.path.exists(os.path.join(mods_dir, "hostile.so")):
+        raise AssertionError("tests/modules/hostile.so not built")
+    redis = Redis()
+    redis.start()
+    other = socket.socket()
+    other.bind(("127.0.0.1", 0))
+    other.listen(8)
+    try:
+        mods = [{"module": "hostile", "path": "/hostile"}]
+        opts = {"module_dir": mods_dir, "module_crash_limit": 0,
+                "pubsub": {"redis": "127.0.0.1:%d" % redis.port}}
+        with harness.Stack(modules=mods, workers=1, backend_opts=opts) as s:
+            def attempt(port):
+                r = harness.curl(s.backend_url("/hostile?do=connect&arg=%d" % port), check=False)
+                return r.stdout.strip()
+            assert attempt(redis.port).startswith("RESULT connect ok"), attempt(redis.port)
+            out = attempt(other.getsockname()[1])
+            landlock_net = "RESULT connect denied 13" in out
+            assert landlock_net or "RESULT connect ok" in out, out
+            if not landlock_net:
+                print("# note: no Landlock network rules in this kernel: any port is reachable")
+            assert s.procs["backend"].poll() is None
+        opts.pop("pubsub")
+        with harness.Stack(modules=mods, workers=1, backend_opts=opts) as s:
+            r = harness.curl(s.backend_url("/hostile?do=connect&arg=%d" % redis.port), check=False)
+            assert "RESULT connect denied 13" in r.stdout, r.stdout
+    finally:
+        other.close()
+        redis.close()
+
+
 if __name__ == "__main__":
     harness.main(globals())
