@@ -32,7 +32,8 @@ enum bx_sandbox_profile {
     BX_SANDBOX_FE_LEAN,
     /* Backend worker: accept on inherited listeners, AF_UNIX datagrams for
      * pub/sub, read-only opens beneath what modules declared
-     * (bx_sandbox_allow_read), sendfile. */
+     * (bx_sandbox_allow_read), sendfile; TCP stream sockets and connect to
+     * one port only when it declared one (bx_sandbox_allow_connect: Redis). */
     BX_SANDBOX_BE_WORKER,
     /* The key process (signs for handshake children): read/write, recvmsg/
      * sendmsg on descriptors it has, epoll, poll, close, openat read-only

@@ -182,7 +182,7 @@ static int fe_lean(scmp_filter_ctx ctx)
 }
 
 /* Worker: accept, pub/sub datagrams between workers (socket, bind, sendto
- * with an address), read-only opens (Landlock: only beneath what modules
+ * with an address), TCP to Redis when a port was declared (tcp_client_rules), read-only opens (Landlock: only beneath what modules
  * declared), openat2 for static's RESOLVE_BENEATH (its flags are in a
  * struct seccomp cannot read: Landlock is what limits it), sendfile. */
 static int be_worker(scmp_filter_ctx ctx)
