@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -252,6 +253,44 @@ def test_redis_restart():
             assert re.search(r"5 publishes held during the outage sent, 0 dropped", log), \
                 log[-3000:]
     finally:
+        redis.close()
+
+
+def test_redis_hangs():
+    """A Redis that accepts but never answers (SIGSTOP): the reply timeout
+    closes the links, nothing is sent twice, and once it answers again the
+    subscriptions are back and messages flow, once each."""
+    redis = Redis()
+    redis.start()
+    try:
+        with stack(redis, redis_reply_timeout=0.5) as a, stack(redis, redis_reply_timeout=0.5) as b:
+            async def go():
+                clients = await join([a, b], 2)
+                await wait_subscribed(redis, [a, b], 4)
+                redis.proc.send_signal(signal.SIGSTOP)
+                try:
+                    nick, ws = clients[0]
+                    await ws.send(json.dumps({"type": "say", "text": "h-%s-0" % nick}))
+                    harness.wait_for(lambda: "no reply within redis_reply_timeout" in
+                                     harness.read_file(a.backend_log), "the reply timeout")
+                finally:
+                    redis.proc.send_signal(signal.SIGCONT)
+                await wait_subscribed(redis, [a, b], 4)
+                got = await asyncio.gather(*(collect(w, 1, timeout=3) for _, w in clients))
+                for g in got:  # the one sent into the hang: at most once (in doubt)
+                    assert len(g.get(nick, [])) <= 1, g
+                readers = [asyncio.ensure_future(collect(w, 5 * len(clients)))
+                           for _, w in clients]
+                await say_all(clients, 5, "k")
+                for g in await asyncio.gather(*readers):
+                    check_exactly_once(g, [n for n, _ in clients], 5, "k")
+                await close_all(clients)
+            run(go())
+            for s in (a, b):
+                assert s.procs["backend"].poll() is None, "a backend died"
+    finally:
+        if redis.proc:
+            redis.proc.send_signal(signal.SIGCONT)
         redis.close()
 
 
