@@ -32,7 +32,8 @@ enum bx_sandbox_profile {
     BX_SANDBOX_FE_LEAN,
     /* Backend worker: accept on inherited listeners, AF_UNIX datagrams for
      * pub/sub, read-only opens beneath what modules declared
-     * (bx_sandbox_allow_read), sendfile. */
+     * (bx_sandbox_allow_read), sendfile; TCP stream sockets and connect to
+     * one port only when it declared one (bx_sandbox_allow_connect: Redis). */
     BX_SANDBOX_BE_WORKER,
     /* The key process (signs for handshake children): read/write, recvmsg/
      * sendmsg on descriptors it has, epoll, poll, close, openat read-only
@@ -53,6 +54,14 @@ int bx_sandbox_init(void);
  * the worker may then open files for reading beneath path (a directory or
  * one file). 0, or -1 with errno (path cannot be opened). */
 int bx_sandbox_allow_read(const char *path);
+/* In a worker before bx_sandbox_apply: the worker may then create TCP
+ * sockets (AF_INET, AF_INET6, stream) and connect them, to this port only
+ * where Landlock has network rules (ABI 4, Linux 6.7). For the pub/sub link
+ * to Redis (backend/pubsub_redis.c); without it a worker has no TCP socket
+ * at all. 0, or -1 (EINVAL). */
+int bx_sandbox_allow_connect(int port);
+/* The port declared above, 0 when none (sandbox_rules.c). */
+int bx_sandbox_connect_port(void);
 /* Write access (append to an existing or new file) beneath the directory of
  * path: the error and access logs, reopened after rotation. NULL or a
  * target that is not a file ("stderr", "syslog") is ignored. */
