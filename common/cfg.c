@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <netdb.h>
 #include <openssl/ssl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -108,6 +109,7 @@ struct schema {
 #define BE(m) offsetof(struct bx_backend_conf, m)
 #define BL(m) offsetof(struct bx_backend_listen, m)
 #define MO(m) offsetof(struct bx_module_conf, m)
+#define PS(m) offsetof(struct bx_pubsub_conf, m)
 
 static const struct field service_fields[] = {
     F(.name = "port", .type = T_INT, .off = SV(port), .min = 1, .max = 65535, .required = true),
@@ -207,6 +209,27 @@ static const struct field module_fields[] = {
 };
 static const struct schema module_schema = {module_fields, sizeof(struct bx_module_conf), true};
 
+static const struct field pubsub_fields[] = {
+    F(.name = "redis", .type = T_STR, .off = PS(redis)),
+    F(.name = "redis_user", .type = T_STR, .off = PS(redis_user)),
+    F(.name = "redis_password", .type = T_STR, .off = PS(redis_password)),
+    F(.name = "channel_prefix", .type = T_STR, .off = PS(channel_prefix), .def_str = "bactrian:"),
+    F(.name = "redis_connect_timeout", .type = T_DURATION, .off = PS(redis_connect_timeout_ms),
+      .min = 100, .max = SEC(600), .def = SEC(3)),
+    F(.name = "redis_reply_timeout", .type = T_DURATION, .off = PS(redis_reply_timeout_ms),
+      .min = 100, .max = SEC(600), .def = SEC(5)),
+    F(.name = "redis_retry_min", .type = T_DURATION, .off = PS(redis_retry_min_ms), .min = 10,
+      .max = SEC(600), .def = 100),
+    F(.name = "redis_retry_max", .type = T_DURATION, .off = PS(redis_retry_max_ms), .min = 10,
+      .max = SEC(3600), .def = SEC(5)),
+    F(.name = "outage_buffer", .type = T_SIZE, .off = PS(outage_buffer), .min = 0,
+      .max = INT64_C(1) << 32, .def = 1 << 20),
+    F(.name = "outage_flush_delay", .type = T_DURATION, .off = PS(outage_flush_delay_ms),
+      .min = 0, .max = SEC(600), .def = SEC(1)),
+    END,
+};
+static const struct schema pubsub_schema = {pubsub_fields, 0, false};
+
 static const struct field backend_fields[] = {
     F(.name = "user", .type = T_STR, .off = BE(user)),
     F(.name = "group", .type = T_STR, .off = BE(group)),
@@ -251,6 +274,7 @@ static const struct field backend_fields[] = {
       .min = 100, .max = SEC(86400), .def = SEC(30)),
     F(.name = "modules", .type = T_LIST, .off = BE(modules), .off2 = BE(nmodules),
       .sub = &module_schema),
+    F(.name = "pubsub", .type = T_GROUP, .off = BE(pubsub), .sub = &pubsub_schema),
     END,
 };
 static const struct schema backend_schema = {backend_fields, 0, false};
@@ -928,6 +952,53 @@ static bool valid_module_name(const char *s)
     return true;
 }
 
+/* backend.pubsub.redis: "HOST:PORT" or "[v6]:PORT", resolved now (at start and
+ * on reload, in the master): the workers that connect are confined and may
+ * read no resolver file, so they get an address, never a name. */
+static void check_pubsub(struct ctx *x)
+{
+    struct bx_pubsub_conf *ps = &x->c->be.pubsub;
+    const char *sp = "backend.pubsub.redis";
+    if (ps->redis_retry_min_ms > ps->redis_retry_max_ms)
+        err_line(x, setting_line(x, "backend.pubsub.redis_retry_min"),
+                 "backend.pubsub.redis_retry_min", "must not be larger than redis_retry_max");
+    if (strlen(ps->channel_prefix) > 64)
+        err_line(x, setting_line(x, "backend.pubsub.channel_prefix"),
+                 "backend.pubsub.channel_prefix", "at most 64 bytes");
+    if (!ps->redis)
+        return;
+    char host[256];
+    const char *colon = strrchr(ps->redis, ':');
+    const char *h = ps->redis;
+    size_t hl = colon ? (size_t)(colon - h) : 0;
+    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+        h++;
+        hl -= 2;
+    }
+    char *end = NULL;
+    long port = colon ? strtol(colon + 1, &end, 10) : 0;
+    if (!colon || hl == 0 || hl >= sizeof host || !end || *end || end == colon + 1 ||
+        port < 1 || port > 65535) {
+        err_line(x, setting_line(x, sp), sp, "'%s' is not HOST:PORT or [IPv6]:PORT", ps->redis);
+        return;
+    }
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
+    struct addrinfo *ai = NULL;
+    int rc = getaddrinfo(host, colon + 1, &hints, &ai);
+    if (rc != 0 || !ai || ai->ai_addrlen > sizeof ps->redis_addr) {
+        err_line(x, setting_line(x, sp), sp, "cannot resolve '%s': %s", host,
+                 rc ? gai_strerror(rc) : "no address");
+    } else {
+        memcpy(&ps->redis_addr, ai->ai_addr, ai->ai_addrlen);
+        ps->redis_addrlen = (socklen_t)ai->ai_addrlen;
+        ps->redis_port = (int)port;
+    }
+    if (ai)
+        freeaddrinfo(ai);
+}
+
 static void check_backend(struct ctx *x, int need)
 {
     struct bx_backend_conf *be = &x->c->be;
@@ -943,6 +1014,7 @@ static void check_backend(struct ctx *x, int need)
             err_line(x, l->line, lp,
                      "proxy_protocol needs proxy_from: the addresses allowed to send it");
     }
+    check_pubsub(x);
     if (be->workers == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         be->workers = n > 0 ? (int)n : 1;

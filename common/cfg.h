@@ -90,6 +90,21 @@ struct bx_module_conf {
     int line;
 };
 
+/* backend.pubsub: without redis, pub/sub stays within one backend (backend/pubsub.c). */
+struct bx_pubsub_conf {
+    char *redis;              /* "HOST:PORT" or "[v6]:PORT"; NULL = no Redis */
+    char *redis_user, *redis_password; /* AUTH (user: Redis 6 ACL); never logged */
+    char *channel_prefix;     /* prepended to every channel name in Redis */
+    int redis_connect_timeout_ms, redis_reply_timeout_ms;
+    int redis_retry_min_ms, redis_retry_max_ms; /* reconnect back-off */
+    int64_t outage_buffer;    /* bytes of publishes held while Redis is unreachable */
+    int outage_flush_delay_ms; /* held publishes wait this long after reconnecting */
+    /* Resolved once when the file is loaded (a confined worker resolves nothing). */
+    struct sockaddr_storage redis_addr;
+    socklen_t redis_addrlen;
+    int redis_port;
+};
+
 struct bx_backend_conf {
     char *user, *group, *pid_file, *error_log, *access_log;
     int log_level;
@@ -109,6 +124,7 @@ struct bx_backend_conf {
     int module_crash_window_ms, module_crash_backoff_ms;
     struct bx_module_conf *modules;
     size_t nmodules;
+    struct bx_pubsub_conf pubsub;
 };
 
 enum {

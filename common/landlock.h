@@ -14,7 +14,5 @@
 /* Restricts the calling process (no_new_privs must be set). Returns the
  * Landlock ABI applied (0: none available), or -1 with err filled. */
 int bx_landlock_apply(enum bx_sandbox_profile p, char *err, size_t errlen);
-/* How many ports bx_sandbox_allow_connect_tcp declared (until the next apply). */
-size_t bx_landlock_tcp_ports(void);
 
 #endif

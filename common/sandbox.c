@@ -103,7 +103,6 @@ int bx_sandbox_apply(enum bx_sandbox_profile p, char *err, size_t errlen)
         bx_sandbox_allow_log(bx_access_log_file()) == -1)
         bx_log_warn("confinement: the log's directory cannot be opened (%s): a rotated log "
                     "will not be reopened", strerror(errno));
-    bool tcp = bx_landlock_tcp_ports() > 0; /* apply forgets the ports */
     if (bx_landlock_apply(p, err, errlen) == -1)
         return -1;
     if (install_handler() == -1) {
@@ -120,7 +119,7 @@ int bx_sandbox_apply(enum bx_sandbox_profile p, char *err, size_t errlen)
      * kernel's action cache and never run the filter). */
     int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
     if (rc == 0)
-        rc = bx_sandbox_rules(ctx, p, self, tcp);
+        rc = bx_sandbox_rules(ctx, p, self);
     if (rc == 0)
         rc = seccomp_load(ctx);
     seccomp_release(ctx);

@@ -119,7 +119,6 @@ static int socket_rules(scmp_filter_ctx ctx, int type)
     int nr = seccomp_syscall_resolve_name("socket");
     TRY(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 2, SCMP_A0(SCMP_CMP_EQ, AF_UNIX),
                          SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, (scmp_datum_t)type)));
-    TRY(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), nr, 1, SCMP_A0(SCMP_CMP_NE, AF_UNIX)));
     TRY(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), nr, 2, SCMP_A0(SCMP_CMP_EQ, AF_UNIX),
                          SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, (scmp_datum_t)(type == SOCK_STREAM
                                                                          ? SOCK_DGRAM
@@ -127,36 +126,56 @@ static int socket_rules(scmp_filter_ctx ctx, int type)
     return 0;
 }
 
-/* socket() of a frontend child with TCP backends: AF_UNIX as before, and
- * AF_INET/AF_INET6 stream sockets of protocol 0; other domains are refused
- * (EACCES) by rules that do not overlap the allowed ones (AF_UNIX = 1,
- * AF_INET = 2, AF_INET6 = 10), other kinds of INET sockets trap. */
-static int socket_rules_tcp(scmp_filter_ctx ctx)
+/* Every family but AF_UNIX refused with EACCES (see above). */
+static int other_families_refused(scmp_filter_ctx ctx)
 {
     int nr = seccomp_syscall_resolve_name("socket");
-    const scmp_datum_t fams[] = {AF_UNIX, AF_INET, AF_INET6};
-    for (size_t i = 0; i < 3; i++)
-        TRY(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 3, SCMP_A0(SCMP_CMP_EQ, fams[i]),
-                             SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM),
-                             SCMP_A2(SCMP_CMP_EQ, 0)));
-    TRY(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), nr, 2, SCMP_A0(SCMP_CMP_EQ, AF_UNIX),
-                         SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_DGRAM)));
-    TRY(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), nr, 1, SCMP_A0(SCMP_CMP_LT, AF_UNIX)));
+    return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), nr, 1, SCMP_A0(SCMP_CMP_NE, AF_UNIX));
+}
+
+/* A worker that declared a port (bx_sandbox_allow_connect: Redis for
+ * pub/sub across hosts): TCP stream sockets and connect. Landlock limits the
+ * connect to that port. Other families, and datagram or raw sockets of the
+ * IP families, stay refused (libseccomp takes no two actions for one
+ * argument value, hence the families one by one). */
+static int tcp_socket_rules(scmp_filter_ctx ctx)
+{
+    int nr = seccomp_syscall_resolve_name("socket");
+    for (int i = 0; i < 2; i++) {
+        scmp_datum_t af = i ? AF_INET6 : AF_INET;
+        TRY(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 2, SCMP_A0(SCMP_CMP_EQ, af),
+                             SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM)));
+        TRY(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), nr, 2, SCMP_A0(SCMP_CMP_EQ, af),
+                             SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_DGRAM)));
+        TRY(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), nr, 2, SCMP_A0(SCMP_CMP_EQ, af),
+                             SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_RAW)));
+    }
+    TRY(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), nr, 1, SCMP_A0(SCMP_CMP_EQ, 0)));
+    for (scmp_datum_t af = AF_INET + 1; af < AF_INET6; af++)
+        TRY(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), nr, 1, SCMP_A0(SCMP_CMP_EQ, af)));
     TRY(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), nr, 1, SCMP_A0(SCMP_CMP_GT, AF_INET6)));
-    for (scmp_datum_t d = AF_INET + 1; d < AF_INET6; d++)
-        TRY(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), nr, 1, SCMP_A0(SCMP_CMP_EQ, d)));
     return 0;
 }
 
+static int tcp_client_rules(scmp_filter_ctx ctx)
+{
+    static const char *const calls[] = {"connect", NULL};
+    TRY(tcp_socket_rules(ctx));
+    return allow_list(ctx, calls);
+}
+
 /* Handshake child: accept, connect a fresh AF_UNIX stream socket to the
- * backend (seccomp cannot see the address: see doc/design.md), the
+ * backend, or a TCP one when the config has TCP backends (seccomp cannot
+ * see the address: see doc/design.md; Landlock limits the ports), the
  * hand-off's socketpair, and send only on connected sockets. */
-static int fe_handshake(scmp_filter_ctx ctx, bool tcp)
+static int fe_handshake(scmp_filter_ctx ctx)
 {
     static const char *const calls[] = {"accept4", "connect", NULL};
     TRY(allow_list(ctx, net_calls));
     TRY(allow_list(ctx, calls));
-    TRY(tcp ? socket_rules_tcp(ctx) : socket_rules(ctx, SOCK_STREAM));
+    TRY(socket_rules(ctx, SOCK_STREAM));
+    /* TCP backends: their ports were declared (connect is allowed anyway) */
+    TRY(bx_sandbox_connect_port() ? tcp_socket_rules(ctx) : other_families_refused(ctx));
     TRY(allow_if(ctx, "socketpair", 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX), NONE));
     TRY(allow_if(ctx, "sendto", 1, SCMP_A4(SCMP_CMP_EQ, 0), NONE));
     return open_rules(ctx, 0);
@@ -171,7 +190,7 @@ static int fe_lean(scmp_filter_ctx ctx)
 }
 
 /* Worker: accept, pub/sub datagrams between workers (socket, bind, sendto
- * with an address), read-only opens (Landlock: only beneath what modules
+ * with an address), TCP to Redis when a port was declared (tcp_client_rules), read-only opens (Landlock: only beneath what modules
  * declared), openat2 for static's RESOLVE_BENEATH (its flags are in a
  * struct seccomp cannot read: Landlock is what limits it), sendfile. */
 static int be_worker(scmp_filter_ctx ctx)
@@ -181,6 +200,7 @@ static int be_worker(scmp_filter_ctx ctx)
     TRY(allow_list(ctx, net_calls));
     TRY(allow_list(ctx, calls));
     TRY(socket_rules(ctx, SOCK_DGRAM));
+    TRY(bx_sandbox_connect_port() ? tcp_client_rules(ctx) : other_families_refused(ctx));
     return open_rules(ctx, 1);
 }
 
@@ -191,7 +211,7 @@ static int keyproc(scmp_filter_ctx ctx)
     return open_rules(ctx, 1);
 }
 
-int bx_sandbox_rules(scmp_filter_ctx ctx, enum bx_sandbox_profile p, pid_t self, bool tcp)
+int bx_sandbox_rules(scmp_filter_ctx ctx, enum bx_sandbox_profile p, pid_t self)
 {
     TRY(allow_list(ctx, base_calls));
     TRY(memory_rules(ctx));
@@ -205,7 +225,7 @@ int bx_sandbox_rules(scmp_filter_ctx ctx, enum bx_sandbox_profile p, pid_t self,
 #endif
     switch (p) {
     case BX_SANDBOX_FE_HANDSHAKE:
-        return fe_handshake(ctx, tcp);
+        return fe_handshake(ctx);
     case BX_SANDBOX_FE_LEAN:
         return fe_lean(ctx);
     case BX_SANDBOX_BE_WORKER:

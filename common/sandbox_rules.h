@@ -4,14 +4,12 @@
 #define BACTRIAN_COMMON_SANDBOX_RULES_H
 
 #include <seccomp.h>
-#include <stdbool.h>
 #include <sys/types.h>
 
 #include "common/sandbox.h"
 
 /* Adds profile p's rules to ctx (default action: trap); self is the
- * process's own pid, the only target of its signals; tcp: a frontend child
- * with TCP backends may make AF_INET/AF_INET6 stream sockets. 0 or -errno. */
-int bx_sandbox_rules(scmp_filter_ctx ctx, enum bx_sandbox_profile p, pid_t self, bool tcp);
+ * process's own pid, the only target of its signals. 0 or -errno. */
+int bx_sandbox_rules(scmp_filter_ctx ctx, enum bx_sandbox_profile p, pid_t self);
 
 #endif

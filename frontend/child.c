@@ -925,7 +925,7 @@ static void allow_tcp_backends(const struct bx_config *cfg)
     for (size_t i = 0; i < cfg->nvhosts; i++)
         for (size_t k = 0; k < cfg->vhosts[i].npool; k++) {
             const struct bx_baddr *a = &cfg->vhosts[i].pool[k];
-            if (a->kind == BX_BADDR_TCP && bx_sandbox_allow_connect_tcp(a->port) == -1)
+            if (a->kind == BX_BADDR_TCP && bx_sandbox_allow_connect(a->port) == -1)
                 bx_log_warn("child: TCP port %d of backend %s not allowed: %s", a->port,
                             a->text, strerror(errno));
         }
