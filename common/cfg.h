@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/baddr.h"
 #include "common/net.h"
 
 enum bx_proxy_mode { BX_PROXY_OFF = 0, BX_PROXY_OPTIONAL, BX_PROXY_REQUIRED };
@@ -39,7 +40,11 @@ struct bx_vhost {
     struct bx_strv aliases;
     char *cert;               /* NULL when no TLS service needs it */
     char *key;
-    char *backend;            /* socket path; defaults to backend.socket */
+    char *backend;            /* as written, "unix:" or "tcp:" (the first member); defaults
+                               * to backend.socket */
+    struct bx_strv backends;  /* a pool: several addresses in that syntax */
+    struct bx_baddr *pool;    /* parsed and resolved: backend or backends (baddr.h) */
+    size_t npool;             /* >= 1 for a frontend config */
     int line;
 };
 
@@ -61,6 +66,7 @@ struct bx_frontend_conf {
     char *debug_ip;           /* NULL = serve everyone */
     int handshake_timeout_ms, request_timeout_ms, idle_timeout_ms, stall_timeout_ms;
     int backend_retry_ms;
+    int backend_connect_timeout_ms, backend_down_ms, backend_check_interval_ms;
     int reload_max_generations, reload_max_age_ms;
     struct bx_service *services;
     size_t nservices;

@@ -39,8 +39,11 @@ struct ruleset_attr {
 static int path_fd[MAX_PATHS];
 static uint64_t path_access[MAX_PATHS];
 static size_t npaths;
-/* The one TCP port this process may connect to (bx_sandbox_allow_connect); 0 = none. */
-static int connect_port;
+/* The TCP ports this process may connect to (bx_sandbox_allow_connect):
+ * Redis in a worker, the TCP backends' ports in a frontend child. */
+#define MAX_PORTS 32
+static int connect_port[MAX_PORTS];
+static size_t nports;
 
 int bx_sandbox_allow_connect(int port)
 {
@@ -48,13 +51,20 @@ int bx_sandbox_allow_connect(int port)
         errno = EINVAL;
         return -1;
     }
-    connect_port = port;
+    for (size_t i = 0; i < nports; i++)
+        if (connect_port[i] == port)
+            return 0;
+    if (nports == MAX_PORTS) {
+        errno = ENOSPC;
+        return -1;
+    }
+    connect_port[nports++] = port;
     return 0;
 }
 
 int bx_sandbox_connect_port(void)
 {
-    return connect_port;
+    return nports ? connect_port[0] : 0;
 }
 
 static int add_path(const char *path, uint64_t access)
@@ -168,20 +178,22 @@ static void asan_paths(void)
 }
 #endif
 
-/* TCP connect to the declared port only (ABI 4 and later; before that,
+/* TCP connect to the declared ports only (ABI 4 and later; before that,
  * seccomp allows the connect and cannot see the address). */
 static int add_net_rule(int rfd, uint64_t net, char *err, size_t errlen)
 {
-    if (!connect_port || !(net & NET_CONNECT_TCP))
+    if (!(net & NET_CONNECT_TCP))
         return 0;
-    struct {
-        uint64_t allowed_access;
-        uint64_t port;
-    } __attribute__((packed)) np = {NET_CONNECT_TCP, (uint64_t)connect_port};
-    if (syscall(SYS_landlock_add_rule, rfd, 2 /* LANDLOCK_RULE_NET_PORT */, &np, 0) == -1) {
-        snprintf(err, errlen, "landlock_add_rule (TCP port %d): %s", connect_port,
-                 strerror(errno));
-        return -1;
+    for (size_t i = 0; i < nports; i++) {
+        struct {
+            uint64_t allowed_access;
+            uint64_t port;
+        } __attribute__((packed)) np = {NET_CONNECT_TCP, (uint64_t)connect_port[i]};
+        if (syscall(SYS_landlock_add_rule, rfd, 2 /* LANDLOCK_RULE_NET_PORT */, &np, 0) == -1) {
+            snprintf(err, errlen, "landlock_add_rule (TCP port %d): %s", connect_port[i],
+                     strerror(errno));
+            return -1;
+        }
     }
     return 0;
 }

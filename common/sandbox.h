@@ -24,8 +24,10 @@
 
 enum bx_sandbox_profile {
     /* Frontend child from accept to the end of the relay: TCP accept, the
-     * TLS handshake, socket(AF_UNIX, SOCK_STREAM) + connect to the backend,
-     * the hand-off to the master (sendmsg, socketpair). */
+     * TLS handshake, socket(AF_UNIX, SOCK_STREAM) + connect to the backend
+     * (also AF_INET/AF_INET6 stream sockets when it declared the ports of
+     * TCP backends, bx_sandbox_allow_connect), the hand-off to the master
+     * (sendmsg, socketpair). */
     BX_SANDBOX_FE_HANDSHAKE,
     /* Lean relay child: relays two descriptors it was given; no accept, no
      * socket, no connect. */
@@ -54,13 +56,14 @@ int bx_sandbox_init(void);
  * the worker may then open files for reading beneath path (a directory or
  * one file). 0, or -1 with errno (path cannot be opened). */
 int bx_sandbox_allow_read(const char *path);
-/* In a worker before bx_sandbox_apply: the worker may then create TCP
- * sockets (AF_INET, AF_INET6, stream) and connect them, to this port only
- * where Landlock has network rules (ABI 4, Linux 6.7). For the pub/sub link
- * to Redis (backend/pubsub_redis.c); without it a worker has no TCP socket
- * at all. 0, or -1 (EINVAL). */
+/* In a worker or a frontend handshake child before bx_sandbox_apply: it
+ * may then create TCP sockets (AF_INET, AF_INET6, stream) and connect them,
+ * to the declared ports only where Landlock has network rules (ABI 4, Linux
+ * 6.7). For the pub/sub link to Redis (backend/pubsub_redis.c) and the
+ * frontend's TCP backends (frontend/child.c); without it the process has
+ * no TCP socket at all. Up to 32 ports. 0, or -1 (EINVAL, ENOSPC). */
 int bx_sandbox_allow_connect(int port);
-/* The port declared above, 0 when none (sandbox_rules.c). */
+/* The first port declared above, 0 when none (sandbox_rules.c). */
 int bx_sandbox_connect_port(void);
 /* Write access (append to an existing or new file) beneath the directory of
  * path: the error and access logs, reopened after rotation. NULL or a

@@ -138,9 +138,8 @@ static int other_families_refused(scmp_filter_ctx ctx)
  * connect to that port. Other families, and datagram or raw sockets of the
  * IP families, stay refused (libseccomp takes no two actions for one
  * argument value, hence the families one by one). */
-static int tcp_client_rules(scmp_filter_ctx ctx)
+static int tcp_socket_rules(scmp_filter_ctx ctx)
 {
-    static const char *const calls[] = {"connect", NULL};
     int nr = seccomp_syscall_resolve_name("socket");
     for (int i = 0; i < 2; i++) {
         scmp_datum_t af = i ? AF_INET6 : AF_INET;
@@ -155,11 +154,19 @@ static int tcp_client_rules(scmp_filter_ctx ctx)
     for (scmp_datum_t af = AF_INET + 1; af < AF_INET6; af++)
         TRY(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), nr, 1, SCMP_A0(SCMP_CMP_EQ, af)));
     TRY(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), nr, 1, SCMP_A0(SCMP_CMP_GT, AF_INET6)));
+    return 0;
+}
+
+static int tcp_client_rules(scmp_filter_ctx ctx)
+{
+    static const char *const calls[] = {"connect", NULL};
+    TRY(tcp_socket_rules(ctx));
     return allow_list(ctx, calls);
 }
 
 /* Handshake child: accept, connect a fresh AF_UNIX stream socket to the
- * backend (seccomp cannot see the address: see doc/design.md), the
+ * backend, or a TCP one when the config has TCP backends (seccomp cannot
+ * see the address: see doc/design.md; Landlock limits the ports), the
  * hand-off's socketpair, and send only on connected sockets. */
 static int fe_handshake(scmp_filter_ctx ctx)
 {
@@ -167,7 +174,8 @@ static int fe_handshake(scmp_filter_ctx ctx)
     TRY(allow_list(ctx, net_calls));
     TRY(allow_list(ctx, calls));
     TRY(socket_rules(ctx, SOCK_STREAM));
-    TRY(other_families_refused(ctx));
+    /* TCP backends: their ports were declared (connect is allowed anyway) */
+    TRY(bx_sandbox_connect_port() ? tcp_socket_rules(ctx) : other_families_refused(ctx));
     TRY(allow_if(ctx, "socketpair", 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX), NONE));
     TRY(allow_if(ctx, "sendto", 1, SCMP_A4(SCMP_CMP_EQ, 0), NONE));
     return open_rules(ctx, 0);

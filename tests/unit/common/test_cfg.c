@@ -301,6 +301,41 @@ START_TEST(syntax_error_and_many_errors)
 }
 END_TEST
 
+START_TEST(backend_addresses)
+{
+    const char *fe = "frontend: { services = ( { port = 1; } ); };\n";
+    char text[1024];
+    snprintf(text, sizeof text, "%svhosts = (\n { name = \"a\";\n  backends = [ \"tcp:127.0.0.1:81\", "
+             "\"tcp:[::1]:82\", \"unix:be.sock\" ]; },\n { name = \"b\"; backend = \"tcp:127.0.0.1:81\"; }\n);\n",
+             fe);
+    ck_assert_int_eq(load(text, BX_CONF_FRONTEND), 0);
+    ck_assert_uint_eq(cfg.vhosts[0].npool, 3);
+    ck_assert_int_eq(cfg.vhosts[0].pool[0].kind, BX_BADDR_TCP);
+    ck_assert_str_eq(cfg.vhosts[0].pool[1].text, "tcp:[::1]:82");
+    char want[512];
+    snprintf(want, sizeof want, "unix:%s/be.sock", dir);
+    ck_assert_str_eq(cfg.vhosts[0].pool[2].text, want);
+    ck_assert_str_eq(cfg.vhosts[1].backend, "tcp:127.0.0.1:81");
+    bx_config_free(&cfg);
+    /* Errors name the line of the vhost, the vhost and the bad value. */
+    snprintf(text, sizeof text, "%svhosts = (\n { name = \"a\"; backend = \"/s\"; },\n"
+             " { name = \"b\"; backends = [ \"tcp:10.0.0.1:99999\" ]; }\n);\n", fe);
+    expect_error(text, BX_CONF_FRONTEND, "4: setting 'vhosts.[1]': vhost 'b': backend "
+                 "'tcp:10.0.0.1:99999': port '99999' is not a number 1-65535");
+    snprintf(text, sizeof text, "%svhosts = ( { name = \"a\"; backend = \"tcp:::1:80\"; } );\n", fe);
+    expect_error(text, BX_CONF_FRONTEND, "2: setting 'vhosts.[0]': vhost 'a': backend "
+                 "'tcp:::1:80': an IPv6 address goes in brackets: tcp:[::1]:PORT");
+    snprintf(text, sizeof text, "%svhosts = ( { name = \"a\"; backend = \"/s\"; "
+             "backends = [ \"/t\" ]; } );\n", fe);
+    expect_error(text, BX_CONF_FRONTEND, "2: setting 'vhosts.[0]': vhost 'a': backend and "
+                 "backends: set one of them");
+    snprintf(text, sizeof text, "%svhosts = ( { name = \"a\"; "
+             "backends = [ \"tcp:127.0.0.1:8\", \"tcp:127.0.0.1:8\" ]; } );\n", fe);
+    expect_error(text, BX_CONF_FRONTEND, "2: setting 'vhosts.[0]': vhost 'a': backend "
+                 "'tcp:127.0.0.1:8' is listed twice");
+}
+END_TEST
+
 Suite *suite_config(void);
 Suite *suite_config(void)
 {
@@ -319,6 +354,7 @@ Suite *suite_config(void)
     tcase_add_test(tc, files_must_exist);
     tcase_add_test(tc, module_mounts);
     tcase_add_test(tc, syntax_error_and_many_errors);
+    tcase_add_test(tc, backend_addresses);
     suite_add_tcase(s, tc);
     return s;
 }
