@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/baddr.h"
 #include "common/net.h"
 
 enum bx_proxy_mode { BX_PROXY_OFF = 0, BX_PROXY_OPTIONAL, BX_PROXY_REQUIRED };
@@ -39,7 +40,11 @@ struct bx_vhost {
     struct bx_strv aliases;
     char *cert;               /* NULL when no TLS service needs it */
     char *key;
-    char *backend;            /* socket path; defaults to backend.socket */
+    char *backend;            /* as written, "unix:" or "tcp:" (the first member); defaults
+                               * to backend.socket */
+    struct bx_strv backends;  /* a pool: several addresses in that syntax */
+    struct bx_baddr *pool;    /* parsed and resolved: backend or backends (baddr.h) */
+    size_t npool;             /* >= 1 for a frontend config */
     int line;
 };
 
@@ -62,6 +67,7 @@ struct bx_frontend_conf {
     char *debug_ip;           /* NULL = serve everyone */
     int handshake_timeout_ms, request_timeout_ms, idle_timeout_ms, stall_timeout_ms;
     int backend_retry_ms;
+    int backend_connect_timeout_ms, backend_down_ms, backend_check_interval_ms;
     int reload_max_generations, reload_max_age_ms;
     struct bx_service *services;
     size_t nservices;
@@ -85,6 +91,21 @@ struct bx_module_conf {
     int line;
 };
 
+/* backend.pubsub: without redis, pub/sub stays within one backend (backend/pubsub.c). */
+struct bx_pubsub_conf {
+    char *redis;              /* "HOST:PORT" or "[v6]:PORT"; NULL = no Redis */
+    char *redis_user, *redis_password; /* AUTH (user: Redis 6 ACL); never logged */
+    char *channel_prefix;     /* prepended to every channel name in Redis */
+    int redis_connect_timeout_ms, redis_reply_timeout_ms;
+    int redis_retry_min_ms, redis_retry_max_ms; /* reconnect back-off */
+    int64_t outage_buffer;    /* bytes of publishes held while Redis is unreachable */
+    int outage_flush_delay_ms; /* held publishes wait this long after reconnecting */
+    /* Resolved once when the file is loaded (a confined worker resolves nothing). */
+    struct sockaddr_storage redis_addr;
+    socklen_t redis_addrlen;
+    int redis_port;
+};
+
 struct bx_backend_conf {
     char *user, *group, *pid_file, *error_log, *access_log;
     int log_level;
@@ -104,6 +125,7 @@ struct bx_backend_conf {
     int module_crash_window_ms, module_crash_backoff_ms;
     struct bx_module_conf *modules;
     size_t nmodules;
+    struct bx_pubsub_conf pubsub;
 };
 
 enum {
@@ -133,6 +155,20 @@ void bx_config_free(struct bx_config *c);
 char *bx_config_path(struct bx_config *c, const char *p);
 /* Duplicates into the arena (modules use it to keep strings for the config's life). */
 char *bx_config_strdup(struct bx_config *c, const char *s);
+
+/* The value types of the schema, for settings outside it (the modules'
+ * blocks, backend/modset.c), so a module's durations and sizes read as the
+ * core's do.
+ * A duration: seconds as an integer or a decimal number (30, 0.5), or a
+ * string with a unit: "500ms", "30s", "5m", "1h", "1d". A size: bytes as an
+ * integer, or a string with a suffix of powers of 1024: "64K", "16M", "1G"
+ * (a "B" may follow). 0, or -1 when the value has another type or form (the
+ * hints below say what is expected); ranges are the caller's. */
+int bx_cfg_duration_ms(const config_setting_t *s, double *ms);
+int bx_cfg_size(const config_setting_t *s, int64_t *bytes);
+#define BX_CFG_DURATION_HINT \
+    "must be a duration: seconds like 30 or 0.5, or a string like \"500ms\", \"30s\", \"5m\""
+#define BX_CFG_SIZE_HINT "must be a size in bytes, like 65536 or \"64K\", \"16M\", \"1G\""
 
 /* Looks up a vhost by name or alias, case-insensitively; NULL if none. */
 const struct bx_vhost *bx_config_find_vhost(const struct bx_config *c, const char *host,

@@ -129,6 +129,19 @@ size_t bm_conf_strings(struct bm_conf *c, const char *name, const char *const *d
                        const char *const **out);
 bool bm_conf_has(struct bm_conf *c, const char *name);
 
+/* ---- typed settings (init only): the core's durations and sizes ----
+ * Values read as the core's own settings do (bactrian.conf(5), "Values"):
+ * a duration is seconds, 30 or 0.5, or a string with a unit, "500ms", "30s",
+ * "5m", "1h", "1d"; a size is bytes, 65536, or "64K", "16M", "1G". *out gets
+ * the value (milliseconds / bytes) when it is within [min, max], def when the
+ * key is absent; 0 then. A value of another form or out of range is reported
+ * like bm_conf_error, naming the module and its mount, *out gets def and -1
+ * is returned. (As nginx's ngx_conf_set_msec_slot and size_slot.) */
+int bm_conf_duration_ms(struct bm_conf *c, const char *name, uint64_t def, uint64_t min,
+                        uint64_t max, uint64_t *out);
+int bm_conf_size(struct bm_conf *c, const char *name, uint64_t def, uint64_t min, uint64_t max,
+                 uint64_t *out);
+
 /* Confinement (doc/modules.md): a worker runs confined after every
  * worker_init, and may then open files for reading only beneath the paths
  * that modules declared. Call from worker_init with a directory or a file;
@@ -362,9 +375,11 @@ bool bm_ws_compressed(const struct bm_ws *ws);  /* permessage-deflate in use */
  * fills out up to max, returns the total count. */
 size_t bm_ws_list(void *inst, struct bm_ws **out, size_t max);
 
-/* ---- pub/sub inside one backend ------------------------------------------------------
+/* ---- pub/sub ----------------------------------------------------------------------------
  * A channel is a name (up to 200 bytes). bm_publish() reaches every session
- * subscribed to it in every worker of this backend. A subscriber whose send
+ * subscribed to it in every worker of this backend, and with
+ * backend.pubsub.redis in every worker of every backend sharing that Redis
+ * (doc/scaling.md), once, in publish order per publisher. A subscriber whose send
  * queue is above its high watermark when a message arrives is handled by the
  * channel's policy, counted and logged: BM_SLOW_SKIP (the default) skips the
  * message for it, BM_SLOW_DROP closes it with close_code (1008 if 0).
@@ -377,7 +392,8 @@ int bm_ws_unsubscribe(struct bm_ws *ws, const char *channel);
 /* Sets a channel's policy in this worker (call from worker_init or open). */
 void bm_channel_policy(const char *channel, enum bm_slow_policy policy, unsigned close_code);
 /* Sends to every subscriber in every worker; except_ws (may be NULL) is
- * skipped. Returns the number of local subscribers reached, or -1. */
+ * skipped. Returns the number of local subscribers reached, or -1 (also when
+ * Redis is unreachable and its outage buffer is full: local ones got it). */
 int bm_publish(const char *channel, int opcode, const void *data, size_t len,
                const struct bm_ws *except_ws);
 struct bm_channel_stats {
