@@ -8,7 +8,13 @@
  * children and the master reads from it only the state each child reports
  * about itself. Spare children are counted from the owned slots whose state
  * is IDLE or STARTING; retiring is a CAS IDLE/STARTING -> RETIRING, so a
- * child that takes a client at that moment keeps it. */
+ * child that takes a client at that moment keeps it.
+ *
+ * Signals, reaping, the stop and its deadline, and listener reuse across
+ * reloads are the supervision layer both masters share (common/supervise.h,
+ * common/listeners.h); what is here is the frontend's policy: the pool and
+ * its slots, generations and their TLS contexts, the key process, the
+ * waiting room, hand-offs to lean children. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -31,11 +37,13 @@
 #include "common/cfg.h"
 #include "common/cli.h"
 #include "common/daemon.h"
+#include "common/listeners.h"
 #include "common/log.h"
 #include "common/net.h"
 #include "common/pidfile.h"
 #include "common/proc.h"
 #include "common/sandbox.h"
+#include "common/supervise.h"
 #include "frontend/access.h"
 #include "frontend/child.h"
 #include "frontend/keyctl.h"
@@ -72,7 +80,8 @@ struct master {
     struct fe_slottab slots;    /* private: who owns which slot */
     struct fe_tickets *tickets;
     char *sb_file;              /* the scoreboard's file, removed on stop */
-    int sigfd, ep, notify_fd, pidfd;
+    struct bx_sv sv;            /* signals, reaping, the stop (supervise.h) */
+    int ep, notify_fd, pidfd;
     int hofd[2];                /* hand-off socket: [0] ours, [1] the children's */
     size_t nchildren;           /* alive, every generation */
     pid_t self;                 /* our pid, for the children's death-signal check */
@@ -81,8 +90,6 @@ struct master {
     uint64_t next_wr_tick;
     int reserve_fd;             /* given up at EMFILE to refuse one queued client */
     bool watching;              /* listeners in our epoll: pool exhausted */
-    bool stopping;
-    uint64_t stop_deadline;
     uint64_t next_rotate;
     uint64_t superseded_ms[MAX_GENS]; /* when generation id % MAX_GENS was replaced */
     unsigned next_gen;
@@ -117,35 +124,57 @@ static void gen_free(struct fe_gen *g, bool free_cfg)
     free(g);
 }
 
-/* A listener of the running generation with the same address, duplicated,
- * or -1: a reload keeps the socket (and its queued clients) of a service
- * that stays. */
-static int reuse_listener(const struct fe_gen *old, const char *addr, int port)
-{
-    if (!old)
-        return -1;
-    for (size_t i = 0; i < old->nls; i++)
-        if (old->ls[i].port == port && strcmp(old->ls[i].addr, addr) == 0)
-            return fcntl(old->ls[i].fd, F_DUPFD_CLOEXEC, 0);
-    return -1;
-}
-
 /* At start, a port still held by the children of a master that was just
  * killed is retried for a bounded time: they exit at once on its death
  * (lifeline.h), but "at once" is a few ms of scheduling, and a restart
- * right after the kill should not fail for it. */
+ * right after the kill should not fail for it. On reload, no wait. */
 #define BIND_WAIT_MS 2000
 
-static int listen_at_start(const char *addr, int port, char *err, size_t errlen)
+/* The running generation's listeners and their places, for listeners.h:
+ * a reload keeps the socket (and its queued clients) of a service that
+ * stays. NULL when there is none (at start). */
+static struct bx_lheld *held_view(const struct fe_gen *old)
 {
-    uint64_t until = bx_now_ms() + BIND_WAIT_MS;
-    for (;;) {
-        int fd = bx_listen_tcp(addr, port, LISTEN_BACKLOG, err, errlen);
-        if (fd != -1 || errno != EADDRINUSE || bx_now_ms() >= until)
-            return fd;
-        struct timespec ts = {0, 10 * 1000000L};
-        nanosleep(&ts, NULL);
+    if (!old || !old->nls)
+        return NULL;
+    struct bx_lheld *h = calloc(old->nls, sizeof *h);
+    for (size_t i = 0; h && i < old->nls; i++)
+        h[i] = (struct bx_lheld){.fd = old->ls[i].fd,
+                                 .at = {.addr = old->ls[i].addr, .port = old->ls[i].port}};
+    return h;
+}
+
+/* Every service's listeners into g, reused from old by place or bound. */
+static int gen_listeners(struct fe_gen *g, const struct fe_gen *old, char *err, size_t errlen)
+{
+    const struct bx_frontend_conf *fe = &g->cfg->fe;
+    struct bx_lheld *held = held_view(old);
+    struct bx_lbind how = {.backlog = LISTEN_BACKLOG, .wait_ms = old ? 0 : BIND_WAIT_MS,
+                           .step_ms = 10};
+    int rc = old && old->nls && !held ? -1 : 0;
+    if (rc == -1)
+        snprintf(err, errlen, "out of memory");
+    for (size_t i = 0; i < fe->nservices && rc == 0; i++) {
+        const struct bx_service *sv = &fe->services[i];
+        for (size_t b = 0; b < sv->bind.n && rc == 0; b++) {
+            struct fe_listener *l = &g->ls[g->nls];
+            char e[BX_ERRLEN];
+            bool reused;
+            snprintf(l->addr, sizeof l->addr, "%s", sv->bind.v[b]);
+            l->port = sv->port;
+            l->service = i;
+            struct bx_lplace at = {.addr = l->addr, .port = l->port};
+            l->fd = bx_listener_open(held, old ? old->nls : 0, &at, &how, &reused, e, sizeof e);
+            if (l->fd == -1) {
+                snprintf(err, errlen, "frontend.services.[%zu]: %s", i, e);
+                rc = -1;
+            } else {
+                g->nls++;
+            }
+        }
     }
+    free(held);
+    return rc;
 }
 
 /* The oldest generation a child still runs (its keys must stay), or next. */
@@ -193,25 +222,8 @@ static struct fe_gen *gen_build(struct master *m, struct bx_config *cfg, const s
     g->ls = calloc(n ? n : 1, sizeof *g->ls);
     if (!g->ls)
         goto oom;
-    for (size_t i = 0; i < fe->nservices; i++) {
-        const struct bx_service *sv = &fe->services[i];
-        for (size_t b = 0; b < sv->bind.n; b++) {
-            struct fe_listener *l = &g->ls[g->nls];
-            char e[BX_ERRLEN];
-            snprintf(l->addr, sizeof l->addr, "%s", sv->bind.v[b]);
-            l->port = sv->port;
-            l->service = i;
-            l->fd = reuse_listener(old, l->addr, l->port);
-            if (l->fd == -1)
-                l->fd = old ? bx_listen_tcp(l->addr, l->port, LISTEN_BACKLOG, e, sizeof e)
-                            : listen_at_start(l->addr, l->port, e, sizeof e);
-            if (l->fd == -1) {
-                snprintf(err, errlen, "frontend.services.[%zu]: %s", i, e);
-                goto fail;
-            }
-            g->nls++;
-        }
-    }
+    if (gen_listeners(g, old, err, errlen) == -1)
+        goto fail;
     g->accept_ep = epoll_create1(EPOLL_CLOEXEC);
     if (g->accept_ep == -1) {
         snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
@@ -289,7 +301,7 @@ static void spawn(struct master *m)
     if (pid == 0) {
         fe_keyctl_close_pool(&m->kc); /* later children's channels */
         child_views(m, (size_t)idx);
-        int close_fds[] = {m->sigfd, m->ep, m->pidfd, m->hofd[0], m->kc.ctl, m->kc.own,
+        int close_fds[] = {m->sv.sigfd, m->ep, m->pidfd, m->hofd[0], m->kc.ctl, m->kc.own,
                            m->wr ? fe_waitroom_fd(m->wr) : -1, m->reserve_fd};
         struct fe_child_env env = {
             .gen = m->gen, .sb = sb, .slot = s, .slot_index = (size_t)idx,
@@ -337,7 +349,7 @@ static void watch_listeners(struct master *m, bool on)
 
 static void maintain(struct master *m)
 {
-    if (m->stopping)
+    if (m->sv.stopping)
         return;
     const struct bx_frontend_conf *fe = &m->gen->cfg->fe;
     int idle = (int)fe_slottab_idle(&m->slots, m->sb);
@@ -422,12 +434,12 @@ static void take_handoffs(struct master *m)
         long idx = fe_slottab_check_handoff(&m->slots, m->sb, h.slot, sender, why, sizeof why);
         if (idx < 0)
             bx_log_warn("hand-off from pid %d refused: %s", (int)sender, why);
-        bool ok = idx >= 0 && !m->stopping;
+        bool ok = idx >= 0 && !m->sv.stopping;
         pid_t pid = ok ? fork() : -1;
         if (pid == 0) {
             fe_keyctl_close_pool(&m->kc);
             child_views(m, (size_t)idx);
-            int fds[] = {m->sigfd, m->ep, m->pidfd, m->notify_fd, m->hofd[0], m->hofd[1], ackfd,
+            int fds[] = {m->sv.sigfd, m->ep, m->pidfd, m->notify_fd, m->hofd[0], m->hofd[1], ackfd,
                          m->gen->accept_ep, m->kc.ctl, m->kc.own, m->wr_child,
                          m->wr ? fe_waitroom_fd(m->wr) : -1, m->reserve_fd};
             fe_keystub_set_channel(-1);
@@ -459,7 +471,7 @@ static void take_handoffs(struct master *m)
 static size_t master_fds(const struct master *m, int *out, size_t max)
 {
     size_t n = 0;
-    int mine[] = {m->sigfd, m->ep, m->pidfd, m->notify_fd, m->hofd[0], m->hofd[1],
+    int mine[] = {m->sv.sigfd, m->ep, m->pidfd, m->notify_fd, m->hofd[0], m->hofd[1],
                   m->gen ? m->gen->accept_ep : -1,
                   m->sb ? m->sb->lock_fd : -1, /* a restarted key process takes no lock */
                   m->wr_child, m->wr ? fe_waitroom_fd(m->wr) : -1, m->reserve_fd};
@@ -534,24 +546,22 @@ static void slot_ended(struct master *m, size_t i, pid_t pid, int status)
     m->slots.o[i] = (struct fe_owner){0};
 }
 
-static void reap(struct master *m)
+/* bx_sv_reap's exited: the key process, or a child of the pool. */
+static void child_exited(void *ctx, pid_t pid, int status)
 {
-    int status;
-    pid_t pid;
-    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        if (pid == m->kc.pid) {
-            key_process_died(m, status);
-            continue;
-        }
-        long i = fe_slottab_find(&m->slots, pid);
-        /* Not found: a child that handed its connection to a lean one. */
-        char how[128];
-        if (i >= 0)
-            slot_ended(m, (size_t)i, pid, status);
-        else if (bx_sandbox_describe(pid, status, how, sizeof how))
-            bx_log_warn("child %d %s", (int)pid, how);
-        m->nchildren--;
+    struct master *m = ctx;
+    if (pid == m->kc.pid) {
+        key_process_died(m, status);
+        return;
     }
+    long i = fe_slottab_find(&m->slots, pid);
+    /* Not found: a child that handed its connection to a lean one. */
+    char how[128];
+    if (i >= 0)
+        slot_ended(m, (size_t)i, pid, status);
+    else if (bx_sandbox_describe(pid, status, how, sizeof how))
+        bx_log_warn("child %d %s", (int)pid, how);
+    m->nchildren--;
 }
 
 /* ---- reload, limits on old generations ---------------------------------- */
@@ -674,7 +684,7 @@ static void timers(struct master *m)
             bx_log_error("session ticket key rotation failed");
         m->next_rotate = now + (uint64_t)m->gen->cfg->fe.tls.ticket_rotate_ms;
     }
-    if (!m->stopping)
+    if (!m->sv.stopping)
         enforce_old(m);
     if (m->wr && now >= m->next_wr_tick) {
         fe_waitroom_tick(m->wr, m->ep);
@@ -682,86 +692,91 @@ static void timers(struct master *m)
     }
     if (m->gen->cfg->fe.per_ip_max > 0)
         watch_ip_lock(m, now);
-    if (m->kp_restart_ms && now >= m->kp_restart_ms && !m->stopping)
+    if (m->kp_restart_ms && now >= m->kp_restart_ms && !m->sv.stopping)
         key_process_restart(m);
 }
 
-/* ---- stop ---------------------------------------------------------------- */
+/* ---- stop, and the policy the supervision layer calls (supervise.h) ---- */
 
+static void kill_all(const struct master *m)
+{
+    for (size_t i = 0; i < m->slots.n; i++)
+        if (m->slots.o[i].pid > 0)
+            kill(m->slots.o[i].pid, SIGKILL);
+}
+
+/* The listeners close at once (a restart can bind them); idle children go,
+ * busy ones finish their client, or (now) every child is killed. */
 static void begin_stop(struct master *m, bool now)
 {
     watch_listeners(m, false);
     for (size_t i = 0; i < m->gen->nls; i++) {
-        close(m->gen->ls[i].fd);
+        if (m->gen->ls[i].fd >= 0)
+            close(m->gen->ls[i].fd);
         m->gen->ls[i].fd = -1;
     }
-    m->stopping = true;
-    m->stop_deadline = bx_now_ms() + STOP_GRACE_MS;
-    for (size_t i = 0; i < m->slots.n; i++) {
-        if (m->slots.o[i].pid <= 0)
-            continue;
-        if (now)
-            kill(m->slots.o[i].pid, SIGKILL);
-        else
-            retire(m, i);
+    if (now) {
+        kill_all(m);
+        return;
     }
+    for (size_t i = 0; i < m->slots.n; i++)
+        retire(m, i);
 }
 
-static void handle_signal(struct master *m, int sig)
+static void fe_reload(void *ctx)
 {
-    switch (sig) {
-    case SIGCHLD:
-        reap(m);
-        break;
-    case SIGHUP:
-        if (!m->stopping)
-            reload(m);
-        break;
-    case SIGTERM:
-    case SIGINT:
-        if (!m->stopping) {
-            bx_log_notice("stopping: %zu children finish their clients", m->nchildren);
-            begin_stop(m, false);
-        }
-        break;
-    case SIGQUIT:
-        bx_log_notice("stopping now");
-        begin_stop(m, true);
-        break;
-    case SIGUSR1:
-        if (bx_log_reopen() == -1)
-            bx_log_error("cannot reopen the error log");
-        /* Children serving long clients reopen on their next line. */
-        __atomic_add_fetch(&m->sb->hdr->log_seq, 1, __ATOMIC_RELEASE);
-        break;
-    default:
-        break;
-    }
+    reload(ctx);
 }
+
+/* TERM, INT: once; QUIT: every time, and it cuts every client. */
+static uint64_t fe_stop(void *ctx, int sig, bool again)
+{
+    struct master *m = ctx;
+    if (sig != SIGQUIT) {
+        if (again)
+            return 0;
+        bx_log_notice("stopping: %zu children finish their clients", m->nchildren);
+        begin_stop(m, false);
+        return STOP_GRACE_MS;
+    }
+    bx_log_notice("stopping now");
+    begin_stop(m, true);
+    return STOP_GRACE_MS;
+}
+
+static void fe_reopen(void *ctx)
+{
+    struct master *m = ctx;
+    if (bx_log_reopen() == -1)
+        bx_log_error("cannot reopen the error log");
+    /* Children serving long clients reopen on their next line. */
+    __atomic_add_fetch(&m->sb->hdr->log_seq, 1, __ATOMIC_RELEASE);
+}
+
+/* Killed once: a child cannot outlive SIGKILL. */
+static uint64_t fe_overdue(void *ctx, size_t alive)
+{
+    bx_log_warn("%zu children still busy after %d ms: killing them", alive, STOP_GRACE_MS);
+    kill_all(ctx);
+    return 0;
+}
+
+static const struct bx_sv_ops fe_sv_ops = {
+    .reload = fe_reload, .stop = fe_stop, .reopen = fe_reopen, .exited = child_exited,
+    .overdue = fe_overdue,
+};
 
 static int run_loop(struct master *m)
 {
     for (;;) {
-        if (m->stopping) {
-            if (m->nchildren == 0)
-                return 0;
-            if (bx_now_ms() >= m->stop_deadline) {
-                bx_log_warn("%zu children still busy after %d ms: killing them", m->nchildren,
-                            STOP_GRACE_MS);
-                for (size_t i = 0; i < m->slots.n; i++)
-                    if (m->slots.o[i].pid > 0)
-                        kill(m->slots.o[i].pid, SIGKILL);
-                m->stop_deadline = UINT64_MAX;
-            }
-        }
+        if (bx_sv_done(&m->sv, m->nchildren, bx_now_ms()))
+            return 0;
         struct epoll_event evs[16];
         int n = epoll_wait(m->ep, evs, 16, 250);
         for (int i = 0; i < n; i++) {
             uint32_t tag = evs[i].data.u32;
             if (tag == TAG_SIGNAL) {
-                int sig;
-                while ((sig = bx_signalfd_read(m->sigfd)) > 0)
-                    handle_signal(m, sig);
+                bx_sv_signals(&m->sv);
             } else if (tag == TAG_NOTIFY) {
                 uint64_t v;
                 if (read(m->notify_fd, &v, sizeof v) == -1) {
@@ -770,7 +785,7 @@ static int run_loop(struct master *m)
             } else if (tag == TAG_HANDOFF) {
                 take_handoffs(m);
             } else if (tag == TAG_WAITROOM) {
-                if (!m->stopping)
+                if (!m->sv.stopping)
                     fe_waitroom_receive(m->wr, m->ep, m->gen);
             } else if (tag >= FE_WAITROOM_EP_BASE && tag < TAG_SIGNAL) {
                 fe_waitroom_event(m->wr, m->ep, tag, evs[i].events);
@@ -779,7 +794,7 @@ static int run_loop(struct master *m)
             }
         }
         /* SIGCHLD can coalesce with a burst: reap on every pass. */
-        reap(m);
+        bx_sv_reap(&m->sv);
         maintain(m);
         timers(m);
     }
@@ -866,15 +881,15 @@ static void setup_waitroom(struct master *m)
 static int setup(struct master *m, struct bx_config *cfg)
 {
     char err[BX_ERRLEN * 2];
-    m->sigfd = bx_signalfd_open(err, sizeof err);
+    int sv = bx_sv_open(&m->sv, &fe_sv_ops, m, err, sizeof err);
     m->ep = epoll_create1(EPOLL_CLOEXEC);
     m->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (m->sigfd == -1 || m->ep == -1 || m->notify_fd == -1) {
-        bx_log_error("setup: %s", m->sigfd == -1 ? err : strerror(errno));
+    if (sv == -1 || m->ep == -1 || m->notify_fd == -1) {
+        bx_log_error("setup: %s", sv == -1 ? err : strerror(errno));
         return -1;
     }
     struct epoll_event ev = {.events = EPOLLIN, .data.u32 = TAG_SIGNAL};
-    epoll_ctl(m->ep, EPOLL_CTL_ADD, m->sigfd, &ev);
+    epoll_ctl(m->ep, EPOLL_CTL_ADD, m->sv.sigfd, &ev);
     ev.data.u32 = TAG_NOTIFY;
     epoll_ctl(m->ep, EPOLL_CTL_ADD, m->notify_fd, &ev);
     int on = 1;
@@ -929,7 +944,7 @@ static int setup(struct master *m, struct bx_config *cfg)
 
 int fe_master_run(const struct bx_cli *cli, struct bx_config *cfg)
 {
-    struct master m = {.cli = cli, .sigfd = -1, .ep = -1, .notify_fd = -1, .hofd = {-1, -1},
+    struct master m = {.cli = cli, .sv = {.sigfd = -1}, .ep = -1, .notify_fd = -1, .hofd = {-1, -1},
                        .next_gen = 1, .kc = {.ctl = -1, .own = -1}, .wr_child = -1,
                        .reserve_fd = -1};
     struct bx_frontend_conf *fe = &cfg->fe;
@@ -954,8 +969,7 @@ int fe_master_run(const struct bx_cli *cli, struct bx_config *cfg)
     fe_keyctl_stop(&m.kc);
     fe_waitroom_destroy(m.wr);
     unmap_scoreboard(&m);
-    if (m.sigfd >= 0)
-        close(m.sigfd);
+    bx_sv_close(&m.sv);
     if (m.ep >= 0)
         close(m.ep);
     if (m.notify_fd >= 0)
