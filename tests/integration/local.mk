@@ -8,7 +8,7 @@ EXTRA_DIST += tests/integration/cli.sh
 # The backend alone (curl, raw sockets, PROXY headers), its hooks and module API.
 BE_IT = tests/integration/backend_http.py tests/integration/backend_dotfiles.py \
 	tests/integration/backend_module.sh tests/integration/backend_hooks.py \
-	tests/integration/module_api.py
+	tests/integration/module_api.py tests/integration/be_reload_listeners.py
 TESTS += $(BE_IT)
 EXTRA_DIST += $(BE_IT)
 
