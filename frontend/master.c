@@ -19,6 +19,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <malloc.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -56,6 +57,7 @@
 #include "frontend/scoreboard.h"
 #include "frontend/slottab.h"
 #include "frontend/tls.h"
+#include "frontend/upgrade.h"
 
 #define LISTEN_BACKLOG 4096
 #define STOP_GRACE_MS 10000
@@ -101,6 +103,10 @@ struct master {
     struct fe_keyctl kc;        /* the key process (keyproc.h) */
     uint64_t kp_restart_ms;     /* when to start it again after it died */
     uint64_t kp_delay_ms;       /* back-off between failed restarts */
+    char exe[PATH_MAX];         /* our binary, for USR2 (upgrade.h) */
+    struct bx_upgrade up;       /* what an upgrade passed us, until setup took it */
+    struct bx_children kept;    /* children of the image before an upgrade
+                                   (tag: generation, or FE_UP_KEYPROC) */
 };
 
 /* ---- generations -------------------------------------------------------- */
@@ -145,13 +151,16 @@ static struct bx_lheld *held_view(const struct fe_gen *old)
 }
 
 /* Every service's listeners into g, reused from old by place or bound. */
-static int gen_listeners(struct fe_gen *g, const struct fe_gen *old, char *err, size_t errlen)
+static int gen_listeners(const struct master *m, struct fe_gen *g, const struct fe_gen *old,
+                         char *err, size_t errlen)
 {
     const struct bx_frontend_conf *fe = &g->cfg->fe;
-    struct bx_lheld *held = held_view(old);
+    /* At start after an upgrade, the listeners of the image before. */
+    struct bx_lheld *held = old ? held_view(old) : bx_upgrade_held(&m->up);
+    size_t nheld = old ? old->nls : m->up.nls;
     struct bx_lbind how = {.backlog = LISTEN_BACKLOG, .wait_ms = old ? 0 : BIND_WAIT_MS,
                            .step_ms = 10};
-    int rc = old && old->nls && !held ? -1 : 0;
+    int rc = nheld && !held ? -1 : 0;
     if (rc == -1)
         snprintf(err, errlen, "out of memory");
     for (size_t i = 0; i < fe->nservices && rc == 0; i++) {
@@ -164,7 +173,7 @@ static int gen_listeners(struct fe_gen *g, const struct fe_gen *old, char *err, 
             l->port = sv->port;
             l->service = i;
             struct bx_lplace at = {.addr = l->addr, .port = l->port};
-            l->fd = bx_listener_open(held, old ? old->nls : 0, &at, &how, &reused, e, sizeof e);
+            l->fd = bx_listener_open(held, nheld, &at, &how, &reused, e, sizeof e);
             if (l->fd == -1) {
                 snprintf(err, errlen, "frontend.services.[%zu]: %s", i, e);
                 rc = -1;
@@ -184,6 +193,9 @@ static unsigned oldest_live(const struct master *m, unsigned next)
     for (size_t i = 0; i < m->slots.n; i++)
         if (m->slots.o[i].pid > 0 && m->slots.o[i].generation < oldest)
             oldest = m->slots.o[i].generation;
+    for (size_t i = 0; i < m->kept.n; i++)
+        if (m->kept.v[i].pid > 0 && m->kept.v[i].tag >= 0 && (unsigned)m->kept.v[i].tag < oldest)
+            oldest = (unsigned)m->kept.v[i].tag;
     return oldest;
 }
 
@@ -222,7 +234,7 @@ static struct fe_gen *gen_build(struct master *m, struct bx_config *cfg, const s
     g->ls = calloc(n ? n : 1, sizeof *g->ls);
     if (!g->ls)
         goto oom;
-    if (gen_listeners(g, old, err, errlen) == -1)
+    if (gen_listeners(m, g, old, err, errlen) == -1)
         goto fail;
     g->accept_ep = epoll_create1(EPOLL_CLOEXEC);
     if (g->accept_ep == -1) {
@@ -546,6 +558,26 @@ static void slot_ended(struct master *m, size_t i, pid_t pid, int status)
     m->slots.o[i] = (struct fe_owner){0};
 }
 
+/* A child of the image before an upgrade ended (not in our slots: the
+ * scoreboard is new). True when pid was one. */
+static bool kept_exited(struct master *m, pid_t pid, int status)
+{
+    long k = bx_children_find(&m->kept, pid);
+    if (k < 0)
+        return false;
+    bool child = m->kept.v[k].tag != FE_UP_KEYPROC;
+    char how[128];
+    const char *why = bx_sandbox_describe(pid, status, how, sizeof how);
+    if (why || !(WIFEXITED(status) || (WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM)))
+        bx_log_warn("%s %d (kept across the upgrade) %s", child ? "child" : "old key process",
+                    (int)pid, why ? why : bx_exit_str(status, how, sizeof how));
+    m->kept.v[k].pid = 0;
+    bx_children_compact(&m->kept);
+    if (child)
+        m->nchildren--;
+    return true;
+}
+
 /* bx_sv_reap's exited: the key process, or a child of the pool. */
 static void child_exited(void *ctx, pid_t pid, int status)
 {
@@ -554,6 +586,8 @@ static void child_exited(void *ctx, pid_t pid, int status)
         key_process_died(m, status);
         return;
     }
+    if (kept_exited(m, pid, status))
+        return;
     long i = fe_slottab_find(&m->slots, pid);
     /* Not found: a child that handed its connection to a lean one. */
     char how[128];
@@ -703,6 +737,7 @@ static void kill_all(const struct master *m)
     for (size_t i = 0; i < m->slots.n; i++)
         if (m->slots.o[i].pid > 0)
             kill(m->slots.o[i].pid, SIGKILL);
+    bx_children_signal(&m->kept, SIGKILL);
 }
 
 /* The listeners close at once (a restart can bind them); idle children go,
@@ -761,9 +796,37 @@ static uint64_t fe_overdue(void *ctx, size_t alive)
     return 0;
 }
 
+/* The -t check of an upgrade is forked from us: the rules of any fork. */
+static void upgrade_child(void *ctx)
+{
+    struct master *m = ctx;
+    fe_keyctl_close_pool(&m->kc);
+    fe_waitroom_forked();
+}
+
+/* USR2 (upgrade.h): the new binary is checked, idle children retire as on
+ * a reload, and it is executed in our place; on any failure we go on. */
+static void fe_upgrade(void *ctx)
+{
+    struct master *m = ctx;
+    struct fe_upgrade_from f = {
+        .exe = m->exe, .cli = m->cli, .pidfd = m->pidfd, .gen = m->gen, .slots = &m->slots,
+        .kc = &m->kc, .next_gen = m->next_gen, .in_child = upgrade_child, .ctx = m,
+    };
+    bx_log_notice("upgrade: checking %s", m->exe);
+    if (fe_upgrade_check(&f) == -1)
+        return;
+    watch_listeners(m, false);
+    for (size_t i = 0; i < m->slots.n; i++)
+        retire(m, i);
+    fe_keyctl_close_pool(&m->kc); /* channels given to no one: not for the new image */
+    fe_upgrade_exec(&f);
+    maintain(m);
+}
+
 static const struct bx_sv_ops fe_sv_ops = {
-    .reload = fe_reload, .stop = fe_stop, .reopen = fe_reopen, .exited = child_exited,
-    .overdue = fe_overdue,
+    .reload = fe_reload, .stop = fe_stop, .reopen = fe_reopen, .upgrade = fe_upgrade,
+    .exited = child_exited, .overdue = fe_overdue,
 };
 
 static int run_loop(struct master *m)
@@ -878,6 +941,27 @@ static void setup_waitroom(struct master *m)
     epoll_ctl(m->ep, EPOLL_CTL_ADD, fe_waitroom_fd(m->wr), &ev);
 }
 
+/* Before anything reads a key and before the privilege drop: the key
+ * process is the only one that ever loads one. */
+static int setup_key_process(struct master *m, const struct bx_config *cfg)
+{
+    char err[BX_ERRLEN * 2];
+    if (fe_upgrade_adopt_keyproc(&m->up, &m->kept, &m->kc, fe_tls_wanted(cfg))) {
+        bx_log_info("key process %d kept across the upgrade", (int)m->kc.pid);
+        return 0;
+    }
+    if (!fe_tls_wanted(cfg))
+        return 0;
+    int fds[16];
+    size_t n = master_fds(m, fds, 16);
+    if (fe_keyctl_start(&m->kc, cfg, fds, n, err, sizeof err) == -1) {
+        bx_log_error("%s", err);
+        return -1;
+    }
+    bx_log_info("key process %d started", (int)m->kc.pid);
+    return 0;
+}
+
 static int setup(struct master *m, struct bx_config *cfg)
 {
     char err[BX_ERRLEN * 2];
@@ -900,22 +984,14 @@ static int setup(struct master *m, struct bx_config *cfg)
     }
     ev.data.u32 = TAG_HANDOFF;
     epoll_ctl(m->ep, EPOLL_CTL_ADD, m->hofd[0], &ev);
-    /* Before anything reads a key and before the privilege drop: the key
-     * process is the only one that ever loads one. */
-    if (fe_tls_wanted(cfg)) {
-        int fds[16];
-        size_t n = master_fds(m, fds, 16);
-        if (fe_keyctl_start(&m->kc, cfg, fds, n, err, sizeof err) == -1) {
-            bx_log_error("%s", err);
-            return -1;
-        }
-        bx_log_info("key process %d started", (int)m->kc.pid);
-    }
+    if (setup_key_process(m, cfg) == -1)
+        return -1;
     fe_access_init();
     fe_refuse_init();
     setup_waitroom(m);
     m->reserve_fd = fcntl(m->notify_fd, F_DUPFD_CLOEXEC, 0);
     m->gen = gen_build(m, cfg, NULL, m->next_gen, err, sizeof err);
+    bx_upgrade_close_listeners(&m->up); /* the generation has its duplicates */
     if (!m->gen) {
         bx_log_error("%s", err);
         return -1;
@@ -949,16 +1025,25 @@ int fe_master_run(const struct bx_cli *cli, struct bx_config *cfg)
                        .reserve_fd = -1};
     struct bx_frontend_conf *fe = &cfg->fe;
     char *pid_file = fe->pid_file ? strdup(fe->pid_file) : NULL;
-    m.pidfd = bx_daemon_start(cli, fe->error_log, fe->log_level, fe->pid_file);
+    int upgraded = fe_upgrade_take(&m.up, &m.kept, &m.next_gen, &m.nchildren);
+    if (upgraded == -1)
+        return 1;
+    m.pidfd = upgraded ? bx_daemon_resume(cli, fe->error_log, fe->log_level, m.up.pidfd)
+                       : bx_daemon_start(cli, fe->error_log, fe->log_level, fe->pid_file);
     if (m.pidfd == -1)
         return 1;
+    fe_upgrade_self(m.exe, sizeof m.exe);
     int rc = 1;
     /* No fastbins: a child's first larger malloc would otherwise consolidate
      * the master's fastbins, writing (and so copying) its heap pages. */
     mallopt(M_MXFAST, 0);
     if (setup(&m, cfg) == 0) {
-        bx_log_notice("started %s: %zu listeners, %zu vhosts, pool %d..%d of %d", PACKAGE_VERSION,
-                      m.gen->nls, cfg->nvhosts, fe->min_spare, fe->max_spare, fe->max_children);
+        bx_log_notice("%s %s: %zu listeners, %zu vhosts, pool %d..%d of %d",
+                      upgraded ? "upgraded to" : "started", PACKAGE_VERSION, m.gen->nls,
+                      cfg->nvhosts, fe->min_spare, fe->max_spare, fe->max_children);
+        if (upgraded)
+            bx_log_notice("upgrade: pid %d, generation %u, %zu children kept", (int)getpid(),
+                          m.gen->id, m.nchildren);
         maintain(&m);
         rc = run_loop(&m);
         bx_log_notice("stopped");
@@ -969,6 +1054,8 @@ int fe_master_run(const struct bx_cli *cli, struct bx_config *cfg)
     fe_keyctl_stop(&m.kc);
     fe_waitroom_destroy(m.wr);
     unmap_scoreboard(&m);
+    bx_children_free(&m.kept);
+    bx_upgrade_free(&m.up);
     bx_sv_close(&m.sv);
     if (m.ep >= 0)
         close(m.ep);

@@ -45,6 +45,6 @@ FE_IT = tests/integration/fe_relay.py tests/integration/fe_tls.py \
 	tests/integration/fe_access.py tests/integration/fe_keyproc.py \
 	tests/integration/fault_fe_master.py tests/integration/fault_fe_reload.py \
 	tests/integration/fault_fe_slow.py tests/integration/fault_fe_refuse.py \
-	tests/integration/fault_fe_fdlimit.py
+	tests/integration/fault_fe_fdlimit.py tests/integration/fe_upgrade.py
 TESTS += $(FE_IT)
 EXTRA_DIST += $(FE_IT) tests/integration/fe_util.py
