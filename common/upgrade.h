@@ -90,7 +90,8 @@ int bx_upgrade_check(char *const argv[], void (*in_child)(void *ctx), void *ctx,
  * was before the call. */
 int bx_upgrade_exec(const struct bx_upgrade *u, char *const argv[], char *err, size_t errlen);
 
-/* In the new image, before anything else: 1 and u filled when started by an
+/* In the new image, before anything else (u is initialised here: give it
+ * one that holds nothing): 1 and u filled when started by an
  * upgrade, 0 when not, -1 (err) when the record is unusable. Every
  * descriptor it names gets close-on-exec again; listeners that are not
  * listening sockets and children that are not ours are dropped. */

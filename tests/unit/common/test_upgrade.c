@@ -150,6 +150,7 @@ START_TEST(take_keeps_only_what_checks_out)
     free(h);
     bx_upgrade_close_listeners(&u);
     ck_assert_int_eq(fcntl(ls, F_GETFD), -1);
+    bx_upgrade_free(&u);
     /* A record that is not one. */
     rec = memfd_create("t", 0);
     ck_assert_int_eq(write(rec, "bactrian-upgrade 9\nend\n", 23), 23);
