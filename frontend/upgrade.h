@@ -9,7 +9,9 @@
  * anew: the scoreboard and ticket keys (sealed mappings no process can map
  * writable again, by design: sessions resume no longer, old children keep
  * writing their own copy), the waiting room (its parked clients are
- * closed), the refusal and access counters. */
+ * closed), the refusal and access counters, the backend pool's member
+ * table (it is in the scoreboard: old children see the members' states of
+ * the moment of the upgrade, and still fail over by their own checks). */
 #ifndef BACTRIAN_FRONTEND_UPGRADE_H
 #define BACTRIAN_FRONTEND_UPGRADE_H
 

@@ -20,6 +20,7 @@ Suite *suite_ev(void);
 Suite *suite_cli(void);
 Suite *suite_xalloc(void);
 Suite *suite_ratelimit(void);
+Suite *suite_baddr(void);
 Suite *suite_supervise(void);
 Suite *suite_listeners(void);
 Suite *suite_upgrade(void);
@@ -40,6 +41,7 @@ int main(void)
     srunner_add_suite(sr, suite_cli());
     srunner_add_suite(sr, suite_xalloc());
     srunner_add_suite(sr, suite_ratelimit());
+    srunner_add_suite(sr, suite_baddr());
     srunner_add_suite(sr, suite_supervise());
     srunner_add_suite(sr, suite_listeners());
     srunner_add_suite(sr, suite_upgrade());
