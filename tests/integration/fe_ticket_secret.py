@@ -3,7 +3,8 @@
 secret derive the same ticket keys, so a session made on one resumes on the
 other; another secret (or none) does not; at a period boundary the previous
 period's key still decrypts (and a fresh ticket is issued); the file is
-checked (owner-only mode, length) and re-read on reload.
+checked (owner-only mode, length) and re-read on reload; sessions survive a
+USR2 upgrade in place.
 
 Two frontends, each with its own backend, on different loopback ports. The
 boundary test runs tests/integration/bactrian-frontend-clock, whose ticket
@@ -198,6 +199,20 @@ def test_reload_rereads_the_secret():
             assert not _resumes(a.https_port, sess), "the old secret's session still resumes"
             _new_session(a.https_port, sess)
             assert _resumes(a.https_port, sess)
+
+
+def test_upgrade_in_place_keeps_sessions():
+    """USR2 (upgrade.h) makes the ticket page anew: with a secret the new
+    image derives the same keys, so sessions made before still resume."""
+    with _secrets_dir() as d:
+        secret = _secret(d, "ticket.secret")
+        with _frontend(secret) as a:
+            pid = a.pid("frontend")
+            sess = os.path.join(a.tmp, "sess.pem")
+            _new_session(a.https_port, sess)
+            a.signal("frontend", signal.SIGUSR2)
+            fu.wait_log(a.frontend_log, r"upgrade: pid %d, generation 2" % pid)
+            assert _resumes(a.https_port, sess), "a session did not survive the upgrade"
 
 
 if __name__ == "__main__":
