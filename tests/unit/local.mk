@@ -43,9 +43,12 @@ tests_unit_check_frontend_SOURCES = tests/unit/check_frontend.c \
 	tests/unit/frontend/test_child.c tests/unit/frontend/test_scoreboard.c \
 	tests/unit/frontend/test_tlsrec.c tests/unit/frontend/test_lean.c \
 	tests/unit/frontend/test_slottab.c tests/unit/frontend/test_tls.c \
-	tests/unit/frontend/test_keyproc.c
+	tests/unit/frontend/test_keyproc.c tests/unit/frontend/test_refuse.c \
+	tests/unit/frontend/test_access.c tests/unit/frontend/test_waitroom.c \
+	tests/unit/frontend/test_shm.c tests/unit/frontend/test_lifeline.c \
+	tests/unit/frontend/test_arena.c tests/unit/frontend/test_relay.c
 tests_unit_check_frontend_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_unit_check_frontend_LDADD = frontend/libfrontend.la common/libcommon.la $(CHECK_LIBS) \
+tests_unit_check_frontend_LDADD = tests/unit/libtestutil.la frontend/libfrontend.la common/libcommon.la $(CHECK_LIBS) \
 	$(OPENSSL_LIBS) $(LIBCONFIG_LIBS) $(LIBSECCOMP_LIBS)
 TESTS += tests/unit/check_frontend
 endif
