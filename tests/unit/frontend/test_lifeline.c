@@ -165,7 +165,8 @@ END_TEST
 static void drop_closes_listeners(void)
 {
     make_gen();
-    fe_lifeline_child(&gen, getppid(), -1);
+    int spare = open("/dev/null", O_RDONLY);
+    fe_lifeline_child(&gen, getppid(), spare);
     fe_lifeline_drop_listeners();
     for (int i = 0; i < 2; i++)
         if (fcntl(ls[i].fd, F_GETFD) != -1)
