@@ -16,6 +16,8 @@ Suite *suite_ws_deflate(void);
 Suite *suite_ws_handshake(void);
 Suite *suite_modset(void);
 Suite *suite_pubsub(void);
+Suite *suite_http(void);
+Suite *suite_conn(void);
 
 int main(void)
 {
@@ -29,6 +31,8 @@ int main(void)
     srunner_add_suite(sr, suite_ws_handshake());
     srunner_add_suite(sr, suite_modset());
     srunner_add_suite(sr, suite_pubsub());
+    srunner_add_suite(sr, suite_http());
+    srunner_add_suite(sr, suite_conn());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
