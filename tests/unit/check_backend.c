@@ -18,6 +18,7 @@ Suite *suite_modset(void);
 Suite *suite_pubsub(void);
 Suite *suite_http(void);
 Suite *suite_conn(void);
+Suite *suite_ws_session(void);
 
 int main(void)
 {
@@ -33,6 +34,7 @@ int main(void)
     srunner_add_suite(sr, suite_pubsub());
     srunner_add_suite(sr, suite_http());
     srunner_add_suite(sr, suite_conn());
+    srunner_add_suite(sr, suite_ws_session());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
