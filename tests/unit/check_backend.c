@@ -19,6 +19,7 @@ Suite *suite_pubsub(void);
 Suite *suite_http(void);
 Suite *suite_conn(void);
 Suite *suite_ws_session(void);
+Suite *suite_static(void);
 
 int main(void)
 {
@@ -35,6 +36,7 @@ int main(void)
     srunner_add_suite(sr, suite_http());
     srunner_add_suite(sr, suite_conn());
     srunner_add_suite(sr, suite_ws_session());
+    srunner_add_suite(sr, suite_static());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
