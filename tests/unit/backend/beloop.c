@@ -72,7 +72,8 @@ static char *write_conf(const char *extra, bool proxy)
                               mdir,
                               proxy ? "listen = ( { address = \"127.0.0.1\"; port = 1; } );"
                                     : "socket = \"be.sock\";",
-                              body), 0);
+                              body),
+                     0);
     char *path = tu_write_file(dir, "bactrian.conf", text);
     free(mdir);
     free(body);
@@ -88,8 +89,10 @@ static void make_listener(bool proxy)
         fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
         ck_assert_int_eq(bx_cidr_parse("127.0.0.1/32", &trusted), 0);
-        lis = (struct be_listener){.fd = fd, .proxy_protocol = BX_PROXY_REQUIRED,
-                                   .proxy_from = &trusted, .nproxy_from = 1};
+        lis = (struct be_listener){.fd = fd,
+                                   .proxy_protocol = BX_PROXY_REQUIRED,
+                                   .proxy_from = &trusted,
+                                   .nproxy_from = 1};
     } else {
         struct sockaddr_un a = {.sun_family = AF_UNIX};
         snprintf(a.sun_path, sizeof a.sun_path, "%s/be.sock", dir);

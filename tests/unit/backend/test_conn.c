@@ -56,10 +56,11 @@ END_TEST
 
 START_TEST(v2_gives_the_client)
 {
-    static const unsigned char h[] = {
-        0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a, /* signature */
-        0x21, 0x11, 0x00, 0x0c,                                                 /* PROXY TCP4 12 */
-        198,  51,   100,  9,    127,  0,    0,    1,    0x9c, 0x40, 0x00, 0x50};
+    static const unsigned char h[] = {0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d,
+                                      0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a, /* signature */
+                                      0x21, 0x11, 0x00, 0x0c, /* PROXY TCP4 12 */
+                                      198,  51,   100,  9,    127,  0,
+                                      0,    1,    0x9c, 0x40, 0x00, 0x50};
     int fd = bl_connect();
     whoami_after(fd, h, sizeof h);
     ck_assert_msg(strstr(bl_body(resp), "client=198.51.100.9 "), "%s", resp);

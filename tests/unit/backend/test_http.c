@@ -153,7 +153,11 @@ START_TEST(chunked_body_reassembled)
 {
     int fd = bl_connect();
     const char *parts[] = {"POST /m/ HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n",
-                           "5", "\r\nhel", "lo\r\n6;ext=1\r\n wor", "ld\r\n0\r\n", "\r\n"};
+                           "5",
+                           "\r\nhel",
+                           "lo\r\n6;ext=1\r\n wor",
+                           "ld\r\n0\r\n",
+                           "\r\n"};
     for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
         bl_send(fd, parts[i], strlen(parts[i]));
         bl_pump(5);
@@ -168,8 +172,10 @@ END_TEST
 START_TEST(chunked_body_over_limit)
 {
     int fd = bl_connect();
-    expect_status(fd, "POST /m/ HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-                      "41\r\n", 413, true);
+    expect_status(fd,
+                  "POST /m/ HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  "41\r\n",
+                  413, true);
     close(fd);
 }
 END_TEST

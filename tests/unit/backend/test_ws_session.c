@@ -21,7 +21,8 @@
     "  modules = ( { module = \"echo\"; path = \"/ws\"; max_message_size = 1000; },\n"             \
     "              { module = \"echo\"; path = \"/big\"; fragment_size = 4096; },\n"               \
     "              { module = \"echo\"; path = \"/hi\"; greeting = \"welcome\"; },\n"              \
-    "              { module = \"echo\"; path = \"/z\"; deflate = true; deflate_threshold = 0; } );"
+    "              { module = \"echo\"; path = \"/z\"; deflate = true; deflate_threshold = 0; } "  \
+    ");"
 
 static char resp[8192];
 
@@ -320,8 +321,9 @@ START_TEST(bad_handshakes)
     ck_assert_int_eq(bl_status(resp), 426);
     char v[16];
     ck_assert_str_eq(bl_header(resp, "Sec-WebSocket-Version", v, sizeof v), "13");
-    const char *nokey = "GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                        "Sec-WebSocket-Key: short\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    const char *nokey =
+        "GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: short\r\nSec-WebSocket-Version: 13\r\n\r\n";
     close(fd);
     fd = bl_connect();
     bl_send(fd, nokey, strlen(nokey));

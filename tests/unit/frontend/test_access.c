@@ -119,7 +119,8 @@ START_TEST(refusals_logged_once_a_second)
     char *log = tu_slurp(path);
     ck_assert_uint_eq(tu_count(log, "refused by the allow/deny list"), 1);
     ck_assert_msg(strstr(log, "client 203.0.113.5:40000: refused by the allow/deny list of port "
-                              "8443 (peer address)"), "%s", log);
+                              "8443 (peer address)"),
+                  "%s", log);
     free(log);
     free(path);
 }

@@ -115,7 +115,7 @@ START_TEST(log_rate_limited_per_class_across_fork)
         fe_refuse_log(FE_REFUSE_PER_IP, "parent burst");
     fe_refuse_log(FE_REFUSE_SLOW, "slow one");
     fe_refuse_log(FE_REFUSE_NCLASSES, "no such class");
-    fe_refuse_log((enum fe_refusal)-1, "no such class");
+    fe_refuse_log((enum fe_refusal)(-1), "no such class");
     char *log = tu_slurp(path);
     ck_assert_uint_eq(tu_count(log, "child burst"), 1);
     ck_assert_uint_eq(tu_count(log, "parent burst"), 0); /* the child spent this second */

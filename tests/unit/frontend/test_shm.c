@@ -138,8 +138,7 @@ END_TEST
 START_TEST(file_in_missing_directory_fails_cleanly)
 {
     struct fe_shm m;
-    ck_assert_int_eq(fe_shm_create_file(&m, "/nonexistent/dir/sb", 4096, (uid_t)-1, (gid_t)-1),
-                     -1);
+    ck_assert_int_eq(fe_shm_create_file(&m, "/nonexistent/dir/sb", 4096, (uid_t)-1, (gid_t)-1), -1);
     ck_assert_int_eq(errno, ENOENT);
     ck_assert_ptr_eq(m.p, MAP_FAILED);
     fe_shm_destroy(&m);

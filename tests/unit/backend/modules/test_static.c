@@ -138,7 +138,8 @@ START_TEST(ranges)
     ck_assert_str_eq(bl_header(resp, "Content-Range", v, sizeof v), "bytes */10");
     ck_assert_int_eq(get("/s/data.unknownext", "Range: bytes=0-1,5-6\r\n"), 206);
     ck_assert_msg(strncmp(bl_header(resp, "Content-Type", v, sizeof v),
-                          "multipart/byteranges; boundary=", 31) == 0, "%s", v);
+                          "multipart/byteranges; boundary=", 31) == 0,
+                  "%s", v);
     ck_assert_int_eq(get("/s/data.unknownext", "Range: junk\r\n"), 200); /* ignored */
 }
 END_TEST
@@ -170,8 +171,8 @@ START_TEST(listing_escapes_names)
 {
     ck_assert_int_eq(get("/l/sub/", ""), 200);
     const char *b = bl_body(resp);
-    ck_assert_msg(strstr(b, "<a href=\"a%3Cb%3E%26%22c.txt\">a&lt;b&gt;&amp;&quot;c.txt</a>"),
-                  "%s", b);
+    ck_assert_msg(strstr(b, "<a href=\"a%3Cb%3E%26%22c.txt\">a&lt;b&gt;&amp;&quot;c.txt</a>"), "%s",
+                  b);
     ck_assert_int_eq(get("/l/", ""), 200); /* the index wins over the listing */
     ck_assert_str_eq(bl_body(resp), "<h1>home</h1>\n");
 }

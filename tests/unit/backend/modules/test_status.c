@@ -46,9 +46,12 @@ static void write_sb(size_t cut)
         struct bx_sb_slot s[3];
     } f;
     memset(&f, 0, sizeof f);
-    f.h = (struct bx_sb_header){.magic = BX_SB_MAGIC, .version = BX_SB_VERSION,
-                                .header_size = sizeof f.h, .slot_size = sizeof f.s[0],
-                                .nslots = 3, .master_pid = 4242};
+    f.h = (struct bx_sb_header){.magic = BX_SB_MAGIC,
+                                .version = BX_SB_VERSION,
+                                .header_size = sizeof f.h,
+                                .slot_size = sizeof f.s[0],
+                                .nslots = 3,
+                                .master_pid = 4242};
     f.s[0].state = BX_SB_RELAY;
     f.s[0].pid = 77;
     f.s[0].family = 2; /* AF_INET */
