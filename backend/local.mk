@@ -27,7 +27,11 @@ backend_libbackend_la_SOURCES = \
 	backend/modset.c backend/modset.h \
 	backend/ws_session.c backend/ws_session.h \
 	backend/ws_send.c \
-	backend/pubsub.c backend/pubsub.h
+	backend/pubsub.c backend/pubsub.h \
+	backend/pubsub_redis.c backend/pubsub_redis.h \
+	backend/redis_link.c backend/redis_link.h
+backend_libbackend_la_CPPFLAGS = $(AM_CPPFLAGS) $(HIREDIS_CFLAGS)
+backend_libbackend_la_LIBADD = $(HIREDIS_LIBS)
 
 sbin_PROGRAMS += backend/bactrian-backend
 backend_bactrian_backend_SOURCES = backend/main.c

@@ -26,7 +26,11 @@
  * from our own uid and a pid in the shared worker table of this backend
  * master; anything else is dropped, counted and logged at most once a
  * second. A text message is checked as UTF-8 again before it reaches a
- * client: a peer worker is trusted with nothing a client would see. */
+ * client: a peer worker is trusted with nothing a client would see.
+ *
+ * With backend.pubsub.redis set, none of the above carries messages between
+ * workers: pubsub_redis.c does, through Redis, to every worker of every host
+ * (the local delivery and the slow-subscriber policies stay here). */
 #include "config.h"
 
 #include <dirent.h>
@@ -41,6 +45,7 @@
 
 #include "backend/conn.h"
 #include "backend/pubsub.h"
+#include "backend/pubsub_redis.h"
 #include "backend/worker.h"
 #include "backend/ws_session.h"
 #include "backend/ws_utf8.h"
@@ -49,7 +54,7 @@
 #include "common/xalloc.h"
 
 #define NBUCKETS 256
-#define NAME_MAX_LEN 200
+#define NAME_MAX_LEN BE_PS_NAME_MAX
 #define DGRAM_MAX (BM_PUBLISH_MAX + NAME_MAX_LEN + 8)
 #define PENDING_MAX (8u << 20)
 
@@ -181,6 +186,7 @@ void be_ps_dir_remove(void)
 
 static void deliver_local(const char *name, int opcode, const void *data, size_t len,
                           const struct bm_ws *except);
+static void log_slow(struct be_ps_chan *c);
 
 /* A peer worker is a live pid in the shared worker table of this master. The
  * table has thousands of slots and few workers: the slots where senders were
@@ -291,7 +297,8 @@ static void on_dgram(int fd, unsigned events, void *arg)
 
 static void ps_init(void)
 {
-    if (ps_fd != -1 || bm_worker_index() < 0)
+    /* With Redis, messages between workers go through it only (pubsub_redis.h). */
+    if (ps_fd != -1 || bm_worker_index() < 0 || be_psr_enabled())
         return;
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd == -1) {
@@ -333,7 +340,30 @@ static void ps_init(void)
 
 void be_ps_worker_init(void)
 {
+    if (be_worker && be_worker->cfg->be.pubsub.redis)
+        be_psr_init(&be_worker->cfg->be.pubsub);
     ps_init();
+}
+
+void be_ps_deliver_remote(const char *channel, int opcode, const void *data, size_t len)
+{
+    deliver_local(channel, opcode, data, len, NULL);
+}
+
+void be_ps_each_subscribed(void (*fn)(const char *channel, void *arg), void *arg)
+{
+    for (size_t b = 0; b < NBUCKETS; b++)
+        for (struct be_ps_chan *c = buckets[b]; c; c = c->next)
+            if (c->n)
+                fn(c->name, arg);
+}
+
+void be_ps_count_lost(const char *channel)
+{
+    struct be_ps_chan *c = find(channel, true);
+    c->st.lost_between_workers++;
+    log_slow(c);
+    maybe_forget(c);
 }
 
 static void log_slow(struct be_ps_chan *c)
@@ -494,12 +524,19 @@ int bm_publish(const char *channel, int opcode, const void *data, size_t len,
             be_ws_fail(drop[i], code, reason);
         free(drop);
     }
-    if (ps_fd == -1)
+    if (ps_fd == -1 && !be_psr_enabled())
         return reached;
     if (len > BM_PUBLISH_MAX) {
         bx_log_warn("pubsub: channel '%s': %zu-byte message not sent to other workers "
                     "(limit %d)", channel, len, BM_PUBLISH_MAX);
         return -1;
+    }
+    if (be_psr_enabled()) {
+        if (be_psr_publish(channel, opcode, data, len) == -1)
+            return -1;
+        if ((c = find(channel, false)) != NULL)
+            log_slow(c);
+        return reached;
     }
     uint8_t hdr[4] = { 'B', (uint8_t)opcode, (uint8_t)(nl >> 8), (uint8_t)nl };
     struct iovec iov[3] = { { hdr, 4 }, { (void *)channel, nl }, { (void *)data, len } };
@@ -544,6 +581,8 @@ int bm_ws_subscribe(struct bm_ws *ws, const char *channel)
     c->st.subscribers = c->n;
     s->next = ws->subs;
     ws->subs = s;
+    if (c->n == 1)
+        be_psr_subscribe(channel);
     return 0;
 }
 
@@ -554,6 +593,8 @@ static void remove_sub(struct be_ps_sub *s)
     c->subs[s->idx]->idx = s->idx;
     c->st.subscribers = c->n;
     free(s);
+    if (c->n == 0)
+        be_psr_unsubscribe(c->name);
     maybe_forget(c);
 }
 
