@@ -19,6 +19,7 @@ Suite *suite_fe_shm(void);
 Suite *suite_fe_lifeline(void);
 Suite *suite_fe_arena(void);
 Suite *suite_fe_relay(void);
+Suite *suite_fe_keystub(void);
 
 int main(void)
 {
@@ -36,6 +37,7 @@ int main(void)
     srunner_add_suite(sr, suite_fe_lifeline());
     srunner_add_suite(sr, suite_fe_arena());
     srunner_add_suite(sr, suite_fe_relay());
+    srunner_add_suite(sr, suite_fe_keystub());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
