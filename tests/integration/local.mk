@@ -8,7 +8,8 @@ EXTRA_DIST += tests/integration/cli.sh
 # The backend alone (curl, raw sockets, PROXY headers), its hooks and module API.
 BE_IT = tests/integration/backend_http.py tests/integration/backend_dotfiles.py \
 	tests/integration/backend_module.sh tests/integration/backend_hooks.py \
-	tests/integration/module_api.py tests/integration/be_redis.py
+	tests/integration/module_api.py tests/integration/be_redis.py \
+	tests/integration/be_reload_listeners.py
 TESTS += $(BE_IT)
 EXTRA_DIST += $(BE_IT)
 
@@ -25,7 +26,8 @@ EXTRA_DIST += $(FAULT_BE_TESTS) tests/integration/fault_be_util.py
 # backend security regressions.
 WS_IT = tests/integration/ws_conformance.py tests/integration/ws_interop.py \
 	tests/integration/ws_browser.py tests/integration/ws_origin.py \
-	tests/integration/ws_module_api.py tests/integration/ws_security.py
+	tests/integration/ws_module_api.py tests/integration/ws_security.py \
+	tests/integration/ws_close.py tests/integration/ws_keepalive.py
 TESTS += $(WS_IT)
 EXTRA_DIST += $(WS_IT) tests/integration/ws_browser.js
 
@@ -46,6 +48,6 @@ FE_IT = tests/integration/fe_relay.py tests/integration/fe_tls.py \
 	tests/integration/fe_backend_pool.py \
 	tests/integration/fault_fe_master.py tests/integration/fault_fe_reload.py \
 	tests/integration/fault_fe_slow.py tests/integration/fault_fe_refuse.py \
-	tests/integration/fault_fe_fdlimit.py
+	tests/integration/fault_fe_fdlimit.py tests/integration/fe_upgrade.py
 TESTS += $(FE_IT)
 EXTRA_DIST += $(FE_IT) tests/integration/fe_util.py

@@ -16,7 +16,9 @@ tests_unit_check_common_SOURCES = tests/unit/check_common.c \
 	tests/unit/common/test_sandbox.c tests/unit/common/test_cidr.c \
 	tests/unit/common/test_ev.c tests/unit/common/test_cli.c \
 	tests/unit/common/test_xalloc.c tests/unit/common/test_ratelimit.c \
-	tests/unit/common/test_baddr.c
+	tests/unit/common/test_baddr.c \
+	tests/unit/common/test_supervise.c tests/unit/common/test_listeners.c \
+	tests/unit/common/test_upgrade.c
 tests_unit_check_common_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_common_LDADD = tests/unit/libtestutil.la common/libcommon.la $(CHECK_LIBS) \
 	$(OPENSSL_LIBS) $(LIBCONFIG_LIBS) $(LIBSECCOMP_LIBS)
@@ -30,6 +32,7 @@ tests_unit_check_backend_SOURCES = tests/unit/check_backend.c \
 	tests/unit/backend/test_ws_frame.c tests/unit/backend/test_ws_utf8.c \
 	tests/unit/backend/test_ws_deflate.c tests/unit/backend/test_ws_handshake.c \
 	tests/unit/backend/modules/test_range.c backend/modules/range.c \
+	tests/unit/backend/modules/test_json.c backend/modules/json.c \
 	tests/unit/backend/beloop.c tests/unit/backend/beloop.h \
 	tests/unit/backend/test_http.c tests/unit/backend/test_conn.c \
 	tests/unit/backend/test_ws_session.c tests/unit/backend/modules/test_static.c \
