@@ -22,6 +22,7 @@ Suite *suite_conn(void);
 Suite *suite_ws_session(void);
 Suite *suite_static(void);
 Suite *suite_status(void);
+Suite *suite_chat(void);
 
 int main(void)
 {
@@ -41,6 +42,7 @@ int main(void)
     srunner_add_suite(sr, suite_ws_session());
     srunner_add_suite(sr, suite_static());
     srunner_add_suite(sr, suite_status());
+    srunner_add_suite(sr, suite_chat());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

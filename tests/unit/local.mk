@@ -36,7 +36,7 @@ tests_unit_check_backend_SOURCES = tests/unit/check_backend.c \
 	tests/unit/backend/beloop.c tests/unit/backend/beloop.h \
 	tests/unit/backend/test_http.c tests/unit/backend/test_conn.c \
 	tests/unit/backend/test_ws_session.c tests/unit/backend/modules/test_static.c \
-	tests/unit/backend/modules/test_status.c
+	tests/unit/backend/modules/test_status.c tests/unit/backend/modules/test_chat.c
 tests_unit_check_backend_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 # The in-process worker (beloop.c) dlopens the bundled modules, which call
 # the bm_* API in this program, as they do in the daemon.

@@ -344,3 +344,74 @@ const char *bl_header(const char *resp, const char *name, char *out, size_t cap)
     }
     return NULL;
 }
+
+/* ---- WebSocket client ---- */
+
+int bl_ws_open(const char *path, const char *extra, char *resp, size_t cap)
+{
+    int fd = bl_connect();
+    char req[1024];
+    int n = snprintf(req, sizeof req,
+                     "GET %s HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     "Sec-WebSocket-Version: 13\r\n%s\r\n",
+                     path, extra);
+    bl_send(fd, req, (size_t)n);
+    bl_response(fd, resp, cap, 3000, NULL);
+    ck_assert_msg(bl_status(resp) == 101, "%s", resp);
+    char v[64];
+    ck_assert_str_eq(bl_header(resp, "Sec-WebSocket-Accept", v, sizeof v),
+                     "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    return fd;
+}
+
+/* A client frame: masked unless told otherwise; b0 is FIN|RSV|opcode. */
+void bl_ws_send(int fd, unsigned b0, const void *p, size_t n, bool masked)
+{
+    unsigned char *f = malloc(n + 14);
+    size_t h = 0;
+    f[h++] = (unsigned char)b0;
+    unsigned char m = masked ? 0x80 : 0;
+    if (n < 126) {
+        f[h++] = m | (unsigned char)n;
+    } else if (n < 65536) {
+        f[h++] = m | 126;
+        f[h++] = (unsigned char)(n >> 8);
+        f[h++] = (unsigned char)n;
+    } else {
+        f[h++] = m | 127;
+        for (int i = 7; i >= 0; i--)
+            f[h++] = (unsigned char)((uint64_t)n >> (8 * i));
+    }
+    static const unsigned char key[4] = {0x37, 0xfa, 0x21, 0x3d};
+    if (masked) {
+        memcpy(f + h, key, 4);
+        h += 4;
+    }
+    for (size_t i = 0; i < n; i++)
+        f[h + i] = ((const unsigned char *)p)[i] ^ (masked ? key[i & 3] : 0);
+    bl_send(fd, f, h + n);
+    free(f);
+}
+
+/* The next server frame: returns its payload length (payload in out). */
+size_t bl_ws_read(int fd, unsigned *b0, unsigned char *out, size_t cap)
+{
+    unsigned char h[10];
+    bl_read_exact(fd, h, 2, 3000);
+    *b0 = h[0];
+    ck_assert_msg(!(h[1] & 0x80), "a server frame is never masked");
+    uint64_t n = h[1] & 0x7f;
+    if (n == 126) {
+        bl_read_exact(fd, h, 2, 3000);
+        n = ((uint64_t)h[0] << 8) | h[1];
+    } else if (n == 127) {
+        bl_read_exact(fd, h, 8, 3000);
+        n = 0;
+        for (int i = 0; i < 8; i++)
+            n = (n << 8) | h[i];
+    }
+    ck_assert_uint_le(n, cap);
+    bl_read_exact(fd, out, (size_t)n, 5000);
+    return (size_t)n;
+}

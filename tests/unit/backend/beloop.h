@@ -48,4 +48,14 @@ const char *bl_body(const char *resp);
 /* The value of header name in resp (copied into out), or NULL. */
 const char *bl_header(const char *resp, const char *name, char *out, size_t cap);
 
+/* A WebSocket handshake on a new connection to path (extra: more header
+ * lines, each ending in CRLF); fails the test unless it gets the 101 with
+ * the right accept key. The 101's head is left in resp. */
+int bl_ws_open(const char *path, const char *extra, char *resp, size_t cap);
+/* Sends a client frame: b0 is FIN|RSV|opcode; masked unless told otherwise. */
+void bl_ws_send(int fd, unsigned b0, const void *p, size_t n, bool masked);
+/* The next server frame (which must not be masked): its payload length,
+ * payload in out (at most cap), first byte in *b0. */
+size_t bl_ws_read(int fd, unsigned *b0, unsigned char *out, size_t cap);
+
 #endif

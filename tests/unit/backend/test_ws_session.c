@@ -36,106 +36,37 @@ static void down(void)
     bl_stop();
 }
 
-static int ws_open(const char *path, const char *extra)
-{
-    int fd = bl_connect();
-    char req[1024];
-    int n = snprintf(req, sizeof req,
-                     "GET %s HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                     "Sec-WebSocket-Version: 13\r\n%s\r\n",
-                     path, extra);
-    bl_send(fd, req, (size_t)n);
-    bl_response(fd, resp, sizeof resp, 3000, NULL);
-    ck_assert_msg(bl_status(resp) == 101, "%s", resp);
-    char v[64];
-    ck_assert_str_eq(bl_header(resp, "Sec-WebSocket-Accept", v, sizeof v),
-                     "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
-    return fd;
-}
-
-/* A client frame: masked unless told otherwise; b0 is FIN|RSV|opcode. */
-static void send_frame(int fd, unsigned b0, const void *p, size_t n, bool masked)
-{
-    unsigned char *f = malloc(n + 14);
-    size_t h = 0;
-    f[h++] = (unsigned char)b0;
-    unsigned char m = masked ? 0x80 : 0;
-    if (n < 126) {
-        f[h++] = m | (unsigned char)n;
-    } else if (n < 65536) {
-        f[h++] = m | 126;
-        f[h++] = (unsigned char)(n >> 8);
-        f[h++] = (unsigned char)n;
-    } else {
-        f[h++] = m | 127;
-        for (int i = 7; i >= 0; i--)
-            f[h++] = (unsigned char)((uint64_t)n >> (8 * i));
-    }
-    static const unsigned char key[4] = {0x37, 0xfa, 0x21, 0x3d};
-    if (masked) {
-        memcpy(f + h, key, 4);
-        h += 4;
-    }
-    for (size_t i = 0; i < n; i++)
-        f[h + i] = ((const unsigned char *)p)[i] ^ (masked ? key[i & 3] : 0);
-    bl_send(fd, f, h + n);
-    free(f);
-}
-
-/* The next server frame: returns its payload length (payload in out). */
-static size_t read_frame(int fd, unsigned *b0, unsigned char *out, size_t cap)
-{
-    unsigned char h[10];
-    bl_read_exact(fd, h, 2, 3000);
-    *b0 = h[0];
-    ck_assert_msg(!(h[1] & 0x80), "a server frame is never masked");
-    uint64_t n = h[1] & 0x7f;
-    if (n == 126) {
-        bl_read_exact(fd, h, 2, 3000);
-        n = ((uint64_t)h[0] << 8) | h[1];
-    } else if (n == 127) {
-        bl_read_exact(fd, h, 8, 3000);
-        n = 0;
-        for (int i = 0; i < 8; i++)
-            n = (n << 8) | h[i];
-    }
-    ck_assert_uint_le(n, cap);
-    bl_read_exact(fd, out, (size_t)n, 5000);
-    return (size_t)n;
-}
-
 /* Expects a close frame with code, then the end of the connection. */
 static void expect_close(int fd, unsigned code)
 {
     unsigned b0;
     unsigned char p[128];
-    size_t n = read_frame(fd, &b0, p, sizeof p);
+    size_t n = bl_ws_read(fd, &b0, p, sizeof p);
     ck_assert_uint_eq(b0, 0x88);
     ck_assert_uint_ge(n, 2);
     ck_assert_uint_eq(((unsigned)p[0] << 8) | p[1], code);
-    send_frame(fd, 0x88, p, 2, true); /* our reply to the close */
+    bl_ws_send(fd, 0x88, p, 2, true); /* our reply to the close */
     ck_assert(bl_closed(fd, 3000));
 }
 
 START_TEST(echo_text_and_binary)
 {
-    int fd = ws_open("/ws", "");
-    send_frame(fd, 0x81, "hello", 5, true);
+    int fd = bl_ws_open("/ws", "", resp, sizeof resp);
+    bl_ws_send(fd, 0x81, "hello", 5, true);
     unsigned b0;
     unsigned char p[2048];
-    ck_assert_uint_eq(read_frame(fd, &b0, p, sizeof p), 5);
+    ck_assert_uint_eq(bl_ws_read(fd, &b0, p, sizeof p), 5);
     ck_assert_uint_eq(b0, 0x81);
     ck_assert_mem_eq(p, "hello", 5);
     unsigned char bin[300];
     for (size_t i = 0; i < sizeof bin; i++)
         bin[i] = (unsigned char)i;
-    send_frame(fd, 0x82, bin, sizeof bin, true); /* 16-bit length */
-    ck_assert_uint_eq(read_frame(fd, &b0, p, sizeof p), sizeof bin);
+    bl_ws_send(fd, 0x82, bin, sizeof bin, true); /* 16-bit length */
+    ck_assert_uint_eq(bl_ws_read(fd, &b0, p, sizeof p), sizeof bin);
     ck_assert_uint_eq(b0, 0x82);
     ck_assert_mem_eq(p, bin, sizeof bin);
-    send_frame(fd, 0x81, "", 0, true);
-    ck_assert_uint_eq(read_frame(fd, &b0, p, sizeof p), 0);
+    bl_ws_send(fd, 0x81, "", 0, true);
+    ck_assert_uint_eq(bl_ws_read(fd, &b0, p, sizeof p), 0);
     close(fd);
 }
 END_TEST
@@ -144,17 +75,17 @@ END_TEST
  * once whole. */
 START_TEST(fragments_and_interleaved_ping)
 {
-    int fd = ws_open("/ws", "");
-    send_frame(fd, 0x01, "Hel", 3, true);
-    send_frame(fd, 0x89, "p1", 2, true);
+    int fd = bl_ws_open("/ws", "", resp, sizeof resp);
+    bl_ws_send(fd, 0x01, "Hel", 3, true);
+    bl_ws_send(fd, 0x89, "p1", 2, true);
     unsigned b0;
     unsigned char p[64];
-    ck_assert_uint_eq(read_frame(fd, &b0, p, sizeof p), 2);
+    ck_assert_uint_eq(bl_ws_read(fd, &b0, p, sizeof p), 2);
     ck_assert_uint_eq(b0, 0x8a);
     ck_assert_mem_eq(p, "p1", 2);
-    send_frame(fd, 0x00, "l", 1, true);
-    send_frame(fd, 0x80, "o", 1, true);
-    ck_assert_uint_eq(read_frame(fd, &b0, p, sizeof p), 5);
+    bl_ws_send(fd, 0x00, "l", 1, true);
+    bl_ws_send(fd, 0x80, "o", 1, true);
+    ck_assert_uint_eq(bl_ws_read(fd, &b0, p, sizeof p), 5);
     ck_assert_uint_eq(b0, 0x81);
     ck_assert_mem_eq(p, "Hello", 5);
     close(fd);
@@ -163,12 +94,12 @@ END_TEST
 
 START_TEST(close_handshake)
 {
-    int fd = ws_open("/ws", "");
+    int fd = bl_ws_open("/ws", "", resp, sizeof resp);
     unsigned char c[] = {0x03, 0xe8, 'b', 'y', 'e'};
-    send_frame(fd, 0x88, c, sizeof c, true);
+    bl_ws_send(fd, 0x88, c, sizeof c, true);
     unsigned b0;
     unsigned char p[64];
-    size_t n = read_frame(fd, &b0, p, sizeof p);
+    size_t n = bl_ws_read(fd, &b0, p, sizeof p);
     ck_assert_uint_eq(b0, 0x88);
     ck_assert_uint_ge(n, 2);
     ck_assert_uint_eq(((unsigned)p[0] << 8) | p[1], 1000);
@@ -201,8 +132,8 @@ START_TEST(protocol_errors_and_their_codes)
         {0x88, "x", 1, true, 1002},        /* a close payload of one byte */
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        int fd = ws_open("/ws", "");
-        send_frame(fd, cases[i].b0, cases[i].p, cases[i].n, cases[i].masked);
+        int fd = bl_ws_open("/ws", "", resp, sizeof resp);
+        bl_ws_send(fd, cases[i].b0, cases[i].p, cases[i].n, cases[i].masked);
         expect_close(fd, cases[i].code);
         close(fd);
     }
@@ -211,15 +142,15 @@ END_TEST
 
 START_TEST(text_split_inside_a_character)
 {
-    int fd = ws_open("/ws", "");
-    send_frame(fd, 0x01, "\xc3", 1, true); /* the first byte of é */
-    send_frame(fd, 0x80, "\xa9", 1, true);
+    int fd = bl_ws_open("/ws", "", resp, sizeof resp);
+    bl_ws_send(fd, 0x01, "\xc3", 1, true); /* the first byte of é */
+    bl_ws_send(fd, 0x80, "\xa9", 1, true);
     unsigned b0;
     unsigned char p[8];
-    ck_assert_uint_eq(read_frame(fd, &b0, p, sizeof p), 2);
+    ck_assert_uint_eq(bl_ws_read(fd, &b0, p, sizeof p), 2);
     ck_assert_mem_eq(p, "\xc3\xa9", 2);
     /* but a message that ends inside one is refused */
-    send_frame(fd, 0x81, "\xe2\x82", 2, true);
+    bl_ws_send(fd, 0x81, "\xe2\x82", 2, true);
     expect_close(fd, 1007);
     close(fd);
 }
@@ -230,13 +161,13 @@ START_TEST(message_size_limit)
 {
     static char m[1001];
     memset(m, 'a', sizeof m);
-    int fd = ws_open("/ws", "");
-    send_frame(fd, 0x81, m, 1000, true);
+    int fd = bl_ws_open("/ws", "", resp, sizeof resp);
+    bl_ws_send(fd, 0x81, m, 1000, true);
     unsigned b0;
     static unsigned char p[2048];
-    ck_assert_uint_eq(read_frame(fd, &b0, p, sizeof p), 1000);
-    send_frame(fd, 0x01, m, 600, true);
-    send_frame(fd, 0x80, m, 401, true);
+    ck_assert_uint_eq(bl_ws_read(fd, &b0, p, sizeof p), 1000);
+    bl_ws_send(fd, 0x01, m, 600, true);
+    bl_ws_send(fd, 0x80, m, 401, true);
     expect_close(fd, 1009);
     close(fd);
 }
@@ -251,14 +182,14 @@ START_TEST(big_message_fragmented_and_backlogged)
     unsigned char *m = malloc(total), *back = malloc(total);
     for (size_t i = 0; i < total; i++)
         m[i] = (unsigned char)(i * 7 + (i >> 12));
-    int fd = ws_open("/big", "");
-    send_frame(fd, 0x82, m, total, true);
+    int fd = bl_ws_open("/big", "", resp, sizeof resp);
+    bl_ws_send(fd, 0x82, m, total, true);
     bl_pump(50);
     size_t got = 0;
     unsigned b0;
     bool first = true;
     do {
-        size_t n = read_frame(fd, &b0, back + got, total - got);
+        size_t n = bl_ws_read(fd, &b0, back + got, total - got);
         ck_assert_uint_le(n, 4096);
         ck_assert_uint_eq(b0 & 0x0f, first ? 0x2 : 0x0);
         first = false;
@@ -266,9 +197,9 @@ START_TEST(big_message_fragmented_and_backlogged)
     } while (!(b0 & 0x80));
     ck_assert_uint_eq(got, total);
     ck_assert(memcmp(m, back, total) == 0);
-    send_frame(fd, 0x81, "after", 5, true); /* the session goes on */
+    bl_ws_send(fd, 0x81, "after", 5, true); /* the session goes on */
     unsigned char p[8];
-    ck_assert_uint_eq(read_frame(fd, &b0, p, sizeof p), 5);
+    ck_assert_uint_eq(bl_ws_read(fd, &b0, p, sizeof p), 5);
     free(m);
     free(back);
     close(fd);
@@ -277,10 +208,10 @@ END_TEST
 
 START_TEST(greeting_on_open)
 {
-    int fd = ws_open("/hi", "");
+    int fd = bl_ws_open("/hi", "", resp, sizeof resp);
     unsigned b0;
     unsigned char p[16];
-    ck_assert_uint_eq(read_frame(fd, &b0, p, sizeof p), 7);
+    ck_assert_uint_eq(bl_ws_read(fd, &b0, p, sizeof p), 7);
     ck_assert_uint_eq(b0, 0x81);
     ck_assert_mem_eq(p, "welcome", 7);
     close(fd);
@@ -300,7 +231,7 @@ START_TEST(frame_in_the_handshake_packet)
     ck_assert_int_eq(bl_status(resp), 101);
     unsigned b0;
     unsigned char p[8];
-    ck_assert_uint_eq(read_frame(fd, &b0, p, sizeof p), 2);
+    ck_assert_uint_eq(bl_ws_read(fd, &b0, p, sizeof p), 2);
     ck_assert_mem_eq(p, "hi", 2);
     close(fd);
 }
@@ -370,8 +301,10 @@ static size_t inflate_raw(const unsigned char *in, size_t n, unsigned char *out,
 
 START_TEST(permessage_deflate_both_ways)
 {
-    int fd = ws_open("/z", "Sec-WebSocket-Extensions: permessage-deflate; "
-                           "client_no_context_takeover; server_no_context_takeover\r\n");
+    int fd = bl_ws_open("/z",
+                        "Sec-WebSocket-Extensions: permessage-deflate; "
+                        "client_no_context_takeover; server_no_context_takeover\r\n",
+                        resp, sizeof resp);
     char v[256];
     ck_assert_ptr_nonnull(bl_header(resp, "Sec-WebSocket-Extensions", v, sizeof v));
     ck_assert_msg(strncmp(v, "permessage-deflate", 18) == 0, "%s", v);
@@ -381,17 +314,17 @@ START_TEST(permessage_deflate_both_ways)
     static unsigned char z[8192], p[8192], plain[8192];
     size_t zn = deflate_raw(text, sizeof text, z, sizeof z);
     ck_assert_uint_lt(zn, sizeof text / 4);
-    send_frame(fd, 0xc1, z, zn, true); /* RSV1: compressed */
+    bl_ws_send(fd, 0xc1, z, zn, true); /* RSV1: compressed */
     unsigned b0;
-    size_t n = read_frame(fd, &b0, p, sizeof p);
+    size_t n = bl_ws_read(fd, &b0, p, sizeof p);
     ck_assert_uint_eq(b0, 0xc1); /* compressed back */
     ck_assert_uint_eq(inflate_raw(p, n, plain, sizeof plain), sizeof text);
     ck_assert(memcmp(plain, text, sizeof text) == 0);
     /* an uncompressed message is fine too; a compressed control frame is not */
-    send_frame(fd, 0x81, "plain", 5, true);
-    n = read_frame(fd, &b0, p, sizeof p);
+    bl_ws_send(fd, 0x81, "plain", 5, true);
+    n = bl_ws_read(fd, &b0, p, sizeof p);
     ck_assert_uint_eq(inflate_raw(p, n, plain, sizeof plain), 5);
-    send_frame(fd, 0xc9, "x", 1, true);
+    bl_ws_send(fd, 0xc9, "x", 1, true);
     expect_close(fd, 1002);
     close(fd);
 }
@@ -399,12 +332,13 @@ END_TEST
 
 START_TEST(corrupt_deflate_closes)
 {
-    int fd = ws_open("/z", "Sec-WebSocket-Extensions: permessage-deflate\r\n");
+    int fd = bl_ws_open("/z", "Sec-WebSocket-Extensions: permessage-deflate\r\n", resp,
+                        sizeof resp);
     static const unsigned char junk[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-    send_frame(fd, 0xc1, junk, sizeof junk, true);
+    bl_ws_send(fd, 0xc1, junk, sizeof junk, true);
     unsigned b0;
     unsigned char p[128];
-    size_t n = read_frame(fd, &b0, p, sizeof p);
+    size_t n = bl_ws_read(fd, &b0, p, sizeof p);
     ck_assert_uint_eq(b0, 0x88);
     ck_assert_uint_ge(n, 2);
     unsigned code = ((unsigned)p[0] << 8) | p[1];
