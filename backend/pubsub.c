@@ -163,6 +163,15 @@ void be_ps_forget(pid_t worker)
     struct sockaddr_un sa;
     if (worker_addr(worker, &sa))
         unlink(sa.sun_path);
+    /* and its hand-off socket (ws_handoff.c): the same name with ".h" */
+    char h[sizeof sa.sun_path + 4];
+    if (worker_addr(worker, &sa) && snprintf(h, sizeof h, "%s.h", sa.sun_path) < (int)sizeof h)
+        unlink(h);
+}
+
+const char *be_ps_dir_path(void)
+{
+    return ps_dir[0] ? ps_dir : NULL;
 }
 
 void be_ps_dir_remove(void)
@@ -568,6 +577,19 @@ int bm_ws_unsubscribe(struct bm_ws *ws, const char *channel)
         }
     }
     return -1;
+}
+
+uint32_t be_ps_subs_encode(const struct bm_ws *ws, struct bx_buf *b, uint32_t max)
+{
+    uint32_t n = 0;
+    for (const struct be_ps_sub *s = ws->subs; s && n < max; s = s->next, n++) {
+        size_t nl = strlen(s->ch->name);
+        uint8_t x[4] = { (uint8_t)(nl >> 24), (uint8_t)(nl >> 16), (uint8_t)(nl >> 8),
+                         (uint8_t)nl };
+        bx_buf_append(b, x, 4);
+        bx_buf_append(b, s->ch->name, nl);
+    }
+    return n;
 }
 
 void be_ps_unsubscribe_all(struct bm_ws *ws)
