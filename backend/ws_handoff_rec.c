@@ -191,14 +191,17 @@ static void get_pmd(struct rd *d, struct be_ho_rec *r)
         return;
     if (r->pmd > 1 || r->server_no_context > 1 || r->client_no_context > 1)
         fail(d, "bad flag");
+    else if (!r->pmd && (r->server_wbits || r->client_wbits || r->server_no_context ||
+                         r->client_no_context || r->mem_level || r->level ||
+                         r->inf_window.n || r->def_window.n))
+        fail(d, "permessage-deflate state without permessage-deflate");
     else if (r->pmd && (!wbits_ok(r->server_wbits) || !wbits_ok(r->client_wbits) ||
                         r->mem_level < 1 || r->mem_level > 9 || r->level > 9))
         fail(d, "bad permessage-deflate parameters");
-    else if (r->inf_window.n > ((size_t)1 << r->client_wbits) ||
-             r->def_window.n > ((size_t)1 << (r->server_wbits < 9 ? 9 : r->server_wbits)))
+    else if (r->pmd && (r->inf_window.n > ((size_t)1 << r->client_wbits) ||
+                        r->def_window.n > ((size_t)1 << (r->server_wbits < 9 ? 9
+                                                                             : r->server_wbits))))
         fail(d, "window bigger than its stream's");
-    else if (!r->pmd && (r->inf_window.n || r->def_window.n))
-        fail(d, "window without permessage-deflate");
 }
 
 /* Subscriptions: each a channel name of 1..BE_HO_CHAN_MAX bytes without NUL. */
