@@ -257,7 +257,7 @@ static void move_done(const char *how, size_t left)
     moving = false;
     bx_log_notice("worker %d: %zu WebSocket session(s) handed to a new worker in %llu ms "
                   "(%zu refused, %zu lost); %zu left to drain%s", be_worker->index, n_moved,
-                  (unsigned long long)(bm_now_ms() - move_started), n_refused, n_lost, left, how);
+                  (unsigned long long)(bx_now_ms() - move_started), n_refused, n_lost, left, how);
 }
 
 /* Sessions of mounts with hooks that are still here and may yet move. */
@@ -291,7 +291,7 @@ static void move_tick(struct bx_ev *ev, struct bx_ev_timer *t)
     free(v);
     if (!waiting)
         move_done("", bm_ws_list(NULL, NULL, 0));
-    else if (bm_now_ms() >= give_up_at)
+    else if (bx_now_ms() >= give_up_at)
         move_done(" (handoff_timeout: the rest could not move)", waiting);
     else
         bx_ev_timer_start(be_worker->ev, &move_timer, tried >= PER_TICK ? 0 : TICK_MS);
@@ -306,7 +306,7 @@ void be_ho_drain(void)
     if (limit > be_worker->shutdown_timeout_ms)
         limit = be_worker->shutdown_timeout_ms;
     moving = true;
-    move_started = bm_now_ms();
+    move_started = bx_now_ms(); /* the clock, not the loop's: a move blocks for its answers */
     give_up_at = move_started + limit;
     bx_ev_timer_init(&move_timer, move_tick, NULL);
     bx_ev_timer_start(be_worker->ev, &move_timer, 0);
