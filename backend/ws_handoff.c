@@ -56,6 +56,7 @@
 struct peer {
     int fd;
     pid_t pid;
+    unsigned gen;
     bool ready, retired; /* hello checked / it answered 'R' */
     uint8_t hello[HELLO_LEN];
     size_t hlen;
@@ -199,15 +200,26 @@ static void peer_drop(struct peer *p)
     p->ready = false;
 }
 
-/* The next newer worker in turn that takes sessions; NULL when none does. */
+static bool usable(const struct peer *p, unsigned gen)
+{
+    return p->ready && !p->retired && p->gen == gen;
+}
+
+/* The next worker in turn of the newest generation that takes sessions (a
+ * session moves once, not once per generation a burst of reloads made);
+ * NULL when none does. */
 static struct peer *pick_peer(void)
 {
+    unsigned gen = 0;
+    for (struct peer *p = peers; p; p = p->next)
+        if (p->ready && !p->retired && p->gen > gen)
+            gen = p->gen;
     struct peer *start = rr && rr->next ? rr->next : peers;
     for (struct peer *p = start; p; p = p->next)
-        if (p->ready && !p->retired)
+        if (usable(p, gen))
             return rr = p;
     for (struct peer *p = peers; p && p != start; p = p->next)
-        if (p->ready && !p->retired)
+        if (usable(p, gen))
             return rr = p;
     return NULL;
 }
@@ -245,10 +257,15 @@ static int move_one(struct peer *p, struct bm_ws *ws)
         return sane ? 1 : -1;
     }
     be_ho_resume(ws);
-    if (r[4] == 'R')
+    if (r[4] == 'R') {
+        bx_log_debug("worker %d: worker %ld drains too; its sessions go to another",
+                     be_worker->index, (long)p->pid);
         p->retired = true;
-    else
-        ws->ho_refused = true, n_refused++;
+    }
+    else {
+        ws->ho_refused = true;
+        n_refused++;
+    }
     return 0;
 }
 
@@ -354,6 +371,7 @@ static void on_accept(struct bx_ev *ev, struct bx_ev_io *io, unsigned events)
         struct peer *p = bx_xcalloc(1, sizeof *p);
         p->fd = fd;
         p->pid = pid;
+        p->gen = worker_gen(pid);
         p->next = peers;
         peers = p;
         bx_ev_io_init(&p->io, fd, peer_hello, p);

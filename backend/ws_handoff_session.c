@@ -161,15 +161,16 @@ static const struct be_instance *find_mount(const struct be_ho_rec *r)
     return NULL;
 }
 
-/* A connected stream socket, made non-blocking (the flag is the open file's:
- * the old worker had it so already). */
+/* A connected stream socket (not a listener), made non-blocking (the flag is
+ * the open file's: the old worker had it so already). */
 static bool fd_ok(int fd)
 {
     struct stat st;
-    int type = 0;
-    socklen_t len = sizeof type;
+    int type = 0, listening = 1;
+    socklen_t len = sizeof type, llen = sizeof listening;
     if (fstat(fd, &st) == -1 || !S_ISSOCK(st.st_mode) ||
-        getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1 || type != SOCK_STREAM)
+        getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1 || type != SOCK_STREAM ||
+        getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &llen) == -1 || listening)
         return false;
     int fl = fcntl(fd, F_GETFL);
     return fl != -1 && fcntl(fd, F_SETFL, fl | O_NONBLOCK) != -1;

@@ -245,6 +245,89 @@ def test_sessions_survive_reloads():
         assert min(e.seq for e in sessions) >= 5, "sessions made too little progress"
 
 
+async def echo_all(sessions):
+    for e in sessions:
+        await e.step()
+
+
+def test_back_to_back_reloads():
+    """A second HUP while the first generation is still moving: the new
+    workers that start draining answer 'R' and the sessions go on to the
+    newest generation."""
+    mods = [{"module": "echo", "path": "/echo"},
+            {"module": "echo", "path": "/echoz", "deflate": True, "deflate_preset": "max"}]
+    need(os.path.join(harness.MODULE_DIR, "echo.so"))
+    with harness.Stack(modules=mods, workers=2, backend_opts={"shutdown_timeout": 3}) as s:
+        master = s.pid("backend")
+
+        async def run():
+            base = "ws://127.0.0.1:%d" % s.backend_port
+            sessions = [Echo(base + ("/echoz" if i % 2 else "/echo"), i,
+                             "deflate" if i % 2 else "plain") for i in range(8)]
+            for e in sessions:
+                await e.open()
+            await echo_all(sessions)
+            first = set(children(master))
+            # A fragmented message spans both reloads: its session can leave
+            # the first generation only once the second one drains already.
+            frag = Echo(base + "/echo", 99, "frag")
+            await frag.open()
+            middle = asyncio.ensure_future(frag.fragmented())
+            await asyncio.sleep(0.05)
+            for n in (1, 2):
+                s.signal("backend", signal.SIGHUP)
+                await asyncio.sleep(0.01)
+            await middle
+            await asyncio.get_running_loop().run_in_executor(
+                None, wait_log, s.backend_log, RELOADED, 2, "two reloads")
+            t0 = time.monotonic()
+            while len(children(master)) > 2 or first & set(children(master)):
+                assert time.monotonic() - t0 < 2.5, "old workers still there"
+                await echo_all(sessions)
+                await asyncio.sleep(0.05)
+            for _ in range(5):
+                await echo_all(sessions + [frag])
+            for e in sessions + [frag]:
+                await e.ws.close()
+        asyncio.run(run())
+        log = harness.read_file(s.backend_log)
+        assert "1001" not in log and "server shutting down" not in log
+        assert not re.search(r"\((\d*[1-9]\d*) refused|, ([1-9]\d*) lost\)", log), log[-3000:]
+
+
+def test_removed_mount_drains():
+    """A mount the new configuration no longer has: its sessions are refused
+    by the new workers and drain in the old one (1001); the others move."""
+    mods = [{"module": "echo", "path": "/echo"}, {"module": "echo", "path": "/gone"}]
+    need(os.path.join(harness.MODULE_DIR, "echo.so"))
+    with harness.Stack(modules=mods, backend_opts={"shutdown_timeout": 3}) as s:
+        async def run():
+            import websockets
+            base = "ws://127.0.0.1:%d" % s.backend_port
+            keep, gone = Echo(base + "/echo", 1, "plain"), Echo(base + "/gone", 2, "plain")
+            for e in (keep, gone):
+                await e.open()
+                await e.step()
+            s.sections["backend"]["modules"] = mods[:1]
+            s.write_config()
+            s.signal("backend", signal.SIGHUP)
+            await asyncio.get_running_loop().run_in_executor(
+                None, wait_log, s.backend_log, r"1 refused", 1, "the refusal")
+            await keep.step()
+            await gone.step()  # still served by the old worker
+            try:
+                while True:
+                    await asyncio.wait_for(gone.ws.recv(), 5)
+            except websockets.ConnectionClosed:
+                pass
+            assert gone.ws.close_code == 1001, gone.ws.close_code
+            for _ in range(3):
+                await keep.step()
+            await keep.ws.close()
+        asyncio.run(run())
+        assert "no such mount with hand-off hooks here" in harness.read_file(s.backend_log)
+
+
 def test_module_without_hooks_drains():
     need(os.path.join(TEST_MODS, "wstest.so"))
     mods = [{"module": "wstest", "path": "/t"}]
