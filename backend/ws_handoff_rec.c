@@ -79,6 +79,8 @@ void be_ho_rec_encode(struct bx_buf *b, const struct be_ho_rec *r)
     be_ho_put_u32(b, r->missed_pongs);
     be_ho_put_u32(b, r->next_ping_in_ms);
     be_ho_put_u32(b, r->idle_in_ms);
+    put_u8(b, r->msg_opcode);
+    put_b(b, r->msg);
     put_b(b, r->input);
     put_b(b, r->output);
     be_ho_put_u32(b, r->nsubs);
@@ -262,6 +264,10 @@ int be_ho_rec_parse(const uint8_t *p, size_t n, struct be_ho_rec *r, const char 
     r->idle_in_ms = get_u32(&d);
     if (!d.why && (r->ping_outstanding > 1 || r->missed_pongs > 1000))
         fail(&d, "bad heartbeat state");
+    r->msg_opcode = get_u8(&d);
+    r->msg = get_bytes(&d, BE_HO_MSG_MAX, "partial message too big");
+    if (!d.why && (r->msg_opcode > 2 || (!r->msg_opcode && r->msg.n)))
+        fail(&d, "bad partial message");
     r->input = get_bytes(&d, BE_HO_IN_MAX, "too much unread input");
     r->output = get_bytes(&d, BE_HO_OUT_MAX, "too much unsent output");
     get_subs(&d, r);

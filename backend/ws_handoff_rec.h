@@ -17,6 +17,7 @@
  * (u8 present + string); permessage-deflate (u8 on, six parameter bytes,
  * inflate window, deflate window); heartbeat (u64 ping_seq, u8 outstanding,
  * u32 missed pongs, u32 ms to the next ping, u32 ms to the idle timeout);
+ * the message being received (u8 opcode, 0 = none, and its bytes so far);
  * unread input bytes, unsent output bytes; u32 subscription count + names;
  * the module's state bytes. Every length is bounded below; the receiver
  * trusts nothing: the sender may be a compromised worker. */
@@ -38,12 +39,13 @@
 #define BE_HO_WINDOW_MAX 32768         /* 2^15: the largest deflate window */
 #define BE_HO_IN_MAX (4u << 20)        /* unread input a session may carry */
 #define BE_HO_OUT_MAX (32u << 20)      /* unsent output a session may carry */
+#define BE_HO_MSG_MAX (16u << 20)      /* a partly received message */
 #define BE_HO_SUBS_MAX 1024
 #define BE_HO_CHAN_MAX 200
 #define BE_HO_STATE_MAX (64 * 1024)    /* = BM_WS_STATE_MAX */
 /* The largest frame a receiver accepts: every field at its bound. */
 #define BE_HO_FRAME_MAX                                                                           \
-    (BE_HO_IN_MAX + BE_HO_OUT_MAX + 2 * BE_HO_WINDOW_MAX + BE_HO_STATE_MAX +                      \
+    (BE_HO_IN_MAX + BE_HO_OUT_MAX + BE_HO_MSG_MAX + 2 * BE_HO_WINDOW_MAX + BE_HO_STATE_MAX +                      \
      BE_HO_SUBS_MAX * (BE_HO_CHAN_MAX + 4) + 3 * BE_HO_NAME_MAX + 1024)
 
 struct be_ho_bytes {
@@ -65,6 +67,8 @@ struct be_ho_rec {
     uint64_t ping_seq;
     uint8_t ping_outstanding;
     uint32_t missed_pongs, next_ping_in_ms, idle_in_ms;
+    uint8_t msg_opcode;        /* 1 text, 2 binary: a fragmented message is under way */
+    struct be_ho_bytes msg;    /* its bytes so far (never compressed ones) */
     struct be_ho_bytes input, output;
     uint32_t nsubs;
     struct be_ho_bytes subs;   /* nsubs strings, each u32 length + bytes, checked */

@@ -44,13 +44,25 @@ static bool out_is_memory(const struct be_conn *c)
     return true;
 }
 
+/* Between frames, and either between messages or in a fragmented message
+ * that is neither compressed (zlib's state cannot travel) nor streamed to
+ * the module (it has seen part of it): then the bytes so far travel. */
+static bool read_side_movable(const struct bm_ws *ws)
+{
+    if (!be_ws_parser_idle(&ws->p))
+        return false;
+    if (ws->p.msg_opcode == 0)
+        return !bx_buf_unread(&ws->msg);
+    return !ws->p.msg_rsv1 && !(ws->opt->streaming && ws->h->chunk) &&
+           bx_buf_unread(&ws->msg) <= BE_HO_MSG_MAX;
+}
+
 bool be_ho_movable(const struct bm_ws *ws)
 {
     const struct be_conn *c = ws->c;
     return ws->inst->handoff && !ws->ho_refused && !ws->handed_off && !c->closed &&
            ws->state == BE_WS_OPEN && !c->eof && !c->close_after_flush && !ws->shut_wr_pending &&
-           be_ws_parser_idle(&ws->p) && ws->p.msg_opcode == 0 && !bx_buf_unread(&ws->msg) &&
-           !ws->streaming_out && !ws->producer && out_is_memory(c) &&
+           read_side_movable(ws) && !ws->streaming_out && !ws->producer && out_is_memory(c) &&
            bx_buf_unread(&c->in) <= BE_HO_IN_MAX && be_ws_pending_bytes(ws) <= BE_HO_OUT_MAX;
 }
 
@@ -106,6 +118,8 @@ int be_ho_snapshot(struct bm_ws *ws, uint32_t seq, struct bx_buf *b)
         .ping_outstanding = ws->ping_outstanding, .missed_pongs = ws->missed_pongs,
         .next_ping_in_ms = ms_until(ws->next_ping_at, now),
         .idle_in_ms = ms_until(ws->idle_at, now),
+        .msg_opcode = ws->p.msg_opcode,
+        .msg = { (const uint8_t *)bx_buf_rpos(&ws->msg), bx_buf_unread(&ws->msg) },
         .input = { (const uint8_t *)bx_buf_rpos(&c->in), bx_buf_unread(&c->in) },
         .mstate = { mstate, (size_t)ms },
     };
@@ -219,12 +233,30 @@ static int set_windows(struct bm_ws *ws, const struct be_ho_rec *r)
     return be_ws_deflater_prime(ws->def, r->def_window.p, r->def_window.n);
 }
 
+/* A fragmented message under way: its bytes so far, checked against this
+ * mount's limit and, for text, as UTF-8 (the validator's state is rebuilt
+ * from them, not taken from the sender). */
+static int set_partial(struct bm_ws *ws, const struct be_ho_rec *r)
+{
+    if (!r->msg_opcode)
+        return 0;
+    if (r->msg.n > ws->opt->max_message_size || (ws->opt->streaming && ws->h->chunk))
+        return -1;
+    if (r->msg_opcode == BE_WS_OP_TEXT && be_utf8_feed(&ws->utf8, r->msg.p, r->msg.n) < 0)
+        return -1;
+    bx_buf_append(&ws->msg, r->msg.p, r->msg.n);
+    ws->msg_size = r->msg.n;
+    ws->p.msg_opcode = r->msg_opcode;
+    ws->p.msg_rsv1 = 0;
+    return 0;
+}
+
 /* Everything of the record but the module's state, onto a fresh session. */
 static int fill_session(struct bm_ws *ws, const struct be_ho_rec *r)
 {
     struct be_conn *c = ws->c;
     set_timers(ws, r);
-    if (set_windows(ws, r) < 0)
+    if (set_windows(ws, r) < 0 || set_partial(ws, r) < 0)
         return -1;
     be_conn_queue(c, r->output.p, r->output.n);
     ws->above_high = r->output.n > ws->opt->send_high_watermark;

@@ -342,8 +342,9 @@ struct bm_ws_handlers {
  * ones: the socket, the protocol state (queued output, unread input,
  * heartbeat, subprotocol, permessage-deflate windows, pub/sub subscriptions)
  * and the module's own per-session state, which only the module can write
- * and read back. A session moves between two messages in each direction,
- * while it is open (not closing). The new worker finds the session's mount by
+ * and read back. A session moves while it is open (not closing), between
+ * two messages it sends and two frames it receives (an uncompressed
+ * fragmented message goes along; a compressed one is waited for). The new worker finds the session's mount by
  * module name, vhost and path in its configuration; a mount that is gone, or
  * whose module has no hooks, keeps today's behaviour: its sessions stay in
  * the old worker, which drains them (1001 shortly before shutdown_timeout).

@@ -27,6 +27,9 @@ static void check(const struct be_ho_rec *r, const uint8_t *p, size_t n)
     inside(r->proto, p, n, BE_HO_PROTO_MAX);
     inside(r->inf_window, p, n, BE_HO_WINDOW_MAX);
     inside(r->def_window, p, n, BE_HO_WINDOW_MAX);
+    inside(r->msg, p, n, BE_HO_MSG_MAX);
+    if (r->msg_opcode > 2 || (!r->msg_opcode && r->msg.n))
+        abort();
     inside(r->input, p, n, BE_HO_IN_MAX);
     inside(r->output, p, n, BE_HO_OUT_MAX);
     inside(r->mstate, p, n, BE_HO_STATE_MAX);

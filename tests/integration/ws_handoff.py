@@ -295,6 +295,78 @@ def test_back_to_back_reloads():
         assert not re.search(r"\((\d*[1-9]\d*) refused|, ([1-9]\d*) lost\)", log), log[-3000:]
 
 
+def test_partial_message_moves():
+    """A session in the middle of a fragmented message moves with it: the old
+    worker is gone before the client sends the rest (a text message cut
+    inside a UTF-8 character, and a binary one); the new worker echoes the
+    whole message."""
+    need(os.path.join(harness.MODULE_DIR, "echo.so"))
+    mods = [{"module": "echo", "path": "/echo"}]
+    with harness.Stack(modules=mods, backend_opts={"shutdown_timeout": 3}) as s:
+        master = s.pid("backend")
+
+        async def run():
+            import websockets
+            url = "ws://127.0.0.1:%d/echo" % s.backend_port
+            whole_b = os.urandom(3000)
+            a = await websockets.connect(url)
+            go = asyncio.Event()
+
+            async def frames_bin():
+                yield whole_b[:1000]
+                await go.wait()
+                yield whole_b[1000:]
+            ta = asyncio.ensure_future(a.send(frames_bin()))
+            await asyncio.sleep(0.2)
+            old = set(children(master))
+            s.signal("backend", signal.SIGHUP)
+            await asyncio.get_running_loop().run_in_executor(
+                None, wait_log, s.backend_log, RELOADED, 1, "the reload")
+            t0 = time.monotonic()
+            while old & set(children(master)):
+                assert time.monotonic() - t0 < 2.0, "the old worker waited for the message end"
+                await asyncio.sleep(0.05)
+            go.set()
+            await ta
+            assert await asyncio.wait_for(a.recv(), 5) == whole_b
+            await a.close()
+        asyncio.run(run())
+
+        # The text case on raw frames (the library will not split a character).
+        import socket
+        import base64
+        sock = socket.create_connection(("127.0.0.1", s.backend_port), timeout=5)
+        key = base64.b64encode(os.urandom(16)).decode()
+        sock.sendall(("GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                      "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+                      "Sec-WebSocket-Version: 13\r\n\r\n" % key).encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += sock.recv(4096)
+        assert b" 101 " in head.split(b"\r\n")[0], head
+
+        def frame(fin, op, payload):
+            mask = os.urandom(4)
+            body = bytes(c ^ mask[i % 4] for i, c in enumerate(payload))
+            return bytes([(0x80 if fin else 0) | op, 0x80 | len(payload)]) + mask + body
+        msg = "caf\u00e9 cr\u00e8me".encode()
+        cut = msg.index(b"\xc3") + 1
+        sock.sendall(frame(False, 1, msg[:cut]))
+        time.sleep(0.2)
+        old = set(children(master))
+        s.signal("backend", signal.SIGHUP)
+        wait_log(s.backend_log, RELOADED, 2, "the second reload")
+        harness.wait_for(lambda: not (old & set(children(master))), "the old worker to exit",
+                         timeout=2.0)
+        sock.sendall(frame(True, 0, msg[cut:]))
+        got = b""
+        while len(got) < 2 + len(msg):
+            got += sock.recv(4096)
+        assert got == bytes([0x81, len(msg)]) + msg, got
+        sock.close()
+        assert "1001" not in harness.read_file(s.backend_log)
+
+
 def test_removed_mount_drains():
     """A mount the new configuration no longer has: its sessions are refused
     by the new workers and drain in the old one (1001); the others move."""

@@ -30,6 +30,7 @@ static void sample(struct be_ho_rec *r, struct bx_buf *subs)
     r->inf_window = B("inflate window"), r->def_window = B("deflate window");
     r->ping_seq = 0x0102030405060708ull, r->ping_outstanding = 1, r->missed_pongs = 1;
     r->next_ping_in_ms = 1234, r->idle_in_ms = 0;
+    r->msg_opcode = 1, r->msg = B("half a mess");
     r->input = B("\x81\x85"), r->output = B("\x81\x02hi");
     static const uint8_t one[] = { 0, 0, 0, 5, 'c', 'h', 'a', 't', ':' };
     bx_buf_append(subs, one, sizeof one);
@@ -55,6 +56,7 @@ START_TEST(test_round_trip)
     ck_assert_uint_eq(back.nsubs, 1);
     struct be_ho_bytes c = be_ho_rec_sub(&back, 0);
     ck_assert(c.n == 5 && !memcmp(c.p, "chat:", 5));
+    ck_assert(back.msg_opcode == 1 && back.msg.n == 11 && !memcmp(back.msg.p, "half a mess", 11));
     ck_assert(back.mstate.n == 6 && !memcmp(back.mstate.p, "\x01state", 6));
     /* every prefix, and one byte more, is refused */
     for (size_t cut = 0; cut < bx_buf_unread(&b); cut++)
@@ -71,7 +73,7 @@ END_TEST
 START_TEST(test_bounds)
 {
     struct bx_buf subs = BX_BUF_INIT;
-    for (int k = 0; k < 9; k++) {
+    for (int k = 0; k < 11; k++) {
         struct be_ho_rec r, back;
         sample(&r, &subs);
         static uint8_t big[BE_HO_STATE_MAX + 1];
@@ -85,6 +87,8 @@ START_TEST(test_bounds)
         case 6: r.pmd = 0; break; /* windows without deflate */
         case 7: r.inf_window = (struct be_ho_bytes){ big, (1u << 13) + 1 }; break;
         case 8: r.ping_outstanding = 2; break;
+        case 9: r.msg_opcode = 3; break;
+        case 10: r.msg_opcode = 0; break; /* bytes of no message */
         }
         struct bx_buf b = BX_BUF_INIT;
         be_ho_rec_encode(&b, &r);
