@@ -400,37 +400,75 @@ def test_removed_mount_drains():
         assert "no such mount with hand-off hooks here" in harness.read_file(s.backend_log)
 
 
+def test_strangers_are_refused():
+    """The hand-off socket takes only newer workers of the same master: any
+    other process (here: our own uid, not in the worker table) is closed
+    unheard, and the worker goes on serving."""
+    import glob
+    import socket
+    import struct
+    need(os.path.join(harness.MODULE_DIR, "echo.so"))
+    mods = [{"module": "echo", "path": "/echo"}]
+    with harness.Stack(modules=mods) as s:
+        worker = children(s.pid("backend"))[0]
+        paths = glob.glob(os.path.join(os.environ.get("TMPDIR", "/tmp"),
+                                       "bactrian-ps-*", "%d.h" % worker))
+        assert len(paths) == 1, paths
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.settimeout(5)
+        c.connect(paths[0])
+        # A well-formed hello claiming a newer generation.
+        try:
+            c.sendall(struct.pack(">IBII", 9, ord("H"), 1, 1000))
+            got = c.recv(100)
+        except (ConnectionResetError, BrokenPipeError):
+            got = b""  # closed with our hello unread
+        assert got == b"", "the worker kept a stranger's channel"
+        c.close()
+        r = harness.curl("-s", "-o", "/dev/null", "-w", "%{http_code}", s.backend_url("/echo"))
+        assert r.stdout.strip() == "400", r.stdout
+
+
 def test_module_without_hooks_drains():
     need(os.path.join(TEST_MODS, "wstest.so"))
-    mods = [{"module": "wstest", "path": "/t"}]
+    need(os.path.join(TEST_MODS, "wsv2.so"))
+    # wstest: API 3 without hooks; wsv2: an API 2 descriptor (no hook field).
+    mods = [{"module": "wstest", "path": "/t"}, {"module": "wsv2", "path": "/v2"}]
     opts = {"shutdown_timeout": 3, "module_dir": TEST_MODS}
     with harness.Stack(modules=mods, backend_opts=opts) as s:
         r = subprocess.run([harness.BACKEND, "-t", "-c", s.config_path], capture_output=True,
                            text=True, timeout=20)
         assert r.returncode == 0, r.stderr
-        assert re.search(r"mount /t\): WebSocket sessions will not survive a reload",
-                         r.stderr), r.stderr
+        for m in ("/t", "/v2"):
+            assert re.search(r"mount %s\): WebSocket sessions will not survive a reload" % m,
+                             r.stderr), r.stderr
         assert re.search(r"will not survive a reload", harness.read_file(s.backend_log))
 
         async def run():
             import websockets
-            ws = await websockets.connect("ws://127.0.0.1:%d/t" % s.backend_port,
-                                          open_timeout=5, close_timeout=2)
+            base = "ws://127.0.0.1:%d" % s.backend_port
+            ws = await websockets.connect(base + "/t", open_timeout=5, close_timeout=2)
+            v2 = await websockets.connect(base + "/v2", open_timeout=5, close_timeout=2)
+            await v2.send("hello v2")
+            assert await asyncio.wait_for(v2.recv(), 5) == "hello v2"
             s.signal("backend", signal.SIGHUP)
             await asyncio.get_running_loop().run_in_executor(
                 None, wait_log, s.backend_log, RELOADED, 1, "the reload")
             t0 = time.monotonic()
             await ws.send("list")  # still served by the old worker
             assert (await asyncio.wait_for(ws.recv(), 5)).startswith("sessions ")
-            try:
-                while True:
-                    await asyncio.wait_for(ws.recv(), 5)
-            except asyncio.TimeoutError:
-                raise AssertionError("no close from the draining worker")
-            except websockets.ConnectionClosed:
-                pass
+            await v2.send("still here")
+            assert await asyncio.wait_for(v2.recv(), 5) == "still here"
+            for c in (ws, v2):
+                try:
+                    while True:
+                        await asyncio.wait_for(c.recv(), 5)
+                except asyncio.TimeoutError:
+                    raise AssertionError("no close from the draining worker")
+                except websockets.ConnectionClosed:
+                    pass
+                assert c.close_code == 1001, c.close_code
             waited = time.monotonic() - t0
-            assert ws.close_code == 1001, ws.close_code
             assert waited < 3.0, "1001 after %.2fs" % waited
         asyncio.run(run())
 
