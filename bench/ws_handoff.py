@@ -18,7 +18,10 @@ is reloaded (HUP) ROUNDS times. Prints:
 
 Run from a built tree (WORKERS defaults to 2):
 
-    /usr/bin/python3 bench/ws_handoff.py tests/integration [SESSIONS] [ROUNDS] [WORKERS]"""
+    /usr/bin/python3 bench/ws_handoff.py tests/integration [SESSIONS] [ROUNDS] [WORKERS]
+
+BACTRIAN_BACKEND=path runs another backend binary (to compare builds,
+alternating runs on a shared machine)."""
 import asyncio
 import os
 import re
@@ -30,6 +33,8 @@ import time
 
 sys.path.insert(0, os.path.abspath(sys.argv[1]))
 import harness  # noqa: E402
+
+harness.BACKEND = os.environ.get("BACTRIAN_BACKEND", harness.BACKEND)
 
 N = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
 ROUNDS = int(sys.argv[3]) if len(sys.argv) > 3 else 3
