@@ -298,6 +298,12 @@ static void on_dgram(int fd, unsigned events, void *arg)
     }
 }
 
+void be_ps_poll(void)
+{
+    if (ps_fd != -1)
+        on_dgram(ps_fd, BM_READ, NULL);
+}
+
 static void ps_init(void)
 {
     if (ps_fd != -1 || bm_worker_index() < 0)

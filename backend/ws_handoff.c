@@ -227,6 +227,11 @@ static struct peer *pick_peer(void)
 /* One session to p: 1 moved, 0 stays (for now), -1 the channel broke. */
 static int move_one(struct peer *p, struct bm_ws *ws)
 {
+    /* Messages already published reach the session here, so the new worker
+     * (which drains its own socket before a restore) has only later ones. */
+    be_ps_poll();
+    if (!be_ho_movable(ws))
+        return 0;
     uint32_t seq = ++next_seq;
     bx_buf_reset(&frame);
     if (be_ho_snapshot(ws, seq, &frame) < 0)
@@ -422,6 +427,9 @@ static int take_offer(struct chan *ch, const uint8_t *body, size_t n)
     uint32_t seq;
     const char *why = NULL;
     struct bm_ws *ws = NULL;
+    /* What was published before the old worker let go went to the session
+     * there: deliver it here first, without the session. */
+    be_ps_poll();
     if (be_ho_restore(body, n, fd, &seq, &why, &ws) < 0) {
         bx_log_info("worker %d: a WebSocket session from worker %ld stays there: %s",
                     be_worker->index, (long)ch->pid, why);

@@ -120,5 +120,8 @@ void be_ps_unsubscribe_all(struct bm_ws *ws);
 /* Appends up to max of ws's channel names (u32 big-endian length + name
  * each) to b; returns how many (the hand-off record's subscriptions). */
 uint32_t be_ps_subs_encode(const struct bm_ws *ws, struct bx_buf *b, uint32_t max);
+/* Delivers the datagrams from other workers waiting now (the hand-off:
+ * what was published before a session moves reaches it on this side). */
+void be_ps_poll(void);
 
 #endif
