@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 """WebSocket sessions survive backend reloads (issue 12, items 1-3).
 
-Through the frontend, echo sessions (plain; permessage-deflate with context
+Through the frontend (plain and TLS), echo sessions (plain; permessage-deflate with context
 takeover, sending messages that back-reference earlier ones across the
 hand-off, the client being Python websockets, not our code; some in the
 middle of a fragmented message; some slow readers with the backend's send
@@ -69,11 +69,15 @@ class Echo:
 
     async def open(self):
         import websockets
-        kw = {"compression": "deflate" if self.kind == "deflate" else None,
+        kw = {"compression": "deflate" if self.kind in ("deflate", "wss") else None,
               "max_queue": 1 if self.kind == "slow" else 16}
+        if self.url.startswith("wss:"):
+            import ssl
+            kw["ssl"] = ssl.create_default_context(
+                cafile=os.path.join(harness.CERTS, "localhost.crt"))
         self.ws = await websockets.connect(self.url, open_timeout=5, close_timeout=2,
                                            max_size=None, **kw)
-        if self.kind == "deflate":
+        if self.kind in ("deflate", "wss"):
             ext = self.ws.response_headers.get("Sec-WebSocket-Extensions", "")
             assert "permessage-deflate" in ext and "no_context" not in ext, ext
 
@@ -160,9 +164,10 @@ class Chat:
 
 async def exchange(s, urls, stop_after):
     sessions = []
-    kinds = ["plain"] * 6 + ["deflate"] * 6 + ["frag"] * 2 + ["slow"] * 2
+    # wss: TLS to the frontend (relayed through OpenSSL there), deflate inside.
+    kinds = ["plain"] * 6 + ["deflate"] * 6 + ["frag"] * 2 + ["slow"] * 2 + ["wss"] * 2
     for i, k in enumerate(kinds):
-        sessions.append(Echo(urls["deflate" if k == "deflate" else "plain"], i, k))
+        sessions.append(Echo(urls[k if k in ("deflate", "wss") else "plain"], i, k))
     for e in sessions:
         await e.open()
     chats = [Chat(urls["chat"], n) for n in ("alice", "bob", "carol")]
@@ -209,6 +214,7 @@ def test_sessions_survive_reloads():
     with harness.Stack(frontend=True, modules=mods, workers=2, backend_opts=opts) as s:
         urls = {"plain": s.url("/echo").replace("http", "ws"),
                 "deflate": s.url("/echoz").replace("http", "ws"),
+                "wss": s.url("/echoz", tls=True).replace("https", "wss"),
                 "chat": s.url("/chat").replace("http", "ws")}
         master = s.pid("backend")
 
