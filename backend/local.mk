@@ -30,7 +30,8 @@ backend_libbackend_la_SOURCES = \
 	backend/ws_send.c \
 	backend/ws_handoff.c backend/ws_handoff.h \
 	backend/ws_handoff_session.c \
-	backend/pubsub.c backend/pubsub.h
+	backend/pubsub.c backend/pubsub.h \
+	backend/pubsub_replay.c backend/pubsub_replay.h
 
 sbin_PROGRAMS += backend/bactrian-backend
 backend_bactrian_backend_SOURCES = backend/main.c

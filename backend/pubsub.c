@@ -26,7 +26,11 @@
  * from our own uid and a pid in the shared worker table of this backend
  * master; anything else is dropped, counted and logged at most once a
  * second. A text message is checked as UTF-8 again before it reaches a
- * client: a peer worker is trusted with nothing a client would see. */
+ * client: a peer worker is trusted with nothing a client would see.
+ *
+ * Each publish carries its origin's sequence number (datagram 'C', opcode,
+ * u16 name length, u64 sequence, name, payload), which pubsub_replay.c uses
+ * to give a session that moves between workers each message once. */
 #include "config.h"
 
 #include <dirent.h>
@@ -41,6 +45,7 @@
 
 #include "backend/conn.h"
 #include "backend/pubsub.h"
+#include "backend/pubsub_replay.h"
 #include "backend/worker.h"
 #include "backend/ws_session.h"
 #include "backend/ws_utf8.h"
@@ -50,7 +55,8 @@
 
 #define NBUCKETS 256
 #define NAME_MAX_LEN 200
-#define DGRAM_MAX (BM_PUBLISH_MAX + NAME_MAX_LEN + 8)
+#define DGRAM_HDR 12 /* 'C', opcode, u16 name length, u64 origin sequence */
+#define DGRAM_MAX (BM_PUBLISH_MAX + NAME_MAX_LEN + DGRAM_HDR + 8)
 #define PENDING_MAX (8u << 20)
 
 struct be_ps_chan;
@@ -189,7 +195,8 @@ void be_ps_dir_remove(void)
 }
 
 static void deliver_local(const char *name, int opcode, const void *data, size_t len,
-                          const struct bm_ws *except);
+                          pid_t origin, uint64_t seq);
+static uint64_t my_seq; /* our publishes, numbered for moving subscribers */
 
 /* A peer worker is a live pid in the shared worker table of this master. The
  * table has thousands of slots and few workers: the slots where senders were
@@ -252,24 +259,28 @@ static bool sender_ok(pid_t pid, uid_t uid)
 }
 
 /* Checks one received datagram and delivers it; returns why it was refused, or NULL. */
-static const char *take_dgram(size_t n)
+static const char *take_dgram(size_t n, pid_t origin)
 {
-    if (n < 4)
+    if (n < DGRAM_HDR)
         return "short datagram";
     size_t nl = (size_t)dgram[2] << 8 | dgram[3];
-    if (dgram[0] != 'B' || nl == 0 || nl > NAME_MAX_LEN || 4 + nl + 1 > n)
+    if (dgram[0] != 'C' || nl == 0 || nl > NAME_MAX_LEN || DGRAM_HDR + nl + 1 > n)
         return "malformed datagram";
     int opcode = dgram[1];
     if (opcode != BM_WS_TEXT && opcode != BM_WS_BINARY)
         return "bad opcode";
-    const uint8_t *data = dgram + 4 + nl;
-    size_t len = n - 4 - nl;
+    uint64_t seq = 0;
+    for (int k = 0; k < 8; k++)
+        seq = seq << 8 | dgram[4 + k];
+    const uint8_t *data = dgram + DGRAM_HDR + nl;
+    size_t len = n - DGRAM_HDR - nl;
     if (opcode == BM_WS_TEXT && !be_utf8_valid(data, len))
         return "text that is not UTF-8";
     char name[NAME_MAX_LEN + 1];
-    memcpy(name, dgram + 4, nl);
+    memcpy(name, dgram + DGRAM_HDR, nl);
     name[nl] = 0;
-    deliver_local(name, opcode, data, len, NULL);
+    be_psr_note(origin, seq, name, opcode, data, len);
+    deliver_local(name, opcode, data, len, origin, seq);
     return NULL;
 }
 
@@ -292,7 +303,7 @@ static void on_dgram(int fd, unsigned events, void *arg)
         uid_t uid;
         const char *why = !cred_of(&mh, &pid, &uid) ? "no credentials or cut"
                           : !sender_ok(pid, uid)    ? "not one of our workers"
-                                                    : take_dgram((size_t)n);
+                                                    : take_dgram((size_t)n, pid);
         if (why)
             note_refused(pid, uid, why);
     }
@@ -437,14 +448,21 @@ static void queue_for_retry(const char *channel, uint32_t idx, const struct iove
 
 /* ---- delivery ----------------------------------------------------------------------------- */
 
+/* Who published a message: the origin worker and its sequence number. */
+struct origin {
+    pid_t pid;
+    uint64_t seq;
+};
+
 static int deliver_to(struct be_ps_chan *c, int opcode, const void *data, size_t len,
-                      const struct bm_ws *except, struct bm_ws ***drop, size_t *ndrop,
-                      size_t *dropcap)
+                      const struct bm_ws *except, struct origin o, struct bm_ws ***drop,
+                      size_t *ndrop, size_t *dropcap)
 {
     int reached = 0;
     for (size_t i = 0; i < c->n; i++) {
         struct bm_ws *ws = c->subs[i]->ws;
-        if (ws == except || ws->state != BE_WS_OPEN || ws->c->closed)
+        if (ws == except || ws->state != BE_WS_OPEN || ws->c->closed ||
+            be_psr_skip(ws, o.pid, o.seq))
             continue;
         if (be_ws_pending_bytes(ws) > ws->opt->send_high_watermark) {
             if (c->policy == BM_SLOW_DROP) {
@@ -469,14 +487,15 @@ static int deliver_to(struct be_ps_chan *c, int opcode, const void *data, size_t
 }
 
 static void deliver_local(const char *name, int opcode, const void *data, size_t len,
-                          const struct bm_ws *except)
+                          pid_t origin, uint64_t seq)
 {
     struct be_ps_chan *c = find(name, false);
     if (!c)
         return;
     struct bm_ws **drop = NULL;
     size_t ndrop = 0, dropcap = 0;
-    deliver_to(c, opcode, data, len, except, &drop, &ndrop, &dropcap);
+    deliver_to(c, opcode, data, len, NULL, (struct origin){ origin, seq }, &drop, &ndrop,
+               &dropcap);
     /* Closing runs module callbacks that may unsubscribe: not while iterating. */
     unsigned code = c->close_code;
     char reason[64];
@@ -497,11 +516,15 @@ int bm_publish(const char *channel, int opcode, const void *data, size_t len,
     ps_init();
     struct be_ps_chan *c = find(channel, false);
     int reached = 0;
+    uint64_t seq = ++my_seq;
+    if (len <= BM_PUBLISH_MAX)
+        be_psr_note(getpid(), seq, channel, opcode, data, len);
     if (c) {
         c->st.published++;
         struct bm_ws **drop = NULL;
         size_t ndrop = 0, dropcap = 0;
-        reached = deliver_to(c, opcode, data, len, except_ws, &drop, &ndrop, &dropcap);
+        reached = deliver_to(c, opcode, data, len, except_ws, (struct origin){ getpid(), seq },
+                             &drop, &ndrop, &dropcap);
         char reason[64];
         snprintf(reason, sizeof(reason), "too slow for channel %.40s", channel);
         unsigned code = c->close_code;
@@ -516,8 +539,10 @@ int bm_publish(const char *channel, int opcode, const void *data, size_t len,
                     "(limit %d)", channel, len, BM_PUBLISH_MAX);
         return -1;
     }
-    uint8_t hdr[4] = { 'B', (uint8_t)opcode, (uint8_t)(nl >> 8), (uint8_t)nl };
-    struct iovec iov[3] = { { hdr, 4 }, { (void *)channel, nl }, { (void *)data, len } };
+    uint8_t hdr[DGRAM_HDR] = { 'C', (uint8_t)opcode, (uint8_t)(nl >> 8), (uint8_t)nl };
+    for (int k = 0; k < 8; k++)
+        hdr[4 + k] = (uint8_t)(seq >> (56 - 8 * k));
+    struct iovec iov[3] = { { hdr, DGRAM_HDR }, { (void *)channel, nl }, { (void *)data, len } };
     struct bm_worker_stats w[64];
     size_t nw = bm_worker_stats(w, sizeof(w) / sizeof(*w));
     pid_t me = getpid();
@@ -598,8 +623,17 @@ uint32_t be_ps_subs_encode(const struct bm_ws *ws, struct bx_buf *b, uint32_t ma
     return n;
 }
 
+bool be_ps_subscribed(const struct bm_ws *ws, const char *channel)
+{
+    for (const struct be_ps_sub *s = ws->subs; s; s = s->next)
+        if (!strcmp(s->ch->name, channel))
+            return true;
+    return false;
+}
+
 void be_ps_unsubscribe_all(struct bm_ws *ws)
 {
+    be_psr_forget(ws);
     while (ws->subs) {
         struct be_ps_sub *s = ws->subs;
         ws->subs = s->next;

@@ -37,6 +37,7 @@
 #include "backend/conn.h"
 #include "backend/modset.h"
 #include "backend/pubsub.h"
+#include "backend/pubsub_replay.h"
 #include "backend/worker.h"
 #include "backend/ws_handoff.h"
 #include "backend/ws_handoff_rec.h"
@@ -579,4 +580,7 @@ void be_ho_worker_init(void)
     for (size_t i = 0; t && i < n; i++)
         if (t[i].pid > 0 && t[i].pid != getpid() && t[i].generation < be_generation)
             connect_old(t[i].pid);
+    /* Sessions may come: keep the publishes they might miss meanwhile. */
+    if (chans)
+        be_psr_init((uint64_t)be_worker->cfg->be.handoff_timeout_ms + 1000);
 }

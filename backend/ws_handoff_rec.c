@@ -85,6 +85,8 @@ void be_ho_rec_encode(struct bx_buf *b, const struct be_ho_rec *r)
     put_b(b, r->output);
     be_ho_put_u32(b, r->nsubs);
     bx_buf_append(b, r->subs.p, r->subs.n);
+    be_ho_put_u32(b, r->nseen);
+    bx_buf_append(b, r->seen.p, r->seen.n);
     put_b(b, r->mstate);
 }
 
@@ -271,6 +273,13 @@ int be_ho_rec_parse(const uint8_t *p, size_t n, struct be_ho_rec *r, const char 
     r->input = get_bytes(&d, BE_HO_IN_MAX, "too much unread input");
     r->output = get_bytes(&d, BE_HO_OUT_MAX, "too much unsent output");
     get_subs(&d, r);
+    r->nseen = get_u32(&d);
+    if (!d.why && (r->nseen > BE_HO_ORIGINS_MAX || (size_t)(d.end - d.p) < r->nseen * 12u))
+        fail(&d, "bad origin vector");
+    if (!d.why) {
+        r->seen = (struct be_ho_bytes){ d.p, r->nseen * 12u };
+        d.p += r->seen.n;
+    }
     r->mstate = get_bytes(&d, BE_HO_STATE_MAX, "module state too big");
     if (!d.why && d.p != d.end)
         fail(&d, "bytes after the record");

@@ -19,6 +19,7 @@
  * u32 missed pongs, u32 ms to the next ping, u32 ms to the idle timeout);
  * the message being received (u8 opcode, 0 = none, and its bytes so far);
  * unread input bytes, unsent output bytes; u32 subscription count + names;
+ * u32 origin count + (u32 pid, u64 sequence) each (pubsub_replay.h);
  * the module's state bytes. Every length is bounded below; the receiver
  * trusts nothing: the sender may be a compromised worker. */
 #ifndef BACTRIAN_BACKEND_WS_HANDOFF_REC_H
@@ -42,11 +43,13 @@
 #define BE_HO_MSG_MAX (16u << 20)      /* a partly received message */
 #define BE_HO_SUBS_MAX 1024
 #define BE_HO_CHAN_MAX 200
+#define BE_HO_ORIGINS_MAX 64           /* = BE_PSR_ORIGINS_MAX */
 #define BE_HO_STATE_MAX (64 * 1024)    /* = BM_WS_STATE_MAX */
 /* The largest frame a receiver accepts: every field at its bound. */
 #define BE_HO_FRAME_MAX                                                                           \
     (BE_HO_IN_MAX + BE_HO_OUT_MAX + BE_HO_MSG_MAX + 2 * BE_HO_WINDOW_MAX + BE_HO_STATE_MAX +                      \
-     BE_HO_SUBS_MAX * (BE_HO_CHAN_MAX + 4) + 3 * BE_HO_NAME_MAX + 1024)
+     BE_HO_SUBS_MAX * (BE_HO_CHAN_MAX + 4) + BE_HO_ORIGINS_MAX * 12 + 3 * BE_HO_NAME_MAX + \
+     1024)
 
 struct be_ho_bytes {
     const uint8_t *p;
@@ -72,6 +75,8 @@ struct be_ho_rec {
     struct be_ho_bytes input, output;
     uint32_t nsubs;
     struct be_ho_bytes subs;   /* nsubs strings, each u32 length + bytes, checked */
+    uint32_t nseen;            /* pub/sub: last sequence number seen per origin worker */
+    struct be_ho_bytes seen;   /* nseen x (u32 pid, u64 seq) */
     struct be_ho_bytes mstate;
 };
 

@@ -21,6 +21,7 @@
 #include "backend/conn.h"
 #include "backend/crashrec.h"
 #include "backend/modset.h"
+#include "backend/pubsub_replay.h"
 #include "backend/worker.h"
 #include "backend/ws_handoff.h"
 #include "backend/ws_handoff_rec.h"
@@ -109,7 +110,7 @@ int be_ho_snapshot(struct bm_ws *ws, uint32_t seq, struct bx_buf *b)
         return -1;
     be_conn_suspend(c);
     uint64_t now = bm_now_ms();
-    struct bx_buf out = BX_BUF_INIT, subs = BX_BUF_INIT;
+    struct bx_buf out = BX_BUF_INIT, subs = BX_BUF_INIT, seen = BX_BUF_INIT;
     struct be_ho_rec r = {
         .seq = seq, .module = str_bytes(in->mod->name), .vhost = str_bytes(in->vhost),
         .path = str_bytes(in->path), .client = c->client, .clientlen = c->clientlen,
@@ -128,12 +129,15 @@ int be_ho_snapshot(struct bm_ws *ws, uint32_t seq, struct bx_buf *b)
     r.output = (struct be_ho_bytes){ (const uint8_t *)bx_buf_rpos(&out), bx_buf_unread(&out) };
     r.nsubs = be_ps_subs_encode(ws, &subs, BE_HO_SUBS_MAX);
     r.subs = (struct be_ho_bytes){ (const uint8_t *)bx_buf_rpos(&subs), bx_buf_unread(&subs) };
+    r.nseen = be_psr_seen_encode(&seen);
+    r.seen = (struct be_ho_bytes){ (const uint8_t *)bx_buf_rpos(&seen), bx_buf_unread(&seen) };
     size_t start = b->len;
     be_ho_frame_begin(b, 'O');
     be_ho_rec_encode(b, &r);
     be_ho_frame_end(b, start);
     bx_buf_free(&out);
     bx_buf_free(&subs);
+    bx_buf_free(&seen);
     return 0;
 }
 
@@ -267,6 +271,8 @@ static int fill_session(struct bm_ws *ws, const struct be_ho_rec *r)
         if (bm_ws_subscribe(ws, ch) < 0)
             return -1;
     }
+    /* What was published meanwhile and did not reach it there, once. */
+    be_psr_restore(ws, r->seen.p, r->nseen);
     return 0;
 }
 

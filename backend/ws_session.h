@@ -21,6 +21,7 @@
 struct be_conn;
 struct be_instance;
 struct be_ps_sub;
+struct be_psr_floor;
 
 enum be_ws_state {
     BE_WS_OPEN = 0,
@@ -77,6 +78,8 @@ struct bm_ws {
 
     /* pub/sub subscriptions */
     struct be_ps_sub *subs;
+    struct be_psr_floor *ps_floor; /* moved here: origins' messages it already got */
+    uint32_t ps_nfloor;
 
     /* hand-off on reload (ws_handoff.c) */
     bool handed_off;          /* the socket belongs to another worker now: close silently */

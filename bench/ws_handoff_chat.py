@@ -3,7 +3,7 @@
 saying a numbered line every 20 ms (about 1,000 lines/s, 20,000 deliveries/s)
 while the backend is reloaded R times (default 3, 1.5 s apart); every user
 counts the lines of every other it received: lost and duplicated (or
-reordered). Shows the pub/sub gap of the hand-off (doc/design.md). Run from
+reordered): each must be 0 (doc/design.md, "Pub/sub in flight"). Run from
 a built tree:
 
     R=3 /usr/bin/python3 bench/ws_handoff_chat.py tests/integration

@@ -182,7 +182,7 @@ async def exchange(s, urls, stop_after):
         while not stop.is_set():
             for c in chats:
                 await c.say()
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.02)
     talk = asyncio.ensure_future(chatter())
     await stop_after(stop)
     await asyncio.gather(*runs, talk)
