@@ -31,7 +31,11 @@ backend_libbackend_la_SOURCES = \
 	backend/ws_handoff.c backend/ws_handoff.h \
 	backend/ws_handoff_session.c \
 	backend/pubsub.c backend/pubsub.h \
-	backend/pubsub_replay.c backend/pubsub_replay.h
+	backend/pubsub_replay.c backend/pubsub_replay.h \
+	backend/pubsub_redis.c backend/pubsub_redis.h \
+	backend/redis_link.c backend/redis_link.h
+backend_libbackend_la_CPPFLAGS = $(AM_CPPFLAGS) $(HIREDIS_CFLAGS)
+backend_libbackend_la_LIBADD = $(HIREDIS_LIBS)
 
 sbin_PROGRAMS += backend/bactrian-backend
 backend_bactrian_backend_SOURCES = backend/main.c

@@ -28,9 +28,14 @@
  * second. A text message is checked as UTF-8 again before it reaches a
  * client: a peer worker is trusted with nothing a client would see.
  *
- * Each publish carries its origin's sequence number (datagram 'C', opcode,
- * u16 name length, u64 sequence, name, payload), which pubsub_replay.c uses
- * to give a session that moves between workers each message once. */
+ * With backend.pubsub.redis set, none of the above carries messages between
+ * workers: pubsub_redis.c does, through Redis, to every worker of every host
+ * (the local delivery and the slow-subscriber policies stay here).
+ *
+ * Each datagram carries its origin's sequence number ('C', opcode, u16 name
+ * length, u64 sequence, name, payload), which pubsub_replay.c uses to give
+ * a session that moves between workers each message once (through Redis,
+ * messages carry none yet: origin 0, never skipped). */
 #include "config.h"
 
 #include <dirent.h>
@@ -45,6 +50,7 @@
 
 #include "backend/conn.h"
 #include "backend/pubsub.h"
+#include "backend/pubsub_redis.h"
 #include "backend/pubsub_replay.h"
 #include "backend/worker.h"
 #include "backend/ws_session.h"
@@ -54,7 +60,7 @@
 #include "common/xalloc.h"
 
 #define NBUCKETS 256
-#define NAME_MAX_LEN 200
+#define NAME_MAX_LEN BE_PS_NAME_MAX
 #define DGRAM_HDR 12 /* 'C', opcode, u16 name length, u64 origin sequence */
 #define DGRAM_MAX (BM_PUBLISH_MAX + NAME_MAX_LEN + DGRAM_HDR + 8)
 #define PENDING_MAX (8u << 20)
@@ -197,6 +203,7 @@ void be_ps_dir_remove(void)
 static void deliver_local(const char *name, int opcode, const void *data, size_t len,
                           pid_t origin, uint64_t seq);
 static uint64_t my_seq; /* our publishes, numbered for moving subscribers */
+static void log_slow(struct be_ps_chan *c);
 
 /* A peer worker is a live pid in the shared worker table of this master. The
  * table has thousands of slots and few workers: the slots where senders were
@@ -279,7 +286,7 @@ static const char *take_dgram(size_t n, pid_t origin)
     char name[NAME_MAX_LEN + 1];
     memcpy(name, dgram + DGRAM_HDR, nl);
     name[nl] = 0;
-    be_psr_note(origin, seq, name, opcode, data, len);
+    be_psx_note(origin, seq, name, opcode, data, len);
     deliver_local(name, opcode, data, len, origin, seq);
     return NULL;
 }
@@ -309,15 +316,10 @@ static void on_dgram(int fd, unsigned events, void *arg)
     }
 }
 
-void be_ps_poll(void)
-{
-    if (ps_fd != -1)
-        on_dgram(ps_fd, BM_READ, NULL);
-}
-
 static void ps_init(void)
 {
-    if (ps_fd != -1 || bm_worker_index() < 0)
+    /* With Redis, messages between workers go through it only (pubsub_redis.h). */
+    if (ps_fd != -1 || bm_worker_index() < 0 || be_psr_enabled())
         return;
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd == -1) {
@@ -359,7 +361,36 @@ static void ps_init(void)
 
 void be_ps_worker_init(void)
 {
+    if (be_worker && be_worker->cfg->be.pubsub.redis)
+        be_psr_init(&be_worker->cfg->be.pubsub);
     ps_init();
+}
+
+void be_ps_deliver_remote(const char *channel, int opcode, const void *data, size_t len)
+{
+    deliver_local(channel, opcode, data, len, 0, 0); /* no origin sequence through Redis */
+}
+
+void be_ps_poll(void)
+{
+    if (ps_fd != -1)
+        on_dgram(ps_fd, BM_READ, NULL);
+}
+
+void be_ps_each_subscribed(void (*fn)(const char *channel, void *arg), void *arg)
+{
+    for (size_t b = 0; b < NBUCKETS; b++)
+        for (struct be_ps_chan *c = buckets[b]; c; c = c->next)
+            if (c->n)
+                fn(c->name, arg);
+}
+
+void be_ps_count_lost(const char *channel)
+{
+    struct be_ps_chan *c = find(channel, true);
+    c->st.lost_between_workers++;
+    log_slow(c);
+    maybe_forget(c);
 }
 
 static void log_slow(struct be_ps_chan *c)
@@ -448,7 +479,8 @@ static void queue_for_retry(const char *channel, uint32_t idx, const struct iove
 
 /* ---- delivery ----------------------------------------------------------------------------- */
 
-/* Who published a message: the origin worker and its sequence number. */
+/* Who published a message: the origin worker and its sequence number
+ * (0, 0: unknown, e.g. through Redis). */
 struct origin {
     pid_t pid;
     uint64_t seq;
@@ -462,7 +494,7 @@ static int deliver_to(struct be_ps_chan *c, int opcode, const void *data, size_t
     for (size_t i = 0; i < c->n; i++) {
         struct bm_ws *ws = c->subs[i]->ws;
         if (ws == except || ws->state != BE_WS_OPEN || ws->c->closed ||
-            be_psr_skip(ws, o.pid, o.seq))
+            be_psx_skip(ws, o.pid, o.seq))
             continue;
         if (be_ws_pending_bytes(ws) > ws->opt->send_high_watermark) {
             if (c->policy == BM_SLOW_DROP) {
@@ -518,7 +550,7 @@ int bm_publish(const char *channel, int opcode, const void *data, size_t len,
     int reached = 0;
     uint64_t seq = ++my_seq;
     if (len <= BM_PUBLISH_MAX)
-        be_psr_note(getpid(), seq, channel, opcode, data, len);
+        be_psx_note(getpid(), seq, channel, opcode, data, len);
     if (c) {
         c->st.published++;
         struct bm_ws **drop = NULL;
@@ -532,12 +564,19 @@ int bm_publish(const char *channel, int opcode, const void *data, size_t len,
             be_ws_fail(drop[i], code, reason);
         free(drop);
     }
-    if (ps_fd == -1)
+    if (ps_fd == -1 && !be_psr_enabled())
         return reached;
     if (len > BM_PUBLISH_MAX) {
         bx_log_warn("pubsub: channel '%s': %zu-byte message not sent to other workers "
                     "(limit %d)", channel, len, BM_PUBLISH_MAX);
         return -1;
+    }
+    if (be_psr_enabled()) {
+        if (be_psr_publish(channel, opcode, data, len) == -1)
+            return -1;
+        if ((c = find(channel, false)) != NULL)
+            log_slow(c);
+        return reached;
     }
     uint8_t hdr[DGRAM_HDR] = { 'C', (uint8_t)opcode, (uint8_t)(nl >> 8), (uint8_t)nl };
     for (int k = 0; k < 8; k++)
@@ -584,6 +623,8 @@ int bm_ws_subscribe(struct bm_ws *ws, const char *channel)
     c->st.subscribers = c->n;
     s->next = ws->subs;
     ws->subs = s;
+    if (c->n == 1)
+        be_psr_subscribe(channel);
     return 0;
 }
 
@@ -594,6 +635,8 @@ static void remove_sub(struct be_ps_sub *s)
     c->subs[s->idx]->idx = s->idx;
     c->st.subscribers = c->n;
     free(s);
+    if (c->n == 0)
+        be_psr_unsubscribe(c->name);
     maybe_forget(c);
 }
 
@@ -633,7 +676,7 @@ bool be_ps_subscribed(const struct bm_ws *ws, const char *channel)
 
 void be_ps_unsubscribe_all(struct bm_ws *ws)
 {
-    be_psr_forget(ws);
+    be_psx_forget(ws);
     while (ws->subs) {
         struct be_ps_sub *s = ws->subs;
         ws->subs = s->next;

@@ -25,4 +25,13 @@ const char *be_ps_dir_path(void);
 /* Removes what is left and the directory (the master stops). */
 void be_ps_dir_remove(void);
 
+/* ---- for pubsub_redis.c (the transport across hosts) ---- */
+#define BE_PS_NAME_MAX 200
+/* A message from another worker: delivered to this worker's subscribers. */
+void be_ps_deliver_remote(const char *channel, int opcode, const void *data, size_t len);
+/* Calls fn for every channel with a local subscriber (to restore them). */
+void be_ps_each_subscribed(void (*fn)(const char *channel, void *arg), void *arg);
+/* A message that will not reach the other workers (counted as lost_between_workers). */
+void be_ps_count_lost(const char *channel);
+
 #endif

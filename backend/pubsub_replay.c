@@ -16,7 +16,7 @@
 #define HIST_MAX 4096
 #define HIST_BYTES (8u << 20)
 
-struct be_psr_floor {
+struct be_psx_floor {
     pid_t pid;
     uint64_t seq;
 };
@@ -30,14 +30,14 @@ struct hist {
     size_t len;
 };
 
-static struct be_psr_floor seen[BE_PSR_ORIGINS_MAX];
+static struct be_psx_floor seen[BE_PSX_ORIGINS_MAX];
 static uint32_t nseen;
 static struct hist ring[HIST_MAX];
 static size_t head, count, bytes;
 static uint64_t keep_until;
 static bool evicted; /* the history lost entries while it was kept */
 
-void be_psr_init(uint64_t keep_ms)
+void be_psx_init(uint64_t keep_ms)
 {
     keep_until = keep_ms ? bm_now_ms() + keep_ms : 0;
 }
@@ -49,8 +49,8 @@ static void note_seen(pid_t pid, uint64_t seq)
             seen[i].seq = seq;
             return;
         }
-    if (nseen < BE_PSR_ORIGINS_MAX)
-        seen[nseen++] = (struct be_psr_floor){ pid, seq };
+    if (nseen < BE_PSX_ORIGINS_MAX)
+        seen[nseen++] = (struct be_psx_floor){ pid, seq };
 }
 
 static void drop_oldest(void)
@@ -68,7 +68,7 @@ static void history_clear(void)
         drop_oldest();
 }
 
-void be_psr_note(pid_t origin, uint64_t seq, const char *channel, int opcode, const void *data,
+void be_psx_note(pid_t origin, uint64_t seq, const char *channel, int opcode, const void *data,
                  size_t len)
 {
     note_seen(origin, seq);
@@ -91,7 +91,7 @@ void be_psr_note(pid_t origin, uint64_t seq, const char *channel, int opcode, co
     bytes += len;
 }
 
-static uint64_t floor_of(const struct be_psr_floor *f, uint32_t n, pid_t pid)
+static uint64_t floor_of(const struct be_psx_floor *f, uint32_t n, pid_t pid)
 {
     for (uint32_t i = 0; i < n; i++)
         if (f[i].pid == pid)
@@ -99,12 +99,17 @@ static uint64_t floor_of(const struct be_psr_floor *f, uint32_t n, pid_t pid)
     return 0;
 }
 
-bool be_psr_skip(const struct bm_ws *ws, pid_t origin, uint64_t seq)
+bool be_psx_skip(const struct bm_ws *ws, pid_t origin, uint64_t seq)
 {
-    return ws->ps_nfloor && seq <= floor_of(ws->ps_floor, ws->ps_nfloor, origin);
+    if (!origin)
+        return false; /* no origin sequence (through Redis): never skipped */
+    for (uint32_t i = 0; i < ws->ps_nfloor; i++)
+        if (ws->ps_floor[i].pid == origin)
+            return seq <= ws->ps_floor[i].seq;
+    return false;
 }
 
-uint32_t be_psr_seen_encode(struct bx_buf *b)
+uint32_t be_psx_seen_encode(struct bx_buf *b)
 {
     for (uint32_t i = 0; i < nseen; i++) {
         uint32_t v[3] = { (uint32_t)seen[i].pid, (uint32_t)(seen[i].seq >> 32),
@@ -123,13 +128,13 @@ static uint32_t get32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-void be_psr_restore(struct bm_ws *ws, const uint8_t *pairs, uint32_t n)
+void be_psx_restore(struct bm_ws *ws, const uint8_t *pairs, uint32_t n)
 {
-    if (n > BE_PSR_ORIGINS_MAX)
-        n = BE_PSR_ORIGINS_MAX;
+    if (n > BE_PSX_ORIGINS_MAX)
+        n = BE_PSX_ORIGINS_MAX;
     ws->ps_floor = bx_xcalloc(n + 1, sizeof *ws->ps_floor);
     for (uint32_t i = 0; i < n; i++, pairs += 12)
-        ws->ps_floor[i] = (struct be_psr_floor){ (pid_t)get32(pairs),
+        ws->ps_floor[i] = (struct be_psx_floor){ (pid_t)get32(pairs),
                                                  (uint64_t)get32(pairs + 4) << 32 |
                                                      get32(pairs + 8) };
     ws->ps_nfloor = n;
@@ -142,7 +147,7 @@ void be_psr_restore(struct bm_ws *ws, const uint8_t *pairs, uint32_t n)
     }
 }
 
-void be_psr_forget(struct bm_ws *ws)
+void be_psx_forget(struct bm_ws *ws)
 {
     free(ws->ps_floor);
     ws->ps_floor = NULL;

@@ -22,21 +22,21 @@
 struct bm_ws;
 
 /* The most origins a vector holds (workers of all running generations). */
-#define BE_PSR_ORIGINS_MAX 64
+#define BE_PSX_ORIGINS_MAX 64
 
 /* A new worker keeps history for this long after it starts (ms, 0: never). */
-void be_psr_init(uint64_t keep_ms);
+void be_psx_init(uint64_t keep_ms);
 /* A publish processed here (from another worker, or our own). */
-void be_psr_note(pid_t origin, uint64_t seq, const char *channel, int opcode, const void *data,
+void be_psx_note(pid_t origin, uint64_t seq, const char *channel, int opcode, const void *data,
                  size_t len);
 /* True when ws already got this message in its old worker. */
-bool be_psr_skip(const struct bm_ws *ws, pid_t origin, uint64_t seq);
+bool be_psx_skip(const struct bm_ws *ws, pid_t origin, uint64_t seq);
 /* Appends the seen vector (u32 pid, u32 seq high, u32 seq low each); returns the count. */
-uint32_t be_psr_seen_encode(struct bx_buf *b);
+uint32_t be_psx_seen_encode(struct bx_buf *b);
 /* New worker, the session subscribed: replays what it missed and keeps the
  * vector for skipping (n pairs as encoded above, already bounds-checked). */
-void be_psr_restore(struct bm_ws *ws, const uint8_t *pairs, uint32_t n);
-void be_psr_forget(struct bm_ws *ws);
+void be_psx_restore(struct bm_ws *ws, const uint8_t *pairs, uint32_t n);
+void be_psx_forget(struct bm_ws *ws);
 
 /* pubsub.c: true when ws is subscribed to channel. */
 bool be_ps_subscribed(const struct bm_ws *ws, const char *channel);

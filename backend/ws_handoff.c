@@ -582,5 +582,5 @@ void be_ho_worker_init(void)
             connect_old(t[i].pid);
     /* Sessions may come: keep the publishes they might miss meanwhile. */
     if (chans)
-        be_psr_init((uint64_t)be_worker->cfg->be.handoff_timeout_ms + 1000);
+        be_psx_init((uint64_t)be_worker->cfg->be.handoff_timeout_ms + 1000);
 }

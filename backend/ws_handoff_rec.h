@@ -43,7 +43,7 @@
 #define BE_HO_MSG_MAX (16u << 20)      /* a partly received message */
 #define BE_HO_SUBS_MAX 1024
 #define BE_HO_CHAN_MAX 200
-#define BE_HO_ORIGINS_MAX 64           /* = BE_PSR_ORIGINS_MAX */
+#define BE_HO_ORIGINS_MAX 64           /* = BE_PSX_ORIGINS_MAX */
 #define BE_HO_STATE_MAX (64 * 1024)    /* = BM_WS_STATE_MAX */
 /* The largest frame a receiver accepts: every field at its bound. */
 #define BE_HO_FRAME_MAX                                                                           \

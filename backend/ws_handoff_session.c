@@ -129,7 +129,7 @@ int be_ho_snapshot(struct bm_ws *ws, uint32_t seq, struct bx_buf *b)
     r.output = (struct be_ho_bytes){ (const uint8_t *)bx_buf_rpos(&out), bx_buf_unread(&out) };
     r.nsubs = be_ps_subs_encode(ws, &subs, BE_HO_SUBS_MAX);
     r.subs = (struct be_ho_bytes){ (const uint8_t *)bx_buf_rpos(&subs), bx_buf_unread(&subs) };
-    r.nseen = be_psr_seen_encode(&seen);
+    r.nseen = be_psx_seen_encode(&seen);
     r.seen = (struct be_ho_bytes){ (const uint8_t *)bx_buf_rpos(&seen), bx_buf_unread(&seen) };
     size_t start = b->len;
     be_ho_frame_begin(b, 'O');
@@ -272,7 +272,7 @@ static int fill_session(struct bm_ws *ws, const struct be_ho_rec *r)
             return -1;
     }
     /* What was published meanwhile and did not reach it there, once. */
-    be_psr_restore(ws, r->seen.p, r->nseen);
+    be_psx_restore(ws, r->seen.p, r->nseen);
     return 0;
 }
 

@@ -21,7 +21,7 @@
 struct be_conn;
 struct be_instance;
 struct be_ps_sub;
-struct be_psr_floor;
+struct be_psx_floor;
 
 enum be_ws_state {
     BE_WS_OPEN = 0,
@@ -78,7 +78,7 @@ struct bm_ws {
 
     /* pub/sub subscriptions */
     struct be_ps_sub *subs;
-    struct be_psr_floor *ps_floor; /* moved here: origins' messages it already got */
+    struct be_psx_floor *ps_floor; /* moved here: origins' messages it already got */
     uint32_t ps_nfloor;
 
     /* hand-off on reload (ws_handoff.c) */

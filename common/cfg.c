@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <netdb.h>
 #include <openssl/ssl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -108,6 +109,7 @@ struct schema {
 #define BE(m) offsetof(struct bx_backend_conf, m)
 #define BL(m) offsetof(struct bx_backend_listen, m)
 #define MO(m) offsetof(struct bx_module_conf, m)
+#define PS(m) offsetof(struct bx_pubsub_conf, m)
 
 static const struct field service_fields[] = {
     F(.name = "port", .type = T_INT, .off = SV(port), .min = 1, .max = 65535, .required = true),
@@ -162,6 +164,12 @@ static const struct field frontend_fields[] = {
       .max = SEC(3600), .def = SEC(60)),
     F(.name = "backend_retry", .type = T_DURATION, .off = FE(backend_retry_ms), .min = 0,
       .max = SEC(60), .def = SEC(3)),
+    F(.name = "backend_connect_timeout", .type = T_DURATION,
+      .off = FE(backend_connect_timeout_ms), .min = 10, .max = SEC(60), .def = SEC(1)),
+    F(.name = "backend_down_time", .type = T_DURATION, .off = FE(backend_down_ms), .min = 100,
+      .max = SEC(3600), .def = SEC(5)),
+    F(.name = "backend_check_interval", .type = T_DURATION,
+      .off = FE(backend_check_interval_ms), .min = 100, .max = SEC(3600), .def = SEC(2)),
     F(.name = "reload_max_generations", .type = T_INT, .off = FE(reload_max_generations),
       .min = 0, .max = 64, .def = 0),
     F(.name = "reload_max_age", .type = T_DURATION, .off = FE(reload_max_age_ms), .min = 0,
@@ -178,7 +186,8 @@ static const struct field vhost_fields[] = {
     F(.name = "aliases", .type = T_STRV, .off = VH(aliases)),
     F(.name = "cert", .type = T_PATH, .off = VH(cert)),
     F(.name = "key", .type = T_PATH, .off = VH(key)),
-    F(.name = "backend", .type = T_PATH, .off = VH(backend)),
+    F(.name = "backend", .type = T_STR, .off = VH(backend)),
+    F(.name = "backends", .type = T_STRV, .off = VH(backends)),
     END,
 };
 static const struct schema vhost_schema = {vhost_fields, sizeof(struct bx_vhost), false};
@@ -199,6 +208,27 @@ static const struct field module_fields[] = {
     END,
 };
 static const struct schema module_schema = {module_fields, sizeof(struct bx_module_conf), true};
+
+static const struct field pubsub_fields[] = {
+    F(.name = "redis", .type = T_STR, .off = PS(redis)),
+    F(.name = "redis_user", .type = T_STR, .off = PS(redis_user)),
+    F(.name = "redis_password", .type = T_STR, .off = PS(redis_password)),
+    F(.name = "channel_prefix", .type = T_STR, .off = PS(channel_prefix), .def_str = "bactrian:"),
+    F(.name = "redis_connect_timeout", .type = T_DURATION, .off = PS(redis_connect_timeout_ms),
+      .min = 100, .max = SEC(600), .def = SEC(3)),
+    F(.name = "redis_reply_timeout", .type = T_DURATION, .off = PS(redis_reply_timeout_ms),
+      .min = 100, .max = SEC(600), .def = SEC(5)),
+    F(.name = "redis_retry_min", .type = T_DURATION, .off = PS(redis_retry_min_ms), .min = 10,
+      .max = SEC(600), .def = 100),
+    F(.name = "redis_retry_max", .type = T_DURATION, .off = PS(redis_retry_max_ms), .min = 10,
+      .max = SEC(3600), .def = SEC(5)),
+    F(.name = "outage_buffer", .type = T_SIZE, .off = PS(outage_buffer), .min = 0,
+      .max = INT64_C(1) << 32, .def = 1 << 20),
+    F(.name = "outage_flush_delay", .type = T_DURATION, .off = PS(outage_flush_delay_ms),
+      .min = 0, .max = SEC(600), .def = SEC(1)),
+    END,
+};
+static const struct schema pubsub_schema = {pubsub_fields, 0, false};
 
 static const struct field backend_fields[] = {
     F(.name = "user", .type = T_STR, .off = BE(user)),
@@ -246,6 +276,7 @@ static const struct field backend_fields[] = {
       .min = 100, .max = SEC(86400), .def = SEC(30)),
     F(.name = "modules", .type = T_LIST, .off = BE(modules), .off2 = BE(nmodules),
       .sub = &module_schema),
+    F(.name = "pubsub", .type = T_GROUP, .off = BE(pubsub), .sub = &pubsub_schema),
     END,
 };
 static const struct schema backend_schema = {backend_fields, 0, false};
@@ -791,7 +822,7 @@ static void check_frontend(struct ctx *x, int need)
             if (!v->key)
                 err_line(x, v->line, vp, "key is required: a service has tls = true");
         }
-        if (!v->backend)
+        if (!v->npool && !v->backend && !v->backends.n)
             err_line(x, v->line, vp,
                      "backend is required: no backend.socket to default to");
     }
@@ -808,6 +839,80 @@ static bool name_taken(struct ctx *x, size_t upto, const char *name)
                 return true;
     }
     return false;
+}
+
+/* One backend address of vhost v into *out (a path is taken from the
+ * config's directory, a TCP host resolved now). False after an error that
+ * names the vhost and the value. */
+static bool parse_member(struct ctx *x, const struct bx_vhost *v, const char *vp, const char *s,
+                         struct bx_baddr *out)
+{
+    char path[BX_BADDR_TEXTLEN], host[BX_BADDR_TEXTLEN], err[BX_ERRLEN];
+    int port = 0;
+    enum bx_baddr_kind kind;
+    memset(out, 0, sizeof *out);
+    if (bx_baddr_split(s, &kind, path, sizeof path, host, sizeof host, &port, err,
+                       sizeof err) == -1 ||
+        (kind == BX_BADDR_TCP && bx_baddr_resolve(host, port, out, err, sizeof err) == -1)) {
+        err_line(x, v->line, vp, "vhost '%s': backend '%s': %s", v->name ? v->name : "?", s,
+                 err);
+        return false;
+    }
+    if (kind == BX_BADDR_UNIX) {
+        out->kind = BX_BADDR_UNIX;
+        out->path = bx_config_path(x->c, path);
+        snprintf(out->text, sizeof out->text, "unix:%s", out->path);
+    }
+    return true;
+}
+
+/* vhosts.[i].backend and .backends into v->pool: one or the other. */
+static void parse_pool(struct ctx *x, struct bx_vhost *v, const char *vp)
+{
+    if (v->backend && v->backends.n) {
+        err_line(x, v->line, vp, "vhost '%s': backend and backends: set one of them",
+                 v->name ? v->name : "?");
+        return;
+    }
+    size_t n = v->backends.n ? v->backends.n : v->backend ? 1 : 0;
+    if (n > BX_POOL_MAX) {
+        err_line(x, v->line, vp, "vhost '%s': %zu backends, at most %d", v->name ? v->name : "?",
+                 n, BX_POOL_MAX);
+        return;
+    }
+    v->pool = arena_alloc(x->c, sizeof *v->pool * (n + 1));
+    v->npool = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *s = v->backends.n ? v->backends.v[i] : v->backend;
+        if (!parse_member(x, v, vp, s, &v->pool[v->npool]))
+            continue;
+        for (size_t j = 0; j < v->npool; j++)
+            if (bx_baddr_equal(&v->pool[j], &v->pool[v->npool]))
+                err_line(x, v->line, vp, "vhost '%s': backend '%s' is listed twice",
+                         v->name ? v->name : "?", s);
+        v->npool++;
+    }
+    /* The first member, as before pools: a Unix path stays a plain path. */
+    if (v->npool)
+        v->backend = v->pool[0].kind == BX_BADDR_UNIX ? v->pool[0].path : v->pool[0].text;
+}
+
+/* The frontend keeps one state per distinct backend (frontend/pool.h), in
+ * a table of BX_POOL_MAX. */
+static void count_members(struct ctx *x)
+{
+    size_t distinct = 0;
+    for (size_t i = 0; i < x->c->nvhosts; i++)
+        for (size_t k = 0; k < x->c->vhosts[i].npool; k++) {
+            bool seen = false;
+            for (size_t j = 0; j <= i && !seen; j++)
+                for (size_t l = 0; l < (j == i ? k : x->c->vhosts[j].npool) && !seen; l++)
+                    seen = bx_baddr_equal(&x->c->vhosts[j].pool[l], &x->c->vhosts[i].pool[k]);
+            distinct += !seen;
+        }
+    if (distinct > BX_POOL_MAX)
+        err_line(x, setting_line(x, "vhosts"), "vhosts",
+                 "%zu distinct backends in all vhosts, at most %d", distinct, BX_POOL_MAX);
 }
 
 static void check_vhosts(struct ctx *x)
@@ -832,9 +937,11 @@ static void check_vhosts(struct ctx *x)
         }
         if ((v->cert == NULL) != (v->key == NULL))
             err_line(x, v->line, vp, "cert and key go together: set both or neither");
-        if (!v->backend && x->c->has_backend && x->c->be.socket)
+        if (!v->backend && !v->backends.n && x->c->has_backend && x->c->be.socket)
             v->backend = x->c->be.socket;
+        parse_pool(x, v, vp);
     }
+    count_members(x);
 }
 
 static bool valid_module_name(const char *s)
@@ -845,6 +952,53 @@ static bool valid_module_name(const char *s)
         if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-')
             return false;
     return true;
+}
+
+/* backend.pubsub.redis: "HOST:PORT" or "[v6]:PORT", resolved now (at start and
+ * on reload, in the master): the workers that connect are confined and may
+ * read no resolver file, so they get an address, never a name. */
+static void check_pubsub(struct ctx *x)
+{
+    struct bx_pubsub_conf *ps = &x->c->be.pubsub;
+    const char *sp = "backend.pubsub.redis";
+    if (ps->redis_retry_min_ms > ps->redis_retry_max_ms)
+        err_line(x, setting_line(x, "backend.pubsub.redis_retry_min"),
+                 "backend.pubsub.redis_retry_min", "must not be larger than redis_retry_max");
+    if (strlen(ps->channel_prefix) > 64)
+        err_line(x, setting_line(x, "backend.pubsub.channel_prefix"),
+                 "backend.pubsub.channel_prefix", "at most 64 bytes");
+    if (!ps->redis)
+        return;
+    char host[256];
+    const char *colon = strrchr(ps->redis, ':');
+    const char *h = ps->redis;
+    size_t hl = colon ? (size_t)(colon - h) : 0;
+    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+        h++;
+        hl -= 2;
+    }
+    char *end = NULL;
+    long port = colon ? strtol(colon + 1, &end, 10) : 0;
+    if (!colon || hl == 0 || hl >= sizeof host || !end || *end || end == colon + 1 ||
+        port < 1 || port > 65535) {
+        err_line(x, setting_line(x, sp), sp, "'%s' is not HOST:PORT or [IPv6]:PORT", ps->redis);
+        return;
+    }
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
+    struct addrinfo *ai = NULL;
+    int rc = getaddrinfo(host, colon + 1, &hints, &ai);
+    if (rc != 0 || !ai || ai->ai_addrlen > sizeof ps->redis_addr) {
+        err_line(x, setting_line(x, sp), sp, "cannot resolve '%s': %s", host,
+                 rc ? gai_strerror(rc) : "no address");
+    } else {
+        memcpy(&ps->redis_addr, ai->ai_addr, ai->ai_addrlen);
+        ps->redis_addrlen = (socklen_t)ai->ai_addrlen;
+        ps->redis_port = (int)port;
+    }
+    if (ai)
+        freeaddrinfo(ai);
 }
 
 static void check_backend(struct ctx *x, int need)
@@ -862,6 +1016,7 @@ static void check_backend(struct ctx *x, int need)
             err_line(x, l->line, lp,
                      "proxy_protocol needs proxy_from: the addresses allowed to send it");
     }
+    check_pubsub(x);
     if (be->workers == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         be->workers = n > 0 ? (int)n : 1;

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/baddr.h"
 #include "common/net.h"
 
 enum bx_proxy_mode { BX_PROXY_OFF = 0, BX_PROXY_OPTIONAL, BX_PROXY_REQUIRED };
@@ -39,7 +40,11 @@ struct bx_vhost {
     struct bx_strv aliases;
     char *cert;               /* NULL when no TLS service needs it */
     char *key;
-    char *backend;            /* socket path; defaults to backend.socket */
+    char *backend;            /* as written, "unix:" or "tcp:" (the first member); defaults
+                               * to backend.socket */
+    struct bx_strv backends;  /* a pool: several addresses in that syntax */
+    struct bx_baddr *pool;    /* parsed and resolved: backend or backends (baddr.h) */
+    size_t npool;             /* >= 1 for a frontend config */
     int line;
 };
 
@@ -61,6 +66,7 @@ struct bx_frontend_conf {
     char *debug_ip;           /* NULL = serve everyone */
     int handshake_timeout_ms, request_timeout_ms, idle_timeout_ms, stall_timeout_ms;
     int backend_retry_ms;
+    int backend_connect_timeout_ms, backend_down_ms, backend_check_interval_ms;
     int reload_max_generations, reload_max_age_ms;
     struct bx_service *services;
     size_t nservices;
@@ -84,6 +90,21 @@ struct bx_module_conf {
     int line;
 };
 
+/* backend.pubsub: without redis, pub/sub stays within one backend (backend/pubsub.c). */
+struct bx_pubsub_conf {
+    char *redis;              /* "HOST:PORT" or "[v6]:PORT"; NULL = no Redis */
+    char *redis_user, *redis_password; /* AUTH (user: Redis 6 ACL); never logged */
+    char *channel_prefix;     /* prepended to every channel name in Redis */
+    int redis_connect_timeout_ms, redis_reply_timeout_ms;
+    int redis_retry_min_ms, redis_retry_max_ms; /* reconnect back-off */
+    int64_t outage_buffer;    /* bytes of publishes held while Redis is unreachable */
+    int outage_flush_delay_ms; /* held publishes wait this long after reconnecting */
+    /* Resolved once when the file is loaded (a confined worker resolves nothing). */
+    struct sockaddr_storage redis_addr;
+    socklen_t redis_addrlen;
+    int redis_port;
+};
+
 struct bx_backend_conf {
     char *user, *group, *pid_file, *error_log, *access_log;
     int log_level;
@@ -104,6 +125,7 @@ struct bx_backend_conf {
     int module_crash_window_ms, module_crash_backoff_ms;
     struct bx_module_conf *modules;
     size_t nmodules;
+    struct bx_pubsub_conf pubsub;
 };
 
 enum {

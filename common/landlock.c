@@ -39,6 +39,33 @@ struct ruleset_attr {
 static int path_fd[MAX_PATHS];
 static uint64_t path_access[MAX_PATHS];
 static size_t npaths;
+/* The TCP ports this process may connect to (bx_sandbox_allow_connect):
+ * Redis in a worker, the TCP backends' ports in a frontend child. */
+#define MAX_PORTS 32
+static int connect_port[MAX_PORTS];
+static size_t nports;
+
+int bx_sandbox_allow_connect(int port)
+{
+    if (port < 1 || port > 65535) {
+        errno = EINVAL;
+        return -1;
+    }
+    for (size_t i = 0; i < nports; i++)
+        if (connect_port[i] == port)
+            return 0;
+    if (nports == MAX_PORTS) {
+        errno = ENOSPC;
+        return -1;
+    }
+    connect_port[nports++] = port;
+    return 0;
+}
+
+int bx_sandbox_connect_port(void)
+{
+    return nports ? connect_port[0] : 0;
+}
 
 static int add_path(const char *path, uint64_t access)
 {
@@ -151,6 +178,26 @@ static void asan_paths(void)
 }
 #endif
 
+/* TCP connect to the declared ports only (ABI 4 and later; before that,
+ * seccomp allows the connect and cannot see the address). */
+static int add_net_rule(int rfd, uint64_t net, char *err, size_t errlen)
+{
+    if (!(net & NET_CONNECT_TCP))
+        return 0;
+    for (size_t i = 0; i < nports; i++) {
+        struct {
+            uint64_t allowed_access;
+            uint64_t port;
+        } __attribute__((packed)) np = {NET_CONNECT_TCP, (uint64_t)connect_port[i]};
+        if (syscall(SYS_landlock_add_rule, rfd, 2 /* LANDLOCK_RULE_NET_PORT */, &np, 0) == -1) {
+            snprintf(err, errlen, "landlock_add_rule (TCP port %d): %s", connect_port[i],
+                     strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int bx_landlock_apply(enum bx_sandbox_profile p, char *err, size_t errlen)
 {
     long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
@@ -170,6 +217,8 @@ int bx_landlock_apply(enum bx_sandbox_profile p, char *err, size_t errlen)
         return -1;
     }
     int rc = add_rules(rfd, a.fs, err, errlen);
+    if (rc == 0)
+        rc = add_net_rule(rfd, a.net, err, errlen);
     forget_paths();
     if (rc == 0 && syscall(SYS_landlock_restrict_self, rfd, 0) == -1) {
         snprintf(err, errlen, "landlock_restrict_self: %s", strerror(errno));

@@ -6,6 +6,7 @@ common_libcommon_la_SOURCES = \
 	common/buf.c common/buf.h \
 	common/log.c common/log.h \
 	common/net.c common/net.h \
+	common/baddr.c common/baddr.h \
 	common/cidr.c common/cidr.h \
 	common/ratelimit.c common/ratelimit.h \
 	common/pidfile.c common/pidfile.h \

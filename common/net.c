@@ -7,11 +7,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -208,6 +211,60 @@ int bx_connect_unix(const char *path, char *err, size_t errlen)
         return -1;
     }
     return fd;
+}
+
+int bx_connect_tcp(const struct sockaddr *sa, socklen_t len, const char *name, char *err,
+                   size_t errlen)
+{
+    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd == -1) {
+        snprintf(err, errlen, "socket for %s: %s", name, strerror(errno));
+        return -1;
+    }
+    int on = 1, idle = 60, intvl = 10, cnt = 3;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
+    if (connect(fd, sa, len) == -1 && errno != EINPROGRESS) {
+        snprintf(err, errlen, "cannot connect to %s: %s", name, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int bx_connect_wait(int fd, int timeout_ms, const char *name, char *err, size_t errlen)
+{
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        long spent = (t.tv_sec - t0.tv_sec) * 1000L + (t.tv_nsec - t0.tv_nsec) / 1000000L;
+        if (spent >= timeout_ms) {
+            snprintf(err, errlen, "cannot connect to %s: timed out after %d ms", name,
+                     timeout_ms);
+            return -1;
+        }
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        int n = poll(&p, 1, (int)(timeout_ms - spent));
+        if (n == -1 && errno != EINTR) {
+            snprintf(err, errlen, "poll on %s: %s", name, strerror(errno));
+            return -1;
+        }
+        if (n <= 0)
+            continue;
+        int e = 0;
+        socklen_t el = sizeof e;
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) == -1)
+            e = errno;
+        if (e) {
+            snprintf(err, errlen, "cannot connect to %s: %s", name, strerror(e));
+            return -1;
+        }
+        return 0;
+    }
 }
 
 char *bx_sockaddr_str(const struct sockaddr *sa, socklen_t len, bool with_port, char *out,

@@ -33,6 +33,18 @@ int bx_listen_unix(const char *path, int mode, uid_t uid, gid_t gid, int backlog
  * connect in progress) or -1. */
 int bx_connect_unix(const char *path, char *err, size_t errlen);
 
+/* Non-blocking connect to a TCP address (a backend), with TCP_NODELAY
+ * (requests and answers are small writes that must not wait for ACKs) and
+ * keepalive probes (a backend host that vanished is noticed in about a
+ * minute and a half, not after hours). Returns the fd (connected or in
+ * progress) or -1; name is the address as the caller names it in err. */
+int bx_connect_tcp(const struct sockaddr *sa, socklen_t len, const char *name, char *err,
+                   size_t errlen);
+/* Waits at most timeout_ms for the connect in progress on fd: 0 when it is
+ * connected, -1 with the cause ("connection refused", "timed out after N
+ * ms") in err. */
+int bx_connect_wait(int fd, int timeout_ms, const char *name, char *err, size_t errlen);
+
 /* Formats an address as "1.2.3.4:80", "[::1]:80" or "unix:/path" (port omitted
  * when with_port is false). Returns out. */
 char *bx_sockaddr_str(const struct sockaddr *sa, socklen_t len, bool with_port, char *out,

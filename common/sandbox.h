@@ -24,15 +24,18 @@
 
 enum bx_sandbox_profile {
     /* Frontend child from accept to the end of the relay: TCP accept, the
-     * TLS handshake, socket(AF_UNIX, SOCK_STREAM) + connect to the backend,
-     * the hand-off to the master (sendmsg, socketpair). */
+     * TLS handshake, socket(AF_UNIX, SOCK_STREAM) + connect to the backend
+     * (also AF_INET/AF_INET6 stream sockets when it declared the ports of
+     * TCP backends, bx_sandbox_allow_connect), the hand-off to the master
+     * (sendmsg, socketpair). */
     BX_SANDBOX_FE_HANDSHAKE,
     /* Lean relay child: relays two descriptors it was given; no accept, no
      * socket, no connect. */
     BX_SANDBOX_FE_LEAN,
     /* Backend worker: accept on inherited listeners, AF_UNIX datagrams for
      * pub/sub, read-only opens beneath what modules declared
-     * (bx_sandbox_allow_read), sendfile. */
+     * (bx_sandbox_allow_read), sendfile; TCP stream sockets and connect to
+     * one port only when it declared one (bx_sandbox_allow_connect: Redis). */
     BX_SANDBOX_BE_WORKER,
     /* The key process (signs for handshake children): read/write, recvmsg/
      * sendmsg on descriptors it has, epoll, poll, close, openat read-only
@@ -53,6 +56,15 @@ int bx_sandbox_init(void);
  * the worker may then open files for reading beneath path (a directory or
  * one file). 0, or -1 with errno (path cannot be opened). */
 int bx_sandbox_allow_read(const char *path);
+/* In a worker or a frontend handshake child before bx_sandbox_apply: it
+ * may then create TCP sockets (AF_INET, AF_INET6, stream) and connect them,
+ * to the declared ports only where Landlock has network rules (ABI 4, Linux
+ * 6.7). For the pub/sub link to Redis (backend/pubsub_redis.c) and the
+ * frontend's TCP backends (frontend/child.c); without it the process has
+ * no TCP socket at all. Up to 32 ports. 0, or -1 (EINVAL, ENOSPC). */
+int bx_sandbox_allow_connect(int port);
+/* The first port declared above, 0 when none (sandbox_rules.c). */
+int bx_sandbox_connect_port(void);
 /* Write access (append to an existing or new file) beneath the directory of
  * path: the error and access logs, reopened after rotation. NULL or a
  * target that is not a file ("stderr", "syslog") is ignored. */

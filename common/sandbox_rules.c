@@ -119,7 +119,6 @@ static int socket_rules(scmp_filter_ctx ctx, int type)
     int nr = seccomp_syscall_resolve_name("socket");
     TRY(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 2, SCMP_A0(SCMP_CMP_EQ, AF_UNIX),
                          SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, (scmp_datum_t)type)));
-    TRY(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), nr, 1, SCMP_A0(SCMP_CMP_NE, AF_UNIX)));
     TRY(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), nr, 2, SCMP_A0(SCMP_CMP_EQ, AF_UNIX),
                          SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, (scmp_datum_t)(type == SOCK_STREAM
                                                                          ? SOCK_DGRAM
@@ -127,8 +126,47 @@ static int socket_rules(scmp_filter_ctx ctx, int type)
     return 0;
 }
 
+/* Every family but AF_UNIX refused with EACCES (see above). */
+static int other_families_refused(scmp_filter_ctx ctx)
+{
+    int nr = seccomp_syscall_resolve_name("socket");
+    return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), nr, 1, SCMP_A0(SCMP_CMP_NE, AF_UNIX));
+}
+
+/* A worker that declared a port (bx_sandbox_allow_connect: Redis for
+ * pub/sub across hosts): TCP stream sockets and connect. Landlock limits the
+ * connect to that port. Other families, and datagram or raw sockets of the
+ * IP families, stay refused (libseccomp takes no two actions for one
+ * argument value, hence the families one by one). */
+static int tcp_socket_rules(scmp_filter_ctx ctx)
+{
+    int nr = seccomp_syscall_resolve_name("socket");
+    for (int i = 0; i < 2; i++) {
+        scmp_datum_t af = i ? AF_INET6 : AF_INET;
+        TRY(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 2, SCMP_A0(SCMP_CMP_EQ, af),
+                             SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM)));
+        TRY(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), nr, 2, SCMP_A0(SCMP_CMP_EQ, af),
+                             SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_DGRAM)));
+        TRY(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), nr, 2, SCMP_A0(SCMP_CMP_EQ, af),
+                             SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_RAW)));
+    }
+    TRY(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), nr, 1, SCMP_A0(SCMP_CMP_EQ, 0)));
+    for (scmp_datum_t af = AF_INET + 1; af < AF_INET6; af++)
+        TRY(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), nr, 1, SCMP_A0(SCMP_CMP_EQ, af)));
+    TRY(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), nr, 1, SCMP_A0(SCMP_CMP_GT, AF_INET6)));
+    return 0;
+}
+
+static int tcp_client_rules(scmp_filter_ctx ctx)
+{
+    static const char *const calls[] = {"connect", NULL};
+    TRY(tcp_socket_rules(ctx));
+    return allow_list(ctx, calls);
+}
+
 /* Handshake child: accept, connect a fresh AF_UNIX stream socket to the
- * backend (seccomp cannot see the address: see doc/design.md), the
+ * backend, or a TCP one when the config has TCP backends (seccomp cannot
+ * see the address: see doc/design.md; Landlock limits the ports), the
  * hand-off's socketpair, and send only on connected sockets. */
 static int fe_handshake(scmp_filter_ctx ctx)
 {
@@ -136,6 +174,8 @@ static int fe_handshake(scmp_filter_ctx ctx)
     TRY(allow_list(ctx, net_calls));
     TRY(allow_list(ctx, calls));
     TRY(socket_rules(ctx, SOCK_STREAM));
+    /* TCP backends: their ports were declared (connect is allowed anyway) */
+    TRY(bx_sandbox_connect_port() ? tcp_socket_rules(ctx) : other_families_refused(ctx));
     TRY(allow_if(ctx, "socketpair", 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX), NONE));
     TRY(allow_if(ctx, "sendto", 1, SCMP_A4(SCMP_CMP_EQ, 0), NONE));
     return open_rules(ctx, 0);
@@ -150,7 +190,7 @@ static int fe_lean(scmp_filter_ctx ctx)
 }
 
 /* Worker: accept, pub/sub datagrams between workers (socket, bind, sendto
- * with an address), read-only opens (Landlock: only beneath what modules
+ * with an address), TCP to Redis when a port was declared (tcp_client_rules), read-only opens (Landlock: only beneath what modules
  * declared), openat2 for static's RESOLVE_BENEATH (its flags are in a
  * struct seccomp cannot read: Landlock is what limits it), sendfile. */
 static int be_worker(scmp_filter_ctx ctx)
@@ -160,6 +200,7 @@ static int be_worker(scmp_filter_ctx ctx)
     TRY(allow_list(ctx, net_calls));
     TRY(allow_list(ctx, calls));
     TRY(socket_rules(ctx, SOCK_DGRAM));
+    TRY(bx_sandbox_connect_port() ? tcp_client_rules(ctx) : other_families_refused(ctx));
     return open_rules(ctx, 1);
 }
 

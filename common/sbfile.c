@@ -36,3 +36,8 @@ const char *bx_sb_state_name(int state)
                                                      "handshake", "relay"};
     return state >= 0 && state < BX_SB_NSTATES ? names[state] : "?";
 }
+
+/* The header, with the pool table, stays in one page of the smallest size
+ * (4 KiB): children map it read-only as one page, and readers of version 2
+ * knew it as one page. */
+_Static_assert(sizeof(struct bx_sb_header) <= 4096, "the scoreboard header outgrew a page");

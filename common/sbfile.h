@@ -22,7 +22,9 @@
  *
  * Version history: 1 had 64-byte header and packed slots, the per-IP lock,
  * idle count and connection counter in the header; 2 moved those out of
- * the file and gave the header and every slot their own pages. */
+ * the file and gave the header and every slot their own pages; 3 added
+ * the backend pool (struct bx_sb_pool in the header) and each slot's
+ * backend member and failure report. */
 #ifndef BACTRIAN_COMMON_SBFILE_H
 #define BACTRIAN_COMMON_SBFILE_H
 
@@ -31,7 +33,7 @@
 #include <sys/types.h>
 
 #define BX_SB_MAGIC 0x42535842u /* "BXSB" in little-endian memory */
-#define BX_SB_VERSION 2u
+#define BX_SB_VERSION 3u
 
 enum bx_sb_state {
     BX_SB_FREE = 0,   /* no process */
@@ -43,6 +45,27 @@ enum bx_sb_state {
     BX_SB_NSTATES
 };
 
+/* The backend pool (frontend/pool.h): one entry per distinct backend of
+ * the running configuration, written by the master only (children and
+ * readers map it read-only). Sized so that the header stays in one page. */
+#define BX_SB_POOL_MAX 32
+enum bx_sb_member_state { BX_SB_MEMBER_UP = 0, BX_SB_MEMBER_DOWN = 1 };
+
+struct bx_sb_member {
+    char addr[80];              /* "tcp:10.0.0.2:8080", "unix:/path" (cut), terminated */
+    uint32_t state;             /* enum bx_sb_member_state, accessed atomically */
+    uint32_t conns;             /* relays to it, as last counted by the master */
+    uint64_t failures;          /* failed connects (reported by children, confirmed by a
+                                 * probe) and failed probes */
+    uint64_t since_ms;          /* when it went up or down (monotonic ms) */
+};
+
+struct bx_sb_pool {
+    uint32_t nmembers;          /* <= BX_SB_POOL_MAX */
+    uint32_t generation;        /* the reload generation whose config it describes */
+    struct bx_sb_member m[BX_SB_POOL_MAX];
+};
+
 struct bx_sb_header {
     uint32_t magic;             /* BX_SB_MAGIC, written last */
     uint32_t version;           /* BX_SB_VERSION */
@@ -52,6 +75,7 @@ struct bx_sb_header {
     int32_t master_pid;
     uint32_t boot_id;           /* first half of every connection id */
     unsigned log_seq;           /* bumped on USR1: children reopen their log */
+    struct bx_sb_pool pool;
 };
 
 struct bx_sb_slot {
@@ -66,6 +90,10 @@ struct bx_sb_slot {
     uint16_t port;
     char vhost[64];             /* not necessarily terminated */
     char conn_id[24];           /* not necessarily terminated */
+    /* The backend pool member relayed to (1 + its index in the header's
+     * pool, 0: none), and the last one a connect to failed (fail_seq counts
+     * the reports): data the master acts on only after its own probe. */
+    uint32_t member, fail_member, fail_seq;
 };
 
 /* Checks a mapping of size bytes holding a scoreboard file: magic, version,

@@ -5,7 +5,8 @@ bx_man_pages = doc/bactrian-frontend.8 doc/bactrian-backend.8 doc/bactrian.conf.
 man_MANS = $(bx_man_pages)
 CLEANFILES += $(bx_man_pages)
 EXTRA_DIST += doc/bactrian-frontend.8.in doc/bactrian-backend.8.in doc/bactrian.conf.5.in
-dist_doc_DATA = doc/deployment.md doc/modules.md doc/design.md doc/security.md doc/websocket.md
+dist_doc_DATA = doc/deployment.md doc/modules.md doc/design.md doc/security.md doc/websocket.md \
+	doc/scaling.md
 bxexamplesdir = $(docdir)/examples
 dist_bxexamples_DATA = doc/examples/greet.c
 BX_MAN_DATE = November 2026

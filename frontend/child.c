@@ -31,6 +31,7 @@
 #include "frontend/keystub.h"
 #include "frontend/lean.h"
 #include "frontend/lifeline.h"
+#include "frontend/pool.h"
 #include "frontend/refuse.h"
 #include "frontend/waitroom.h"
 #include "frontend/relay.h"
@@ -382,31 +383,140 @@ static bool replayable(const struct conn *c)
            (c->firstlen > 5 && memcmp(c->first, "HEAD ", 5) == 0);
 }
 
-/* Connects to the vhost's backend socket, retrying for backend_retry_ms so
- * a backend restart does not fail clients. */
-static int connect_backend(struct conn *c, const char *path, char *err, size_t errlen)
+/* Connects to one backend: 0 with *out, -1 with the cause in err, or -2
+ * when a Unix backend's backlog is full (up, but cannot take us now). */
+static int connect_member(const struct conn *c, const struct bx_baddr *a, int *out, char *err,
+                          size_t errlen)
 {
-    uint64_t deadline = bx_now_ms() + (uint64_t)c->cfg->fe.backend_retry_ms;
-    unsigned delay = 5;
-    for (;;) {
-        int fd = bx_connect_unix(path, err, errlen);
-        if (fd != -1) {
-            struct sockaddr_storage ss;
-            socklen_t sl = sizeof ss;
-            if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
-                return fd;
-            /* A full backlog: the backend is up but cannot take us now.
-             * Waiting would only make the client hang: answer at once. */
-            snprintf(err, errlen, "unix:%s: backlog full", path);
+    if (a->kind == BX_BADDR_TCP) {
+        int fd = bx_connect_tcp((const struct sockaddr *)&a->ss, a->sslen, a->text, err, errlen);
+        if (fd == -1)
+            return -1;
+        if (bx_connect_wait(fd, c->cfg->fe.backend_connect_timeout_ms, a->text, err,
+                            errlen) == -1) {
             close(fd);
             return -1;
         }
-        uint64_t now = bx_now_ms();
-        if (now + delay > deadline)
-            return -1;
-        struct timespec ts = {0, (long)delay * 1000000L};
-        nanosleep(&ts, NULL);
-        delay = delay * 2 > 100 ? 100 : delay * 2;
+        *out = fd;
+        return 0;
+    }
+    int fd = bx_connect_unix(a->path, err, errlen);
+    if (fd == -1)
+        return -1;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        *out = fd;
+        return 0;
+    }
+    snprintf(err, errlen, "unix:%s: backlog full", a->path);
+    close(fd);
+    return -2;
+}
+
+/* Until when each pool member (by its table index) is down in this child's
+ * own experience: its next clients skip it even before the master's probe
+ * has confirmed it. Private memory. */
+static uint64_t local_down_until[BX_SB_POOL_MAX];
+
+static uint32_t local_avoid(const struct conn *c, const struct bx_vhost *v)
+{
+    uint32_t avoid = 0;
+    uint64_t now = bx_now_ms();
+    for (size_t k = 0; k < v->npool; k++) {
+        int idx = fe_pool_index(c->cfg, v, k);
+        if (idx >= 0 && local_down_until[idx] > now)
+            avoid |= 1u << k;
+    }
+    return avoid;
+}
+
+/* Member k of v failed: skipped here for backend_down_time, and reported
+ * in our slot so that the master probes it now (pool.h). */
+static void member_failed(const struct conn *c, const struct bx_vhost *v, size_t k)
+{
+    int idx = fe_pool_index(c->cfg, v, k);
+    if (idx < 0)
+        return;
+    local_down_until[idx] = bx_now_ms() + (uint64_t)c->cfg->fe.backend_down_ms;
+    struct bx_sb_slot *s = c->env->slot;
+    __atomic_store_n(&s->fail_member, (uint32_t)idx + 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&s->fail_seq, 1, __ATOMIC_RELEASE);
+    uint64_t one = 1;
+    if (write(c->env->notify_fd, &one, sizeof one) == -1) {
+        /* the master reads the reports on its timer anyway */
+    }
+}
+
+static void log_member_failed(const struct conn *c, const struct bx_vhost *v, const char *err)
+{
+    char line[BX_ERRLEN + 256];
+    snprintf(line, sizeof line, "client %s id %s vhost %s: backend failed: %s; trying another "
+             "member", c->who, c->id, v->name, err);
+    fe_refuse_log(FE_REFUSE_POOL, line);
+}
+
+/* Ties between equally busy members are broken by the connection id, so
+ * that clients in a row spread even when the same few slots serve them. */
+static size_t conn_hash(const char *id)
+{
+    size_t h = 2166136261u;
+    for (; *id; id++)
+        h = (h ^ (unsigned char)*id) * 16777619u;
+    return h;
+}
+
+/* Connects to a member of the vhost's pool (pool.h: the least busy that is
+ * up), trying the next at once when one fails, and rounds of every member
+ * for backend_retry_ms so a backend restart does not fail clients. skip:
+ * members not to use for this client while another is left (one that
+ * dropped its request). Returns the fd and *member, or -1 (err: the last
+ * cause, naming the backend). */
+static int connect_backend(struct conn *c, const struct bx_vhost *v, uint32_t skip, int *member,
+                           char *err, size_t errlen)
+{
+    uint64_t deadline = bx_now_ms() + (uint64_t)c->cfg->fe.backend_retry_ms;
+    unsigned delay = 5;
+    uint32_t tried = skip;
+    bool attempted = false, any_down = false;
+    for (;;) {
+        int k = fe_pool_pick(c->env->sb, c->cfg, c->env->gen->id, v, tried, local_avoid(c, v),
+                             conn_hash(c->id));
+        if (k < 0) {
+            /* Every member tried this round. Full backlogs only: answer at
+             * once (waiting would make the client hang); else try again. */
+            if (attempted && !any_down)
+                return -1;
+            uint64_t now = bx_now_ms();
+            if (attempted && now + delay > deadline)
+                return -1;
+            if (attempted) {
+                struct timespec ts = {0, (long)delay * 1000000L};
+                nanosleep(&ts, NULL);
+                delay = delay * 2 > 100 ? 100 : delay * 2;
+            }
+            tried = 0;
+            attempted = any_down = false;
+            continue;
+        }
+        int idx = fe_pool_index(c->cfg, v, (size_t)k);
+        __atomic_store_n(&c->env->slot->member, (uint32_t)(idx + 1), __ATOMIC_RELAXED);
+        int fd, r = connect_member(c, &v->pool[k], &fd, err, errlen);
+        if (r == 0) {
+            *member = k;
+            bx_log_debug("client %s id %s vhost %s: backend %s", c->who, c->id, v->name,
+                         v->pool[k].text);
+            return fd;
+        }
+        tried |= 1u << k;
+        attempted = true;
+        if (r == -1) {
+            any_down = true;
+            if (v->npool > 1)
+                member_failed(c, v, (size_t)k);
+        }
+        if (v->npool > 1)
+            log_member_failed(c, v, err);
     }
 }
 
@@ -563,13 +673,16 @@ static bool admit_ip(struct conn *c)
 
 /* Connects to the vhost's backend and relays until the end, sending the
  * request again (up to three times) when a backend on its way out dropped
- * it unanswered. False when the client got an error page instead. */
+ * it unanswered, to another pool member when there is one. False when the
+ * client got an error page instead. */
 static bool relay_to_backend(struct conn *c, const struct bx_vhost *v, struct fe_relay *rl)
 {
     const struct bx_frontend_conf *fe = &c->cfg->fe;
     char err[BX_ERRLEN];
+    uint32_t skip = 0;
     for (int attempt = 0;; attempt++) {
-        int bfd = connect_backend(c, v->backend, err, sizeof err);
+        int k = 0;
+        int bfd = connect_backend(c, v, skip, &k, err, sizeof err);
         if (bfd == -1) {
             char line[BX_ERRLEN + 256];
             snprintf(line, sizeof line, "client %s id %s vhost %s: backend unreachable: %s; 503",
@@ -580,10 +693,13 @@ static bool relay_to_backend(struct conn *c, const struct bx_vhost *v, struct fe
         }
         if (send_proxy_v2(c, bfd) == -1) {
             close(bfd);
+            skip |= 1u << k;
             if (attempt < 3)
                 continue; /* dropped by a backend on its way out: try the next one */
-            bx_log_error("client %s id %s: cannot send the PROXY header to unix:%s", c->who,
-                         c->id, v->backend);
+            char line[BX_ERRLEN + 256];
+            snprintf(line, sizeof line, "client %s id %s vhost %s: cannot send the PROXY header "
+                     "to %s: 502", c->who, c->id, v->name, v->pool[k].text);
+            fe_refuse_log(FE_REFUSE_BACKEND, line);
             send_page(c, 502, "Bad Gateway", "The backend is not reachable.");
             return false;
         }
@@ -609,8 +725,12 @@ static bool relay_to_backend(struct conn *c, const struct bx_vhost *v, struct fe
          * reached the client, so a GET or HEAD can go to the next backend. */
         if (!rl->unanswered || attempt >= 3 || !replayable(c) || fe_lifeline_end_asked())
             return true;
-        bx_log_notice("client %s id %s: the backend closed before answering; sending the "
-                      "request again", c->who, c->id);
+        skip |= 1u << k;
+        if (v->npool > 1)
+            member_failed(c, v, (size_t)k); /* the master probes it now */
+        bx_log_notice("client %s id %s vhost %s: backend %s closed before answering; sending "
+                      "the request again%s", c->who, c->id, v->name, v->pool[k].text,
+                      v->npool > 1 ? " to another member" : "");
     }
 }
 
@@ -798,6 +918,19 @@ static int wait_accept(const struct fe_child_env *env, const struct fe_listener 
     }
 }
 
+/* TCP sockets and connects for the ports of the config's TCP backends,
+ * none when it has none (sandbox.h). */
+static void allow_tcp_backends(const struct bx_config *cfg)
+{
+    for (size_t i = 0; i < cfg->nvhosts; i++)
+        for (size_t k = 0; k < cfg->vhosts[i].npool; k++) {
+            const struct bx_baddr *a = &cfg->vhosts[i].pool[k];
+            if (a->kind == BX_BADDR_TCP && bx_sandbox_allow_connect(a->port) == -1)
+                bx_log_warn("child: TCP port %d of backend %s not allowed: %s", a->port,
+                            a->text, strerror(errno));
+        }
+}
+
 _Noreturn void fe_child_main(const struct fe_child_env *env)
 {
     for (size_t i = 0; i < env->nclose; i++)
@@ -817,6 +950,7 @@ _Noreturn void fe_child_main(const struct fe_child_env *env)
     bx_log_follow(&env->sb->hdr->log_seq);
     /* Confined before the first client byte (common/sandbox.h). */
     char err[BX_ERRLEN];
+    allow_tcp_backends(cfg);
     if (bx_sandbox_apply(BX_SANDBOX_FE_HANDSHAKE, err, sizeof err) == -1) {
         bx_log_error("child: cannot confine: %s", err);
         _exit(1);
@@ -865,6 +999,7 @@ _Noreturn void fe_child_main(const struct fe_child_env *env)
             break; /* the slot is the lean child's now, or the master is gone */
         if (fe_keystub_lost())
             break; /* the key process restarted: a new child gets a channel to it */
+        __atomic_store_n(&slot->member, 0, __ATOMIC_RELAXED);
         if (served + 1 < cfg->fe.clients_per_child) {
             memset(slot->vhost, 0, sizeof slot->vhost);
             slot->family = 0;

@@ -11,6 +11,7 @@ frontend_libfrontend_la_SOURCES = \
 	frontend/waitroom.c frontend/waitroom.h \
 	frontend/relay.c frontend/relay.h \
 	frontend/scoreboard.c frontend/scoreboard.h \
+	frontend/pool.c frontend/pool.h frontend/probe.c \
 	frontend/shm.c frontend/shm.h \
 	frontend/slottab.c frontend/slottab.h \
 	frontend/tls.c frontend/tls.h \

@@ -42,6 +42,7 @@
 #include "frontend/keystub.h"
 #include "frontend/lean.h"
 #include "frontend/lifeline.h"
+#include "frontend/pool.h"
 #include "frontend/refuse.h"
 #include "frontend/waitroom.h"
 #include "frontend/master.h"
@@ -57,6 +58,7 @@
 #define TAG_NOTIFY 0xffffff02u
 #define TAG_HANDOFF 0xffffff03u
 #define TAG_WAITROOM 0xffffff04u
+#define TAG_POOL 0xffffff05u
 /* A child that holds the per-IP admission lock this long (it needs it for
  * microseconds) is killed: meanwhile every per-IP-limited client gets a 503. */
 #define IP_LOCK_HOLD_MS 1000
@@ -71,6 +73,7 @@ struct master {
     struct fe_scoreboard *sb;
     struct fe_slottab slots;    /* private: who owns which slot */
     struct fe_tickets *tickets;
+    struct fe_pool *pool;       /* backend pool members: table and probes (pool.h) */
     char *sb_file;              /* the scoreboard's file, removed on stop */
     int sigfd, ep, notify_fd, pidfd;
     int hofd[2];                /* hand-off socket: [0] ours, [1] the children's */
@@ -178,6 +181,17 @@ static int gen_tls(struct master *m, struct fe_gen *g, unsigned id, char *err, s
     return rc;
 }
 
+/* Whether two vhosts go to the same backends (then Host need not be read). */
+static bool same_pool(const struct bx_vhost *a, const struct bx_vhost *b)
+{
+    if (a->npool != b->npool)
+        return false;
+    for (size_t k = 0; k < a->npool; k++)
+        if (!bx_baddr_equal(&a->pool[k], &b->pool[k]))
+            return false;
+    return true;
+}
+
 static struct fe_gen *gen_build(struct master *m, struct bx_config *cfg, const struct fe_gen *old,
                                 unsigned id, char *err, size_t errlen)
 {
@@ -233,9 +247,9 @@ static struct fe_gen *gen_build(struct master *m, struct bx_config *cfg, const s
     }
     if (fe->debug_ip)
         g->debug_ok = bx_cidr_parse(fe->debug_ip, &g->debug_net) == 0;
-    const char *defb = cfg->vhosts[g->tls.def].backend;
+    const struct bx_vhost *dv = &cfg->vhosts[g->tls.def];
     for (size_t i = 0; i < cfg->nvhosts; i++)
-        if (strcmp(cfg->vhosts[i].backend, defb) != 0)
+        if (!same_pool(&cfg->vhosts[i], dv))
             g->host_sniff = 1;
     return g;
 oom:
@@ -288,6 +302,7 @@ static void spawn(struct master *m)
     pid_t pid = fork();
     if (pid == 0) {
         fe_keyctl_close_pool(&m->kc); /* later children's channels */
+        fe_pool_forked(m->pool);
         child_views(m, (size_t)idx);
         int close_fds[] = {m->sigfd, m->ep, m->pidfd, m->hofd[0], m->kc.ctl, m->kc.own,
                            m->wr ? fe_waitroom_fd(m->wr) : -1, m->reserve_fd};
@@ -426,6 +441,7 @@ static void take_handoffs(struct master *m)
         pid_t pid = ok ? fork() : -1;
         if (pid == 0) {
             fe_keyctl_close_pool(&m->kc);
+            fe_pool_forked(m->pool);
             child_views(m, (size_t)idx);
             int fds[] = {m->sigfd, m->ep, m->pidfd, m->notify_fd, m->hofd[0], m->hofd[1], ackfd,
                          m->gen->accept_ep, m->kc.ctl, m->kc.own, m->wr_child,
@@ -467,6 +483,8 @@ static size_t master_fds(const struct master *m, int *out, size_t max)
         out[n++] = mine[i];
     for (size_t i = 0; m->gen && i < m->gen->nls && n < max; i++)
         out[n++] = m->gen->ls[i].fd;
+    if (m->pool)
+        n += fe_pool_fds(m->pool, out + n, max - n);
     return n;
 }
 
@@ -584,6 +602,7 @@ static void reload(struct master *m)
     g->id = m->next_gen++;
     m->superseded_ms[old->id % MAX_GENS] = bx_now_ms();
     m->gen = g;
+    fe_pool_configure(m->pool, &m->sb->hdr->pool, cfg, g->id);
     gen_attach_waitroom(m, g, true);
     gen_attach_waitroom(m, old, false);
     if (m->wr)
@@ -684,6 +703,7 @@ static void timers(struct master *m)
         watch_ip_lock(m, now);
     if (m->kp_restart_ms && now >= m->kp_restart_ms && !m->stopping)
         key_process_restart(m);
+    fe_pool_tick(m->pool, m->sb, now); /* also while stopping: it drains the probes' epoll */
 }
 
 /* ---- stop ---------------------------------------------------------------- */
@@ -767,6 +787,8 @@ static int run_loop(struct master *m)
                 if (read(m->notify_fd, &v, sizeof v) == -1) {
                     /* nothing pending */
                 }
+            } else if (tag == TAG_POOL) {
+                /* finished probes: taken in timers() below */
             } else if (tag == TAG_HANDOFF) {
                 take_handoffs(m);
             } else if (tag == TAG_WAITROOM) {
@@ -827,6 +849,14 @@ static int map_scoreboard(struct master *m, const struct bx_config *cfg)
         bx_log_error("out of memory for %zu slots", n);
         return -1;
     }
+    m->pool = fe_pool_create(n);
+    if (!m->pool) {
+        bx_log_error("out of memory for the backend pool");
+        return -1;
+    }
+    fe_pool_configure(m->pool, &m->sb->hdr->pool, cfg, m->gen->id);
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = TAG_POOL};
+    epoll_ctl(m->ep, EPOLL_CTL_ADD, fe_pool_fd(m->pool), &ev);
     m->tickets = fe_tickets_create();
     if (!m->tickets) {
         bx_log_error("cannot map the ticket keys: %s", strerror(errno));
@@ -846,6 +876,7 @@ static void unmap_scoreboard(struct master *m)
     fe_scoreboard_destroy(m->sb);
     fe_slottab_free(&m->slots);
     fe_tickets_destroy(m->tickets);
+    fe_pool_destroy(m->pool);
 }
 
 /* The waiting room (waitroom.h); without one (no descriptors to spare)

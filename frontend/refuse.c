@@ -29,8 +29,8 @@ void fe_refuse_log(enum fe_refusal k, const char *what)
     if ((unsigned)k >= FE_REFUSE_NCLASSES || !bx_ratelimit_pass(&limits[k], bx_now_ms(), &more))
         return;
     if (more)
-        bx_log_warn("%s; %llu more such refusals since the last such line", what,
-                    (unsigned long long)more);
+        bx_log_warn("%s; %llu more such %s since the last such line", what,
+                    (unsigned long long)more, k == FE_REFUSE_POOL ? "failures" : "refusals");
     else
         bx_log_warn("%s", what);
 }

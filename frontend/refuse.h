@@ -26,6 +26,7 @@ enum fe_refusal {
     FE_REFUSE_BACKEND,
     FE_REFUSE_FD_LIMIT,
     FE_REFUSE_SLOW,
+    FE_REFUSE_POOL,             /* not a refusal: a pool member failed, the next was tried */
     FE_REFUSE_NCLASSES
 };
 

@@ -6,6 +6,8 @@
  *     "connections_total": 90, "requests": 1000, "bytes_in": 12345, "bytes_out": 67890,
  *     "errors": 2 } ],
  *     "frontend": { "pid": 99, "slots": 1056, "totals": { "idle": 4, "relay": 2, ... },
+ *                   "backends": [ { "backend": "tcp:10.0.0.2:8080", "state": "up",
+ *                                   "connections": 3, "failures": 0, "for_ms": 5000 } ],
  *       "busy": [ { "state": "relay", "pid": 321, "client": "192.0.2.1", "port": 40000,
  *         "vhost": "example.com", "bytes_in": 10, "bytes_out": 20, "age_ms": 1500,
  *         "conn_id": "..." } ] } }
@@ -157,6 +159,25 @@ static void put_slot(struct out *o, const struct bx_sb_slot *s, int state, uint6
     put(o, "}");
 }
 
+/* The backend pool members as the frontend master sees them (the header
+ * copy that bx_sbfile_check made: it does not change under us). */
+static void put_pool(struct out *o, const struct bx_sb_header *h, uint64_t now)
+{
+    const struct bx_sb_pool *p = &h->pool;
+    size_t n = p->nmembers < BX_SB_POOL_MAX ? p->nmembers : BX_SB_POOL_MAX;
+    put(o, ",\"backends\":[");
+    for (size_t i = 0; i < n; i++) {
+        const struct bx_sb_member *m = &p->m[i];
+        put(o, "%s{\"backend\":", i ? "," : "");
+        put_str(o, m->addr, sizeof m->addr);
+        put(o, ",\"state\":\"%s\",\"connections\":%u,\"failures\":%llu,\"for_ms\":%llu}",
+            m->state == BX_SB_MEMBER_UP ? "up" : "down", m->conns,
+            (unsigned long long)m->failures,
+            (unsigned long long)(m->since_ms && now > m->since_ms ? now - m->since_ms : 0));
+    }
+    put(o, "]");
+}
+
 static void put_frontend(struct out *o, const char *path)
 {
     put(o, ",\"frontend\":");
@@ -205,7 +226,9 @@ static void put_frontend(struct out *o, const char *path)
     put(o, "],\"totals\":{");
     for (size_t i = 0; i < NSTATES; i++)
         put(o, "%s\"%s\":%llu", i ? "," : "", bx_sb_state_name((int)i), totals[i]);
-    put(o, "}}");
+    put(o, "}");
+    put_pool(o, &h, now);
+    put(o, "}");
     munmap(p, size);
 }
 

@@ -405,9 +405,11 @@ bool bm_ws_compressed(const struct bm_ws *ws);  /* permessage-deflate in use */
  * fills out up to max, returns the total count. */
 size_t bm_ws_list(void *inst, struct bm_ws **out, size_t max);
 
-/* ---- pub/sub inside one backend ------------------------------------------------------
+/* ---- pub/sub ----------------------------------------------------------------------------
  * A channel is a name (up to 200 bytes). bm_publish() reaches every session
- * subscribed to it in every worker of this backend. A subscriber whose send
+ * subscribed to it in every worker of this backend, and with
+ * backend.pubsub.redis in every worker of every backend sharing that Redis
+ * (doc/scaling.md), once, in publish order per publisher. A subscriber whose send
  * queue is above its high watermark when a message arrives is handled by the
  * channel's policy, counted and logged: BM_SLOW_SKIP (the default) skips the
  * message for it, BM_SLOW_DROP closes it with close_code (1008 if 0).
@@ -420,7 +422,8 @@ int bm_ws_unsubscribe(struct bm_ws *ws, const char *channel);
 /* Sets a channel's policy in this worker (call from worker_init or open). */
 void bm_channel_policy(const char *channel, enum bm_slow_policy policy, unsigned close_code);
 /* Sends to every subscriber in every worker; except_ws (may be NULL) is
- * skipped. Returns the number of local subscribers reached, or -1. */
+ * skipped. Returns the number of local subscribers reached, or -1 (also when
+ * Redis is unreachable and its outage buffer is full: local ones got it). */
 int bm_publish(const char *channel, int opcode, const void *data, size_t len,
                const struct bm_ws *except_ws);
 struct bm_channel_stats {

@@ -115,12 +115,12 @@ def test_foreign_scoreboard_file_is_refused():
         # header and slot sizes from a scoreboard the frontend wrote.
         s.start_frontend()
         # The ports answer a moment before the master has replaced the file.
-        harness.wait_for(lambda: harness.read_file(sb).startswith("BXSB\x02"), "new scoreboard")
+        harness.wait_for(lambda: harness.read_file(sb).startswith("BXSB\x03"), "new scoreboard")
         with open(sb, "rb") as f:
             real = f.read()
         s.stop("frontend")
         magic_, ver, hsize, ssize, nslots = struct.unpack_from("=IIIIQ", real)
-        assert (magic_, ver) == (magic, 2) and len(real) == hsize + nslots * ssize, (
+        assert (magic_, ver) == (magic, 3) and len(real) == hsize + nslots * ssize, (
             magic_, ver, hsize, ssize, nslots, len(real))
         lie = real[:16] + struct.pack("=Q", 1 << 40) + real[24:]
         with open(sb, "wb") as f:

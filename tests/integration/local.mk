@@ -8,7 +8,7 @@ EXTRA_DIST += tests/integration/cli.sh
 # The backend alone (curl, raw sockets, PROXY headers), its hooks and module API.
 BE_IT = tests/integration/backend_http.py tests/integration/backend_dotfiles.py \
 	tests/integration/backend_module.sh tests/integration/backend_hooks.py \
-	tests/integration/module_api.py
+	tests/integration/module_api.py tests/integration/be_redis.py
 TESTS += $(BE_IT)
 EXTRA_DIST += $(BE_IT)
 
@@ -44,6 +44,7 @@ FE_IT = tests/integration/fe_relay.py tests/integration/fe_tls.py \
 	tests/integration/fe_proxy_tls.py tests/integration/fe_status.py \
 	tests/integration/fe_tlsrec.py tests/integration/fe_sbtrust.py \
 	tests/integration/fe_access.py tests/integration/fe_keyproc.py \
+	tests/integration/fe_backend_pool.py \
 	tests/integration/fault_fe_master.py tests/integration/fault_fe_reload.py \
 	tests/integration/fault_fe_slow.py tests/integration/fault_fe_refuse.py \
 	tests/integration/fault_fe_fdlimit.py

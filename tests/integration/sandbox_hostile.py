@@ -303,6 +303,40 @@ def test_frontend_child_is_confined_and_attacks_fail():
             x.close()
 
 
+def test_frontend_child_with_tcp_backends_connects_only_to_them():
+    """With a TCP backend the child may make TCP sockets (seccomp), and
+    Landlock lets it connect to the backends' ports only."""
+    if not os.path.exists(HOSTILE_FE):
+        raise AssertionError("tests/hostile/bactrian-frontend-hostile not built")
+    if landlock_abi() < 4:
+        raise harness.Skip("Landlock ABI %d: no TCP port rules before ABI 4 (Linux 6.7); "
+                           "the child could connect to any port" % landlock_abi())
+    harness.FRONTEND, saved = HOSTILE_FE, harness.FRONTEND
+    target = socket.socket()
+    target.bind(("127.0.0.1", 0))
+    target.listen(8)
+    try:
+        s = harness.Stack(frontend=True, modules=[{"module": "hello", "path": "/"}])
+        for v in s.vhosts:
+            v["backends"] = ["tcp:127.0.0.1:%d" % s.backend_port]
+        s.write_config()
+        with s:
+            r = harness.curl("-w", "\n%{http_code}", s.url("/"))
+            assert r.stdout.endswith("\n200"), r.stdout
+            answer = fe_attack(s, "connect", str(target.getsockname()[1]))
+            check_outcome("frontend", "connect", answer, ("denied", errno.EACCES),
+                          s.frontend_log, {})
+            target.settimeout(0.2)
+            try:
+                target.accept()
+                raise AssertionError("a child connected to the test's TCP listener")
+            except socket.timeout:
+                pass
+    finally:
+        harness.FRONTEND = saved
+        target.close()
+
+
 def curl_code(s):
     r = harness.curl("-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "3",
                      s.url("/"), check=False)

@@ -20,6 +20,7 @@ Suite *suite_ev(void);
 Suite *suite_cli(void);
 Suite *suite_xalloc(void);
 Suite *suite_ratelimit(void);
+Suite *suite_baddr(void);
 
 int main(void)
 {
@@ -37,6 +38,7 @@ int main(void)
     srunner_add_suite(sr, suite_cli());
     srunner_add_suite(sr, suite_xalloc());
     srunner_add_suite(sr, suite_ratelimit());
+    srunner_add_suite(sr, suite_baddr());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

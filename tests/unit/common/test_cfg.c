@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -214,6 +215,36 @@ START_TEST(relations_between_settings)
 }
 END_TEST
 
+START_TEST(pubsub_redis)
+{
+    ck_assert_int_eq(load("backend: { socket = \"s\"; };\n", 0), 0);
+    ck_assert_ptr_null(cfg.be.pubsub.redis);
+    ck_assert_str_eq(cfg.be.pubsub.channel_prefix, "bactrian:");
+    ck_assert_int_eq(cfg.be.pubsub.outage_buffer, 1 << 20);
+    bx_config_free(&cfg);
+    ck_assert_int_eq(load("backend: { socket = \"s\"; pubsub = { redis = \"127.0.0.1:6380\";\n"
+                          "  redis_password = \"pw\"; outage_flush_delay = 0; }; };\n", 0), 0);
+    ck_assert_int_eq(cfg.be.pubsub.redis_port, 6380);
+    ck_assert_int_eq(cfg.be.pubsub.redis_addr.ss_family, AF_INET);
+    ck_assert_int_eq(cfg.be.pubsub.outage_flush_delay_ms, 0);
+    bx_config_free(&cfg);
+    ck_assert_int_eq(load("backend: { socket = \"s\"; pubsub = { redis = \"[::1]:7000\"; }; };\n",
+                          0), 0);
+    ck_assert_int_eq(cfg.be.pubsub.redis_addr.ss_family, AF_INET6);
+    bx_config_free(&cfg);
+    expect_error("backend: { socket = \"s\"; pubsub = { redis = \"127.0.0.1\"; }; };\n", 0,
+                 "1: setting 'backend.pubsub.redis': '127.0.0.1' is not HOST:PORT or [IPv6]:PORT");
+    expect_error("backend: { socket = \"s\"; pubsub = { redis = \"h:0\"; }; };\n", 0,
+                 "1: setting 'backend.pubsub.redis': 'h:0' is not HOST:PORT or [IPv6]:PORT");
+    expect_error("backend: { socket = \"s\"; pubsub = { redis = \"no-such-host.invalid:1\"; }; };\n",
+                 0, "1: setting 'backend.pubsub.redis': cannot resolve 'no-such-host.invalid'");
+    expect_error("backend: { socket = \"s\"; pubsub = { redis_retry_min = 9; redis_retry_max = 1; }; };\n",
+                 0, "1: setting 'backend.pubsub.redis_retry_min': must not be larger than redis_retry_max");
+    expect_error("backend: { socket = \"s\"; pubsub = { redis_url = \"x\"; }; };\n", 0,
+                 "1: setting 'backend.pubsub.redis_url': unknown setting");
+}
+END_TEST
+
 START_TEST(vhost_names_unique)
 {
     expect_error("vhosts = ( { name = \"a.test\"; },\n  { name = \"b.test\"; aliases = [ \"A.test\" ]; } );\n",
@@ -270,6 +301,41 @@ START_TEST(syntax_error_and_many_errors)
 }
 END_TEST
 
+START_TEST(backend_addresses)
+{
+    const char *fe = "frontend: { services = ( { port = 1; } ); };\n";
+    char text[1024];
+    snprintf(text, sizeof text, "%svhosts = (\n { name = \"a\";\n  backends = [ \"tcp:127.0.0.1:81\", "
+             "\"tcp:[::1]:82\", \"unix:be.sock\" ]; },\n { name = \"b\"; backend = \"tcp:127.0.0.1:81\"; }\n);\n",
+             fe);
+    ck_assert_int_eq(load(text, BX_CONF_FRONTEND), 0);
+    ck_assert_uint_eq(cfg.vhosts[0].npool, 3);
+    ck_assert_int_eq(cfg.vhosts[0].pool[0].kind, BX_BADDR_TCP);
+    ck_assert_str_eq(cfg.vhosts[0].pool[1].text, "tcp:[::1]:82");
+    char want[512];
+    snprintf(want, sizeof want, "unix:%s/be.sock", dir);
+    ck_assert_str_eq(cfg.vhosts[0].pool[2].text, want);
+    ck_assert_str_eq(cfg.vhosts[1].backend, "tcp:127.0.0.1:81");
+    bx_config_free(&cfg);
+    /* Errors name the line of the vhost, the vhost and the bad value. */
+    snprintf(text, sizeof text, "%svhosts = (\n { name = \"a\"; backend = \"/s\"; },\n"
+             " { name = \"b\"; backends = [ \"tcp:10.0.0.1:99999\" ]; }\n);\n", fe);
+    expect_error(text, BX_CONF_FRONTEND, "4: setting 'vhosts.[1]': vhost 'b': backend "
+                 "'tcp:10.0.0.1:99999': port '99999' is not a number 1-65535");
+    snprintf(text, sizeof text, "%svhosts = ( { name = \"a\"; backend = \"tcp:::1:80\"; } );\n", fe);
+    expect_error(text, BX_CONF_FRONTEND, "2: setting 'vhosts.[0]': vhost 'a': backend "
+                 "'tcp:::1:80': an IPv6 address goes in brackets: tcp:[::1]:PORT");
+    snprintf(text, sizeof text, "%svhosts = ( { name = \"a\"; backend = \"/s\"; "
+             "backends = [ \"/t\" ]; } );\n", fe);
+    expect_error(text, BX_CONF_FRONTEND, "2: setting 'vhosts.[0]': vhost 'a': backend and "
+                 "backends: set one of them");
+    snprintf(text, sizeof text, "%svhosts = ( { name = \"a\"; "
+             "backends = [ \"tcp:127.0.0.1:8\", \"tcp:127.0.0.1:8\" ]; } );\n", fe);
+    expect_error(text, BX_CONF_FRONTEND, "2: setting 'vhosts.[0]': vhost 'a': backend "
+                 "'tcp:127.0.0.1:8' is listed twice");
+}
+END_TEST
+
 Suite *suite_config(void);
 Suite *suite_config(void)
 {
@@ -284,9 +350,11 @@ Suite *suite_config(void)
     tcase_add_test(tc, required_settings);
     tcase_add_test(tc, relations_between_settings);
     tcase_add_test(tc, vhost_names_unique);
+    tcase_add_test(tc, pubsub_redis);
     tcase_add_test(tc, files_must_exist);
     tcase_add_test(tc, module_mounts);
     tcase_add_test(tc, syntax_error_and_many_errors);
+    tcase_add_test(tc, backend_addresses);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -37,6 +39,28 @@ static int run_confined(enum bx_sandbox_profile p, const char *allow, int (*fn)(
     if (pid == 0) {
         char err[256];
         if ((allow && bx_sandbox_allow_read(allow) == -1) ||
+            bx_sandbox_apply(p, err, sizeof err) == -1)
+            _exit(100);
+        _exit(fn());
+    }
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    how[0] = '\0';
+    bx_sandbox_describe(pid, status, how, sizeof how);
+    return status;
+}
+
+/* As run_confined, the child declaring connect_port first (the Redis link). */
+static int connect_port;
+
+static int run_confined_port(enum bx_sandbox_profile p, int (*fn)(void))
+{
+    ck_assert_int_eq(bx_sandbox_init(), 0);
+    pid_t pid = fork();
+    ck_assert_int_ne(pid, -1);
+    if (pid == 0) {
+        char err[256];
+        if (bx_sandbox_allow_connect(connect_port) == -1 ||
             bx_sandbox_apply(p, err, sizeof err) == -1)
             _exit(100);
         _exit(fn());
@@ -171,6 +195,60 @@ START_TEST(unconfined_switch_skips_everything)
 }
 END_TEST
 
+/* A worker that declared a port (the Redis link) gets TCP stream sockets,
+ * connects to that port only (Landlock ABI 4), never UDP or raw ones. */
+
+static int tcp_to(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd == -1)
+        return errno;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int e = connect(fd, (struct sockaddr *)&sa, sizeof sa) == -1 ? errno : 0;
+    close(fd);
+    return e;
+}
+
+static long landlock_abi;
+
+static int worker_tcp(void)
+{
+    int other = connect_port == 65000 ? 65001 : 65000;
+    int udp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    int udp_errno = errno;
+    int raw6 = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, 0);
+    int raw_errno = errno;
+    int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    int nl_errno = errno;
+    if (udp != -1 || udp_errno != EACCES || raw6 != -1 || raw_errno != EACCES || nl != -1 ||
+        nl_errno != EACCES)
+        return 2;
+    if (tcp_to(connect_port) != 0)
+        return 3;
+    /* Landlock ABI 4 refuses another port (EACCES, nobody listens there:
+     * without the rule it would be ECONNREFUSED); older kernels let it through. */
+    int e = tcp_to(other);
+    return e == (landlock_abi >= 4 ? EACCES : ECONNREFUSED) ? 0 : 4;
+}
+
+START_TEST(worker_with_a_declared_port_connects_there_only)
+{
+    landlock_abi = syscall(SYS_landlock_create_ruleset, NULL, 0, 1UL);
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    ck_assert_int_eq(bind(l, (struct sockaddr *)&sa, sizeof sa), 0);
+    ck_assert_int_eq(listen(l, 8), 0);
+    ck_assert_int_eq(getsockname(l, (struct sockaddr *)&sa, &len), 0);
+    connect_port = ntohs(sa.sin_port);
+    assert_exit(run_confined_port(BX_SANDBOX_BE_WORKER, worker_tcp), 0);
+    /* Without the declaration: no TCP socket at all. */
+    assert_exit(run_confined(BX_SANDBOX_BE_WORKER, NULL, tcp_socket), 1);
+    close(l);
+}
+END_TEST
+
 Suite *suite_sandbox(void);
 Suite *suite_sandbox(void)
 {
@@ -183,6 +261,7 @@ Suite *suite_sandbox(void)
     tcase_add_test(tc, worker_reads_only_what_was_declared);
     tcase_add_test(tc, handshake_child_gets_only_unix_stream_sockets);
     tcase_add_test(tc, unconfined_switch_skips_everything);
+    tcase_add_test(tc, worker_with_a_declared_port_connects_there_only);
     suite_add_tcase(s, tc);
     return s;
 }

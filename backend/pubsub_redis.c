@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Pub/sub across hosts through Redis; see pubsub_redis.h.
+ *
+ * A message in Redis is PUBLISH <prefix><channel> <payload>, the payload
+ * being 'B', the WebSocket opcode, the publishing worker's 8-byte origin id,
+ * then the data. What comes from Redis is trusted with nothing a client would
+ * see: the channel must carry our prefix, the header must be well formed,
+ * text must be UTF-8; anything else is refused, counted, logged once a second.
+ *
+ * Exactly once: the publishing worker delivers to its own subscribers at
+ * once (even while Redis is down) and skips its own origin when Redis echoes
+ * the message back; the datagrams between workers are not used at all with
+ * Redis on, so no message takes two paths. Written but unacknowledged
+ * PUBLISHes when a link breaks are not resent (Redis may have delivered
+ * them): they are counted and logged as "in doubt", never duplicated. */
+#include "config.h"
+
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "backend/pubsub.h"
+#include "backend/pubsub_redis.h"
+#include "backend/redis_link.h"
+#include "backend/worker.h"
+#include "backend/ws_utf8.h"
+#include "bactrian/module.h"
+#include "common/log.h"
+#include "common/sandbox.h"
+
+#define HDR_LEN 10
+#define HEALTH_MS 500
+
+static const struct bx_pubsub_conf *conf;
+static size_t prefix_len;
+static struct be_rl pub, sub;
+static struct bx_buf lens;            /* u32 length of each command in pub.out */
+static uint8_t origin[8];
+static struct bx_ev_timer health, hold_timer;
+/* This outage (reset when the held publishes go out) and all time. */
+static uint64_t held, dropped, held_total, dropped_total, in_doubt, refused;
+static uint64_t held_logged_at, refused_logged_at;
+
+bool be_psr_enabled(void)
+{
+    return conf != NULL;
+}
+
+/* ---- publishing -------------------------------------------------------------------------- */
+
+static size_t queued_commands(void)
+{
+    return bx_buf_unread(&lens) / 4;
+}
+
+static uint32_t head_len(void)
+{
+    uint32_t n;
+    memcpy(&n, bx_buf_rpos(&lens), 4);
+    return n;
+}
+
+/* Once a second at most, and at once when the first publish is dropped. */
+static void log_held(void)
+{
+    uint64_t now = bx_ev_now(be_worker->ev);
+    if (held_logged_at && now - held_logged_at < 1000 && dropped != 1)
+        return;
+    held_logged_at = now;
+    bx_log_warn("pubsub: Redis %s unreachable: %llu publishes held (%zu bytes, outage_buffer "
+                "%lld), %llu dropped; this worker's own subscribers got them",
+                conf->redis, (unsigned long long)held, bx_buf_unread(&pub.out),
+                (long long)conf->outage_buffer, (unsigned long long)dropped);
+}
+
+int be_psr_publish(const char *channel, int opcode, const void *data, size_t len)
+{
+    size_t nl = strlen(channel), before = bx_buf_unread(&pub.out);
+    bool waiting = pub.st != BE_RL_READY || pub.hold;
+    if (before + len + nl + prefix_len + HDR_LEN + 64 > (uint64_t)conf->outage_buffer) {
+        dropped++;
+        dropped_total++;
+        be_ps_count_lost(channel);
+        log_held();
+        return -1;
+    }
+    uint8_t hdr[HDR_LEN] = {'B', (uint8_t)opcode};
+    memcpy(hdr + 2, origin, sizeof origin);
+    be_resp_array(&pub.out, 3);
+    be_resp_bulk(&pub.out, "PUBLISH", 7, "", 0);
+    be_resp_bulk(&pub.out, conf->channel_prefix, prefix_len, channel, nl);
+    be_resp_bulk(&pub.out, hdr, HDR_LEN, data, len);
+    uint32_t cl = (uint32_t)(bx_buf_unread(&pub.out) - before);
+    bx_buf_append(&lens, &cl, 4);
+    if (waiting) {
+        held++;
+        held_total++;
+        log_held();
+    }
+    be_rl_sent(&pub, 1);
+    return 0;
+}
+
+static void release_held(void)
+{
+    pub.hold = false;
+    pub.due = queued_commands();
+    pub.progress_at = bx_ev_now(be_worker->ev);
+    if (held || dropped)
+        bx_log_notice("pubsub: Redis %s back: %llu publishes held during the outage sent, "
+                      "%llu dropped (outage_buffer full)", conf->redis,
+                      (unsigned long long)held, (unsigned long long)dropped);
+    held = dropped = 0;
+    held_logged_at = 0;
+    be_rl_flush(&pub);
+}
+
+static void on_hold_timer(struct bx_ev *ev, struct bx_ev_timer *t)
+{
+    (void)ev;
+    (void)t;
+    if (pub.st == BE_RL_READY)
+        release_held();
+}
+
+/* The publishes held while Redis was away wait outage_flush_delay: the other
+ * workers, here and on other hosts, reconnect on the same back-off and must
+ * have subscribed again for the held messages to reach their subscribers. */
+static void pub_ready(struct be_rl *l)
+{
+    (void)l;
+    if (queued_commands() && conf->outage_flush_delay_ms) {
+        pub.hold = true;
+        bx_ev_timer_start(be_worker->ev, &hold_timer, (uint64_t)conf->outage_flush_delay_ms);
+        return;
+    }
+    release_held();
+}
+
+static unsigned pub_reply(struct be_rl *l, redisReply *r)
+{
+    (void)l;
+    if (!queued_commands())
+        return 1; /* nothing asked: ignored */
+    uint32_t n = head_len();
+    bx_buf_consume(&lens, 4);
+    bx_buf_consume(&pub.out, n);
+    pub.written = pub.written > n ? pub.written - n : 0;
+    if (r->type == REDIS_REPLY_ERROR) {
+        refused++;
+        uint64_t now = bx_ev_now(be_worker->ev);
+        if (!refused_logged_at || now - refused_logged_at >= 1000) {
+            refused_logged_at = now;
+            bx_log_warn("pubsub: Redis %s refused PUBLISH: %.150s (%llu refused so far)",
+                        conf->redis, r->str, (unsigned long long)refused);
+        }
+    }
+    return 1;
+}
+
+/* Whole commands already written are in doubt: dropped, not resent. */
+static void pub_down(struct be_rl *l)
+{
+    (void)l;
+    uint64_t doubt = 0;
+    bx_ev_timer_stop(be_worker->ev, &hold_timer);
+    pub.hold = false;
+    while (queued_commands() && head_len() <= pub.written) {
+        uint32_t n = head_len();
+        bx_buf_consume(&lens, 4);
+        bx_buf_consume(&pub.out, n);
+        pub.written -= n;
+        doubt++;
+    }
+    if (doubt) {
+        in_doubt += doubt;
+        bx_log_warn("pubsub: Redis %s: link lost with %llu publishes sent but not acknowledged; "
+                    "not resent (Redis may have delivered them), %llu in doubt so far",
+                    conf->redis, (unsigned long long)doubt, (unsigned long long)in_doubt);
+    }
+}
+
+static const struct be_rl_ops pub_ops = {pub_ready, pub_reply, pub_down};
+
+/* ---- subscribing ------------------------------------------------------------------------- */
+
+static void sub_cmd(const char *cmd, const char *channel)
+{
+    be_resp_array(&sub.out, 2);
+    be_resp_bulk(&sub.out, cmd, strlen(cmd), "", 0);
+    be_resp_bulk(&sub.out, conf->channel_prefix, prefix_len, channel, strlen(channel));
+}
+
+static void restore_one(const char *channel, void *arg)
+{
+    sub_cmd("SUBSCRIBE", channel);
+    (*(unsigned *)arg)++;
+}
+
+static void sub_ready(struct be_rl *l)
+{
+    unsigned n = 0;
+    be_ps_each_subscribed(restore_one, &n);
+    l->due += n;
+    l->progress_at = bx_ev_now(be_worker->ev);
+    if (n)
+        bx_log_info("pubsub: Redis %s: subscribed to %u channels", conf->redis, n);
+}
+
+void be_psr_subscribe(const char *channel)
+{
+    if (!conf || sub.st != BE_RL_READY)
+        return; /* restored when the link is ready */
+    sub_cmd("SUBSCRIBE", channel);
+    be_rl_sent(&sub, 1);
+}
+
+void be_psr_unsubscribe(const char *channel)
+{
+    if (!conf || sub.st != BE_RL_READY)
+        return;
+    sub_cmd("UNSUBSCRIBE", channel);
+    be_rl_sent(&sub, 1);
+}
+
+static void note_refused(const char *why)
+{
+    refused++;
+    uint64_t now = bx_ev_now(be_worker->ev);
+    if (refused_logged_at && now - refused_logged_at < 1000)
+        return;
+    refused_logged_at = now;
+    bx_log_warn("pubsub: message from Redis %s refused: %s (%llu refused so far)", conf->redis,
+                why, (unsigned long long)refused);
+}
+
+static const char *take_message(const redisReply *ch, const redisReply *pl)
+{
+    if (ch->type != REDIS_REPLY_STRING || pl->type != REDIS_REPLY_STRING)
+        return "not a string";
+    size_t nl = ch->len - prefix_len;
+    if (ch->len <= prefix_len || memcmp(ch->str, conf->channel_prefix, prefix_len) ||
+        nl > BE_PS_NAME_MAX || memchr(ch->str + prefix_len, 0, nl))
+        return "channel without our prefix, or too long";
+    const uint8_t *p = (const uint8_t *)pl->str;
+    if (pl->len < HDR_LEN || p[0] != 'B' || (p[1] != BM_WS_TEXT && p[1] != BM_WS_BINARY) ||
+        pl->len - HDR_LEN > BM_PUBLISH_MAX)
+        return "malformed message";
+    if (!memcmp(p + 2, origin, sizeof origin))
+        return NULL; /* our own: its local subscribers had it already */
+    if (p[1] == BM_WS_TEXT && !be_utf8_valid(p + HDR_LEN, pl->len - HDR_LEN))
+        return "text that is not UTF-8";
+    char name[BE_PS_NAME_MAX + 1];
+    memcpy(name, ch->str + prefix_len, nl);
+    name[nl] = 0;
+    be_ps_deliver_remote(name, p[1], p + HDR_LEN, pl->len - HDR_LEN);
+    return NULL;
+}
+
+static unsigned sub_reply(struct be_rl *l, redisReply *r)
+{
+    if (r->type == REDIS_REPLY_ERROR) {
+        char why[200];
+        snprintf(why, sizeof why, "Redis error: %.150s", r->str);
+        be_rl_fail(l, why);
+        return 1;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+        r->element[0]->type != REDIS_REPLY_STRING)
+        return 1;
+    if (strcasecmp(r->element[0]->str, "message") != 0)
+        return 1; /* the confirmation of a SUBSCRIBE or UNSUBSCRIBE */
+    const char *why = take_message(r->element[1], r->element[2]);
+    if (why)
+        note_refused(why);
+    return 0;
+}
+
+static const struct be_rl_ops sub_ops = {sub_ready, sub_reply, NULL};
+
+/* ---- set-up ------------------------------------------------------------------------------ */
+
+static void on_health(struct bx_ev *ev, struct bx_ev_timer *t)
+{
+    be_rl_check(&pub, bx_ev_now(ev));
+    be_rl_check(&sub, bx_ev_now(ev));
+    bx_ev_timer_start(ev, t, HEALTH_MS);
+}
+
+void be_psr_init(const struct bx_pubsub_conf *c)
+{
+    if (!c->redis || conf)
+        return;
+    if (bx_sandbox_allow_connect(c->redis_port) == -1) {
+        bx_log_error("pubsub: Redis port %d refused by the sandbox", c->redis_port);
+        return;
+    }
+    conf = c;
+    prefix_len = strlen(c->channel_prefix);
+    if (getrandom(origin, sizeof origin, 0) != (ssize_t)sizeof origin) {
+        uint64_t v = (uint64_t)getpid() << 32 ^ bx_ev_now(be_worker->ev);
+        memcpy(origin, &v, sizeof origin);
+    }
+    unsigned seed;
+    memcpy(&seed, origin, sizeof seed);
+    srand(seed);
+    bx_buf_init(&lens);
+    bx_ev_timer_init(&hold_timer, on_hold_timer, NULL);
+    be_rl_start(&pub, "publish", c, &pub_ops, true);
+    be_rl_start(&sub, "subscribe", c, &sub_ops, false);
+    bx_ev_timer_init(&health, on_health, NULL);
+    bx_ev_timer_start(be_worker->ev, &health, HEALTH_MS);
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Pub/sub across hosts through Redis (backend.pubsub.redis); pubsub.c calls
+ * these instead of its worker-to-worker datagrams when Redis is configured.
+ *
+ * A worker keeps two links (redis_link.h): it PUBLISHes on one and
+ * SUBSCRIBEs on the other to the channels it has local subscribers for
+ * (SUBSCRIBE on the first, UNSUBSCRIBE on the last). A publish reaches the
+ * publishing worker's own subscribers directly, as without Redis, and every
+ * other worker, of this host or another, through Redis only: each message
+ * carries its worker's random origin id and a worker skips its own, so every
+ * subscriber gets it once, and in publish order per publisher (one
+ * connection to Redis, which keeps order). While Redis is unreachable,
+ * publishes wait in order in a bounded buffer (outage_buffer; beyond it they
+ * are dropped and counted) and go out outage_flush_delay after the link is
+ * back; subscriptions are restored on every reconnect. */
+#ifndef BACTRIAN_BACKEND_PUBSUB_REDIS_H
+#define BACTRIAN_BACKEND_PUBSUB_REDIS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/cfg.h"
+
+/* In a worker before confinement: declares the Redis port to the sandbox and
+ * starts the links (they connect from the loop). Nothing when redis is unset. */
+void be_psr_init(const struct bx_pubsub_conf *conf);
+bool be_psr_enabled(void);
+/* Queues a PUBLISH (channel: up to BE_PS_NAME_MAX bytes). 0, or -1 when the
+ * outage buffer is full (dropped, counted and logged). */
+int be_psr_publish(const char *channel, int opcode, const void *data, size_t len);
+/* The first local subscriber came, the last one left. */
+void be_psr_subscribe(const char *channel);
+void be_psr_unsubscribe(const char *channel);
+
+#endif
