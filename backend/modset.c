@@ -112,6 +112,56 @@ long long bm_conf_int(struct bm_conf *c, const char *name, long long def)
     return config_setting_get_int64(s);
 }
 
+/* A range error names the mount too: one module is often mounted twice. */
+static void range_error(struct bm_conf *c, const config_setting_t *s, const char *name,
+                        double lo, double hi, const char *unit)
+{
+    conf_error_at(c, s, name, "must be %.15g-%.15g%s (module %s on %s)", lo, hi, unit,
+                  c->mc->module, c->mc->path);
+}
+
+int bm_conf_duration_ms(struct bm_conf *c, const char *name, uint64_t def, uint64_t min,
+                        uint64_t max, uint64_t *out)
+{
+    const config_setting_t *s = lookup(c, name);
+    double ms;
+    *out = def;
+    if (!s)
+        return 0;
+    if (bx_cfg_duration_ms(s, &ms) == -1) {
+        conf_error_at(c, s, name, "%s (module %s on %s)", BX_CFG_DURATION_HINT, c->mc->module,
+                      c->mc->path);
+        return -1;
+    }
+    if (ms < (double)min || ms > (double)max) {
+        range_error(c, s, name, (double)min / 1000.0, (double)max / 1000.0, " seconds");
+        return -1;
+    }
+    *out = (uint64_t)ms;
+    return 0;
+}
+
+int bm_conf_size(struct bm_conf *c, const char *name, uint64_t def, uint64_t min, uint64_t max,
+                 uint64_t *out)
+{
+    const config_setting_t *s = lookup(c, name);
+    int64_t n;
+    *out = def;
+    if (!s)
+        return 0;
+    if (bx_cfg_size(s, &n) == -1) {
+        conf_error_at(c, s, name, "%s (module %s on %s)", BX_CFG_SIZE_HINT, c->mc->module,
+                      c->mc->path);
+        return -1;
+    }
+    if (n < 0 || (uint64_t)n < min || (uint64_t)n > max) {
+        range_error(c, s, name, (double)min, (double)max, " bytes");
+        return -1;
+    }
+    *out = (uint64_t)n;
+    return 0;
+}
+
 bool bm_conf_bool(struct bm_conf *c, const char *name, bool def)
 {
     const config_setting_t *s = lookup(c, name);

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,6 +292,25 @@ int be_ws_pmd_negotiate(const char *hdr, size_t len, const struct be_ws_pmd_poli
 /* ---- compression ------------------------------------------------------ */
 
 static const uint8_t sync_tail[4] = { 0x00, 0x00, 0xff, 0xff };
+
+/* Whether one sample shrinks by less than 1/32 at zlib's fastest level. */
+static bool sample_incompressible(const uint8_t *p, size_t n)
+{
+    uint8_t out[BE_WS_PROBE_SAMPLE + 64];
+    uLongf outlen = sizeof(out);
+    if (compress2(out, &outlen, p, (uLong)n, 1) != Z_OK)
+        return false;
+    return outlen >= n - n / 32;
+}
+
+bool be_ws_incompressible(const uint8_t *p, size_t n)
+{
+    if (n < BE_WS_PROBE_MIN)
+        return false;
+    size_t k = BE_WS_PROBE_SAMPLE;
+    return sample_incompressible(p, k) && sample_incompressible(p + n / 2 - k / 2, k) &&
+           sample_incompressible(p + n - k, k);
+}
 
 int be_ws_deflater_init(struct be_ws_deflater *d, int wbits, int mem_level, int level,
                         int no_context)

@@ -12,6 +12,7 @@
 #ifndef BACTRIAN_BACKEND_WS_DEFLATE_H
 #define BACTRIAN_BACKEND_WS_DEFLATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <zlib.h>
@@ -49,6 +50,18 @@ int be_ws_pmd_preset(const char *name, struct be_ws_pmd_policy *pol);
  * header could not be parsed: extensions are then simply not used). */
 int be_ws_pmd_negotiate(const char *hdr, size_t len, const struct be_ws_pmd_policy *pol,
                         struct be_ws_pmd_params *out, char *resp, size_t resplen);
+
+/* Compressing a big message that does not shrink (media, encrypted or
+ * already compressed data) costs about 24 ms per MiB at any zlib level, and
+ * every later frame of the session, a close reply too, waits for it. Such a
+ * message is sent uncompressed instead (RFC 7692 6.1 allows it per message,
+ * and it leaves both windows alone): true when three samples of
+ * BE_WS_PROBE_SAMPLE bytes (start, middle, end) of a message of at least
+ * BE_WS_PROBE_MIN bytes shrink by less than 1/32 at level 1, which costs
+ * about 0.3 ms. */
+#define BE_WS_PROBE_MIN (64 * 1024)
+#define BE_WS_PROBE_SAMPLE 4096
+bool be_ws_incompressible(const uint8_t *p, size_t n);
 
 /* Collects output; compressed and inflated bytes are appended to it. */
 typedef int (*be_ws_sink_fn)(void *ctx, const uint8_t *p, size_t n);

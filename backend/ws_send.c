@@ -151,7 +151,7 @@ int bm_ws_send(struct bm_ws *ws, int opcode, const void *data, size_t len)
         return -1;
     const uint8_t *p = data;
     int rsv = 0;
-    if (ws->pmd && len >= ws->opt->deflate_threshold) {
+    if (ws->pmd && len >= ws->opt->deflate_threshold && !be_ws_incompressible(p, len)) {
         struct be_ws_deflater *d = deflater_for(ws);
         bx_buf_reset(&zbuf);
         if (d && be_ws_deflate(d, p, len, 1, zsink, NULL) == 0) {
@@ -293,6 +293,13 @@ void be_ws_on_writable(struct bm_ws *ws)
             be_conn_flush(ws->c);
     } while (ws->writable_again && !ws->c->closed);
     ws->in_writable = false;
+}
+
+void be_ws_drop_backlog(struct bm_ws *ws)
+{
+    bx_buf_free(&ws->backlog);
+    ws->producer = NULL;
+    ws->streaming_out = false;
 }
 
 void be_ws_send_free(struct bm_ws *ws)

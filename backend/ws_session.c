@@ -58,53 +58,50 @@ void bm_ws_options_default(struct bm_ws_options *o)
     o->deflate_threshold = 128;
 }
 
-void bm_ws_options_read(struct bm_conf *c, struct bm_ws_options *o)
+/* The options' ranges are the accessors' (bm_conf_duration_ms, bm_conf_size):
+ * one message names file, line, module, mount and key for any of them. */
+#define TB (UINT64_C(1) << 40)
+
+static void read_sizes(struct bm_conf *c, struct bm_ws_options *o)
 {
-    bm_ws_options_default(o);
-    long long v = bm_conf_int(c, "max_message_size", (long long)o->max_message_size);
-    if (v < 1 || v > (1ll << 40))
-        bm_conf_error(c, "max_message_size", "must be between 1 and 2^40");
-    else
-        o->max_message_size = (uint64_t)v;
-    v = bm_conf_int(c, "max_frame_size", 0);
-    if (v < 0)
-        bm_conf_error(c, "max_frame_size", "must not be negative");
-    else
-        o->max_frame_size = (uint64_t)v;
-    v = bm_conf_int(c, "ping_interval", o->ping_interval_ms / 1000);
-    if (v < 0 || v > 86400)
-        bm_conf_error(c, "ping_interval", "must be 0 (off) to 86400 seconds");
-    else
-        o->ping_interval_ms = (unsigned)v * 1000;
-    v = bm_conf_int(c, "max_missed_pongs", o->max_missed_pongs);
-    if (v < 1 || v > 100)
-        bm_conf_error(c, "max_missed_pongs", "must be 1 to 100");
-    else
-        o->max_missed_pongs = (unsigned)v;
-    v = bm_conf_int(c, "idle_timeout", 0);
-    if (v < 0 || v > 86400)
-        bm_conf_error(c, "idle_timeout", "must be 0 (off) to 86400 seconds");
-    else
-        o->idle_timeout_ms = (unsigned)v * 1000;
-    v = bm_conf_int(c, "close_timeout", o->close_timeout_ms / 1000);
-    if (v < 1 || v > 3600)
-        bm_conf_error(c, "close_timeout", "must be 1 to 3600 seconds");
-    else
-        o->close_timeout_ms = (unsigned)v * 1000;
-    v = bm_conf_int(c, "send_high_watermark", (long long)o->send_high_watermark);
-    long long lo = bm_conf_int(c, "send_low_watermark", (long long)o->send_low_watermark);
-    if (v < 1 || lo < 0 || lo > v)
-        bm_conf_error(c, "send_low_watermark", "need 0 <= send_low_watermark <= "
-                                               "send_high_watermark, high >= 1");
-    else {
+    uint64_t v, lo;
+    bm_conf_size(c, "max_message_size", o->max_message_size, 1, TB, &o->max_message_size);
+    bm_conf_size(c, "max_frame_size", 0, 0, TB, &o->max_frame_size);
+    bm_conf_size(c, "fragment_size", o->fragment_size, 125, UINT64_C(1) << 30, &v);
+    o->fragment_size = (size_t)v;
+    bm_conf_size(c, "deflate_threshold", o->deflate_threshold, 0, TB, &v);
+    o->deflate_threshold = (size_t)v;
+    int bad = bm_conf_size(c, "send_high_watermark", o->send_high_watermark, 1, TB, &v);
+    bad |= bm_conf_size(c, "send_low_watermark", o->send_low_watermark, 0, TB, &lo);
+    if (!bad && lo > v)
+        bm_conf_error(c, "send_low_watermark", "must not be above send_high_watermark");
+    else if (!bad) {
         o->send_high_watermark = (size_t)v;
         o->send_low_watermark = (size_t)lo;
     }
-    v = bm_conf_int(c, "fragment_size", (long long)o->fragment_size);
-    if (v < 125 || v > (1ll << 30))
-        bm_conf_error(c, "fragment_size", "must be 125 to 2^30 bytes");
+}
+
+static void read_timers(struct bm_conf *c, struct bm_ws_options *o)
+{
+    uint64_t v;
+    bm_conf_duration_ms(c, "ping_interval", o->ping_interval_ms, 0, 86400000, &v);
+    o->ping_interval_ms = (unsigned)v;
+    bm_conf_duration_ms(c, "idle_timeout", 0, 0, 86400000, &v);
+    o->idle_timeout_ms = (unsigned)v;
+    bm_conf_duration_ms(c, "close_timeout", o->close_timeout_ms, 100, 3600000, &v);
+    o->close_timeout_ms = (unsigned)v;
+    long long n = bm_conf_int(c, "max_missed_pongs", o->max_missed_pongs);
+    if (n < 1 || n > 100)
+        bm_conf_error(c, "max_missed_pongs", "must be 1 to 100");
     else
-        o->fragment_size = (size_t)v;
+        o->max_missed_pongs = (unsigned)n;
+}
+
+void bm_ws_options_read(struct bm_conf *c, struct bm_ws_options *o)
+{
+    bm_ws_options_default(o);
+    read_sizes(c, o);
+    read_timers(c, o);
     o->streaming = bm_conf_bool(c, "streaming", false);
     o->deflate = bm_conf_bool(c, "deflate", false);
     const char *preset = bm_conf_string(c, "deflate_preset", o->deflate_preset);
@@ -113,11 +110,6 @@ void bm_ws_options_read(struct bm_conf *c, struct bm_ws_options *o)
         bm_conf_error(c, "deflate_preset", "must be \"max\", \"balanced\" or \"low\"");
     else
         snprintf(o->deflate_preset, sizeof(o->deflate_preset), "%s", preset);
-    v = bm_conf_int(c, "deflate_threshold", (long long)o->deflate_threshold);
-    if (v < 0)
-        bm_conf_error(c, "deflate_threshold", "must not be negative");
-    else
-        o->deflate_threshold = (size_t)v;
     const char *g = bm_conf_string(c, "greeting", "");
     if (strlen(g) >= sizeof(o->greeting))
         bm_conf_error(c, "greeting", "at most %zu bytes", sizeof(o->greeting) - 1);
@@ -423,23 +415,26 @@ static void send_close_frame(struct bm_ws *ws, unsigned code, const char *reason
 }
 
 /* Starts our side of the close handshake: the session ends when the peer
- * answers or close_timeout passes. */
+ * answers or close_timeout passes. The close frame goes right after what is
+ * already in the connection queue; frames still in the backlog are dropped,
+ * since no data frame may follow a close (RFC 6455 5.5.1). */
 static void start_close(struct bm_ws *ws, unsigned code, const char *reason)
 {
     if (ws->state != BE_WS_OPEN)
         return;
     send_close_frame(ws, code, reason);
+    be_ws_drop_backlog(ws);
     ws->state = BE_WS_CLOSING;
     ws->close_at = bm_now_ms() + ws->opt->close_timeout_ms;
     be_ws_arm_timer(ws);
     be_conn_flush(ws->c);
 }
 
-/* After a framing error the peer's close frame can no longer be found in
- * the stream: send FIN once our close frame is out, so the peer sees the
- * close and then EOF, and wait (discarding input) for it to hang up. Closing
- * outright would reset the connection with its unread bytes and could
- * destroy our close frame in flight. */
+/* Once our last frame is out: FIN, so the peer sees our close and then EOF
+ * (RFC 6455 7.1.1: the server closes the TCP connection first). The socket
+ * itself stays open, discarding input, until the peer hangs up or
+ * close_timeout passes: closing it with unread bytes would reset the
+ * connection and could destroy our close frame in flight. */
 void be_ws_half_close(struct bm_ws *ws)
 {
     if (!ws->shut_wr_pending || ws->c->closed || be_conn_pending(ws->c))
@@ -448,16 +443,28 @@ void be_ws_half_close(struct bm_ws *ws)
     shutdown(ws->c->fd, SHUT_WR);
 }
 
+/* Failing the connection (RFC 6455 7.1.7): our close frame, then at once
+ * the TCP close above. The peer's answer is not awaited, it may never come:
+ * its close frame may be the very one that failed (an invalid code or
+ * reason), or after a framing error it can no longer be found. */
 void be_ws_fail(struct bm_ws *ws, unsigned code, const char *reason)
 {
     if (ws->state != BE_WS_OPEN)
         return;
     bx_log_info("%s: WebSocket session %llu failed: %u %s", ws->c->client_str,
                 (unsigned long long)ws->id, code, reason ? reason : "");
-    if (be_ws_parser_failed(&ws->p))
-        ws->shut_wr_pending = true;
+    ws->shut_wr_pending = true;
     start_close(ws, code, reason);
+    if (ws->c->closed)
+        return;
+    ws->state = BE_WS_CLOSED;
     report_close(ws, code, reason, reason ? strlen(reason) : 0);
+    if (ws->c->closed)
+        return;
+    if (ws->read_paused) {
+        ws->read_paused = false; /* read on, to see the peer hang up */
+        be_conn_want_read(ws->c, true);
+    }
     be_ws_half_close(ws);
 }
 

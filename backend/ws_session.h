@@ -115,6 +115,9 @@ void be_ws_queue_control(struct bm_ws *ws, int opcode, const void *data, size_t 
  * the producer. Called when the connection queue empties. */
 void be_ws_on_writable(struct bm_ws *ws);
 void be_ws_send_free(struct bm_ws *ws);
+/* Forgets the frames waiting behind the connection queue (and any producer):
+ * a close frame was queued, no data frame may follow it. */
+void be_ws_drop_backlog(struct bm_ws *ws);
 /* Bytes queued in the connection and the backlog. */
 size_t be_ws_pending_bytes(const struct bm_ws *ws);
 

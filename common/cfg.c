@@ -359,6 +359,56 @@ static int parse_size(const char *s, int64_t *out)
     return 0;
 }
 
+/* Multiplier to milliseconds of a duration's unit: "ms", "s", "m", "h", "d". */
+static double duration_unit(const char *u)
+{
+    static const struct { const char *name; double ms; } units[] = {
+        {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000},
+    };
+    for (size_t i = 0; i < sizeof units / sizeof *units; i++)
+        if (strcmp(u, units[i].name) == 0)
+            return units[i].ms;
+    return 0;
+}
+
+int bx_cfg_duration_ms(const config_setting_t *s, double *ms)
+{
+    int t = config_setting_type(s);
+    if (is_int(s)) {
+        *ms = (double)config_setting_get_int64(s) * 1000.0;
+        return 0;
+    }
+    if (t == CONFIG_TYPE_FLOAT) {
+        *ms = config_setting_get_float(s) * 1000.0;
+        return 0;
+    }
+    if (t != CONFIG_TYPE_STRING)
+        return -1;
+    const char *str = config_setting_get_string(s);
+    char *end;
+    errno = 0;
+    double n = strtod(str, &end);
+    /* digits first: no "inf", "nan", hex or leading blanks */
+    if (errno || end == str || !isdigit((unsigned char)*str) || n < 0)
+        return -1;
+    double mul = duration_unit(end);
+    if (mul == 0)
+        return -1;
+    *ms = n * mul;
+    return 0;
+}
+
+int bx_cfg_size(const config_setting_t *s, int64_t *bytes)
+{
+    if (is_int(s)) {
+        *bytes = config_setting_get_int64(s);
+        return 0;
+    }
+    if (config_setting_type(s) != CONFIG_TYPE_STRING)
+        return -1;
+    return parse_size(config_setting_get_string(s), bytes);
+}
+
 static int tls_version(const char *name)
 {
     if (strcmp(name, "TLSv1.2") == 0)
@@ -453,16 +503,11 @@ static void parse_strv(const struct val *v)
 
 static void parse_duration(const struct val *v)
 {
-    double secs;
-    if (is_int(v->s))
-        secs = (double)config_setting_get_int64(v->s);
-    else if (config_setting_type(v->s) == CONFIG_TYPE_FLOAT)
-        secs = config_setting_get_float(v->s);
-    else {
-        bad(v, "must be a number of seconds");
+    double ms;
+    if (bx_cfg_duration_ms(v->s, &ms) == -1) {
+        bad(v, "%s", BX_CFG_DURATION_HINT);
         return;
     }
-    double ms = secs * 1000.0;
     if (ms < (double)v->f->min || ms > (double)v->f->max) {
         bad(v, "must be %g-%g seconds", (double)v->f->min / 1000.0, (double)v->f->max / 1000.0);
         return;
@@ -473,11 +518,8 @@ static void parse_duration(const struct val *v)
 static void parse_size_field(const struct val *v)
 {
     int64_t n;
-    if (is_int(v->s))
-        n = config_setting_get_int64(v->s);
-    else if (config_setting_type(v->s) != CONFIG_TYPE_STRING ||
-             parse_size(config_setting_get_string(v->s), &n) == -1) {
-        bad(v, "must be a size in bytes, like 65536 or \"64K\", \"16M\", \"1G\"");
+    if (bx_cfg_size(v->s, &n) == -1) {
+        bad(v, "%s", BX_CFG_SIZE_HINT);
         return;
     }
     if (n < v->f->min || n > v->f->max) {

@@ -156,6 +156,20 @@ char *bx_config_path(struct bx_config *c, const char *p);
 /* Duplicates into the arena (modules use it to keep strings for the config's life). */
 char *bx_config_strdup(struct bx_config *c, const char *s);
 
+/* The value types of the schema, for settings outside it (the modules'
+ * blocks, backend/modset.c), so a module's durations and sizes read as the
+ * core's do.
+ * A duration: seconds as an integer or a decimal number (30, 0.5), or a
+ * string with a unit: "500ms", "30s", "5m", "1h", "1d". A size: bytes as an
+ * integer, or a string with a suffix of powers of 1024: "64K", "16M", "1G"
+ * (a "B" may follow). 0, or -1 when the value has another type or form (the
+ * hints below say what is expected); ranges are the caller's. */
+int bx_cfg_duration_ms(const config_setting_t *s, double *ms);
+int bx_cfg_size(const config_setting_t *s, int64_t *bytes);
+#define BX_CFG_DURATION_HINT \
+    "must be a duration: seconds like 30 or 0.5, or a string like \"500ms\", \"30s\", \"5m\""
+#define BX_CFG_SIZE_HINT "must be a size in bytes, like 65536 or \"64K\", \"16M\", \"1G\""
+
 /* Looks up a vhost by name or alias, case-insensitively; NULL if none. */
 const struct bx_vhost *bx_config_find_vhost(const struct bx_config *c, const char *host,
                                             size_t len);

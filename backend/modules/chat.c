@@ -11,14 +11,17 @@
  *   {"type":"message","room":..,"nick":..,"text":..}
  *   {"type":"renamed","room":..,"nick":..,"old":..}  {"type":"error","error":..}
  * Rooms reach every worker of the backend (bm_publish). Settings: the
- * WebSocket options, plus slow_policy = "skip" (default) or "drop", and
- * origins (see chat_accept: same-origin by default). */
+ * WebSocket options, plus slow_policy = "skip" (default) or "drop", origins
+ * (see chat_accept: same-origin by default) and json_ping (answer the
+ * PageCamel keep-alive {"type":"PING"} with {"type":"PING"}; off by default). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <bactrian/module.h>
+
+#include "backend/modules/json.h"
 
 #define NICK_MAX 32
 #define ROOM_MAX 64
@@ -28,190 +31,13 @@ struct chat {
     struct bm_ws_options o;
     enum bm_slow_policy policy;
     const char *const *origins;      /* NULL = same-origin */
+    bool json_ping;                  /* answer {"type":"PING"} */
 };
 
 struct member {
     char nick[NICK_MAX + 1];
     char room[ROOM_MAX + 1];
 };
-
-/* ---- a small JSON reader for flat objects of strings ---------------------------- */
-
-struct field {
-    const char *key;
-    char *out;
-    size_t outlen;
-    bool found;
-};
-
-static const char *skip_ws(const char *p, const char *e)
-{
-    while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-        p++;
-    return p;
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
-        return (c | 0x20) - 'a' + 10;
-    return -1;
-}
-
-static size_t put_utf8(char *o, unsigned cp)
-{
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xc0 | cp >> 6);
-        o[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xe0 | cp >> 12);
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        o[2] = (char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    o[0] = (char)(0xf0 | cp >> 18);
-    o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-    o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    o[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
-}
-
-static int read_hex4(const char *p, const char *e, unsigned *v)
-{
-    if (e - p < 4)
-        return -1;
-    *v = 0;
-    for (int i = 0; i < 4; i++) {
-        int h = hexval(p[i]);
-        if (h < 0)
-            return -1;
-        *v = *v << 4 | (unsigned)h;
-    }
-    return 0;
-}
-
-/* Reads a JSON string at p (after the quote) into out (NUL-terminated; NULL
- * = skip). Returns the position after the closing quote, or NULL. */
-static const char *read_string(const char *p, const char *e, char *out, size_t outlen)
-{
-    size_t n = 0;
-    while (p < e && *p != '"') {
-        char tmp[4];
-        size_t k = 1;
-        if ((unsigned char)*p < 0x20)
-            return NULL;
-        if (*p == '\\') {
-            if (++p >= e)
-                return NULL;
-            switch (*p) {
-            case '"': case '\\': case '/': tmp[0] = *p; break;
-            case 'b': tmp[0] = '\b'; break;
-            case 'f': tmp[0] = '\f'; break;
-            case 'n': tmp[0] = '\n'; break;
-            case 'r': tmp[0] = '\r'; break;
-            case 't': tmp[0] = '\t'; break;
-            case 'u': {
-                unsigned cp, lo;
-                if (read_hex4(p + 1, e, &cp) < 0)
-                    return NULL;
-                p += 4;
-                if (cp >= 0xd800 && cp < 0xdc00) {
-                    if (e - p < 7 || p[1] != '\\' || p[2] != 'u' || read_hex4(p + 3, e, &lo) < 0 ||
-                        lo < 0xdc00 || lo > 0xdfff)
-                        return NULL;
-                    cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-                    p += 6;
-                } else if (cp >= 0xdc00 && cp <= 0xdfff) {
-                    return NULL;
-                }
-                k = put_utf8(tmp, cp);
-                break;
-            }
-            default:
-                return NULL;
-            }
-            p++;
-        } else {
-            tmp[0] = *p++;
-        }
-        if (out) {
-            if (n + k >= outlen)
-                return NULL; /* too long for the field */
-            memcpy(out + n, tmp, k);
-        }
-        n += k;
-    }
-    if (p >= e)
-        return NULL;
-    if (out)
-        out[n] = 0;
-    return p + 1;
-}
-
-/* Skips a non-string scalar (number, true, false, null). */
-static const char *skip_scalar(const char *p, const char *e)
-{
-    const char *s = p;
-    while (p < e && *p != ',' && *p != '}' && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
-        p++;
-    return p > s ? p : NULL;
-}
-
-/* Parses {"k":"v",...}; fills the requested string fields. Nested values
- * are refused (the protocol has none). 0 or -1. */
-static int parse_object(const char *p, size_t len, struct field *f, size_t nf)
-{
-    const char *e = p + len;
-    p = skip_ws(p, e);
-    if (p >= e || *p++ != '{')
-        return -1;
-    p = skip_ws(p, e);
-    if (p < e && *p == '}')
-        return skip_ws(p + 1, e) == e ? 0 : -1;
-    for (;;) {
-        char key[32];
-        p = skip_ws(p, e);
-        if (p >= e || *p++ != '"' || !(p = read_string(p, e, key, sizeof(key))))
-            return -1;
-        p = skip_ws(p, e);
-        if (p >= e || *p++ != ':')
-            return -1;
-        p = skip_ws(p, e);
-        if (p >= e)
-            return -1;
-        struct field *target = NULL;
-        for (size_t i = 0; i < nf; i++)
-            if (!strcmp(f[i].key, key))
-                target = &f[i];
-        if (*p == '"') {
-            p = read_string(p + 1, e, target ? target->out : NULL, target ? target->outlen : 0);
-            if (!p)
-                return -1;
-            if (target)
-                target->found = true;
-        } else if (*p == '{' || *p == '[') {
-            return -1;
-        } else if (!(p = skip_scalar(p, e))) {
-            return -1;
-        }
-        p = skip_ws(p, e);
-        if (p < e && *p == ',') {
-            p++;
-            continue;
-        }
-        if (p < e && *p == '}')
-            return skip_ws(p + 1, e) == e ? 0 : -1;
-        return -1;
-    }
-}
 
 /* Appends s as it is. Like json_str, counts on past olen, so one check at the end
  * tells whether it all fit. */
@@ -330,13 +156,17 @@ static void chat_text(struct bm_ws *ws, const char *data, size_t len, void *inst
     struct chat *chat = inst;
     struct member *m = bm_ws_get_data(ws);
     char type[16] = "", room[ROOM_MAX + 1] = "", nick[NICK_MAX + 1] = "", text[TEXT_MAX + 1] = "";
-    struct field f[] = {
+    struct json_field f[] = {
         { "type", type, sizeof(type), false }, { "room", room, sizeof(room), false },
         { "nick", nick, sizeof(nick), false }, { "text", text, sizeof(text), false },
     };
     if (!m)
         return;
-    if (parse_object(data, len, f, 4) < 0) {
+    if (chat->json_ping && json_is_ping(data, len)) {
+        bm_ws_send(ws, BM_WS_TEXT, JSON_PING, sizeof(JSON_PING) - 1);
+        return;
+    }
+    if (json_parse_object(data, len, f, 4) < 0) {
         error_to(ws, "expected a JSON object with string fields (text up to 4096 bytes)");
         return;
     }
@@ -419,6 +249,7 @@ static int chat_init(struct bm_conf *c, void **inst)
         bm_conf_error(c, "slow_policy", "must be \"skip\" or \"drop\"");
     if (!bm_conf_strings(c, "origins", NULL, &chat->origins))
         chat->origins = NULL;
+    chat->json_ping = bm_conf_bool(c, "json_ping", false);
     *inst = chat;
     return 0;
 }

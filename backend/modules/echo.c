@@ -2,18 +2,23 @@
 /* echo: every WebSocket text and binary message comes back unchanged, with
  * the same opcode; the WebSocket conformance target. Settings besides the
  * WebSocket options: "greeting" (sent on open, off by default), "origins"
- * (allowed Origin values; absent = any, a browser from elsewhere gets 403)
- * and "subprotocols" (the server's choices, in its order of preference).
+ * (allowed Origin values; absent = any, a browser from elsewhere gets 403),
+ * "subprotocols" (the server's choices, in its order of preference) and
+ * "json_ping" (the PageCamel keep-alive: a JSON {"type":"PING"} is answered
+ * with {"type":"PING"}, not echoed as sent; off by default).
  * Plain HTTP requests to the mount get 400: it is a WebSocket endpoint only. */
 #include <stdlib.h>
 #include <string.h>
 
 #include <bactrian/module.h>
 
+#include "backend/modules/json.h"
+
 struct echo {
     struct bm_ws_options o;
     const char *const *origins;      /* NULL = any */
     const char *const *subprotocols; /* NULL = none */
+    bool json_ping;                  /* answer {"type":"PING"} */
 };
 
 static int echo_init(struct bm_conf *c, void **inst)
@@ -26,6 +31,7 @@ static int echo_init(struct bm_conf *c, void **inst)
         e->origins = NULL;
     if (!bm_conf_strings(c, "subprotocols", NULL, &e->subprotocols))
         e->subprotocols = NULL;
+    e->json_ping = bm_conf_bool(c, "json_ping", false);
     *inst = e;
     return 0;
 }
@@ -78,8 +84,11 @@ static void echo_open(struct bm_ws *ws, void *inst)
 
 static void echo_text(struct bm_ws *ws, const char *data, size_t len, void *inst)
 {
-    (void)inst;
-    bm_ws_send(ws, BM_WS_TEXT, data, len);
+    const struct echo *e = inst;
+    if (e->json_ping && json_is_ping(data, len))
+        bm_ws_send(ws, BM_WS_TEXT, JSON_PING, sizeof(JSON_PING) - 1);
+    else
+        bm_ws_send(ws, BM_WS_TEXT, data, len);
 }
 
 static void echo_binary(struct bm_ws *ws, const void *data, size_t len, void *inst)

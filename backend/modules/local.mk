@@ -30,9 +30,11 @@ backend-modules-dir:
 
 # WebSocket modules: echo (the conformance target) and chat (rooms over pub/sub).
 module_LTLIBRARIES += backend/modules/echo.la
-backend_modules_echo_la_SOURCES = backend/modules/echo.c
+backend_modules_echo_la_SOURCES = backend/modules/echo.c \
+	backend/modules/json.c backend/modules/json.h
 backend_modules_echo_la_LDFLAGS = $(BM_LDFLAGS)
 
 module_LTLIBRARIES += backend/modules/chat.la
-backend_modules_chat_la_SOURCES = backend/modules/chat.c
+backend_modules_chat_la_SOURCES = backend/modules/chat.c \
+	backend/modules/json.c backend/modules/json.h
 backend_modules_chat_la_LDFLAGS = $(BM_LDFLAGS)

@@ -138,6 +138,19 @@ size_t bm_conf_strings(struct bm_conf *c, const char *name, const char *const *d
                        const char *const **out);
 bool bm_conf_has(struct bm_conf *c, const char *name);
 
+/* ---- typed settings (init only): the core's durations and sizes ----
+ * Values read as the core's own settings do (bactrian.conf(5), "Values"):
+ * a duration is seconds, 30 or 0.5, or a string with a unit, "500ms", "30s",
+ * "5m", "1h", "1d"; a size is bytes, 65536, or "64K", "16M", "1G". *out gets
+ * the value (milliseconds / bytes) when it is within [min, max], def when the
+ * key is absent; 0 then. A value of another form or out of range is reported
+ * like bm_conf_error, naming the module and its mount, *out gets def and -1
+ * is returned. (As nginx's ngx_conf_set_msec_slot and size_slot.) */
+int bm_conf_duration_ms(struct bm_conf *c, const char *name, uint64_t def, uint64_t min,
+                        uint64_t max, uint64_t *out);
+int bm_conf_size(struct bm_conf *c, const char *name, uint64_t def, uint64_t min, uint64_t max,
+                 uint64_t *out);
+
 /* Confinement (doc/modules.md): a worker runs confined after every
  * worker_init, and may then open files for reading only beneath the paths
  * that modules declared. Call from worker_init with a directory or a file;
@@ -344,8 +357,9 @@ struct bm_ws_handlers {
  * and the module's own per-session state, which only the module can write
  * and read back. A session moves while it is open (not closing), between
  * two messages it sends and two frames it receives (an uncompressed
- * fragmented message goes along; a compressed one is waited for). The new worker finds the session's mount by
- * module name, vhost and path in its configuration; a mount that is gone, or
+ * fragmented message goes along; a compressed one is waited for). The new
+ * worker finds the session's mount by module name, vhost and path in its
+ * configuration; a mount that is gone, or
  * whose module has no hooks, keeps today's behaviour: its sessions stay in
  * the old worker, which drains them (1001 shortly before shutdown_timeout).
  *

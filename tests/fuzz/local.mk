@@ -8,11 +8,11 @@ EXTRA_DIST += tests/fuzz/fuzz_proxy.c tests/fuzz/fuzz_http1.c tests/fuzz/fuzz_ws
 	tests/fuzz/fuzz_utf8.c tests/fuzz/fuzz_tlsrec.c tests/fuzz/README.md \
 	tests/fuzz/fuzz_ws_deflate.c tests/fuzz/fuzz_ws_handshake.c tests/fuzz/fuzz_range.c \
 	tests/fuzz/ws_handshake.dict tests/fuzz/ws_deflate.dict tests/fuzz/range.dict \
-	tests/fuzz/http1.dict tests/fuzz/fuzz_ws_handoff.c
+	tests/fuzz/http1.dict tests/fuzz/fuzz_json.c tests/fuzz/fuzz_ws_handoff.c
 if FUZZ
 FUZZERS = tests/fuzz/fuzz_proxy tests/fuzz/fuzz_http1 tests/fuzz/fuzz_ws_frame tests/fuzz/fuzz_utf8 \
 	tests/fuzz/fuzz_tlsrec tests/fuzz/fuzz_ws_deflate tests/fuzz/fuzz_ws_handshake \
-	tests/fuzz/fuzz_range tests/fuzz/fuzz_ws_handoff
+	tests/fuzz/fuzz_range tests/fuzz/fuzz_json tests/fuzz/fuzz_ws_handoff
 noinst_PROGRAMS += $(FUZZERS)
 FUZZ_LDADD = common/libcommon.la $(OPENSSL_LIBS) $(ZLIB_LIBS) $(LIBCONFIG_LIBS) $(LIBSECCOMP_LIBS)
 tests_fuzz_fuzz_proxy_SOURCES = tests/fuzz/fuzz_proxy.c
@@ -44,6 +44,11 @@ tests_fuzz_fuzz_range_SOURCES = tests/fuzz/fuzz_range.c backend/modules/range.c
 tests_fuzz_fuzz_range_CFLAGS = $(AM_CFLAGS)
 tests_fuzz_fuzz_range_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_range_LDADD = $(FUZZ_LDADD)
+tests_fuzz_fuzz_json_SOURCES = tests/fuzz/fuzz_json.c backend/modules/json.c
+# own object names: json.c is also built with libtool into echo.la and chat.la
+tests_fuzz_fuzz_json_CFLAGS = $(AM_CFLAGS)
+tests_fuzz_fuzz_json_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_json_LDADD = $(FUZZ_LDADD)
 
 FUZZ_SECONDS = 60
 fuzz-smoke: $(FUZZERS)

@@ -11,8 +11,10 @@ import harness
 
 TEST_MODS = os.path.join(harness.BUILDDIR, "tests", "modules", ".libs")
 MODS = [
-    {"module": "requesttest", "path": "/req", "flag": 7},
+    {"module": "requesttest", "path": "/req", "flag": 7, "wait": 0.5, "limit": "64K"},
     {"module": "requesttest", "path": "/other", "vhost": "alt.localhost"},
+    {"module": "requesttest", "path": "/s", "wait": "30s", "limit": 100},
+    {"module": "requesttest", "path": "/ms", "wait": "250ms", "limit": "1M"},
     {"module": "asynctest", "path": "/async"},
 ]
 
@@ -86,6 +88,40 @@ def test_mount_settings():
     assert d["mount"] == "/req" and d["vhost"] == "*" and d["flag"] == "1 7", d
     _, d = dump(request(b"GET /other HTTP/1.1\r\nHost: alt.localhost\r\nConnection: close\r\n\r\n"))
     assert d["mount"] == "/other" and d["vhost"] == "alt.localhost" and d["flag"] == "0 -1", d
+
+
+def test_typed_settings():
+    """bm_conf_duration_ms / bm_conf_size read what the core's settings take."""
+    want = {"/req": ("500 0", "65536 0"), "/other": ("1500 0", "4096 0"),
+            "/s": ("30000 0", "100 0"), "/ms": ("250 0", "1048576 0")}
+    for path, (wait, limit) in want.items():
+        host = "alt.localhost" if path == "/other" else "x"
+        _, d = dump(request(b"GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % (
+            path.encode(), host.encode())))
+        assert (d["wait"], d["limit"]) == (wait, limit), (path, d)
+
+
+def test_typed_settings_errors():
+    """Out of range or of the wrong form: -t fails with file, line, module,
+    mount and key, one line each."""
+    bad = [{"module": "requesttest", "path": "/a", "wait": 61},
+           {"module": "requesttest", "path": "/b", "limit": "12Q"},
+           {"module": "requesttest", "path": "/c", "wait": "soon", "limit": 0}]
+    with harness.Stack(backend=False, modules=bad, backend_opts={"module_dir": TEST_MODS}) as s:
+        r = harness.subprocess.run([harness.BACKEND, "-t", "-c", s.config_path],
+                                   capture_output=True, text=True, timeout=30)
+    out = r.stdout + r.stderr
+    assert r.returncode != 0, out
+    conf = s.config_path
+    for want in (
+            "setting 'backend.modules.[0].wait': must be 0-60 seconds (module requesttest on /a)",
+            "setting 'backend.modules.[1].limit': must be a size in bytes, like 65536 or "
+            "\"64K\", \"16M\", \"1G\" (module requesttest on /b)",
+            "setting 'backend.modules.[2].wait': must be a duration",
+            "setting 'backend.modules.[2].limit': must be 1-1073741824 bytes "
+            "(module requesttest on /c)"):
+        assert want in out, "%r not in:\n%s" % (want, out)
+    assert out.count(conf + ":") >= 4, out
 
 
 def test_request_slot_watch_update_clock():

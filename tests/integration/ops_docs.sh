@@ -34,7 +34,7 @@ done
 MAN="$S/doc/bactrian.conf.5.in"
 keys_of() {  # file: the string keys of its bm_conf_* reads, calls spanning lines too
     tr '\n' ' ' <"$1" |
-        grep -oE 'bm_conf_(string|path|int|bool|strings|has) *\( *[a-z_]+ *, *"[a-z_0-9]+"' |
+        grep -oE 'bm_conf_(string|path|int|bool|strings|has|duration_ms|size) *\( *[a-z_]+ *, *"[a-z_0-9]+"' |
         sed 's/.*"\(.*\)"/\1/' | sort -u
 }
 section() {  # title: the man page lines from ".SS title" to the next section

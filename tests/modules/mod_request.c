@@ -4,6 +4,9 @@
  * Every request gets a streamed text/plain dump, one "key=value" per line:
  *   mount, vhost, flag   bm_conf_mount_path, bm_conf_vhost, bm_conf_has("flag")
  *                        and bm_conf_int("flag") (read in init)
+ *   wait, limit          bm_conf_duration_ms("wait", def 1500, 0..60 s) and
+ *                        bm_conf_size("limit", def 4096, 1..1 GiB) with their
+ *                        return values: "ms rc", "bytes rc"
  *   method, target, minor, headers, h (one per header, "Name: value")
  *   family, addrlen      bm_client_addr
  *   started_before       bm_response_started before the response began (0)
@@ -22,6 +25,8 @@ struct inst {
     const char *mount, *vhost;
     bool has_flag;
     long long flag;
+    uint64_t wait_ms, limit;
+    int wait_rc, limit_rc;
 };
 
 static int r_init(struct bm_conf *c, void **out)
@@ -33,6 +38,8 @@ static int r_init(struct bm_conf *c, void **out)
     i->vhost = bm_conf_vhost(c);
     i->has_flag = bm_conf_has(c, "flag");
     i->flag = bm_conf_int(c, "flag", -1);
+    i->wait_rc = bm_conf_duration_ms(c, "wait", 1500, 0, 60000, &i->wait_ms);
+    i->limit_rc = bm_conf_size(c, "limit", 4096, 1, UINT64_C(1) << 30, &i->limit);
     *out = i;
     return 0;
 }
@@ -63,6 +70,8 @@ static int r_handle(struct bm_request *r, void *inst)
     bm_stream_begin(r);
     size_t pending = bm_pending(r);
     line(r, "mount=%s\nvhost=%s\nflag=%d %lld\n", i->mount, i->vhost, i->has_flag, i->flag);
+    line(r, "wait=%llu %d\nlimit=%llu %d\n", (unsigned long long)i->wait_ms, i->wait_rc,
+         (unsigned long long)i->limit, i->limit_rc);
     line(r, "method=%s\ntarget=%s\nminor=%d\n", bm_method(r), bm_target(r), bm_http_minor(r));
     size_t n = bm_header_count(r);
     line(r, "headers=%zu\n", n);

@@ -9,6 +9,7 @@
 Suite *suite_http1(void);
 Suite *suite_router(void);
 Suite *suite_range(void);
+Suite *suite_json(void);
 Suite *suite_crashrec(void);
 Suite *suite_ws_frame(void);
 Suite *suite_ws_utf8(void);
@@ -23,6 +24,7 @@ int main(void)
     SRunner *sr = srunner_create(suite_http1());
     srunner_add_suite(sr, suite_router());
     srunner_add_suite(sr, suite_range());
+    srunner_add_suite(sr, suite_json());
     srunner_add_suite(sr, suite_crashrec());
     srunner_add_suite(sr, suite_ws_frame());
     srunner_add_suite(sr, suite_ws_utf8());

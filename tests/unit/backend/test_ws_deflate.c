@@ -313,6 +313,30 @@ START_TEST(test_answer_too_long_declined)
 }
 END_TEST
 
+/* Big messages that do not shrink are sent uncompressed (the probe), the
+ * others are compressed: random bytes, text, and random bytes with a
+ * compressible middle (one sample that shrinks is enough to compress). */
+START_TEST(test_incompressible_probe)
+{
+    size_t n = 256 * 1024;
+    uint8_t *p = malloc(n);
+    ck_assert_ptr_nonnull(p);
+    uint32_t x = 2463534242u;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+        p[i] = (uint8_t)x;
+    }
+    ck_assert(be_ws_incompressible(p, n));
+    ck_assert(!be_ws_incompressible(p, BE_WS_PROBE_MIN - 1)); /* too small to probe */
+    memset(p + n / 2 - 4096, 'a', 8192);
+    ck_assert(!be_ws_incompressible(p, n));
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)("hello world "[i % 12]);
+    ck_assert(!be_ws_incompressible(p, n));
+    free(p);
+}
+END_TEST
+
 Suite *suite_ws_deflate(void);
 Suite *suite_ws_deflate(void)
 {
@@ -326,6 +350,7 @@ Suite *suite_ws_deflate(void)
     tcase_add_test(tc, test_round_trips);
     tcase_add_test(tc, test_zip_bomb_and_garbage);
     tcase_add_test(tc, test_mem_figures);
+    tcase_add_test(tc, test_incompressible_probe);
     suite_add_tcase(s, tc);
     return s;
 }

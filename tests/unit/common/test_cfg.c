@@ -159,7 +159,38 @@ START_TEST(wrong_types)
     expect_error("backend: { socket = \"s\"; max_body_size = \"12Q\"; };\n", 0,
                  "1: setting 'backend.max_body_size': must be a size in bytes, like 65536 or \"64K\", \"16M\", \"1G\"");
     expect_error("backend: { socket = \"s\"; idle_timeout = \"long\"; };\n", 0,
-                 "1: setting 'backend.idle_timeout': must be a number of seconds");
+                 "1: setting 'backend.idle_timeout': " BX_CFG_DURATION_HINT);
+}
+END_TEST
+
+/* Durations and sizes in every form the core takes (the modules read theirs
+ * with the same parsers: bm_conf_duration_ms, bm_conf_size). */
+START_TEST(duration_and_size_forms)
+{
+    static const struct { const char *v; int ms; } durs[] = {
+        {"90", 90000}, {"2.5", 2500}, {"\"90s\"", 90000}, {"\"500ms\"", 500},
+        {"\"1.5m\"", 90000}, {"\"1h\"", 3600000}, {"\"0.5s\"", 500},
+    };
+    for (size_t i = 0; i < sizeof durs / sizeof *durs; i++) {
+        char text[200];
+        snprintf(text, sizeof text, "backend: { socket = \"s\"; idle_timeout = %s; };\n", durs[i].v);
+        ck_assert_msg(load(text, 0) == 0, "%s: %s", durs[i].v, errors ? errors : "");
+        ck_assert_int_eq(cfg.be.idle_timeout_ms, durs[i].ms);
+        bx_config_free(&cfg);
+    }
+    static const char *const bad_durs[] = {"\"30x\"", "\"s\"", "\" 30s\"", "\"inf\"",
+                                           "\"-1s\"", "\"30\"", "true"};
+    for (size_t i = 0; i < sizeof bad_durs / sizeof *bad_durs; i++) {
+        char text[200];
+        snprintf(text, sizeof text, "backend: { socket = \"s\"; idle_timeout = %s; };\n",
+                 bad_durs[i]);
+        expect_error(text, 0, "1: setting 'backend.idle_timeout': " BX_CFG_DURATION_HINT);
+    }
+    ck_assert_int_eq(load("backend: { socket = \"s\"; max_body_size = \"64KB\"; };\n", 0), 0);
+    ck_assert_int_eq(cfg.be.max_body_size, 65536);
+    bx_config_free(&cfg);
+    ck_assert_int_eq(load("backend: { socket = \"s\"; max_body_size = \"2M\"; };\n", 0), 0);
+    ck_assert_int_eq(cfg.be.max_body_size, 2 << 20);
 }
 END_TEST
 
@@ -347,6 +378,7 @@ Suite *suite_config(void)
     tcase_add_test(tc, port_out_of_range);
     tcase_add_test(tc, wrong_types);
     tcase_add_test(tc, bad_values);
+    tcase_add_test(tc, duration_and_size_forms);
     tcase_add_test(tc, required_settings);
     tcase_add_test(tc, relations_between_settings);
     tcase_add_test(tc, vhost_names_unique);
