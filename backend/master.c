@@ -9,12 +9,18 @@
  * errors are logged. Otherwise listeners that did not change are kept (same
  * descriptors), new ones are bound, a new generation of workers is forked,
  * and the old workers get TERM: they stop accepting, finish what they serve
- * and exit (after shutdown_timeout at the latest). */
+ * and exit (after shutdown_timeout at the latest).
+ *
+ * The supervision itself (signals, reaping, the stop and its deadline, the
+ * worker table with its back-off, listener reuse) is common/supervise.h and
+ * common/listeners.h, shared with the frontend master; what is here is the
+ * backend's policy: modules, generations, the life pipe, the crash records. */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,24 +38,23 @@
 #include "common/cli.h"
 #include "common/cfg.h"
 #include "common/daemon.h"
+#include "common/listeners.h"
 #include "common/log.h"
 #include "common/net.h"
 #include "common/pidfile.h"
 #include "common/proc.h"
 #include "common/sandbox.h"
+#include "common/supervise.h"
 #include "common/xalloc.h"
 
 #define RESPAWN_MIN_UPTIME_MS 2000
 #define RESPAWN_MAX_DELAY_MS 10000
+#define QUIT_GRACE_MS 2000     /* SIGQUIT: workers get this long before SIGKILL */
+#define STOP_EXTRA_MS 2000     /* TERM: shutdown_timeout plus this */
+#define KILL_AGAIN_MS 60000    /* a stop still overdue: SIGKILL again after this */
+#define TCP_WAIT_MS 1000       /* a port orphans still hold, retried this long */
 
 #define STATS_SLOTS 2048
-
-struct worker_slot {
-    pid_t pid;
-    int stats_slot;
-    uint64_t restart_at_ms; /* when pid == 0: earliest restart */
-    struct bx_backoff backoff;
-};
 
 /* What one generation of workers runs with. */
 struct gen {
@@ -57,8 +62,7 @@ struct gen {
     bool cfg_owned;             /* loaded by a reload (else main() owns it) */
     struct be_modset mods;
     struct be_listeners ls;
-    struct worker_slot *w;
-    int n;
+    struct bx_children w;       /* tag: the worker's stats slot */
     struct mount_health *health; /* one per mount of mods */
 };
 
@@ -73,14 +77,12 @@ struct mount_health {
 struct master {
     const struct bx_cli *cli;
     struct gen g;
-    struct worker_slot *old;  /* workers of earlier generations, draining */
-    int nold;
-    int sigfd, pidfd;
+    struct bx_children old;   /* workers of earlier generations, draining */
+    struct bx_sv sv;          /* signals, reaping, the stop */
+    int pidfd;
     int life_w;               /* write end of the life pipe: only we hold it */
     int life_r;               /* read end: workers watch it for EOF */
     char *pid_file;
-    bool stopping;
-    uint64_t stop_deadline;
 };
 
 /* The pid file lock proves that no other master runs: then a socket path
@@ -89,6 +91,15 @@ struct master {
 static bool have_lock;
 
 static bool slot_used[STATS_SLOTS];
+
+/* Out of memory in the master's own tables: as bx_xalloc does, abort. */
+static void must(int rc)
+{
+    if (rc == -1) {
+        bx_log_error("out of memory");
+        abort();
+    }
+}
 
 static int take_slot(void)
 {
@@ -103,6 +114,8 @@ static int take_slot(void)
 static void give_slot(int i)
 {
     size_t n;
+    if (i < 0)
+        return;
     be_stats_table(&n)[i].pid = 0;
     slot_used[i] = false;
 }
@@ -136,98 +149,95 @@ int be_master_check(struct bx_config *cfg)
     return rc;
 }
 
-static int bind_unix(struct bx_backend_conf *be, struct be_listener *out)
+/* The places the running generation's listeners are bound at (ls and the
+ * configuration they came from: the Unix socket first, then backend.listen
+ * in order), for listeners.h to reuse. *n: how many; NULL when none. */
+static struct bx_lheld *held_view(const struct be_listeners *ls, const struct bx_backend_conf *be,
+                                  size_t *n)
+{
+    *n = 0;
+    if (!ls || !be || !ls->n)
+        return NULL;
+    struct bx_lheld *h = bx_xcalloc(ls->n, sizeof *h);
+    size_t tcp = 0;
+    for (size_t i = 0; i < ls->n; i++) {
+        h[i].fd = ls->v[i].fd;
+        if (ls->v[i].unix_socket) {
+            h[i].at.path = be->socket;
+        } else if (tcp < be->nlisten) {
+            h[i].at.addr = be->listen[tcp].address;
+            h[i].at.port = be->listen[tcp].port;
+            tcp++;
+        } else {
+            h[i].fd = -1; /* cannot happen: one per backend.listen entry */
+        }
+    }
+    *n = ls->n;
+    return h;
+}
+
+/* The Unix socket: the running one when its path did not change (its mode
+ * is applied again), else bound anew. */
+static int open_unix(struct bx_backend_conf *be, const struct bx_lheld *held, size_t nheld,
+                     struct be_listener *out)
 {
     char err[BX_ERRLEN];
-    uid_t uid;
-    gid_t gid;
-    if (bx_lookup_user(be->socket_owner, be->socket_group, &uid, &gid, err, sizeof err) == -1) {
+    struct bx_lbind how = {.backlog = 1024, .mode = be->socket_mode, .replace = have_lock};
+    if (bx_lookup_user(be->socket_owner, be->socket_group, &how.uid, &how.gid, err,
+                       sizeof err) == -1) {
         bx_log_error("backend.socket_owner/socket_group: %s", err);
         return -1;
     }
-    int fd = bx_listen_unix(be->socket, be->socket_mode, uid, gid, 1024, have_lock, err,
-                            sizeof err);
+    struct bx_lplace at = {.path = be->socket};
+    bool reused;
+    int fd = bx_listener_open(held, nheld, &at, &how, &reused, err, sizeof err);
     if (fd == -1) {
         bx_log_error("%s", err);
         return -1;
     }
+    if (reused)
+        chmod(be->socket, (mode_t)be->socket_mode);
     *out = (struct be_listener){.fd = fd, .unix_socket = true,
                                 .proxy_protocol = be->socket_proxy_protocol};
     return 0;
 }
 
-/* Finds a listener of the previous generation bound to the same place and
- * takes its descriptor (old->fd becomes -1). */
-static int reuse_fd(struct be_listeners *old, const char *unix_path, const char *prev_path,
-                    const struct bx_backend_listen *l, const struct bx_backend_conf *prev)
-{
-    if (!old)
-        return -1;
-    size_t tcp = 0;
-    for (size_t i = 0; i < old->n; i++) {
-        struct be_listener *o = &old->v[i];
-        int fd = o->fd;
-        if (o->unix_socket) {
-            if (unix_path && prev_path && strcmp(unix_path, prev_path) == 0 && fd != -1) {
-                o->fd = -1;
-                return fd;
-            }
-            continue;
-        }
-        const struct bx_backend_listen *pl = &prev->listen[tcp++];
-        if (l && fd != -1 && pl->port == l->port && strcmp(pl->address, l->address) == 0) {
-            o->fd = -1;
-            return fd;
-        }
-    }
-    return -1;
-}
-
-/* Orphans of a killed master close their listeners as soon as they see the
- * life pipe's EOF, a few ms after the kill: a restart in that window waits for
- * them (1 s at most) instead of failing. */
-static int listen_tcp_retry(const struct bx_backend_listen *l, char *err, size_t errlen)
-{
-    for (int tries = 0;; tries++) {
-        int fd = bx_listen_tcp(l->address, l->port, 1024, err, errlen);
-        if (fd != -1 || !have_lock || errno != EADDRINUSE || tries >= 50)
-            return fd;
-        poll(NULL, 0, 20);
-    }
-}
-
-static int bind_listeners(struct bx_config *cfg, struct be_listeners *ls, struct be_listeners *old,
-                          const struct bx_backend_conf *prev)
+/* The listeners of cfg into ls, reusing those of the running generation
+ * (old, bound as prev says; NULL at start) by place. On failure what was
+ * opened stays in ls for the caller to close; the running one is untouched. */
+static int bind_listeners(struct bx_config *cfg, struct be_listeners *ls,
+                          const struct be_listeners *old, const struct bx_backend_conf *prev)
 {
     char err[BX_ERRLEN];
     struct bx_backend_conf *be = &cfg->be;
+    size_t nheld;
+    struct bx_lheld *held = held_view(old, prev, &nheld);
+    /* The lock proves no other master runs: a port orphans hold is theirs to let go. */
+    struct bx_lbind how = {.backlog = 1024, .wait_ms = have_lock ? TCP_WAIT_MS : 0,
+                           .step_ms = 20};
+    int rc = 0;
     ls->n = 0;
     ls->v = bx_xcalloc(be->nlisten + 1, sizeof *ls->v);
-    if (be->socket) {
-        int fd = reuse_fd(old, be->socket, prev ? prev->socket : NULL, NULL, prev);
-        if (fd != -1) {
-            ls->v[ls->n++] = (struct be_listener){.fd = fd, .unix_socket = true,
-                                                  .proxy_protocol = be->socket_proxy_protocol};
-            chmod(be->socket, (mode_t)be->socket_mode);
-        } else if (bind_unix(be, &ls->v[ls->n++]) == -1) {
-            ls->n--;
-            return -1;
-        }
-    }
-    for (size_t i = 0; i < be->nlisten; i++) {
+    if (be->socket && open_unix(be, held, nheld, &ls->v[ls->n]) == 0)
+        ls->n++;
+    else if (be->socket)
+        rc = -1;
+    for (size_t i = 0; i < be->nlisten && rc == 0; i++) {
         struct bx_backend_listen *l = &be->listen[i];
-        int fd = reuse_fd(old, NULL, NULL, l, prev);
-        if (fd == -1)
-            fd = listen_tcp_retry(l, err, sizeof err);
+        struct bx_lplace at = {.addr = l->address, .port = l->port};
+        bool reused;
+        int fd = bx_listener_open(held, nheld, &at, &how, &reused, err, sizeof err);
         if (fd == -1) {
             bx_log_error("backend.listen.[%zu]: %s", i, err);
-            return -1;
+            rc = -1;
+            break;
         }
         ls->v[ls->n++] = (struct be_listener){.fd = fd, .proxy_protocol = l->proxy_protocol,
                                               .proxy_from = l->proxy_from.v,
                                               .nproxy_from = l->proxy_from.n};
     }
-    return 0;
+    free(held);
+    return rc;
 }
 
 static void close_listeners(struct be_listeners *ls)
@@ -248,14 +258,17 @@ static void gen_free(struct gen *g)
         bx_config_free(g->cfg);
         free(g->cfg);
     }
-    free(g->w);
+    bx_children_free(&g->w);
     free(g->health);
     memset(g, 0, sizeof *g);
 }
 
-static pid_t spawn_worker(struct master *m, int index)
+/* bx_children_spawn_due's spawn: worker i of the running generation. */
+static pid_t spawn_worker(void *ctx, size_t i)
 {
+    struct master *m = ctx;
     struct gen *g = &m->g;
+    int index = (int)i;
     pid_t pid = fork();
     if (pid == -1) {
         bx_log_error("cannot fork worker %d: %s", index, strerror(errno));
@@ -264,19 +277,17 @@ static pid_t spawn_worker(struct master *m, int index)
     if (pid == 0) {
         /* first: a worker holding the write end would never see our death */
         close(m->life_w);
-        close(m->sigfd);
+        bx_sv_close(&m->sv);
         bx_signals_reset();
-        _exit(be_worker_run(g->cfg, &g->ls, &g->mods, index, g->w[index].stats_slot,
-                            m->life_r));
+        _exit(be_worker_run(g->cfg, &g->ls, &g->mods, index, g->w.v[i].tag, m->life_r));
     }
     return pid;
 }
 
-static void signal_workers(struct worker_slot *w, int n, int sig)
+static void signal_workers(struct master *m, int sig)
 {
-    for (int i = 0; i < n; i++)
-        if (w[i].pid > 0)
-            kill(w[i].pid, sig);
+    bx_children_signal(&m->g.w, sig);
+    bx_children_signal(&m->old, sig);
 }
 
 /* How a worker ended, naming the system call when seccomp killed it. */
@@ -290,18 +301,18 @@ static const char *exit_why(pid_t pid, int status, char *out, size_t outlen)
  * request and the signal, and backs the mount off after too many such crashes
  * in the window. True when the crash is the module's (the worker itself is
  * then respawned at once: the back-off is the mount's, not the worker's). */
-static bool note_crash(struct gen *g, int i, pid_t pid, int status)
+static bool note_crash(struct gen *g, size_t i, pid_t pid, int status)
 {
     size_t mount;
     char what[BE_ACT_TEXT + 1];
     char why[96];
     /* a signal, or an exit mid-callback (a sanitizer's report ends in exit(1)) */
-    if (!be_activity_take((size_t)g->w[i].stats_slot, be_generation, g->mods.n, &mount, what,
+    if (!be_activity_take((size_t)g->w.v[i].tag, be_generation, g->mods.n, &mount, what,
                           sizeof what) || status == 0)
         return false;
     const struct be_instance *in = &g->mods.v[mount];
     const struct bx_backend_conf *be = &g->cfg->be;
-    bx_log_error("worker %d (pid %ld) %s in module %s (%s, mount %s) serving %s", i, (long)pid,
+    bx_log_error("worker %zu (pid %ld) %s in module %s (%s, mount %s) serving %s", i, (long)pid,
                  exit_why(pid, status, why, sizeof why), in->mod->name, in->setting_path,
                  in->path, what);
     if (be->module_crash_limit == 0)
@@ -324,71 +335,65 @@ static bool note_crash(struct gen *g, int i, pid_t pid, int status)
     return true;
 }
 
-static void reaped_old(struct master *m, pid_t pid, int status)
+/* An old generation's worker ended: its stats slot is free again. */
+static bool reaped_old(struct master *m, pid_t pid, int status)
 {
     char why[96];
-    for (int i = 0; i < m->nold; i++) {
-        if (m->old[i].pid != pid)
-            continue;
-        m->old[i].pid = 0;
-        give_slot(m->old[i].stats_slot);
-        if (status != 0)
-            bx_log_warn("old worker (pid %ld) %s", (long)pid, exit_why(pid, status, why, sizeof why));
-    }
+    long i = bx_children_find(&m->old, pid);
+    if (i < 0)
+        return false;
+    m->old.v[i].pid = 0;
+    give_slot(m->old.v[i].tag);
+    if (status != 0)
+        bx_log_warn("old worker (pid %ld) %s", (long)pid, exit_why(pid, status, why, sizeof why));
+    bx_children_compact(&m->old);
+    return true;
 }
 
+/* A worker of the running generation ended: respawned after its back-off,
+ * at once when the crash was a module's (the mount is backed off instead). */
 static void reaped_current(struct master *m, pid_t pid, int status)
 {
     struct gen *g = &m->g;
     char why[96];
-    for (int i = 0; i < g->n; i++) {
-        if (g->w[i].pid != pid)
-            continue;
-        g->w[i].pid = 0;
-        size_t nslots;
-        be_stats_table(&nslots)[g->w[i].stats_slot].pid = 0;
-        uint64_t now = bx_now_ms();
-        uint64_t delay = bx_backoff_exited(&g->w[i].backoff, now, RESPAWN_MIN_UPTIME_MS,
-                                           RESPAWN_MAX_DELAY_MS);
-        if (!m->stopping && note_crash(g, i, pid, status)) {
-            g->w[i].backoff = (struct bx_backoff){0};
-            delay = 0;
-        }
-        g->w[i].restart_at_ms = now + delay;
-        if (!m->stopping)
-            bx_log(status == 0 ? BX_LOG_NOTICE : BX_LOG_ERROR,
-                   "worker %d (pid %ld) %s; restarting in %llu ms", i, (long)pid,
-                   exit_why(pid, status, why, sizeof why), (unsigned long long)delay);
+    long li = bx_children_find(&g->w, pid);
+    if (li < 0)
+        return;
+    size_t i = (size_t)li;
+    size_t nslots;
+    be_stats_table(&nslots)[g->w.v[i].tag].pid = 0;
+    uint64_t now = bx_now_ms();
+    uint64_t delay = bx_children_ended(&g->w, i, now, RESPAWN_MIN_UPTIME_MS,
+                                       RESPAWN_MAX_DELAY_MS);
+    if (!m->sv.stopping && note_crash(g, i, pid, status)) {
+        bx_children_due_now(&g->w, i, now);
+        delay = 0;
     }
+    if (!m->sv.stopping)
+        bx_log(status == 0 ? BX_LOG_NOTICE : BX_LOG_ERROR,
+               "worker %zu (pid %ld) %s; restarting in %llu ms", i, (long)pid,
+               exit_why(pid, status, why, sizeof why), (unsigned long long)delay);
 }
 
-/* Reaps every exited worker; returns how many (of every generation) still run. */
-static int reap(struct master *m)
+/* bx_sv_reap's exited: any worker, of any generation. */
+static void worker_exited(void *ctx, pid_t pid, int status)
 {
-    int status;
-    pid_t pid;
-    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        be_ps_forget(pid);
-        reaped_old(m, pid, status);
+    struct master *m = ctx;
+    be_ps_forget(pid);
+    if (!reaped_old(m, pid, status))
         reaped_current(m, pid, status);
-    }
-    int alive = 0, j = 0;
-    for (int i = 0; i < m->nold; i++)
-        if (m->old[i].pid > 0)
-            m->old[j++] = m->old[i];
-    m->nold = j;
-    alive += m->nold;
-    for (int i = 0; i < m->g.n; i++)
-        alive += m->g.w[i].pid > 0;
-    return alive;
+}
+
+static size_t workers_alive(const struct master *m)
+{
+    return bx_children_alive(&m->old) + bx_children_alive(&m->g.w);
 }
 
 static void gen_slots(struct gen *g)
 {
-    g->n = g->cfg->be.workers;
-    g->w = bx_xcalloc((size_t)g->n, sizeof *g->w);
-    for (int i = 0; i < g->n; i++)
-        g->w[i].stats_slot = take_slot();
+    must(bx_children_init(&g->w, (size_t)g->cfg->be.workers));
+    for (size_t i = 0; i < g->w.n; i++)
+        g->w.v[i].tag = take_slot();
     g->health = bx_xcalloc(g->mods.n + 1, sizeof *g->health);
 }
 
@@ -397,33 +402,14 @@ static bool access_log_same(const char *a, const char *b)
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
-/* A reload that failed after taking descriptors over: they go back. */
-static void give_back_listeners(struct gen *cur, struct gen *ng)
-{
-    for (size_t i = 0; i < ng->ls.n; i++)
-        for (size_t k = 0; k < cur->ls.n; k++)
-            if (cur->ls.v[k].fd == -1 && ng->ls.v[i].unix_socket == cur->ls.v[k].unix_socket) {
-                cur->ls.v[k].fd = ng->ls.v[i].fd;
-                ng->ls.v[i].fd = -1;
-                break;
-            }
-    close_listeners(&ng->ls);
-    gen_free(ng);
-}
-
 /* The running generation's workers drain; ng takes its place. */
 static void retire_generation(struct master *m, struct gen *ng)
 {
     struct gen *cur = &m->g;
-    m->old = bx_xrealloc(m->old, (size_t)(m->nold + cur->n) * sizeof *m->old);
-    for (int i = 0; i < cur->n; i++) {
-        if (cur->w[i].pid > 0) {
-            kill(cur->w[i].pid, SIGTERM);
-            m->old[m->nold++] = cur->w[i];
-        } else {
-            give_slot(cur->w[i].stats_slot);
-        }
-    }
+    bx_children_signal(&cur->w, SIGTERM);
+    must(bx_children_adopt(&m->old, &cur->w));
+    for (size_t i = 0; i < cur->w.n; i++)
+        give_slot(cur->w.v[i].tag);
     if (cur->cfg->be.socket && (!ng->cfg->be.socket || strcmp(cur->cfg->be.socket, ng->cfg->be.socket) != 0))
         unlink(cur->cfg->be.socket);
     close_listeners(&cur->ls);
@@ -455,7 +441,8 @@ static void reload(struct master *m)
     if (load_modules(ng.cfg, &ng.mods, false) == -1 ||
         bind_listeners(ng.cfg, &ng.ls, &cur->ls, &cur->cfg->be) == -1) {
         bx_log_error("reload failed; still running generation %u", be_generation);
-        give_back_listeners(cur, &ng);
+        close_listeners(&ng.ls); /* duplicates and new sockets: ours are untouched */
+        gen_free(&ng);
         return;
     }
     char *old_access = cur->cfg->be.access_log ? bx_xstrdup(cur->cfg->be.access_log) : NULL;
@@ -468,9 +455,48 @@ static void reload(struct master *m)
             bx_log_error("reload: backend.access_log: %s", err);
     }
     free(old_access);
-    bx_log_notice("reloaded %s: generation %u with %d workers", cli->config, be_generation,
-                  cur->n);
+    bx_log_notice("reloaded %s: generation %u with %zu workers", cli->config, be_generation,
+                  cur->w.n);
 }
+
+/* ---- the policy the supervision layer calls (supervise.h) ---------------- */
+
+static void be_reload(void *ctx)
+{
+    reload(ctx);
+}
+
+/* TERM and INT: shutdown_timeout (plus a margin) to drain; QUIT: 2 s. Every
+ * stop signal is passed on to every worker, even during a stop. */
+static uint64_t be_stop(void *ctx, int sig, bool again)
+{
+    struct master *m = ctx;
+    if (!again)
+        bx_log_notice("%s: stopping", strsignal(sig));
+    signal_workers(m, sig == SIGQUIT ? SIGQUIT : SIGTERM);
+    return sig == SIGQUIT ? QUIT_GRACE_MS : (uint64_t)m->g.cfg->be.shutdown_timeout_ms +
+                                                STOP_EXTRA_MS;
+}
+
+static void be_reopen(void *ctx)
+{
+    bx_log_reopen();
+    bx_access_log_reopen();
+    signal_workers(ctx, SIGUSR1);
+}
+
+static uint64_t be_overdue(void *ctx, size_t alive)
+{
+    (void)alive;
+    bx_log_warn("workers did not stop in time; killing them");
+    signal_workers(ctx, SIGKILL);
+    return KILL_AGAIN_MS;
+}
+
+static const struct bx_sv_ops be_sv_ops = {
+    .reload = be_reload, .stop = be_stop, .reopen = be_reopen, .exited = worker_exited,
+    .overdue = be_overdue,
+};
 
 /* The life pipe: workers watch the read end; when we die (however: kill -9
  * included) the kernel closes the write end, which only we hold, and every
@@ -493,7 +519,7 @@ static int master_setup(struct master *m, struct bx_config *cfg)
 {
     char err[BX_ERRLEN];
     struct bx_backend_conf *be = &cfg->be;
-    if ((m->sigfd = bx_signalfd_open(err, sizeof err)) == -1) {
+    if (bx_sv_open(&m->sv, &be_sv_ops, m, err, sizeof err) == -1) {
         bx_log_error("%s", err);
         return -1;
     }
@@ -527,84 +553,22 @@ static int master_setup(struct master *m, struct bx_config *cfg)
     return 0;
 }
 
-/* Starts the workers that are due; returns the poll timeout until the next. */
-static int spawn_due(struct master *m, uint64_t now)
-{
-    struct gen *g = &m->g;
-    int timeout = 1000;
-    for (int i = 0; i < g->n && !m->stopping; i++) {
-        if (g->w[i].pid > 0)
-            continue;
-        if (now >= g->w[i].restart_at_ms) {
-            g->w[i].pid = spawn_worker(m, i);
-            bx_backoff_started(&g->w[i].backoff, now);
-        } else if ((int)(g->w[i].restart_at_ms - now) < timeout) {
-            timeout = (int)(g->w[i].restart_at_ms - now);
-        }
-    }
-    return timeout;
-}
-
-static void start_stop(struct master *m, int sig)
-{
-    if (!m->stopping)
-        bx_log_notice("%s: stopping", strsignal(sig));
-    m->stopping = true;
-    m->stop_deadline = bx_now_ms() +
-                       (sig == SIGQUIT ? 2000 : (uint64_t)m->g.cfg->be.shutdown_timeout_ms + 2000);
-    int to = sig == SIGQUIT ? SIGQUIT : SIGTERM;
-    signal_workers(m->g.w, m->g.n, to);
-    signal_workers(m->old, m->nold, to);
-}
-
-static void handle_signal(struct master *m, int sig)
-{
-    switch (sig) {
-    case SIGCHLD:
-        reap(m);
-        break;
-    case SIGTERM:
-    case SIGINT:
-    case SIGQUIT:
-        start_stop(m, sig);
-        break;
-    case SIGUSR1:
-        bx_log_reopen();
-        bx_access_log_reopen();
-        signal_workers(m->g.w, m->g.n, SIGUSR1);
-        signal_workers(m->old, m->nold, SIGUSR1);
-        break;
-    case SIGHUP:
-        if (!m->stopping)
-            reload(m);
-        break;
-    default:
-        break;
-    }
-}
-
 /* Supervises until a stop has let every worker go. */
 static void master_loop(struct master *m)
 {
     for (;;) {
         uint64_t now = bx_now_ms();
-        int timeout = spawn_due(m, now);
-        if (m->stopping) {
-            if (reap(m) == 0)
+        int timeout = 1000;
+        if (!m->sv.stopping)
+            timeout = bx_children_spawn_due(&m->g.w, now, timeout, spawn_worker, m);
+        if (m->sv.stopping) {
+            bx_sv_reap(&m->sv);
+            if (bx_sv_done(&m->sv, workers_alive(m), now))
                 return;
-            if (now >= m->stop_deadline) {
-                bx_log_warn("workers did not stop in time; killing them");
-                signal_workers(m->g.w, m->g.n, SIGKILL);
-                signal_workers(m->old, m->nold, SIGKILL);
-                m->stop_deadline = now + 60000;
-            }
         }
-        struct pollfd pfd = {.fd = m->sigfd, .events = POLLIN};
-        if (poll(&pfd, 1, timeout) <= 0)
-            continue;
-        int sig;
-        while ((sig = bx_signalfd_read(m->sigfd)) > 0)
-            handle_signal(m, sig);
+        struct pollfd pfd = {.fd = m->sv.sigfd, .events = POLLIN};
+        if (poll(&pfd, 1, timeout) > 0)
+            bx_sv_signals(&m->sv);
     }
 }
 
@@ -618,7 +582,8 @@ static void master_teardown(struct master *m, bool clean)
     if (clean)
         bx_log_notice("stopped");
     gen_free(&m->g);
-    free(m->old);
+    bx_children_free(&m->old);
+    bx_sv_close(&m->sv);
     free(m->pid_file);
     if (m->life_w != -1)
         close(m->life_w);
@@ -628,7 +593,8 @@ static void master_teardown(struct master *m, bool clean)
 
 int be_master_run(const struct bx_cli *cli, struct bx_config *cfg)
 {
-    struct master m = {.cli = cli, .g = {.cfg = cfg}, .sigfd = -1, .life_r = -1, .life_w = -1};
+    struct master m = {.cli = cli, .g = {.cfg = cfg}, .sv = {.sigfd = -1}, .life_r = -1,
+                       .life_w = -1};
     struct bx_backend_conf *be = &cfg->be;
     m.pidfd = bx_daemon_start(cli, be->error_log, be->log_level, be->pid_file);
     if (m.pidfd == -1)
@@ -639,7 +605,7 @@ int be_master_run(const struct bx_cli *cli, struct bx_config *cfg)
         master_teardown(&m, false);
         return 1;
     }
-    bx_log_notice("started %s with %d workers", PACKAGE_VERSION, m.g.n);
+    bx_log_notice("started %s with %zu workers", PACKAGE_VERSION, m.g.w.n);
     master_loop(&m);
     master_teardown(&m, true);
     return 0;

@@ -46,3 +46,15 @@ int bx_daemon_start(const struct bx_cli *cli, const char *error_log, int log_lev
     }
     return fd;
 }
+
+int bx_daemon_resume(const struct bx_cli *cli, const char *error_log, int log_level, int pidfd)
+{
+    char err[BX_ERRLEN];
+    bx_log_set_ident(cli->prog);
+    bx_log_threshold = log_level;
+    if (bx_log_open(cli->foreground ? "stderr" : error_log, err, sizeof err) == -1) {
+        fprintf(stderr, "%s: %s\n", cli->prog, err);
+        return -1;
+    }
+    return pidfd >= 0 ? pidfd : -2;
+}

@@ -12,4 +12,10 @@ struct bx_cli;
 int bx_daemon_start(const struct bx_cli *cli, const char *error_log, int log_level,
                     const char *pid_file);
 
+/* After a binary upgrade (upgrade.h): the same steps for a process that is
+ * already the daemon: the log opened again, no background, no pid file check
+ * (pidfd, kept open across the execve, still holds its lock). Returns pidfd,
+ * or -2 when there is none, -1 when the log cannot be opened. */
+int bx_daemon_resume(const struct bx_cli *cli, const char *error_log, int log_level, int pidfd);
+
 #endif

@@ -10,6 +10,9 @@ common_libcommon_la_SOURCES = \
 	common/cidr.c common/cidr.h \
 	common/ratelimit.c common/ratelimit.h \
 	common/pidfile.c common/pidfile.h \
+	common/listeners.c common/listeners.h \
+	common/supervise.c common/supervise.h \
+	common/upgrade.c common/upgrade.h \
 	common/proc.c common/proc.h \
 	common/cfg.c common/cfg.h \
 	common/cli.c common/cli.h \

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Process supervision shared by both daemons: daemonizing, privilege drop,
- * signals delivered as events on a signalfd, and a table of supervised
- * children that are respawned with back-off when they crash-loop. */
+ * signals delivered as events on a signalfd, and the back-off of children
+ * that crash-loop (the supervision built on these is supervise.h). */
 #ifndef BACTRIAN_COMMON_PROC_H
 #define BACTRIAN_COMMON_PROC_H
 

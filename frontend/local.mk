@@ -4,6 +4,7 @@
 noinst_LTLIBRARIES += frontend/libfrontend.la
 frontend_libfrontend_la_SOURCES = \
 	frontend/master.c frontend/master.h \
+	frontend/upgrade.c frontend/upgrade.h \
 	frontend/child.c frontend/child.h \
 	frontend/access.c frontend/access.h \
 	frontend/lifeline.c frontend/lifeline.h \

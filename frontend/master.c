@@ -8,11 +8,18 @@
  * children and the master reads from it only the state each child reports
  * about itself. Spare children are counted from the owned slots whose state
  * is IDLE or STARTING; retiring is a CAS IDLE/STARTING -> RETIRING, so a
- * child that takes a client at that moment keeps it. */
+ * child that takes a client at that moment keeps it.
+ *
+ * Signals, reaping, the stop and its deadline, and listener reuse across
+ * reloads are the supervision layer both masters share (common/supervise.h,
+ * common/listeners.h); what is here is the frontend's policy: the pool and
+ * its slots, generations and their TLS contexts, the key process, the
+ * waiting room, hand-offs to lean children. */
 #include "config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <malloc.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -31,11 +38,13 @@
 #include "common/cfg.h"
 #include "common/cli.h"
 #include "common/daemon.h"
+#include "common/listeners.h"
 #include "common/log.h"
 #include "common/net.h"
 #include "common/pidfile.h"
 #include "common/proc.h"
 #include "common/sandbox.h"
+#include "common/supervise.h"
 #include "frontend/access.h"
 #include "frontend/child.h"
 #include "frontend/keyctl.h"
@@ -49,6 +58,7 @@
 #include "frontend/scoreboard.h"
 #include "frontend/slottab.h"
 #include "frontend/tls.h"
+#include "frontend/upgrade.h"
 
 #define LISTEN_BACKLOG 4096
 #define STOP_GRACE_MS 10000
@@ -75,7 +85,8 @@ struct master {
     struct fe_tickets *tickets;
     struct fe_pool *pool;       /* backend pool members: table and probes (pool.h) */
     char *sb_file;              /* the scoreboard's file, removed on stop */
-    int sigfd, ep, notify_fd, pidfd;
+    struct bx_sv sv;            /* signals, reaping, the stop (supervise.h) */
+    int ep, notify_fd, pidfd;
     int hofd[2];                /* hand-off socket: [0] ours, [1] the children's */
     size_t nchildren;           /* alive, every generation */
     pid_t self;                 /* our pid, for the children's death-signal check */
@@ -84,8 +95,6 @@ struct master {
     uint64_t next_wr_tick;
     int reserve_fd;             /* given up at EMFILE to refuse one queued client */
     bool watching;              /* listeners in our epoll: pool exhausted */
-    bool stopping;
-    uint64_t stop_deadline;
     uint64_t next_rotate;
     uint64_t superseded_ms[MAX_GENS]; /* when generation id % MAX_GENS was replaced */
     unsigned next_gen;
@@ -97,6 +106,10 @@ struct master {
     struct fe_keyctl kc;        /* the key process (keyproc.h) */
     uint64_t kp_restart_ms;     /* when to start it again after it died */
     uint64_t kp_delay_ms;       /* back-off between failed restarts */
+    char exe[PATH_MAX];         /* our binary, for USR2 (upgrade.h) */
+    struct bx_upgrade up;       /* what an upgrade passed us, until setup took it */
+    struct bx_children kept;    /* children of the image before an upgrade
+                                   (tag: generation, or FE_UP_KEYPROC) */
 };
 
 /* ---- generations -------------------------------------------------------- */
@@ -120,35 +133,60 @@ static void gen_free(struct fe_gen *g, bool free_cfg)
     free(g);
 }
 
-/* A listener of the running generation with the same address, duplicated,
- * or -1: a reload keeps the socket (and its queued clients) of a service
- * that stays. */
-static int reuse_listener(const struct fe_gen *old, const char *addr, int port)
-{
-    if (!old)
-        return -1;
-    for (size_t i = 0; i < old->nls; i++)
-        if (old->ls[i].port == port && strcmp(old->ls[i].addr, addr) == 0)
-            return fcntl(old->ls[i].fd, F_DUPFD_CLOEXEC, 0);
-    return -1;
-}
-
 /* At start, a port still held by the children of a master that was just
  * killed is retried for a bounded time: they exit at once on its death
  * (lifeline.h), but "at once" is a few ms of scheduling, and a restart
- * right after the kill should not fail for it. */
+ * right after the kill should not fail for it. On reload, no wait. */
 #define BIND_WAIT_MS 2000
 
-static int listen_at_start(const char *addr, int port, char *err, size_t errlen)
+/* The running generation's listeners and their places, for listeners.h:
+ * a reload keeps the socket (and its queued clients) of a service that
+ * stays. NULL when there is none (at start). */
+static struct bx_lheld *held_view(const struct fe_gen *old)
 {
-    uint64_t until = bx_now_ms() + BIND_WAIT_MS;
-    for (;;) {
-        int fd = bx_listen_tcp(addr, port, LISTEN_BACKLOG, err, errlen);
-        if (fd != -1 || errno != EADDRINUSE || bx_now_ms() >= until)
-            return fd;
-        struct timespec ts = {0, 10 * 1000000L};
-        nanosleep(&ts, NULL);
+    if (!old || !old->nls)
+        return NULL;
+    struct bx_lheld *h = calloc(old->nls, sizeof *h);
+    for (size_t i = 0; h && i < old->nls; i++)
+        h[i] = (struct bx_lheld){.fd = old->ls[i].fd,
+                                 .at = {.addr = old->ls[i].addr, .port = old->ls[i].port}};
+    return h;
+}
+
+/* Every service's listeners into g, reused from old by place or bound. */
+static int gen_listeners(const struct master *m, struct fe_gen *g, const struct fe_gen *old,
+                         char *err, size_t errlen)
+{
+    const struct bx_frontend_conf *fe = &g->cfg->fe;
+    /* At start after an upgrade, the listeners of the image before. */
+    struct bx_lheld *held = old ? held_view(old) : bx_upgrade_held(&m->up);
+    size_t nheld = old ? old->nls : m->up.nls;
+    struct bx_lbind how = {.backlog = LISTEN_BACKLOG, .wait_ms = old ? 0 : BIND_WAIT_MS,
+                           .step_ms = 10};
+    int rc = nheld && !held ? -1 : 0;
+    if (rc == -1)
+        snprintf(err, errlen, "out of memory");
+    for (size_t i = 0; i < fe->nservices && rc == 0; i++) {
+        const struct bx_service *sv = &fe->services[i];
+        for (size_t b = 0; b < sv->bind.n && rc == 0; b++) {
+            struct fe_listener *l = &g->ls[g->nls];
+            char e[BX_ERRLEN];
+            bool reused;
+            snprintf(l->addr, sizeof l->addr, "%s", sv->bind.v[b]);
+            l->port = sv->port;
+            l->service = i;
+            struct bx_lplace at = {.addr = l->addr, .port = l->port};
+            l->fd = bx_listener_open(held, nheld, &at, &how, &reused, e, sizeof e);
+            if (l->fd == -1) {
+                snprintf(err, errlen, "frontend.services.[%zu]: %s", i, e);
+                rc = -1;
+            } else {
+                g->nls++;
+            }
+        }
     }
+    free(held);
+    return rc;
 }
 
 /* The oldest generation a child still runs (its keys must stay), or next. */
@@ -158,6 +196,9 @@ static unsigned oldest_live(const struct master *m, unsigned next)
     for (size_t i = 0; i < m->slots.n; i++)
         if (m->slots.o[i].pid > 0 && m->slots.o[i].generation < oldest)
             oldest = m->slots.o[i].generation;
+    for (size_t i = 0; i < m->kept.n; i++)
+        if (m->kept.v[i].pid > 0 && m->kept.v[i].tag >= 0 && (unsigned)m->kept.v[i].tag < oldest)
+            oldest = (unsigned)m->kept.v[i].tag;
     return oldest;
 }
 
@@ -207,25 +248,8 @@ static struct fe_gen *gen_build(struct master *m, struct bx_config *cfg, const s
     g->ls = calloc(n ? n : 1, sizeof *g->ls);
     if (!g->ls)
         goto oom;
-    for (size_t i = 0; i < fe->nservices; i++) {
-        const struct bx_service *sv = &fe->services[i];
-        for (size_t b = 0; b < sv->bind.n; b++) {
-            struct fe_listener *l = &g->ls[g->nls];
-            char e[BX_ERRLEN];
-            snprintf(l->addr, sizeof l->addr, "%s", sv->bind.v[b]);
-            l->port = sv->port;
-            l->service = i;
-            l->fd = reuse_listener(old, l->addr, l->port);
-            if (l->fd == -1)
-                l->fd = old ? bx_listen_tcp(l->addr, l->port, LISTEN_BACKLOG, e, sizeof e)
-                            : listen_at_start(l->addr, l->port, e, sizeof e);
-            if (l->fd == -1) {
-                snprintf(err, errlen, "frontend.services.[%zu]: %s", i, e);
-                goto fail;
-            }
-            g->nls++;
-        }
-    }
+    if (gen_listeners(m, g, old, err, errlen) == -1)
+        goto fail;
     g->accept_ep = epoll_create1(EPOLL_CLOEXEC);
     if (g->accept_ep == -1) {
         snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
@@ -304,7 +328,7 @@ static void spawn(struct master *m)
         fe_keyctl_close_pool(&m->kc); /* later children's channels */
         fe_pool_forked(m->pool);
         child_views(m, (size_t)idx);
-        int close_fds[] = {m->sigfd, m->ep, m->pidfd, m->hofd[0], m->kc.ctl, m->kc.own,
+        int close_fds[] = {m->sv.sigfd, m->ep, m->pidfd, m->hofd[0], m->kc.ctl, m->kc.own,
                            m->wr ? fe_waitroom_fd(m->wr) : -1, m->reserve_fd};
         struct fe_child_env env = {
             .gen = m->gen, .sb = sb, .slot = s, .slot_index = (size_t)idx,
@@ -352,7 +376,7 @@ static void watch_listeners(struct master *m, bool on)
 
 static void maintain(struct master *m)
 {
-    if (m->stopping)
+    if (m->sv.stopping)
         return;
     const struct bx_frontend_conf *fe = &m->gen->cfg->fe;
     int idle = (int)fe_slottab_idle(&m->slots, m->sb);
@@ -437,13 +461,13 @@ static void take_handoffs(struct master *m)
         long idx = fe_slottab_check_handoff(&m->slots, m->sb, h.slot, sender, why, sizeof why);
         if (idx < 0)
             bx_log_warn("hand-off from pid %d refused: %s", (int)sender, why);
-        bool ok = idx >= 0 && !m->stopping;
+        bool ok = idx >= 0 && !m->sv.stopping;
         pid_t pid = ok ? fork() : -1;
         if (pid == 0) {
             fe_keyctl_close_pool(&m->kc);
             fe_pool_forked(m->pool);
             child_views(m, (size_t)idx);
-            int fds[] = {m->sigfd, m->ep, m->pidfd, m->notify_fd, m->hofd[0], m->hofd[1], ackfd,
+            int fds[] = {m->sv.sigfd, m->ep, m->pidfd, m->notify_fd, m->hofd[0], m->hofd[1], ackfd,
                          m->gen->accept_ep, m->kc.ctl, m->kc.own, m->wr_child,
                          m->wr ? fe_waitroom_fd(m->wr) : -1, m->reserve_fd};
             fe_keystub_set_channel(-1);
@@ -475,7 +499,7 @@ static void take_handoffs(struct master *m)
 static size_t master_fds(const struct master *m, int *out, size_t max)
 {
     size_t n = 0;
-    int mine[] = {m->sigfd, m->ep, m->pidfd, m->notify_fd, m->hofd[0], m->hofd[1],
+    int mine[] = {m->sv.sigfd, m->ep, m->pidfd, m->notify_fd, m->hofd[0], m->hofd[1],
                   m->gen ? m->gen->accept_ep : -1,
                   m->sb ? m->sb->lock_fd : -1, /* a restarted key process takes no lock */
                   m->wr_child, m->wr ? fe_waitroom_fd(m->wr) : -1, m->reserve_fd};
@@ -552,24 +576,44 @@ static void slot_ended(struct master *m, size_t i, pid_t pid, int status)
     m->slots.o[i] = (struct fe_owner){0};
 }
 
-static void reap(struct master *m)
+/* A child of the image before an upgrade ended (not in our slots: the
+ * scoreboard is new). True when pid was one. */
+static bool kept_exited(struct master *m, pid_t pid, int status)
 {
-    int status;
-    pid_t pid;
-    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        if (pid == m->kc.pid) {
-            key_process_died(m, status);
-            continue;
-        }
-        long i = fe_slottab_find(&m->slots, pid);
-        /* Not found: a child that handed its connection to a lean one. */
-        char how[128];
-        if (i >= 0)
-            slot_ended(m, (size_t)i, pid, status);
-        else if (bx_sandbox_describe(pid, status, how, sizeof how))
-            bx_log_warn("child %d %s", (int)pid, how);
+    long k = bx_children_find(&m->kept, pid);
+    if (k < 0)
+        return false;
+    bool child = m->kept.v[k].tag != FE_UP_KEYPROC;
+    char how[128];
+    const char *why = bx_sandbox_describe(pid, status, how, sizeof how);
+    if (why || !(WIFEXITED(status) || (WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM)))
+        bx_log_warn("%s %d (kept across the upgrade) %s", child ? "child" : "old key process",
+                    (int)pid, why ? why : bx_exit_str(status, how, sizeof how));
+    m->kept.v[k].pid = 0;
+    bx_children_compact(&m->kept);
+    if (child)
         m->nchildren--;
+    return true;
+}
+
+/* bx_sv_reap's exited: the key process, or a child of the pool. */
+static void child_exited(void *ctx, pid_t pid, int status)
+{
+    struct master *m = ctx;
+    if (pid == m->kc.pid) {
+        key_process_died(m, status);
+        return;
     }
+    if (kept_exited(m, pid, status))
+        return;
+    long i = fe_slottab_find(&m->slots, pid);
+    /* Not found: a child that handed its connection to a lean one. */
+    char how[128];
+    if (i >= 0)
+        slot_ended(m, (size_t)i, pid, status);
+    else if (bx_sandbox_describe(pid, status, how, sizeof how))
+        bx_log_warn("child %d %s", (int)pid, how);
+    m->nchildren--;
 }
 
 /* ---- reload, limits on old generations ---------------------------------- */
@@ -693,7 +737,7 @@ static void timers(struct master *m)
             bx_log_error("session ticket key rotation failed");
         m->next_rotate = now + (uint64_t)m->gen->cfg->fe.tls.ticket_rotate_ms;
     }
-    if (!m->stopping)
+    if (!m->sv.stopping)
         enforce_old(m);
     if (m->wr && now >= m->next_wr_tick) {
         fe_waitroom_tick(m->wr, m->ep);
@@ -701,87 +745,122 @@ static void timers(struct master *m)
     }
     if (m->gen->cfg->fe.per_ip_max > 0)
         watch_ip_lock(m, now);
-    if (m->kp_restart_ms && now >= m->kp_restart_ms && !m->stopping)
+    if (m->kp_restart_ms && now >= m->kp_restart_ms && !m->sv.stopping)
         key_process_restart(m);
     fe_pool_tick(m->pool, m->sb, now); /* also while stopping: it drains the probes' epoll */
 }
 
-/* ---- stop ---------------------------------------------------------------- */
+/* ---- stop, and the policy the supervision layer calls (supervise.h) ---- */
 
+static void kill_all(const struct master *m)
+{
+    for (size_t i = 0; i < m->slots.n; i++)
+        if (m->slots.o[i].pid > 0)
+            kill(m->slots.o[i].pid, SIGKILL);
+    bx_children_signal(&m->kept, SIGKILL);
+}
+
+/* The listeners close at once (a restart can bind them); idle children go,
+ * busy ones finish their client, or (now) every child is killed. */
 static void begin_stop(struct master *m, bool now)
 {
     watch_listeners(m, false);
     for (size_t i = 0; i < m->gen->nls; i++) {
-        close(m->gen->ls[i].fd);
+        if (m->gen->ls[i].fd >= 0)
+            close(m->gen->ls[i].fd);
         m->gen->ls[i].fd = -1;
     }
-    m->stopping = true;
-    m->stop_deadline = bx_now_ms() + STOP_GRACE_MS;
-    for (size_t i = 0; i < m->slots.n; i++) {
-        if (m->slots.o[i].pid <= 0)
-            continue;
-        if (now)
-            kill(m->slots.o[i].pid, SIGKILL);
-        else
-            retire(m, i);
+    if (now) {
+        kill_all(m);
+        return;
     }
+    for (size_t i = 0; i < m->slots.n; i++)
+        retire(m, i);
 }
 
-static void handle_signal(struct master *m, int sig)
+static void fe_reload(void *ctx)
 {
-    switch (sig) {
-    case SIGCHLD:
-        reap(m);
-        break;
-    case SIGHUP:
-        if (!m->stopping)
-            reload(m);
-        break;
-    case SIGTERM:
-    case SIGINT:
-        if (!m->stopping) {
-            bx_log_notice("stopping: %zu children finish their clients", m->nchildren);
-            begin_stop(m, false);
-        }
-        break;
-    case SIGQUIT:
-        bx_log_notice("stopping now");
-        begin_stop(m, true);
-        break;
-    case SIGUSR1:
-        if (bx_log_reopen() == -1)
-            bx_log_error("cannot reopen the error log");
-        /* Children serving long clients reopen on their next line. */
-        __atomic_add_fetch(&m->sb->hdr->log_seq, 1, __ATOMIC_RELEASE);
-        break;
-    default:
-        break;
-    }
+    reload(ctx);
 }
+
+/* TERM, INT: once; QUIT: every time, and it cuts every client. */
+static uint64_t fe_stop(void *ctx, int sig, bool again)
+{
+    struct master *m = ctx;
+    if (sig != SIGQUIT) {
+        if (again)
+            return 0;
+        bx_log_notice("stopping: %zu children finish their clients", m->nchildren);
+        begin_stop(m, false);
+        return STOP_GRACE_MS;
+    }
+    bx_log_notice("stopping now");
+    begin_stop(m, true);
+    return STOP_GRACE_MS;
+}
+
+static void fe_reopen(void *ctx)
+{
+    struct master *m = ctx;
+    if (bx_log_reopen() == -1)
+        bx_log_error("cannot reopen the error log");
+    /* Children serving long clients reopen on their next line. */
+    __atomic_add_fetch(&m->sb->hdr->log_seq, 1, __ATOMIC_RELEASE);
+}
+
+/* Killed once: a child cannot outlive SIGKILL. */
+static uint64_t fe_overdue(void *ctx, size_t alive)
+{
+    bx_log_warn("%zu children still busy after %d ms: killing them", alive, STOP_GRACE_MS);
+    kill_all(ctx);
+    return 0;
+}
+
+/* The -t check of an upgrade is forked from us: the rules of any fork. */
+static void upgrade_child(void *ctx)
+{
+    struct master *m = ctx;
+    fe_keyctl_close_pool(&m->kc);
+    fe_pool_forked(m->pool);
+    fe_waitroom_forked();
+}
+
+/* USR2 (upgrade.h): the new binary is checked, idle children retire as on
+ * a reload, and it is executed in our place; on any failure we go on. */
+static void fe_upgrade(void *ctx)
+{
+    struct master *m = ctx;
+    struct fe_upgrade_from f = {
+        .exe = m->exe, .cli = m->cli, .pidfd = m->pidfd, .gen = m->gen, .slots = &m->slots,
+        .kc = &m->kc, .next_gen = m->next_gen, .in_child = upgrade_child, .ctx = m,
+    };
+    bx_log_notice("upgrade: checking %s", m->exe);
+    if (fe_upgrade_check(&f) == -1)
+        return;
+    watch_listeners(m, false);
+    for (size_t i = 0; i < m->slots.n; i++)
+        retire(m, i);
+    fe_keyctl_close_pool(&m->kc); /* channels given to no one: not for the new image */
+    fe_upgrade_exec(&f);
+    maintain(m);
+}
+
+static const struct bx_sv_ops fe_sv_ops = {
+    .reload = fe_reload, .stop = fe_stop, .reopen = fe_reopen, .upgrade = fe_upgrade,
+    .exited = child_exited, .overdue = fe_overdue,
+};
 
 static int run_loop(struct master *m)
 {
     for (;;) {
-        if (m->stopping) {
-            if (m->nchildren == 0)
-                return 0;
-            if (bx_now_ms() >= m->stop_deadline) {
-                bx_log_warn("%zu children still busy after %d ms: killing them", m->nchildren,
-                            STOP_GRACE_MS);
-                for (size_t i = 0; i < m->slots.n; i++)
-                    if (m->slots.o[i].pid > 0)
-                        kill(m->slots.o[i].pid, SIGKILL);
-                m->stop_deadline = UINT64_MAX;
-            }
-        }
+        if (bx_sv_done(&m->sv, m->nchildren, bx_now_ms()))
+            return 0;
         struct epoll_event evs[16];
         int n = epoll_wait(m->ep, evs, 16, 250);
         for (int i = 0; i < n; i++) {
             uint32_t tag = evs[i].data.u32;
             if (tag == TAG_SIGNAL) {
-                int sig;
-                while ((sig = bx_signalfd_read(m->sigfd)) > 0)
-                    handle_signal(m, sig);
+                bx_sv_signals(&m->sv);
             } else if (tag == TAG_NOTIFY) {
                 uint64_t v;
                 if (read(m->notify_fd, &v, sizeof v) == -1) {
@@ -792,7 +871,7 @@ static int run_loop(struct master *m)
             } else if (tag == TAG_HANDOFF) {
                 take_handoffs(m);
             } else if (tag == TAG_WAITROOM) {
-                if (!m->stopping)
+                if (!m->sv.stopping)
                     fe_waitroom_receive(m->wr, m->ep, m->gen);
             } else if (tag >= FE_WAITROOM_EP_BASE && tag < TAG_SIGNAL) {
                 fe_waitroom_event(m->wr, m->ep, tag, evs[i].events);
@@ -801,7 +880,7 @@ static int run_loop(struct master *m)
             }
         }
         /* SIGCHLD can coalesce with a burst: reap on every pass. */
-        reap(m);
+        bx_sv_reap(&m->sv);
         maintain(m);
         timers(m);
     }
@@ -894,18 +973,39 @@ static void setup_waitroom(struct master *m)
     epoll_ctl(m->ep, EPOLL_CTL_ADD, fe_waitroom_fd(m->wr), &ev);
 }
 
+/* Before anything reads a key and before the privilege drop: the key
+ * process is the only one that ever loads one. */
+static int setup_key_process(struct master *m, const struct bx_config *cfg)
+{
+    char err[BX_ERRLEN * 2];
+    if (fe_upgrade_adopt_keyproc(&m->up, &m->kept, &m->kc, fe_tls_wanted(cfg))) {
+        bx_log_info("key process %d kept across the upgrade", (int)m->kc.pid);
+        return 0;
+    }
+    if (!fe_tls_wanted(cfg))
+        return 0;
+    int fds[16];
+    size_t n = master_fds(m, fds, 16);
+    if (fe_keyctl_start(&m->kc, cfg, fds, n, err, sizeof err) == -1) {
+        bx_log_error("%s", err);
+        return -1;
+    }
+    bx_log_info("key process %d started", (int)m->kc.pid);
+    return 0;
+}
+
 static int setup(struct master *m, struct bx_config *cfg)
 {
     char err[BX_ERRLEN * 2];
-    m->sigfd = bx_signalfd_open(err, sizeof err);
+    int sv = bx_sv_open(&m->sv, &fe_sv_ops, m, err, sizeof err);
     m->ep = epoll_create1(EPOLL_CLOEXEC);
     m->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (m->sigfd == -1 || m->ep == -1 || m->notify_fd == -1) {
-        bx_log_error("setup: %s", m->sigfd == -1 ? err : strerror(errno));
+    if (sv == -1 || m->ep == -1 || m->notify_fd == -1) {
+        bx_log_error("setup: %s", sv == -1 ? err : strerror(errno));
         return -1;
     }
     struct epoll_event ev = {.events = EPOLLIN, .data.u32 = TAG_SIGNAL};
-    epoll_ctl(m->ep, EPOLL_CTL_ADD, m->sigfd, &ev);
+    epoll_ctl(m->ep, EPOLL_CTL_ADD, m->sv.sigfd, &ev);
     ev.data.u32 = TAG_NOTIFY;
     epoll_ctl(m->ep, EPOLL_CTL_ADD, m->notify_fd, &ev);
     int on = 1;
@@ -916,22 +1016,14 @@ static int setup(struct master *m, struct bx_config *cfg)
     }
     ev.data.u32 = TAG_HANDOFF;
     epoll_ctl(m->ep, EPOLL_CTL_ADD, m->hofd[0], &ev);
-    /* Before anything reads a key and before the privilege drop: the key
-     * process is the only one that ever loads one. */
-    if (fe_tls_wanted(cfg)) {
-        int fds[16];
-        size_t n = master_fds(m, fds, 16);
-        if (fe_keyctl_start(&m->kc, cfg, fds, n, err, sizeof err) == -1) {
-            bx_log_error("%s", err);
-            return -1;
-        }
-        bx_log_info("key process %d started", (int)m->kc.pid);
-    }
+    if (setup_key_process(m, cfg) == -1)
+        return -1;
     fe_access_init();
     fe_refuse_init();
     setup_waitroom(m);
     m->reserve_fd = fcntl(m->notify_fd, F_DUPFD_CLOEXEC, 0);
     m->gen = gen_build(m, cfg, NULL, m->next_gen, err, sizeof err);
+    bx_upgrade_close_listeners(&m->up); /* the generation has its duplicates */
     if (!m->gen) {
         bx_log_error("%s", err);
         return -1;
@@ -960,21 +1052,30 @@ static int setup(struct master *m, struct bx_config *cfg)
 
 int fe_master_run(const struct bx_cli *cli, struct bx_config *cfg)
 {
-    struct master m = {.cli = cli, .sigfd = -1, .ep = -1, .notify_fd = -1, .hofd = {-1, -1},
+    struct master m = {.cli = cli, .sv = {.sigfd = -1}, .ep = -1, .notify_fd = -1, .hofd = {-1, -1},
                        .next_gen = 1, .kc = {.ctl = -1, .own = -1}, .wr_child = -1,
                        .reserve_fd = -1};
     struct bx_frontend_conf *fe = &cfg->fe;
     char *pid_file = fe->pid_file ? strdup(fe->pid_file) : NULL;
-    m.pidfd = bx_daemon_start(cli, fe->error_log, fe->log_level, fe->pid_file);
+    int upgraded = fe_upgrade_take(&m.up, &m.kept, &m.next_gen, &m.nchildren);
+    if (upgraded == -1)
+        return 1;
+    m.pidfd = upgraded ? bx_daemon_resume(cli, fe->error_log, fe->log_level, m.up.pidfd)
+                       : bx_daemon_start(cli, fe->error_log, fe->log_level, fe->pid_file);
     if (m.pidfd == -1)
         return 1;
+    fe_upgrade_self(m.exe, sizeof m.exe);
     int rc = 1;
     /* No fastbins: a child's first larger malloc would otherwise consolidate
      * the master's fastbins, writing (and so copying) its heap pages. */
     mallopt(M_MXFAST, 0);
     if (setup(&m, cfg) == 0) {
-        bx_log_notice("started %s: %zu listeners, %zu vhosts, pool %d..%d of %d", PACKAGE_VERSION,
-                      m.gen->nls, cfg->nvhosts, fe->min_spare, fe->max_spare, fe->max_children);
+        bx_log_notice("%s %s: %zu listeners, %zu vhosts, pool %d..%d of %d",
+                      upgraded ? "upgraded to" : "started", PACKAGE_VERSION, m.gen->nls,
+                      cfg->nvhosts, fe->min_spare, fe->max_spare, fe->max_children);
+        if (upgraded)
+            bx_log_notice("upgrade: pid %d, generation %u, %zu children kept", (int)getpid(),
+                          m.gen->id, m.nchildren);
         maintain(&m);
         rc = run_loop(&m);
         bx_log_notice("stopped");
@@ -985,8 +1086,9 @@ int fe_master_run(const struct bx_cli *cli, struct bx_config *cfg)
     fe_keyctl_stop(&m.kc);
     fe_waitroom_destroy(m.wr);
     unmap_scoreboard(&m);
-    if (m.sigfd >= 0)
-        close(m.sigfd);
+    bx_children_free(&m.kept);
+    bx_upgrade_free(&m.up);
+    bx_sv_close(&m.sv);
     if (m.ep >= 0)
         close(m.ep);
     if (m.notify_fd >= 0)

@@ -8,7 +8,8 @@ EXTRA_DIST += tests/integration/cli.sh
 # The backend alone (curl, raw sockets, PROXY headers), its hooks and module API.
 BE_IT = tests/integration/backend_http.py tests/integration/backend_dotfiles.py \
 	tests/integration/backend_module.sh tests/integration/backend_hooks.py \
-	tests/integration/module_api.py tests/integration/be_redis.py
+	tests/integration/module_api.py tests/integration/be_redis.py \
+	tests/integration/be_reload_listeners.py
 TESTS += $(BE_IT)
 EXTRA_DIST += $(BE_IT)
 
@@ -48,6 +49,6 @@ FE_IT = tests/integration/fe_relay.py tests/integration/fe_tls.py \
 	tests/integration/fe_backend_pool.py \
 	tests/integration/fault_fe_master.py tests/integration/fault_fe_reload.py \
 	tests/integration/fault_fe_slow.py tests/integration/fault_fe_refuse.py \
-	tests/integration/fault_fe_fdlimit.py
+	tests/integration/fault_fe_fdlimit.py tests/integration/fe_upgrade.py
 TESTS += $(FE_IT)
 EXTRA_DIST += $(FE_IT) tests/integration/fe_util.py

@@ -21,6 +21,9 @@ Suite *suite_cli(void);
 Suite *suite_xalloc(void);
 Suite *suite_ratelimit(void);
 Suite *suite_baddr(void);
+Suite *suite_supervise(void);
+Suite *suite_listeners(void);
+Suite *suite_upgrade(void);
 
 int main(void)
 {
@@ -39,6 +42,9 @@ int main(void)
     srunner_add_suite(sr, suite_xalloc());
     srunner_add_suite(sr, suite_ratelimit());
     srunner_add_suite(sr, suite_baddr());
+    srunner_add_suite(sr, suite_supervise());
+    srunner_add_suite(sr, suite_listeners());
+    srunner_add_suite(sr, suite_upgrade());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The frontend master's binary upgrade (upgrade.h). */
+#include "config.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/cli.h"
+#include "common/log.h"
+#include "frontend/child.h"
+#include "frontend/keyctl.h"
+#include "frontend/keystub.h"
+#include "frontend/slottab.h"
+#include "frontend/upgrade.h"
+
+#define CHECK_TIMEOUT_MS 10000 /* -t reads the file and the certificates: well under a second */
+
+void fe_upgrade_self(char *out, size_t outlen)
+{
+    ssize_t n = readlink("/proc/self/exe", out, outlen - 1);
+    out[n > 0 ? (size_t)n : 0] = '\0';
+    if (n <= 0 || (size_t)n >= outlen - 1)
+        out[0] = '\0';
+}
+
+/* argv for the new image: the same command line, in its canonical form. */
+static void argv_for(const struct fe_upgrade_from *f, bool check, char *argv[6])
+{
+    size_t n = 0;
+    argv[n++] = (char *)f->exe;
+    if (check)
+        argv[n++] = "-t";
+    else if (f->cli->foreground)
+        argv[n++] = "-f";
+    argv[n++] = "-c";
+    argv[n++] = (char *)f->cli->config;
+    argv[n] = NULL;
+}
+
+int fe_upgrade_check(const struct fe_upgrade_from *f)
+{
+    char *argv[6], out[1024];
+    if (!f->exe[0]) {
+        bx_log_error("upgrade: our binary's path is unknown; still running %s", PACKAGE_VERSION);
+        return -1;
+    }
+    argv_for(f, true, argv);
+    if (bx_upgrade_check(argv, f->in_child, f->ctx, CHECK_TIMEOUT_MS, out, sizeof out) == -1) {
+        bx_log_error("upgrade: %s -t -c %s failed (%s); still running %s", f->exe, f->cli->config,
+                     out, PACKAGE_VERSION);
+        return -1;
+    }
+    return 0;
+}
+
+/* The record: the pid file, the running listeners, every child. */
+static int build(const struct fe_upgrade_from *f, struct bx_upgrade *u)
+{
+    u->pidfd = f->pidfd;
+    for (size_t i = 0; i < f->gen->nls; i++) {
+        const struct fe_listener *l = &f->gen->ls[i];
+        struct bx_lplace at = {.addr = l->addr, .port = l->port};
+        if (l->fd >= 0 && bx_upgrade_add_listener(u, l->fd, &at) == -1)
+            return -1;
+    }
+    for (size_t i = 0; i < f->slots->n; i++) {
+        const struct fe_owner *o = &f->slots->o[i];
+        if (o->pid > 0 && bx_upgrade_add_child(u, o->pid, (int)o->generation) == -1)
+            return -1;
+    }
+    if (f->kc->pid > 0 && f->kc->ctl >= 0 &&
+        (bx_upgrade_add_child(u, f->kc->pid, FE_UP_KEYPROC) == -1 ||
+         bx_upgrade_set_fd(u, "kp.ctl", f->kc->ctl) == -1 ||
+         bx_upgrade_set_fd(u, "kp.own", f->kc->own) == -1))
+        return -1;
+    return bx_upgrade_set(u, "gen", (long long)f->next_gen);
+}
+
+void fe_upgrade_exec(const struct fe_upgrade_from *f)
+{
+    struct bx_upgrade u;
+    char *argv[6], err[BX_ERRLEN];
+    bx_upgrade_init(&u);
+    if (build(f, &u) == -1) {
+        bx_log_error("upgrade: cannot make the record (out of memory?); still running %s",
+                     PACKAGE_VERSION);
+        bx_upgrade_free(&u);
+        return;
+    }
+    argv_for(f, false, argv);
+    bx_log_notice("upgrade: executing %s (pid %d stays; %zu listeners, %zu children kept)",
+                  f->exe, (int)getpid(), u.nls, u.kids.n);
+    bx_upgrade_exec(&u, argv, err, sizeof err);
+    bx_log_error("upgrade: %s; still running %s", err, PACKAGE_VERSION);
+    bx_upgrade_free(&u);
+}
+
+int fe_upgrade_take(struct bx_upgrade *u, struct bx_children *kept, unsigned *next_gen,
+                    size_t *nchildren)
+{
+    char err[BX_ERRLEN];
+    int rc = bx_upgrade_take(u, err, sizeof err);
+    if (rc == -1) {
+        fprintf(stderr, "bactrian-frontend: upgrade: %s\n", err);
+        return -1;
+    }
+    if (rc == 0)
+        return 0;
+    long long gen = bx_upgrade_get(u, "gen", 1);
+    *next_gen = gen >= 1 && gen < INT_MAX ? (unsigned)gen : 1;
+    *kept = u->kids;
+    u->kids = (struct bx_children){0};
+    for (size_t i = 0; i < kept->n; i++)
+        *nchildren += kept->v[i].tag != FE_UP_KEYPROC;
+    return 1;
+}
+
+bool fe_upgrade_adopt_keyproc(struct bx_upgrade *u, struct bx_children *kept,
+                              struct fe_keyctl *kc, bool want)
+{
+    int ctl = (int)bx_upgrade_get(u, "kp.ctl", -1);
+    int own = (int)bx_upgrade_get(u, "kp.own", -1);
+    long k = -1;
+    for (size_t i = 0; i < kept->n && k < 0; i++)
+        if (kept->v[i].tag == FE_UP_KEYPROC)
+            k = (long)i;
+    if (!want || k < 0 || ctl < 0 || own < 0) {
+        if (ctl >= 0)
+            close(ctl);
+        if (own >= 0)
+            close(own);
+        return false;
+    }
+    *kc = (struct fe_keyctl){.pid = kept->v[k].pid, .ctl = ctl, .own = own};
+    fe_keystub_set_channel(own);
+    kept->v[k].pid = 0;
+    bx_children_compact(kept);
+    return true;
+}
