@@ -17,6 +17,7 @@ Suite *suite_ws_deflate(void);
 Suite *suite_ws_handshake(void);
 Suite *suite_modset(void);
 Suite *suite_pubsub(void);
+Suite *suite_ws_handoff_rec(void);
 
 int main(void)
 {
@@ -31,6 +32,7 @@ int main(void)
     srunner_add_suite(sr, suite_ws_handshake());
     srunner_add_suite(sr, suite_modset());
     srunner_add_suite(sr, suite_pubsub());
+    srunner_add_suite(sr, suite_ws_handoff_rec());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
