@@ -265,6 +265,8 @@ static const struct field backend_fields[] = {
       .max = SEC(86400), .def = SEC(60)),
     F(.name = "shutdown_timeout", .type = T_DURATION, .off = BE(shutdown_timeout_ms), .min = 0,
       .max = SEC(86400), .def = SEC(30)),
+    F(.name = "handoff_timeout", .type = T_DURATION, .off = BE(handoff_timeout_ms), .min = 0,
+      .max = SEC(3600), .def = SEC(10)),
     F(.name = "keepalive_requests", .type = T_INT, .off = BE(keepalive_requests), .min = 1,
       .max = 100000000, .def = 10000),
     F(.name = "module_crash_limit", .type = T_INT, .off = BE(module_crash_limit), .min = 0,
