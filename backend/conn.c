@@ -118,6 +118,29 @@ static void start_conn(const struct be_listener *l, int fd, struct sockaddr_stor
     be_conn_want_read(c, true);
 }
 
+struct be_conn *be_conn_adopt(int fd, const struct sockaddr_storage *client, socklen_t len,
+                              const char *client_text)
+{
+    struct be_conn *c = bx_xcalloc(1, sizeof *c);
+    c->fd = fd;
+    c->listener = be_worker->ls->n ? &be_worker->ls->v[0] : NULL;
+    c->id = ++be_worker->next_conn_id;
+    c->peer = c->client = *client;
+    c->peerlen = c->clientlen = len;
+    snprintf(c->client_str, sizeof c->client_str, "%s", client_text);
+    bx_ev_io_init(&c->io, fd, conn_io, c);
+    bx_ev_timer_init(&c->timer, conn_timer, c);
+    link_conn(c);
+    return c;
+}
+
+void be_conn_suspend(struct be_conn *c)
+{
+    bx_ev_io_stop(be_worker->ev, &c->io);
+    bx_ev_timer_stop(be_worker->ev, &c->timer);
+    c->deadline = 0;
+}
+
 /* Out of descriptors (or kernel memory): the listener stays readable, so it
  * is taken out of the loop for ACCEPT_PAUSE_MS, or the loop would spin; the
  * log says so at most once a second, with how many pauses it did not tell. */

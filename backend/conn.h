@@ -108,6 +108,14 @@ void be_conn_accept(const struct be_listener *l, long max);
  * backlog while we were out of descriptors, abandoned since). */
 bool be_conn_peer_gone(const struct be_conn *c);
 
+/* Hand-off on reload (ws_handoff.c). adopt: a connection on fd, an open
+ * WebSocket session another worker handed over (no PROXY header, no HTTP:
+ * the caller sets ops and proto). suspend: no more events or timer for c
+ * until be_conn_want_read and be_conn_timer are called again. */
+struct be_conn *be_conn_adopt(int fd, const struct sockaddr_storage *client, socklen_t len,
+                              const char *client_text);
+void be_conn_suspend(struct be_conn *c);
+
 void be_conn_queue(struct be_conn *c, const void *p, size_t n);
 void be_conn_queue_file(struct be_conn *c, int fd, off_t off, uint64_t len);
 /* Bytes queued and not yet written. */

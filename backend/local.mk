@@ -10,7 +10,8 @@ backend_libws_la_SOURCES = \
 	backend/ws_frame.c backend/ws_frame.h \
 	backend/ws_utf8.c backend/ws_utf8.h \
 	backend/ws_deflate.c backend/ws_deflate.h \
-	backend/ws_handshake.c backend/ws_handshake.h
+	backend/ws_handshake.c backend/ws_handshake.h \
+	backend/ws_handoff_rec.c backend/ws_handoff_rec.h
 backend_libws_la_LIBADD = $(OPENSSL_LIBS) $(ZLIB_LIBS)
 
 # The rest of the daemon: master and workers, HTTP, routing, the module set,
@@ -27,7 +28,10 @@ backend_libbackend_la_SOURCES = \
 	backend/modset.c backend/modset.h \
 	backend/ws_session.c backend/ws_session.h \
 	backend/ws_send.c \
+	backend/ws_handoff.c backend/ws_handoff.h \
+	backend/ws_handoff_session.c \
 	backend/pubsub.c backend/pubsub.h \
+	backend/pubsub_replay.c backend/pubsub_replay.h \
 	backend/pubsub_redis.c backend/pubsub_redis.h \
 	backend/redis_link.c backend/redis_link.h
 backend_libbackend_la_CPPFLAGS = $(AM_CPPFLAGS) $(HIREDIS_CFLAGS)

@@ -135,6 +135,8 @@ static int load_modules(struct bx_config *cfg, struct be_modset *set, bool to_st
         }
     }
     bx_buf_free(&errs);
+    if (rc == 0)
+        be_modset_report_handoff(set, to_stderr);
     return rc;
 }
 

@@ -283,12 +283,13 @@ static const struct bm_module *load_one(struct bx_config *cfg, struct be_modset 
                       cfg->path, mc->line, mc->setting_path, file);
         return NULL;
     }
-    if (m->api_version != BACTRIAN_MODULE_API_VERSION) {
+    if (m->api_version < BACTRIAN_MODULE_API_MIN_VERSION ||
+        m->api_version > BACTRIAN_MODULE_API_VERSION) {
         bx_buf_printf(errs,
                       "%s:%d: setting '%s.module': %s was built for module API version %d, "
-                      "this backend has version %d: rebuild it\n",
+                      "this backend takes versions %d to %d: rebuild it\n",
                       cfg->path, mc->line, mc->setting_path, file, m->api_version,
-                      BACTRIAN_MODULE_API_VERSION);
+                      BACTRIAN_MODULE_API_MIN_VERSION, BACTRIAN_MODULE_API_VERSION);
         return NULL;
     }
     if (!m->name || strcmp(m->name, mc->module) != 0 || !m->handle) {
@@ -320,6 +321,11 @@ int be_modset_load(struct bx_config *cfg, struct be_modset *set, struct bx_buf *
         *in = (struct be_instance){.mod = m, .path = mc->path, .vhost = mc->vhost,
                                    .setting_path = mc->setting_path, .index = set->n,
                                    .methods = m->methods ? m->methods : (BM_GET | BM_HEAD)};
+        /* ws_handoff exists only in descriptors of version 3 and later: an
+         * older module's descriptor ends before it. */
+        if (m->api_version >= 3 && m->ws && m->ws_handoff && m->ws_handoff->save &&
+            m->ws_handoff->restore)
+            in->handoff = m->ws_handoff;
         bx_ev_timer_init(&in->tick, NULL, in);
         int rc = m->init ? m->init(&c, &in->inst) : 0;
         check_unknown(&c);
@@ -388,6 +394,23 @@ void be_modset_worker_exit(struct be_modset *set, struct bx_ev *ev)
             bx_ev_timer_stop(ev, &in->tick);
         if (in->mod->worker_exit)
             in->mod->worker_exit(in->inst);
+    }
+}
+
+void be_modset_report_handoff(const struct be_modset *set, bool to_stderr)
+{
+    for (size_t i = 0; i < set->n; i++) {
+        const struct be_instance *in = &set->v[i];
+        if (!in->mod->ws || in->handoff)
+            continue;
+        if (to_stderr)
+            fprintf(stderr, "note: %s (module %s, mount %s): WebSocket sessions will not survive "
+                    "a reload (the module has no hand-off hooks; they drain)\n",
+                    in->setting_path, in->mod->name, in->path);
+        else
+            bx_log_notice("%s (module %s, mount %s): WebSocket sessions will not survive a "
+                          "reload (the module has no hand-off hooks; they drain)",
+                          in->setting_path, in->mod->name, in->path);
     }
 }
 

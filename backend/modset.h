@@ -26,6 +26,9 @@ struct be_instance {
     size_t index;
     struct bx_ev_timer tick;  /* worker only */
     bool inited;
+    /* The module's hand-off hooks (API version 3 and a WebSocket mount), or
+     * NULL: its sessions drain in the old worker on a reload. */
+    const struct bm_ws_handoff *handoff;
 };
 
 struct be_modset {
@@ -53,6 +56,10 @@ void be_modset_worker_exit(struct be_modset *set, struct bx_ev *ev);
  * one refuses the client (its instance in *who when who is not NULL). */
 bool be_modset_connect(const struct be_modset *set, const struct sockaddr *client,
                        socklen_t len, const struct be_instance **who);
+
+/* Says (to stderr for -t, else the log) which WebSocket mounts lose their
+ * sessions on a reload: their modules have no hand-off hooks. */
+void be_modset_report_handoff(const struct be_modset *set, bool to_stderr);
 
 /* "GET, HEAD, POST" for an Allow header. */
 void be_methods_str(unsigned methods, char *out, size_t outlen);

@@ -30,7 +30,12 @@
  *
  * With backend.pubsub.redis set, none of the above carries messages between
  * workers: pubsub_redis.c does, through Redis, to every worker of every host
- * (the local delivery and the slow-subscriber policies stay here). */
+ * (the local delivery and the slow-subscriber policies stay here).
+ *
+ * Each datagram carries its origin's sequence number ('C', opcode, u16 name
+ * length, u64 sequence, name, payload), which pubsub_replay.c uses to give
+ * a session that moves between workers each message once (through Redis,
+ * messages carry none yet: origin 0, never skipped). */
 #include "config.h"
 
 #include <dirent.h>
@@ -46,6 +51,7 @@
 #include "backend/conn.h"
 #include "backend/pubsub.h"
 #include "backend/pubsub_redis.h"
+#include "backend/pubsub_replay.h"
 #include "backend/worker.h"
 #include "backend/ws_session.h"
 #include "backend/ws_utf8.h"
@@ -55,7 +61,8 @@
 
 #define NBUCKETS 256
 #define NAME_MAX_LEN BE_PS_NAME_MAX
-#define DGRAM_MAX (BM_PUBLISH_MAX + NAME_MAX_LEN + 8)
+#define DGRAM_HDR 12 /* 'C', opcode, u16 name length, u64 origin sequence */
+#define DGRAM_MAX (BM_PUBLISH_MAX + NAME_MAX_LEN + DGRAM_HDR + 8)
 #define PENDING_MAX (8u << 20)
 
 struct be_ps_chan;
@@ -168,6 +175,15 @@ void be_ps_forget(pid_t worker)
     struct sockaddr_un sa;
     if (worker_addr(worker, &sa))
         unlink(sa.sun_path);
+    /* and its hand-off socket (ws_handoff.c): the same name with ".h" */
+    char h[sizeof sa.sun_path + 4];
+    if (worker_addr(worker, &sa) && snprintf(h, sizeof h, "%s.h", sa.sun_path) < (int)sizeof h)
+        unlink(h);
+}
+
+const char *be_ps_dir_path(void)
+{
+    return ps_dir[0] ? ps_dir : NULL;
 }
 
 void be_ps_dir_remove(void)
@@ -185,7 +201,8 @@ void be_ps_dir_remove(void)
 }
 
 static void deliver_local(const char *name, int opcode, const void *data, size_t len,
-                          const struct bm_ws *except);
+                          pid_t origin, uint64_t seq);
+static uint64_t my_seq; /* our publishes, numbered for moving subscribers */
 static void log_slow(struct be_ps_chan *c);
 
 /* A peer worker is a live pid in the shared worker table of this master. The
@@ -249,24 +266,28 @@ static bool sender_ok(pid_t pid, uid_t uid)
 }
 
 /* Checks one received datagram and delivers it; returns why it was refused, or NULL. */
-static const char *take_dgram(size_t n)
+static const char *take_dgram(size_t n, pid_t origin)
 {
-    if (n < 4)
+    if (n < DGRAM_HDR)
         return "short datagram";
     size_t nl = (size_t)dgram[2] << 8 | dgram[3];
-    if (dgram[0] != 'B' || nl == 0 || nl > NAME_MAX_LEN || 4 + nl + 1 > n)
+    if (dgram[0] != 'C' || nl == 0 || nl > NAME_MAX_LEN || DGRAM_HDR + nl + 1 > n)
         return "malformed datagram";
     int opcode = dgram[1];
     if (opcode != BM_WS_TEXT && opcode != BM_WS_BINARY)
         return "bad opcode";
-    const uint8_t *data = dgram + 4 + nl;
-    size_t len = n - 4 - nl;
+    uint64_t seq = 0;
+    for (int k = 0; k < 8; k++)
+        seq = seq << 8 | dgram[4 + k];
+    const uint8_t *data = dgram + DGRAM_HDR + nl;
+    size_t len = n - DGRAM_HDR - nl;
     if (opcode == BM_WS_TEXT && !be_utf8_valid(data, len))
         return "text that is not UTF-8";
     char name[NAME_MAX_LEN + 1];
-    memcpy(name, dgram + 4, nl);
+    memcpy(name, dgram + DGRAM_HDR, nl);
     name[nl] = 0;
-    deliver_local(name, opcode, data, len, NULL);
+    be_psx_note(origin, seq, name, opcode, data, len);
+    deliver_local(name, opcode, data, len, origin, seq);
     return NULL;
 }
 
@@ -289,7 +310,7 @@ static void on_dgram(int fd, unsigned events, void *arg)
         uid_t uid;
         const char *why = !cred_of(&mh, &pid, &uid) ? "no credentials or cut"
                           : !sender_ok(pid, uid)    ? "not one of our workers"
-                                                    : take_dgram((size_t)n);
+                                                    : take_dgram((size_t)n, pid);
         if (why)
             note_refused(pid, uid, why);
     }
@@ -347,7 +368,13 @@ void be_ps_worker_init(void)
 
 void be_ps_deliver_remote(const char *channel, int opcode, const void *data, size_t len)
 {
-    deliver_local(channel, opcode, data, len, NULL);
+    deliver_local(channel, opcode, data, len, 0, 0); /* no origin sequence through Redis */
+}
+
+void be_ps_poll(void)
+{
+    if (ps_fd != -1)
+        on_dgram(ps_fd, BM_READ, NULL);
 }
 
 void be_ps_each_subscribed(void (*fn)(const char *channel, void *arg), void *arg)
@@ -452,14 +479,22 @@ static void queue_for_retry(const char *channel, uint32_t idx, const struct iove
 
 /* ---- delivery ----------------------------------------------------------------------------- */
 
+/* Who published a message: the origin worker and its sequence number
+ * (0, 0: unknown, e.g. through Redis). */
+struct origin {
+    pid_t pid;
+    uint64_t seq;
+};
+
 static int deliver_to(struct be_ps_chan *c, int opcode, const void *data, size_t len,
-                      const struct bm_ws *except, struct bm_ws ***drop, size_t *ndrop,
-                      size_t *dropcap)
+                      const struct bm_ws *except, struct origin o, struct bm_ws ***drop,
+                      size_t *ndrop, size_t *dropcap)
 {
     int reached = 0;
     for (size_t i = 0; i < c->n; i++) {
         struct bm_ws *ws = c->subs[i]->ws;
-        if (ws == except || ws->state != BE_WS_OPEN || ws->c->closed)
+        if (ws == except || ws->state != BE_WS_OPEN || ws->c->closed ||
+            be_psx_skip(ws, o.pid, o.seq))
             continue;
         if (be_ws_pending_bytes(ws) > ws->opt->send_high_watermark) {
             if (c->policy == BM_SLOW_DROP) {
@@ -484,14 +519,15 @@ static int deliver_to(struct be_ps_chan *c, int opcode, const void *data, size_t
 }
 
 static void deliver_local(const char *name, int opcode, const void *data, size_t len,
-                          const struct bm_ws *except)
+                          pid_t origin, uint64_t seq)
 {
     struct be_ps_chan *c = find(name, false);
     if (!c)
         return;
     struct bm_ws **drop = NULL;
     size_t ndrop = 0, dropcap = 0;
-    deliver_to(c, opcode, data, len, except, &drop, &ndrop, &dropcap);
+    deliver_to(c, opcode, data, len, NULL, (struct origin){ origin, seq }, &drop, &ndrop,
+               &dropcap);
     /* Closing runs module callbacks that may unsubscribe: not while iterating. */
     unsigned code = c->close_code;
     char reason[64];
@@ -512,11 +548,15 @@ int bm_publish(const char *channel, int opcode, const void *data, size_t len,
     ps_init();
     struct be_ps_chan *c = find(channel, false);
     int reached = 0;
+    uint64_t seq = ++my_seq;
+    if (len <= BM_PUBLISH_MAX)
+        be_psx_note(getpid(), seq, channel, opcode, data, len);
     if (c) {
         c->st.published++;
         struct bm_ws **drop = NULL;
         size_t ndrop = 0, dropcap = 0;
-        reached = deliver_to(c, opcode, data, len, except_ws, &drop, &ndrop, &dropcap);
+        reached = deliver_to(c, opcode, data, len, except_ws, (struct origin){ getpid(), seq },
+                             &drop, &ndrop, &dropcap);
         char reason[64];
         snprintf(reason, sizeof(reason), "too slow for channel %.40s", channel);
         unsigned code = c->close_code;
@@ -538,8 +578,10 @@ int bm_publish(const char *channel, int opcode, const void *data, size_t len,
             log_slow(c);
         return reached;
     }
-    uint8_t hdr[4] = { 'B', (uint8_t)opcode, (uint8_t)(nl >> 8), (uint8_t)nl };
-    struct iovec iov[3] = { { hdr, 4 }, { (void *)channel, nl }, { (void *)data, len } };
+    uint8_t hdr[DGRAM_HDR] = { 'C', (uint8_t)opcode, (uint8_t)(nl >> 8), (uint8_t)nl };
+    for (int k = 0; k < 8; k++)
+        hdr[4 + k] = (uint8_t)(seq >> (56 - 8 * k));
+    struct iovec iov[3] = { { hdr, DGRAM_HDR }, { (void *)channel, nl }, { (void *)data, len } };
     struct bm_worker_stats w[64];
     size_t nw = bm_worker_stats(w, sizeof(w) / sizeof(*w));
     pid_t me = getpid();
@@ -611,8 +653,30 @@ int bm_ws_unsubscribe(struct bm_ws *ws, const char *channel)
     return -1;
 }
 
+uint32_t be_ps_subs_encode(const struct bm_ws *ws, struct bx_buf *b, uint32_t max)
+{
+    uint32_t n = 0;
+    for (const struct be_ps_sub *s = ws->subs; s && n < max; s = s->next, n++) {
+        size_t nl = strlen(s->ch->name);
+        uint8_t x[4] = { (uint8_t)(nl >> 24), (uint8_t)(nl >> 16), (uint8_t)(nl >> 8),
+                         (uint8_t)nl };
+        bx_buf_append(b, x, 4);
+        bx_buf_append(b, s->ch->name, nl);
+    }
+    return n;
+}
+
+bool be_ps_subscribed(const struct bm_ws *ws, const char *channel)
+{
+    for (const struct be_ps_sub *s = ws->subs; s; s = s->next)
+        if (!strcmp(s->ch->name, channel))
+            return true;
+    return false;
+}
+
 void be_ps_unsubscribe_all(struct bm_ws *ws)
 {
+    be_psx_forget(ws);
     while (ws->subs) {
         struct be_ps_sub *s = ws->subs;
         ws->subs = s->next;

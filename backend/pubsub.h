@@ -20,6 +20,8 @@ int be_ps_dir_create(char *err, size_t errlen);
 void be_ps_worker_init(void);
 /* Removes a worker's socket once it has exited (it may have crashed). */
 void be_ps_forget(pid_t worker);
+/* The directory, NULL when there is none (the hand-off's sockets live there too). */
+const char *be_ps_dir_path(void);
 /* Removes what is left and the directory (the master stops). */
 void be_ps_dir_remove(void);
 

@@ -32,6 +32,7 @@
 #include "backend/modset.h"
 #include "backend/pubsub.h"
 #include "backend/worker.h"
+#include "backend/ws_handoff.h"
 #include "bactrian/module.h"
 #include "common/ev.h"
 #include "common/log.h"
@@ -296,6 +297,7 @@ static void start_drain(void)
     w->draining = true;
     stop_listening();
     be_conns_drain();
+    be_ho_drain(); /* sessions that can move to the new generation do */
     bx_ev_timer_init(&drain_timer, drain_expired, NULL);
     bx_ev_timer_start(w->ev, &drain_timer, w->shutdown_timeout_ms);
 }
@@ -401,6 +403,7 @@ int be_worker_run(struct bx_config *cfg, const struct be_listeners *ls, struct b
     /* Confined after the modules' worker_init (which declared their files)
      * and the pub/sub socket (a file in the master's directory). */
     be_ps_worker_init();
+    be_ho_worker_init();
     char err[BX_ERRLEN];
     if (bx_sandbox_apply(BX_SANDBOX_BE_WORKER, err, sizeof err) == -1) {
         bx_log_error("worker %d: cannot confine: %s", index, err);

@@ -455,6 +455,50 @@ int be_ws_inflate(struct be_ws_inflater *f, const uint8_t *in, size_t n, int fin
     return rc;
 }
 
+/* ---- windows for the hand-off ----------------------------------------- */
+
+size_t be_ws_deflater_window(struct be_ws_deflater *d, uint8_t *out, size_t cap)
+{
+    uInt n = 0;
+    if (!d->ready || d->no_context || deflateGetDictionary(&d->z, NULL, &n) != Z_OK || n > cap)
+        return 0;
+    if (deflateGetDictionary(&d->z, out, &n) != Z_OK)
+        return 0;
+    return n;
+}
+
+int be_ws_deflater_prime(struct be_ws_deflater *d, const uint8_t *dict, size_t n)
+{
+    if (!d->ready || n == 0)
+        return 0;
+    return deflateSetDictionary(&d->z, dict, (uInt)n) == Z_OK ? 0 : -1;
+}
+
+size_t be_ws_inflater_window(struct be_ws_inflater *f, uint8_t *out, size_t cap)
+{
+    uInt n = 0;
+    if (!f->ready || f->no_context || inflateGetDictionary(&f->z, NULL, &n) != Z_OK || n > cap)
+        return 0;
+    if (inflateGetDictionary(&f->z, out, &n) != Z_OK)
+        return 0;
+    return n;
+}
+
+/* The inflater is made at its first message: it is made now, so the
+ * dictionary can be set on a stream that has seen no data. */
+int be_ws_inflater_prime(struct be_ws_inflater *f, const uint8_t *dict, size_t n)
+{
+    if (n == 0 || f->no_context)
+        return 0;
+    if (!f->ready) {
+        memset(&f->z, 0, sizeof(f->z));
+        if (inflateInit2(&f->z, -(int)f->wbits) != Z_OK)
+            return -1;
+        f->ready = 1;
+    }
+    return inflateSetDictionary(&f->z, dict, (uInt)n) == Z_OK ? 0 : -1;
+}
+
 size_t be_ws_deflate_mem(int wbits, int mem_level)
 {
     if (wbits < 9)

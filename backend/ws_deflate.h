@@ -104,6 +104,18 @@ void be_ws_inflater_free(struct be_ws_inflater *f);
 int be_ws_inflate(struct be_ws_inflater *f, const uint8_t *in, size_t n, int final, uint64_t cap,
                   be_ws_sink_fn sink, void *ctx);
 
+/* Hand-off (ws_handoff.c). Between two messages, with context takeover, the
+ * last 2^wbits bytes of a direction's uncompressed data are all the state a
+ * raw stream carries into the next message: the window. zlib already keeps it
+ * (no copy is made while a session runs); these read it out of a stream
+ * (into out, up to cap bytes, returning how many; 0 when there is none: no
+ * context takeover, Huffman-only, or nothing sent yet) and prime a fresh
+ * stream with it (0, or -1 on a zlib error). */
+size_t be_ws_deflater_window(struct be_ws_deflater *d, uint8_t *out, size_t cap);
+int be_ws_deflater_prime(struct be_ws_deflater *d, const uint8_t *dict, size_t n);
+size_t be_ws_inflater_window(struct be_ws_inflater *f, uint8_t *out, size_t cap);
+int be_ws_inflater_prime(struct be_ws_inflater *f, const uint8_t *dict, size_t n);
+
 /* Bytes zlib allocates for a compressor / inflater with these parameters
  * (zlib's documented formulas plus its state structs). */
 size_t be_ws_deflate_mem(int wbits, int mem_level);

@@ -275,11 +275,10 @@ static int negotiate_deflate(struct bm_request *r, const struct bm_ws_options *o
     return be_ws_pmd_negotiate(ext, strlen(ext), &pol, pmdp, ext_resp, cap);
 }
 
-/* After the 101 is queued and HTTP let go: the session takes the connection
- * over, the module's open() runs, and frames already buffered are read. */
-static void session_start(struct be_conn *c, const struct be_instance *inst,
-                          const struct bm_ws_options *opt, const char *chosen,
-                          const struct be_ws_pmd_params *pmdp, const char *ext_resp)
+/* The session on c, as the handshake agreed: no I/O yet. */
+static struct bm_ws *session_make(struct be_conn *c, const struct be_instance *inst,
+                                  const struct bm_ws_options *opt, const char *chosen,
+                                  const struct be_ws_pmd_params *pmdp)
 {
     struct bm_ws *ws = session_new(c, inst, opt);
     if (chosen)
@@ -297,6 +296,41 @@ static void session_start(struct be_conn *c, const struct be_instance *inst,
     be_utf8_init(&ws->utf8);
     c->ops = &ws_ops;
     c->proto = ws;
+    return ws;
+}
+
+const struct bm_ws_options *be_ws_options_of(const struct be_instance *inst)
+{
+    return options_of(inst->mod->ws, inst->inst);
+}
+
+struct bm_ws *be_ws_adopt(struct be_conn *c, const struct be_instance *inst,
+                          const struct be_ws_pmd_params *pmdp, const char *subprotocol)
+{
+    return session_make(c, inst, be_ws_options_of(inst), subprotocol, pmdp);
+}
+
+/* A session handed over by an old worker starts reading where that one
+ * stopped: what it had read but not parsed is in c->in already. */
+void be_ws_adopted_start(struct bm_ws *ws)
+{
+    struct be_conn *c = ws->c;
+    ws->read_paused = ws->above_high;
+    be_conn_want_read(c, !ws->read_paused);
+    be_ws_arm_timer(ws);
+    if (!c->closed && bx_buf_unread(&c->in) && !ws->read_paused)
+        ws_on_read(c);
+    if (!c->closed)
+        be_conn_flush(c);
+}
+
+/* After the 101 is queued and HTTP let go: the session takes the connection
+ * over, the module's open() runs, and frames already buffered are read. */
+static void session_start(struct be_conn *c, const struct be_instance *inst,
+                          const struct bm_ws_options *opt, const char *chosen,
+                          const struct be_ws_pmd_params *pmdp, const char *ext_resp)
+{
+    struct bm_ws *ws = session_make(c, inst, opt, chosen, pmdp);
     be_conn_want_read(c, true);
     uint64_t now = bm_now_ms();
     if (opt->ping_interval_ms)
@@ -830,7 +864,11 @@ static void ws_on_write(struct be_conn *c)
 static void ws_on_close(struct be_conn *c)
 {
     struct bm_ws *ws = c->proto;
-    if (ws->state == BE_WS_OPEN && be_worker->draining && !be_conn_pending(c) && c->fd != -1) {
+    /* Handed to another worker: the session goes on there, nothing ends. */
+    if (ws->handed_off)
+        ws->close_cb_done = true;
+    else if (ws->state == BE_WS_OPEN && be_worker->draining && !be_conn_pending(c) &&
+             c->fd != -1) {
         /* Closed by the end of a drain: a last-chance 1001, best effort. */
         static const uint8_t bye[] = { 0x88, 0x02, 0x03, 0xe9 };
         ssize_t n = send(c->fd, bye, sizeof(bye), MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -874,12 +912,14 @@ static void ws_on_drain(struct be_conn *c)
 
 /* ---- small API ---------------------------------------------------------------------- */
 
+/* clang-format off */
 void bm_ws_set_data(struct bm_ws *ws, void *data) { ws->user = data; }
 void *bm_ws_get_data(const struct bm_ws *ws) { return ws->user; }
 uint64_t bm_ws_id(const struct bm_ws *ws) { return ws->id; }
 const char *bm_ws_client_str(const struct bm_ws *ws) { return ws->c->client_str; }
 const char *bm_ws_subprotocol(const struct bm_ws *ws) { return ws->subprotocol; }
 bool bm_ws_compressed(const struct bm_ws *ws) { return ws->pmd; }
+/* clang-format on */
 
 size_t bm_ws_list(void *inst, struct bm_ws **out, size_t max)
 {

@@ -21,6 +21,7 @@
 struct be_conn;
 struct be_instance;
 struct be_ps_sub;
+struct be_psx_floor;
 
 enum be_ws_state {
     BE_WS_OPEN = 0,
@@ -77,6 +78,12 @@ struct bm_ws {
 
     /* pub/sub subscriptions */
     struct be_ps_sub *subs;
+    struct be_psx_floor *ps_floor; /* moved here: origins' messages it already got */
+    uint32_t ps_nfloor;
+
+    /* hand-off on reload (ws_handoff.c) */
+    bool handed_off;          /* the socket belongs to another worker now: close silently */
+    bool ho_refused;          /* the new generation would not take it: it drains here */
 
     struct bm_ws *prev, *next; /* the worker's sessions */
 };
@@ -91,6 +98,15 @@ void be_ws_arm_timer(struct bm_ws *ws);
 void be_ws_half_close(struct bm_ws *ws);
 /* Reads again after back-pressure paused it (the send queue drained). */
 void be_ws_resume_read(struct bm_ws *ws);
+
+/* Hand-off (ws_handoff_session.c): the new worker's side. Makes a session
+ * on c for inst with what the handshake had agreed (pmdp NULL: no
+ * compression), without open(): nothing is read or written until
+ * be_ws_adopted_start, so a refused session can still be dropped silently. */
+struct bm_ws *be_ws_adopt(struct be_conn *c, const struct be_instance *inst,
+                          const struct be_ws_pmd_params *pmdp, const char *subprotocol);
+const struct bm_ws_options *be_ws_options_of(const struct be_instance *inst);
+void be_ws_adopted_start(struct bm_ws *ws);
 
 /* ws_send.c */
 /* Queues a control frame ahead of any backlog (never dropped). */
@@ -107,5 +123,11 @@ size_t be_ws_pending_bytes(const struct bm_ws *ws);
 
 /* pubsub.c */
 void be_ps_unsubscribe_all(struct bm_ws *ws);
+/* Appends up to max of ws's channel names (u32 big-endian length + name
+ * each) to b; returns how many (the hand-off record's subscriptions). */
+uint32_t be_ps_subs_encode(const struct bm_ws *ws, struct bx_buf *b, uint32_t max);
+/* Delivers the datagrams from other workers waiting now (the hand-off:
+ * what was published before a session moves reaches it on this side). */
+void be_ps_poll(void);
 
 #endif

@@ -98,6 +98,7 @@ struct schema {
     bool open;            /* unknown names are allowed (module blocks) */
 };
 
+/* clang-format off */
 #define F(...) { __VA_ARGS__ }
 #define END { NULL, 0, 0, 0, 0, 0, NULL, false, NULL, 0 }
 #define SEC(x) ((int64_t)(x) * 1000)
@@ -265,6 +266,8 @@ static const struct field backend_fields[] = {
       .max = SEC(86400), .def = SEC(60)),
     F(.name = "shutdown_timeout", .type = T_DURATION, .off = BE(shutdown_timeout_ms), .min = 0,
       .max = SEC(86400), .def = SEC(30)),
+    F(.name = "handoff_timeout", .type = T_DURATION, .off = BE(handoff_timeout_ms), .min = 0,
+      .max = SEC(3600), .def = SEC(10)),
     F(.name = "keepalive_requests", .type = T_INT, .off = BE(keepalive_requests), .min = 1,
       .max = 100000000, .def = 10000),
     F(.name = "module_crash_limit", .type = T_INT, .off = BE(module_crash_limit), .min = 0,
@@ -279,6 +282,7 @@ static const struct field backend_fields[] = {
     END,
 };
 static const struct schema backend_schema = {backend_fields, 0, false};
+/* clang-format on */
 
 /* ---- error collection -------------------------------------------------------- */
 
@@ -654,6 +658,7 @@ static void parse_list(const struct val *v)
 
 /* Per type: its parser, and whether the value must be a string (checked
  * once here, so the parsers get it as v->str). */
+/* clang-format off */
 static const struct {
     void (*parse)(const struct val *v);
     bool string;
@@ -674,6 +679,7 @@ static const struct {
     [T_GROUP] = {parse_subgroup, false},
     [T_LIST] = {parse_list, false},
 };
+/* clang-format on */
 
 static void parse_field(struct ctx *x, const config_setting_t *s, const char *path,
                         const struct field *f, void *base)

@@ -120,6 +120,7 @@ struct bx_backend_conf {
     int max_request_line, max_header_size, max_headers;
     int64_t max_body_size;
     int header_timeout_ms, body_timeout_ms, idle_timeout_ms, shutdown_timeout_ms;
+    int handoff_timeout_ms; /* reload: how long old workers try to move WebSocket sessions */
     int keepalive_requests;
     int module_crash_limit;   /* crashes in module_crash_window that back a mount off; 0 = never */
     int module_crash_window_ms, module_crash_backoff_ms;

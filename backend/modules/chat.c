@@ -313,6 +313,65 @@ static int chat_accept(void *inst, const struct bm_ws_handshake *hs, const char 
     return ok ? 0 : 403;
 }
 
+/* Hand-off on reload: version 1, nick, NUL, room, NUL. The room's
+ * subscription moves with the engine's state; nobody is told anything (the
+ * user neither left nor joined). */
+static long chat_save(struct bm_ws *ws, void *buf, size_t max, void *inst)
+{
+    (void)inst;
+    const struct member *m = bm_ws_get_data(ws);
+    if (!m)
+        return -1;
+    size_t nl = strlen(m->nick), rl = strlen(m->room);
+    if (1 + nl + 1 + rl + 1 > max)
+        return -1;
+    char *o = buf;
+    o[0] = 1;
+    memcpy(o + 1, m->nick, nl + 1);
+    memcpy(o + 2 + nl, m->room, rl + 1);
+    return (long)(nl + rl + 3);
+}
+
+static int chat_restore(struct bm_ws *ws, const void *data, size_t len, void *inst)
+{
+    const struct chat *chat = inst;
+    const char *p = data, *end = p + len;
+    if (len < 3 || p[0] != 1 || end[-1] != 0)
+        return -1;
+    const char *nick = p + 1, *z = memchr(nick, 0, (size_t)(end - nick));
+    if (!z || z + 1 >= end)
+        return -1;
+    const char *room = z + 1;
+    if (strlen(nick) > NICK_MAX || strlen(room) > ROOM_MAX || !valid_nick(nick) ||
+        (room[0] && !valid_room(room)) || room + strlen(room) + 1 != end)
+        return -1;
+    struct member *m = calloc(1, sizeof(*m));
+    if (!m)
+        return -1;
+    snprintf(m->nick, sizeof(m->nick), "%s", nick);
+    snprintf(m->room, sizeof(m->room), "%s", room);
+    if (m->room[0]) {
+        char ch[ROOM_MAX + 8];
+        channel_of(m->room, ch, sizeof(ch));
+        bm_channel_policy(ch, chat->policy, 1008);
+    }
+    bm_ws_set_data(ws, m);
+    return 0;
+}
+
+static void chat_left(struct bm_ws *ws, void *inst)
+{
+    (void)inst;
+    free(bm_ws_get_data(ws));
+    bm_ws_set_data(ws, NULL);
+}
+
+static const struct bm_ws_handoff chat_handoff = {
+    .save = chat_save,
+    .restore = chat_restore,
+    .left = chat_left,
+};
+
 static const struct bm_ws_handlers chat_ws = {
     .options = chat_options,
     .accept = chat_accept,
@@ -330,4 +389,5 @@ const struct bm_module bactrian_module = {
     .handle = chat_handle,
     .fini = chat_fini,
     .ws = &chat_ws,
+    .ws_handoff = &chat_handoff,
 };

@@ -120,6 +120,28 @@ static const struct bm_ws_handlers echo_ws = {
     .chunk = echo_chunk,
 };
 
+/* Hand-off on reload: an echo session has no state of its own beyond the
+ * engine's, so its record is one version byte. */
+static long echo_save(struct bm_ws *ws, void *buf, size_t max, void *inst)
+{
+    (void)ws, (void)inst;
+    if (max < 1)
+        return -1;
+    ((unsigned char *)buf)[0] = 1;
+    return 1;
+}
+
+static int echo_restore(struct bm_ws *ws, const void *data, size_t len, void *inst)
+{
+    (void)ws, (void)inst;
+    return len == 1 && ((const unsigned char *)data)[0] == 1 ? 0 : -1;
+}
+
+static const struct bm_ws_handoff echo_handoff = {
+    .save = echo_save,
+    .restore = echo_restore,
+};
+
 const struct bm_module bactrian_module = {
     .api_version = BACTRIAN_MODULE_API_VERSION,
     .name = "echo",
@@ -128,4 +150,5 @@ const struct bm_module bactrian_module = {
     .handle = echo_handle,
     .fini = echo_fini,
     .ws = &echo_ws,
+    .ws_handoff = &echo_handoff,
 };

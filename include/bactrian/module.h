@@ -52,13 +52,17 @@
 extern "C" {
 #endif
 
-/* Bumped on every incompatible change of this header; the loader refuses a
- * module built against another version. */
-#define BACTRIAN_MODULE_API_VERSION 2
+/* Bumped on every change of this header. The loader takes modules built for
+ * BACTRIAN_MODULE_API_MIN_VERSION up to this one (a newer field of
+ * struct bm_module is read only from a module that declares a version that
+ * has it) and refuses any other. 3 added bm_module.ws_handoff. */
+#define BACTRIAN_MODULE_API_VERSION 3
+#define BACTRIAN_MODULE_API_MIN_VERSION 2
 
 struct bm_conf;            /* settings handle, valid during init() only */
 struct bm_request;         /* one HTTP request and its response */
 struct bm_ws_handlers;     /* WebSocket callbacks: see the WebSocket part of this API */
+struct bm_ws_handoff;      /* WebSocket session hand-off on reload (API version 3) */
 
 /* What handle() returns. */
 enum bm_result {
@@ -110,6 +114,11 @@ struct bm_module {
      * any HTTP byte is parsed. 0 lets the connection go on; -1 refuses it:
      * it is closed without an answer. Runs in the event loop: never block. */
     int (*connect)(const struct sockaddr *client, socklen_t len, void *inst);
+
+    /* API version 3. Non-NULL: the WebSocket sessions of this module's
+     * mounts move to the new workers on a reload instead of draining (see
+     * struct bm_ws_handoff). */
+    const struct bm_ws_handoff *ws_handoff;
 };
 
 /* ---- settings (init only) ---------------------------------------------------------
@@ -339,6 +348,41 @@ struct bm_ws_handlers {
     /* The send queue went from above the high watermark to below the low one. */
     void (*drain)(struct bm_ws *ws, void *inst);
     void (*close)(struct bm_ws *ws, unsigned code, const char *reason, size_t len, void *inst);
+};
+
+/* ---- hand-off on reload (API version 3) ---------------------------------------------
+ * On a reload (HUP) the old workers hand their WebSocket sessions to the new
+ * ones: the socket, the protocol state (queued output, unread input,
+ * heartbeat, subprotocol, permessage-deflate windows, pub/sub subscriptions)
+ * and the module's own per-session state, which only the module can write
+ * and read back. A session moves while it is open (not closing), between
+ * two messages it sends and two frames it receives (an uncompressed
+ * fragmented message goes along; a compressed one is waited for). The new
+ * worker finds the session's mount by module name, vhost and path in its
+ * configuration; a mount that is gone, or
+ * whose module has no hooks, keeps today's behaviour: its sessions stay in
+ * the old worker, which drains them (1001 shortly before shutdown_timeout).
+ *
+ *   save(ws, buf, max, inst)     old worker: writes at most max bytes of the
+ *                                module's state for ws (its own format: put
+ *                                a version byte first) and returns how many,
+ *                                or -1: do not move this session (now; it is
+ *                                asked again later).
+ *   restore(ws, data, len, inst) new worker, before the session reads or
+ *                                writes anything: rebuilds the state (data
+ *                                comes from another process: check every
+ *                                length). 0, or -1: refused, the session
+ *                                stays in the old worker. Must not send.
+ *   left(ws, inst)               old worker, once the new worker has the
+ *                                session: release what save() described,
+ *                                without telling anyone (close() is not
+ *                                called; the session did not end).
+ * The subscriptions made with bm_ws_subscribe move by themselves. */
+#define BM_WS_STATE_MAX (64 * 1024)
+struct bm_ws_handoff {
+    long (*save)(struct bm_ws *ws, void *buf, size_t max, void *inst);
+    int (*restore)(struct bm_ws *ws, const void *data, size_t len, void *inst);
+    void (*left)(struct bm_ws *ws, void *inst);
 };
 
 /* Queues a whole message (fragmented above fragment_size, compressed when

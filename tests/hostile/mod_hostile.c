@@ -35,8 +35,8 @@ static void query_value(const char *q, const char *key, char *out, size_t outlen
     }
 }
 
-/* A pub/sub datagram (backend/pubsub.c: 'B', opcode, name length, name,
- * payload) sent from this worker, so with a real worker's credentials, to
+/* A pub/sub datagram (backend/pubsub.c: 'C', opcode, name length, the
+ * origin's 8-byte sequence number, name, payload) sent from this worker, so with a real worker's credentials, to
  * each of the comma-separated socket paths: text that is not UTF-8 when
  * text=bad. A taken-over worker is one of the workers, so the receivers
  * take it from it; what they must not do is hand invalid text to a client. */
@@ -48,11 +48,11 @@ static size_t ps_send(const char *paths, const char *room, bool bad, char *out, 
     const char *body = bad ? "{\"type\":\"message\",\"text\":\"\xc3\x28 not UTF-8\"}"
                            : "{\"type\":\"message\",\"text\":\"from a worker\"}";
     size_t bl = strlen(body);
-    if (nl <= 0 || (size_t)nl >= sizeof ch || 4 + (size_t)nl + bl > sizeof d)
+    if (nl <= 0 || (size_t)nl >= sizeof ch || 12 + (size_t)nl + bl > sizeof d)
         return (size_t)snprintf(out, outlen, "RESULT pssend unknown\n");
-    memcpy(d, (unsigned char[]){'B', 1, 0, (unsigned char)nl}, 4);
-    memcpy(d + 4, ch, (size_t)nl);
-    memcpy(d + 4 + nl, body, bl);
+    memcpy(d, (unsigned char[]){'C', 1, 0, (unsigned char)nl, 0, 0, 0, 0, 0, 0, 0, 1}, 12);
+    memcpy(d + 12, ch, (size_t)nl);
+    memcpy(d + 12 + nl, body, bl);
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     int sent = 0, e = fd == -1 ? errno : 0;
     for (const char *p = paths; fd != -1 && p && *p;
@@ -62,7 +62,7 @@ static size_t ps_send(const char *paths, const char *room, bool bad, char *out, 
         if (n >= sizeof sa.sun_path)
             continue;
         memcpy(sa.sun_path, p, n);
-        if (sendto(fd, d, 4 + (size_t)nl + bl, 0, (struct sockaddr *)&sa, sizeof sa) == -1)
+        if (sendto(fd, d, 12 + (size_t)nl + bl, 0, (struct sockaddr *)&sa, sizeof sa) == -1)
             e = errno;
         else
             sent++;

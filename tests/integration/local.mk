@@ -23,11 +23,12 @@ EXTRA_DIST += $(FAULT_BE_TESTS) tests/integration/fault_be_util.py
 
 # WebSocket: conformance (raw sockets), interop (python websockets), browser,
 # chat's Origin check (cross-site WebSocket hijacking), the module API, and
-# backend security regressions.
+# backend security regressions, and sessions that survive reloads (hand-off).
 WS_IT = tests/integration/ws_conformance.py tests/integration/ws_interop.py \
 	tests/integration/ws_browser.py tests/integration/ws_origin.py \
 	tests/integration/ws_module_api.py tests/integration/ws_security.py \
-	tests/integration/ws_close.py tests/integration/ws_keepalive.py
+	tests/integration/ws_close.py tests/integration/ws_keepalive.py \
+	tests/integration/ws_handoff.py
 TESTS += $(WS_IT)
 EXTRA_DIST += $(WS_IT) tests/integration/ws_browser.js
 

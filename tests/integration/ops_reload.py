@@ -8,8 +8,9 @@
 * old frontend generations are capped by number and by age
 * reload under load: a bounded wrk run and open WebSocket sessions while both
   daemons get HUP several times: no failed request, the sessions still echo
-* a backend reload keeps WebSocket sessions working, then the old worker
-  closes them with 1001 after shutdown_timeout
+* a backend reload without hand-off (handoff_timeout = 0) keeps WebSocket
+  sessions working, then the old worker closes them with 1001 after
+  shutdown_timeout
 * USR1: the access log is reopened after rotation
 
 Tests whose daemon behaviour has not landed on main yet raise harness.Skip
@@ -527,11 +528,14 @@ def test_reload_under_load():
 
 def test_backend_reload_drains_with_1001():
     mods = modules("echo")
+    # handoff_timeout 0: sessions are not handed to the new workers (as for a
+    # module without hand-off hooks; ws_handoff.py tests the hand-off).
     # shutdown_timeout 8 s: the old worker keeps its sessions, then sends 1001
     # early enough for the close handshake (close_timeout, 5 s by default, at
     # most half the timeout): about 4 s after the reload. Room for a slow
     # machine to check the sessions still work in between.
-    with harness.Stack(frontend=True, modules=mods, backend_opts={"shutdown_timeout": 8}) as s:
+    with harness.Stack(frontend=True, modules=mods,
+                       backend_opts={"shutdown_timeout": 8, "handoff_timeout": 0}) as s:
         loop = asyncio.new_event_loop()
         try:
             url = s.url("/echo").replace("http", "ws")

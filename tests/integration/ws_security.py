@@ -116,11 +116,16 @@ def worker_sockets():
     return found
 
 
+def dgram(ch, payload, seq=1):
+    """A pub/sub datagram as backend/pubsub.c sends it: 'C', opcode (text),
+    name length, the origin's sequence number, name, payload."""
+    return b"C\x01" + struct.pack("!HQ", len(ch), seq) + ch + payload
+
+
 def forged(room, text):
     body = json.dumps({"type": "message", "room": room, "nick": "mallory", "text": text})
     ch = ("chat:" + room).encode()
-    return [b"B\x01" + struct.pack("!H", len(ch)) + ch + body.encode(),
-            b"B\x01" + struct.pack("!H", len(ch)) + ch + b"\xff\xfe not UTF-8"]
+    return [dgram(ch, body.encode()), dgram(ch, b"\xff\xfe not UTF-8")]
 
 
 def nothing_arrives(ws, secs=1.0):
@@ -178,8 +183,8 @@ def test_pubsub_text_from_a_worker_checked_as_utf8():
     workers = children(master)
     assert len(workers) == 2, workers
     ch = b"chat:utf"
-    bad = b"B\x01" + struct.pack("!H", len(ch)) + ch + b"\xc3\x28 not UTF-8"
-    good = b"B\x01" + struct.pack("!H", len(ch)) + ch + b'{"type":"message","text":"fine"}'
+    bad = dgram(ch, b"\xc3\x28 not UTF-8")
+    good = dgram(ch, b'{"type":"message","text":"fine"}')
     s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     time.sleep(1.1)  # refusals are logged once a second: let this one be logged
     for a in addrs:

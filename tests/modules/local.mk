@@ -23,6 +23,10 @@ tests_modules_crashtest_la_LDFLAGS = $(BX_TEST_MODULE_LDFLAGS)
 check_LTLIBRARIES += tests/modules/wstest.la
 tests_modules_wstest_la_SOURCES = tests/modules/mod_wstest.c
 tests_modules_wstest_la_LDFLAGS = $(BX_TEST_MODULE_LDFLAGS)
+# A WebSocket echo with a module API version 2 descriptor (no hand-off hooks).
+check_LTLIBRARIES += tests/modules/wsv2.la
+tests_modules_wsv2_la_SOURCES = tests/modules/mod_wsv2.c
+tests_modules_wsv2_la_LDFLAGS = $(BX_TEST_MODULE_LDFLAGS)
 # Picks any client-offered subprotocol: backend security regressions (and
 # tests/fuzz/fuzz_ws_handshake.c includes it).
 check_LTLIBRARIES += tests/modules/wspick.la

@@ -1,0 +1,191 @@
+# SPDX-License-Identifier: BSD-2-Clause
+"""WebSocket sessions across backend reloads (issue 12): SESSIONS echo
+sessions (half with permessage-deflate, context takeover, window 2^15) on
+the backend's TCP listener, each echoing a sequence-numbered message every
+second (checked: nothing lost, duplicated or reordered, no session cut),
+plus 20 probe sessions echoing every 20 ms for latency, while the backend
+is reloaded (HUP) ROUNDS times. Prints:
+
+  * hand-off time: per worker from its log line ("N session(s) handed ...
+    in T ms"), per session (T / N) and per 1,000 sessions (the workers move
+    theirs in parallel: the slowest worker's T, scaled to 1,000);
+  * memory: the backend's total RSS (master + workers, every 50 ms) before
+    the reload and its peak during it; and the workers' RSS before and after
+    (the new workers hold the same sessions: the windows were primed, not
+    copied beside zlib's);
+  * echo latency of the probes: p50 / p99 / max before the reloads and in
+    the 2 s after each HUP.
+
+Run from a built tree (WORKERS defaults to 2):
+
+    /usr/bin/python3 bench/ws_handoff.py tests/integration [SESSIONS] [ROUNDS] [WORKERS]
+
+BACTRIAN_BACKEND=path runs another backend binary (to compare builds,
+alternating runs on a shared machine)."""
+import asyncio
+import os
+import re
+import resource
+import signal
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.abspath(sys.argv[1]))
+import harness  # noqa: E402
+
+harness.BACKEND = os.environ.get("BACTRIAN_BACKEND", harness.BACKEND)
+
+N = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
+ROUNDS = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+WORKERS = int(sys.argv[4]) if len(sys.argv) > 4 else 2
+PROBES = 20
+HANDED = r"worker \d+: (\d+) WebSocket session\(s\) handed to a new worker in (\d+) ms " \
+         r"\((\d+) refused, (\d+) lost\)"
+
+
+def children(pid):
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        out.append(int(d))
+            except (OSError, ValueError, IndexError):
+                pass
+    return out
+
+
+def rss_kib(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def backend_rss(master):
+    return rss_kib(master) + sum(rss_kib(p) for p in children(master))
+
+
+def pct(v, q):
+    v = sorted(v)
+    return v[min(len(v) - 1, int(q * len(v)))] if v else float("nan")
+
+
+class Session:
+    def __init__(self, url, sid, deflate):
+        self.url, self.sid, self.deflate, self.seq = url, sid, deflate, 0
+        self.base = ("%d:" % sid) + os.urandom(200).hex()
+
+    async def open(self):
+        import websockets
+        self.ws = await websockets.connect(self.url, open_timeout=30, close_timeout=5,
+                                           compression="deflate" if self.deflate else None,
+                                           ping_interval=None)
+
+    async def echo(self):
+        m = "%d-%d %s" % (self.sid, self.seq, self.base)
+        await self.ws.send(m)
+        got = await asyncio.wait_for(self.ws.recv(), 20)
+        assert got == m, "session %d message %d: got %r" % (self.sid, self.seq, got[:40])
+        self.seq += 1
+
+
+async def main_async(s):
+    url = "ws://127.0.0.1:%d/echo" % s.backend_port
+    urlz = "ws://127.0.0.1:%d/echoz" % s.backend_port
+    sessions = [Session(urlz if i % 2 else url, i, i % 2 == 1) for i in range(N)]
+    sem = asyncio.Semaphore(50)
+
+    async def opened(x):
+        async with sem:
+            await x.open()
+    await asyncio.gather(*(opened(x) for x in sessions))
+    probes = [Session(url, N + i, False) for i in range(PROBES)]
+    for p in probes:
+        await p.open()
+    master = s.pid("backend")
+    stop = asyncio.Event()
+    lat = []  # (time, seconds)
+
+    async def load(x):
+        await asyncio.sleep(x.sid % 100 / 100.0)
+        while not stop.is_set():
+            await x.echo()
+            await asyncio.sleep(1.0)
+
+    async def probe(p):
+        while not stop.is_set():
+            t0 = time.monotonic()
+            await p.echo()
+            lat.append((t0, time.monotonic() - t0))
+            await asyncio.sleep(0.02)
+    tasks = [asyncio.ensure_future(load(x)) for x in sessions]
+    tasks += [asyncio.ensure_future(probe(p)) for p in probes]
+    mem = []
+
+    async def sample():
+        while not stop.is_set():
+            mem.append((time.monotonic(), backend_rss(master)))
+            await asyncio.sleep(0.05)
+    tasks.append(asyncio.ensure_future(sample()))
+    await asyncio.sleep(3.0)
+    workers_before = sum(rss_kib(p) for p in children(master))
+    hups = []
+    for n in range(ROUNDS):
+        hups.append(time.monotonic())
+        s.signal("backend", signal.SIGHUP)
+        await asyncio.sleep(4.0)
+    workers_after = sum(rss_kib(p) for p in children(master))
+    stop.set()
+    await asyncio.gather(*tasks)
+    for x in sessions + probes:
+        await x.ws.close()
+    return sessions, lat, mem, hups, workers_before, workers_after
+
+
+def main():
+    mods = [{"module": "echo", "path": "/echo"},
+            {"module": "echo", "path": "/echoz", "deflate": True, "deflate_preset": "max"}]
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4 * N + 256)), hard))
+    opts = {"shutdown_timeout": 10, "log_level": "info"}
+    with harness.Stack(modules=mods, workers=WORKERS, backend_opts=opts) as s:
+        loop = asyncio.new_event_loop()
+        try:
+            sessions, lat, mem, hups, wb, wa = loop.run_until_complete(main_async(s))
+        finally:
+            loop.close()
+        log = harness.read_file(s.backend_log)
+    handed = [tuple(map(int, m)) for m in re.findall(HANDED, log)]
+    print("%d sessions (%d with permessage-deflate), %d workers, %d reloads" % (
+        N, N // 2, WORKERS, ROUNDS))
+    print("messages echoed per session: min %d; every answer checked" % min(x.seq for x in sessions))
+    moved = sum(h[0] for h in handed)
+    print("sessions handed over: %d of %d (refused %d, lost %d)" % (
+        moved, (N + PROBES) * ROUNDS, sum(h[2] for h in handed), sum(h[3] for h in handed)))
+    for r in range(0, len(handed), WORKERS):
+        batch = handed[r:r + WORKERS]
+        n, slowest = sum(h[0] for h in batch), max(h[1] for h in batch)
+        print("reload %d: %s; per session %.3f ms; per 1,000 sessions %.0f ms" % (
+            r // WORKERS + 1, ", ".join("%d in %d ms" % (h[0], h[1]) for h in batch),
+            sum(h[1] for h in batch) / max(1, n), slowest * 1000.0 / max(1, n)))
+    base = [m for t, m in mem if t < hups[0]]
+    print("backend RSS: %.1f MiB before the reloads, peak %.1f MiB during them" % (
+        max(base) / 1024.0, max(m for _, m in mem) / 1024.0))
+    print("workers' RSS: %.1f MiB before, %.1f MiB after (the new generation)" % (
+        wb / 1024.0, wa / 1024.0))
+    before = [d for t, d in lat if t < hups[0]]
+    around = [d for t, d in lat if any(h <= t < h + 2.0 for h in hups)]
+    for name, v in (("before the reloads", before), ("2 s after each HUP", around)):
+        print("echo latency %s: p50 %.2f ms, p99 %.2f ms, max %.2f ms (%d samples)" % (
+            name, 1000 * pct(v, 0.5), 1000 * pct(v, 0.99), 1000 * max(v), len(v)))
+
+
+if __name__ == "__main__":
+    main()
