@@ -134,6 +134,7 @@ static const struct field tls_fields[] = {
     F(.name = "strict_sni", .type = T_BOOL, .off = TL(strict_sni)),
     F(.name = "ticket_rotate", .type = T_DURATION, .off = TL(ticket_rotate_ms), .min = SEC(60),
       .max = SEC(86400), .def = SEC(3600)),
+    F(.name = "ticket_secret_file", .type = T_PATH, .off = TL(ticket_secret_file)),
     END,
 };
 static const struct schema tls_schema = {tls_fields, 0, false};
