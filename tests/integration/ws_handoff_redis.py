@@ -28,7 +28,7 @@ from ws_handoff import HANDED, RELOADED, children, need, wait_log  # noqa: E402
 
 RELOADS = 3
 PER_BACKEND = 6
-INTERVAL = 0.03
+INTERVAL = 0.01
 
 
 def stack(redis):
