@@ -32,7 +32,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backend/pubsub.h"
@@ -68,6 +70,77 @@ static uint64_t pongs, pongs_wanted;
 /* This outage (reset when the held publishes go out) and all time. */
 static uint64_t held, dropped, held_total, dropped_total, in_doubt, refused;
 static uint64_t held_logged_at, refused_logged_at;
+
+/* ---- the shared table for the status module ---------------------------------------------- */
+
+struct row {
+    pid_t pid; /* the slot's worker that wrote it (a slot is reused) */
+    int on;    /* it uses Redis */
+    struct bm_redis_stats s;
+};
+static struct row *rows;
+static size_t nrows;
+
+void be_psr_stats_init(size_t slots)
+{
+    if (rows)
+        return;
+    void *p = mmap(NULL, slots * sizeof *rows, PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return; /* no Redis state in the status JSON, nothing else lost */
+    rows = p;
+    nrows = slots;
+}
+
+static struct row *own_row(void)
+{
+    size_t n;
+    struct bm_worker_stats *t = be_stats_table(&n);
+    if (!rows || !be_worker || !be_worker->stats || !t)
+        return NULL;
+    size_t i = (size_t)(be_worker->stats - t);
+    return i < nrows && i < n ? &rows[i] : NULL;
+}
+
+static uint64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* On every change of a link and every HEALTH_MS: another worker's status
+ * page reads it (a torn read of a counter is harmless). */
+static void publish_stats(void)
+{
+    struct row *r = own_row();
+    if (!r)
+        return;
+    int up = pub.st == BE_RL_READY && sub.st == BE_RL_READY;
+    if (!r->on || r->pid != getpid() || r->s.up != up)
+        r->s.since_ms = wall_ms();
+    r->s.up = up;
+    r->s.held = held;
+    r->s.held_total = held_total;
+    r->s.dropped = dropped_total;
+    r->s.in_doubt = in_doubt;
+    r->s.refused = refused;
+    r->pid = getpid();
+    r->on = 1;
+}
+
+bool bm_worker_redis_stats(int index, struct bm_redis_stats *out, size_t outlen)
+{
+    size_t n;
+    const struct bm_worker_stats *t = be_stats_table(&n);
+    if (!rows || !t || index < 0 || (size_t)index >= nrows || (size_t)index >= n ||
+        !rows[index].on || rows[index].pid != t[index].pid)
+        return false;
+    struct bm_redis_stats c = rows[index].s;
+    memcpy(out, &c, outlen < sizeof c ? outlen : sizeof c);
+    return true;
+}
 
 bool be_psr_enabled(void)
 {
@@ -151,6 +224,7 @@ static void release_held(void)
     held = dropped = 0;
     held_logged_at = 0;
     be_rl_flush(&pub);
+    publish_stats();
 }
 
 static void on_hold_timer(struct bx_ev *ev, struct bx_ev_timer *t)
@@ -182,6 +256,7 @@ static uint64_t flush_delay(void)
 static void pub_ready(struct be_rl *l)
 {
     (void)l;
+    publish_stats();
     if (queued_commands() && conf->outage_flush_delay_ms) {
         pub.hold = true;
         bx_ev_timer_start(be_worker->ev, &hold_timer, flush_delay());
@@ -225,6 +300,7 @@ static void pub_down(struct be_rl *l)
         pub.written -= n;
         doubt++;
     }
+    publish_stats();
     if (doubt) {
         in_doubt += doubt;
         bx_log_warn("pubsub: Redis %s: link lost with %llu publishes sent but not acknowledged; "
@@ -296,8 +372,15 @@ static void sub_ready(struct be_rl *l)
     be_ps_each_subscribed(restore_one, &n);
     l->due += n + ask_pattern();
     l->progress_at = bx_ev_now(be_worker->ev);
+    publish_stats();
     if (n)
         bx_log_info("pubsub: Redis %s: subscribed to %u channels", conf->redis, n);
+}
+
+static void sub_down(struct be_rl *l)
+{
+    (void)l;
+    publish_stats();
 }
 
 void be_psr_subscribe(const char *channel)
@@ -423,7 +506,7 @@ void be_psr_poll(void)
                     "session may miss messages in flight", conf->redis, BARRIER_MS);
 }
 
-static const struct be_rl_ops sub_ops = {sub_ready, sub_reply, NULL};
+static const struct be_rl_ops sub_ops = {sub_ready, sub_reply, sub_down};
 
 /* ---- set-up ------------------------------------------------------------------------------ */
 
@@ -431,6 +514,7 @@ static void on_health(struct bx_ev *ev, struct bx_ev_timer *t)
 {
     be_rl_check(&pub, bx_ev_now(ev));
     be_rl_check(&sub, bx_ev_now(ev));
+    publish_stats();
     bx_ev_timer_start(ev, t, HEALTH_MS);
 }
 
@@ -458,4 +542,5 @@ void be_psr_init(const struct bx_pubsub_conf *c)
     be_rl_start(&sub, "subscribe", c, &sub_ops, false);
     bx_ev_timer_init(&health, on_health, NULL);
     bx_ev_timer_start(be_worker->ev, &health, HEALTH_MS);
+    publish_stats();
 }

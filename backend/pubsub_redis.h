@@ -22,6 +22,9 @@
 
 #include "common/cfg.h"
 
+/* In the master, before any worker starts: the shared table of every
+ * worker's link state (bm_worker_redis_stats), one row per stats slot. */
+void be_psr_stats_init(size_t slots);
 /* In a worker before confinement: declares the Redis port to the sandbox and
  * starts the links (they connect from the loop). Nothing when redis is unset. */
 void be_psr_init(const struct bx_pubsub_conf *conf);

@@ -31,6 +31,7 @@
 #include "backend/http1.h"
 #include "backend/modset.h"
 #include "backend/pubsub.h"
+#include "backend/pubsub_redis.h"
 #include "backend/worker.h"
 #include "backend/ws_handoff.h"
 #include "bactrian/module.h"
@@ -63,6 +64,7 @@ void be_stats_init(size_t slots)
     stats_slots = slots;
     for (size_t i = 0; i < slots; i++)
         stats_table[i].index = (int)i;
+    be_psr_stats_init(slots);
 }
 
 struct bm_worker_stats *be_stats_table(size_t *n)
