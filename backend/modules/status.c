@@ -4,7 +4,8 @@
  *   { "generation": 1, "time": 1763770000, "worker": 0, "workers": [ { "index": 0,
  *     "pid": 123, "generation": 1, "uptime": 12.5, "connections_open": 3,
  *     "connections_total": 90, "requests": 1000, "bytes_in": 12345, "bytes_out": 67890,
- *     "errors": 2 } ],
+ *     "errors": 2, "redis": { "state": "up", "for": 12.3, "held": 0, "held_total": 5,
+ *     "dropped": 0, "in_doubt": 0, "refused": 0 } } ],   ("redis": backend.pubsub.redis only)
  *     "frontend": { "pid": 99, "slots": 1056, "totals": { "idle": 4, "relay": 2, ... },
  *                   "backends": [ { "backend": "tcp:10.0.0.2:8080", "state": "up",
  *                                   "connections": 3, "failures": 0, "for_ms": 5000 } ],
