@@ -31,7 +31,8 @@ struct hist {
 };
 
 static struct be_psx_floor seen[BE_PSX_ORIGINS_MAX];
-static uint64_t seen_at[BE_PSX_ORIGINS_MAX]; /* when each origin was last heard from */
+static uint64_t seen_at[BE_PSX_ORIGINS_MAX]; /* when each origin was last heard from (tick) */
+static uint64_t tick;
 static uint32_t nseen;
 static struct hist ring[HIST_MAX];
 static size_t head, count, bytes;
@@ -56,7 +57,7 @@ static void note_seen(uint64_t pid, uint64_t seq)
     for (uint32_t i = 0; i < nseen; i++) {
         if (seen[i].pid == pid) {
             seen[i].seq = seq;
-            seen_at[i] = bm_now_ms();
+            seen_at[i] = ++tick;
             return;
         }
         if (seen_at[i] < seen_at[old])
@@ -64,7 +65,7 @@ static void note_seen(uint64_t pid, uint64_t seq)
     }
     uint32_t i = nseen < BE_PSX_ORIGINS_MAX ? nseen++ : old;
     seen[i] = (struct be_psx_floor){ pid, seq };
-    seen_at[i] = bm_now_ms();
+    seen_at[i] = ++tick;
 }
 
 bool be_psx_dup(uint64_t origin, uint64_t seq)
