@@ -416,9 +416,15 @@ def test_strangers_are_refused():
     need(os.path.join(harness.MODULE_DIR, "echo.so"))
     mods = [{"module": "echo", "path": "/echo"}]
     with harness.Stack(modules=mods) as s:
+        # The listener is up before the worker is forked and has bound its socket.
+        harness.wait_for(lambda: children(s.pid("backend")), "the worker")
         worker = children(s.pid("backend"))[0]
-        paths = glob.glob(os.path.join(os.environ.get("TMPDIR", "/tmp"),
-                                       "bactrian-ps-*", "%d.h" % worker))
+
+        def sock():
+            return glob.glob(os.path.join(os.environ.get("TMPDIR", "/tmp"),
+                                          "bactrian-ps-*", "%d.h" % worker))
+        harness.wait_for(sock, "the worker's hand-off socket")
+        paths = sock()
         assert len(paths) == 1, paths
         c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         c.settimeout(5)
