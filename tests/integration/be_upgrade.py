@@ -27,6 +27,7 @@ import os
 import re
 import shutil
 import signal
+import subprocess
 import sys
 import time
 
@@ -115,6 +116,12 @@ def test_upgrades_keep_pid_and_sessions():
         finally:
             loop.close()
         assert s.pid("backend") == master
+        # The pid file still names us, and its lock is still held.
+        pid_file = s.sections["backend"]["pid_file"]
+        assert harness.read_file(pid_file).strip() == str(master)
+        r = subprocess.run([harness.BACKEND, "-f", "-c", s.config_path], capture_output=True,
+                           text=True, timeout=20)
+        assert r.returncode != 0 and "is held by running process %d" % master in r.stderr, r
         # The new image reloads as any master does, and its sessions move.
         s.signal("backend", signal.SIGHUP)
         wh.wait_log(s.backend_log, wh.RELOADED, 1, "a reload after the upgrades")
