@@ -18,6 +18,7 @@ Suite *suite_ws_handshake(void);
 Suite *suite_modset(void);
 Suite *suite_pubsub(void);
 Suite *suite_ws_handoff_rec(void);
+Suite *suite_upgrade(void);
 
 int main(void)
 {
@@ -33,6 +34,7 @@ int main(void)
     srunner_add_suite(sr, suite_modset());
     srunner_add_suite(sr, suite_pubsub());
     srunner_add_suite(sr, suite_ws_handoff_rec());
+    srunner_add_suite(sr, suite_upgrade());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
