@@ -581,7 +581,7 @@ static int master_setup(struct master *m, struct bx_config *cfg)
         bx_log_error("%s", err);
         return -1;
     }
-    if (bx_access_log_open(be->access_log, err, sizeof err) == -1) {
+    if (be_upgrade_access_log(&m->up, be->access_log, err, sizeof err) == -1) {
         bx_log_error("backend.access_log: %s", err);
         return -1;
     }
@@ -652,7 +652,7 @@ int be_master_run(const struct bx_cli *cli, struct bx_config *cfg)
     int upgraded = be_upgrade_take(&m.up);
     if (upgraded == -1)
         return 1;
-    m.pidfd = upgraded ? bx_daemon_resume(cli, be->error_log, be->log_level, m.up.rec.pidfd)
+    m.pidfd = upgraded ? be_upgrade_resume(&m.up, cli, be->error_log, be->log_level)
                        : bx_daemon_start(cli, be->error_log, be->log_level, be->pid_file);
     if (m.pidfd == -1) {
         be_upgrade_free(&m.up);
