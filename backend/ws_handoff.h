@@ -28,6 +28,9 @@ void be_ho_drain(void);
 /* New worker: says hello to the old workers not greeted yet (pubsub_redis.c). */
 void be_ho_greet(void);
 
+/* The hand-off wire version this binary speaks (BE_HO_WIRE_VERSION). */
+unsigned be_ho_wire_version(void);
+
 /* ---- between ws_handoff.c and ws_handoff_session.c ---- */
 
 /* True when ws can move now: open, between messages both ways, its mount has

@@ -31,7 +31,7 @@
 
 #include "common/buf.h"
 
-#define BE_HO_WIRE_VERSION 1u
+#define BE_HO_WIRE_VERSION 2u /* 2: records of version 2 (64-bit pub/sub origins) */
 #define BE_HO_REC_VERSION 2u /* 2: 64-bit pub/sub origins */
 
 #define BE_HO_NAME_MAX 4096            /* module, vhost, path */
