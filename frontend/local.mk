@@ -3,7 +3,9 @@
 # tests (tests/unit/local.mk: check_frontend) link the same objects.
 noinst_LTLIBRARIES += frontend/libfrontend.la
 frontend_libfrontend_la_SOURCES = \
-	frontend/master.c frontend/master.h \
+	frontend/master.c frontend/master.h frontend/master_int.h \
+	frontend/master_setup.c frontend/master_gen.c \
+	frontend/master_pool.c frontend/master_keys.c \
 	frontend/upgrade.c frontend/upgrade.h \
 	frontend/child.c frontend/child.h \
 	frontend/access.c frontend/access.h \
