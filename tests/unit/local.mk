@@ -52,7 +52,7 @@ endif
 if HAVE_CHECK
 check_PROGRAMS += tests/unit/check_frontend
 tests_unit_check_frontend_SOURCES = tests/unit/check_frontend.c \
-	tests/unit/frontend/test_child.c tests/unit/frontend/test_scoreboard.c \
+	tests/unit/frontend/test_http.c tests/unit/frontend/test_scoreboard.c \
 	tests/unit/frontend/test_tlsrec.c tests/unit/frontend/test_lean.c \
 	tests/unit/frontend/test_slottab.c tests/unit/frontend/test_tls.c \
 	tests/unit/frontend/test_keyproc.c tests/unit/frontend/test_refuse.c \
