@@ -9,7 +9,8 @@ tests_unit_libtestutil_la_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 
 check_PROGRAMS += tests/unit/check_common
 tests_unit_check_common_SOURCES = tests/unit/check_common.c \
-	tests/unit/common/test_cfg.c tests/unit/common/test_buf.c \
+	tests/unit/common/test_cfg.c tests/unit/common/test_cfg_value.c \
+	tests/unit/common/test_buf.c \
 	tests/unit/common/test_net.c tests/unit/common/test_pidfile.c \
 	tests/unit/common/test_log.c tests/unit/common/test_proxy.c \
 	tests/unit/common/test_proc.c tests/unit/common/test_sbfile.c \
