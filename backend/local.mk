@@ -19,6 +19,7 @@ backend_libws_la_LIBADD = $(OPENSSL_LIBS) $(ZLIB_LIBS)
 noinst_LTLIBRARIES += backend/libbackend.la
 backend_libbackend_la_SOURCES = \
 	backend/master.c backend/master.h \
+	backend/upgrade.c backend/upgrade.h \
 	backend/worker.c backend/worker.h \
 	backend/conn.c backend/conn.h \
 	backend/crashrec.c backend/crashrec.h \

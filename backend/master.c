@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdint.h>
 #include <signal.h>
@@ -33,6 +34,7 @@
 #include "backend/master.h"
 #include "backend/modset.h"
 #include "backend/pubsub.h"
+#include "backend/upgrade.h"
 #include "backend/worker.h"
 #include "bactrian/module.h"
 #include "common/cli.h"
@@ -83,6 +85,8 @@ struct master {
     int life_w;               /* write end of the life pipe: only we hold it */
     int life_r;               /* read end: workers watch it for EOF */
     char *pid_file;
+    char exe[PATH_MAX];       /* our binary, for USR2 (upgrade.h) */
+    struct be_upgrade_got up; /* what an upgrade passed us */
 };
 
 /* The pid file lock proves that no other master runs: then a socket path
@@ -202,16 +206,15 @@ static int open_unix(struct bx_backend_conf *be, const struct bx_lheld *held, si
     return 0;
 }
 
-/* The listeners of cfg into ls, reusing those of the running generation
- * (old, bound as prev says; NULL at start) by place. On failure what was
- * opened stays in ls for the caller to close; the running one is untouched. */
+/* The listeners of cfg into ls, reusing by place those held (of the running
+ * generation, or of the image before an upgrade; none at a plain start). On
+ * failure what was opened stays in ls for the caller to close; the running
+ * one is untouched. */
 static int bind_listeners(struct bx_config *cfg, struct be_listeners *ls,
-                          const struct be_listeners *old, const struct bx_backend_conf *prev)
+                          const struct bx_lheld *held, size_t nheld)
 {
     char err[BX_ERRLEN];
     struct bx_backend_conf *be = &cfg->be;
-    size_t nheld;
-    struct bx_lheld *held = held_view(old, prev, &nheld);
     /* The lock proves no other master runs: a port orphans hold is theirs to let go. */
     struct bx_lbind how = {.backlog = 1024, .wait_ms = have_lock ? TCP_WAIT_MS : 0,
                            .step_ms = 20};
@@ -236,7 +239,6 @@ static int bind_listeners(struct bx_config *cfg, struct be_listeners *ls,
                                               .proxy_from = l->proxy_from.v,
                                               .nproxy_from = l->proxy_from.n};
     }
-    free(held);
     return rc;
 }
 
@@ -438,8 +440,12 @@ static void reload(struct master *m)
         free(ng.cfg);
         return;
     }
-    if (load_modules(ng.cfg, &ng.mods, false) == -1 ||
-        bind_listeners(ng.cfg, &ng.ls, &cur->ls, &cur->cfg->be) == -1) {
+    size_t nheld;
+    struct bx_lheld *held = held_view(&cur->ls, &cur->cfg->be, &nheld);
+    int bound = load_modules(ng.cfg, &ng.mods, false) == -1
+                    ? -1 : bind_listeners(ng.cfg, &ng.ls, held, nheld);
+    free(held);
+    if (bound == -1) {
         bx_log_error("reload failed; still running generation %u", be_generation);
         close_listeners(&ng.ls); /* duplicates and new sockets: ours are untouched */
         gen_free(&ng);
@@ -493,9 +499,27 @@ static uint64_t be_overdue(void *ctx, size_t alive)
     return KILL_AGAIN_MS;
 }
 
+/* USR2 (upgrade.h): the new binary is checked with -t, then executed in our
+ * place with every worker kept; on any failure we go on as we were. */
+static void be_upgrade(void *ctx)
+{
+    struct master *m = ctx;
+    size_t nheld;
+    struct bx_lheld *held = held_view(&m->g.ls, &m->g.cfg->be, &nheld);
+    struct be_upgrade_from f = {
+        .exe = m->exe, .cli = m->cli, .pidfd = m->pidfd, .held = held, .nheld = nheld,
+        .cur = &m->g.w, .old = &m->old, .life_r = m->life_r, .life_w = m->life_w,
+        .generation = be_generation, .stats_slots = STATS_SLOTS,
+    };
+    bx_log_notice("upgrade: checking %s", m->exe);
+    if (be_upgrade_check(&f) == 0)
+        be_upgrade_exec(&f);
+    free(held);
+}
+
 static const struct bx_sv_ops be_sv_ops = {
-    .reload = be_reload, .stop = be_stop, .reopen = be_reopen, .exited = worker_exited,
-    .overdue = be_overdue,
+    .reload = be_reload, .stop = be_stop, .reopen = be_reopen, .upgrade = be_upgrade,
+    .exited = worker_exited, .overdue = be_overdue,
 };
 
 /* The life pipe: workers watch the read end; when we die (however: kill -9
@@ -514,6 +538,20 @@ static int life_pipe(struct master *m)
     return 0;
 }
 
+/* After an upgrade: the workers of the image before are an old generation,
+ * their stats slots still theirs; TERM makes them hand their sessions to
+ * our first generation (forked next), as after a reload. */
+static void keep_workers(struct master *m)
+{
+    struct bx_children *kept = &m->up.kept;
+    for (size_t i = 0; i < kept->n; i++)
+        if (kept->v[i].tag >= 0)
+            slot_used[kept->v[i].tag] = true;
+    bx_children_signal(kept, SIGTERM);
+    must(bx_children_adopt(&m->old, kept));
+    bx_children_free(kept);
+}
+
 /* Everything before the first fork. Returns 0 or -1 (logged). */
 static int master_setup(struct master *m, struct bx_config *cfg)
 {
@@ -523,7 +561,16 @@ static int master_setup(struct master *m, struct bx_config *cfg)
         bx_log_error("%s", err);
         return -1;
     }
-    if (life_pipe(m) == -1 || bind_listeners(cfg, &m->g.ls, NULL, NULL) == -1)
+    /* After an upgrade: the life pipe the old workers watch, and the listeners. */
+    m->life_r = m->up.life_r;
+    m->life_w = m->up.life_w;
+    m->up.life_r = m->up.life_w = -1;
+    struct bx_lheld *held = bx_upgrade_held(&m->up.rec);
+    int bound = m->life_r == -1 && life_pipe(m) == -1
+                    ? -1 : bind_listeners(cfg, &m->g.ls, held, m->up.rec.nls);
+    free(held);
+    bx_upgrade_close_listeners(&m->up.rec); /* the generation has its duplicates */
+    if (bound == -1)
         return -1;
     be_stats_init(STATS_SLOTS);
     if (be_crashrec_init(STATS_SLOTS, err, sizeof err) == -1) {
@@ -547,8 +594,9 @@ static int master_setup(struct master *m, struct bx_config *cfg)
     if (load_modules(cfg, &m->g.mods, false) == -1)
         return -1;
     /* After the drop: the directory belongs to the uid the workers run as. */
-    if (be_ps_dir_create(err, sizeof err) == -1)
+    if (!be_ps_dir_path() && be_ps_dir_create(err, sizeof err) == -1)
         bx_log_error("%s; pub/sub messages stay within each worker", err);
+    keep_workers(m);
     gen_slots(&m->g);
     return 0;
 }
@@ -585,6 +633,7 @@ static void master_teardown(struct master *m, bool clean)
     bx_children_free(&m->old);
     bx_sv_close(&m->sv);
     free(m->pid_file);
+    be_upgrade_free(&m->up);
     if (m->life_w != -1)
         close(m->life_w);
     if (m->life_r != -1)
@@ -596,16 +645,29 @@ int be_master_run(const struct bx_cli *cli, struct bx_config *cfg)
     struct master m = {.cli = cli, .g = {.cfg = cfg}, .sv = {.sigfd = -1}, .life_r = -1,
                        .life_w = -1};
     struct bx_backend_conf *be = &cfg->be;
-    m.pidfd = bx_daemon_start(cli, be->error_log, be->log_level, be->pid_file);
-    if (m.pidfd == -1)
+    int upgraded = be_upgrade_take(&m.up);
+    if (upgraded == -1)
         return 1;
+    m.pidfd = upgraded ? bx_daemon_resume(cli, be->error_log, be->log_level, m.up.rec.pidfd)
+                       : bx_daemon_start(cli, be->error_log, be->log_level, be->pid_file);
+    if (m.pidfd == -1) {
+        be_upgrade_free(&m.up);
+        return 1;
+    }
+    if (upgraded)
+        be_upgrade_adopt(&m.up, STATS_SLOTS);
+    be_upgrade_self(m.exe, sizeof m.exe);
     have_lock = m.pidfd >= 0;
     m.pid_file = be->pid_file ? bx_xstrdup(be->pid_file) : NULL;
     if (master_setup(&m, cfg) == -1) {
         master_teardown(&m, false);
         return 1;
     }
-    bx_log_notice("started %s with %zu workers", PACKAGE_VERSION, m.g.w.n);
+    bx_log_notice("%s %s with %zu workers", upgraded ? "upgraded to" : "started",
+                  PACKAGE_VERSION, m.g.w.n);
+    if (upgraded)
+        bx_log_notice("upgrade: pid %d, generation %u, %zu old workers kept", (int)getpid(),
+                      be_generation, bx_children_alive(&m.old));
     master_loop(&m);
     master_teardown(&m, true);
     return 0;

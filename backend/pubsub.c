@@ -157,6 +157,24 @@ int be_ps_dir_create(char *err, size_t errlen)
     return 0;
 }
 
+int be_ps_dir_adopt(int dirfd, char *err, size_t errlen)
+{
+    char proc[64];
+    struct stat st;
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", dirfd);
+    ssize_t n = readlink(proc, ps_dir, sizeof ps_dir - 1);
+    ps_dir[n > 0 && (size_t)n < sizeof ps_dir - 1 ? (size_t)n : 0] = 0;
+    /* Ours as be_ps_dir_create made it: a directory of our uid, 0700. */
+    if (!ps_dir[0] || fstat(dirfd, &st) == -1 || !S_ISDIR(st.st_mode) ||
+        st.st_uid != geteuid() || (st.st_mode & 07777) != 0700) {
+        snprintf(err, errlen, "pubsub: the directory passed by the upgrade (%s) is not ours",
+                 ps_dir[0] ? ps_dir : "?");
+        ps_dir[0] = 0;
+        return -1;
+    }
+    return 0;
+}
+
 /* A worker's socket address; 0 when there is no directory. */
 static socklen_t worker_addr(pid_t pid, struct sockaddr_un *sa)
 {

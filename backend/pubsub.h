@@ -14,6 +14,10 @@
 
 /* Makes the directory. 0, or -1 with err set (no cross-worker pub/sub then). */
 int be_ps_dir_create(char *err, size_t errlen);
+/* The new image of a binary upgrade (upgrade.h): the directory of the image
+ * before, open as dirfd, instead of a new one (the old workers' sockets are
+ * there). 0, or -1 (err) when it is not a directory of ours, mode 0700. */
+int be_ps_dir_adopt(int dirfd, char *err, size_t errlen);
 /* In a worker, before it is confined (common/sandbox.h): makes and binds
  * its socket in the directory, which a confined worker could not (it may
  * create no file). */

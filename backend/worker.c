@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,16 +47,33 @@ unsigned be_generation = 1;
 
 static struct bm_worker_stats *stats_table;
 static size_t stats_slots;
+static int stats_fd = -1; /* the master's: the table outlives an upgrade (upgrade.h) */
 
 /* ---- shared counters ----------------------------------------------------------------- */
+
+/* A shared mapping of len bytes in a memfd (*fd), so that a binary upgrade
+ * can pass it on; an anonymous one (*fd -1) when there is none to be had. */
+static void *shared_table(size_t len, const char *name, int *fd)
+{
+    void *p = MAP_FAILED;
+    *fd = memfd_create(name, MFD_CLOEXEC);
+    if (*fd >= 0 && ftruncate(*fd, (off_t)len) == 0)
+        p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+    if (p != MAP_FAILED)
+        return p;
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+    p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
 
 void be_stats_init(size_t slots)
 {
     if (stats_table)
         return;
-    void *p = mmap(NULL, slots * sizeof *stats_table, PROT_READ | PROT_WRITE,
-                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) {
+    void *p = shared_table(slots * sizeof *stats_table, "bactrian-stats", &stats_fd);
+    if (!p) {
         /* counters are not worth failing over: keep a private table */
         p = bx_xcalloc(slots, sizeof *stats_table);
     }
@@ -63,6 +81,27 @@ void be_stats_init(size_t slots)
     stats_slots = slots;
     for (size_t i = 0; i < slots; i++)
         stats_table[i].index = (int)i;
+}
+
+int be_stats_fd(void)
+{
+    return stats_fd;
+}
+
+int be_stats_adopt(int fd, size_t slots)
+{
+    struct stat st;
+    size_t len = slots * sizeof *stats_table;
+    if (stats_table || fd < 0 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+        (size_t)st.st_size != len)
+        return -1;
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED)
+        return -1;
+    stats_table = p;
+    stats_slots = slots;
+    stats_fd = fd;
+    return 0;
 }
 
 struct bm_worker_stats *be_stats_table(size_t *n)
@@ -348,6 +387,9 @@ static int setup(struct bx_config *cfg, const struct be_listeners *ls, int index
     w->ls = ls;
     w->index = index;
     w->stats = &stats_table[slot];
+    if (stats_fd != -1)
+        close(stats_fd); /* the master's, for an upgrade; we have the mapping */
+    stats_fd = -1;
     memset(w->stats, 0, sizeof *w->stats);
     w->stats->index = index;
     w->stats->pid = getpid();

@@ -51,6 +51,11 @@ extern struct be_worker *be_worker;
 /* Shared-memory table of worker counters, made by the master before forking. */
 struct bm_worker_stats *be_stats_table(size_t *n);
 void be_stats_init(size_t slots);
+/* The table's memfd (-1: it has none), for a binary upgrade to pass on. */
+int be_stats_fd(void);
+/* The new image of an upgrade: maps the table of the image before (fd, of
+ * slots rows) instead of making one. 0, or -1 (size or type is not ours). */
+int be_stats_adopt(int fd, size_t slots);
 extern unsigned be_generation;
 
 /* Runs in the forked worker until told to stop; returns the exit status.

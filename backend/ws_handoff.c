@@ -87,6 +87,14 @@ static uint32_t next_seq;
 static size_t n_moved, n_refused, n_lost;
 static struct bx_buf frame;
 
+/* Weak: the upgrade test's backend (tests/upgrade/ho_version.c) links a
+ * strong one that speaks another version, to show a mismatched peer is
+ * refused cleanly. */
+__attribute__((weak)) unsigned be_ho_wire_version(void)
+{
+    return BE_HO_WIRE_VERSION;
+}
+
 /* ---- who is who ---------------------------------------------------------------------- */
 
 /* The generation of a live worker of this master, 0 if pid is none. */
@@ -352,10 +360,10 @@ static void peer_hello(struct bx_ev *ev, struct bx_ev_io *io, unsigned events)
     bx_ev_io_stop(ev, io);
     uint32_t ver = be_ho_get_u32(p->hello + BE_HO_HDR);
     if (be_ho_get_u32(p->hello) != HELLO_LEN - 4 || p->hello[4] != 'H' ||
-        ver != BE_HO_WIRE_VERSION) {
+        ver != be_ho_wire_version()) {
         bx_log_warn("worker %d: worker %ld speaks hand-off version %u, not %u: its sessions "
                     "will not come from here", be_worker->index, (long)p->pid, ver,
-                    BE_HO_WIRE_VERSION);
+                    be_ho_wire_version());
         peer_drop(p);
         return;
     }
@@ -527,7 +535,7 @@ static void connect_old(pid_t pid)
         return;
     struct bx_buf b = BX_BUF_INIT;
     be_ho_frame_begin(&b, 'H');
-    be_ho_put_u32(&b, BE_HO_WIRE_VERSION);
+    be_ho_put_u32(&b, be_ho_wire_version());
     be_ho_put_u32(&b, be_generation);
     be_ho_frame_end(&b, 0);
     if (connect(fd, (struct sockaddr *)&sa, len) == -1 || check_peer(fd, false) != pid ||

@@ -26,6 +26,9 @@ void be_ho_worker_init(void);
  * backend.handoff_timeout at most. */
 void be_ho_drain(void);
 
+/* The hand-off wire version this binary speaks (BE_HO_WIRE_VERSION). */
+unsigned be_ho_wire_version(void);
+
 /* ---- between ws_handoff.c and ws_handoff_session.c ---- */
 
 /* True when ws can move now: open, between messages both ways, its mount has

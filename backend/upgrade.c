@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The backend master's binary upgrade (upgrade.h). */
+#include "config.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backend/pubsub.h"
+#include "backend/upgrade.h"
+#include "backend/worker.h"
+#include "bactrian/module.h"
+#include "common/cli.h"
+#include "common/log.h"
+
+#define CHECK_TIMEOUT_MS 20000 /* -t loads and initialises every module */
+
+/* The worker table's layout: bump the number when struct bm_worker_stats
+ * changes meaning without changing size. */
+#define TABLES_LAYOUT 1
+#define TABLES_ID (((long long)TABLES_LAYOUT << 32) | (long long)sizeof(struct bm_worker_stats))
+
+void be_upgrade_self(char *out, size_t outlen)
+{
+    ssize_t n = readlink("/proc/self/exe", out, outlen - 1);
+    out[n > 0 && (size_t)n < outlen - 1 ? (size_t)n : 0] = '\0';
+}
+
+/* argv for the new image: the same command line, in its canonical form. */
+static void argv_for(const struct be_upgrade_from *f, bool check, char *argv[6])
+{
+    size_t n = 0;
+    argv[n++] = (char *)f->exe;
+    if (check)
+        argv[n++] = "-t";
+    else if (f->cli->foreground)
+        argv[n++] = "-f";
+    argv[n++] = "-c";
+    argv[n++] = (char *)f->cli->config;
+    argv[n] = NULL;
+}
+
+int be_upgrade_check(const struct be_upgrade_from *f)
+{
+    char *argv[6], out[1024];
+    if (!f->exe[0]) {
+        bx_log_error("upgrade: our binary's path is unknown; still running %s", PACKAGE_VERSION);
+        return -1;
+    }
+    argv_for(f, true, argv);
+    if (bx_upgrade_check(argv, NULL, NULL, CHECK_TIMEOUT_MS, out, sizeof out) == -1) {
+        bx_log_error("upgrade: %s -t -c %s failed (%s); still running %s", f->exe, f->cli->config,
+                     out, PACKAGE_VERSION);
+        return -1;
+    }
+    return 0;
+}
+
+static int add_workers(struct bx_upgrade *u, const struct bx_children *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (t->v[i].pid > 0 && bx_upgrade_add_child(u, t->v[i].pid, t->v[i].tag) == -1)
+            return -1;
+    return 0;
+}
+
+/* The record: pid file, listeners, workers, generation, shared state. */
+static int build(const struct be_upgrade_from *f, struct bx_upgrade *u, int psdir)
+{
+    u->pidfd = f->pidfd;
+    for (size_t i = 0; i < f->nheld; i++)
+        if (f->held[i].fd >= 0 && bx_upgrade_add_listener(u, f->held[i].fd, &f->held[i].at) == -1)
+            return -1;
+    if (add_workers(u, f->cur) == -1 || add_workers(u, f->old) == -1)
+        return -1;
+    int rc = bx_upgrade_set(u, "gen", (long long)f->generation);
+    rc |= bx_upgrade_set(u, "slots", (long long)f->stats_slots);
+    rc |= bx_upgrade_set(u, "tables", TABLES_ID);
+    rc |= bx_upgrade_set_fd(u, "stats", be_stats_fd());
+    rc |= bx_upgrade_set_fd(u, "life.r", f->life_r);
+    rc |= bx_upgrade_set_fd(u, "life.w", f->life_w);
+    rc |= bx_upgrade_set_fd(u, "psdir", psdir);
+    return rc ? -1 : 0;
+}
+
+void be_upgrade_exec(const struct be_upgrade_from *f)
+{
+    struct bx_upgrade u;
+    char *argv[6], err[BX_ERRLEN];
+    const char *dir = be_ps_dir_path();
+    int psdir = dir ? open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+    bx_upgrade_init(&u);
+    if (build(f, &u, psdir) == -1) {
+        bx_log_error("upgrade: cannot make the record (out of memory?); still running %s",
+                     PACKAGE_VERSION);
+    } else {
+        argv_for(f, false, argv);
+        bx_log_notice("upgrade: executing %s (pid %d stays; %zu listeners, %zu workers kept)",
+                      f->exe, (int)getpid(), u.nls, u.kids.n);
+        bx_upgrade_exec(&u, argv, err, sizeof err);
+        bx_log_error("upgrade: %s; still running %s", err, PACKAGE_VERSION);
+    }
+    if (psdir >= 0)
+        close(psdir);
+    bx_upgrade_free(&u);
+}
+
+/* ---- the new image ------------------------------------------------------- */
+
+int be_upgrade_take(struct be_upgrade_got *got)
+{
+    char err[BX_ERRLEN];
+    memset(got, 0, sizeof *got);
+    got->life_r = got->life_w = -1;
+    int rc = bx_upgrade_take(&got->rec, err, sizeof err);
+    if (rc == -1) {
+        fprintf(stderr, "bactrian-backend: upgrade: %s\n", err);
+        return -1;
+    }
+    if (rc == 0)
+        return 0;
+    got->kept = got->rec.kids;
+    got->rec.kids = (struct bx_children){0};
+    got->life_r = (int)bx_upgrade_get(&got->rec, "life.r", -1);
+    got->life_w = (int)bx_upgrade_get(&got->rec, "life.w", -1);
+    if (got->life_r < 0 || got->life_w < 0) { /* both or none */
+        if (got->life_r >= 0)
+            close(got->life_r);
+        if (got->life_w >= 0)
+            close(got->life_w);
+        got->life_r = got->life_w = -1;
+    }
+    return 1;
+}
+
+/* The worker table of the image before, when it has our layout. */
+static bool adopt_tables(struct be_upgrade_got *got, size_t slots)
+{
+    int fd = (int)bx_upgrade_get(&got->rec, "stats", -1);
+    long long id = bx_upgrade_get(&got->rec, "tables", 0);
+    long long had = bx_upgrade_get(&got->rec, "slots", 0);
+    if (fd >= 0 && id == TABLES_ID && had == (long long)slots && be_stats_adopt(fd, slots) == 0)
+        return true;
+    if (fd >= 0)
+        close(fd);
+    bx_log_warn("upgrade: the worker table of the image before is not of this binary's "
+                "layout; its workers' WebSocket sessions will drain, not move");
+    return false;
+}
+
+void be_upgrade_adopt(struct be_upgrade_got *got, size_t stats_slots)
+{
+    char err[BX_ERRLEN];
+    long long gen = bx_upgrade_get(&got->rec, "gen", 0);
+    if (gen >= 1 && gen < INT_MAX - 1)
+        be_generation = (unsigned)gen + 1;
+    got->tables = adopt_tables(got, stats_slots);
+    for (size_t i = 0; i < got->kept.n; i++)
+        if (!got->tables || got->kept.v[i].tag < 0 || (size_t)got->kept.v[i].tag >= stats_slots)
+            got->kept.v[i].tag = -1; /* a slot of no table of ours */
+    int dirfd = (int)bx_upgrade_get(&got->rec, "psdir", -1);
+    if (dirfd >= 0 && be_ps_dir_adopt(dirfd, err, sizeof err) == -1)
+        bx_log_error("upgrade: %s; a new one is made", err);
+    if (dirfd >= 0)
+        close(dirfd);
+}
+
+void be_upgrade_free(struct be_upgrade_got *got)
+{
+    bx_children_free(&got->kept);
+    bx_upgrade_free(&got->rec);
+}

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The backend master's binary upgrade (USR2), on common/upgrade.h: what goes
+ * into the record and what the new image takes from it.
+ *
+ * Kept across the execve (same pid): the pid file's lock, the listeners
+ * (and the clients queued on them), every worker of every generation (they
+ * stay our children; the new image counts them all as an old generation and
+ * sends them TERM once it is set up, so they hand their WebSocket sessions
+ * to its first generation exactly as on a reload), and what those workers
+ * and the new ones must share to find and trust each other:
+ *   - the generation count: the new workers are newer than every old one;
+ *   - the worker table (be_stats_table, now in a memfd): the hand-off and
+ *     pub/sub check a peer's pid and generation there, and the stats slots
+ *     of the old workers stay theirs until they are reaped;
+ *   - the life pipe, both ends: the old workers watch it, and a write end
+ *     closed by the execve would tell them the master died;
+ *   - the private directory of the pub/sub and hand-off sockets (passed as
+ *     a descriptor: the new image checks it is ours, mode 0700).
+ * Made anew: the crash records and mount gates (they serve the running
+ * generation only; the old workers' records were never read once they were
+ * old), the seccomp violation table (an old worker killed by seccomp after
+ * the upgrade is reported by its signal, without the call's name), the
+ * module set, the sandbox, the logs (reopened).
+ *
+ * The worker table is shared between two binaries: its layout is in the
+ * record (BE_UPGRADE_TABLES), and a new image with another one makes a
+ * fresh table, so old and new workers do not know each other and the old
+ * sessions drain as they did before hand-offs existed (1001 at
+ * shutdown_timeout). A hand-off wire version the new workers do not share
+ * is refused the same way (ws_handoff.c). */
+#ifndef BACTRIAN_BACKEND_UPGRADE_H
+#define BACTRIAN_BACKEND_UPGRADE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/listeners.h"
+#include "common/supervise.h"
+#include "common/upgrade.h"
+
+struct bx_cli;
+
+/* What the running image passes on. */
+struct be_upgrade_from {
+    const char *exe;                    /* our binary, as resolved at start */
+    const struct bx_cli *cli;
+    int pidfd;
+    const struct bx_lheld *held;        /* the running listeners and their places */
+    size_t nheld;
+    const struct bx_children *cur, *old; /* workers (tag: stats slot) */
+    int life_r, life_w;
+    unsigned generation;                /* the running one */
+    size_t stats_slots;
+};
+
+/* What the new image took (be_upgrade_take, then be_upgrade_adopt). */
+struct be_upgrade_got {
+    struct bx_upgrade rec;              /* listeners and pid file */
+    struct bx_children kept;            /* every worker of the image before */
+    int life_r, life_w;                 /* -1: make a life pipe */
+    bool tables;                        /* the worker table was adopted */
+};
+
+/* The path of our own binary (readlink /proc/self/exe), "" when unknown. */
+void be_upgrade_self(char *out, size_t outlen);
+/* Runs the new binary with -t on our configuration: 0, or -1 (logged). */
+int be_upgrade_check(const struct be_upgrade_from *f);
+/* Writes the record and executes the new binary; returns only when that
+ * failed (logged), with everything as it was. */
+void be_upgrade_exec(const struct be_upgrade_from *f);
+
+/* In the new image, first thing: 1 when started by an upgrade (got filled),
+ * 0 when not, -1 when the record is unusable (said on stderr). */
+int be_upgrade_take(struct be_upgrade_got *got);
+/* Once the log is open: the generation count, the worker table (of
+ * stats_slots rows) and the pub/sub directory of the image before are
+ * taken over; what cannot be is logged and made anew by the caller. */
+void be_upgrade_adopt(struct be_upgrade_got *got, size_t stats_slots);
+void be_upgrade_free(struct be_upgrade_got *got);
+
+#endif

@@ -1,0 +1,249 @@
+# SPDX-License-Identifier: BSD-2-Clause
+"""Backend binary upgrade in place (kill -USR2, issue 12 item 4, backend
+part; backend/upgrade.c on common/upgrade.c).
+
+* the master re-executes its binary three times: same pid each time; echo
+  sessions (plain, permessage-deflate with context takeover, mid-fragmented
+  message, slow readers, over TLS) and chat users in a room, all through the
+  frontend, exchange sequence-numbered messages throughout, checked by the
+  clients (ws_handoff.py's Echo and Chat): nothing cut, lost, duplicated or
+  reordered. With shutdown_timeout = 3 and the old workers gone within
+  2.5 s of each upgrade, the sessions really moved to the new binary's
+  workers; the log must say each was handed over each time. HTTP is served
+  all along.
+* a new binary whose workers speak another hand-off wire version (a test
+  build, tests/upgrade/bactrian-backend-ho2) is refused by the old workers:
+  their sessions stay and drain as before hand-offs existed (1001 at
+  shutdown_timeout), and the new binary serves new sessions;
+* a new binary that cannot start (not there, or failing its -t check) or a
+  configuration that became invalid leaves the running master as it was,
+  with a log line, its sessions untouched.
+
+The backend runs from a copy of its binary in the test's directory, so that
+the test can replace or remove it.
+"""
+import asyncio
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+import ws_handoff as wh  # noqa: E402
+
+UPGRADES = 3
+UPGRADED = r"upgrade: pid %d, generation \d+, \d+ old workers kept"
+MODULES = [{"module": "echo", "path": "/echo"},
+           {"module": "echo", "path": "/echoz", "deflate": True, "deflate_preset": "max"},
+           {"module": "chat", "path": "/chat"},
+           {"module": "hello", "path": "/"}]
+
+
+def _need():
+    for m in ("echo", "chat", "hello"):
+        wh.need(os.path.join(harness.MODULE_DIR, m + ".so"))
+
+
+class binary:
+    """A Stack whose backend runs from a copy of its binary (the path is returned)."""
+
+    def __init__(self, frontend=True, **kw):
+        self.s = harness.Stack(frontend=frontend, modules=MODULES, workers=2,
+                               backend_opts={"shutdown_timeout": 3}, **kw)
+        self.frontend = frontend
+        self.s.want_backend = self.s.want_frontend = False
+
+    def __enter__(self):
+        s = self.s.__enter__()
+        self.path = os.path.join(s.tmp, "bin", "bactrian-backend")
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        shutil.copy2(harness.BACKEND, self.path)
+        saved, harness.BACKEND = harness.BACKEND, self.path
+        try:
+            s.start_backend()
+            if self.frontend:
+                s.start_frontend()
+        except BaseException:
+            s.close()
+            raise
+        finally:
+            harness.BACKEND = saved
+        return s, self.path
+
+    def __exit__(self, *exc):
+        return self.s.__exit__(*exc)
+
+
+def _served(s, url):
+    r = harness.curl("-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5", url)
+    assert r.stdout.strip() == "200", (url, r.stdout, r.stderr)
+
+
+def test_upgrades_keep_pid_and_sessions():
+    _need()
+    with binary() as (s, _):
+        urls = {"plain": s.url("/echo").replace("http", "ws"),
+                "deflate": s.url("/echoz").replace("http", "ws"),
+                "wss": s.url("/echoz", tls=True).replace("https", "wss"),
+                "chat": s.url("/chat").replace("http", "ws")}
+        master = s.pid("backend")
+        loop = asyncio.new_event_loop()
+
+        async def upgrades(stop):
+            await asyncio.sleep(1.0)
+            for n in range(1, UPGRADES + 1):
+                before = set(wh.children(master))
+                s.signal("backend", signal.SIGUSR2)
+                await loop.run_in_executor(None, wh.wait_log, s.backend_log,
+                                           UPGRADED % master, n, "upgrade %d" % n)
+                assert s.procs["backend"].poll() is None, "the master exited"
+                # The old workers let go of every session and exit well before
+                # shutdown_timeout (3 s) would have closed them.
+                t0 = time.monotonic()
+                while before & set(wh.children(master)):
+                    assert time.monotonic() - t0 < 2.5, "old workers still there after 2.5 s"
+                    await asyncio.sleep(0.05)
+                await loop.run_in_executor(None, _served, s, s.url("/"))
+                await asyncio.sleep(0.6)
+            await asyncio.sleep(1.0)
+            stop.set()
+        try:
+            sessions, chats = loop.run_until_complete(wh.exchange(s, urls, upgrades))
+        finally:
+            loop.close()
+        assert s.pid("backend") == master
+        # The pid file still names us, and its lock is still held.
+        pid_file = s.sections["backend"]["pid_file"]
+        assert harness.read_file(pid_file).strip() == str(master)
+        r = subprocess.run([harness.BACKEND, "-f", "-c", s.config_path], capture_output=True,
+                           text=True, timeout=20)
+        assert r.returncode != 0 and "is held by running process %d" % master in r.stderr, r
+        # The new image reloads as any master does, and its sessions move.
+        s.signal("backend", signal.SIGHUP)
+        wh.wait_log(s.backend_log, wh.RELOADED, 1, "a reload after the upgrades")
+        _served(s, s.url("/"))
+        log = harness.read_file(s.backend_log)
+        handed = [tuple(map(int, m)) for m in re.findall(wh.HANDED, log)]
+        total = sum(h[0] for h in handed)
+        n = len(sessions) + len(chats)
+        assert total == n * UPGRADES, "sessions handed over: %d, want %d (%r)" % (
+            total, n * UPGRADES, handed)
+        assert not any(h[1] or h[2] for h in handed), "refused or lost: %r" % handed
+        assert "1001" not in log and "server shutting down" not in log
+        assert len(re.findall(r"upgraded to ", log)) == UPGRADES
+        print("messages per echo session:", [e.seq for e in sessions])
+        assert min(e.seq for e in sessions) >= 5, "sessions made too little progress"
+        assert s.stop("backend") == 0
+
+
+def _still_running(s, pid, failures, ws):
+    wh.wait_log(s.backend_log, r"upgrade: .*still running", failures, "failure %d" % failures)
+    assert s.procs["backend"].poll() is None and s.pid("backend") == pid
+    assert "upgraded to" not in harness.read_file(s.backend_log)
+    _served(s, s.backend_url("/"))
+
+    async def echo():
+        await ws.step()
+    asyncio.get_event_loop().run_until_complete(echo())
+
+
+def test_bad_binary_or_config_leaves_old_running():
+    _need()
+    with binary(frontend=False, backend_tcp=True) as (s, path):
+        pid = s.pid("backend")
+        workers = set(wh.children(pid))
+        asyncio.set_event_loop(asyncio.new_event_loop())
+        ws = wh.Echo("ws://127.0.0.1:%d/echoz" % s.backend_port, 1, "deflate")
+        asyncio.get_event_loop().run_until_complete(ws.open())
+        # 1. The binary is gone.
+        os.rename(path, path + ".real")
+        s.signal("backend", signal.SIGUSR2)
+        _still_running(s, pid, 1, ws)
+        assert "cannot execute" in harness.read_file(s.backend_log)
+        # 2. A binary that fails its -t check.
+        with open(path, "w") as f:
+            f.write("#!/bin/sh\necho 'broken build' >&2\nexit 3\n")
+        os.chmod(path, 0o755)
+        s.signal("backend", signal.SIGUSR2)
+        _still_running(s, pid, 2, ws)
+        assert "broken build" in harness.read_file(s.backend_log)
+        # 3. The real binary, but the configuration became invalid.
+        os.replace(path + ".real", path)
+        good = harness.read_file(s.config_path)
+        with open(s.config_path, "w") as f:
+            f.write(good + "\nbackend: { nonsense = ; };\n")
+        s.signal("backend", signal.SIGUSR2)
+        _still_running(s, pid, 3, ws)
+        # The workers were never told to go.
+        assert workers == set(wh.children(pid)), "workers changed"
+        # And once all is well again, the upgrade goes through.
+        with open(s.config_path, "w") as f:
+            f.write(good)
+        s.signal("backend", signal.SIGUSR2)
+        wh.wait_log(s.backend_log, UPGRADED % pid, 1, "the upgrade")
+        harness.wait_for(lambda: not (workers & set(wh.children(pid))), "the old workers to go",
+                         timeout=2.5)
+        _served(s, s.backend_url("/"))
+        loop = asyncio.get_event_loop()
+        for _ in range(3):
+            loop.run_until_complete(ws.step())
+        loop.run_until_complete(ws.ws.close())
+        loop.close()
+        assert "1001" not in harness.read_file(s.backend_log)
+
+
+HO2 = os.path.join(harness.BUILDDIR, "tests", "upgrade", "bactrian-backend-ho2")
+
+
+def test_mismatched_handoff_version_drains():
+    _need()
+    wh.need(HO2)
+    with binary(frontend=False) as (s, path):
+        pid = s.pid("backend")
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        base = "ws://127.0.0.1:%d" % s.backend_port
+        old = [wh.Echo(base + "/echo", 1, "plain"), wh.Echo(base + "/echoz", 2, "deflate")]
+        for e in old:
+            loop.run_until_complete(e.open())
+            loop.run_until_complete(e.step())
+        shutil.copy2(HO2, path + ".new")
+        os.replace(path + ".new", path)
+        s.signal("backend", signal.SIGUSR2)
+        t0 = time.monotonic()
+        wh.wait_log(s.backend_log, UPGRADED % pid, 1, "the upgrade")
+        wh.wait_log(s.backend_log, r"speaks hand-off version %d, not %d" % (2, 1), 1,
+                    "the refusal")
+        # A new session is served by the new binary's workers.
+        new = wh.Echo(base + "/echo", 3, "plain")
+        loop.run_until_complete(new.open())
+        loop.run_until_complete(new.step())
+
+        async def drained(e):
+            import websockets
+            await e.step()  # still served by its old worker
+            try:
+                while True:
+                    await asyncio.wait_for(e.ws.recv(), 5)
+            except websockets.ConnectionClosed:
+                pass
+            return e.ws.close_code, time.monotonic() - t0
+        for e in old:
+            code, after = loop.run_until_complete(drained(e))
+            assert code == 1001, code
+            # The drain's 1001 comes shortly before shutdown_timeout (3 s),
+            # with time left for the close handshake (ws_session.c).
+            assert 1.0 < after < 3.5, "1001 after %.2fs, not at shutdown_timeout" % after
+        loop.run_until_complete(new.step())
+        loop.run_until_complete(new.ws.close())
+        loop.close()
+        assert s.pid("backend") == pid
+        assert not re.findall(wh.HANDED, harness.read_file(s.backend_log))
+
+
+if __name__ == "__main__":
+    harness.main(globals())
