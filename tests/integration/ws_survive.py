@@ -493,6 +493,8 @@ def report(n, t, steps, drained, wall, log):
             name, 1000 * pct(v, 0.5), 1000 * pct(v, 0.99), 1000 * max(v or [0]), len(v)))
     print("wsv2 (no hooks) closed with %r, %.2f s after the first backend step" % (
         [d.code for d in drained], max(d.closed_at for d in drained) - steps.first_be))
+    print("masters' pids unchanged across every step: backend %d, frontend %d" % (
+        steps.pids["backend"], steps.pids["frontend"]))
     print("wall time: %.1f s" % wall)
     return handed
 
