@@ -60,6 +60,7 @@ FE_RELOADED = r"reloaded: generation"
 BE_UPGRADED = r"upgrade: pid %d, generation"
 FE_UPGRADED = r"upgrade: pid %d, generation"
 V2_SESSIONS = 4
+PROBES = 10  # latency probes, in a process of their own (probe_main)
 
 
 def backend_upgrades():
@@ -121,6 +122,7 @@ class Tally:
         self.sent = self.got = self.lost = self.dup = self.reordered = self.bad = 0
         self.cut = []          # (session, kind, close code, reason, last step)
         self.rtt = []          # (monotonic time sent, seconds) of single-frame echoes
+        self.load_rtt = []
         self.mid_message = 0   # fragmented messages under way when a step was signalled
         self.step = "start"
 
@@ -417,6 +419,7 @@ async def exchange(s, n, interval, be_usr2):
     runs = [asyncio.ensure_future(x.run(stop)) for x in echoes + chats]
     v2 = [asyncio.ensure_future(d.run()) for d in drained]
     steps = Steps(s, t, echoes, be_usr2)
+    probes = await Probes.start(s.http_port)
     t0 = time.monotonic()
     await asyncio.sleep(2.0)
     try:
@@ -424,8 +427,54 @@ async def exchange(s, n, interval, be_usr2):
     finally:
         stop.set()
         await asyncio.gather(*runs)
+        await probes.stop(t)
     await asyncio.wait_for(asyncio.gather(*v2), 10)
     return t, steps, drained, time.monotonic() - t0
+
+
+class Probes:
+    """PROBES echo sessions in another process, echoing every 20 ms: the
+    latency the servers give, apart from this process's own load (1,000
+    sessions keep one core busy in Python). CLOCK_MONOTONIC is the system's,
+    so their times compare with the steps'."""
+
+    @classmethod
+    async def start(cls, port):
+        import subprocess
+        self = cls()
+        self.p = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--probe", str(port)],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(
+            None, self.p.stdout.readline), 60)
+        assert line.strip() == "ready", "probe process: %r" % line
+        return self
+
+    async def stop(self, t):
+        import json
+        out, _ = await asyncio.get_running_loop().run_in_executor(
+            None, lambda: self.p.communicate("stop\n", timeout=60))
+        got = json.loads(out)
+        for k in ("sent", "got", "lost", "dup", "reordered", "bad"):
+            setattr(t, k, getattr(t, k) + got[k])
+        t.cut += [tuple(c) for c in got["cut"]]
+        t.load_rtt, t.rtt = t.rtt, [tuple(r) for r in got["rtt"]]
+
+
+async def probe_async(port):
+    import json
+    t = Tally()
+    urls = {"plain": "ws://127.0.0.1:%d/echo" % port}
+    probes = [Echo(t, 100000 + i, "plain", 0.02) for i in range(PROBES)]
+    for e in probes:
+        await e.open(urls)
+    stop = asyncio.Event()
+    runs = [asyncio.ensure_future(e.run(stop)) for e in probes]
+    print("ready", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    stop.set()
+    await asyncio.gather(*runs)
+    print(json.dumps({"sent": t.sent, "got": t.got, "lost": t.lost, "dup": t.dup,
+                      "reordered": t.reordered, "bad": t.bad, "cut": t.cut, "rtt": t.rtt}))
 
 
 def stack(n, handoff=True):
@@ -486,11 +535,14 @@ def report(n, t, steps, drained, wall, log):
         sum(h[0] for h in handed), sum(h[2] for h in handed), sum(h[3] for h in handed),
         len(handed), max([h[1] for h in handed] or [0])))
     print("steps took (signal to done): " + ", ".join("%s %.2fs" % (s, d) for s, _, d in steps.times))
+    load = [d for _, d in t.load_rtt]
+    print("echo latency of the load sessions (bound by this process's CPU): p50 %.1f ms, "
+          "p99 %.1f ms (%d samples)" % (1000 * pct(load, 0.5), 1000 * pct(load, 0.99), len(load)))
     lat = [d for _, d in t.rtt]
     after = [d for ts, d in t.rtt if any(s0 <= ts < s0 + 2.0 for _, s0, _ in steps.times)]
     for name, v in (("over the run", lat), ("2 s after each step", after)):
-        print("echo latency %s: p50 %.1f ms, p99 %.1f ms, max %.1f ms (%d samples)" % (
-            name, 1000 * pct(v, 0.5), 1000 * pct(v, 0.99), 1000 * max(v or [0]), len(v)))
+        print("echo latency (%d probes, every 20 ms) %s: p50 %.1f ms, p99 %.1f ms, max %.1f ms (%d samples)" % (
+            PROBES, name, 1000 * pct(v, 0.5), 1000 * pct(v, 0.99), 1000 * max(v or [0]), len(v)))
     print("wsv2 (no hooks) closed with %r, %.2f s after the first backend step" % (
         [d.code for d in drained], max(d.closed_at for d in drained) - steps.first_be))
     print("masters' pids unchanged across every step: backend %d, frontend %d" % (
@@ -504,8 +556,8 @@ def verify(n, t, steps, drained, log, handed):
     assert t.lost == t.dup == t.reordered == t.bad == 0, (t.lost, t.dup, t.reordered, t.bad)
     assert t.got == t.sent, (t.got, t.sent)
     be_steps = steps.done["bH"] + steps.done["bU"]
-    assert sum(h[0] for h in handed) == n * be_steps, "moved %d, want %d x %d" % (
-        sum(h[0] for h in handed), n, be_steps)
+    assert sum(h[0] for h in handed) == (n + PROBES) * be_steps, "moved %d, want %d x %d" % (
+        sum(h[0] for h in handed), n + PROBES, be_steps)
     assert not any(h[2] or h[3] for h in handed), "refused or lost: %r" % handed
     assert t.mid_message > 0, "no step came in the middle of a fragmented message"
     for d in drained:
@@ -530,7 +582,9 @@ def bench(argv):
 
 
 if __name__ == "__main__":
-    if "--sessions" in sys.argv:
+    if "--probe" in sys.argv:
+        asyncio.run(probe_async(int(sys.argv[sys.argv.index("--probe") + 1])))
+    elif "--sessions" in sys.argv:
         bench(sys.argv)
     else:
         harness.main(globals())
