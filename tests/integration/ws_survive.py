@@ -447,8 +447,8 @@ class Probes:
     async def start(cls, port):
         import subprocess
         self = cls()
-        self.p = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--probe", str(port)],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        cmd = [sys.executable, os.path.abspath(__file__), "--probe", str(port)]
+        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         line = await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(
             None, self.p.stdout.readline), 60)
         assert line.strip() == "ready", "probe process: %r" % line
@@ -539,14 +539,16 @@ def report(n, t, steps, drained, wall, log):
     print("session moves: %d (%d refused, %d lost) in %d worker hand-offs, slowest %d ms" % (
         sum(h[0] for h in handed), sum(h[2] for h in handed), sum(h[3] for h in handed),
         len(handed), max([h[1] for h in handed] or [0])))
-    print("steps took (signal to done): " + ", ".join("%s %.2fs" % (s, d) for s, _, d in steps.times))
+    print("steps took (signal to done): " +
+          ", ".join("%s %.2fs" % (s, d) for s, _, d in steps.times))
     load = [d for _, d in t.load_rtt]
     print("echo latency of the load sessions (bound by this process's CPU): p50 %.1f ms, "
           "p99 %.1f ms (%d samples)" % (1000 * pct(load, 0.5), 1000 * pct(load, 0.99), len(load)))
     lat = [d for _, d in t.rtt]
     after = [d for ts, d in t.rtt if any(s0 <= ts < s0 + 2.0 for _, s0, _ in steps.times)]
     for name, v in (("over the run", lat), ("2 s after each step", after)):
-        print("echo latency (%d probes, every 20 ms) %s: p50 %.1f ms, p99 %.1f ms, max %.1f ms (%d samples)" % (
+        print("echo latency (%d probes, every 20 ms) %s: p50 %.1f ms, p99 %.1f ms, "
+              "max %.1f ms (%d samples)" % (
             PROBES, name, 1000 * pct(v, 0.5), 1000 * pct(v, 0.99), 1000 * max(v or [0]), len(v)))
     print("wsv2 (no hooks) closed with %r, %.2f s after the first backend step" % (
         [d.code for d in drained], max(d.closed_at for d in drained) - steps.first_be))
