@@ -445,6 +445,7 @@ size_t bm_pending(const struct bm_request *r)
 
 /* ---- the request side of the module API ----------------------------------------------- */
 
+/* clang-format off */
 const char *bm_method(const struct bm_request *r) { return r->req.method; }
 unsigned bm_method_bit(const struct bm_request *r) { return r->req.method_bit; }
 const char *bm_target(const struct bm_request *r) { return r->req.target; }
@@ -455,6 +456,7 @@ const char *bm_host(const struct bm_request *r) { return r->req.host; }
 bool bm_path_had_encoded_slash(const struct bm_request *r) { return r->req.encoded_slash; }
 void bm_set_data(struct bm_request *r, void *data) { r->data = data; }
 void *bm_get_data(const struct bm_request *r) { return r->data; }
+/* clang-format on */
 
 const char *bm_path_info(const struct bm_request *r)
 {

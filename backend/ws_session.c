@@ -912,12 +912,14 @@ static void ws_on_drain(struct be_conn *c)
 
 /* ---- small API ---------------------------------------------------------------------- */
 
+/* clang-format off */
 void bm_ws_set_data(struct bm_ws *ws, void *data) { ws->user = data; }
 void *bm_ws_get_data(const struct bm_ws *ws) { return ws->user; }
 uint64_t bm_ws_id(const struct bm_ws *ws) { return ws->id; }
 const char *bm_ws_client_str(const struct bm_ws *ws) { return ws->c->client_str; }
 const char *bm_ws_subprotocol(const struct bm_ws *ws) { return ws->subprotocol; }
 bool bm_ws_compressed(const struct bm_ws *ws) { return ws->pmd; }
+/* clang-format on */
 
 size_t bm_ws_list(void *inst, struct bm_ws **out, size_t max)
 {

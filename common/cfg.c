@@ -98,6 +98,7 @@ struct schema {
     bool open;            /* unknown names are allowed (module blocks) */
 };
 
+/* clang-format off */
 #define F(...) { __VA_ARGS__ }
 #define END { NULL, 0, 0, 0, 0, 0, NULL, false, NULL, 0 }
 #define SEC(x) ((int64_t)(x) * 1000)
@@ -133,6 +134,7 @@ static const struct field tls_fields[] = {
     F(.name = "strict_sni", .type = T_BOOL, .off = TL(strict_sni)),
     F(.name = "ticket_rotate", .type = T_DURATION, .off = TL(ticket_rotate_ms), .min = SEC(60),
       .max = SEC(86400), .def = SEC(3600)),
+    F(.name = "ticket_secret_file", .type = T_PATH, .off = TL(ticket_secret_file)),
     END,
 };
 static const struct schema tls_schema = {tls_fields, 0, false};
@@ -280,6 +282,7 @@ static const struct field backend_fields[] = {
     END,
 };
 static const struct schema backend_schema = {backend_fields, 0, false};
+/* clang-format on */
 
 /* ---- error collection -------------------------------------------------------- */
 
@@ -655,6 +658,7 @@ static void parse_list(const struct val *v)
 
 /* Per type: its parser, and whether the value must be a string (checked
  * once here, so the parsers get it as v->str). */
+/* clang-format off */
 static const struct {
     void (*parse)(const struct val *v);
     bool string;
@@ -675,6 +679,7 @@ static const struct {
     [T_GROUP] = {parse_subgroup, false},
     [T_LIST] = {parse_list, false},
 };
+/* clang-format on */
 
 static void parse_field(struct ctx *x, const config_setting_t *s, const char *path,
                         const struct field *f, void *base)

@@ -56,6 +56,7 @@ struct bx_tls_conf {
     char *default_vhost;      /* NULL = the first vhost */
     bool strict_sni;
     int ticket_rotate_ms;
+    char *ticket_secret_file; /* NULL = random keys of this host only */
 };
 
 struct bx_frontend_conf {

@@ -18,6 +18,7 @@
 #include "common/sandbox_rules.h"
 
 /* Every profile: memory, time, signals on itself, waiting, exit. */
+/* clang-format off */
 static const char *const base_calls[] = {
     "read", "write", "readv", "writev", "close", "fstat", "newfstatat", "lseek", "brk",
     "munmap", "mremap", "madvise", "futex", "rt_sigreturn", "rt_sigprocmask", "clock_gettime",
@@ -41,6 +42,7 @@ static const char *const asan_calls[] = {
     "readlink", "readlinkat", "sigaltstack", "prctl", "sched_getaffinity", "getrlimit",
     "prlimit64", "pread64", "mprotect", "ioctl", NULL,
 };
+/* clang-format on */
 #endif
 
 static int allow_list(scmp_filter_ctx ctx, const char *const *names)

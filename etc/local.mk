@@ -40,7 +40,7 @@ etc/bactrian.conf: $(top_srcdir)/etc/bactrian.conf.in Makefile
 	  -e 's|@localstatedir[@]|$(localstatedir)|g' -e 's|@moduledir[@]|$(moduledir)|g' \
 	  -e 's|@websitedir[@]|$(websitedir)|g' $(top_srcdir)/etc/bactrian.conf.in > $@
 all-local: etc/bactrian.conf
-EXTRA_DIST += tools/install-deps
+EXTRA_DIST += tools/install-deps tools/check-format
 
 # ---- installation -----------------------------------------------------------
 # Files that name installed paths are filled in at install time, from make's

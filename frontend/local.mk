@@ -22,6 +22,7 @@ frontend_libfrontend_la_SOURCES = \
 	frontend/lean.c frontend/lean.h \
 	frontend/arena.c frontend/arena.h \
 	frontend/tlsrec.c frontend/tlsrec.h \
+	frontend/ticketkey.c frontend/ticketkey.h \
 	frontend/testhook.c
 
 sbin_PROGRAMS += frontend/bactrian-frontend

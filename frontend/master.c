@@ -57,6 +57,7 @@
 #include "frontend/master.h"
 #include "frontend/scoreboard.h"
 #include "frontend/slottab.h"
+#include "frontend/ticketkey.h"
 #include "frontend/tls.h"
 #include "frontend/upgrade.h"
 
@@ -83,6 +84,8 @@ struct master {
     struct fe_scoreboard *sb;
     struct fe_slottab slots;    /* private: who owns which slot */
     struct fe_tickets *tickets;
+    struct fe_ticket_secret *secret; /* ticket_secret_file's, or NULL: random keys */
+    uint64_t ticket_period;     /* with a secret: the period whose key is current */
     struct fe_pool *pool;       /* backend pool members: table and probes (pool.h) */
     char *sb_file;              /* the scoreboard's file, removed on stop */
     struct bx_sv sv;            /* signals, reaping, the stop (supervise.h) */
@@ -616,6 +619,81 @@ static void child_exited(void *ctx, pid_t pid, int status)
     m->nchildren--;
 }
 
+/* ---- session ticket keys -------------------------------------------------
+ * Without a secret file: random keys, a new one every ticket_rotate. With
+ * one: the keys of the current and the previous period (ticketkey.h),
+ * published when the period changes, checked on every pass of the loop. */
+
+/* A reload runs as frontend.user: say at start when it could not read the
+ * file again (reload would then fail, keeping the running configuration). */
+static void warn_secret_owner(const struct bx_config *cfg, const struct fe_ticket_secret *s)
+{
+    uid_t uid;
+    gid_t gid;
+    char err[BX_ERRLEN];
+    if (!cfg->fe.user || geteuid() != 0 ||
+        bx_lookup_user(cfg->fe.user, cfg->fe.group, &uid, &gid, err, sizeof err) == -1)
+        return;
+    if (fe_ticket_secret_owner(s) != (unsigned)uid && uid != 0)
+        bx_log_warn("frontend.tls.ticket_secret_file %s is owned by uid %u, not by "
+                    "frontend.user '%s': a reload cannot read it again",
+                    cfg->fe.tls.ticket_secret_file, fe_ticket_secret_owner(s), cfg->fe.user);
+}
+
+/* Makes the keys the new secret (or NULL: random keys) gives, now. */
+static int tickets_apply(struct master *m, struct fe_ticket_secret *secret,
+                         const struct bx_config *cfg)
+{
+    if (!secret) {
+        if (fe_tickets_rotate(m->tickets) == -1 || fe_tickets_rotate(m->tickets) == -1)
+            return -1;
+        m->next_rotate = bx_now_ms() + (uint64_t)cfg->fe.tls.ticket_rotate_ms;
+    } else {
+        uint64_t p = fe_ticket_period(fe_ticket_clock_ms(), cfg->fe.tls.ticket_rotate_ms);
+        if (fe_ticket_publish(m->tickets, secret, p) == -1)
+            return -1;
+        m->ticket_period = p;
+    }
+    fe_ticket_secret_free(m->secret);
+    m->secret = secret;
+    return 0;
+}
+
+/* At start and on reload: loads the secret file, if any. 0, or -1 logged. */
+static int tickets_load(const struct bx_config *cfg, struct fe_ticket_secret **out,
+                        const char *what)
+{
+    char err[BX_ERRLEN * 2];
+    *out = NULL;
+    if (!cfg->fe.tls.ticket_secret_file)
+        return 0;
+    *out = fe_ticket_secret_load(cfg->fe.tls.ticket_secret_file, err, sizeof err);
+    if (!*out) {
+        bx_log_error("%sfrontend.tls.%s", what, err);
+        return -1;
+    }
+    return 0;
+}
+
+static void tickets_timer(struct master *m, uint64_t now)
+{
+    const struct bx_config *cfg = m->gen->cfg;
+    if (m->secret) {
+        uint64_t p = fe_ticket_period(fe_ticket_clock_ms(), cfg->fe.tls.ticket_rotate_ms);
+        if (p != m->ticket_period) {
+            if (fe_ticket_publish(m->tickets, m->secret, p) == 0)
+                m->ticket_period = p;
+            else
+                bx_log_error("session ticket keys of period %llu: HKDF failed",
+                             (unsigned long long)p);
+        }
+    } else if (m->gen->tls.n && now >= m->next_rotate) {
+        if (fe_tickets_rotate(m->tickets) == -1)
+            bx_log_error("session ticket key rotation failed");
+        m->next_rotate = now + (uint64_t)cfg->fe.tls.ticket_rotate_ms;
+    }
+}
+
 /* ---- reload, limits on old generations ---------------------------------- */
 
 static void reload(struct master *m)
@@ -629,14 +707,28 @@ static void reload(struct master *m)
         free(cfg);
         return;
     }
+    /* The secret first: a file that cannot be read fails the reload like
+     * any other error in the configuration. */
+    struct fe_ticket_secret *secret;
+    if (tickets_load(cfg, &secret, "reload: keeping the running configuration: ") == -1) {
+        bx_config_free(cfg);
+        free(cfg);
+        return;
+    }
     struct fe_gen *g = gen_build(m, cfg, m->gen, m->next_gen, err, sizeof err);
     if (g)
         g->cfg_heap = 1;
     if (!g) {
         bx_log_error("reload: %s; keeping the running configuration", err);
+        fe_ticket_secret_free(secret);
         bx_config_free(cfg);
         free(cfg);
         return;
+    }
+    /* Rotation with the running keys goes on when HKDF fails. */
+    if ((secret || m->secret) && tickets_apply(m, secret, cfg) == -1) {
+        bx_log_error("reload: cannot make session ticket keys: the running ones stay");
+        fe_ticket_secret_free(secret);
     }
     if ((size_t)cfg->fe.max_children > m->slots.n)
         bx_log_warn("reload: max_children %d above the %zu slots made at start; a restart "
@@ -732,11 +824,7 @@ static void watch_ip_lock(struct master *m, uint64_t now)
 static void timers(struct master *m)
 {
     uint64_t now = bx_now_ms();
-    if (m->gen->tls.n && now >= m->next_rotate) {
-        if (fe_tickets_rotate(m->tickets) == -1)
-            bx_log_error("session ticket key rotation failed");
-        m->next_rotate = now + (uint64_t)m->gen->cfg->fe.tls.ticket_rotate_ms;
-    }
+    tickets_timer(m, now);
     if (!m->sv.stopping)
         enforce_old(m);
     if (m->wr && now >= m->next_wr_tick) {
@@ -895,6 +983,15 @@ int fe_master_check(struct bx_config *cfg)
         return -1;
     }
     fe_tls_free(&t);
+    if (cfg->fe.tls.ticket_secret_file) {
+        struct fe_ticket_secret *s =
+            fe_ticket_secret_load(cfg->fe.tls.ticket_secret_file, err, sizeof err);
+        if (!s) {
+            fprintf(stderr, "%s: frontend.tls.%s\n", cfg->path, err);
+            return -1;
+        }
+        fe_ticket_secret_free(s);
+    }
     bx_sandbox_warn_root(cfg->fe.user, "frontend.user");
     return 0;
 }
@@ -955,6 +1052,7 @@ static void unmap_scoreboard(struct master *m)
     fe_scoreboard_destroy(m->sb);
     fe_slottab_free(&m->slots);
     fe_tickets_destroy(m->tickets);
+    fe_ticket_secret_free(m->secret);
     fe_pool_destroy(m->pool);
 }
 
@@ -1034,11 +1132,19 @@ static int setup(struct master *m, struct bx_config *cfg)
         return -1;
     fe_tls_set_ticket_source(m->tickets);
     fe_tlsrec_prefetch();
-    if (fe_tickets_rotate(m->tickets) == -1 || fe_tickets_rotate(m->tickets) == -1) {
+    struct fe_ticket_secret *secret;
+    if (tickets_load(cfg, &secret, "") == -1)
+        return -1;
+    if (tickets_apply(m, secret, cfg) == -1) {
+        fe_ticket_secret_free(secret);
         bx_log_error("cannot make session ticket keys");
         return -1;
     }
-    m->next_rotate = bx_now_ms() + (uint64_t)cfg->fe.tls.ticket_rotate_ms;
+    if (secret) {
+        warn_secret_owner(cfg, secret);
+        bx_log_info("session ticket keys from frontend.tls.ticket_secret_file %s",
+                    cfg->fe.tls.ticket_secret_file);
+    }
     bx_sandbox_warn_root(cfg->fe.user, "frontend.user");
     if (bx_sandbox_init() == -1)
         bx_log_warn("confinement: no violation table (%s): a child killed by seccomp will "

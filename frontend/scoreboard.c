@@ -319,15 +319,24 @@ void fe_tickets_destroy(struct fe_tickets *t)
 
 int fe_tickets_rotate(struct fe_tickets *t)
 {
-    struct fe_ticket_key k;
-    struct fe_ticket_page *p = t->page;
-    if (RAND_bytes((unsigned char *)&k, sizeof k) != 1)
+    struct fe_ticket_key k[2];
+    k[1] = t->page->key[0];
+    if (RAND_bytes((unsigned char *)&k[0], sizeof k[0]) != 1) {
+        OPENSSL_cleanse(k, sizeof k);
         return -1;
+    }
+    int rc = fe_tickets_set(t, k);
+    OPENSSL_cleanse(k, sizeof k);
+    return rc;
+}
+
+int fe_tickets_set(struct fe_tickets *t, const struct fe_ticket_key k[2])
+{
+    struct fe_ticket_page *p = t->page;
     __atomic_add_fetch(&p->seq, 1, __ATOMIC_ACQ_REL);
-    p->key[1] = p->key[0];
-    p->key[0] = k;
+    p->key[0] = k[0];
+    p->key[1] = k[1];
     __atomic_add_fetch(&p->seq, 1, __ATOMIC_ACQ_REL);
-    OPENSSL_cleanse(&k, sizeof k);
     return 0;
 }
 

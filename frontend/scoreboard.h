@@ -138,6 +138,9 @@ struct fe_tickets *fe_tickets_create(void);
 void fe_tickets_destroy(struct fe_tickets *t);
 /* Writes a fresh random current key, keeping the old one as previous. */
 int fe_tickets_rotate(struct fe_tickets *t);
+/* Writes k[0] as current and k[1] as previous (keys derived from a shared
+ * secret, ticketkey.h). 0. */
+int fe_tickets_set(struct fe_tickets *t, const struct fe_ticket_key k[2]);
 /* Copies both keys out consistently: 0, or -1 with out wiped when there are
  * no keys or no consistent copy within a bounded number of tries. */
 #define FE_TICKETS_TRIES 64

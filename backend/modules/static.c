@@ -51,6 +51,7 @@ struct st {
     bool no_openat2;
 };
 
+/* clang-format off */
 static const struct { const char *ext, *type; } mime[] = {
     {"html", "text/html; charset=utf-8"}, {"htm", "text/html; charset=utf-8"},
     {"css", "text/css; charset=utf-8"}, {"js", "text/javascript; charset=utf-8"},
@@ -66,6 +67,7 @@ static const struct { const char *ext, *type; } mime[] = {
     {"webm", "video/webm"}, {"csv", "text/csv; charset=utf-8"},
     {"map", "application/json"}, {"webmanifest", "application/manifest+json"},
 };
+/* clang-format on */
 
 static const char *mime_type(const struct st *s, const char *path)
 {

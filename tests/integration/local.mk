@@ -53,3 +53,17 @@ FE_IT = tests/integration/fe_relay.py tests/integration/fe_tls.py \
 	tests/integration/fault_fe_fdlimit.py tests/integration/fe_upgrade.py
 TESTS += $(FE_IT)
 EXTRA_DIST += $(FE_IT) tests/integration/fe_util.py
+
+# Session tickets shared by frontends through ticket_secret_file (issue 11.3);
+# fe_clock.c makes the frontend whose ticket clock runs ahead of the wall clock.
+check_PROGRAMS += tests/integration/bactrian-frontend-clock
+tests_integration_bactrian_frontend_clock_SOURCES = frontend/main.c tests/integration/fe_clock.c
+tests_integration_bactrian_frontend_clock_LDADD = frontend/libfrontend.la common/libcommon.la \
+	$(OPENSSL_LIBS) $(ZLIB_LIBS) $(LIBCONFIG_LIBS) $(LIBSECCOMP_LIBS)
+TESTS += tests/integration/fe_ticket_secret.py
+EXTRA_DIST += tests/integration/fe_ticket_secret.py
+
+# Several hosts in network namespaces (issue 11.5): needs root and ip netns,
+# skips otherwise; netns_util.py makes and removes the hosts.
+TESTS += tests/integration/multihost.py
+EXTRA_DIST += tests/integration/multihost.py tests/integration/netns_util.py

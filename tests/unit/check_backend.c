@@ -18,6 +18,12 @@ Suite *suite_ws_handshake(void);
 Suite *suite_modset(void);
 Suite *suite_pubsub(void);
 Suite *suite_ws_handoff_rec(void);
+Suite *suite_http(void);
+Suite *suite_conn(void);
+Suite *suite_ws_session(void);
+Suite *suite_static(void);
+Suite *suite_status(void);
+Suite *suite_chat(void);
 
 int main(void)
 {
@@ -33,6 +39,12 @@ int main(void)
     srunner_add_suite(sr, suite_modset());
     srunner_add_suite(sr, suite_pubsub());
     srunner_add_suite(sr, suite_ws_handoff_rec());
+    srunner_add_suite(sr, suite_http());
+    srunner_add_suite(sr, suite_conn());
+    srunner_add_suite(sr, suite_ws_session());
+    srunner_add_suite(sr, suite_static());
+    srunner_add_suite(sr, suite_status());
+    srunner_add_suite(sr, suite_chat());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

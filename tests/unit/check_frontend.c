@@ -12,6 +12,15 @@ Suite *suite_fe_lean(void);
 Suite *suite_fe_slottab(void);
 Suite *suite_fe_ktls(void);
 Suite *suite_fe_keyproc(void);
+Suite *suite_fe_refuse(void);
+Suite *suite_fe_access(void);
+Suite *suite_fe_waitroom(void);
+Suite *suite_fe_shm(void);
+Suite *suite_fe_lifeline(void);
+Suite *suite_fe_arena(void);
+Suite *suite_fe_relay(void);
+Suite *suite_fe_keystub(void);
+Suite *suite_fe_ticketkey(void);
 
 int main(void)
 {
@@ -22,6 +31,15 @@ int main(void)
     srunner_add_suite(sr, suite_fe_slottab());
     srunner_add_suite(sr, suite_fe_ktls());
     srunner_add_suite(sr, suite_fe_keyproc());
+    srunner_add_suite(sr, suite_fe_refuse());
+    srunner_add_suite(sr, suite_fe_access());
+    srunner_add_suite(sr, suite_fe_waitroom());
+    srunner_add_suite(sr, suite_fe_shm());
+    srunner_add_suite(sr, suite_fe_lifeline());
+    srunner_add_suite(sr, suite_fe_arena());
+    srunner_add_suite(sr, suite_fe_relay());
+    srunner_add_suite(sr, suite_fe_keystub());
+    srunner_add_suite(sr, suite_fe_ticketkey());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

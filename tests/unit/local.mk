@@ -33,8 +33,15 @@ tests_unit_check_backend_SOURCES = tests/unit/check_backend.c \
 	tests/unit/backend/test_ws_deflate.c tests/unit/backend/test_ws_handshake.c \
 	tests/unit/backend/test_ws_handoff_rec.c \
 	tests/unit/backend/modules/test_range.c backend/modules/range.c \
-	tests/unit/backend/modules/test_json.c backend/modules/json.c
+	tests/unit/backend/modules/test_json.c backend/modules/json.c \
+	tests/unit/backend/beloop.c tests/unit/backend/beloop.h \
+	tests/unit/backend/test_http.c tests/unit/backend/test_conn.c \
+	tests/unit/backend/test_ws_session.c tests/unit/backend/modules/test_static.c \
+	tests/unit/backend/modules/test_status.c tests/unit/backend/modules/test_chat.c
 tests_unit_check_backend_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+# The in-process worker (beloop.c) dlopens the bundled modules, which call
+# the bm_* API in this program, as they do in the daemon.
+tests_unit_check_backend_LDFLAGS = $(AM_LDFLAGS) -export-dynamic
 tests_unit_check_backend_LDADD = tests/unit/libtestutil.la backend/libbackend.la backend/libws.la \
 	common/libcommon.la $(CHECK_LIBS) $(OPENSSL_LIBS) $(ZLIB_LIBS) $(LIBCONFIG_LIBS) \
 	$(LIBSECCOMP_LIBS)
@@ -48,9 +55,14 @@ tests_unit_check_frontend_SOURCES = tests/unit/check_frontend.c \
 	tests/unit/frontend/test_child.c tests/unit/frontend/test_scoreboard.c \
 	tests/unit/frontend/test_tlsrec.c tests/unit/frontend/test_lean.c \
 	tests/unit/frontend/test_slottab.c tests/unit/frontend/test_tls.c \
-	tests/unit/frontend/test_keyproc.c
+	tests/unit/frontend/test_keyproc.c tests/unit/frontend/test_refuse.c \
+	tests/unit/frontend/test_access.c tests/unit/frontend/test_waitroom.c \
+	tests/unit/frontend/test_shm.c tests/unit/frontend/test_lifeline.c \
+	tests/unit/frontend/test_arena.c tests/unit/frontend/test_relay.c \
+	tests/unit/frontend/test_keystub.c \
+	tests/unit/frontend/test_ticketkey.c
 tests_unit_check_frontend_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_unit_check_frontend_LDADD = frontend/libfrontend.la common/libcommon.la $(CHECK_LIBS) \
+tests_unit_check_frontend_LDADD = tests/unit/libtestutil.la frontend/libfrontend.la common/libcommon.la $(CHECK_LIBS) \
 	$(OPENSSL_LIBS) $(LIBCONFIG_LIBS) $(LIBSECCOMP_LIBS)
 TESTS += tests/unit/check_frontend
 endif

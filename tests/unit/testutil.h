@@ -9,5 +9,14 @@
 char *tu_tmpdir(void);
 /* Writes text to dir/name; returns the full path (malloc'ed). */
 char *tu_write_file(const char *dir, const char *name, const char *text);
+/* The whole file as a NUL-terminated string (malloc'ed). */
+char *tu_slurp(const char *path);
+/* How many times needle occurs in hay (not overlapping). */
+size_t tu_count(const char *hay, const char *needle);
+/* Sends this process's log (common/log.h) to a fresh file; returns its path
+ * (malloc'ed) for tu_slurp. */
+char *tu_log_to_tmp(void);
+/* Removes a directory tree made by tu_tmpdir (best effort). */
+void tu_rm_rf(const char *dir);
 
 #endif

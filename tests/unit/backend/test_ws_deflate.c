@@ -28,6 +28,7 @@ struct nego_case {
     int sw, cw, snc, cnc;
 };
 
+/* clang-format off */
 static const struct nego_case accepted[] = {
     { "max", "permessage-deflate", "permessage-deflate", 15, 15, 0, 0 },
     { "max", "PerMessage-Deflate", "permessage-deflate", 15, 15, 0, 0 },
@@ -76,6 +77,7 @@ static const struct nego_case accepted[] = {
     { "max", "permessage-deflate; server_no_context_takeover, permessage-deflate",
       "permessage-deflate; server_no_context_takeover", 15, 15, 1, 0 },
 };
+/* clang-format on */
 
 START_TEST(test_accepted)
 {
