@@ -11,6 +11,10 @@
  * and the old workers get TERM: they stop accepting, finish what they serve
  * and exit (after shutdown_timeout at the latest).
  *
+ * USR2 re-executes the binary in place (upgrade.h): same pid, listeners and
+ * workers kept; the new image starts a generation and the kept workers hand
+ * their WebSocket sessions to it as on a reload.
+ *
  * The supervision itself (signals, reaping, the stop and its deadline, the
  * worker table with its back-off, listener reuse) is common/supervise.h and
  * common/listeners.h, shared with the frontend master; what is here is the

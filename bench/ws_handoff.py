@@ -21,7 +21,9 @@ Run from a built tree (WORKERS defaults to 2):
     /usr/bin/python3 bench/ws_handoff.py tests/integration [SESSIONS] [ROUNDS] [WORKERS]
 
 BACTRIAN_BACKEND=path runs another backend binary (to compare builds,
-alternating runs on a shared machine)."""
+alternating runs on a shared machine). BACTRIAN_BENCH_SIGNAL=USR2 upgrades
+the binary in place (the same one, re-executed) instead of reloading: the
+sessions move to the new image's workers by the same hand-off."""
 import asyncio
 import os
 import re
@@ -35,6 +37,7 @@ sys.path.insert(0, os.path.abspath(sys.argv[1]))
 import harness  # noqa: E402
 
 harness.BACKEND = os.environ.get("BACTRIAN_BACKEND", harness.BACKEND)
+SIG = getattr(signal, "SIG" + os.environ.get("BACTRIAN_BENCH_SIGNAL", "HUP"))
 
 N = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
 ROUNDS = int(sys.argv[3]) if len(sys.argv) > 3 else 3
@@ -139,7 +142,7 @@ async def main_async(s):
     hups = []
     for n in range(ROUNDS):
         hups.append(time.monotonic())
-        s.signal("backend", signal.SIGHUP)
+        s.signal("backend", SIG)
         await asyncio.sleep(4.0)
     workers_after = sum(rss_kib(p) for p in children(master))
     stop.set()
@@ -163,8 +166,8 @@ def main():
             loop.close()
         log = harness.read_file(s.backend_log)
     handed = [tuple(map(int, m)) for m in re.findall(HANDED, log)]
-    print("%d sessions (%d with permessage-deflate), %d workers, %d reloads" % (
-        N, N // 2, WORKERS, ROUNDS))
+    print("%d sessions (%d with permessage-deflate), %d workers, %d x %s" % (
+        N, N // 2, WORKERS, ROUNDS, signal.Signals(SIG).name))
     print("messages echoed per session: min %d; every answer checked" % min(x.seq for x in sessions))
     moved = sum(h[0] for h in handed)
     print("sessions handed over: %d of %d (refused %d, lost %d)" % (

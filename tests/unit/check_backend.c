@@ -24,6 +24,7 @@ Suite *suite_ws_session(void);
 Suite *suite_static(void);
 Suite *suite_status(void);
 Suite *suite_chat(void);
+Suite *suite_upgrade(void);
 
 int main(void)
 {
@@ -45,6 +46,7 @@ int main(void)
     srunner_add_suite(sr, suite_static());
     srunner_add_suite(sr, suite_status());
     srunner_add_suite(sr, suite_chat());
+    srunner_add_suite(sr, suite_upgrade());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
