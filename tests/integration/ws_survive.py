@@ -245,7 +245,8 @@ class Echo:
             await asyncio.gather(self.sender(stop), rd)
             self.t.lost += len(self.sent)
             await self.ws.close()
-        except (websockets.ConnectionClosed, asyncio.TimeoutError) as e:
+        except (websockets.ConnectionClosed, websockets.InvalidState,
+                asyncio.TimeoutError) as e:
             rd.cancel()
             self.t.lost += len(self.sent)
             self.t.cut.append((self.sid, self.kind, self.ws.close_code, repr(e)[:80], self.t.step))
@@ -579,6 +580,48 @@ def test_nothing_cut():
     t, steps, drained, wall, log = survive(n, interval=0.25)
     handed = report(n, t, steps, drained, wall, log)
     verify(n, t, steps, drained, log, handed)
+
+
+def test_backpressured_session_moves():
+    """A session whose reader stopped reading: the backend's queue is over
+    its high watermark and it stopped reading the client (which still had
+    more to send). On a reload it must move all the same, not wait for the
+    reader and be cut with 1001 (shutdown_timeout 3: 1001 after 1.5 s).
+    Frames of 32 KiB + 7 bytes, so reads end in the middle of one."""
+    if not os.path.exists(os.path.join(harness.MODULE_DIR, "echo.so")):
+        raise harness.Skip("echo.so is not built")
+    with harness.Stack(modules=[{"module": "echo", "path": "/echo"}],
+                       backend_opts={"shutdown_timeout": 3, "log_level": "info"}) as s:
+        async def run():
+            ws = await connect("ws://127.0.0.1:%d/echo" % s.backend_port, max_queue=1,
+                               read_limit=4096, ping_interval=None)
+            # 40 MiB: more than the kernel buffers on the way take (up to 15 MiB)
+            msgs = ["%d %s" % (i, "y" * 32768) for i in range(1280)]
+            sent = []
+
+            async def send_all():
+                for m in msgs:
+                    await ws.send(m)
+                    sent.append(m)
+            sender = asyncio.ensure_future(send_all())
+            last, still = -1, 0
+            while still < 10 and not sender.done():  # 0.5 s without progress: paused
+                await asyncio.sleep(0.05)
+                still, last = (still + 1, last) if len(sent) == last else (0, len(sent))
+            assert not sender.done(), "the backend never stopped reading"
+            log = Log(s.backend_log)
+            s.signal("backend", signal.SIGHUP)
+            await until(lambda: log.count(HANDED) >= 1, "the hand-off", 10)
+            await asyncio.sleep(2.0)  # past the 1001 an old worker would have sent
+            for m in msgs:
+                got = await asyncio.wait_for(ws.recv(), 20)
+                assert got == m, "got %r, want %r" % (got[:20], m[:20])
+            await sender
+            await ws.close()
+            return log.text
+        log = asyncio.run(run())
+        moved = [tuple(map(int, m)) for m in re.findall(HANDED, log)]
+        assert sum(h[0] for h in moved) == 1 and not any(h[2] or h[3] for h in moved), moved
 
 
 def bench(argv):
