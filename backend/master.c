@@ -447,7 +447,8 @@ static void reload(struct master *m)
     size_t nheld;
     struct bx_lheld *held = held_view(&cur->ls, &cur->cfg->be, &nheld);
     int bound = load_modules(ng.cfg, &ng.mods, false) == -1
-                    ? -1 : bind_listeners(ng.cfg, &ng.ls, held, nheld);
+                    ? -1
+                    : bind_listeners(ng.cfg, &ng.ls, held, nheld);
     free(held);
     if (bound == -1) {
         bx_log_error("reload failed; still running generation %u", be_generation);
@@ -571,7 +572,8 @@ static int master_setup(struct master *m, struct bx_config *cfg)
     m->up.life_r = m->up.life_w = -1;
     struct bx_lheld *held = bx_upgrade_held(&m->up.rec);
     int bound = m->life_r == -1 && life_pipe(m) == -1
-                    ? -1 : bind_listeners(cfg, &m->g.ls, held, m->up.rec.nls);
+                    ? -1
+                    : bind_listeners(cfg, &m->g.ls, held, m->up.rec.nls);
     free(held);
     bx_upgrade_close_listeners(&m->up.rec); /* the generation has its duplicates */
     if (bound == -1)
@@ -581,7 +583,7 @@ static int master_setup(struct master *m, struct bx_config *cfg)
         bx_log_error("%s", err);
         return -1;
     }
-    if (bx_access_log_open(be->access_log, err, sizeof err) == -1) {
+    if (be_upgrade_access_log(&m->up, be->access_log, err, sizeof err) == -1) {
         bx_log_error("backend.access_log: %s", err);
         return -1;
     }
@@ -652,7 +654,7 @@ int be_master_run(const struct bx_cli *cli, struct bx_config *cfg)
     int upgraded = be_upgrade_take(&m.up);
     if (upgraded == -1)
         return 1;
-    m.pidfd = upgraded ? bx_daemon_resume(cli, be->error_log, be->log_level, m.up.rec.pidfd)
+    m.pidfd = upgraded ? be_upgrade_resume(&m.up, cli, be->error_log, be->log_level)
                        : bx_daemon_start(cli, be->error_log, be->log_level, be->pid_file);
     if (m.pidfd == -1) {
         be_upgrade_free(&m.up);
@@ -667,8 +669,8 @@ int be_master_run(const struct bx_cli *cli, struct bx_config *cfg)
         master_teardown(&m, false);
         return 1;
     }
-    bx_log_notice("%s %s with %zu workers", upgraded ? "upgraded to" : "started",
-                  PACKAGE_VERSION, m.g.w.n);
+    bx_log_notice("%s %s with %zu workers", upgraded ? "upgraded to" : "started", PACKAGE_VERSION,
+                  m.g.w.n);
     if (upgraded)
         bx_log_notice("upgrade: pid %d, generation %u, %zu old workers kept", (int)getpid(),
                       be_generation, bx_children_alive(&m.old));

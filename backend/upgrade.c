@@ -13,6 +13,7 @@
 #include "backend/worker.h"
 #include "bactrian/module.h"
 #include "common/cli.h"
+#include "common/daemon.h"
 #include "common/log.h"
 
 #define CHECK_TIMEOUT_MS 20000 /* -t loads and initialises every module */
@@ -82,6 +83,8 @@ static int build(const struct be_upgrade_from *f, struct bx_upgrade *u, int psdi
     rc |= bx_upgrade_set_fd(u, "life.r", f->life_r);
     rc |= bx_upgrade_set_fd(u, "life.w", f->life_w);
     rc |= bx_upgrade_set_fd(u, "psdir", psdir);
+    rc |= bx_upgrade_set_fd(u, "log.error", bx_log_file_fd());
+    rc |= bx_upgrade_set_fd(u, "log.access", bx_access_log_fd());
     return rc ? -1 : 0;
 }
 
@@ -113,7 +116,7 @@ int be_upgrade_take(struct be_upgrade_got *got)
 {
     char err[BX_ERRLEN];
     memset(got, 0, sizeof *got);
-    got->life_r = got->life_w = -1;
+    got->life_r = got->life_w = got->log_fd = got->access_fd = -1;
     int rc = bx_upgrade_take(&got->rec, err, sizeof err);
     if (rc == -1) {
         fprintf(stderr, "bactrian-backend: upgrade: %s\n", err);
@@ -123,6 +126,8 @@ int be_upgrade_take(struct be_upgrade_got *got)
         return 0;
     got->kept = got->rec.kids;
     got->rec.kids = (struct bx_children){0};
+    got->log_fd = (int)bx_upgrade_get(&got->rec, "log.error", -1);
+    got->access_fd = (int)bx_upgrade_get(&got->rec, "log.access", -1);
     got->life_r = (int)bx_upgrade_get(&got->rec, "life.r", -1);
     got->life_w = (int)bx_upgrade_get(&got->rec, "life.w", -1);
     if (got->life_r < 0 || got->life_w < 0) { /* both or none */
@@ -167,8 +172,42 @@ void be_upgrade_adopt(struct be_upgrade_got *got, size_t stats_slots)
         close(dirfd);
 }
 
+/* The log's descriptor of the image before, when it still is the file the
+ * configuration names; else the log is opened by name (it may have moved). */
+int be_upgrade_resume(struct be_upgrade_got *got, const struct bx_cli *cli, const char *error_log,
+                      int log_level)
+{
+    const char *target = cli->foreground ? "stderr" : error_log;
+    int fd = got->log_fd;
+    got->log_fd = -1;
+    if (bx_log_adopt(target, fd) == 0) {
+        bx_log_set_ident(cli->prog);
+        bx_log_threshold = log_level;
+        return got->rec.pidfd >= 0 ? got->rec.pidfd : -2;
+    }
+    if (fd >= 0)
+        close(fd);
+    return bx_daemon_resume(cli, error_log, log_level, got->rec.pidfd);
+}
+
+int be_upgrade_access_log(struct be_upgrade_got *got, const char *path, char *err, size_t errlen)
+{
+    int fd = got->access_fd;
+    got->access_fd = -1;
+    if (bx_access_log_adopt(path, fd) == 0)
+        return 0;
+    if (fd >= 0)
+        close(fd);
+    return bx_access_log_open(path, err, errlen);
+}
+
 void be_upgrade_free(struct be_upgrade_got *got)
 {
+    if (got->log_fd >= 0)
+        close(got->log_fd);
+    if (got->access_fd >= 0)
+        close(got->access_fd);
+    got->log_fd = got->access_fd = -1;
     bx_children_free(&got->kept);
     bx_upgrade_free(&got->rec);
 }

@@ -15,12 +15,15 @@
  *   - the life pipe, both ends: the old workers watch it, and a write end
  *     closed by the execve would tell them the master died;
  *   - the private directory of the pub/sub and hand-off sockets (passed as
- *     a descriptor: the new image checks it is ours, mode 0700).
+ *     a descriptor: the new image checks it is ours, mode 0700);
+ *   - the error log and access log descriptors, taken when they still are
+ *     the files the configuration names: a master that dropped root may not
+ *     open a log root created (before the first rotation) by name.
  * Made anew: the crash records and mount gates (they serve the running
  * generation only; the old workers' records were never read once they were
  * old), the seccomp violation table (an old worker killed by seccomp after
  * the upgrade is reported by its signal, without the call's name), the
- * module set, the sandbox, the logs (reopened).
+ * module set, the sandbox.
  *
  * The worker table is shared between two binaries: its layout is in the
  * record (BE_UPGRADE_TABLES), and a new image with another one makes a
@@ -58,6 +61,7 @@ struct be_upgrade_got {
     struct bx_upgrade rec;              /* listeners and pid file */
     struct bx_children kept;            /* every worker of the image before */
     int life_r, life_w;                 /* -1: make a life pipe */
+    int log_fd, access_fd;              /* the logs of the image before, or -1 */
     bool tables;                        /* the worker table was adopted */
 };
 
@@ -76,6 +80,12 @@ int be_upgrade_take(struct be_upgrade_got *got);
  * stats_slots rows) and the pub/sub directory of the image before are
  * taken over; what cannot be is logged and made anew by the caller. */
 void be_upgrade_adopt(struct be_upgrade_got *got, size_t stats_slots);
+/* bx_daemon_resume (common/daemon.h), the error log taken over when it can
+ * be: the pid file's descriptor, -2 (none) or -1 (said on stderr). */
+int be_upgrade_resume(struct be_upgrade_got *got, const struct bx_cli *cli, const char *error_log,
+                      int log_level);
+/* bx_access_log_open, the access log taken over when it can be. */
+int be_upgrade_access_log(struct be_upgrade_got *got, const char *path, char *err, size_t errlen);
 void be_upgrade_free(struct be_upgrade_got *got);
 
 #endif

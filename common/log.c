@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -66,6 +67,33 @@ int bx_log_open(const char *target, char *err, size_t errlen)
     log_fd = fd;
     log_path = strdup(target);
     return 0;
+}
+
+/* fd is the file at path (same device and inode): what a binary upgrade's
+ * image before held open, and may still hold after it dropped root. */
+static bool same_file(int fd, const char *path)
+{
+    struct stat a, b;
+    return fd >= 0 && path && fstat(fd, &a) == 0 && stat(path, &b) == 0 && S_ISREG(a.st_mode) &&
+           a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+int bx_log_adopt(const char *target, int fd)
+{
+    if (!target || strcmp(target, "stderr") == 0 || strcmp(target, "syslog") == 0 ||
+        !same_file(fd, target))
+        return -1;
+    bx_log_close();
+    log_kind = LOG_TO_FILE;
+    log_fd = fd;
+    log_path = strdup(target);
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    return 0;
+}
+
+int bx_log_file_fd(void)
+{
+    return log_kind == LOG_TO_FILE ? log_fd : -1;
 }
 
 int bx_log_reopen(void)
@@ -257,6 +285,22 @@ int bx_access_log_open(const char *path, char *err, size_t errlen)
     access_fd = fd;
     access_path = strdup(path);
     return 0;
+}
+
+int bx_access_log_adopt(const char *path, int fd)
+{
+    if (!path || !*path || !same_file(fd, path))
+        return -1;
+    bx_access_log_close();
+    access_fd = fd;
+    access_path = strdup(path);
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    return 0;
+}
+
+int bx_access_log_fd(void)
+{
+    return access_fd;
 }
 
 int bx_access_log_reopen(void)

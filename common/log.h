@@ -39,6 +39,12 @@ int bx_log_open(const char *target, char *err, size_t errlen);
 /* Reopens a file target (after rotation). Returns 0 or -1 (the old fd stays). */
 int bx_log_reopen(void);
 void bx_log_close(void);
+/* A binary upgrade (upgrade.h): the error log's descriptor when it is a
+ * file (else -1), for the image before to pass on; and the new image's take
+ * of it, when fd is the file at target still (0; else -1, fd untouched): a
+ * master that dropped root may no longer open its log by name. */
+int bx_log_file_fd(void);
+int bx_log_adopt(const char *target, int fd);
 /* Processes that cannot take USR1 themselves (frontend children) follow a
  * counter in shared memory instead: when it has changed since the last line,
  * the file is reopened before writing, so a rotated log is let go. */
@@ -69,6 +75,9 @@ struct bx_access_entry {
 int bx_access_log_open(const char *path, char *err, size_t errlen);
 int bx_access_log_reopen(void);
 void bx_access_log_close(void);
+/* As bx_log_file_fd and bx_log_adopt, for the access log. */
+int bx_access_log_fd(void);
+int bx_access_log_adopt(const char *path, int fd);
 int bx_access_log_enabled(void);
 const char *bx_access_log_file(void); /* NULL when there is none */
 /* Formats one CLF line into out (always NUL-terminated); returns its length. */

@@ -11,6 +11,9 @@ part; backend/upgrade.c on common/upgrade.c).
   2.5 s of each upgrade, the sessions really moved to the new binary's
   workers; the log must say each was handed over each time. HTTP is served
   all along.
+* a master started as root that dropped to backend.user upgrades too: the
+  new image, unprivileged, keeps the access log root created (it could not
+  open it by name) and serves and logs on;
 * a new binary whose workers speak another hand-off wire version (a test
   build, tests/upgrade/bactrian-backend-ho2) is refused by the old workers:
   their sessions stay and drain as before hand-offs existed (1001 at
@@ -248,6 +251,41 @@ def test_mismatched_handoff_version_drains():
         assert s.pid("backend") == pid
         moved = [int(m[0]) for m in re.findall(wh.HANDED, harness.read_file(s.backend_log))]
         assert sum(moved) == 0, "sessions moved to a peer of another version: %r" % moved
+
+
+def test_upgrade_after_dropping_root():
+    import pwd
+    if os.geteuid() != 0:
+        raise harness.Skip("needs root: the backend must start as root to drop to a user")
+    try:
+        pwd.getpwnam("nobody")
+    except KeyError:
+        raise harness.Skip("no user nobody")
+    _need()
+    b = binary(frontend=False)
+    b.s.sections["backend"]["user"] = "nobody"
+    b.s.write_config()
+    # What the unprivileged master must read again for the upgrade: the
+    # configuration and its directory, the binary (as in any install).
+    os.chmod(b.s.tmp, 0o755)
+    os.chmod(b.s.config_path, 0o644)
+    with b as (s, path):
+        err_log = s.backend_log  # stderr: the harness runs the daemon with -f
+        pid = s.pid("backend")
+        harness.wait_for(lambda: wh.log_count(err_log, r"worker \d ready") >= 2, "workers",
+                         log=err_log)
+        st = os.stat(s.access_log)  # made by root before the drop, 0640
+        assert st.st_uid == 0 and st.st_mode & 0o777 == 0o640, oct(st.st_mode)
+        s.signal("backend", signal.SIGUSR2)
+        harness.wait_for(lambda: wh.log_count(err_log, UPGRADED % pid) >= 1, "the upgrade",
+                         log=err_log)
+        harness.wait_for(lambda: wh.log_count(err_log, r"generation 2\)") >= 2,
+                         "the new workers", log=err_log)
+        _served(s, s.backend_url("/after-the-upgrade"))
+        harness.wait_for(lambda: "/after-the-upgrade" in harness.read_file(s.access_log),
+                         "the access log line", timeout=5)
+        assert s.procs["backend"].poll() is None and s.pid("backend") == pid
+        assert "cannot open" not in harness.read_file(err_log)
 
 
 if __name__ == "__main__":

@@ -33,8 +33,8 @@ static int table_fd(size_t rows, size_t extra)
 START_TEST(stats_table_is_shared_through_its_memfd)
 {
     int fd = table_fd(8, 0);
-    struct bm_worker_stats *t = mmap(NULL, 8 * sizeof *t, PROT_READ | PROT_WRITE, MAP_SHARED,
-                                     fd, 0);
+    struct bm_worker_stats *t = mmap(NULL, 8 * sizeof *t, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+                                     0);
     ck_assert_ptr_ne(t, MAP_FAILED);
     t[3].pid = 4242;
     t[3].generation = 7;

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,37 @@ START_TEST(level_filter_and_reopen)
 }
 END_TEST
 
+/* A binary upgrade's take of the logs: only the very file the path names. */
+START_TEST(adopt_only_the_same_file)
+{
+    char *dir = tu_tmpdir();
+    char path[256], other[256];
+    snprintf(path, sizeof path, "%s/access.log", dir);
+    snprintf(other, sizeof other, "%s/other.log", dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    int ofd = open(other, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_ge(ofd, 0);
+    ck_assert_int_eq(bx_access_log_adopt(path, ofd), -1);
+    ck_assert_int_eq(bx_access_log_adopt(path, -1), -1);
+    ck_assert_int_eq(bx_access_log_fd(), -1);
+    ck_assert_int_eq(bx_access_log_adopt(path, fd), 0);
+    ck_assert_int_eq(bx_access_log_fd(), fd);
+    ck_assert_str_eq(bx_access_log_file(), path);
+    bx_access_log_close();
+    ck_assert_int_eq(bx_log_adopt("stderr", ofd), -1);
+    ck_assert_int_eq(bx_log_file_fd(), -1);
+    ck_assert_int_eq(bx_log_adopt(other, ofd), 0);
+    ck_assert_int_eq(bx_log_file_fd(), ofd);
+    bx_log_close();
+    ck_assert_int_eq(fcntl(ofd, F_GETFD), -1); /* the log owned it */
+    unlink(path);
+    unlink(other);
+    rmdir(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(level_names)
 {
     ck_assert_int_eq(bx_log_level_parse("debug"), BX_LOG_DEBUG);
@@ -86,6 +118,7 @@ Suite *suite_log(void)
     tcase_add_test(tc, combined_log_format);
     tcase_add_test(tc, level_filter_and_reopen);
     tcase_add_test(tc, level_names);
+    tcase_add_test(tc, adopt_only_the_same_file);
     suite_add_tcase(s, tc);
     return s;
 }
