@@ -771,8 +771,7 @@ static void ws_on_read(struct be_conn *c)
      * that never reads) stops being read until its queue drains; in the
      * middle of a frame it is read on to the frame's end first (at most the
      * rest of that frame, and one read more that waits unparsed). */
-    if (!c->closed && !ws->read_paused && ws->above_high && !c->eof &&
-        be_ws_parser_idle(&ws->p)) {
+    if (!c->closed && !ws->read_paused && ws->above_high && !c->eof && be_ws_parser_idle(&ws->p)) {
         ws->read_paused = true;
         be_conn_want_read(c, false);
     }
