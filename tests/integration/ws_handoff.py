@@ -418,9 +418,17 @@ def test_strangers_are_refused():
     need(os.path.join(harness.MODULE_DIR, "echo.so"))
     mods = [{"module": "echo", "path": "/echo"}]
     with harness.Stack(modules=mods) as s:
-        worker = children(s.pid("backend"))[0]
-        paths = glob.glob(os.path.join(os.environ.get("TMPDIR", "/tmp"),
-                                       "bactrian-ps-*", "%d.h" % worker))
+        # The stack is up once the master answers; its worker may still be
+        # binding its hand-off socket on a loaded machine.
+        def worker_socket():
+            for worker in children(s.pid("backend")):
+                paths = glob.glob(os.path.join(os.environ.get("TMPDIR", "/tmp"),
+                                               "bactrian-ps-*", "%d.h" % worker))
+                if paths:
+                    return paths
+            return None
+        harness.wait_for(worker_socket, "a worker's hand-off socket")
+        paths = worker_socket()
         assert len(paths) == 1, paths
         c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         c.settimeout(5)
