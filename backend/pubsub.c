@@ -34,8 +34,9 @@
  *
  * Each datagram carries its origin's sequence number ('C', opcode, u16 name
  * length, u64 sequence, name, payload), which pubsub_replay.c uses to give
- * a session that moves between workers each message once (through Redis,
- * messages carry none yet: origin 0, never skipped). */
+ * a session that moves between workers each message once; through Redis the
+ * origin is the worker's random id (pubsub_redis.c) and the same replay
+ * works, the hand-off's barrier being pubsub_redis.c's be_psr_poll. */
 #include "config.h"
 
 #include <dirent.h>
@@ -219,7 +220,7 @@ void be_ps_dir_remove(void)
 }
 
 static void deliver_local(const char *name, int opcode, const void *data, size_t len,
-                          pid_t origin, uint64_t seq);
+                          uint64_t origin, uint64_t seq);
 static uint64_t my_seq; /* our publishes, numbered for moving subscribers */
 static void log_slow(struct be_ps_chan *c);
 
@@ -304,8 +305,8 @@ static const char *take_dgram(size_t n, pid_t origin)
     char name[NAME_MAX_LEN + 1];
     memcpy(name, dgram + DGRAM_HDR, nl);
     name[nl] = 0;
-    be_psx_note(origin, seq, name, opcode, data, len);
-    deliver_local(name, opcode, data, len, origin, seq);
+    be_psx_note((uint64_t)origin, seq, name, opcode, data, len);
+    deliver_local(name, opcode, data, len, (uint64_t)origin, seq);
     return NULL;
 }
 
@@ -384,15 +385,24 @@ void be_ps_worker_init(void)
     ps_init();
 }
 
-void be_ps_deliver_remote(const char *channel, int opcode, const void *data, size_t len)
+void be_ps_deliver_remote(const char *channel, int opcode, const void *data, size_t len,
+                          uint64_t origin, uint64_t seq)
 {
-    deliver_local(channel, opcode, data, len, 0, 0); /* no origin sequence through Redis */
+    deliver_local(channel, opcode, data, len, origin, seq);
 }
 
 void be_ps_poll(void)
 {
     if (ps_fd != -1)
         on_dgram(ps_fd, BM_READ, NULL);
+    if (be_psr_enabled())
+        be_psr_poll();
+}
+
+/* Our origin id: the pid between the workers of a host, the random id through Redis. */
+static uint64_t self_origin(void)
+{
+    return be_psr_enabled() ? be_psr_origin() : (uint64_t)getpid();
 }
 
 void be_ps_each_subscribed(void (*fn)(const char *channel, void *arg), void *arg)
@@ -500,7 +510,7 @@ static void queue_for_retry(const char *channel, uint32_t idx, const struct iove
 /* Who published a message: the origin worker and its sequence number
  * (0, 0: unknown, e.g. through Redis). */
 struct origin {
-    pid_t pid;
+    uint64_t pid;
     uint64_t seq;
 };
 
@@ -537,7 +547,7 @@ static int deliver_to(struct be_ps_chan *c, int opcode, const void *data, size_t
 }
 
 static void deliver_local(const char *name, int opcode, const void *data, size_t len,
-                          pid_t origin, uint64_t seq)
+                          uint64_t origin, uint64_t seq)
 {
     struct be_ps_chan *c = find(name, false);
     if (!c)
@@ -568,12 +578,12 @@ int bm_publish(const char *channel, int opcode, const void *data, size_t len,
     int reached = 0;
     uint64_t seq = ++my_seq;
     if (len <= BM_PUBLISH_MAX)
-        be_psx_note(getpid(), seq, channel, opcode, data, len);
+        be_psx_note(self_origin(), seq, channel, opcode, data, len);
     if (c) {
         c->st.published++;
         struct bm_ws **drop = NULL;
         size_t ndrop = 0, dropcap = 0;
-        reached = deliver_to(c, opcode, data, len, except_ws, (struct origin){ getpid(), seq },
+        reached = deliver_to(c, opcode, data, len, except_ws, (struct origin){ self_origin(), seq },
                              &drop, &ndrop, &dropcap);
         char reason[64];
         snprintf(reason, sizeof(reason), "too slow for channel %.40s", channel);
@@ -590,7 +600,7 @@ int bm_publish(const char *channel, int opcode, const void *data, size_t len,
         return -1;
     }
     if (be_psr_enabled()) {
-        if (be_psr_publish(channel, opcode, data, len) == -1)
+        if (be_psr_publish(channel, opcode, seq, data, len) == -1)
             return -1;
         if ((c = find(channel, false)) != NULL)
             log_slow(c);

@@ -10,6 +10,7 @@
 #define BACTRIAN_BACKEND_PUBSUB_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* Makes the directory. 0, or -1 with err set (no cross-worker pub/sub then). */
@@ -31,8 +32,10 @@ void be_ps_dir_remove(void);
 
 /* ---- for pubsub_redis.c (the transport across hosts) ---- */
 #define BE_PS_NAME_MAX 200
-/* A message from another worker: delivered to this worker's subscribers. */
-void be_ps_deliver_remote(const char *channel, int opcode, const void *data, size_t len);
+/* A message from another worker (its origin id and sequence number, 0 0 when
+ * it carries none): delivered to this worker's subscribers. */
+void be_ps_deliver_remote(const char *channel, int opcode, const void *data, size_t len,
+                          uint64_t origin, uint64_t seq);
 /* Calls fn for every channel with a local subscriber (to restore them). */
 void be_ps_each_subscribed(void (*fn)(const char *channel, void *arg), void *arg);
 /* A message that will not reach the other workers (counted as lost_between_workers). */

@@ -18,16 +18,26 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/cfg.h"
 
+/* In the master, before any worker starts: the shared table of every
+ * worker's link state (bm_worker_redis_stats), one row per stats slot. */
+void be_psr_stats_init(size_t slots);
 /* In a worker before confinement: declares the Redis port to the sandbox and
  * starts the links (they connect from the loop). Nothing when redis is unset. */
 void be_psr_init(const struct bx_pubsub_conf *conf);
 bool be_psr_enabled(void);
 /* Queues a PUBLISH (channel: up to BE_PS_NAME_MAX bytes). 0, or -1 when the
  * outage buffer is full (dropped, counted and logged). */
-int be_psr_publish(const char *channel, int opcode, const void *data, size_t len);
+int be_psr_publish(const char *channel, int opcode, uint64_t seq, const void *data, size_t len);
+/* This worker's origin id (never 0), the random id its messages carry. */
+uint64_t be_psr_origin(void);
+/* Old worker: a newer one said hello (it is subscribed to every channel). */
+void be_psr_peer_ready(void);
+/* Before a session's snapshot: after a hello, reads up to a PONG (see pubsub_redis.c). */
+void be_psr_poll(void);
 /* The first local subscriber came, the last one left. */
 void be_psr_subscribe(const char *channel);
 void be_psr_unsubscribe(const char *channel);

@@ -17,12 +17,12 @@
 #define HIST_BYTES (8u << 20)
 
 struct be_psx_floor {
-    pid_t pid;
+    uint64_t pid; /* the origin id (pubsub_replay.h) */
     uint64_t seq;
 };
 
 struct hist {
-    pid_t pid;
+    uint64_t pid;
     uint64_t seq;
     int opcode;
     char *channel;
@@ -31,6 +31,8 @@ struct hist {
 };
 
 static struct be_psx_floor seen[BE_PSX_ORIGINS_MAX];
+static uint64_t seen_at[BE_PSX_ORIGINS_MAX]; /* when each origin was last heard from (tick) */
+static uint64_t tick;
 static uint32_t nseen;
 static struct hist ring[HIST_MAX];
 static size_t head, count, bytes;
@@ -42,15 +44,36 @@ void be_psx_init(uint64_t keep_ms)
     keep_until = keep_ms ? bm_now_ms() + keep_ms : 0;
 }
 
-static void note_seen(pid_t pid, uint64_t seq)
+uint64_t be_psx_keep_until(void)
 {
-    for (uint32_t i = 0; i < nseen; i++)
+    return keep_until;
+}
+
+/* A full table forgets the origin heard from longest ago (a worker of a
+ * generation long gone): an origin still publishing is never forgotten. */
+static void note_seen(uint64_t pid, uint64_t seq)
+{
+    uint32_t old = 0;
+    for (uint32_t i = 0; i < nseen; i++) {
         if (seen[i].pid == pid) {
             seen[i].seq = seq;
+            seen_at[i] = ++tick;
             return;
         }
-    if (nseen < BE_PSX_ORIGINS_MAX)
-        seen[nseen++] = (struct be_psx_floor){ pid, seq };
+        if (seen_at[i] < seen_at[old])
+            old = i;
+    }
+    uint32_t i = nseen < BE_PSX_ORIGINS_MAX ? nseen++ : old;
+    seen[i] = (struct be_psx_floor){ pid, seq };
+    seen_at[i] = ++tick;
+}
+
+bool be_psx_dup(uint64_t origin, uint64_t seq)
+{
+    for (uint32_t i = 0; i < nseen; i++)
+        if (seen[i].pid == origin)
+            return seq <= seen[i].seq;
+    return false;
 }
 
 static void drop_oldest(void)
@@ -68,7 +91,7 @@ static void history_clear(void)
         drop_oldest();
 }
 
-void be_psx_note(pid_t origin, uint64_t seq, const char *channel, int opcode, const void *data,
+void be_psx_note(uint64_t origin, uint64_t seq, const char *channel, int opcode, const void *data,
                  size_t len)
 {
     note_seen(origin, seq);
@@ -91,7 +114,7 @@ void be_psx_note(pid_t origin, uint64_t seq, const char *channel, int opcode, co
     bytes += len;
 }
 
-static uint64_t floor_of(const struct be_psx_floor *f, uint32_t n, pid_t pid)
+static uint64_t floor_of(const struct be_psx_floor *f, uint32_t n, uint64_t pid)
 {
     for (uint32_t i = 0; i < n; i++)
         if (f[i].pid == pid)
@@ -99,10 +122,10 @@ static uint64_t floor_of(const struct be_psx_floor *f, uint32_t n, pid_t pid)
     return 0;
 }
 
-bool be_psx_skip(const struct bm_ws *ws, pid_t origin, uint64_t seq)
+bool be_psx_skip(const struct bm_ws *ws, uint64_t origin, uint64_t seq)
 {
     if (!origin)
-        return false; /* no origin sequence (through Redis): never skipped */
+        return false; /* no origin sequence (an older peer through Redis): never skipped */
     for (uint32_t i = 0; i < ws->ps_nfloor; i++)
         if (ws->ps_floor[i].pid == origin)
             return seq <= ws->ps_floor[i].seq;
@@ -112,9 +135,9 @@ bool be_psx_skip(const struct bm_ws *ws, pid_t origin, uint64_t seq)
 uint32_t be_psx_seen_encode(struct bx_buf *b)
 {
     for (uint32_t i = 0; i < nseen; i++) {
-        uint32_t v[3] = { (uint32_t)seen[i].pid, (uint32_t)(seen[i].seq >> 32),
-                          (uint32_t)seen[i].seq };
-        for (int k = 0; k < 3; k++) {
+        uint32_t v[4] = { (uint32_t)(seen[i].pid >> 32), (uint32_t)seen[i].pid,
+                          (uint32_t)(seen[i].seq >> 32), (uint32_t)seen[i].seq };
+        for (int k = 0; k < 4; k++) {
             uint8_t x[4] = { (uint8_t)(v[k] >> 24), (uint8_t)(v[k] >> 16), (uint8_t)(v[k] >> 8),
                              (uint8_t)v[k] };
             bx_buf_append(b, x, 4);
@@ -133,10 +156,10 @@ void be_psx_restore(struct bm_ws *ws, const uint8_t *pairs, uint32_t n)
     if (n > BE_PSX_ORIGINS_MAX)
         n = BE_PSX_ORIGINS_MAX;
     ws->ps_floor = bx_xcalloc(n + 1, sizeof *ws->ps_floor);
-    for (uint32_t i = 0; i < n; i++, pairs += 12)
-        ws->ps_floor[i] = (struct be_psx_floor){ (pid_t)get32(pairs),
-                                                 (uint64_t)get32(pairs + 4) << 32 |
-                                                     get32(pairs + 8) };
+    for (uint32_t i = 0; i < n; i++, pairs += 16)
+        ws->ps_floor[i] = (struct be_psx_floor){
+            (uint64_t)get32(pairs) << 32 | get32(pairs + 4),
+            (uint64_t)get32(pairs + 8) << 32 | get32(pairs + 12) };
     ws->ps_nfloor = n;
     if (evicted)
         bx_log_warn("pubsub: history cut short: a moved session may miss messages");

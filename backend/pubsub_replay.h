@@ -8,7 +8,11 @@
  * it reached the session there. The new worker, which has been keeping a
  * short history of the publishes it processed since it started, replays to
  * the session those of its channels that come after the vector, and skips
- * for it any later-arriving message at or below it. */
+ * for it any later-arriving message at or below it.
+ *
+ * An origin is a 64-bit id: the worker's pid between the workers of one
+ * host (datagrams), the worker's random 8-byte id through Redis (pids of
+ * different hosts collide; random ids, never reused, do not). */
 #ifndef BACTRIAN_BACKEND_PUBSUB_REPLAY_H
 #define BACTRIAN_BACKEND_PUBSUB_REPLAY_H
 
@@ -27,14 +31,19 @@ struct bm_ws;
 /* A new worker keeps history for this long after it starts (ms, 0: never). */
 void be_psx_init(uint64_t keep_ms);
 /* A publish processed here (from another worker, or our own). */
-void be_psx_note(pid_t origin, uint64_t seq, const char *channel, int opcode, const void *data,
+void be_psx_note(uint64_t origin, uint64_t seq, const char *channel, int opcode, const void *data,
                  size_t len);
 /* True when ws already got this message in its old worker. */
-bool be_psx_skip(const struct bm_ws *ws, pid_t origin, uint64_t seq);
-/* Appends the seen vector (u32 pid, u32 seq high, u32 seq low each); returns the count. */
+bool be_psx_skip(const struct bm_ws *ws, uint64_t origin, uint64_t seq);
+/* Through Redis: true when this origin's message was processed here already
+ * (it came twice: by channel and by pattern subscription). */
+bool be_psx_dup(uint64_t origin, uint64_t seq);
+/* When the history ends (ms on bm_now_ms's clock), 0 when none is kept. */
+uint64_t be_psx_keep_until(void);
+/* Appends the seen vector (u64 origin, u64 seq each, big-endian); returns the count. */
 uint32_t be_psx_seen_encode(struct bx_buf *b);
 /* New worker, the session subscribed: replays what it missed and keeps the
- * vector for skipping (n pairs as encoded above, already bounds-checked). */
+ * vector for skipping (n entries as encoded above, already bounds-checked). */
 void be_psx_restore(struct bm_ws *ws, const uint8_t *pairs, uint32_t n);
 void be_psx_forget(struct bm_ws *ws);
 

@@ -6,6 +6,7 @@
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "backend/redis_link.h"
 #include "backend/worker.h"
 #include "common/log.h"
+#include "common/proc.h"
 
 #define READS_PER_EVENT 16
 
@@ -89,9 +91,10 @@ void be_rl_fail(struct be_rl *l, const char *why)
      * Redis go do not all come back in the same millisecond. */
     uint64_t wait = l->retry_ms / 2 + (uint64_t)rand() % (l->retry_ms / 2 + 1);
     log_failure(l, why);
-    l->retry_ms = l->retry_ms * 2 > (uint64_t)l->conf->redis_retry_max_ms
-                      ? (uint64_t)l->conf->redis_retry_max_ms
-                      : l->retry_ms * 2;
+    if (now_ms() - l->down_since >= BE_RL_FAST_RETRY_MS)
+        l->retry_ms = l->retry_ms * 2 > (uint64_t)l->conf->redis_retry_max_ms
+                          ? (uint64_t)l->conf->redis_retry_max_ms
+                          : l->retry_ms * 2;
     bx_ev_timer_start(be_worker->ev, &l->timer, wait);
 }
 
@@ -156,6 +159,7 @@ static void became_ready(struct be_rl *l)
         bx_log_notice("pubsub: Redis %s (%s link) connected after %llu ms down",
                       l->conf->redis, l->role,
                       (unsigned long long)(now_ms() - l->down_since));
+    l->outage_ms = l->failures ? now_ms() - l->down_since : 0;
     l->failures = 0;
     l->down_since = 0;
     l->retry_ms = (uint64_t)l->conf->redis_retry_min_ms;
@@ -339,6 +343,34 @@ void be_rl_start(struct be_rl *l, const char *role, const struct bx_pubsub_conf 
     bx_buf_init(&l->out);
     bx_ev_timer_init(&l->timer, on_timer, l);
     bx_ev_timer_start(be_worker->ev, &l->timer, 0);
+}
+
+static unsigned poll_events(const struct be_rl *l)
+{
+    bool more = bx_buf_unread(&l->setup) ||
+                (bx_buf_unread(&l->out) > (l->keep ? l->written : 0) && !l->hold);
+    return POLLIN | (more ? POLLOUT : 0);
+}
+
+bool be_rl_wait(struct be_rl *l, bool (*done)(void), int timeout_ms)
+{
+    uint64_t end = bx_now_ms() + (uint64_t)timeout_ms;
+    while (!done()) {
+        uint64_t now = bx_now_ms();
+        if (l->st != BE_RL_READY || now >= end)
+            return false;
+        struct pollfd p = {l->fd, (short)poll_events(l), 0};
+        int n = poll(&p, 1, (int)(end - now));
+        if (n < 0 && errno != EINTR)
+            return false;
+        if (n <= 0)
+            continue;
+        unsigned ev = (p.revents & (POLLIN | POLLHUP) ? BX_EV_READ : 0) |
+                      (p.revents & POLLOUT ? BX_EV_WRITE : 0) |
+                      (p.revents & POLLERR ? BX_EV_ERROR : 0);
+        on_io(be_worker->ev, &l->io, ev);
+    }
+    return true;
 }
 
 void be_rl_check(struct be_rl *l, uint64_t now)

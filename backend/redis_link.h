@@ -27,6 +27,13 @@
 struct be_rl;
 struct redisReply;
 
+/* For its first 2 s an outage is retried every redis_retry_min (jittered):
+ * a restart of Redis is over in a second or two, and every worker of every
+ * host must be subscribed again by the time the publishes held meanwhile go
+ * out (pubsub_redis.c's flush delay). Longer outages back off exponentially
+ * from there, to redis_retry_max. */
+#define BE_RL_FAST_RETRY_MS 2000
+
 struct be_rl_ops {
     /* Connected and authenticated: the link writes out from now on. */
     void (*ready)(struct be_rl *l);
@@ -59,6 +66,7 @@ struct be_rl {
     uint64_t progress_at;          /* last reply, or when one became due */
     uint64_t retry_ms, down_since, logged_at;
     uint64_t failures;             /* connection attempts failed since the last success */
+    uint64_t outage_ms;            /* set when it becomes ready: how long it was down */
 };
 
 /* Prepares l and starts connecting (from the loop, after confinement). */
@@ -70,6 +78,10 @@ void be_rl_sent(struct be_rl *l, unsigned nreplies);
 void be_rl_flush(struct be_rl *l);
 /* Closes the connection (why is logged, rate-limited) and retries later. */
 void be_rl_fail(struct be_rl *l, const char *why);
+/* Runs l's I/O outside the loop (blocking, timeout_ms at most) until done()
+ * is true: the hand-off's barrier, which must finish before it goes on.
+ * False when the link is not ready, fails meanwhile, or time ran out. */
+bool be_rl_wait(struct be_rl *l, bool (*done)(void), int timeout_ms);
 /* Called now and then: a reply overdue by redis_reply_timeout fails the link. */
 void be_rl_check(struct be_rl *l, uint64_t now);
 

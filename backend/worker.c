@@ -32,6 +32,7 @@
 #include "backend/http1.h"
 #include "backend/modset.h"
 #include "backend/pubsub.h"
+#include "backend/pubsub_redis.h"
 #include "backend/worker.h"
 #include "backend/ws_handoff.h"
 #include "bactrian/module.h"
@@ -81,6 +82,7 @@ void be_stats_init(size_t slots)
     stats_slots = slots;
     for (size_t i = 0; i < slots; i++)
         stats_table[i].index = (int)i;
+    be_psr_stats_init(slots);
 }
 
 int be_stats_fd(void)

@@ -21,7 +21,12 @@
  * a session is never read by two workers: until 'A' the new worker has not
  * read it, after 'A' the old one never will. An answer that does not come
  * leaves the session's fate unknown: it is given up (closed silently here)
- * rather than risk two readers. */
+ * rather than risk two readers.
+ *
+ * With pub/sub through Redis, a new worker says hello only once Redis has
+ * confirmed its subscription to every channel (pubsub_redis.c, be_ho_greet;
+ * 1 s at most), and the old worker reads its subscribe link up to a PONG
+ * before the next snapshot: so no message in flight misses a moving session. */
 #include "config.h"
 
 #include <errno.h>
@@ -37,6 +42,7 @@
 #include "backend/conn.h"
 #include "backend/modset.h"
 #include "backend/pubsub.h"
+#include "backend/pubsub_redis.h"
 #include "backend/pubsub_replay.h"
 #include "backend/worker.h"
 #include "backend/ws_handoff.h"
@@ -52,6 +58,7 @@
 #define TICK_MS 5
 #define PER_TICK 256
 #define CHAN_FDS 16
+#define GREET_MAX_MS 1000
 
 /* Old worker: a newer worker that connected to us. */
 struct peer {
@@ -73,6 +80,7 @@ struct chan {
     struct bx_buf in;
     int fds[CHAN_FDS];
     size_t nfds;
+    bool greeted;
     struct chan *next;
 };
 
@@ -86,6 +94,7 @@ static uint64_t move_started, give_up_at;
 static uint32_t next_seq;
 static size_t n_moved, n_refused, n_lost;
 static struct bx_buf frame;
+static struct bx_ev_timer greet_timer;
 
 /* Weak: the upgrade test's backend (tests/upgrade/ho_version.c) links a
  * strong one that speaks another version, to show a mismatched peer is
@@ -368,6 +377,7 @@ static void peer_hello(struct bx_ev *ev, struct bx_ev_io *io, unsigned events)
         return;
     }
     p->ready = true;
+    be_psr_peer_ready();
 }
 
 static void on_accept(struct bx_ev *ev, struct bx_ev_io *io, unsigned events)
@@ -525,7 +535,45 @@ static void on_chan(struct bx_ev *ev, struct bx_ev_io *io, unsigned events)
     }
 }
 
-/* Before confinement: to one older worker, with our hello. */
+/* Our hello: the old worker may send sessions from now on. */
+static bool send_hello(int fd)
+{
+    struct bx_buf b = BX_BUF_INIT;
+    be_ho_frame_begin(&b, 'H');
+    be_ho_put_u32(&b, be_ho_wire_version());
+    be_ho_put_u32(&b, be_generation);
+    be_ho_frame_end(&b, 0);
+    bool ok = send(fd, bx_buf_rpos(&b), bx_buf_unread(&b), MSG_NOSIGNAL) == HELLO_LEN;
+    bx_buf_free(&b);
+    return ok;
+}
+
+void be_ho_greet(void)
+{
+    for (struct chan *ch = chans; ch; ch = ch->next)
+        if (!ch->greeted && ch->fd != -1) {
+            ch->greeted = true;
+            if (!send_hello(ch->fd))
+                bx_log_warn("worker %d: hello to worker %ld: %s", be_worker->index,
+                            (long)ch->pid, strerror(errno));
+        }
+}
+
+static void on_greet_timer(struct bx_ev *ev, struct bx_ev_timer *t)
+{
+    (void)ev, (void)t;
+    for (struct chan *ch = chans; ch; ch = ch->next)
+        if (!ch->greeted) {
+            bx_log_warn("worker %d: Redis did not confirm our subscription within %d ms; "
+                        "sessions may move anyway, and miss messages in flight",
+                        be_worker->index, GREET_MAX_MS);
+            break;
+        }
+    be_ho_greet();
+}
+
+/* Before confinement: to one older worker, with our hello (through Redis:
+ * later, be_ho_greet). */
 static void connect_old(pid_t pid)
 {
     struct sockaddr_un sa;
@@ -533,22 +581,16 @@ static void connect_old(pid_t pid)
     int fd = len ? socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0) : -1;
     if (fd == -1)
         return;
-    struct bx_buf b = BX_BUF_INIT;
-    be_ho_frame_begin(&b, 'H');
-    be_ho_put_u32(&b, be_ho_wire_version());
-    be_ho_put_u32(&b, be_generation);
-    be_ho_frame_end(&b, 0);
+    bool later = be_psr_enabled();
     if (connect(fd, (struct sockaddr *)&sa, len) == -1 || check_peer(fd, false) != pid ||
-        send(fd, bx_buf_rpos(&b), bx_buf_unread(&b), MSG_NOSIGNAL) != HELLO_LEN ||
-        fcntl(fd, F_SETFL, O_NONBLOCK) == -1) {
+        (!later && !send_hello(fd)) || fcntl(fd, F_SETFL, O_NONBLOCK) == -1) {
         close(fd); /* it exited meanwhile, or is not what it should be */
-        bx_buf_free(&b);
         return;
     }
-    bx_buf_free(&b);
     struct chan *ch = bx_xcalloc(1, sizeof *ch);
     ch->fd = fd;
     ch->pid = pid;
+    ch->greeted = !later;
     bx_ev_io_init(&ch->io, fd, on_chan, ch);
     if (bx_ev_io_set(be_worker->ev, &ch->io, BX_EV_READ) == -1) {
         close(fd);
@@ -591,4 +633,8 @@ void be_ho_worker_init(void)
     /* Sessions may come: keep the publishes they might miss meanwhile. */
     if (chans)
         be_psx_init((uint64_t)be_worker->cfg->be.handoff_timeout_ms + 1000);
+    if (chans && be_psr_enabled()) {
+        bx_ev_timer_init(&greet_timer, on_greet_timer, NULL);
+        bx_ev_timer_start(be_worker->ev, &greet_timer, GREET_MAX_MS);
+    }
 }

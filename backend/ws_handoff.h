@@ -25,6 +25,8 @@ void be_ho_worker_init(void);
 /* The worker starts draining: its sessions move to a newer worker, for
  * backend.handoff_timeout at most. */
 void be_ho_drain(void);
+/* New worker: says hello to the old workers not greeted yet (pubsub_redis.c). */
+void be_ho_greet(void);
 
 /* The hand-off wire version this binary speaks (BE_HO_WIRE_VERSION). */
 unsigned be_ho_wire_version(void);

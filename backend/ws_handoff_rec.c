@@ -274,10 +274,10 @@ int be_ho_rec_parse(const uint8_t *p, size_t n, struct be_ho_rec *r, const char 
     r->output = get_bytes(&d, BE_HO_OUT_MAX, "too much unsent output");
     get_subs(&d, r);
     r->nseen = get_u32(&d);
-    if (!d.why && (r->nseen > BE_HO_ORIGINS_MAX || (size_t)(d.end - d.p) < r->nseen * 12u))
+    if (!d.why && (r->nseen > BE_HO_ORIGINS_MAX || (size_t)(d.end - d.p) < r->nseen * 16u))
         fail(&d, "bad origin vector");
     if (!d.why) {
-        r->seen = (struct be_ho_bytes){ d.p, r->nseen * 12u };
+        r->seen = (struct be_ho_bytes){ d.p, r->nseen * 16u };
         d.p += r->seen.n;
     }
     r->mstate = get_bytes(&d, BE_HO_STATE_MAX, "module state too big");

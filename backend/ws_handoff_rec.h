@@ -31,8 +31,8 @@
 
 #include "common/buf.h"
 
-#define BE_HO_WIRE_VERSION 1u
-#define BE_HO_REC_VERSION 1u
+#define BE_HO_WIRE_VERSION 2u /* 2: records of version 2 (64-bit pub/sub origins) */
+#define BE_HO_REC_VERSION 2u /* 2: 64-bit pub/sub origins */
 
 #define BE_HO_NAME_MAX 4096            /* module, vhost, path */
 #define BE_HO_CLIENT_STR_MAX 63
@@ -48,7 +48,7 @@
 /* The largest frame a receiver accepts: every field at its bound. */
 #define BE_HO_FRAME_MAX                                                                           \
     (BE_HO_IN_MAX + BE_HO_OUT_MAX + BE_HO_MSG_MAX + 2 * BE_HO_WINDOW_MAX + BE_HO_STATE_MAX +                      \
-     BE_HO_SUBS_MAX * (BE_HO_CHAN_MAX + 4) + BE_HO_ORIGINS_MAX * 12 + 3 * BE_HO_NAME_MAX + \
+     BE_HO_SUBS_MAX * (BE_HO_CHAN_MAX + 4) + BE_HO_ORIGINS_MAX * 16 + 3 * BE_HO_NAME_MAX + \
      1024)
 
 struct be_ho_bytes {
@@ -76,7 +76,7 @@ struct be_ho_rec {
     uint32_t nsubs;
     struct be_ho_bytes subs;   /* nsubs strings, each u32 length + bytes, checked */
     uint32_t nseen;            /* pub/sub: last sequence number seen per origin worker */
-    struct be_ho_bytes seen;   /* nseen x (u32 pid, u64 seq) */
+    struct be_ho_bytes seen;   /* nseen x (u64 origin, u64 seq) */
     struct be_ho_bytes mstate;
 };
 

@@ -4,7 +4,8 @@
  *   { "generation": 1, "time": 1763770000, "worker": 0, "workers": [ { "index": 0,
  *     "pid": 123, "generation": 1, "uptime": 12.5, "connections_open": 3,
  *     "connections_total": 90, "requests": 1000, "bytes_in": 12345, "bytes_out": 67890,
- *     "errors": 2 } ],
+ *     "errors": 2, "redis": { "state": "up", "for": 12.3, "held": 0, "held_total": 5,
+ *     "dropped": 0, "in_doubt": 0, "refused": 0 } } ],   ("redis": backend.pubsub.redis only)
  *     "frontend": { "pid": 99, "slots": 1056, "totals": { "idle": 4, "relay": 2, ... },
  *                   "backends": [ { "backend": "tcp:10.0.0.2:8080", "state": "up",
  *                                   "connections": 3, "failures": 0, "for_ms": 5000 } ],
@@ -232,6 +233,21 @@ static void put_frontend(struct out *o, const char *path)
     munmap(p, size);
 }
 
+/* The worker's links to Redis, when it uses Redis (backend.pubsub.redis). */
+static void put_redis(struct out *o, int index, uint64_t now_ms)
+{
+    struct bm_redis_stats rs;
+    if (!bm_worker_redis_stats(index, &rs, sizeof rs))
+        return;
+    double since = rs.since_ms && now_ms > rs.since_ms ? (double)(now_ms - rs.since_ms) / 1e3 : 0;
+    put(o,
+        ",\"redis\":{\"state\":\"%s\",\"for\":%.3f,\"held\":%llu,\"held_total\":%llu,"
+        "\"dropped\":%llu,\"in_doubt\":%llu,\"refused\":%llu}",
+        rs.up ? "up" : "down", since, (unsigned long long)rs.held,
+        (unsigned long long)rs.held_total, (unsigned long long)rs.dropped,
+        (unsigned long long)rs.in_doubt, (unsigned long long)rs.refused);
+}
+
 static int status_handle(struct bm_request *r, void *inst)
 {
     const struct status *cfg = inst;
@@ -255,11 +271,13 @@ static int status_handle(struct bm_request *r, void *inst)
             "%s{\"index\":%d,\"pid\":%ld,\"generation\":%u,\"uptime\":%.3f,"
             "\"connections_open\":%llu,\"connections_total\":%llu,"
             "\"requests\":%llu,\"bytes_in\":%llu,\"bytes_out\":%llu,"
-            "\"errors\":%llu}",
+            "\"errors\":%llu",
             i ? "," : "", w->index, (long)w->pid, w->generation, up,
             (unsigned long long)w->connections_open, (unsigned long long)w->connections_total,
             (unsigned long long)w->requests, (unsigned long long)w->bytes_in,
             (unsigned long long)w->bytes_out, (unsigned long long)w->errors);
+        put_redis(&o, w->index, now_ms);
+        put(&o, "}");
     }
     put(&o, "]");
     if (cfg->scoreboard)

@@ -265,6 +265,21 @@ struct bm_worker_stats {
 /* Returns the number of worker slots; fills out[0..n) up to max. */
 size_t bm_worker_stats(struct bm_worker_stats *out, size_t max);
 
+/* A worker's links to Redis (backend.pubsub.redis), kept in a table shared
+ * like the one above. The struct only grows at its end: callers pass its size. */
+struct bm_redis_stats {
+    int up;                   /* 1: both links (publish, subscribe) connected */
+    uint64_t since_ms;        /* wall clock, ms since the epoch: when up last changed */
+    uint64_t held;            /* publishes waiting for Redis now (this outage) */
+    uint64_t held_total;      /* publishes that had to wait, since the worker started */
+    uint64_t dropped;         /* publishes dropped: the outage buffer was full */
+    uint64_t in_doubt;        /* written when a link broke, not acknowledged, not resent */
+    uint64_t refused;         /* messages or PUBLISHes Redis or a peer got wrong */
+};
+/* The Redis links of the worker in slot index (bm_worker_stats' index),
+ * outlen bytes of out at most; false when that worker does not use Redis. */
+bool bm_worker_redis_stats(int index, struct bm_redis_stats *out, size_t outlen);
+
 
 /* ==== WebSocket ========================================================================
  * A module that sets bm_module.ws accepts WebSocket upgrades on its mount

@@ -17,6 +17,7 @@ Suite *suite_ws_deflate(void);
 Suite *suite_ws_handshake(void);
 Suite *suite_modset(void);
 Suite *suite_pubsub(void);
+Suite *suite_pubsub_replay(void);
 Suite *suite_ws_handoff_rec(void);
 Suite *suite_http(void);
 Suite *suite_conn(void);
@@ -39,6 +40,7 @@ int main(void)
     srunner_add_suite(sr, suite_ws_handshake());
     srunner_add_suite(sr, suite_modset());
     srunner_add_suite(sr, suite_pubsub());
+    srunner_add_suite(sr, suite_pubsub_replay());
     srunner_add_suite(sr, suite_ws_handoff_rec());
     srunner_add_suite(sr, suite_http());
     srunner_add_suite(sr, suite_conn());

@@ -29,7 +29,7 @@ check_PROGRAMS += tests/unit/check_backend
 tests_unit_check_backend_SOURCES = tests/unit/check_backend.c \
 	tests/unit/backend/test_http1.c tests/unit/backend/test_router.c \
 	tests/unit/backend/test_crashrec.c tests/unit/backend/test_modset.c \
-	tests/unit/backend/test_pubsub.c \
+	tests/unit/backend/test_pubsub.c tests/unit/backend/test_pubsub_replay.c \
 	tests/unit/backend/test_ws_frame.c tests/unit/backend/test_ws_utf8.c \
 	tests/unit/backend/test_ws_deflate.c tests/unit/backend/test_ws_handshake.c \
 	tests/unit/backend/test_ws_handoff_rec.c tests/unit/backend/test_upgrade.c \
