@@ -920,7 +920,8 @@ static void fe_upgrade(void *ctx)
     struct master *m = ctx;
     struct fe_upgrade_from f = {
         .exe = m->exe, .cli = m->cli, .pidfd = m->pidfd, .gen = m->gen, .slots = &m->slots,
-        .kc = &m->kc, .sb_file = m->sb_file, .next_gen = m->next_gen, .in_child = upgrade_child, .ctx = m,
+        .kc = &m->kc, .sb_file = m->sb_file, .next_gen = m->next_gen,
+        .in_child = upgrade_child, .ctx = m,
     };
     bx_log_notice("upgrade: checking %s", m->exe);
     if (fe_upgrade_check(&f) == -1)
