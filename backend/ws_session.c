@@ -706,6 +706,12 @@ static void ws_on_read(struct be_conn *c)
             bx_buf_consume(&c->in, bx_buf_unread(&c->in));
             break;
         }
+        /* Back-pressure stops at a frame boundary: the rest waits unparsed
+         * in c->in (it travels with a hand-off), so a session paused by a
+         * slow reader can still move on a reload (mid-frame it could not
+         * until the reader caught up, and was cut at shutdown_timeout). */
+        if (ws->above_high && !c->eof && be_ws_parser_idle(&ws->p))
+            break;
         uint8_t *data = (uint8_t *)bx_buf_rpos(&c->in);
         size_t len = bx_buf_unread(&c->in);
         struct be_ws_event ev;
@@ -762,8 +768,10 @@ static void ws_on_read(struct be_conn *c)
             bx_buf_free(&c->in);
     }
     /* Back-pressure: a peer that sends faster than it reads (an echo client
-     * that never reads) stops being read until its queue drains. */
-    if (!c->closed && !ws->read_paused && ws->above_high && !c->eof) {
+     * that never reads) stops being read until its queue drains; in the
+     * middle of a frame it is read on to the frame's end first (at most the
+     * rest of that frame, and one read more that waits unparsed). */
+    if (!c->closed && !ws->read_paused && ws->above_high && !c->eof && be_ws_parser_idle(&ws->p)) {
         ws->read_paused = true;
         be_conn_want_read(c, false);
     }

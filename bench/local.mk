@@ -5,7 +5,7 @@ EXTRA_DIST += bench/fe_keyproc_bench.sh bench/fe_bench.sh bench/nginx-proxy.conf
 EXTRA_DIST += bench/fe_refuse.py bench/fe_slowloris.py bench/fe_restart.py bench/be_faults.py
 EXTRA_DIST += bench/sandbox_bench.sh bench/fe_relay_bench.sh bench/be_redis.py \
 	bench/ws_close_latency.py bench/ws_handoff.py bench/ws_handoff_chat.py \
-	bench/ticket_resume.py
+	bench/ticket_resume.py bench/ws_survive.py
 
 # The seccomp filter's cost per system call, per profile (common/sandbox.h).
 noinst_PROGRAMS += bench/sandbox_cost

@@ -14,7 +14,8 @@ common_libcommon_la_SOURCES = \
 	common/supervise.c common/supervise.h \
 	common/upgrade.c common/upgrade.h \
 	common/proc.c common/proc.h \
-	common/cfg.c common/cfg.h \
+	common/cfg.c common/cfg.h common/cfg_int.h \
+	common/cfg_parse.c common/cfg_value.c common/cfg_check.c \
 	common/cli.c common/cli.h \
 	common/daemon.c common/daemon.h \
 	common/proxy.c common/proxy.h \

@@ -62,13 +62,4 @@ _Noreturn void fe_child_main(const struct fe_child_env *env);
 int fe_test_hook(const struct fe_child_env *env, int fd, const unsigned char *first,
                  size_t len);
 
-/* Finds the Host header value in the start of an HTTP request (port
- * stripped). Returns its length (copied into out, NUL-terminated), 0 when
- * absent, -1 when the headers are not complete in buf yet. */
-int fe_http_find_host(const char *buf, size_t len, char *out, size_t outlen);
-
-/* Formats a complete small HTML error response. Returns its length. */
-size_t fe_http_page(char *out, size_t outlen, int status, const char *reason,
-                    const char *text);
-
 #endif

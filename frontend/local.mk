@@ -3,9 +3,13 @@
 # tests (tests/unit/local.mk: check_frontend) link the same objects.
 noinst_LTLIBRARIES += frontend/libfrontend.la
 frontend_libfrontend_la_SOURCES = \
-	frontend/master.c frontend/master.h \
+	frontend/master.c frontend/master.h frontend/master_int.h \
+	frontend/master_setup.c frontend/master_gen.c \
+	frontend/master_pool.c frontend/master_keys.c \
 	frontend/upgrade.c frontend/upgrade.h \
-	frontend/child.c frontend/child.h \
+	frontend/child.c frontend/child.h frontend/child_int.h \
+	frontend/child_accept.c frontend/child_client.c frontend/child_backend.c \
+	frontend/http.c frontend/http.h \
 	frontend/access.c frontend/access.h \
 	frontend/lifeline.c frontend/lifeline.h \
 	frontend/refuse.c frontend/refuse.h \

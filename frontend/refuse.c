@@ -9,6 +9,7 @@
 #include "common/proc.h"
 #include "common/ratelimit.h"
 #include "frontend/child.h"
+#include "frontend/http.h"
 #include "frontend/refuse.h"
 
 static struct bx_ratelimit own[FE_REFUSE_NCLASSES];

@@ -677,7 +677,7 @@ static int relay(struct fe_relay *r, const struct fe_transport *t)
         if (r->cprelen)
             memcpy(x.c.rbuf, r->cpre, r->cprelen);
         x.c.rlen = r->cprelen;
-        /* A close_notify may have come with the first request (child.c): the
+        /* A close_notify may have come with the first request (child_client.c): the
          * backend must see the half-close without waiting for more. */
         x.c.eof = r->rec->peer_closed;
     }

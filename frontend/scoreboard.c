@@ -232,7 +232,7 @@ pid_t fe_scoreboard_lock_holder(const struct fe_scoreboard *sb)
 /* The lock is held for one pass over the slots, microseconds. A holder
  * that dies loses it (the kernel drops its record locks); one that holds
  * it forever (a child gone bad) costs each waiter FE_IP_LOCK_WAIT_MS, not
- * a hang, until the master kills it (master.c, watch_ip_lock). */
+ * a hang, until the master kills it (master_pool.c, fe_master_watch_ip_lock). */
 static int ip_lock(struct fe_scoreboard *sb, int *holder)
 {
     uint64_t deadline = 0;

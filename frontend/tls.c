@@ -119,7 +119,8 @@ int fe_tls_ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CI
  * callback counts the records the server wrote, so after the handshake the
  * number written under the server's application key (session tickets) is
  * known. One child serves one handshake at a time: static state suffices.
- * The secrets never leave this process except to the lean relay (master.c). */
+ * The secrets never leave this process except to the lean relay
+ * (child_backend.c hands them over, master_pool.c forks it). */
 static struct {
     unsigned char client[FE_TLSREC_MAX_SECRET], server[FE_TLSREC_MAX_SECRET];
     size_t clen, slen;

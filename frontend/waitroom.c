@@ -18,6 +18,7 @@
 #include "common/cfg.h"
 #include "common/proc.h"
 #include "frontend/child.h"
+#include "frontend/http.h"
 #include "frontend/refuse.h"
 #include "frontend/waitroom.h"
 

@@ -183,7 +183,7 @@ for role in backend frontend; do
     before=$(wc -l < "$LOG")
     out=$("$S" reload 2>&1); rc=$?
     [ $rc -eq 0 ] && ok "$role: reload" || bad "$role: reload rc $rc: $out"
-    if wait_for 30 sh -c "[ \$(wc -l < '$LOG') -gt $before ]" && grep -qi 'hup\|reload' "$LOG"; then
+    if wait_for 100 sh -c "[ \$(wc -l < '$LOG') -gt $before ]" && grep -qi 'hup\|reload' "$LOG"; then
         ok "$role: the daemon logged the HUP"
     else
         bad "$role: no reload line in the log: $(tail -3 "$LOG")"
@@ -213,10 +213,10 @@ for role in backend frontend; do
     n1=$(wc -l < "$LOG.moved")
     out=$("$S" rotate 2>&1); rc=$?
     [ $rc -eq 0 ] && alive "$pid" && ok "$role: rotate (USR1)" || bad "$role: rotate rc $rc: $out"
-    wait_for 30 test -e "$LOG" && ok "$role: USR1 reopened the error log" ||
+    wait_for 100 test -e "$LOG" && ok "$role: USR1 reopened the error log" ||
         bad "$role: no new error log after USR1"
     "$S" reload >/dev/null 2>&1
-    wait_for 30 grep -qi 'hup\|reload' "$LOG" && [ "$(wc -l < "$LOG.moved")" -eq "$n1" ] &&
+    wait_for 100 grep -qi 'hup\|reload' "$LOG" && [ "$(wc -l < "$LOG.moved")" -eq "$n1" ] &&
         ok "$role: lines after USR1 go to the new file" ||
         bad "$role: after USR1: new [$(cat "$LOG" 2>/dev/null)] old grew to $(wc -l < "$LOG.moved")"
 
@@ -246,7 +246,7 @@ if command -v logrotate >/dev/null 2>&1; then
         ok "logrotate created the new log for www-data" || bad "new log owner"
     for role in backend frontend; do
         "$I/etc/init.d/bactrian-$role" reload >/dev/null 2>&1
-        wait_for 30 grep -qi 'reload' "$LOGD/$role.log" &&
+        wait_for 100 grep -qi 'reload' "$LOGD/$role.log" &&
             ok "$role: after logrotate (USR1) lines go to the new file" ||
             bad "$role: nothing in the new log: $(tail -2 "$LOGD/$role.log.1")"
     done
@@ -254,7 +254,7 @@ if command -v logrotate >/dev/null 2>&1; then
         bad "the rotated backend log still grows"
     if [ -n "$serve" ]; then
         curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$HTTP/?after-logrotate"
-        wait_for 30 grep -q 'after-logrotate' "$LOGD/access.log" &&
+        wait_for 100 grep -q 'after-logrotate' "$LOGD/access.log" &&
             ok "the access log is reopened after logrotate" ||
             bad "no request in the new access log"
     fi

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 Suite *suite_config(void);
+Suite *suite_cfg_value(void);
 Suite *suite_buf(void);
 Suite *suite_net(void);
 Suite *suite_pidfile(void);
@@ -28,6 +29,7 @@ Suite *suite_upgrade(void);
 int main(void)
 {
     SRunner *sr = srunner_create(suite_config());
+    srunner_add_suite(sr, suite_cfg_value());
     srunner_add_suite(sr, suite_buf());
     srunner_add_suite(sr, suite_net());
     srunner_add_suite(sr, suite_pidfile());

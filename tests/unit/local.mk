@@ -9,7 +9,8 @@ tests_unit_libtestutil_la_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 
 check_PROGRAMS += tests/unit/check_common
 tests_unit_check_common_SOURCES = tests/unit/check_common.c \
-	tests/unit/common/test_cfg.c tests/unit/common/test_buf.c \
+	tests/unit/common/test_cfg.c tests/unit/common/test_cfg_value.c \
+	tests/unit/common/test_buf.c \
 	tests/unit/common/test_net.c tests/unit/common/test_pidfile.c \
 	tests/unit/common/test_log.c tests/unit/common/test_proxy.c \
 	tests/unit/common/test_proc.c tests/unit/common/test_sbfile.c \
@@ -52,7 +53,7 @@ endif
 if HAVE_CHECK
 check_PROGRAMS += tests/unit/check_frontend
 tests_unit_check_frontend_SOURCES = tests/unit/check_frontend.c \
-	tests/unit/frontend/test_child.c tests/unit/frontend/test_scoreboard.c \
+	tests/unit/frontend/test_http.c tests/unit/frontend/test_scoreboard.c \
 	tests/unit/frontend/test_tlsrec.c tests/unit/frontend/test_lean.c \
 	tests/unit/frontend/test_slottab.c tests/unit/frontend/test_tls.c \
 	tests/unit/frontend/test_keyproc.c tests/unit/frontend/test_refuse.c \

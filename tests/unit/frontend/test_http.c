@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "frontend/child.h"
+#include "frontend/http.h"
 
 static int host(const char *req, char *out, size_t outlen)
 {
