@@ -172,22 +172,13 @@ void be_upgrade_adopt(struct be_upgrade_got *got, size_t stats_slots)
         close(dirfd);
 }
 
-/* The log's descriptor of the image before, when it still is the file the
- * configuration names; else the log is opened by name (it may have moved). */
+/* The error log of the image before is taken over by bx_daemon_resume. */
 int be_upgrade_resume(struct be_upgrade_got *got, const struct bx_cli *cli, const char *error_log,
                       int log_level)
 {
-    const char *target = cli->foreground ? "stderr" : error_log;
     int fd = got->log_fd;
     got->log_fd = -1;
-    if (bx_log_adopt(target, fd) == 0) {
-        bx_log_set_ident(cli->prog);
-        bx_log_threshold = log_level;
-        return got->rec.pidfd >= 0 ? got->rec.pidfd : -2;
-    }
-    if (fd >= 0)
-        close(fd);
-    return bx_daemon_resume(cli, error_log, log_level, got->rec.pidfd);
+    return bx_daemon_resume(cli, error_log, log_level, got->rec.pidfd, fd);
 }
 
 int be_upgrade_access_log(struct be_upgrade_got *got, const char *path, char *err, size_t errlen)

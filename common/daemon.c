@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <unistd.h>
 
 #include "common/cli.h"
 #include "common/daemon.h"
@@ -47,14 +48,28 @@ int bx_daemon_start(const struct bx_cli *cli, const char *error_log, int log_lev
     return fd;
 }
 
-int bx_daemon_resume(const struct bx_cli *cli, const char *error_log, int log_level, int pidfd)
+int bx_daemon_resume(const struct bx_cli *cli, const char *error_log, int log_level, int pidfd,
+                     int log_fd)
 {
     char err[BX_ERRLEN];
+    const char *target = cli->foreground ? "stderr" : error_log;
     bx_log_set_ident(cli->prog);
     bx_log_threshold = log_level;
-    if (bx_log_open(cli->foreground ? "stderr" : error_log, err, sizeof err) == -1) {
-        fprintf(stderr, "%s: %s\n", cli->prog, err);
-        return -1;
+    if (bx_log_adopt(target, log_fd) == 0)
+        return pidfd >= 0 ? pidfd : -2;
+    if (bx_log_open(target, err, sizeof err) == 0) {
+        if (log_fd >= 0)
+            close(log_fd);
+        return pidfd >= 0 ? pidfd : -2;
     }
-    return pidfd >= 0 ? pidfd : -2;
+    /* Moved (rotated without USR1) and the new one is not ours to open:
+     * after daemonizing nobody would read why we exited; go on in the old. */
+    if (bx_log_keep(target, log_fd) == 0) {
+        bx_log_warn("upgrade: %s; logging on to the file it was until a reopen (USR1)", err);
+        return pidfd >= 0 ? pidfd : -2;
+    }
+    fprintf(stderr, "%s: %s\n", cli->prog, err);
+    if (log_fd >= 0)
+        close(log_fd);
+    return -1;
 }

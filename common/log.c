@@ -78,17 +78,35 @@ static bool same_file(int fd, const char *path)
            a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
-int bx_log_adopt(const char *target, int fd)
+/* fd becomes the error log, target its name for the next reopen. */
+static int take_log(const char *target, int fd)
 {
-    if (!target || strcmp(target, "stderr") == 0 || strcmp(target, "syslog") == 0 ||
-        !same_file(fd, target))
-        return -1;
     bx_log_close();
     log_kind = LOG_TO_FILE;
     log_fd = fd;
     log_path = strdup(target);
     fcntl(fd, F_SETFD, FD_CLOEXEC);
     return 0;
+}
+
+static bool file_target(const char *target)
+{
+    return target && strcmp(target, "stderr") != 0 && strcmp(target, "syslog") != 0;
+}
+
+int bx_log_adopt(const char *target, int fd)
+{
+    if (!file_target(target) || !same_file(fd, target))
+        return -1;
+    return take_log(target, fd);
+}
+
+int bx_log_keep(const char *target, int fd)
+{
+    struct stat st;
+    if (!file_target(target) || fd < 0 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode))
+        return -1;
+    return take_log(target, fd);
 }
 
 int bx_log_file_fd(void)

@@ -45,6 +45,10 @@ void bx_log_close(void);
  * master that dropped root may no longer open its log by name. */
 int bx_log_file_fd(void);
 int bx_log_adopt(const char *target, int fd);
+/* As bx_log_adopt without the check that fd still is the file at target
+ * (only that it is a regular file): when target moved and cannot be opened
+ * again, the log goes on in the file it was, as after a failed reopen. */
+int bx_log_keep(const char *target, int fd);
 /* Processes that cannot take USR1 themselves (frontend children) follow a
  * counter in shared memory instead: when it has changed since the last line,
  * the file is reopened before writing, so a rotated log is let go. */

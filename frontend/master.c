@@ -148,7 +148,8 @@ static void fe_upgrade(void *ctx)
     struct master *m = ctx;
     struct fe_upgrade_from f = {
         .exe = m->exe, .cli = m->cli, .pidfd = m->pidfd, .gen = m->gen, .slots = &m->slots,
-        .kc = &m->kc, .next_gen = m->next_gen, .in_child = upgrade_child, .ctx = m,
+        .kc = &m->kc, .sb_file = m->sb_file, .next_gen = m->next_gen,
+        .in_child = upgrade_child, .ctx = m,
     };
     bx_log_notice("upgrade: checking %s", m->exe);
     if (fe_upgrade_check(&f) == -1)
@@ -234,7 +235,7 @@ int fe_master_run(const struct bx_cli *cli, struct bx_config *cfg)
     int upgraded = fe_upgrade_take(&m.up, &m.kept, &m.next_gen, &m.nchildren);
     if (upgraded == -1)
         return 1;
-    m.pidfd = upgraded ? bx_daemon_resume(cli, fe->error_log, fe->log_level, m.up.pidfd)
+    m.pidfd = upgraded ? fe_upgrade_resume(&m.up, cli, fe->error_log, fe->log_level)
                        : bx_daemon_start(cli, fe->error_log, fe->log_level, fe->pid_file);
     if (m.pidfd == -1)
         return 1;

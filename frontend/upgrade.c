@@ -2,12 +2,15 @@
 /* The frontend master's binary upgrade (upgrade.h). */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "common/cli.h"
+#include "common/daemon.h"
 #include "common/log.h"
 #include "frontend/child.h"
 #include "frontend/keyctl.h"
@@ -39,9 +42,43 @@ static void argv_for(const struct fe_upgrade_from *f, bool check, char *argv[6])
     argv[n] = NULL;
 }
 
+/* The new image makes frontend.scoreboard_file anew (a temporary file in
+ * its directory renamed over it: the old children keep the old one), as the
+ * user we are now; the -t check does not make it. A directory we cannot
+ * write would make the new image fail after the execve, when nothing can be
+ * undone: refuse here. 0, or -1 (logged). */
+static int scoreboard_dir_ok(const char *path)
+{
+    char dir[PATH_MAX];
+    const char *slash = path ? strrchr(path, '/') : NULL;
+    if (!path)
+        return 0;
+    size_t n = slash ? (size_t)(slash - path) : 0;
+    if (n >= sizeof dir) {
+        bx_log_error("upgrade: frontend.scoreboard_file %s: path too long; still running %s",
+                     path, PACKAGE_VERSION);
+        return -1;
+    }
+    if (slash) {
+        memcpy(dir, path, n ? n : 1); /* "/scoreboard": the root directory */
+        dir[n ? n : 1] = '\0';
+    } else {
+        memcpy(dir, ".", 2);
+    }
+    if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) == 0)
+        return 0;
+    bx_log_error("upgrade: the new image could not make frontend.scoreboard_file %s anew: "
+                 "directory %s: %s for uid %d (make it writable by frontend.user); "
+                 "still running %s",
+                 path, dir, strerror(errno), (int)geteuid(), PACKAGE_VERSION);
+    return -1;
+}
+
 int fe_upgrade_check(const struct fe_upgrade_from *f)
 {
     char *argv[6], out[1024];
+    if (scoreboard_dir_ok(f->sb_file) == -1)
+        return -1;
     if (!f->exe[0]) {
         bx_log_error("upgrade: our binary's path is unknown; still running %s", PACKAGE_VERSION);
         return -1;
@@ -74,6 +111,9 @@ static int build(const struct fe_upgrade_from *f, struct bx_upgrade *u)
         (bx_upgrade_add_child(u, f->kc->pid, FE_UP_KEYPROC) == -1 ||
          bx_upgrade_set_fd(u, "kp.ctl", f->kc->ctl) == -1 ||
          bx_upgrade_set_fd(u, "kp.own", f->kc->own) == -1))
+        return -1;
+    /* A master that dropped root may not open by name the log root made. */
+    if (bx_upgrade_set_fd(u, "log.error", bx_log_file_fd()) == -1)
         return -1;
     return bx_upgrade_set(u, "gen", (long long)f->next_gen);
 }
@@ -115,6 +155,13 @@ int fe_upgrade_take(struct bx_upgrade *u, struct bx_children *kept, unsigned *ne
     for (size_t i = 0; i < kept->n; i++)
         *nchildren += kept->v[i].tag != FE_UP_KEYPROC;
     return 1;
+}
+
+int fe_upgrade_resume(const struct bx_upgrade *u, const struct bx_cli *cli,
+                      const char *error_log, int log_level)
+{
+    int log_fd = (int)bx_upgrade_get(u, "log.error", -1);
+    return bx_daemon_resume(cli, error_log, log_level, u->pidfd, log_fd);
 }
 
 bool fe_upgrade_adopt_keyproc(struct bx_upgrade *u, struct bx_children *kept,

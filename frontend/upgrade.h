@@ -4,14 +4,21 @@
  * the pid file's lock, the running generation's listeners (and the clients
  * queued on them), every child (they finish their clients as an old
  * generation does after a reload; idle ones are retired first), the key
- * process (so a master that dropped root still has its keys), and the
- * generation count (the key process knows generations by number). Made
+ * process (so a master that dropped root still has its keys), the error
+ * log's descriptor (such a master may not open by name a log root made),
+ * and the generation count (the key process knows generations by number).
+ * Made
  * anew: the scoreboard and ticket keys (sealed mappings no process can map
  * writable again, by design: sessions resume no longer, old children keep
  * writing their own copy), the waiting room (its parked clients are
  * closed), the refusal and access counters, the backend pool's member
  * table (it is in the scoreboard: old children see the members' states of
- * the moment of the upgrade, and still fail over by their own checks). */
+ * the moment of the upgrade, and still fail over by their own checks).
+ * What the new image reads by name, as the user the master is now: the
+ * configuration, certificates, keys and ticket secret (the -t check reads
+ * them first: one it cannot read refuses the upgrade), and the directory of
+ * frontend.scoreboard_file, where the scoreboard is made anew (checked
+ * before the execve too). */
 #ifndef BACTRIAN_FRONTEND_UPGRADE_H
 #define BACTRIAN_FRONTEND_UPGRADE_H
 
@@ -36,6 +43,7 @@ struct fe_upgrade_from {
     const struct fe_gen *gen;        /* the running generation */
     const struct fe_slottab *slots;
     const struct fe_keyctl *kc;
+    const char *sb_file;             /* frontend.scoreboard_file, or NULL */
     unsigned next_gen;
     void (*in_child)(void *ctx);     /* for the -t check's fork */
     void *ctx;
@@ -43,7 +51,8 @@ struct fe_upgrade_from {
 
 /* The path of our own binary (readlink /proc/self/exe), "" when unknown. */
 void fe_upgrade_self(char *out, size_t outlen);
-/* Runs the new binary with -t on our configuration: 0, or -1 (logged). */
+/* Runs the new binary with -t on our configuration, and checks that it could
+ * make the scoreboard file anew: 0, or -1 (logged). */
 int fe_upgrade_check(const struct fe_upgrade_from *f);
 /* Writes the record and executes the new binary; returns only when that
  * failed (logged), with everything as it was. */
@@ -55,6 +64,10 @@ void fe_upgrade_exec(const struct fe_upgrade_from *f);
  * the record is unusable (said on stderr: the log is not open yet). */
 int fe_upgrade_take(struct bx_upgrade *u, struct bx_children *kept, unsigned *next_gen,
                     size_t *nchildren);
+/* bx_daemon_resume (common/daemon.h) with the error log of the image before:
+ * the pid file's descriptor, -2 (none) or -1 (said on stderr). */
+int fe_upgrade_resume(const struct bx_upgrade *u, const struct bx_cli *cli,
+                      const char *error_log, int log_level);
 /* The key process of the image before, when it passed one and we want one
  * (want: TLS is configured), becomes kc (it holds the keys; we may have
  * dropped root). True when adopted. One kept but not adopted exits when its

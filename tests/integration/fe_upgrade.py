@@ -8,7 +8,13 @@ part; frontend/upgrade.c on common/upgrade.c).
   and a reload after the upgrade works;
 * a new binary that cannot start (not there, or failing its -t check) or a
   configuration that became invalid leaves the running master as it was,
-  with a log line.
+  with a log line;
+* a master started as root that dropped to frontend.user upgrades too
+  (daemonized, logging to a file root made 0640): the new image,
+  unprivileged, keeps the error log it could not open by name; an upgrade
+  whose new image could not make frontend.scoreboard_file anew (its
+  directory not writable by frontend.user) is refused, the old image
+  running on, and goes through once the directory is writable.
 
 The frontend runs from a copy of its binary in the test's directory, so
 that the test can replace or remove it.
@@ -155,6 +161,83 @@ def test_bad_binary_or_config_leaves_old_running():
         s.signal("frontend", signal.SIGUSR2)
         fu.wait_log(s.frontend_log, r"upgrade: pid %d, generation 2" % pid)
         _served(s)
+
+
+def _daemon_pid(s, proc):
+    """The daemonized frontend's pid, from its pid file."""
+    pid_file = s.sections["frontend"]["pid_file"]
+    harness.wait_for(lambda: proc.poll() is not None and os.path.exists(pid_file) and
+                     harness.read_file(pid_file).strip(), "the pid file", timeout=10)
+    return int(harness.read_file(pid_file).strip())
+
+
+def _alive(pid):
+    """pid runs (not a zombie waiting for init to reap it)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+def test_upgrade_after_dropping_root():
+    import pwd
+    import subprocess
+    if os.geteuid() != 0:
+        raise harness.Skip("needs root: the frontend must start as root to drop to a user")
+    try:
+        nobody = pwd.getpwnam("nobody")
+    except KeyError:
+        raise harness.Skip("no user nobody")
+    s = fu.stack(frontend=True, modules=MODULES, backend_opts={"socket_mode": "0666"})
+    s.want_frontend = False
+    err_log = os.path.join(s.tmp, "frontend-error.log")
+    sb_dir = os.path.join(s.tmp, "run")
+    os.mkdir(sb_dir, 0o755)  # root's: nobody cannot make a file in it
+    s.sections["frontend"].update({"user": "nobody", "error_log": err_log,
+                                   "scoreboard_file": os.path.join(sb_dir, "scoreboard")})
+    # The -t check of the upgrade runs as frontend.user and reads the keys
+    # (the new image itself takes them from the key process it keeps): an
+    # install whose keys only root reads cannot upgrade yet; copies here.
+    certs = os.path.join(s.tmp, "certs")
+    os.mkdir(certs, 0o755)
+    for v in s.vhosts:
+        for k in ("cert", "key"):
+            v[k] = shutil.copy(v[k], certs)
+            os.chmod(v[k], 0o644)
+    s.write_config()
+    # What the unprivileged master reads again for the upgrade (its -t check):
+    # the configuration and its directory, the binary (as in any install).
+    os.chmod(s.tmp, 0o755)
+    os.chmod(s.config_path, 0o644)
+    with s:
+        path = _own_binary(s)
+        # Without -f: daemonized, logging to err_log (made by root, 0640).
+        proc = subprocess.Popen([path, "-c", s.config_path], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        pid = _daemon_pid(s, proc)
+        try:
+            fu.wait_log(err_log, r"started ")
+            st = os.stat(err_log)
+            assert st.st_uid == 0 and st.st_mode & 0o777 == 0o640, oct(st.st_mode)
+            _served(s)
+            # 1. The new image could not make the scoreboard file: refused.
+            os.kill(pid, signal.SIGUSR2)
+            fu.wait_log(err_log, r"upgrade: .*scoreboard.*still running")
+            assert _alive(pid) and "upgraded to" not in harness.read_file(err_log)
+            _served(s)
+            # 2. Now it can: the new image keeps the log it cannot open.
+            os.chown(sb_dir, nobody.pw_uid, nobody.pw_gid)
+            os.kill(pid, signal.SIGUSR2)
+            fu.wait_log(err_log, r"upgrade: pid %d, generation 2" % pid)
+            assert _alive(pid), "the new image exited"
+            _served(s)
+            assert "cannot open" not in harness.read_file(err_log)
+            assert os.stat(os.path.join(sb_dir, "scoreboard")).st_uid == nobody.pw_uid
+        finally:
+            if _alive(pid):
+                os.kill(pid, signal.SIGTERM)
+                harness.wait_for(lambda: not _alive(pid), "the frontend's exit", timeout=10)
 
 
 if __name__ == "__main__":

@@ -101,6 +101,35 @@ START_TEST(adopt_only_the_same_file)
 }
 END_TEST
 
+/* The upgrade's fallback when the log moved and its name cannot be opened:
+ * the old file goes on, and the name is kept for the next reopen. */
+START_TEST(keep_the_moved_log)
+{
+    char *dir = tu_tmpdir();
+    char path[256], moved[256];
+    snprintf(path, sizeof path, "%s/error.log", dir);
+    snprintf(moved, sizeof moved, "%s/error.log.1", dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(rename(path, moved), 0);
+    ck_assert_int_eq(bx_log_adopt(path, fd), -1); /* not the file at path now */
+    ck_assert_int_eq(bx_log_keep("syslog", fd), -1);
+    ck_assert_int_eq(bx_log_keep(path, -1), -1);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ck_assert_int_eq(bx_log_keep(path, dfd), -1); /* not a regular file */
+    close(dfd);
+    ck_assert_int_eq(bx_log_keep(path, fd), 0);
+    ck_assert_int_eq(bx_log_file_fd(), fd);
+    ck_assert_int_eq(bx_log_reopen(), 0); /* by the name kept: a new file */
+    ck_assert_int_eq(access(path, F_OK), 0);
+    bx_log_close();
+    unlink(path);
+    unlink(moved);
+    rmdir(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(level_names)
 {
     ck_assert_int_eq(bx_log_level_parse("debug"), BX_LOG_DEBUG);
@@ -119,6 +148,7 @@ Suite *suite_log(void)
     tcase_add_test(tc, level_filter_and_reopen);
     tcase_add_test(tc, level_names);
     tcase_add_test(tc, adopt_only_the_same_file);
+    tcase_add_test(tc, keep_the_moved_log);
     suite_add_tcase(s, tc);
     return s;
 }
