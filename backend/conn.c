@@ -67,8 +67,7 @@ static bool admit(struct be_conn *c)
     static struct bx_ratelimit limit;
     const struct be_instance *who = NULL;
     if (!be_worker->mods ||
-        be_modset_connect(be_worker->mods, (const struct sockaddr *)&c->client, c->clientlen,
-                          &who))
+        be_modset_connect(be_worker->mods, (const struct sockaddr *)&c->client, c->clientlen, &who))
         return true;
     uint64_t more;
     if (bx_ratelimit_pass(&limit, bx_now_ms(), &more)) {
@@ -76,8 +75,8 @@ static bool admit(struct be_conn *c)
         if (more)
             snprintf(tail, sizeof tail, "; %llu more refused since the last such line",
                      (unsigned long long)more);
-        bx_log_notice("%s: connection refused by module %s (%s)%s", c->client_str,
-                      who->mod->name, who->setting_path, tail);
+        bx_log_notice("%s: connection refused by module %s (%s)%s", c->client_str, who->mod->name,
+                      who->setting_path, tail);
     }
     be_conn_close(c);
     return false;
@@ -221,7 +220,8 @@ static bool handle_proxy(struct be_conn *c)
     if (n < 0) {
         bx_log_warn("%s: malformed PROXY header: %s; closing",
                     bx_sockaddr_str((struct sockaddr *)&c->peer, c->peerlen, true, peer,
-                                    sizeof peer), err);
+                                    sizeof peer),
+                    err);
         be_conn_close(c);
         return false;
     }

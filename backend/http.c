@@ -381,7 +381,8 @@ void bm_respond_error(struct bm_request *r, int status)
     const char *reason = be_http_reason(status);
     int n = snprintf(page, sizeof page,
                      "<!DOCTYPE html>\n<html><head><title>%d %s</title></head>"
-                     "<body><h1>%d %s</h1></body></html>\n", status, reason, status, reason);
+                     "<body><h1>%d %s</h1></body></html>\n",
+                     status, reason, status, reason);
     /* keep the headers the module set (Content-Range on 416, Allow ...), drop any body */
     for (size_t i = 0; i < r->npend; i++)
         if (r->pend[i].fd != -1)
@@ -697,8 +698,7 @@ static void read_body(struct bm_request *r)
         return;
     }
     size_t used = 0;
-    int rc = be_chunked_decode(&r->ch, bx_buf_rpos(&c->in), len, &used, &r->body,
-                               &be_worker->lim);
+    int rc = be_chunked_decode(&r->ch, bx_buf_rpos(&c->in), len, &used, &r->body, &be_worker->lim);
     bx_buf_consume(&c->in, used);
     if (rc < 0)
         fail(r, -rc);
@@ -745,8 +745,8 @@ static void http_process(struct bm_request *r)
     }
     /* flow control: do not buffer unbounded pipelined input */
     bool want = r->state != S_CLOSING &&
-                bx_buf_unread(&c->in) < be_worker->lim.max_request_line +
-                                            be_worker->lim.max_header_size + 65536 &&
+                bx_buf_unread(&c->in) <
+                    be_worker->lim.max_request_line + be_worker->lim.max_header_size + 65536 &&
                 be_conn_pending(c) <= MAX_PENDING_OUT;
     if (want != c->reading)
         be_conn_want_read(c, want);
@@ -798,9 +798,7 @@ static void http_timer(struct be_conn *c)
         be_conn_timer(c, be_worker->idle_timeout_ms);
         break;
     case S_DONE:
-    case S_CLOSING:
-        be_conn_close(c);
-        break;
+    case S_CLOSING: be_conn_close(c); break;
     }
 }
 

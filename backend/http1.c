@@ -19,17 +19,15 @@
 /* RFC 9110 tchar */
 static const unsigned char tchar[256] = {
     ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
-    ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1, ['~'] = 1,
-    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
-    ['8'] = 1, ['9'] = 1,
-    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
-    ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
-    ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
-    ['Y'] = 1, ['Z'] = 1,
-    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1,
-    ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1,
-    ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
-    ['y'] = 1, ['z'] = 1,
+    ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1,  ['~'] = 1, ['0'] = 1,
+    ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,  ['7'] = 1, ['8'] = 1,
+    ['9'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1,  ['F'] = 1, ['G'] = 1,
+    ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1,  ['N'] = 1, ['O'] = 1,
+    ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,  ['V'] = 1, ['W'] = 1,
+    ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1,  ['d'] = 1, ['e'] = 1,
+    ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1,  ['l'] = 1, ['m'] = 1,
+    ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1,  ['t'] = 1, ['u'] = 1,
+    ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
 };
 
 /* ---- scanning for the end of the head ------------------------------------------- */
@@ -93,10 +91,13 @@ void be_http_req_free(struct be_http_req *r)
 
 static unsigned method_bit(const char *m, size_t n)
 {
-    static const struct { const char *name; unsigned bit; } tab[] = {
-        {"GET", BM_GET}, {"HEAD", BM_HEAD}, {"POST", BM_POST}, {"PUT", BM_PUT},
-        {"DELETE", BM_DELETE}, {"OPTIONS", BM_OPTIONS}, {"PATCH", BM_PATCH},
-        {"TRACE", BM_TRACE}, {"CONNECT", BM_CONNECT},
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } tab[] = {
+        {"GET", BM_GET},     {"HEAD", BM_HEAD},     {"POST", BM_POST},
+        {"PUT", BM_PUT},     {"DELETE", BM_DELETE}, {"OPTIONS", BM_OPTIONS},
+        {"PATCH", BM_PATCH}, {"TRACE", BM_TRACE},   {"CONNECT", BM_CONNECT},
     };
     for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
         if (strlen(tab[i].name) == n && memcmp(tab[i].name, m, n) == 0)
@@ -126,7 +127,8 @@ long be_http_normalize_path(const char *p, size_t n, char *out, bool *encoded_sl
             int h, l;
             if (i + 2 >= n)
                 return -1;
-            if ((h = hexval((unsigned char)p[i + 1])) < 0 || (l = hexval((unsigned char)p[i + 2])) < 0)
+            if ((h = hexval((unsigned char)p[i + 1])) < 0 ||
+                (l = hexval((unsigned char)p[i + 2])) < 0)
                 return -1;
             c = (char)(h * 16 + l);
             if (c == '\0')
@@ -313,8 +315,10 @@ static int add_header(struct be_http_req *r, char *line, char *end,
     }
     if (r->nheaders >= lim->max_headers)
         return 431;
-    r->headers[r->nheaders++] = (struct be_http_header){
-        .name = line, .value = v, .name_len = name_len, .value_len = (uint32_t)(ve - v)};
+    r->headers[r->nheaders++] = (struct be_http_header){.name = line,
+                                                        .value = v,
+                                                        .name_len = name_len,
+                                                        .value_len = (uint32_t)(ve - v)};
     return 0;
 }
 
@@ -428,8 +432,17 @@ const char *be_http_header(const struct be_http_req *r, const char *name)
 
 /* The states run in this order; be_chunked_decode picks the step by range. */
 enum {
-    CH_SIZE = 0, CH_EXT, CH_SIZE_LF, CH_DATA, CH_DATA_CR, CH_DATA_LF,
-    CH_TRAILER, CH_TRAILER_LINE, CH_TRAILER_LF, CH_END_LF, CH_DONE,
+    CH_SIZE = 0,
+    CH_EXT,
+    CH_SIZE_LF,
+    CH_DATA,
+    CH_DATA_CR,
+    CH_DATA_LF,
+    CH_TRAILER,
+    CH_TRAILER_LINE,
+    CH_TRAILER_LF,
+    CH_END_LF,
+    CH_DONE,
 };
 
 /* Each step below takes one byte and returns how many it consumed (0 when
@@ -526,8 +539,7 @@ static int chunk_trailer_byte(struct be_chunked *c, unsigned char ch,
         c->state = CH_TRAILER_LINE;
         c->digits = 0; /* here: whether the name's colon was seen */
         return 0;
-    case CH_TRAILER_LINE:
-        return chunk_trailer_line_byte(c, ch, lim);
+    case CH_TRAILER_LINE: return chunk_trailer_line_byte(c, ch, lim);
     case CH_TRAILER_LF:
         if (ch != '\n')
             return -400;

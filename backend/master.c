@@ -191,8 +191,8 @@ static int open_unix(struct bx_backend_conf *be, const struct bx_lheld *held, si
 {
     char err[BX_ERRLEN];
     struct bx_lbind how = {.backlog = 1024, .mode = be->socket_mode, .replace = have_lock};
-    if (bx_lookup_user(be->socket_owner, be->socket_group, &how.uid, &how.gid, err,
-                       sizeof err) == -1) {
+    if (bx_lookup_user(be->socket_owner, be->socket_group, &how.uid, &how.gid, err, sizeof err) ==
+        -1) {
         bx_log_error("backend.socket_owner/socket_group: %s", err);
         return -1;
     }
@@ -205,7 +205,8 @@ static int open_unix(struct bx_backend_conf *be, const struct bx_lheld *held, si
     }
     if (reused)
         chmod(be->socket, (mode_t)be->socket_mode);
-    *out = (struct be_listener){.fd = fd, .unix_socket = true,
+    *out = (struct be_listener){.fd = fd,
+                                .unix_socket = true,
                                 .proxy_protocol = be->socket_proxy_protocol};
     return 0;
 }
@@ -220,8 +221,7 @@ static int bind_listeners(struct bx_config *cfg, struct be_listeners *ls,
     char err[BX_ERRLEN];
     struct bx_backend_conf *be = &cfg->be;
     /* The lock proves no other master runs: a port orphans hold is theirs to let go. */
-    struct bx_lbind how = {.backlog = 1024, .wait_ms = have_lock ? TCP_WAIT_MS : 0,
-                           .step_ms = 20};
+    struct bx_lbind how = {.backlog = 1024, .wait_ms = have_lock ? TCP_WAIT_MS : 0, .step_ms = 20};
     int rc = 0;
     ls->n = 0;
     ls->v = bx_xcalloc(be->nlisten + 1, sizeof *ls->v);
@@ -239,7 +239,8 @@ static int bind_listeners(struct bx_config *cfg, struct be_listeners *ls,
             rc = -1;
             break;
         }
-        ls->v[ls->n++] = (struct be_listener){.fd = fd, .proxy_protocol = l->proxy_protocol,
+        ls->v[ls->n++] = (struct be_listener){.fd = fd,
+                                              .proxy_protocol = l->proxy_protocol,
                                               .proxy_from = l->proxy_from.v,
                                               .nproxy_from = l->proxy_from.n};
     }
@@ -314,13 +315,14 @@ static bool note_crash(struct gen *g, size_t i, pid_t pid, int status)
     char why[96];
     /* a signal, or an exit mid-callback (a sanitizer's report ends in exit(1)) */
     if (!be_activity_take((size_t)g->w.v[i].tag, be_generation, g->mods.n, &mount, what,
-                          sizeof what) || status == 0)
+                          sizeof what) ||
+        status == 0)
         return false;
     const struct be_instance *in = &g->mods.v[mount];
     const struct bx_backend_conf *be = &g->cfg->be;
     bx_log_error("worker %zu (pid %ld) %s in module %s (%s, mount %s) serving %s", i, (long)pid,
-                 exit_why(pid, status, why, sizeof why), in->mod->name, in->setting_path,
-                 in->path, what);
+                 exit_why(pid, status, why, sizeof why), in->mod->name, in->setting_path, in->path,
+                 what);
     if (be->module_crash_limit == 0)
         return true;
     struct mount_health *h = &g->health[mount];
@@ -336,8 +338,9 @@ static bool note_crash(struct gen *g, size_t i, pid_t pid, int status)
     h->crashes = 0;
     be_mount_gate_set(mount, be_generation, now + period);
     bx_log_error("module %s (%s, mount %s) crashed its worker %d times within %d ms; "
-                 "answering 503 on it for %llu ms", in->mod->name, in->setting_path, in->path,
-                 be->module_crash_limit, be->module_crash_window_ms, (unsigned long long)period);
+                 "answering 503 on it for %llu ms",
+                 in->mod->name, in->setting_path, in->path, be->module_crash_limit,
+                 be->module_crash_window_ms, (unsigned long long)period);
     return true;
 }
 
@@ -369,8 +372,7 @@ static void reaped_current(struct master *m, pid_t pid, int status)
     size_t nslots;
     be_stats_table(&nslots)[g->w.v[i].tag].pid = 0;
     uint64_t now = bx_now_ms();
-    uint64_t delay = bx_children_ended(&g->w, i, now, RESPAWN_MIN_UPTIME_MS,
-                                       RESPAWN_MAX_DELAY_MS);
+    uint64_t delay = bx_children_ended(&g->w, i, now, RESPAWN_MIN_UPTIME_MS, RESPAWN_MAX_DELAY_MS);
     if (!m->sv.stopping && note_crash(g, i, pid, status)) {
         bx_children_due_now(&g->w, i, now);
         delay = 0;
@@ -416,7 +418,8 @@ static void retire_generation(struct master *m, struct gen *ng)
     must(bx_children_adopt(&m->old, &cur->w));
     for (size_t i = 0; i < cur->w.n; i++)
         give_slot(cur->w.v[i].tag);
-    if (cur->cfg->be.socket && (!ng->cfg->be.socket || strcmp(cur->cfg->be.socket, ng->cfg->be.socket) != 0))
+    if (cur->cfg->be.socket &&
+        (!ng->cfg->be.socket || strcmp(cur->cfg->be.socket, ng->cfg->be.socket) != 0))
         unlink(cur->cfg->be.socket);
     close_listeners(&cur->ls);
     gen_free(cur);
@@ -485,8 +488,8 @@ static uint64_t be_stop(void *ctx, int sig, bool again)
     if (!again)
         bx_log_notice("%s: stopping", strsignal(sig));
     signal_workers(m, sig == SIGQUIT ? SIGQUIT : SIGTERM);
-    return sig == SIGQUIT ? QUIT_GRACE_MS : (uint64_t)m->g.cfg->be.shutdown_timeout_ms +
-                                                STOP_EXTRA_MS;
+    return sig == SIGQUIT ? QUIT_GRACE_MS
+                          : (uint64_t)m->g.cfg->be.shutdown_timeout_ms + STOP_EXTRA_MS;
 }
 
 static void be_reopen(void *ctx)
@@ -512,9 +515,17 @@ static void be_upgrade(void *ctx)
     size_t nheld;
     struct bx_lheld *held = held_view(&m->g.ls, &m->g.cfg->be, &nheld);
     struct be_upgrade_from f = {
-        .exe = m->exe, .cli = m->cli, .pidfd = m->pidfd, .held = held, .nheld = nheld,
-        .cur = &m->g.w, .old = &m->old, .life_r = m->life_r, .life_w = m->life_w,
-        .generation = be_generation, .stats_slots = STATS_SLOTS,
+        .exe = m->exe,
+        .cli = m->cli,
+        .pidfd = m->pidfd,
+        .held = held,
+        .nheld = nheld,
+        .cur = &m->g.w,
+        .old = &m->old,
+        .life_r = m->life_r,
+        .life_w = m->life_w,
+        .generation = be_generation,
+        .stats_slots = STATS_SLOTS,
     };
     bx_log_notice("upgrade: checking %s", m->exe);
     if (be_upgrade_check(&f) == 0)
@@ -523,8 +534,12 @@ static void be_upgrade(void *ctx)
 }
 
 static const struct bx_sv_ops be_sv_ops = {
-    .reload = be_reload, .stop = be_stop, .reopen = be_reopen, .upgrade = be_upgrade,
-    .exited = worker_exited, .overdue = be_overdue,
+    .reload = be_reload,
+    .stop = be_stop,
+    .reopen = be_reopen,
+    .upgrade = be_upgrade,
+    .exited = worker_exited,
+    .overdue = be_overdue,
 };
 
 /* The life pipe: workers watch the read end; when we die (however: kill -9
@@ -590,7 +605,8 @@ static int master_setup(struct master *m, struct bx_config *cfg)
     bx_sandbox_warn_root(be->user, "backend.user");
     if (bx_sandbox_init() == -1)
         bx_log_warn("confinement: no violation table (%s): a worker killed by seccomp will "
-                    "not name the call", strerror(errno));
+                    "not name the call",
+                    strerror(errno));
     if (bx_drop_privileges(be->user, be->group, err, sizeof err) == -1) {
         bx_log_error("backend.user: %s", err);
         return -1;
@@ -648,7 +664,10 @@ static void master_teardown(struct master *m, bool clean)
 
 int be_master_run(const struct bx_cli *cli, struct bx_config *cfg)
 {
-    struct master m = {.cli = cli, .g = {.cfg = cfg}, .sv = {.sigfd = -1}, .life_r = -1,
+    struct master m = {.cli = cli,
+                       .g = {.cfg = cfg},
+                       .sv = {.sigfd = -1},
+                       .life_r = -1,
                        .life_w = -1};
     struct bx_backend_conf *be = &cfg->be;
     int upgraded = be_upgrade_take(&m.up);

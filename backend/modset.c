@@ -113,8 +113,8 @@ long long bm_conf_int(struct bm_conf *c, const char *name, long long def)
 }
 
 /* A range error names the mount too: one module is often mounted twice. */
-static void range_error(struct bm_conf *c, const config_setting_t *s, const char *name,
-                        double lo, double hi, const char *unit)
+static void range_error(struct bm_conf *c, const config_setting_t *s, const char *name, double lo,
+                        double hi, const char *unit)
 {
     conf_error_at(c, s, name, "must be %.15g-%.15g%s (module %s on %s)", lo, hi, unit,
                   c->mc->module, c->mc->path);
@@ -318,8 +318,11 @@ int be_modset_load(struct bx_config *cfg, struct be_modset *set, struct bx_buf *
             continue;
         }
         struct bm_conf c = {.cfg = cfg, .set = set, .mc = mc, .errs = errs};
-        *in = (struct be_instance){.mod = m, .path = mc->path, .vhost = mc->vhost,
-                                   .setting_path = mc->setting_path, .index = set->n,
+        *in = (struct be_instance){.mod = m,
+                                   .path = mc->path,
+                                   .vhost = mc->vhost,
+                                   .setting_path = mc->setting_path,
+                                   .index = set->n,
                                    .methods = m->methods ? m->methods : (BM_GET | BM_HEAD)};
         /* ws_handoff exists only in descriptors of version 3 and later: an
          * older module's descriptor ends before it. */
@@ -404,7 +407,8 @@ void be_modset_report_handoff(const struct be_modset *set, bool to_stderr)
         if (!in->mod->ws || in->handoff)
             continue;
         if (to_stderr)
-            fprintf(stderr, "note: %s (module %s, mount %s): WebSocket sessions will not survive "
+            fprintf(stderr,
+                    "note: %s (module %s, mount %s): WebSocket sessions will not survive "
                     "a reload (the module has no hand-off hooks; they drain)\n",
                     in->setting_path, in->mod->name, in->path);
         else
@@ -414,8 +418,8 @@ void be_modset_report_handoff(const struct be_modset *set, bool to_stderr)
     }
 }
 
-bool be_modset_connect(const struct be_modset *set, const struct sockaddr *client,
-                       socklen_t len, const struct be_instance **who)
+bool be_modset_connect(const struct be_modset *set, const struct sockaddr *client, socklen_t len,
+                       const struct be_instance **who)
 {
     for (size_t i = 0; i < set->n; i++) {
         const struct be_instance *in = &set->v[i];
@@ -430,7 +434,7 @@ bool be_modset_connect(const struct be_modset *set, const struct sockaddr *clien
 
 void be_methods_str(unsigned methods, char *out, size_t outlen)
 {
-    static const char *const names[] = {"GET", "HEAD", "POST", "PUT", "DELETE",
+    static const char *const names[] = {"GET",     "HEAD",  "POST",  "PUT",    "DELETE",
                                         "OPTIONS", "PATCH", "TRACE", "CONNECT"};
     size_t n = 0;
     out[0] = '\0';

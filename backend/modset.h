@@ -54,8 +54,8 @@ void be_modset_worker_exit(struct be_modset *set, struct bx_ev *ev);
 
 /* The connect hooks of every instance, in config order: false as soon as
  * one refuses the client (its instance in *who when who is not NULL). */
-bool be_modset_connect(const struct be_modset *set, const struct sockaddr *client,
-                       socklen_t len, const struct be_instance **who);
+bool be_modset_connect(const struct be_modset *set, const struct sockaddr *client, socklen_t len,
+                       const struct be_instance **who);
 
 /* Says (to stderr for -t, else the log) which WebSocket mounts lose their
  * sessions on a reload: their modules have no hand-off hooks. */

@@ -166,8 +166,8 @@ int be_ps_dir_adopt(int dirfd, char *err, size_t errlen)
     ssize_t n = readlink(proc, ps_dir, sizeof ps_dir - 1);
     ps_dir[n > 0 && (size_t)n < sizeof ps_dir - 1 ? (size_t)n : 0] = 0;
     /* Ours as be_ps_dir_create made it: a directory of our uid, 0700. */
-    if (!ps_dir[0] || fstat(dirfd, &st) == -1 || !S_ISDIR(st.st_mode) ||
-        st.st_uid != geteuid() || (st.st_mode & 07777) != 0700) {
+    if (!ps_dir[0] || fstat(dirfd, &st) == -1 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+        (st.st_mode & 07777) != 0700) {
         snprintf(err, errlen, "pubsub: the directory passed by the upgrade (%s) is not ours",
                  ps_dir[0] ? ps_dir : "?");
         ps_dir[0] = 0;
@@ -254,8 +254,9 @@ static void note_refused(pid_t pid, uid_t uid, const char *why)
     if (refused_logged_at && now - refused_logged_at < 1000)
         return;
     bx_log_warn("pubsub: %llu datagram(s) refused (latest: %s, from pid %d uid %u; "
-                "total %llu)", (unsigned long long)(refused - refused_logged), why,
-                (int)pid, (unsigned)uid, (unsigned long long)refused);
+                "total %llu)",
+                (unsigned long long)(refused - refused_logged), why, (int)pid, (unsigned)uid,
+                (unsigned long long)refused);
     refused_logged = refused;
     refused_logged_at = now;
 }
@@ -319,9 +320,11 @@ static void on_dgram(int fd, unsigned events, void *arg)
             struct cmsghdr align;
             char buf[CMSG_SPACE(sizeof(struct ucred))];
         } cbuf;
-        struct iovec iov = { dgram, DGRAM_MAX };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-                             .msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf) };
+        struct iovec iov = {dgram, DGRAM_MAX};
+        struct msghdr mh = {.msg_iov = &iov,
+                            .msg_iovlen = 1,
+                            .msg_control = cbuf.buf,
+                            .msg_controllen = sizeof(cbuf.buf)};
         ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
         if (n < 0)
             return;
@@ -434,9 +437,8 @@ static void log_slow(struct be_ps_chan *c)
     bx_log_warn("pubsub: channel '%s': %llu messages skipped for slow subscribers, "
                 "%llu slow subscribers dropped, %llu messages lost between workers "
                 "(totals %llu/%llu/%llu)",
-                c->name, (unsigned long long)ds, (unsigned long long)dd,
-                (unsigned long long)dl, (unsigned long long)c->st.skipped_slow,
-                (unsigned long long)c->st.dropped_slow,
+                c->name, (unsigned long long)ds, (unsigned long long)dd, (unsigned long long)dl,
+                (unsigned long long)c->st.skipped_slow, (unsigned long long)c->st.dropped_slow,
                 (unsigned long long)c->st.lost_between_workers);
     c->logged_at = now;
     c->skipped_logged = c->st.skipped_slow;
@@ -447,7 +449,7 @@ static void log_slow(struct be_ps_chan *c)
 static int send_to_worker(pid_t pid, struct iovec *iov, int n)
 {
     struct sockaddr_un sa;
-    struct msghdr mh = { 0 };
+    struct msghdr mh = {0};
     mh.msg_name = &sa;
     mh.msg_namelen = worker_addr(pid, &sa);
     if (!mh.msg_namelen) {
@@ -468,7 +470,7 @@ static void retry_pending(struct bx_ev *ev, struct bx_ev_timer *t)
         uint32_t idx, len;
         memcpy(&idx, r, 4);
         memcpy(&len, r + 4, 4);
-        struct iovec iov = { (void *)(r + 8), len };
+        struct iovec iov = {(void *)(r + 8), len};
         if (send_to_worker((pid_t)idx, &iov, 1) == -1 && (errno == EAGAIN || errno == ENOBUFS))
             break; /* still full: try again in a millisecond */
         bx_buf_consume(&pending, 8 + (size_t)len);
@@ -554,8 +556,7 @@ static void deliver_local(const char *name, int opcode, const void *data, size_t
         return;
     struct bm_ws **drop = NULL;
     size_t ndrop = 0, dropcap = 0;
-    deliver_to(c, opcode, data, len, NULL, (struct origin){ origin, seq }, &drop, &ndrop,
-               &dropcap);
+    deliver_to(c, opcode, data, len, NULL, (struct origin){origin, seq}, &drop, &ndrop, &dropcap);
     /* Closing runs module callbacks that may unsubscribe: not while iterating. */
     unsigned code = c->close_code;
     char reason[64];
@@ -583,7 +584,7 @@ int bm_publish(const char *channel, int opcode, const void *data, size_t len,
         c->st.published++;
         struct bm_ws **drop = NULL;
         size_t ndrop = 0, dropcap = 0;
-        reached = deliver_to(c, opcode, data, len, except_ws, (struct origin){ self_origin(), seq },
+        reached = deliver_to(c, opcode, data, len, except_ws, (struct origin){self_origin(), seq},
                              &drop, &ndrop, &dropcap);
         char reason[64];
         snprintf(reason, sizeof(reason), "too slow for channel %.40s", channel);
@@ -596,7 +597,8 @@ int bm_publish(const char *channel, int opcode, const void *data, size_t len,
         return reached;
     if (len > BM_PUBLISH_MAX) {
         bx_log_warn("pubsub: channel '%s': %zu-byte message not sent to other workers "
-                    "(limit %d)", channel, len, BM_PUBLISH_MAX);
+                    "(limit %d)",
+                    channel, len, BM_PUBLISH_MAX);
         return -1;
     }
     if (be_psr_enabled()) {
@@ -606,10 +608,10 @@ int bm_publish(const char *channel, int opcode, const void *data, size_t len,
             log_slow(c);
         return reached;
     }
-    uint8_t hdr[DGRAM_HDR] = { 'C', (uint8_t)opcode, (uint8_t)(nl >> 8), (uint8_t)nl };
+    uint8_t hdr[DGRAM_HDR] = {'C', (uint8_t)opcode, (uint8_t)(nl >> 8), (uint8_t)nl};
     for (int k = 0; k < 8; k++)
         hdr[4 + k] = (uint8_t)(seq >> (56 - 8 * k));
-    struct iovec iov[3] = { { hdr, DGRAM_HDR }, { (void *)channel, nl }, { (void *)data, len } };
+    struct iovec iov[3] = {{hdr, DGRAM_HDR}, {(void *)channel, nl}, {(void *)data, len}};
     struct bm_worker_stats w[64];
     size_t nw = bm_worker_stats(w, sizeof(w) / sizeof(*w));
     pid_t me = getpid();
@@ -686,8 +688,7 @@ uint32_t be_ps_subs_encode(const struct bm_ws *ws, struct bx_buf *b, uint32_t ma
     uint32_t n = 0;
     for (const struct be_ps_sub *s = ws->subs; s && n < max; s = s->next, n++) {
         size_t nl = strlen(s->ch->name);
-        uint8_t x[4] = { (uint8_t)(nl >> 24), (uint8_t)(nl >> 16), (uint8_t)(nl >> 8),
-                         (uint8_t)nl };
+        uint8_t x[4] = {(uint8_t)(nl >> 24), (uint8_t)(nl >> 16), (uint8_t)(nl >> 8), (uint8_t)nl};
         bx_buf_append(b, x, 4);
         bx_buf_append(b, s->ch->name, nl);
     }

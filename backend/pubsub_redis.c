@@ -85,8 +85,8 @@ void be_psr_stats_init(size_t slots)
 {
     if (rows)
         return;
-    void *p = mmap(NULL, slots * sizeof *rows, PROT_READ | PROT_WRITE,
-                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    void *p = mmap(NULL, slots * sizeof *rows, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                   -1, 0);
     if (p == MAP_FAILED)
         return; /* no Redis state in the status JSON, nothing else lost */
     rows = p;
@@ -219,8 +219,8 @@ static void release_held(void)
     pub.progress_at = bx_ev_now(be_worker->ev);
     if (held || dropped)
         bx_log_notice("pubsub: Redis %s back: %llu publishes held during the outage sent, "
-                      "%llu dropped (outage_buffer full)", conf->redis,
-                      (unsigned long long)held, (unsigned long long)dropped);
+                      "%llu dropped (outage_buffer full)",
+                      conf->redis, (unsigned long long)held, (unsigned long long)dropped);
     held = dropped = 0;
     held_logged_at = 0;
     be_rl_flush(&pub);
@@ -250,7 +250,7 @@ static uint64_t flush_delay(void)
         step = 2 * (out - BE_RL_FAST_RETRY_MS) + min;
     step = (step > max ? max : step) + FLUSH_MARGIN_MS;
     return (uint64_t)conf->outage_flush_delay_ms > step ? (uint64_t)conf->outage_flush_delay_ms
-                                                         : step;
+                                                        : step;
 }
 
 static void pub_ready(struct be_rl *l)
@@ -406,8 +406,8 @@ static void note_refused(const char *why)
     if (refused_logged_at && now - refused_logged_at < 1000)
         return;
     refused_logged_at = now;
-    bx_log_warn("pubsub: message from Redis %s refused: %s (%llu refused so far)", conf->redis,
-                why, (unsigned long long)refused);
+    bx_log_warn("pubsub: message from Redis %s refused: %s (%llu refused so far)", conf->redis, why,
+                (unsigned long long)refused);
 }
 
 static uint64_t get64(const uint8_t *p)
@@ -503,7 +503,8 @@ void be_psr_poll(void)
     be_rl_sent(&sub, 1);
     if (!be_rl_wait(&sub, pong_read, BARRIER_MS))
         bx_log_warn("pubsub: Redis %s: no PONG within %d ms before a hand-off; a moving "
-                    "session may miss messages in flight", conf->redis, BARRIER_MS);
+                    "session may miss messages in flight",
+                    conf->redis, BARRIER_MS);
 }
 
 static const struct be_rl_ops sub_ops = {sub_ready, sub_reply, sub_down};

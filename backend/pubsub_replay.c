@@ -64,7 +64,7 @@ static void note_seen(uint64_t pid, uint64_t seq)
             old = i;
     }
     uint32_t i = nseen < BE_PSX_ORIGINS_MAX ? nseen++ : old;
-    seen[i] = (struct be_psx_floor){ pid, seq };
+    seen[i] = (struct be_psx_floor){pid, seq};
     seen_at[i] = ++tick;
 }
 
@@ -107,7 +107,7 @@ void be_psx_note(uint64_t origin, uint64_t seq, const char *channel, int opcode,
         evicted = true;
     }
     struct hist *h = &ring[head];
-    *h = (struct hist){ origin, seq, opcode, bx_xstrdup(channel), bx_xmalloc(len + 1), len };
+    *h = (struct hist){origin, seq, opcode, bx_xstrdup(channel), bx_xmalloc(len + 1), len};
     memcpy(h->data, data, len);
     head = (head + 1) % HIST_MAX;
     count++;
@@ -135,11 +135,11 @@ bool be_psx_skip(const struct bm_ws *ws, uint64_t origin, uint64_t seq)
 uint32_t be_psx_seen_encode(struct bx_buf *b)
 {
     for (uint32_t i = 0; i < nseen; i++) {
-        uint32_t v[4] = { (uint32_t)(seen[i].pid >> 32), (uint32_t)seen[i].pid,
-                          (uint32_t)(seen[i].seq >> 32), (uint32_t)seen[i].seq };
+        uint32_t v[4] = {(uint32_t)(seen[i].pid >> 32), (uint32_t)seen[i].pid,
+                         (uint32_t)(seen[i].seq >> 32), (uint32_t)seen[i].seq};
         for (int k = 0; k < 4; k++) {
-            uint8_t x[4] = { (uint8_t)(v[k] >> 24), (uint8_t)(v[k] >> 16), (uint8_t)(v[k] >> 8),
-                             (uint8_t)v[k] };
+            uint8_t x[4] = {(uint8_t)(v[k] >> 24), (uint8_t)(v[k] >> 16), (uint8_t)(v[k] >> 8),
+                            (uint8_t)v[k]};
             bx_buf_append(b, x, 4);
         }
     }
@@ -157,9 +157,9 @@ void be_psx_restore(struct bm_ws *ws, const uint8_t *pairs, uint32_t n)
         n = BE_PSX_ORIGINS_MAX;
     ws->ps_floor = bx_xcalloc(n + 1, sizeof *ws->ps_floor);
     for (uint32_t i = 0; i < n; i++, pairs += 16)
-        ws->ps_floor[i] = (struct be_psx_floor){
-            (uint64_t)get32(pairs) << 32 | get32(pairs + 4),
-            (uint64_t)get32(pairs + 8) << 32 | get32(pairs + 12) };
+        ws->ps_floor[i] = (struct be_psx_floor){(uint64_t)get32(pairs) << 32 | get32(pairs + 4),
+                                                (uint64_t)get32(pairs + 8) << 32 |
+                                                    get32(pairs + 12)};
     ws->ps_nfloor = n;
     if (evicted)
         bx_log_warn("pubsub: history cut short: a moved session may miss messages");

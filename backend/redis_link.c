@@ -156,9 +156,8 @@ static void became_ready(struct be_rl *l)
 {
     l->st = BE_RL_READY;
     if (l->failures)
-        bx_log_notice("pubsub: Redis %s (%s link) connected after %llu ms down",
-                      l->conf->redis, l->role,
-                      (unsigned long long)(now_ms() - l->down_since));
+        bx_log_notice("pubsub: Redis %s (%s link) connected after %llu ms down", l->conf->redis,
+                      l->role, (unsigned long long)(now_ms() - l->down_since));
     l->outage_ms = l->failures ? now_ms() - l->down_since : 0;
     l->failures = 0;
     l->down_since = 0;
@@ -218,8 +217,8 @@ static void on_readable(struct be_rl *l)
             return;
         if (n <= 0) {
             char why[96];
-            snprintf(why, sizeof why, "%s", n == 0 ? "connection closed by Redis"
-                                                   : strerror(errno));
+            snprintf(why, sizeof why, "%s",
+                     n == 0 ? "connection closed by Redis" : strerror(errno));
             be_rl_fail(l, why);
             return;
         }

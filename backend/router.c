@@ -41,8 +41,8 @@ static void add_route(struct route_list *l, const struct be_mount *m, bool any)
 {
     size_t len = strlen(m->path);
     l->v = bx_xrealloc(l->v, (l->n + 1) * sizeof *l->v);
-    l->v[l->n++] = (struct route){.path = m->path, .len = len, .any_vhost = any,
-                                  .target = m->target};
+    l->v[l->n++] =
+        (struct route){.path = m->path, .len = len, .any_vhost = any, .target = m->target};
 }
 
 struct be_router *be_router_build(const struct bx_config *cfg, const struct be_mount *m, size_t n)

@@ -20,8 +20,7 @@ struct be_mount {
 
 /* Builds the table; vhost names are resolved against cfg's vhost list.
  * A mount naming an unknown vhost is ignored (the config check refuses it). */
-struct be_router *be_router_build(const struct bx_config *cfg, const struct be_mount *m,
-                                  size_t n);
+struct be_router *be_router_build(const struct bx_config *cfg, const struct be_mount *m, size_t n);
 void be_router_free(struct be_router *rt);
 
 /* Returns the target for host (lower case, no port; may be "") and path, or

@@ -350,9 +350,7 @@ static void signal_cb(struct bx_ev *ev, struct bx_ev_io *io, unsigned events)
     while ((sig = bx_signalfd_read(io->fd)) > 0) {
         switch (sig) {
         case SIGTERM:
-        case SIGINT:
-            start_drain();
-            break;
+        case SIGINT: start_drain(); break;
         case SIGQUIT:
             quit_now = true;
             bx_ev_stop(ev);
@@ -361,8 +359,7 @@ static void signal_cb(struct bx_ev *ev, struct bx_ev_io *io, unsigned events)
             bx_log_reopen();
             bx_access_log_reopen();
             break;
-        default:
-            break;
+        default: break;
         }
     }
 }

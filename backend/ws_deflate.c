@@ -207,8 +207,8 @@ static int clamp_wbits(int want, int limit)
 }
 
 /* Appends to a bounded string; returns the new length, or resplen when it did not fit. */
-__attribute__((format(printf, 4, 5)))
-static size_t addf(char *resp, size_t resplen, size_t n, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static size_t addf(char *resp, size_t resplen, size_t n,
+                                                         const char *fmt, ...)
 {
     if (n >= resplen)
         return resplen;
@@ -258,7 +258,7 @@ static int accept_offer(const struct offer *o, const struct be_ws_pmd_policy *po
 int be_ws_pmd_negotiate(const char *hdr, size_t len, const struct be_ws_pmd_policy *pol,
                         struct be_ws_pmd_params *out, char *resp, size_t resplen)
 {
-    struct cursor c = { hdr, hdr + len };
+    struct cursor c = {hdr, hdr + len};
     memset(out, 0, sizeof(*out));
     if (resplen)
         resp[0] = 0;
@@ -291,7 +291,7 @@ int be_ws_pmd_negotiate(const char *hdr, size_t len, const struct be_ws_pmd_poli
 
 /* ---- compression ------------------------------------------------------ */
 
-static const uint8_t sync_tail[4] = { 0x00, 0x00, 0xff, 0xff };
+static const uint8_t sync_tail[4] = {0x00, 0x00, 0xff, 0xff};
 
 /* Whether one sample shrinks by less than 1/32 at zlib's fastest level. */
 static bool sample_incompressible(const uint8_t *p, size_t n)

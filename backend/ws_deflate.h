@@ -92,8 +92,12 @@ struct be_ws_inflater {
     uint64_t msg_out;    /* bytes inflated in the current message */
 };
 
-enum { BE_WS_INFLATE_OK = 0, BE_WS_INFLATE_BAD = -1, BE_WS_INFLATE_TOO_BIG = -2,
-       BE_WS_INFLATE_SINK = -3 };
+enum {
+    BE_WS_INFLATE_OK = 0,
+    BE_WS_INFLATE_BAD = -1,
+    BE_WS_INFLATE_TOO_BIG = -2,
+    BE_WS_INFLATE_SINK = -3
+};
 
 void be_ws_inflater_init(struct be_ws_inflater *f, int wbits, int no_context);
 void be_ws_inflater_free(struct be_ws_inflater *f);

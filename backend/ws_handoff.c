@@ -149,7 +149,7 @@ static int wait_fd(int fd, short what, uint64_t deadline)
     uint64_t now = bx_now_ms();
     if (now >= deadline)
         return -1;
-    struct pollfd p = { .fd = fd, .events = what };
+    struct pollfd p = {.fd = fd, .events = what};
     int rc = poll(&p, 1, (int)(deadline - now));
     return rc == 1 ? 0 : -1;
 }
@@ -165,8 +165,8 @@ static int send_frame(int fd, const uint8_t *p, size_t n, int pass)
     memset(&cb, 0, sizeof cb);
     size_t off = 0;
     while (off < n) {
-        struct iovec iov = { (void *)(p + off), n - off };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+        struct iovec iov = {(void *)(p + off), n - off};
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
         if (off == 0) {
             mh.msg_control = cb.buf;
             mh.msg_controllen = sizeof cb.buf;
@@ -255,8 +255,8 @@ static int move_one(struct peer *p, struct bm_ws *ws)
     if (be_ho_snapshot(ws, seq, &frame) < 0)
         return 0;
     uint8_t r[REPLY_LEN];
-    if (send_frame(p->fd, (const uint8_t *)bx_buf_rpos(&frame), bx_buf_unread(&frame),
-                   ws->c->fd) < 0) {
+    if (send_frame(p->fd, (const uint8_t *)bx_buf_rpos(&frame), bx_buf_unread(&frame), ws->c->fd) <
+        0) {
         be_ho_resume(ws); /* a frame cut short is dropped unread, with its descriptor */
         peer_drop(p);
         return -1;
@@ -271,8 +271,8 @@ static int move_one(struct peer *p, struct bm_ws *ws)
     if (!sane || r[4] == 'A') {
         if (!sane) {
             bx_log_warn("worker %d: no answer from worker %ld about WebSocket session %llu; "
-                        "given up", be_worker->index, (long)p->pid,
-                        (unsigned long long)bm_ws_id(ws));
+                        "given up",
+                        be_worker->index, (long)p->pid, (unsigned long long)bm_ws_id(ws));
             n_lost++;
             peer_drop(p);
         }
@@ -284,8 +284,7 @@ static int move_one(struct peer *p, struct bm_ws *ws)
         bx_log_debug("worker %d: worker %ld drains too; its sessions go to another",
                      be_worker->index, (long)p->pid);
         p->retired = true;
-    }
-    else {
+    } else {
         ws->ho_refused = true;
         n_refused++;
     }
@@ -296,8 +295,9 @@ static void move_done(const char *how, size_t left)
 {
     moving = false;
     bx_log_notice("worker %d: %zu WebSocket session(s) handed to a new worker in %llu ms "
-                  "(%zu refused, %zu lost); %zu left to drain%s", be_worker->index, n_moved,
-                  (unsigned long long)(bx_now_ms() - move_started), n_refused, n_lost, left, how);
+                  "(%zu refused, %zu lost); %zu left to drain%s",
+                  be_worker->index, n_moved, (unsigned long long)(bx_now_ms() - move_started),
+                  n_refused, n_lost, left, how);
 }
 
 /* Sessions of mounts with hooks that are still here and may yet move. */
@@ -371,8 +371,8 @@ static void peer_hello(struct bx_ev *ev, struct bx_ev_io *io, unsigned events)
     if (be_ho_get_u32(p->hello) != HELLO_LEN - 4 || p->hello[4] != 'H' ||
         ver != be_ho_wire_version()) {
         bx_log_warn("worker %d: worker %ld speaks hand-off version %u, not %u: its sessions "
-                    "will not come from here", be_worker->index, (long)p->pid, ver,
-                    be_ho_wire_version());
+                    "will not come from here",
+                    be_worker->index, (long)p->pid, ver, be_ho_wire_version());
         peer_drop(p);
         return;
     }
@@ -515,9 +515,11 @@ static void on_chan(struct bx_ev *ev, struct bx_ev_io *io, unsigned events)
             struct cmsghdr align;
             char buf[CMSG_SPACE(sizeof(int) * 4)];
         } cb;
-        struct iovec iov = { bx_buf_wpos(&ch->in), bx_buf_space(&ch->in) };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cb.buf,
-                             .msg_controllen = sizeof cb.buf };
+        struct iovec iov = {bx_buf_wpos(&ch->in), bx_buf_space(&ch->in)};
+        struct msghdr mh = {.msg_iov = &iov,
+                            .msg_iovlen = 1,
+                            .msg_control = cb.buf,
+                            .msg_controllen = sizeof cb.buf};
         ssize_t n = recvmsg(ch->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
         if (n == -1 && (errno == EAGAIN || errno == EINTR))
             return;
@@ -554,8 +556,8 @@ void be_ho_greet(void)
         if (!ch->greeted && ch->fd != -1) {
             ch->greeted = true;
             if (!send_hello(ch->fd))
-                bx_log_warn("worker %d: hello to worker %ld: %s", be_worker->index,
-                            (long)ch->pid, strerror(errno));
+                bx_log_warn("worker %d: hello to worker %ld: %s", be_worker->index, (long)ch->pid,
+                            strerror(errno));
         }
 }
 
@@ -610,7 +612,8 @@ static void listen_own(void)
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd == -1 || bind(fd, (struct sockaddr *)&sa, len) == -1 || listen(fd, 64) == -1) {
         bx_log_error("worker %d: hand-off socket %s: %s; its WebSocket sessions will drain "
-                     "on a reload", be_worker->index, sa.sun_path, strerror(errno));
+                     "on a reload",
+                     be_worker->index, sa.sun_path, strerror(errno));
         if (fd != -1)
             close(fd);
         return;

@@ -13,7 +13,7 @@
 
 void be_ho_put_u32(struct bx_buf *b, uint32_t v)
 {
-    uint8_t x[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
+    uint8_t x[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
     bx_buf_append(b, x, 4);
 }
 
@@ -69,8 +69,9 @@ void be_ho_rec_encode(struct bx_buf *b, const struct be_ho_rec *r)
     put_b(b, r->client_str);
     put_u8(b, r->has_proto);
     put_b(b, r->proto);
-    uint8_t pm[7] = { r->pmd, r->server_wbits, r->client_wbits, r->server_no_context,
-                      r->client_no_context, r->mem_level, r->level };
+    uint8_t pm[7] =
+        {r->pmd,       r->server_wbits, r->client_wbits, r->server_no_context, r->client_no_context,
+         r->mem_level, r->level};
     bx_buf_append(b, pm, sizeof pm);
     put_b(b, r->inf_window);
     put_b(b, r->def_window);
@@ -127,7 +128,7 @@ static uint8_t get_u8(struct rd *d)
 
 static struct be_ho_bytes get_bytes(struct rd *d, size_t max, const char *what)
 {
-    struct be_ho_bytes x = { NULL, 0 };
+    struct be_ho_bytes x = {NULL, 0};
     uint32_t n = get_u32(d);
     if (d->why)
         return x;
@@ -195,16 +196,16 @@ static void get_pmd(struct rd *d, struct be_ho_rec *r)
         return;
     if (r->pmd > 1 || r->server_no_context > 1 || r->client_no_context > 1)
         fail(d, "bad flag");
-    else if (!r->pmd && (r->server_wbits || r->client_wbits || r->server_no_context ||
-                         r->client_no_context || r->mem_level || r->level ||
-                         r->inf_window.n || r->def_window.n))
+    else if (!r->pmd &&
+             (r->server_wbits || r->client_wbits || r->server_no_context || r->client_no_context ||
+              r->mem_level || r->level || r->inf_window.n || r->def_window.n))
         fail(d, "permessage-deflate state without permessage-deflate");
     else if (r->pmd && (!wbits_ok(r->server_wbits) || !wbits_ok(r->client_wbits) ||
                         r->mem_level < 1 || r->mem_level > 9 || r->level > 9))
         fail(d, "bad permessage-deflate parameters");
-    else if (r->pmd && (r->inf_window.n > ((size_t)1 << r->client_wbits) ||
-                        r->def_window.n > ((size_t)1 << (r->server_wbits < 9 ? 9
-                                                                             : r->server_wbits))))
+    else if (r->pmd &&
+             (r->inf_window.n > ((size_t)1 << r->client_wbits) ||
+              r->def_window.n > ((size_t)1 << (r->server_wbits < 9 ? 9 : r->server_wbits))))
         fail(d, "window bigger than its stream's");
 }
 
@@ -229,7 +230,7 @@ struct be_ho_bytes be_ho_rec_sub(const struct be_ho_rec *r, uint32_t i)
     for (;; i--) {
         uint32_t n = be_ho_get_u32(p);
         if (!i)
-            return (struct be_ho_bytes){ p + 4, n };
+            return (struct be_ho_bytes){p + 4, n};
         p += 4 + n;
     }
 }
@@ -239,14 +240,14 @@ static void get_names(struct rd *d, struct be_ho_rec *r)
     r->module = get_bytes(d, BE_HO_NAME_MAX, "module name too long");
     r->vhost = get_bytes(d, BE_HO_NAME_MAX, "vhost too long");
     r->path = get_bytes(d, BE_HO_NAME_MAX, "path too long");
-    if (!d->why && (!r->module.n || !r->path.n || !clean_text(r->module) ||
-                    !clean_text(r->vhost) || !clean_text(r->path)))
+    if (!d->why && (!r->module.n || !r->path.n || !clean_text(r->module) || !clean_text(r->vhost) ||
+                    !clean_text(r->path)))
         fail(d, "bad mount name");
 }
 
 int be_ho_rec_parse(const uint8_t *p, size_t n, struct be_ho_rec *r, const char **why)
 {
-    struct rd d = { p, p + n, NULL };
+    struct rd d = {p, p + n, NULL};
     memset(r, 0, sizeof(*r));
     if (get_u32(&d) != BE_HO_REC_VERSION && !d.why)
         fail(&d, "unknown record version");
@@ -277,7 +278,7 @@ int be_ho_rec_parse(const uint8_t *p, size_t n, struct be_ho_rec *r, const char 
     if (!d.why && (r->nseen > BE_HO_ORIGINS_MAX || (size_t)(d.end - d.p) < r->nseen * 16u))
         fail(&d, "bad origin vector");
     if (!d.why) {
-        r->seen = (struct be_ho_bytes){ d.p, r->nseen * 16u };
+        r->seen = (struct be_ho_bytes){d.p, r->nseen * 16u};
         d.p += r->seen.n;
     }
     r->mstate = get_bytes(&d, BE_HO_STATE_MAX, "module state too big");

@@ -34,7 +34,7 @@ static uint8_t mstate[BE_HO_STATE_MAX];
 
 static struct be_ho_bytes str_bytes(const char *s)
 {
-    return (struct be_ho_bytes){ (const uint8_t *)(s ? s : ""), s ? strlen(s) : 0 };
+    return (struct be_ho_bytes){(const uint8_t *)(s ? s : ""), s ? strlen(s) : 0};
 }
 
 static bool out_is_memory(const struct be_conn *c)
@@ -112,25 +112,32 @@ int be_ho_snapshot(struct bm_ws *ws, uint32_t seq, struct bx_buf *b)
     uint64_t now = bm_now_ms();
     struct bx_buf out = BX_BUF_INIT, subs = BX_BUF_INIT, seen = BX_BUF_INIT;
     struct be_ho_rec r = {
-        .seq = seq, .module = str_bytes(in->mod->name), .vhost = str_bytes(in->vhost),
-        .path = str_bytes(in->path), .client = c->client, .clientlen = c->clientlen,
-        .client_str = str_bytes(c->client_str), .has_proto = ws->subprotocol != NULL,
-        .proto = str_bytes(ws->subprotocol), .ping_seq = ws->ping_seq,
-        .ping_outstanding = ws->ping_outstanding, .missed_pongs = ws->missed_pongs,
+        .seq = seq,
+        .module = str_bytes(in->mod->name),
+        .vhost = str_bytes(in->vhost),
+        .path = str_bytes(in->path),
+        .client = c->client,
+        .clientlen = c->clientlen,
+        .client_str = str_bytes(c->client_str),
+        .has_proto = ws->subprotocol != NULL,
+        .proto = str_bytes(ws->subprotocol),
+        .ping_seq = ws->ping_seq,
+        .ping_outstanding = ws->ping_outstanding,
+        .missed_pongs = ws->missed_pongs,
         .next_ping_in_ms = ms_until(ws->next_ping_at, now),
         .idle_in_ms = ms_until(ws->idle_at, now),
         .msg_opcode = ws->p.msg_opcode,
-        .msg = { (const uint8_t *)bx_buf_rpos(&ws->msg), bx_buf_unread(&ws->msg) },
-        .input = { (const uint8_t *)bx_buf_rpos(&c->in), bx_buf_unread(&c->in) },
-        .mstate = { mstate, (size_t)ms },
+        .msg = {(const uint8_t *)bx_buf_rpos(&ws->msg), bx_buf_unread(&ws->msg)},
+        .input = {(const uint8_t *)bx_buf_rpos(&c->in), bx_buf_unread(&c->in)},
+        .mstate = {mstate, (size_t)ms},
     };
     fill_pmd(ws, &r);
     take_output(ws, &out);
-    r.output = (struct be_ho_bytes){ (const uint8_t *)bx_buf_rpos(&out), bx_buf_unread(&out) };
+    r.output = (struct be_ho_bytes){(const uint8_t *)bx_buf_rpos(&out), bx_buf_unread(&out)};
     r.nsubs = be_ps_subs_encode(ws, &subs, BE_HO_SUBS_MAX);
-    r.subs = (struct be_ho_bytes){ (const uint8_t *)bx_buf_rpos(&subs), bx_buf_unread(&subs) };
+    r.subs = (struct be_ho_bytes){(const uint8_t *)bx_buf_rpos(&subs), bx_buf_unread(&subs)};
     r.nseen = be_psx_seen_encode(&seen);
-    r.seen = (struct be_ho_bytes){ (const uint8_t *)bx_buf_rpos(&seen), bx_buf_unread(&seen) };
+    r.seen = (struct be_ho_bytes){(const uint8_t *)bx_buf_rpos(&seen), bx_buf_unread(&seen)};
     size_t start = b->len;
     be_ho_frame_begin(b, 'O');
     be_ho_rec_encode(b, &r);
@@ -228,8 +235,8 @@ static int set_windows(struct bm_ws *ws, const struct be_ho_rec *r)
     if (ws->pmdp.server_no_context)
         return 0;
     ws->def = bx_xmalloc(sizeof *ws->def);
-    if (be_ws_deflater_init(ws->def, ws->pmdp.server_wbits, ws->pmdp.mem_level, ws->pmdp.level,
-                            0) < 0) {
+    if (be_ws_deflater_init(ws->def, ws->pmdp.server_wbits, ws->pmdp.mem_level, ws->pmdp.level, 0) <
+        0) {
         free(ws->def);
         ws->def = NULL;
         return -1;
@@ -281,8 +288,8 @@ static struct bm_ws *make_session(const struct be_ho_rec *r, const struct be_ins
     char proto[BE_HO_PROTO_MAX + 1], cstr[BE_HO_CLIENT_STR_MAX + 1];
     copy_str(proto, sizeof proto, r->proto);
     copy_str(cstr, sizeof cstr, r->client_str);
-    struct be_ws_pmd_params pp = { r->server_wbits, r->client_wbits, r->server_no_context,
-                                   r->client_no_context, r->mem_level, r->level };
+    struct be_ws_pmd_params pp = {r->server_wbits,      r->client_wbits, r->server_no_context,
+                                  r->client_no_context, r->mem_level,    r->level};
     struct be_conn *c = be_conn_adopt(fd, &r->client, r->clientlen, cstr);
     return be_ws_adopt(c, in, r->pmd ? &pp : NULL, r->has_proto ? proto : NULL);
 }

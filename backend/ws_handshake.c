@@ -39,8 +39,8 @@ int be_ws_token_list_has(const char *value, const char *token)
 
 static int is_b64(char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '+' || c == '/';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/';
 }
 
 int be_ws_key_valid(const char *key)
@@ -152,8 +152,10 @@ const char *be_ws_chosen_protocol(const char *chosen, const char *const *offered
 void be_ws_response_101(struct bx_buf *b, const char accept[BE_WS_ACCEPT_LEN],
                         const char *subprotocol, const char *extensions)
 {
-    bx_buf_printf(b, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n", accept);
+    bx_buf_printf(b,
+                  "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                  "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n",
+                  accept);
     if (subprotocol)
         bx_buf_printf(b, "Sec-WebSocket-Protocol: %s\r\n", subprotocol);
     if (extensions && *extensions)

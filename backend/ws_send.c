@@ -33,8 +33,8 @@ size_t be_ws_pending_bytes(const struct bm_ws *ws)
     return (size_t)be_conn_pending(ws->c) + bx_buf_unread(&ws->backlog);
 }
 
-static void put_frame(struct bm_ws *ws, bool fin, int rsv, int opcode, const void *data,
-                      size_t len, bool control)
+static void put_frame(struct bm_ws *ws, bool fin, int rsv, int opcode, const void *data, size_t len,
+                      bool control)
 {
     uint8_t h[14];
     size_t hl = be_ws_frame_hdr_encode(h, fin, rsv, opcode, len, NULL);
@@ -137,8 +137,8 @@ static void put_fragmented(struct bm_ws *ws, int opcode, int rsv, const uint8_t 
     do {
         size_t n = len - off < frag ? len - off : frag;
         bool fin = last && off + n == len;
-        put_frame(ws, fin, first && off == 0 ? rsv : 0,
-                  first && off == 0 ? opcode : BE_WS_OP_CONT, p + off, n, false);
+        put_frame(ws, fin, first && off == 0 ? rsv : 0, first && off == 0 ? opcode : BE_WS_OP_CONT,
+                  p + off, n, false);
         off += n;
     } while (off < len);
 }
@@ -244,8 +244,7 @@ static void run_producer(struct bm_ws *ws)
             n = max;
         if (!n && !last)
             break; /* nothing now: the producer calls again on the next drain */
-        put_frame(ws, last, 0, ws->stream_first ? ws->stream_opcode : BE_WS_OP_CONT, buf, n,
-                  false);
+        put_frame(ws, last, 0, ws->stream_first ? ws->stream_opcode : BE_WS_OP_CONT, buf, n, false);
         ws->stream_first = false;
         if (last) {
             ws->producer = NULL;

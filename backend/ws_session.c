@@ -251,7 +251,7 @@ static int module_accept(struct bm_request *r, const struct be_instance *inst,
     *chosen = NULL;
     if (!h->accept)
         return 0;
-    struct bm_ws_handshake hs = { r, bm_header(r, "Origin"), protos };
+    struct bm_ws_handshake hs = {r, bm_header(r, "Origin"), protos};
     int status = h->accept(inst->inst, &hs, chosen);
     if (status)
         return status < 400 ? 403 : status;
@@ -262,8 +262,8 @@ static int module_accept(struct bm_request *r, const struct be_instance *inst,
 /* permessage-deflate, when the mount enables it and the client offers it:
  * 1 with the parameters and the response's extension header, or 0. */
 static int negotiate_deflate(struct bm_request *r, const struct bm_ws_options *opt,
-                             struct hs_headers *hh, struct be_ws_pmd_params *pmdp,
-                             char *ext_resp, size_t cap)
+                             struct hs_headers *hh, struct be_ws_pmd_params *pmdp, char *ext_resp,
+                             size_t cap)
 {
     if (!opt->deflate)
         return 0;
@@ -290,8 +290,8 @@ static struct bm_ws *session_make(struct be_conn *c, const struct be_instance *i
     }
     /* The frame limit holds with compression too: it is a limit on wire bytes. */
     uint64_t maxf = opt->max_frame_size ? opt->max_frame_size
-                    : pmdp               ? wire_cap(opt->max_message_size)
-                                         : opt->max_message_size;
+                    : pmdp              ? wire_cap(opt->max_message_size)
+                                        : opt->max_message_size;
     be_ws_parser_init(&ws->p, 1, pmdp ? BE_WS_RSV1 : 0, maxf);
     be_utf8_init(&ws->utf8);
     c->ops = &ws_ops;
@@ -352,7 +352,7 @@ static void session_start(struct be_conn *c, const struct be_instance *inst,
 void be_ws_upgrade(struct be_conn *c, struct bm_request *r, const struct be_instance *inst)
 {
     const struct bm_ws_options *opt = options_of(inst->mod->ws, inst->inst);
-    struct hs_headers hh = { BX_BUF_INIT, BX_BUF_INIT, BX_BUF_INIT, BX_BUF_INIT, BX_BUF_INIT };
+    struct hs_headers hh = {BX_BUF_INIT, BX_BUF_INIT, BX_BUF_INIT, BX_BUF_INIT, BX_BUF_INIT};
     const char *key = NULL, *why = NULL, *chosen = NULL;
     int status = check_request(r, &hh, &key, &why);
     if (status) {
@@ -501,7 +501,7 @@ static void on_close_frame(struct bm_ws *ws)
     }
     if (ws->state == BE_WS_OPEN) {
         /* Echo the status code, then the server closes TCP first (RFC 6455 7.1.1). */
-        uint8_t pl[2] = { (uint8_t)(code >> 8), (uint8_t)code };
+        uint8_t pl[2] = {(uint8_t)(code >> 8), (uint8_t)code};
         be_ws_queue_control(ws, BE_WS_OP_CLOSE, pl, code == BE_WS_CLOSE_NO_STATUS ? 0 : 2);
     }
     ws->state = BE_WS_CLOSED;
@@ -542,9 +542,7 @@ static void control_frame_end(struct bm_ws *ws, int opcode)
         if (ws->state == BE_WS_OPEN)
             on_pong(ws);
         break;
-    case BE_WS_OP_CLOSE:
-        on_close_frame(ws);
-        break;
+    case BE_WS_OP_CLOSE: on_close_frame(ws); break;
     }
 }
 
@@ -718,9 +716,7 @@ static void ws_on_read(struct be_conn *c)
         size_t used = be_ws_parse(&ws->p, data, len, &ev);
         /* The NUL trick in data_payload needs the payload to stay put: consume after. */
         switch (ev.type) {
-        case BE_WS_EV_NONE:
-            bx_buf_consume(&c->in, used);
-            break;
+        case BE_WS_EV_NONE: bx_buf_consume(&c->in, used); break;
         case BE_WS_EV_FRAME_START:
             bx_buf_consume(&c->in, used);
             if (ev.hdr->opcode & 0x8)
@@ -800,9 +796,9 @@ void be_ws_resume_read(struct bm_ws *ws)
 void be_ws_arm_timer(struct bm_ws *ws)
 {
     uint64_t t = 0;
-    uint64_t cand[4] = { ws->state == BE_WS_OPEN ? ws->next_ping_at : 0,
-                         ws->state == BE_WS_OPEN ? ws->idle_at : 0, ws->close_at,
-                         ws->state == BE_WS_OPEN ? ws->drain_close_at : 0 };
+    uint64_t cand[4] = {ws->state == BE_WS_OPEN ? ws->next_ping_at : 0,
+                        ws->state == BE_WS_OPEN ? ws->idle_at : 0, ws->close_at,
+                        ws->state == BE_WS_OPEN ? ws->drain_close_at : 0};
     for (int i = 0; i < 4; i++)
         if (cand[i] && (!t || cand[i] < t))
             t = cand[i];
@@ -819,8 +815,8 @@ static void ws_on_timer(struct be_conn *c)
     struct bm_ws *ws = c->proto;
     uint64_t now = bm_now_ms();
     if (ws->close_at && now >= ws->close_at) {
-        bx_log_info("%s: WebSocket session %llu: no close reply in time, dropped",
-                    c->client_str, (unsigned long long)ws->id);
+        bx_log_info("%s: WebSocket session %llu: no close reply in time, dropped", c->client_str,
+                    (unsigned long long)ws->id);
         report_close(ws, BE_WS_CLOSE_ABNORMAL, "close timeout", 13);
         be_conn_close(c);
         return;
@@ -875,10 +871,9 @@ static void ws_on_close(struct be_conn *c)
     /* Handed to another worker: the session goes on there, nothing ends. */
     if (ws->handed_off)
         ws->close_cb_done = true;
-    else if (ws->state == BE_WS_OPEN && be_worker->draining && !be_conn_pending(c) &&
-             c->fd != -1) {
+    else if (ws->state == BE_WS_OPEN && be_worker->draining && !be_conn_pending(c) && c->fd != -1) {
         /* Closed by the end of a drain: a last-chance 1001, best effort. */
-        static const uint8_t bye[] = { 0x88, 0x02, 0x03, 0xe9 };
+        static const uint8_t bye[] = {0x88, 0x02, 0x03, 0xe9};
         ssize_t n = send(c->fd, bye, sizeof(bye), MSG_DONTWAIT | MSG_NOSIGNAL);
         (void)n;
     }

@@ -22,15 +22,15 @@ static const uint8_t byte_class[256] = {
 #define R REJECT
 static const uint8_t next_state[9][12] = {
     /*        asc 80  90  A0  bad C2  E0  E1  ED  F0  F1  F4 */
-    /* 0 */ { 0,  R,  R,  R,  R,  1,  4,  2,  5,  6,  3,  7 },
-    /* 1 */ { R,  0,  0,  0,  R,  R,  R,  R,  R,  R,  R,  R },
-    /* 2 */ { R,  1,  1,  1,  R,  R,  R,  R,  R,  R,  R,  R },
-    /* 3 */ { R,  2,  2,  2,  R,  R,  R,  R,  R,  R,  R,  R },
-    /* 4 */ { R,  R,  R,  1,  R,  R,  R,  R,  R,  R,  R,  R },
-    /* 5 */ { R,  1,  1,  R,  R,  R,  R,  R,  R,  R,  R,  R },
-    /* 6 */ { R,  R,  2,  2,  R,  R,  R,  R,  R,  R,  R,  R },
-    /* 7 */ { R,  2,  R,  R,  R,  R,  R,  R,  R,  R,  R,  R },
-    /* 8 */ { R,  R,  R,  R,  R,  R,  R,  R,  R,  R,  R,  R },
+    /* 0 */ {0, R, R, R, R, 1, 4, 2, 5, 6, 3, 7},
+    /* 1 */ {R, 0, 0, 0, R, R, R, R, R, R, R, R},
+    /* 2 */ {R, 1, 1, 1, R, R, R, R, R, R, R, R},
+    /* 3 */ {R, 2, 2, 2, R, R, R, R, R, R, R, R},
+    /* 4 */ {R, R, R, 1, R, R, R, R, R, R, R, R},
+    /* 5 */ {R, 1, 1, R, R, R, R, R, R, R, R, R},
+    /* 6 */ {R, R, 2, 2, R, R, R, R, R, R, R, R},
+    /* 7 */ {R, 2, R, R, R, R, R, R, R, R, R, R},
+    /* 8 */ {R, R, R, R, R, R, R, R, R, R, R, R},
 };
 #undef R
 

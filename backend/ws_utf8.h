@@ -14,14 +14,20 @@ struct be_utf8 {
     uint8_t state;
 };
 
-static inline void be_utf8_init(struct be_utf8 *u) { u->state = 0; }
+static inline void be_utf8_init(struct be_utf8 *u)
+{
+    u->state = 0;
+}
 
 /* Feeds bytes. Returns 0 while the input is valid so far, -1 on the first
  * invalid byte (the state then stays failed). */
 int be_utf8_feed(struct be_utf8 *u, const uint8_t *p, size_t n);
 
 /* True when the input so far ends on a code point boundary (a message may end). */
-static inline int be_utf8_complete(const struct be_utf8 *u) { return u->state == 0; }
+static inline int be_utf8_complete(const struct be_utf8 *u)
+{
+    return u->state == 0;
+}
 
 /* One-shot check of a whole buffer. */
 int be_utf8_valid(const uint8_t *p, size_t n);

@@ -65,7 +65,7 @@ struct conn {
     int inf_ready;
 };
 
-static struct opts o = { "127.0.0.1", "/echo", NULL, NULL, 8080, 10, 64, 1, 5, 0, 0, 1 };
+static struct opts o = {"127.0.0.1", "/echo", NULL, NULL, 8080, 10, 64, 1, 5, 0, 0, 1};
 static uint8_t *payload;       /* the plain message */
 static uint64_t lat_us[LAT_US_MAX], lat_ms[LAT_MS_MAX];
 static uint64_t total_msgs, total_bytes, errors, verified;
@@ -117,7 +117,7 @@ static void flush_out(struct conn *c, int ep)
     }
     if (c->outoff == c->outlen)
         c->outoff = c->outlen = 0;
-    struct epoll_event ev = { .events = EPOLLIN | (c->outlen ? EPOLLOUT : 0), .data.ptr = c };
+    struct epoll_event ev = {.events = EPOLLIN | (c->outlen ? EPOLLOUT : 0), .data.ptr = c};
     epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
@@ -148,7 +148,7 @@ static void build_message(struct conn *c)
     uint8_t *z = NULL;
     int rsv1 = 0;
     if (o.deflate && blen > 0) {
-        z_stream d = { 0 };
+        z_stream d = {0};
         deflateInit2(&d, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
         z = malloc(deflateBound(&d, blen) + 16);
         d.next_in = (Bytef *)(uintptr_t)body;
@@ -223,7 +223,7 @@ static void message_done(struct conn *c, int ep, uint64_t t)
         uint8_t *got = c->vbuf;
         size_t glen = c->vlen;
         if (c->msg_rsv1) {
-            static const uint8_t tail[4] = { 0, 0, 0xff, 0xff };
+            static const uint8_t tail[4] = {0, 0, 0xff, 0xff};
             uint8_t *raw = c->vbuf;
             size_t rl = c->vlen;
             c->vbuf = NULL;
@@ -402,13 +402,13 @@ static int open_conn(struct conn *c, int ep, int idx)
         c->mask[i] = (uint8_t)(rand() | 1);
     (void)idx;
     if (o.unix_path) {
-        struct sockaddr_un su = { .sun_family = AF_UNIX };
+        struct sockaddr_un su = {.sun_family = AF_UNIX};
         snprintf(su.sun_path, sizeof(su.sun_path), "%s", o.unix_path);
         c->fd = socket(AF_UNIX, SOCK_STREAM, 0);
         if (connect(c->fd, (struct sockaddr *)&su, sizeof(su)) < 0)
             die("connect");
     } else {
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)o.port) };
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)o.port)};
         inet_pton(AF_INET, o.host, &sa.sin_addr);
         c->fd = socket(AF_INET, SOCK_STREAM, 0);
         int one = 1;
@@ -428,7 +428,7 @@ static int open_conn(struct conn *c, int ep, int idx)
                                  "client_no_context_takeover; client_max_window_bits\r\n"
                                : "");
     put(c, req, (size_t)n);
-    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
     epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
     flush_out(c, ep);
     return 0;
@@ -480,8 +480,9 @@ int main(int argc, char **argv)
     srand((unsigned)getpid());
     payload = malloc((size_t)o.size + 1);
     /* Text that compresses like JSON-ish traffic, not like zeros. */
-    static const char *words[] = { "{\"camel\":", "\"bactrian\",", "\"humps\":2,", "\"desert\":",
-                                   "[1,2,3],", "\"gobi\"}", " ", "\"ts\":1700000000," };
+    static const char *words[] = {"{\"camel\":", "\"bactrian\",",     "\"humps\":2,",
+                                  "\"desert\":", "[1,2,3],",          "\"gobi\"}",
+                                  " ",           "\"ts\":1700000000,"};
     unsigned seed = 7;
     for (int i = 0; i < o.size;) {
         seed = seed * 1103515245u + 12345u;

@@ -36,8 +36,7 @@ static int split_unix(const char *p, char *path, size_t pathlen, char *err, size
 }
 
 /* "HOST:PORT" or "[v6]:PORT". */
-static int split_tcp(const char *p, char *host, size_t hostlen, int *port, char *err,
-                     size_t errlen)
+static int split_tcp(const char *p, char *host, size_t hostlen, int *port, char *err, size_t errlen)
 {
     const char *colon, *hs = p, *he;
     if (*p == '[') {
@@ -75,8 +74,8 @@ static int split_tcp(const char *p, char *host, size_t hostlen, int *port, char 
     return 0;
 }
 
-int bx_baddr_split(const char *s, enum bx_baddr_kind *kind, char *path, size_t pathlen,
-                   char *host, size_t hostlen, int *port, char *err, size_t errlen)
+int bx_baddr_split(const char *s, enum bx_baddr_kind *kind, char *path, size_t pathlen, char *host,
+                   size_t hostlen, int *port, char *err, size_t errlen)
 {
     if (strncmp(s, "tcp:", 4) == 0) {
         *kind = BX_BADDR_TCP;
@@ -87,8 +86,9 @@ int bx_baddr_split(const char *s, enum bx_baddr_kind *kind, char *path, size_t p
         s += 5;
     else if (strchr(s, ':') && s[0] != '/' && s[0] != '.') {
         /* "udp:...", "http://..." or "host:port": a typo, not a file name */
-        snprintf(err, errlen, "not a backend address: use a path, unix:/path, tcp:HOST:PORT "
-                              "or tcp:[v6addr]:PORT");
+        snprintf(err, errlen,
+                 "not a backend address: use a path, unix:/path, tcp:HOST:PORT "
+                 "or tcp:[v6addr]:PORT");
         return -1;
     }
     return split_unix(s, path, pathlen, err, errlen);

@@ -31,8 +31,8 @@ struct bx_baddr {
 /* Splits s into its parts without resolving anything: *kind, and either the
  * path (unix; a copy into path, pathlen bytes) or the host (brackets of an
  * IPv6 literal removed) and port (tcp). 0, or -1 with why in err. */
-int bx_baddr_split(const char *s, enum bx_baddr_kind *kind, char *path, size_t pathlen,
-                   char *host, size_t hostlen, int *port, char *err, size_t errlen);
+int bx_baddr_split(const char *s, enum bx_baddr_kind *kind, char *path, size_t pathlen, char *host,
+                   size_t hostlen, int *port, char *err, size_t errlen);
 
 /* Resolves a TCP host (literal, or a name through getaddrinfo, first
  * address) and port into out->ss. 0, or -1 with why in err. */

@@ -17,7 +17,7 @@ struct bx_buf {
     size_t cap;
 };
 
-#define BX_BUF_INIT { NULL, 0, 0, 0 }
+#define BX_BUF_INIT {NULL, 0, 0, 0}
 
 void bx_buf_init(struct bx_buf *b);
 void bx_buf_free(struct bx_buf *b);
@@ -35,9 +35,21 @@ ssize_t bx_buf_read_fd(struct bx_buf *b, int fd, size_t max);
 /* Writes unread bytes to fd, consuming what was written. Returns what write(2) did. */
 ssize_t bx_buf_write_fd(struct bx_buf *b, int fd);
 
-static inline char *bx_buf_rpos(const struct bx_buf *b) { return b->data + b->off; }
-static inline size_t bx_buf_unread(const struct bx_buf *b) { return b->len - b->off; }
-static inline char *bx_buf_wpos(const struct bx_buf *b) { return b->data + b->len; }
-static inline size_t bx_buf_space(const struct bx_buf *b) { return b->cap - b->len; }
+static inline char *bx_buf_rpos(const struct bx_buf *b)
+{
+    return b->data + b->off;
+}
+static inline size_t bx_buf_unread(const struct bx_buf *b)
+{
+    return b->len - b->off;
+}
+static inline char *bx_buf_wpos(const struct bx_buf *b)
+{
+    return b->data + b->len;
+}
+static inline size_t bx_buf_space(const struct bx_buf *b)
+{
+    return b->cap - b->len;
+}
 
 #endif

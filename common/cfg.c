@@ -327,8 +327,7 @@ void bx_config_free(struct bx_config *c)
     memset(c, 0, sizeof *c);
 }
 
-const struct bx_vhost *bx_config_find_vhost(const struct bx_config *c, const char *host,
-                                            size_t len)
+const struct bx_vhost *bx_config_find_vhost(const struct bx_config *c, const char *host, size_t len)
 {
     for (size_t i = 0; i < c->nvhosts; i++) {
         const struct bx_vhost *v = &c->vhosts[i];
@@ -344,8 +343,8 @@ const struct bx_vhost *bx_config_find_vhost(const struct bx_config *c, const cha
 const struct bx_vhost *bx_config_default_vhost(const struct bx_config *c)
 {
     if (c->fe.tls.default_vhost) {
-        const struct bx_vhost *v =
-            bx_config_find_vhost(c, c->fe.tls.default_vhost, strlen(c->fe.tls.default_vhost));
+        const struct bx_vhost *v = bx_config_find_vhost(c, c->fe.tls.default_vhost,
+                                                        strlen(c->fe.tls.default_vhost));
         if (v)
             return v;
     }

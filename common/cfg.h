@@ -122,7 +122,7 @@ struct bx_backend_conf {
     int header_timeout_ms, body_timeout_ms, idle_timeout_ms, shutdown_timeout_ms;
     int handoff_timeout_ms; /* reload: how long old workers try to move WebSocket sessions */
     int keepalive_requests;
-    int module_crash_limit;   /* crashes in module_crash_window that back a mount off; 0 = never */
+    int module_crash_limit; /* crashes in module_crash_window that back a mount off; 0 = never */
     int module_crash_window_ms, module_crash_backoff_ms;
     struct bx_module_conf *modules;
     size_t nmodules;
@@ -136,14 +136,14 @@ enum {
 
 struct bx_config {
     char *path;
-    char *dir;                /* directory of path, for relative paths */
-    config_t lc;              /* kept: module blocks point into it */
+    char *dir; /* directory of path, for relative paths */
+    config_t lc; /* kept: module blocks point into it */
     bool has_frontend, has_backend;
     struct bx_frontend_conf fe;
     struct bx_backend_conf be;
     struct bx_vhost *vhosts;
     size_t nvhosts;
-    void *arena;              /* every string and array above */
+    void *arena; /* every string and array above */
 };
 
 /* Loads and validates path. On failure returns -1 and sets *errors to a
@@ -167,7 +167,7 @@ char *bx_config_strdup(struct bx_config *c, const char *s);
  * hints below say what is expected); ranges are the caller's. */
 int bx_cfg_duration_ms(const config_setting_t *s, double *ms);
 int bx_cfg_size(const config_setting_t *s, int64_t *bytes);
-#define BX_CFG_DURATION_HINT \
+#define BX_CFG_DURATION_HINT                                                                       \
     "must be a duration: seconds like 30 or 0.5, or a string like \"500ms\", \"30s\", \"5m\""
 #define BX_CFG_SIZE_HINT "must be a size in bytes, like 65536 or \"64K\", \"16M\", \"1G\""
 

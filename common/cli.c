@@ -37,15 +37,9 @@ void bx_cli_parse(struct bx_cli *cli, int argc, char **argv, const char *prog, c
         case 'c': cli->config = optarg; break;
         case 'f': cli->foreground = true; break;
         case 't': cli->test_only = true; break;
-        case 'V':
-            printf("%s %s\n", prog, PACKAGE_VERSION);
-            exit(0);
-        case 'h':
-            usage(stdout, prog, what);
-            exit(0);
-        default:
-            usage(stderr, prog, what);
-            exit(2);
+        case 'V': printf("%s %s\n", prog, PACKAGE_VERSION); exit(0);
+        case 'h': usage(stdout, prog, what); exit(0);
+        default: usage(stderr, prog, what); exit(2);
         }
     }
     if (optind < argc) {

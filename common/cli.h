@@ -13,8 +13,7 @@ struct bx_cli {
 };
 
 /* Parses argv; prints and exits for -V, -h and usage errors. */
-void bx_cli_parse(struct bx_cli *cli, int argc, char **argv, const char *prog,
-                  const char *what);
+void bx_cli_parse(struct bx_cli *cli, int argc, char **argv, const char *prog, const char *what);
 
 /* Loads the config for -t or a start. With -t prints "configuration OK" and
  * exits 0, or prints every error and exits 1. Otherwise returns 0 or prints

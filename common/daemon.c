@@ -27,7 +27,8 @@ int bx_daemon_start(const struct bx_cli *cli, const char *error_log, int log_lev
     if (pid_file) {
         pid_t holder = bx_pidfile_holder(pid_file);
         if (holder > 0) {
-            fprintf(stderr, "%s: pid file %s is held by running process %ld; is it already running?\n",
+            fprintf(stderr,
+                    "%s: pid file %s is held by running process %ld; is it already running?\n",
                     cli->prog, pid_file, (long)holder);
             return -1;
         }

@@ -80,7 +80,8 @@ static uint32_t to_epoll(unsigned events)
 {
     uint32_t e = 0;
     if (events & BX_EV_READ)
-        e |= (events & BX_EV_EXCLUSIVE) ? EPOLLIN : EPOLLIN | EPOLLRDHUP; /* EXCLUSIVE takes no RDHUP */
+        e |= (events & BX_EV_EXCLUSIVE) ? EPOLLIN
+                                        : EPOLLIN | EPOLLRDHUP; /* EXCLUSIVE takes no RDHUP */
     if (events & BX_EV_WRITE)
         e |= EPOLLOUT;
     if (events & BX_EV_EXCLUSIVE)
@@ -200,7 +201,8 @@ static int next_timeout(struct bx_ev *ev, int max_wait_ms)
     if (ev->nheap == 0)
         return max_wait_ms;
     uint64_t when = ev->heap[0]->when;
-    int wait = when <= ev->now ? 0 : (when - ev->now > 86400000u ? 86400000 : (int)(when - ev->now));
+    int wait = when <= ev->now ? 0
+                               : (when - ev->now > 86400000u ? 86400000 : (int)(when - ev->now));
     if (max_wait_ms >= 0 && max_wait_ms < wait)
         wait = max_wait_ms;
     return wait;

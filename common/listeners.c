@@ -32,8 +32,8 @@ int bx_lheld_find(const struct bx_lheld *held, size_t n, const struct bx_lplace 
     return -1;
 }
 
-int bx_listen_tcp_wait(const char *addr, int port, int backlog, unsigned wait_ms,
-                       unsigned step_ms, char *err, size_t errlen)
+int bx_listen_tcp_wait(const char *addr, int port, int backlog, unsigned wait_ms, unsigned step_ms,
+                       char *err, size_t errlen)
 {
     uint64_t until = bx_now_ms() + wait_ms;
     long step_ns = (long)(step_ms ? step_ms : 10) * 1000000L;
@@ -60,8 +60,8 @@ int bx_listener_open(const struct bx_lheld *held, size_t n, const struct bx_lpla
         return fd;
     }
     if (want->path)
-        return bx_listen_unix(want->path, how->mode, how->uid, how->gid, how->backlog,
-                              how->replace, err, errlen);
-    return bx_listen_tcp_wait(want->addr, want->port, how->backlog, how->wait_ms, how->step_ms,
+        return bx_listen_unix(want->path, how->mode, how->uid, how->gid, how->backlog, how->replace,
                               err, errlen);
+    return bx_listen_tcp_wait(want->addr, want->port, how->backlog, how->wait_ms, how->step_ms, err,
+                              errlen);
 }

@@ -56,7 +56,7 @@ int bx_listener_open(const struct bx_lheld *held, size_t n, const struct bx_lpla
                      const struct bx_lbind *how, bool *reused, char *err, size_t errlen);
 
 /* bx_listen_tcp, retrying EADDRINUSE for wait_ms every step_ms. */
-int bx_listen_tcp_wait(const char *addr, int port, int backlog, unsigned wait_ms,
-                       unsigned step_ms, char *err, size_t errlen);
+int bx_listen_tcp_wait(const char *addr, int port, int backlog, unsigned wait_ms, unsigned step_ms,
+                       char *err, size_t errlen);
 
 #endif

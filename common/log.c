@@ -30,8 +30,13 @@ static int access_fd = -1;
 static char *access_path;
 
 static const char *const level_names[] = {
-    [BX_LOG_EMERG] = "emerg", [1] = "alert", [2] = "crit", [BX_LOG_ERROR] = "error",
-    [BX_LOG_WARN] = "warn", [BX_LOG_NOTICE] = "notice", [BX_LOG_INFO] = "info",
+    [BX_LOG_EMERG] = "emerg",
+    [1] = "alert",
+    [2] = "crit",
+    [BX_LOG_ERROR] = "error",
+    [BX_LOG_WARN] = "warn",
+    [BX_LOG_NOTICE] = "notice",
+    [BX_LOG_INFO] = "info",
     [BX_LOG_DEBUG] = "debug",
 };
 
@@ -381,11 +386,11 @@ size_t bx_access_log_format(const struct bx_access_entry *e, char *out, size_t o
     format_time(when, sizeof when, "%d/%b/%Y:%H:%M:%S %z", e->when, 1);
 
 #define ROOM (n < outlen ? outlen - n : 0)
-#define PUT(...)                                                                                  \
-    do {                                                                                          \
-        int k_ = snprintf(out + n, ROOM, __VA_ARGS__);                                            \
-        if (k_ > 0)                                                                               \
-            n = n + (size_t)k_ < outlen ? n + (size_t)k_ : outlen - 1;                            \
+#define PUT(...)                                                                                   \
+    do {                                                                                           \
+        int k_ = snprintf(out + n, ROOM, __VA_ARGS__);                                             \
+        if (k_ > 0)                                                                                \
+            n = n + (size_t)k_ < outlen ? n + (size_t)k_ : outlen - 1;                             \
     } while (0)
 
     PUT("%s - ", e->client);

@@ -21,10 +21,10 @@ enum bx_log_level {
 
 extern int bx_log_threshold;
 
-#define bx_log(level, ...)                                                                        \
-    do {                                                                                          \
-        if ((level) <= bx_log_threshold)                                                          \
-            bx_log_write((level), __VA_ARGS__);                                                   \
+#define bx_log(level, ...)                                                                         \
+    do {                                                                                           \
+        if ((level) <= bx_log_threshold)                                                           \
+            bx_log_write((level), __VA_ARGS__);                                                    \
     } while (0)
 #define bx_log_error(...) bx_log(BX_LOG_ERROR, __VA_ARGS__)
 #define bx_log_warn(...) bx_log(BX_LOG_WARN, __VA_ARGS__)

@@ -243,8 +243,7 @@ int bx_connect_wait(int fd, int timeout_ms, const char *name, char *err, size_t 
         clock_gettime(CLOCK_MONOTONIC, &t);
         long spent = (t.tv_sec - t0.tv_sec) * 1000L + (t.tv_nsec - t0.tv_nsec) / 1000000L;
         if (spent >= timeout_ms) {
-            snprintf(err, errlen, "cannot connect to %s: timed out after %d ms", name,
-                     timeout_ms);
+            snprintf(err, errlen, "cannot connect to %s: timed out after %d ms", name, timeout_ms);
             return -1;
         }
         struct pollfd p = {.fd = fd, .events = POLLOUT};
@@ -301,8 +300,7 @@ char *bx_sockaddr_str(const struct sockaddr *sa, socklen_t len, bool with_port, 
             snprintf(out, outlen, "unix:");
         break;
     }
-    default:
-        snprintf(out, outlen, "unknown");
+    default: snprintf(out, outlen, "unknown");
     }
     return out;
 }

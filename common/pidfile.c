@@ -45,8 +45,9 @@ int bx_pidfile_create(const char *path, char *err, size_t errlen)
         int e = errno;
         if (e == EAGAIN || e == EACCES) {
             pid_t holder = bx_pidfile_holder(path);
-            snprintf(err, errlen, "pid file %s is held by running process %ld; is it already running?",
-                     path, (long)holder);
+            snprintf(err, errlen,
+                     "pid file %s is held by running process %ld; is it already running?", path,
+                     (long)holder);
         } else {
             snprintf(err, errlen, "cannot lock pid file %s: %s", path, strerror(e));
         }

@@ -20,10 +20,10 @@ enum { V2_CMD_LOCAL = 0, V2_CMD_PROXY = 1 };
 enum { V2_FAM_UNSPEC = 0, V2_FAM_INET = 1, V2_FAM_INET6 = 2, V2_FAM_UNIX = 3 };
 enum { V2_TRANS_UNSPEC = 0, V2_TRANS_STREAM = 1, V2_TRANS_DGRAM = 2 };
 
-#define FAIL(...)                                                                                 \
-    do {                                                                                          \
-        snprintf(err, errlen, __VA_ARGS__);                                                       \
-        return BX_PROXY_INVALID;                                                                  \
+#define FAIL(...)                                                                                  \
+    do {                                                                                           \
+        snprintf(err, errlen, __VA_ARGS__);                                                        \
+        return BX_PROXY_INVALID;                                                                   \
     } while (0)
 
 /* CRC-32C (Castagnoli), bitwise: only run when a sender includes the TLV. */
@@ -54,8 +54,8 @@ static bool printable(const unsigned char *v, size_t n)
     return true;
 }
 
-static ssize_t parse_ssl_tlv(const unsigned char *v, size_t n, struct bx_proxy_info *out,
-                             char *err, size_t errlen)
+static ssize_t parse_ssl_tlv(const unsigned char *v, size_t n, struct bx_proxy_info *out, char *err,
+                             size_t errlen)
 {
     if (n < 5)
         FAIL("PROXY v2 SSL TLV too short (%zu bytes)", n);
@@ -83,8 +83,8 @@ static ssize_t parse_ssl_tlv(const unsigned char *v, size_t n, struct bx_proxy_i
     return 0;
 }
 
-static ssize_t parse_tlvs(const unsigned char *p, size_t n, const unsigned char *hdr,
-                          size_t hdrlen, struct bx_proxy_info *out, char *err, size_t errlen)
+static ssize_t parse_tlvs(const unsigned char *p, size_t n, const unsigned char *hdr, size_t hdrlen,
+                          struct bx_proxy_info *out, char *err, size_t errlen)
 {
     size_t i = 0;
     while (i < n) {
@@ -133,8 +133,7 @@ static ssize_t parse_tlvs(const unsigned char *p, size_t n, const unsigned char 
                 FAIL("PROXY v2 CRC32C mismatch");
             break;
         }
-        default:
-            break; /* NOOP, NETNS and unknown types are skipped, as the spec asks */
+        default: break; /* NOOP, NETNS and unknown types are skipped, as the spec asks */
         }
         i += len;
     }
@@ -357,11 +356,11 @@ size_t bx_proxy_encode_v2(void *outbuf, size_t outlen, const struct bx_proxy_inf
         n += 216;
     }
     size_t k;
-#define TLV(type, v, len)                                                                         \
-    do {                                                                                          \
-        if ((k = put_tlv(out + n, outlen - n, (type), (v), (len))) == 0)                          \
-            return 0;                                                                             \
-        n += k;                                                                                   \
+#define TLV(type, v, len)                                                                          \
+    do {                                                                                           \
+        if ((k = put_tlv(out + n, outlen - n, (type), (v), (len))) == 0)                           \
+            return 0;                                                                              \
+        n += k;                                                                                    \
     } while (0)
     if (in->authority[0])
         TLV(BX_PP2_TYPE_AUTHORITY, in->authority, strnlen(in->authority, sizeof in->authority));

@@ -10,9 +10,8 @@ bool bx_ratelimit_pass(struct bx_ratelimit *rl, uint64_t now_ms, uint64_t *suppr
     uint64_t last = __atomic_load_n(&rl->sec, __ATOMIC_ACQUIRE);
     /* Only the one process that moves the second forward logs; everyone
      * else in the same second only counts. */
-    if (last != sec &&
-        __atomic_compare_exchange_n(&rl->sec, &last, sec, false, __ATOMIC_ACQ_REL,
-                                    __ATOMIC_ACQUIRE)) {
+    if (last != sec && __atomic_compare_exchange_n(&rl->sec, &last, sec, false, __ATOMIC_ACQ_REL,
+                                                   __ATOMIC_ACQUIRE)) {
         *suppressed = __atomic_exchange_n(&rl->suppressed, 0, __ATOMIC_ACQ_REL);
         return true;
     }

@@ -102,7 +102,8 @@ int bx_sandbox_apply(enum bx_sandbox_profile p, char *err, size_t errlen)
     if (bx_sandbox_allow_log(bx_log_file()) == -1 ||
         bx_sandbox_allow_log(bx_access_log_file()) == -1)
         bx_log_warn("confinement: the log's directory cannot be opened (%s): a rotated log "
-                    "will not be reopened", strerror(errno));
+                    "will not be reopened",
+                    strerror(errno));
     if (bx_landlock_apply(p, err, errlen) == -1)
         return -1;
     if (install_handler() == -1) {
@@ -156,5 +157,6 @@ void bx_sandbox_warn_root(const char *user, const char *setting)
     if (geteuid() != 0 || (user && *user))
         return;
     bx_log_warn("running as root: %s is not set, so every process that parses client bytes "
-                "keeps root's rights; set %s to an unprivileged user", setting, setting);
+                "keeps root's rights; set %s to an unprivileged user",
+                setting, setting);
 }

@@ -70,11 +70,11 @@ static int allow_if(scmp_filter_ctx ctx, const char *name, unsigned n, struct sc
 }
 
 #define NONE SCMP_A0(SCMP_CMP_EQ, 0)
-#define TRY(x)                                                                                    \
-    do {                                                                                          \
-        int rc_ = (x);                                                                            \
-        if (rc_ < 0)                                                                              \
-            return rc_;                                                                           \
+#define TRY(x)                                                                                     \
+    do {                                                                                           \
+        int rc_ = (x);                                                                             \
+        if (rc_ < 0)                                                                               \
+            return rc_;                                                                            \
     } while (0)
 
 /* No executable memory: a taken-over process cannot map shellcode it wrote. */
@@ -106,8 +106,8 @@ static int signal_rules(scmp_filter_ctx ctx, pid_t self)
 
 static int open_rules(scmp_filter_ctx ctx, int read_ok)
 {
-    TRY(allow_if(ctx, "openat", 1, SCMP_A2(SCMP_CMP_MASKED_EQ, ~(scmp_datum_t)O_LARGEFILE,
-                                           LOG_FLAGS), NONE));
+    TRY(allow_if(ctx, "openat", 1,
+                 SCMP_A2(SCMP_CMP_MASKED_EQ, ~(scmp_datum_t)O_LARGEFILE, LOG_FLAGS), NONE));
     if (read_ok)
         TRY(allow_if(ctx, "openat", 1, SCMP_A2(SCMP_CMP_MASKED_EQ, WRITE_BITS, O_RDONLY), NONE));
     return 0;
@@ -122,9 +122,8 @@ static int socket_rules(scmp_filter_ctx ctx, int type)
     TRY(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 2, SCMP_A0(SCMP_CMP_EQ, AF_UNIX),
                          SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, (scmp_datum_t)type)));
     TRY(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), nr, 2, SCMP_A0(SCMP_CMP_EQ, AF_UNIX),
-                         SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, (scmp_datum_t)(type == SOCK_STREAM
-                                                                         ? SOCK_DGRAM
-                                                                         : SOCK_STREAM))));
+                         SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf,
+                                 (scmp_datum_t)(type == SOCK_STREAM ? SOCK_DGRAM : SOCK_STREAM))));
     return 0;
 }
 
@@ -197,8 +196,8 @@ static int fe_lean(scmp_filter_ctx ctx)
  * struct seccomp cannot read: Landlock is what limits it), sendfile. */
 static int be_worker(scmp_filter_ctx ctx)
 {
-    static const char *const calls[] = {"accept4", "sendto", "bind", "sendfile", "openat2",
-                                        "dup", "getdents64", NULL};
+    static const char *const calls[] = {"accept4", "sendto", "bind",       "sendfile",
+                                        "openat2", "dup",    "getdents64", NULL};
     TRY(allow_list(ctx, net_calls));
     TRY(allow_list(ctx, calls));
     TRY(socket_rules(ctx, SOCK_DGRAM));
@@ -226,14 +225,10 @@ int bx_sandbox_rules(scmp_filter_ctx ctx, enum bx_sandbox_profile p, pid_t self)
     TRY(allow_if(ctx, "open", 1, SCMP_A1(SCMP_CMP_MASKED_EQ, WRITE_BITS, O_RDONLY), NONE));
 #endif
     switch (p) {
-    case BX_SANDBOX_FE_HANDSHAKE:
-        return fe_handshake(ctx);
-    case BX_SANDBOX_FE_LEAN:
-        return fe_lean(ctx);
-    case BX_SANDBOX_BE_WORKER:
-        return be_worker(ctx);
-    case BX_SANDBOX_KEYPROC:
-        return keyproc(ctx);
+    case BX_SANDBOX_FE_HANDSHAKE: return fe_handshake(ctx);
+    case BX_SANDBOX_FE_LEAN: return fe_lean(ctx);
+    case BX_SANDBOX_BE_WORKER: return be_worker(ctx);
+    case BX_SANDBOX_KEYPROC: return keyproc(ctx);
     }
     return -EINVAL;
 }

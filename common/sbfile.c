@@ -16,8 +16,7 @@ const char *bx_sbfile_check(const void *map, size_t size, struct bx_sb_header *o
         return "not a scoreboard file (magic)";
     if (h.version != BX_SB_VERSION)
         return "scoreboard of another version";
-    if (h.header_size < sizeof h || h.slot_size < sizeof(struct bx_sb_slot) ||
-        h.header_size > size)
+    if (h.header_size < sizeof h || h.slot_size < sizeof(struct bx_sb_slot) || h.header_size > size)
         return "scoreboard header or slot size out of range";
     if (h.nslots > (size - h.header_size) / h.slot_size)
         return "scoreboard slot count exceeds the file size";
@@ -32,8 +31,8 @@ const struct bx_sb_slot *bx_sbfile_slot(const void *map, const struct bx_sb_head
 
 const char *bx_sb_state_name(int state)
 {
-    static const char *const names[BX_SB_NSTATES] = {"free", "starting", "idle", "retiring",
-                                                     "handshake", "relay"};
+    static const char *const names[BX_SB_NSTATES] = {"free",     "starting",  "idle",
+                                                     "retiring", "handshake", "relay"};
     return state >= 0 && state < BX_SB_NSTATES ? names[state] : "?";
 }
 

@@ -11,8 +11,7 @@
 
 #include "common/supervise.h"
 
-int bx_sv_open(struct bx_sv *sv, const struct bx_sv_ops *ops, void *ctx, char *err,
-               size_t errlen)
+int bx_sv_open(struct bx_sv *sv, const struct bx_sv_ops *ops, void *ctx, char *err, size_t errlen)
 {
     *sv = (struct bx_sv){.sigfd = -1, .deadline = UINT64_MAX, .ops = ops, .ctx = ctx};
     sv->sigfd = bx_signalfd_open(err, errlen);
@@ -38,27 +37,20 @@ void bx_sv_stop(struct bx_sv *sv, int sig)
 void bx_sv_dispatch(struct bx_sv *sv, int sig)
 {
     switch (sig) {
-    case SIGCHLD:
-        bx_sv_reap(sv);
-        break;
+    case SIGCHLD: bx_sv_reap(sv); break;
     case SIGHUP:
         if (!sv->stopping)
             sv->ops->reload(sv->ctx);
         break;
     case SIGTERM:
     case SIGINT:
-    case SIGQUIT:
-        bx_sv_stop(sv, sig);
-        break;
-    case SIGUSR1:
-        sv->ops->reopen(sv->ctx);
-        break;
+    case SIGQUIT: bx_sv_stop(sv, sig); break;
+    case SIGUSR1: sv->ops->reopen(sv->ctx); break;
     case SIGUSR2:
         if (sv->ops->upgrade && !sv->stopping)
             sv->ops->upgrade(sv->ctx);
         break;
-    default:
-        break;
+    default: break;
     }
 }
 

@@ -47,8 +47,7 @@ struct bx_sv {
 };
 
 /* Blocks the daemon signals and opens the signalfd (bx_signalfd_open). */
-int bx_sv_open(struct bx_sv *sv, const struct bx_sv_ops *ops, void *ctx, char *err,
-               size_t errlen);
+int bx_sv_open(struct bx_sv *sv, const struct bx_sv_ops *ops, void *ctx, char *err, size_t errlen);
 void bx_sv_close(struct bx_sv *sv);
 /* Handles every signal pending on sv->sigfd. */
 void bx_sv_signals(struct bx_sv *sv);

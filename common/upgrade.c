@@ -175,8 +175,7 @@ static int parse_line(struct bx_upgrade *u, const char *line, bool *end)
     return -1;
 }
 
-int bx_upgrade_parse(struct bx_upgrade *u, const char *text, size_t len, char *err,
-                     size_t errlen)
+int bx_upgrade_parse(struct bx_upgrade *u, const char *text, size_t len, char *err, size_t errlen)
 {
     char line[256];
     size_t at = 0;
@@ -193,7 +192,9 @@ int bx_upgrade_parse(struct bx_upgrade *u, const char *text, size_t len, char *e
         at += n + 1;
         int version;
         int rc = no == 1 ? (sscanf(line, "bactrian-upgrade %d", &version) == 1 &&
-                            version == BX_UPGRADE_VERSION ? 0 : -2)
+                                    version == BX_UPGRADE_VERSION
+                                ? 0
+                                : -2)
                          : parse_line(u, line, &end);
         if (rc == -2) {
             snprintf(err, errlen, "upgrade record: not version %d: '%.64s'", BX_UPGRADE_VERSION,

@@ -75,8 +75,7 @@ long long bx_upgrade_get(const struct bx_upgrade *u, const char *name, long long
 char *bx_upgrade_format(const struct bx_upgrade *u, size_t *len);
 /* Parses text into u (initialised by the caller). Checks only the syntax
  * and bounds; 0, or -1 with err naming the line. */
-int bx_upgrade_parse(struct bx_upgrade *u, const char *text, size_t len, char *err,
-                     size_t errlen);
+int bx_upgrade_parse(struct bx_upgrade *u, const char *text, size_t len, char *err, size_t errlen);
 
 /* Runs argv (argv[0] is the binary: the new one with -t) with stdout and
  * stderr to out (bounded, NUL-terminated), at most timeout_ms; in_child runs

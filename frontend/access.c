@@ -33,8 +33,8 @@ static void log_refusal(const struct bx_service *sv, const struct sockaddr *sa, 
     bx_sockaddr_str(sa, len, true, who, sizeof who);
     if (more)
         bx_log_notice("client %s: refused by the allow/deny list of port %d (%s); %llu more "
-                      "refused since the last such line", who, sv->port, which,
-                      (unsigned long long)more);
+                      "refused since the last such line",
+                      who, sv->port, which, (unsigned long long)more);
     else
         bx_log_notice("client %s: refused by the allow/deny list of port %d (%s)", who, sv->port,
                       which);
@@ -59,8 +59,7 @@ bool fe_access_peer(const struct bx_service *sv, const struct sockaddr *peer, so
     return check(sv, peer, len, "peer address");
 }
 
-bool fe_access_client(const struct bx_service *sv, const struct sockaddr *client,
-                      socklen_t len)
+bool fe_access_client(const struct bx_service *sv, const struct sockaddr *client, socklen_t len)
 {
     return check(sv, client, len, "after the PROXY header");
 }

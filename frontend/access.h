@@ -32,7 +32,6 @@ void fe_access_init(void);
  * judged by fe_access_client once the header is read). */
 bool fe_access_peer(const struct bx_service *sv, const struct sockaddr *peer, socklen_t len);
 /* After the PROXY header of a trusted peer: false when the client is refused. */
-bool fe_access_client(const struct bx_service *sv, const struct sockaddr *client,
-                      socklen_t len);
+bool fe_access_client(const struct bx_service *sv, const struct sockaddr *client, socklen_t len);
 
 #endif

@@ -42,8 +42,7 @@ static void *arena_alloc(size_t n)
         memcpy((unsigned char *)p - HDR, &n, sizeof n);
         return p;
     }
-    size_t body = c < NCLASS ? (size_t)1 << (c + MIN_SHIFT)
-                             : (n + HDR - 1) & ~(size_t)(HDR - 1);
+    size_t body = c < NCLASS ? (size_t)1 << (c + MIN_SHIFT) : (n + HDR - 1) & ~(size_t)(HDR - 1);
     size_t room = cur ? (size_t)(end - cur) : 0;
     if (!cur || body < n || room < HDR || room - HDR < body)
         return NULL;

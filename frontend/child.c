@@ -88,8 +88,8 @@ static bool admit_ip(struct conn *c)
                                                &holder);
     if (adm == FE_ADMIT_LOCK_TIMEOUT) {
         char why[128];
-        snprintf(why, sizeof why, "the per_ip_max lock is held by pid %d for over %d ms",
-                 holder, FE_IP_LOCK_WAIT_MS);
+        snprintf(why, sizeof why, "the per_ip_max lock is held by pid %d for over %d ms", holder,
+                 FE_IP_LOCK_WAIT_MS);
         fe_child_log_refused(FE_REFUSE_PER_IP, c, why);
         refuse(c, 503, "Service Unavailable", "The server is busy, please try again.");
         return false;
@@ -149,8 +149,8 @@ static void allow_tcp_backends(const struct bx_config *cfg)
         for (size_t k = 0; k < cfg->vhosts[i].npool; k++) {
             const struct bx_baddr *a = &cfg->vhosts[i].pool[k];
             if (a->kind == BX_BADDR_TCP && bx_sandbox_allow_connect(a->port) == -1)
-                bx_log_warn("child: TCP port %d of backend %s not allowed: %s", a->port,
-                            a->text, strerror(errno));
+                bx_log_warn("child: TCP port %d of backend %s not allowed: %s", a->port, a->text,
+                            strerror(errno));
         }
 }
 

@@ -59,7 +59,6 @@ _Noreturn void fe_child_main(const struct fe_child_env *env);
  * itself. The daemon's definition (frontend/testhook.c) is a weak no-op
  * that returns 0; only the test build (tests/hostile/fe_hook.c) links a
  * strong one. */
-int fe_test_hook(const struct fe_child_env *env, int fd, const unsigned char *first,
-                 size_t len);
+int fe_test_hook(const struct fe_child_env *env, int fd, const unsigned char *first, size_t len);
 
 #endif

@@ -109,7 +109,9 @@ static int load_one(struct fe_keyctl *k, const struct bx_config *cfg, size_t i, 
                     EVP_PKEY **pub, char *err, size_t errlen)
 {
     const struct bx_vhost *v = &cfg->vhosts[i];
-    struct kp_ctl_msg m = {.type = KP_CTL_LOAD, .gen = gen, .vhost = (uint32_t)i,
+    struct kp_ctl_msg m = {.type = KP_CTL_LOAD,
+                           .gen = gen,
+                           .vhost = (uint32_t)i,
                            .nvhosts = (uint32_t)cfg->nvhosts};
     struct kp_ctl_rep r;
     if (!v->key || strlen(v->key) >= sizeof m.path) {
@@ -132,8 +134,8 @@ static int load_one(struct fe_keyctl *k, const struct bx_config *cfg, size_t i, 
     return 0;
 }
 
-int fe_keyctl_load(struct fe_keyctl *k, const struct bx_config *cfg, unsigned gen,
-                   unsigned oldest, EVP_PKEY **pubs, char *err, size_t errlen)
+int fe_keyctl_load(struct fe_keyctl *k, const struct bx_config *cfg, unsigned gen, unsigned oldest,
+                   EVP_PKEY **pubs, char *err, size_t errlen)
 {
     struct kp_ctl_msg m = {.type = KP_CTL_COMMIT, .gen = gen, .oldest = oldest};
     struct kp_ctl_rep r;
@@ -174,7 +176,9 @@ static int send_channels(struct fe_keyctl *k, const int *theirs, size_t n)
         struct cmsghdr align;
     } u;
     struct iovec iov = {.iov_base = &m, .iov_len = sizeof m};
-    struct msghdr h = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+    struct msghdr h = {.msg_iov = &iov,
+                       .msg_iovlen = 1,
+                       .msg_control = u.buf,
                        .msg_controllen = CMSG_SPACE(n * sizeof(int))};
     struct cmsghdr *c = CMSG_FIRSTHDR(&h);
     c->cmsg_level = SOL_SOCKET;

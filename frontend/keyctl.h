@@ -33,8 +33,8 @@ int fe_keyctl_start(struct fe_keyctl *k, const struct bx_config *cfg, const int 
  * generations older than oldest), and gives each key's public half in
  * pubs[cfg->nvhosts] (the caller frees them). On error the running
  * generations stay and err names the vhost and the file. */
-int fe_keyctl_load(struct fe_keyctl *k, const struct bx_config *cfg, unsigned gen,
-                   unsigned oldest, EVP_PKEY **pubs, char *err, size_t errlen);
+int fe_keyctl_load(struct fe_keyctl *k, const struct bx_config *cfg, unsigned gen, unsigned oldest,
+                   EVP_PKEY **pubs, char *err, size_t errlen);
 /* A sign channel never given to anyone: the key process has the other end.
  * Taken from the pool, which is refilled with a batch when empty. The caller
  * gives it to the one child it forks, then closes it. -1 when the key

@@ -132,8 +132,10 @@ EVP_PKEY *kp_load_key(const char *path, char *err, size_t errlen)
     }
     char what[96];
     if (!supported(k, what, sizeof what)) {
-        snprintf(err, errlen, "key %s: type %s not supported (RSA of 2048 to 8192 bits, "
-                              "EC P-256, P-384, P-521)", path, what);
+        snprintf(err, errlen,
+                 "key %s: type %s not supported (RSA of 2048 to 8192 bits, "
+                 "EC P-256, P-384, P-521)",
+                 path, what);
         EVP_PKEY_free(k);
         return NULL;
     }
@@ -162,8 +164,7 @@ static void ctl_load(const struct kp_ctl_msg *m, struct kp_ctl_rep *r)
     unsigned char *p = r->spki;
     int len = k ? i2d_PUBKEY(k, NULL) : -1;
     if (!k || len <= 0 || len > KP_MAX_SPKI || i2d_PUBKEY(k, &p) != len) {
-        snprintf(r->err, sizeof r->err, "vhost '%s': %s", m->name,
-                 k ? "public key too large" : e);
+        snprintf(r->err, sizeof r->err, "vhost '%s': %s", m->name, k ? "public key too large" : e);
         EVP_PKEY_free(k);
         return;
     }
@@ -265,11 +266,11 @@ static int do_sign(const struct kkey *kk, const struct kp_sign_req *q, struct kp
 {
     size_t siglen = sizeof r->sig, ks = (size_t)EVP_PKEY_get_size(kk->k);
     bool rsa = kk->raw != NULL;
-    if (q->op == KP_ECDSA ? rsa || q->len == 0 || q->len > 64
+    if (q->op == KP_ECDSA       ? rsa || q->len == 0 || q->len > 64
         : q->op == KP_RSA_PKCS1 ? !rsa || q->len == 0 || q->len + 11 > ks
-        : q->op == KP_RSA_PSS ? !rsa || q->len != ks ||
-                                    !is_pss_block(q->data, ks, EVP_PKEY_get_bits(kk->k))
-        : true)
+        : q->op == KP_RSA_PSS
+            ? !rsa || q->len != ks || !is_pss_block(q->data, ks, EVP_PKEY_get_bits(kk->k))
+            : true)
         return -1;
     EVP_PKEY_CTX *c = q->op == KP_RSA_PSS ? kk->raw : kk->sign;
     int ok = EVP_PKEY_sign(c, r->sig, &siglen, q->data, q->len) == 1;
@@ -304,8 +305,8 @@ static int serve_one(int fd)
     ssize_t n = msg_recv(fd, &q, sizeof q, MSG_DONTWAIT | MSG_TRUNC);
     if (n == -1)
         return errno == EAGAIN || errno == EINTR ? 0 : -1;
-    if (n == 0 || (size_t)n < KP_SIGN_REQ_HDR || (size_t)n > sizeof q ||
-        q.len > KP_MAX_DATA || (size_t)n != KP_SIGN_REQ_HDR + q.len)
+    if (n == 0 || (size_t)n < KP_SIGN_REQ_HDR || (size_t)n > sizeof q || q.len > KP_MAX_DATA ||
+        (size_t)n != KP_SIGN_REQ_HDR + q.len)
         return -1;
     r.seq = q.seq;
     const struct kkey *k = find_key(q.gen, q.vhost);
@@ -371,7 +372,9 @@ static int ctl_recv(const struct kp_start *st, struct kp_ctl_msg *m, struct kp_f
         struct cmsghdr align;
     } u;
     struct iovec iov = {.iov_base = m, .iov_len = sizeof *m};
-    struct msghdr h = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+    struct msghdr h = {.msg_iov = &iov,
+                       .msg_iovlen = 1,
+                       .msg_control = u.buf,
                        .msg_controllen = sizeof u.buf};
     f->n = 0;
     ssize_t n = recvmsg(st->ctl, &h, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
@@ -421,19 +424,13 @@ static int ctl_turn(const struct kp_start *st, int ep)
         for (size_t i = 0; i < f.n; i++)
             add_channel(ep, f.fd[i]);
         return 0; /* no answer: the master does not wait for one */
-    case KP_CTL_LOAD:
-        ctl_load(&m, &r);
-        break;
-    case KP_CTL_COMMIT:
-        ctl_commit(&m, &r);
-        break;
+    case KP_CTL_LOAD: ctl_load(&m, &r); break;
+    case KP_CTL_COMMIT: ctl_commit(&m, &r); break;
     case KP_CTL_ABORT:
         kgen_clear(&pending);
         r.status = 0;
         break;
-    default:
-        snprintf(r.err, sizeof r.err, "key process: unknown request %u", m.type);
-        break;
+    default: snprintf(r.err, sizeof r.err, "key process: unknown request %u", m.type); break;
     }
     return msg_send(st->ctl, &r, sizeof r, MSG_NOSIGNAL) == -1 ? -1 : 0;
 }
@@ -449,8 +446,8 @@ static int drop_keep_read(uid_t uid, gid_t gid, char *err, size_t errlen)
     memset(d, 0, sizeof d);
     d[CAP_TO_INDEX(CAP_DAC_READ_SEARCH)].permitted = CAP_TO_MASK(CAP_DAC_READ_SEARCH);
     d[CAP_TO_INDEX(CAP_DAC_READ_SEARCH)].effective = CAP_TO_MASK(CAP_DAC_READ_SEARCH);
-    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) == -1 || setgroups(1, &gid) == -1 ||
-        setgid(gid) == -1 || setuid(uid) == -1 || syscall(SYS_capset, &h, d) == -1 ||
+    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) == -1 || setgroups(1, &gid) == -1 || setgid(gid) == -1 ||
+        setuid(uid) == -1 || syscall(SYS_capset, &h, d) == -1 ||
         prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) == -1) {
         snprintf(err, errlen, "key process: privilege drop: %s", strerror(errno));
         return -1;

@@ -101,11 +101,12 @@ static int rsa_priv_enc(int flen, const unsigned char *from, unsigned char *to, 
                         int padding)
 {
     uint32_t op = padding == RSA_PKCS1_PADDING ? KP_RSA_PKCS1
-                : padding == RSA_NO_PADDING ? KP_RSA_PSS : 0;
+                  : padding == RSA_NO_PADDING  ? KP_RSA_PSS
+                                               : 0;
     size_t n;
     if (!op || flen < 0 ||
-        ask(RSA_get_ex_data(rsa, rsa_idx), op, from, (size_t)flen, to, (size_t)RSA_size(rsa),
-            &n) == -1)
+        ask(RSA_get_ex_data(rsa, rsa_idx), op, from, (size_t)flen, to, (size_t)RSA_size(rsa), &n) ==
+            -1)
         return -1;
     return (int)n;
 }
@@ -211,8 +212,10 @@ EVP_PKEY *fe_keystub_new(EVP_PKEY *pub, unsigned gen, unsigned vhost, char *err,
     bool rsa = EVP_PKEY_is_a(pub, "RSA"), ec = EVP_PKEY_is_a(pub, "EC");
     if (!ref || init_methods() == -1 || (!rsa && !ec)) {
         free(ref);
-        snprintf(err, errlen, "%s", !rsa && !ec ? "certificate key type not supported "
-                                                  "(RSA or EC)" : "out of memory");
+        snprintf(err, errlen, "%s",
+                 !rsa && !ec ? "certificate key type not supported "
+                               "(RSA or EC)"
+                             : "out of memory");
         return NULL;
     }
     ref->gen = gen;

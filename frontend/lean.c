@@ -33,7 +33,9 @@ pid_t fe_handoff_send(int sock, const struct fe_handoff *h, int cfd, int bfd, in
     } u;
     memset(&u, 0, sizeof u);
     struct iovec iov = {.iov_base = (void *)h, .iov_len = sizeof *h};
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+    struct msghdr msg = {.msg_iov = &iov,
+                         .msg_iovlen = 1,
+                         .msg_control = u.buf,
                          .msg_controllen = sizeof u.buf};
     struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
     cm->cmsg_level = SOL_SOCKET;
@@ -59,15 +61,16 @@ pid_t fe_handoff_send(int sock, const struct fe_handoff *h, int cfd, int bfd, in
     return lean;
 }
 
-int fe_handoff_recv(int sock, struct fe_handoff *h, int *cfd, int *bfd, int *ackfd,
-                    pid_t *sender)
+int fe_handoff_recv(int sock, struct fe_handoff *h, int *cfd, int *bfd, int *ackfd, pid_t *sender)
 {
     union {
         char buf[CMSG_SPACE(3 * sizeof(int)) + CMSG_SPACE(sizeof(struct ucred))];
         struct cmsghdr align;
     } u;
     struct iovec iov = {.iov_base = h, .iov_len = sizeof *h};
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+    struct msghdr msg = {.msg_iov = &iov,
+                         .msg_iovlen = 1,
+                         .msg_control = u.buf,
                          .msg_controllen = sizeof u.buf};
     ssize_t n = recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
     if (n == -1)
@@ -143,8 +146,14 @@ _Noreturn void fe_lean_main(struct fe_handoff *h, int cfd, int bfd, struct fe_sc
     }
     OPENSSL_cleanse(&h->keys, sizeof h->keys);
     struct fe_relay r = {
-        .cfd = cfd, .bfd = bfd, .rec = h->tls ? &rec : NULL, .idle_ms = h->idle_ms,
-        .stall_ms = h->stall_ms, .slot = slot, .in = h->in, .out = h->out,
+        .cfd = cfd,
+        .bfd = bfd,
+        .rec = h->tls ? &rec : NULL,
+        .idle_ms = h->idle_ms,
+        .stall_ms = h->stall_ms,
+        .slot = slot,
+        .in = h->in,
+        .out = h->out,
         .last_io = h->last_io_ms,
     };
     fe_lifeline_lean();

@@ -46,8 +46,7 @@ pid_t fe_handoff_send(int sock, const struct fe_handoff *h, int cfd, int bfd, in
  * two descriptors and the ack descriptor filled and *sender the pid the
  * kernel vouches for, 0 when none is waiting, -1 on a malformed offer
  * (descriptors closed). */
-int fe_handoff_recv(int sock, struct fe_handoff *h, int *cfd, int *bfd, int *ackfd,
-                    pid_t *sender);
+int fe_handoff_recv(int sock, struct fe_handoff *h, int *cfd, int *bfd, int *ackfd, pid_t *sender);
 /* Master side: tells the offering child the outcome (lean pid or 0) and closes ackfd. */
 void fe_handoff_ack(int ackfd, pid_t lean);
 

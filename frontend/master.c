@@ -147,9 +147,16 @@ static void fe_upgrade(void *ctx)
 {
     struct master *m = ctx;
     struct fe_upgrade_from f = {
-        .exe = m->exe, .cli = m->cli, .pidfd = m->pidfd, .gen = m->gen, .slots = &m->slots,
-        .kc = &m->kc, .sb_file = m->sb_file, .next_gen = m->next_gen,
-        .in_child = upgrade_child, .ctx = m,
+        .exe = m->exe,
+        .cli = m->cli,
+        .pidfd = m->pidfd,
+        .gen = m->gen,
+        .slots = &m->slots,
+        .kc = &m->kc,
+        .sb_file = m->sb_file,
+        .next_gen = m->next_gen,
+        .in_child = upgrade_child,
+        .ctx = m,
     };
     bx_log_notice("upgrade: checking %s", m->exe);
     if (fe_upgrade_check(&f) == -1)
@@ -163,8 +170,12 @@ static void fe_upgrade(void *ctx)
 }
 
 static const struct bx_sv_ops fe_sv_ops = {
-    .reload = fe_reload, .stop = fe_stop, .reopen = fe_reopen, .upgrade = fe_upgrade,
-    .exited = fe_master_child_exited, .overdue = fe_overdue,
+    .reload = fe_reload,
+    .stop = fe_stop,
+    .reopen = fe_reopen,
+    .upgrade = fe_upgrade,
+    .exited = fe_master_child_exited,
+    .overdue = fe_overdue,
 };
 
 static int run_loop(struct master *m)
@@ -213,8 +224,8 @@ int fe_master_check(struct bx_config *cfg)
     }
     fe_tls_free(&t);
     if (cfg->fe.tls.ticket_secret_file) {
-        struct fe_ticket_secret *s =
-            fe_ticket_secret_load(cfg->fe.tls.ticket_secret_file, err, sizeof err);
+        struct fe_ticket_secret *s = fe_ticket_secret_load(cfg->fe.tls.ticket_secret_file, err,
+                                                           sizeof err);
         if (!s) {
             fprintf(stderr, "%s: frontend.tls.%s\n", cfg->path, err);
             return -1;
@@ -227,8 +238,14 @@ int fe_master_check(struct bx_config *cfg)
 
 int fe_master_run(const struct bx_cli *cli, struct bx_config *cfg)
 {
-    struct master m = {.cli = cli, .sv = {.sigfd = -1}, .ep = -1, .notify_fd = -1, .hofd = {-1, -1},
-                       .next_gen = 1, .kc = {.ctl = -1, .own = -1}, .wr_child = -1,
+    struct master m = {.cli = cli,
+                       .sv = {.sigfd = -1},
+                       .ep = -1,
+                       .notify_fd = -1,
+                       .hofd = {-1, -1},
+                       .next_gen = 1,
+                       .kc = {.ctl = -1, .own = -1},
+                       .wr_child = -1,
                        .reserve_fd = -1};
     struct bx_frontend_conf *fe = &cfg->fe;
     char *pid_file = fe->pid_file ? strdup(fe->pid_file) : NULL;

@@ -59,7 +59,8 @@ int fe_pool_pick(const struct fe_scoreboard *sb, const struct bx_config *cfg, un
         if (tried & (1u << k) || idx < 0)
             continue;
         bool down = (avoid & (1u << k)) ||
-                    (table && __atomic_load_n(&t->m[idx].state, __ATOMIC_RELAXED) != BX_SB_MEMBER_UP);
+                    (table &&
+                     __atomic_load_n(&t->m[idx].state, __ATOMIC_RELAXED) != BX_SB_MEMBER_UP);
         /* down members rank after every up one, by their count too */
         unsigned key = (down ? 1u << 30 : 0) + (cnt[idx] > (1u << 29) ? 1u << 29 : cnt[idx]);
         if (best < 0 || key < best_key) {

@@ -123,8 +123,7 @@ static bool name_vhosts(const struct bx_config *cfg, const struct bx_baddr *a, c
             if (!bx_baddr_equal(&cfg->vhosts[i].pool[k], a))
                 continue;
             pooled |= cfg->vhosts[i].npool > 1;
-            int w = snprintf(out + len, outlen - len, "%s%s", len ? ", " : "",
-                             cfg->vhosts[i].name);
+            int w = snprintf(out + len, outlen - len, "%s%s", len ? ", " : "", cfg->vhosts[i].name);
             if (w < 0 || (size_t)w >= outlen - len)
                 len = outlen - 1; /* cut: the first names are enough for a log line */
             else
@@ -211,7 +210,8 @@ static void probe_result(struct fe_pool *p, size_t i, const char *err, uint64_t 
     uint64_t more = 0;
     if (bx_ratelimit_pass(&p->rl, now, &more))
         bx_log_error("vhost %s: backend %s is down (%s); new clients go to the other members "
-                     "for %d ms at least%s", m->vhosts, m->addr.text, err, fe->backend_down_ms,
+                     "for %d ms at least%s",
+                     m->vhosts, m->addr.text, err, fe->backend_down_ms,
                      more ? " (more members went down, not logged)" : "");
 }
 
@@ -251,8 +251,8 @@ static void probe_start(struct fe_pool *p, size_t i, uint64_t now)
     m->hinted = false;
     m->probe_start = now;
     m->fd = m->addr.kind == BX_BADDR_TCP
-                ? bx_connect_tcp((struct sockaddr *)&m->addr.ss, m->addr.sslen, m->addr.text,
-                                 err, sizeof err)
+                ? bx_connect_tcp((struct sockaddr *)&m->addr.ss, m->addr.sslen, m->addr.text, err,
+                                 sizeof err)
                 : bx_connect_unix(m->addr.path, err, sizeof err);
     if (m->fd == -1) {
         probe_result(p, i, err, now);

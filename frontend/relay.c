@@ -121,8 +121,7 @@ static bool try_handoff(struct fe_relay *r, uint64_t now, uint64_t last_io, bool
  * (0: none) or -1 on an error. A short write means the socket is full, so
  * *wait becomes POLLOUT and nothing is tried again before poll or epoll
  * says it drained; *off and *len go back to 0 once everything is out. */
-static ssize_t write_some(int fd, const unsigned char *buf, size_t *off, size_t *len,
-                          short *wait)
+static ssize_t write_some(int fd, const unsigned char *buf, size_t *off, size_t *len, short *wait)
 {
     ssize_t n = write(fd, buf + *off, *len - *off);
     if (n > 0) {
@@ -276,20 +275,13 @@ static ssize_t splice_write(struct fe_relay *r, struct side *s, struct mid *m, b
 static int ssl_result(SSL *ssl, int n, short *wait)
 {
     switch (SSL_get_error(ssl, n)) {
-    case SSL_ERROR_WANT_READ:
-        *wait = POLLIN;
-        return 0;
-    case SSL_ERROR_WANT_WRITE:
-        *wait = POLLOUT;
-        return 0;
-    case SSL_ERROR_ZERO_RETURN:
-        return 2;
+    case SSL_ERROR_WANT_READ: *wait = POLLIN; return 0;
+    case SSL_ERROR_WANT_WRITE: *wait = POLLOUT; return 0;
+    case SSL_ERROR_ZERO_RETURN: return 2;
     case SSL_ERROR_SYSCALL:
         ERR_clear_error();
         return errno == 0 ? 2 : -1; /* EOF without close_notify: treat as a close */
-    default:
-        ERR_clear_error();
-        return -1;
+    default: ERR_clear_error(); return -1;
     }
 }
 
@@ -425,19 +417,34 @@ static void rec_shutdown(struct side *s)
 #define REC_COUT B2C_BUF                          /* sealed: 5 records + a KeyUpdate fit */
 
 static const struct fe_transport t_splice = {
-    .read = splice_read, .write = splice_write,
-    .shutdown = plain_shutdown, .lingers = true, .movable = true,
+    .read = splice_read,
+    .write = splice_write,
+    .shutdown = plain_shutdown,
+    .lingers = true,
+    .movable = true,
 };
 static const struct fe_transport t_plain = {
-    .read = plain_read, .write = plain_write, .shutdown = plain_shutdown,
+    .read = plain_read,
+    .write = plain_write,
+    .shutdown = plain_shutdown,
 };
 static const struct fe_transport t_openssl = {
-    .read = ossl_read, .write = ossl_write, .shutdown = ossl_shutdown,
-    .trim = ossl_trim, .c2b = C2B_BUF, .b2c = B2C_BUF,
+    .read = ossl_read,
+    .write = ossl_write,
+    .shutdown = ossl_shutdown,
+    .trim = ossl_trim,
+    .c2b = C2B_BUF,
+    .b2c = B2C_BUF,
 };
 static const struct fe_transport t_tlsrec = {
-    .read = rec_read, .write = rec_write, .shutdown = rec_shutdown,
-    .c2b = B2C_BUF, .b2c = B2C_BUF - 512, .rbuf = REC_CIN, .wbuf = REC_COUT, .movable = true,
+    .read = rec_read,
+    .write = rec_write,
+    .shutdown = rec_shutdown,
+    .c2b = B2C_BUF,
+    .b2c = B2C_BUF - 512,
+    .rbuf = REC_CIN,
+    .wbuf = REC_COUT,
+    .movable = true,
 };
 
 /* ---- the loop -------------------------------------------------------------- */
@@ -613,8 +620,7 @@ static int relay_setup(struct fe_relay *r, struct relay *x)
     if (x->memlen) {
         /* Fresh anonymous pages: given back with MADV_DONTNEED while idle, and
          * untouched (so not resident) in a relay that never carries data. */
-        x->mem = mmap(NULL, x->memlen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                      -1, 0);
+        x->mem = mmap(NULL, x->memlen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (x->mem == MAP_FAILED) {
             x->mem = NULL;
             r->end = "out of memory";

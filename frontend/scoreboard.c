@@ -26,8 +26,7 @@ static size_t page_round(size_t n)
 
 size_t fe_scoreboard_size(size_t nslots)
 {
-    return page_round(sizeof(struct bx_sb_header)) +
-           nslots * page_round(sizeof(struct bx_sb_slot));
+    return page_round(sizeof(struct bx_sb_header)) + nslots * page_round(sizeof(struct bx_sb_slot));
 }
 
 /* The per-IP lock's file: empty and sealed, so a child that writes to the
@@ -48,8 +47,8 @@ static int lock_file(void)
 
 static struct fe_scoreboard *init(struct fe_scoreboard *sb, size_t nslots)
 {
-    sb->shared = mmap(NULL, sizeof *sb->shared, PROT_READ | PROT_WRITE,
-                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    sb->shared = mmap(NULL, sizeof *sb->shared, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                      -1, 0);
     if (sb->shared == MAP_FAILED)
         sb->shared = NULL;
     sb->lock_fd = sb->shared ? lock_file() : -1;

@@ -130,8 +130,10 @@ static struct {
 
 static int nibble(char c)
 {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
 }
 
 static int unhex(const char *h, unsigned char *out, size_t max, size_t *len)
@@ -221,10 +223,9 @@ int fe_tls_take_keys(SSL *ssl, struct fe_tlsrec *rec)
     int k = ktls_flags(ssl);
     bool known = c && keys.clen && keys.clen == keys.slen;
     bool buffered = SSL_has_pending(ssl) || BIO_pending(SSL_get_rbio(ssl)) != 0;
-    if (fe_tls_records_ours(SSL_version(ssl), k & FE_KTLS_SEND, k & FE_KTLS_RECV, known,
-                            buffered))
-        rc = fe_tlsrec_init(rec, SSL_CIPHER_get_protocol_id(c), keys.client, keys.server,
-                         keys.clen, 0, keys.written - keys.written_at_key);
+    if (fe_tls_records_ours(SSL_version(ssl), k & FE_KTLS_SEND, k & FE_KTLS_RECV, known, buffered))
+        rc = fe_tlsrec_init(rec, SSL_CIPHER_get_protocol_id(c), keys.client, keys.server, keys.clen,
+                            0, keys.written - keys.written_at_key);
     fe_tls_forget_keys();
     return rc;
 }
@@ -301,8 +302,8 @@ static SSL_CTX *build_ctx(const struct fe_tls *t, const struct bx_vhost *v, EVP_
         goto fail;
     }
     if (SSL_CTX_use_certificate_chain_file(ctx, v->cert) != 1) {
-        snprintf(err, errlen, "vhost '%s': cannot load certificate chain %s: %s", v->name,
-                 v->cert, fe_tls_error(e, sizeof e));
+        snprintf(err, errlen, "vhost '%s': cannot load certificate chain %s: %s", v->name, v->cert,
+                 fe_tls_error(e, sizeof e));
         goto fail;
     }
     if (use_key(ctx, v, t->gen, (unsigned)(v - t->cfg->vhosts), pub, err, errlen) == -1)

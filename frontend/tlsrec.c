@@ -50,11 +50,11 @@ static int expand_label(const EVP_MD *md, const unsigned char *secret, size_t se
 }
 
 /* Keys d->ctx with key (d->iv already set). */
-static int dir_key(const struct fe_tlsrec *t, struct fe_tlsrec_dir *d, const unsigned char *key, int enc)
+static int dir_key(const struct fe_tlsrec *t, struct fe_tlsrec_dir *d, const unsigned char *key,
+                   int enc)
 {
     return EVP_CipherInit_ex(d->ctx, t->cipher, NULL, NULL, NULL, enc) &&
-                   EVP_CIPHER_CTX_ctrl(d->ctx, EVP_CTRL_AEAD_SET_IVLEN, (int)sizeof d->iv,
-                                       NULL) &&
+                   EVP_CIPHER_CTX_ctrl(d->ctx, EVP_CTRL_AEAD_SET_IVLEN, (int)sizeof d->iv, NULL) &&
                    EVP_CipherInit_ex(d->ctx, NULL, NULL, key, NULL, enc)
                ? 0
                : -1;
@@ -133,9 +133,7 @@ static int set_suite(struct fe_tlsrec *t, uint16_t suite, size_t secretlen)
         t->cipher = fetched[2] ? fetched[2] : EVP_chacha20_poly1305();
         t->keylen = 32;
         break;
-    default:
-        snprintf(t->err, sizeof t->err, "unsupported cipher suite 0x%04x", suite);
-        return -1;
+    default: snprintf(t->err, sizeof t->err, "unsupported cipher suite 0x%04x", suite); return -1;
     }
     t->hashlen = (size_t)EVP_MD_get_size(t->md);
     if (secretlen != t->hashlen || t->hashlen > FE_TLSREC_MAX_SECRET) {
@@ -147,8 +145,8 @@ static int set_suite(struct fe_tlsrec *t, uint16_t suite, size_t secretlen)
 }
 
 int fe_tlsrec_init(struct fe_tlsrec *t, uint16_t suite, const unsigned char *client_secret,
-                const unsigned char *server_secret, size_t secretlen, uint64_t rseq,
-                uint64_t wseq)
+                   const unsigned char *server_secret, size_t secretlen, uint64_t rseq,
+                   uint64_t wseq)
 {
     if (set_suite(t, suite, secretlen) < 0)
         return -1;
@@ -181,8 +179,9 @@ int fe_tlsrec_export(const struct fe_tlsrec *t, struct fe_tlsrec_keys *k)
     return 0;
 }
 
-static int dir_import(const struct fe_tlsrec *t, struct fe_tlsrec_dir *d, const unsigned char *secret,
-                      const unsigned char *key, const unsigned char *iv, uint64_t seq, int enc)
+static int dir_import(const struct fe_tlsrec *t, struct fe_tlsrec_dir *d,
+                      const unsigned char *secret, const unsigned char *key,
+                      const unsigned char *iv, uint64_t seq, int enc)
 {
     d->ctx = EVP_CIPHER_CTX_new();
     if (!d->ctx)
@@ -322,11 +321,8 @@ static int inner(struct fe_tlsrec *t, const unsigned char *buf, size_t n, unsign
         type = buf[--n];
     }
     switch (type) {
-    case CT_APPDATA:
-        *datalen = n;
-        return 0;
-    case CT_ALERT:
-        return handle_alert(t, buf, n);
+    case CT_APPDATA: *datalen = n; return 0;
+    case CT_ALERT: return handle_alert(t, buf, n);
     case CT_HANDSHAKE:
         if (handle_handshake(t, buf, n) < 0)
             return -1;
@@ -334,11 +330,8 @@ static int inner(struct fe_tlsrec *t, const unsigned char *buf, size_t n, unsign
         if (dir_update(t, &t->rd, 0) < 0)
             return fail(t, "read key update failed");
         return 0;
-    case 20:
-        return fail(t, "change_cipher_spec after the handshake");
-    default:
-        snprintf(t->err, sizeof t->err, "unexpected content type %u", type);
-        return -1;
+    case 20: return fail(t, "change_cipher_spec after the handshake");
+    default: snprintf(t->err, sizeof t->err, "unexpected content type %u", type); return -1;
     }
 }
 
@@ -363,7 +356,7 @@ static int check_header(struct fe_tlsrec *t, const unsigned char *hdr)
 }
 
 int fe_tlsrec_open(struct fe_tlsrec *t, const unsigned char *in, size_t inlen, size_t *consumed,
-                unsigned char *out, size_t outcap, size_t *outlen)
+                   unsigned char *out, size_t outcap, size_t *outlen)
 {
     size_t used = 0, produced = 0;
     *consumed = 0;
@@ -437,7 +430,7 @@ static ssize_t seal_record(struct fe_tlsrec *t, unsigned char type, const unsign
  * under the current write key, then the write key moves on (RFC 8446 4.6.3). */
 static ssize_t seal_key_update(struct fe_tlsrec *t, unsigned char *out, size_t outcap)
 {
-    static const unsigned char msg[5] = { HS_KEY_UPDATE, 0, 0, 1, 0 };
+    static const unsigned char msg[5] = {HS_KEY_UPDATE, 0, 0, 1, 0};
     if (outcap < 5 + sizeof msg + 1 + TAGLEN)
         return 0;
     ssize_t r = seal_record(t, CT_HANDSHAKE, msg, sizeof msg, out);
@@ -450,7 +443,7 @@ static ssize_t seal_key_update(struct fe_tlsrec *t, unsigned char *out, size_t o
 }
 
 ssize_t fe_tlsrec_seal(struct fe_tlsrec *t, const unsigned char *in, size_t inlen, size_t *taken,
-                    unsigned char *out, size_t outcap)
+                       unsigned char *out, size_t outcap)
 {
     size_t w = 0, took = 0;
     *taken = 0;
@@ -483,7 +476,7 @@ ssize_t fe_tlsrec_seal(struct fe_tlsrec *t, const unsigned char *in, size_t inle
 
 ssize_t fe_tlsrec_seal_close(struct fe_tlsrec *t, unsigned char *out, size_t outcap)
 {
-    static const unsigned char alert[2] = { 1, 0 };  /* warning, close_notify */
+    static const unsigned char alert[2] = {1, 0};  /* warning, close_notify */
     if (outcap < 5 + sizeof alert + 1 + TAGLEN)
         return fail(t, "no room for close_notify");
     return seal_record(t, CT_ALERT, alert, sizeof alert, out);

@@ -74,8 +74,8 @@ struct fe_tlsrec {
  *    and keep such a connection on SSL_read/SSL_write.
  * Returns 0, or -1 (unsupported suite, wrong length, out of memory). */
 int fe_tlsrec_init(struct fe_tlsrec *t, uint16_t suite, const unsigned char *client_secret,
-                const unsigned char *server_secret, size_t secretlen, uint64_t rseq,
-                uint64_t wseq);
+                   const unsigned char *server_secret, size_t secretlen, uint64_t rseq,
+                   uint64_t wseq);
 
 /* Fetches the suites' ciphers once (the master, before forking): contexts
  * keyed afterwards in any child do not go through OpenSSL's method store. */
@@ -111,7 +111,7 @@ void fe_tlsrec_free(struct fe_tlsrec *t);
  * Returns 0, or -1 on a bad record, a failed tag, a fatal alert or a refused
  * message (t->err says which; the connection must be dropped). */
 int fe_tlsrec_open(struct fe_tlsrec *t, const unsigned char *in, size_t inlen, size_t *consumed,
-                unsigned char *out, size_t outcap, size_t *outlen);
+                   unsigned char *out, size_t outcap, size_t *outlen);
 
 /* Seals in[0..inlen) into records of at most FE_TLSREC_MAX_PLAIN plaintext
  * bytes each, written to out (outcap bytes). A KeyUpdate the peer asked for
@@ -122,7 +122,7 @@ int fe_tlsrec_open(struct fe_tlsrec *t, const unsigned char *in, size_t inlen, s
  * call fe_tlsrec_seal(t, NULL, 0, ...) to flush it when there is no data to send.
  * outcap >= FE_TLSREC_MAX_PLAIN + FE_TLSREC_OVERHEAD + 32 guarantees progress. */
 ssize_t fe_tlsrec_seal(struct fe_tlsrec *t, const unsigned char *in, size_t inlen, size_t *taken,
-                    unsigned char *out, size_t outcap);
+                       unsigned char *out, size_t outcap);
 
 /* Seals a close_notify alert into out (outcap >= 32). Returns its length or -1. */
 ssize_t fe_tlsrec_seal_close(struct fe_tlsrec *t, unsigned char *out, size_t outcap);

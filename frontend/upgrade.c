@@ -55,8 +55,8 @@ static int scoreboard_dir_ok(const char *path)
         return 0;
     size_t n = slash ? (size_t)(slash - path) : 0;
     if (n >= sizeof dir) {
-        bx_log_error("upgrade: frontend.scoreboard_file %s: path too long; still running %s",
-                     path, PACKAGE_VERSION);
+        bx_log_error("upgrade: frontend.scoreboard_file %s: path too long; still running %s", path,
+                     PACKAGE_VERSION);
         return -1;
     }
     if (slash) {
@@ -130,8 +130,8 @@ void fe_upgrade_exec(const struct fe_upgrade_from *f)
         return;
     }
     argv_for(f, false, argv);
-    bx_log_notice("upgrade: executing %s (pid %d stays; %zu listeners, %zu children kept)",
-                  f->exe, (int)getpid(), u.nls, u.kids.n);
+    bx_log_notice("upgrade: executing %s (pid %d stays; %zu listeners, %zu children kept)", f->exe,
+                  (int)getpid(), u.nls, u.kids.n);
     bx_upgrade_exec(&u, argv, err, sizeof err);
     bx_log_error("upgrade: %s; still running %s", err, PACKAGE_VERSION);
     bx_upgrade_free(&u);
@@ -157,15 +157,15 @@ int fe_upgrade_take(struct bx_upgrade *u, struct bx_children *kept, unsigned *ne
     return 1;
 }
 
-int fe_upgrade_resume(const struct bx_upgrade *u, const struct bx_cli *cli,
-                      const char *error_log, int log_level)
+int fe_upgrade_resume(const struct bx_upgrade *u, const struct bx_cli *cli, const char *error_log,
+                      int log_level)
 {
     int log_fd = (int)bx_upgrade_get(u, "log.error", -1);
     return bx_daemon_resume(cli, error_log, log_level, u->pidfd, log_fd);
 }
 
-bool fe_upgrade_adopt_keyproc(struct bx_upgrade *u, struct bx_children *kept,
-                              struct fe_keyctl *kc, bool want)
+bool fe_upgrade_adopt_keyproc(struct bx_upgrade *u, struct bx_children *kept, struct fe_keyctl *kc,
+                              bool want)
 {
     int ctl = (int)bx_upgrade_get(u, "kp.ctl", -1);
     int own = (int)bx_upgrade_get(u, "kp.own", -1);

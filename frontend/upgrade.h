@@ -66,13 +66,13 @@ int fe_upgrade_take(struct bx_upgrade *u, struct bx_children *kept, unsigned *ne
                     size_t *nchildren);
 /* bx_daemon_resume (common/daemon.h) with the error log of the image before:
  * the pid file's descriptor, -2 (none) or -1 (said on stderr). */
-int fe_upgrade_resume(const struct bx_upgrade *u, const struct bx_cli *cli,
-                      const char *error_log, int log_level);
+int fe_upgrade_resume(const struct bx_upgrade *u, const struct bx_cli *cli, const char *error_log,
+                      int log_level);
 /* The key process of the image before, when it passed one and we want one
  * (want: TLS is configured), becomes kc (it holds the keys; we may have
  * dropped root). True when adopted. One kept but not adopted exits when its
  * control socket, which is closed here, closes. */
-bool fe_upgrade_adopt_keyproc(struct bx_upgrade *u, struct bx_children *kept,
-                              struct fe_keyctl *kc, bool want);
+bool fe_upgrade_adopt_keyproc(struct bx_upgrade *u, struct bx_children *kept, struct fe_keyctl *kc,
+                              bool want);
 
 #endif

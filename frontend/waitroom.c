@@ -65,7 +65,9 @@ static int send_fd(int sock, int fd, const struct fe_park *p)
         struct cmsghdr align;
     } u;
     memset(&u, 0, sizeof u);
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+    struct msghdr msg = {.msg_iov = &iov,
+                         .msg_iovlen = 1,
+                         .msg_control = u.buf,
                          .msg_controllen = sizeof u.buf};
     struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
     cm->cmsg_level = SOL_SOCKET;
@@ -83,7 +85,9 @@ static int recv_fd(int sock, struct fe_park *p)
         char buf[CMSG_SPACE(sizeof(int))];
         struct cmsghdr align;
     } u;
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+    struct msghdr msg = {.msg_iov = &iov,
+                         .msg_iovlen = 1,
+                         .msg_control = u.buf,
                          .msg_controllen = sizeof u.buf};
     ssize_t n = recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
     if (n < 0)
@@ -278,7 +282,10 @@ static void drop(struct fe_waitroom *w, int ep, size_t i)
 static bool pass_back(struct fe_waitroom *w, int ep, size_t i, uint32_t need)
 {
     struct entry *x = &w->e[i];
-    struct fe_park p = {.magic = PARK_MAGIC, .li = x->li, .gen = x->gen, .need = need,
+    struct fe_park p = {.magic = PARK_MAGIC,
+                        .li = x->li,
+                        .gen = x->gen,
+                        .need = need,
                         .since_ms = x->since};
     if (send_fd(w->sock[0], x->fd, &p) == -1) {
         x->pending = true;
@@ -299,7 +306,8 @@ static void admit(struct fe_waitroom *w, int ep, const struct fe_gen *g, int fd,
         struct fe_park back = *p;
         back.need = SERVE_AS_IS;
         if (send_fd(w->sock[0], fd, &back) == -1)
-            fe_refuse_log(FE_REFUSE_SLOW, "waiting room: a client could not be kept or passed on: closed");
+            fe_refuse_log(FE_REFUSE_SLOW,
+                          "waiting room: a client could not be kept or passed on: closed");
         close(fd);
         return;
     }
@@ -319,14 +327,20 @@ static void admit(struct fe_waitroom *w, int ep, const struct fe_gen *g, int fd,
         fe_refuse_log(FE_REFUSE_PER_IP, line);
         return;
     }
-    uint64_t now = bx_now_ms(), limit = (uint64_t)(tls ? fe->handshake_timeout_ms
-                                                       : fe->request_timeout_ms);
+    uint64_t now = bx_now_ms(),
+             limit = (uint64_t)(tls ? fe->handshake_timeout_ms : fe->request_timeout_ms);
     /* since is the child's word: kept within [now - limit, now] */
-    uint64_t since = p->since_ms > now ? now : p->since_ms + limit < now ? now - limit
-                                                                          : p->since_ms;
+    uint64_t since = p->since_ms > now           ? now
+                     : p->since_ms + limit < now ? now - limit
+                                                 : p->since_ms;
     size_t i = w->free_stack[--w->nfree];
-    w->e[i] = (struct entry){.fd = fd, .li = p->li, .gen = p->gen, .need = p->need,
-                             .since = since, .deadline = since + limit, .tls = tls,
+    w->e[i] = (struct entry){.fd = fd,
+                             .li = p->li,
+                             .gen = p->gen,
+                             .need = p->need,
+                             .since = since,
+                             .deadline = since + limit,
+                             .tls = tls,
                              .iplen = probe.iplen};
     memcpy(w->e[i].ip, probe.ip, sizeof probe.ip);
     ip_link(w, (uint32_t)i);

@@ -157,8 +157,10 @@ static void chat_text(struct bm_ws *ws, const char *data, size_t len, void *inst
     struct member *m = bm_ws_get_data(ws);
     char type[16] = "", room[ROOM_MAX + 1] = "", nick[NICK_MAX + 1] = "", text[TEXT_MAX + 1] = "";
     struct json_field f[] = {
-        { "type", type, sizeof(type), false }, { "room", room, sizeof(room), false },
-        { "nick", nick, sizeof(nick), false }, { "text", text, sizeof(text), false },
+        {"type", type, sizeof(type), false},
+        {"room", room, sizeof(room), false},
+        {"nick", nick, sizeof(nick), false},
+        {"text", text, sizeof(text), false},
     };
     if (!m)
         return;
@@ -218,8 +220,7 @@ static void chat_open(struct bm_ws *ws, void *inst)
     bm_ws_set_data(ws, m);
 }
 
-static void chat_close(struct bm_ws *ws, unsigned code, const char *reason, size_t len,
-                       void *inst)
+static void chat_close(struct bm_ws *ws, unsigned code, const char *reason, size_t len, void *inst)
 {
     (void)code, (void)reason, (void)len, (void)inst;
     struct member *m = bm_ws_get_data(ws);

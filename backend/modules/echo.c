@@ -99,8 +99,8 @@ static void echo_binary(struct bm_ws *ws, const void *data, size_t len, void *in
 
 /* streaming = true: each piece goes back as it arrives, never buffered whole
  * (exercises the chunk callback and the streaming send API). */
-static void echo_chunk(struct bm_ws *ws, int opcode, const void *data, size_t len,
-                       unsigned flags, void *inst)
+static void echo_chunk(struct bm_ws *ws, int opcode, const void *data, size_t len, unsigned flags,
+                       void *inst)
 {
     (void)inst;
     if (flags & BM_WS_MSG_FIRST)

@@ -76,7 +76,9 @@ static const char *read_string(const char *p, const char *e, char *out, size_t o
             if (++p >= e)
                 return NULL;
             switch (*p) {
-            case '"': case '\\': case '/': tmp[0] = *p; break;
+            case '"':
+            case '\\':
+            case '/': tmp[0] = *p; break;
             case 'b': tmp[0] = '\b'; break;
             case 'f': tmp[0] = '\f'; break;
             case 'n': tmp[0] = '\n'; break;
@@ -99,8 +101,7 @@ static const char *read_string(const char *p, const char *e, char *out, size_t o
                 k = put_utf8(tmp, cp);
                 break;
             }
-            default:
-                return NULL;
+            default: return NULL;
             }
             p++;
         } else {
@@ -178,6 +179,6 @@ int json_parse_object(const char *p, size_t len, struct json_field *f, size_t nf
 bool json_is_ping(const char *data, size_t len)
 {
     char type[8] = "";
-    struct json_field f = { "type", type, sizeof(type), false };
+    struct json_field f = {"type", type, sizeof(type), false};
     return json_parse_object(data, len, &f, 1) == 0 && f.found && !strcmp(type, "PING");
 }

@@ -50,9 +50,11 @@ static int mirror_handle(struct bm_request *r, void *inst)
         struct bm_tls_info t;
         char out[1024];
         bm_tls(r, &t);
-        int n = snprintf(out, sizeof out, "client=%s host=%s tls=%d version=%s cipher=%s alpn=%s "
-                         "sni=%s id_len=%zu\n", bm_client_str(r), bm_host(r), t.tls, t.version,
-                         t.cipher, t.alpn, t.sni, t.unique_id_len);
+        int n = snprintf(out, sizeof out,
+                         "client=%s host=%s tls=%d version=%s cipher=%s alpn=%s "
+                         "sni=%s id_len=%zu\n",
+                         bm_client_str(r), bm_host(r), t.tls, t.version, t.cipher, t.alpn, t.sni,
+                         t.unique_id_len);
         bm_respond(r, 200, "text/plain", out, (size_t)n);
         return BM_DONE;
     }

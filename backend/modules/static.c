@@ -180,10 +180,8 @@ static int errno_status(int e)
     switch (e) {
     case ENOENT:
     case ENOTDIR:
-    case ENAMETOOLONG:
-        return 404;
-    default:
-        return 403; /* EACCES, EXDEV (escape), ELOOP ... */
+    case ENAMETOOLONG: return 404;
+    default: return 403; /* EACCES, EXDEV (escape), ELOOP ... */
     }
 }
 
@@ -281,10 +279,11 @@ static void send_ranges(struct bm_request *r, int fd, const struct stat *sb, con
     bm_set_status(r, 206);
     for (int i = 0; i < n; i++) {
         char part[512];
-        int k = snprintf(part, sizeof part,
-                         "%s--%s\r\nContent-Type: %s\r\nContent-Range: bytes %lld-%lld/%lld\r\n\r\n",
-                         i ? "\r\n" : "", boundary, type, (long long)rg[i].first,
-                         (long long)rg[i].last, (long long)sb->st_size);
+        int k =
+            snprintf(part, sizeof part,
+                     "%s--%s\r\nContent-Type: %s\r\nContent-Range: bytes %lld-%lld/%lld\r\n\r\n",
+                     i ? "\r\n" : "", boundary, type, (long long)rg[i].first, (long long)rg[i].last,
+                     (long long)sb->st_size);
         bm_body_add(r, part, (size_t)k);
         bm_body_add_file(r, fd, rg[i].first, rg[i].last - rg[i].first + 1, false);
     }

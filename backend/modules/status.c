@@ -122,8 +122,7 @@ static int status_worker_init(void *inst)
     memcpy(dir, slash ? st->scoreboard : ".", n);
     dir[n] = '\0';
     if (bm_sandbox_allow_read(dir) == -1)
-        bm_log(BM_LOG_WARN, "status: %s: %s (the scoreboard cannot be read)", dir,
-               strerror(errno));
+        bm_log(BM_LOG_WARN, "status: %s: %s (the scoreboard cannot be read)", dir, strerror(errno));
     return 0;
 }
 
@@ -141,8 +140,7 @@ static uint64_t mono_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static void put_slot(struct out *o, const struct bx_sb_slot *s, int state, uint64_t now,
-                     bool first)
+static void put_slot(struct out *o, const struct bx_sb_slot *s, int state, uint64_t now, bool first)
 {
     /* Copied out once: the child may rewrite the slot while we read it. */
     struct bx_sb_slot c;
@@ -172,8 +170,7 @@ static void put_pool(struct out *o, const struct bx_sb_header *h, uint64_t now)
         put(o, "%s{\"backend\":", i ? "," : "");
         put_str(o, m->addr, sizeof m->addr);
         put(o, ",\"state\":\"%s\",\"connections\":%u,\"failures\":%llu,\"for_ms\":%llu}",
-            m->state == BX_SB_MEMBER_UP ? "up" : "down", m->conns,
-            (unsigned long long)m->failures,
+            m->state == BX_SB_MEMBER_UP ? "up" : "down", m->conns, (unsigned long long)m->failures,
             (unsigned long long)(m->since_ms && now > m->since_ms ? now - m->since_ms : 0));
     }
     put(o, "]");
@@ -262,11 +259,12 @@ static int status_handle(struct bm_request *r, void *inst)
     o.p = malloc(o.cap);
     if (!o.p)
         return BM_ERROR;
-    put(&o, "{\"generation\":%u,\"time\":%lld,\"worker\":%d,\"workers\":[",
-        bm_config_generation(), (long long)ts.tv_sec, bm_worker_index());
+    put(&o, "{\"generation\":%u,\"time\":%lld,\"worker\":%d,\"workers\":[", bm_config_generation(),
+        (long long)ts.tv_sec, bm_worker_index());
     for (size_t i = 0; i < n; i++) {
         const struct bm_worker_stats *w = &st[i];
-        double up = w->started_ms && now_ms > w->started_ms ? (double)(now_ms - w->started_ms) / 1e3 : 0;
+        double up = w->started_ms && now_ms > w->started_ms ? (double)(now_ms - w->started_ms) / 1e3
+                                                            : 0;
         put(&o,
             "%s{\"index\":%d,\"pid\":%ld,\"generation\":%u,\"uptime\":%.3f,"
             "\"connections_open\":%llu,\"connections_total\":%llu,"

@@ -13,8 +13,10 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const struct be_http_limits lim = {
-        .max_request_line = 1024, .max_header_size = 4096, .max_headers = 32, .max_body = 65536};
+    static const struct be_http_limits lim = {.max_request_line = 1024,
+                                              .max_header_size = 4096,
+                                              .max_headers = 32,
+                                              .max_body = 65536};
     char *buf = malloc(size + 1);
     memcpy(buf, data, size);
     /* Feed the scanner in two pieces, split where the first byte says, to

@@ -24,8 +24,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char type[16 + 1], text[64 + 1];
     memset(type, GUARD, sizeof type);
     memset(text, GUARD, sizeof text);
-    struct json_field f[] = { { "type", type, sizeof type - 1, false },
-                              { "text", text, sizeof text - 1, false } };
+    struct json_field f[] = {{"type", type, sizeof type - 1, false},
+                             {"text", text, sizeof text - 1, false}};
     int rc = json_parse_object(p, size, f, 2);
     if (type[sizeof type - 1] != GUARD || text[sizeof text - 1] != GUARD)
         __builtin_trap();
@@ -37,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         __builtin_trap();
     }
     memset(type, GUARD, sizeof type);
-    struct json_field t = { "type", type, sizeof type - 1, false };
+    struct json_field t = {"type", type, sizeof type - 1, false};
     bool want = json_parse_object(p, size, &t, 1) == 0 && t.found && strcmp(type, "PING") == 0;
     if (json_is_ping(p, size) != want)
         __builtin_trap();

@@ -29,7 +29,11 @@
 
 #include "frontend/tlsrec.h"
 
-#define CHECK(c) do { if (!(c)) __builtin_trap(); } while (0)
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c))                                                                                  \
+            __builtin_trap();                                                                      \
+    } while (0)
 
 /* Input reader: running out yields zeros. */
 struct rd {
@@ -56,8 +60,8 @@ static unsigned char csecret[FE_TLSREC_MAX_SECRET], ssecret[FE_TLSREC_MAX_SECRET
 
 /* ---- An independent sealer (the peer's write side) ---- */
 
-static int my_expand(const EVP_MD *md, const unsigned char *secret, size_t slen,
-                     const char *label, unsigned char *out, size_t outlen)
+static int my_expand(const EVP_MD *md, const unsigned char *secret, size_t slen, const char *label,
+                     unsigned char *out, size_t outlen)
 {
     unsigned char info[64], block[EVP_MAX_MD_SIZE];
     size_t n = 0, llen = strlen(label);
@@ -94,7 +98,8 @@ static void peer_update(struct fe_tlsrec *p)
 
 /* Seals the inner plaintext inner[0..n) as one record with the peer's write
  * key, whatever it contains. Returns the record length. */
-static size_t seal_inner(struct fe_tlsrec *p, const unsigned char *inner, size_t n, unsigned char *out)
+static size_t seal_inner(struct fe_tlsrec *p, const unsigned char *inner, size_t n,
+                         unsigned char *out)
 {
     struct fe_tlsrec_dir *d = &p->wr;
     size_t ctlen = n + 16;
@@ -209,14 +214,10 @@ static size_t pick_outcap(struct feed *f)
 {
     unsigned c = take8(f->ctl);
     switch (c & 3) {
-    case 0:
-        return FE_TLSREC_MAX_PLAIN;
-    case 1:
-        return FE_TLSREC_MAX_PLAIN + 1 + (c >> 2);
-    case 2:
-        return c >> 2;                      /* tiny: only small records fit */
-    default:
-        return FE_TLSREC_MAX_PLAIN - (c >> 2);
+    case 0: return FE_TLSREC_MAX_PLAIN;
+    case 1: return FE_TLSREC_MAX_PLAIN + 1 + (c >> 2);
+    case 2: return c >> 2;                      /* tiny: only small records fit */
+    default: return FE_TLSREC_MAX_PLAIN - (c >> 2);
     }
 }
 
@@ -252,8 +253,8 @@ static void raw_mode(struct fe_tlsrec *t, struct rd *in, bool inplace)
 {
     /* The control bytes come from the end, the stream from the front. */
     size_t half = in->n / 2;
-    struct rd ctl = { in->p + half, in->n - half };
-    struct feed f = { .t = t, .ctl = &ctl, .inplace = inplace };
+    struct rd ctl = {in->p + half, in->n - half};
+    struct feed f = {.t = t, .ctl = &ctl, .inplace = inplace};
     f.pend = malloc(half + 1);
     f.got = malloc(half + 1);
     feed_stream(&f, in->p, half);
@@ -364,12 +365,12 @@ static size_t item_sealed(struct fe_tlsrec *peer, struct rd *in, unsigned kind, 
 
 /* Opens the stream (half of it, then the rest in a tlsrec imported from an
  * export, for the lean hand-off) and compares with the model. */
-static void open_and_compare(struct fe_tlsrec *t, struct fe_tlsrec *peer, struct rd *in, bool inplace,
-                             bool handover, const unsigned char *stream, size_t slen,
+static void open_and_compare(struct fe_tlsrec *t, struct fe_tlsrec *peer, struct rd *in,
+                             bool inplace, bool handover, const unsigned char *stream, size_t slen,
                              const struct model *m)
 {
     bool expect_fail = m->done && !m->closed;
-    struct feed f = { .t = t, .ctl = in, .inplace = inplace };
+    struct feed f = {.t = t, .ctl = in, .inplace = inplace};
     f.pend = malloc(slen + 1);
     f.got = malloc(slen + 1);
     size_t cut = handover ? slen / 2 : slen;
@@ -407,7 +408,7 @@ static void sealed_mode(struct fe_tlsrec *t, struct fe_tlsrec *peer, struct rd *
 {
     unsigned char *stream = malloc(MAXSTREAM);
     unsigned char *inner = malloc(FE_TLSREC_MAX_PLAIN + 300);
-    struct model m = { .rseq = rseq };
+    struct model m = {.rseq = rseq};
     m.data = malloc(MAXSTREAM);
     size_t slen = 0;
     int items = 0;
@@ -436,7 +437,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             ssecret[i] = (unsigned char)(0xa0 + i);
         }
     }
-    struct rd in = { data + 1, size - 1 };
+    struct rd in = {data + 1, size - 1};
     unsigned flags = data[0];
     uint16_t suite = suites[(flags & 3) % 3];
     bool sealed = flags & 4, inplace = flags & 8, handover = flags & 16;

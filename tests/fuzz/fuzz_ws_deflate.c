@@ -48,7 +48,8 @@ static void negotiate(const char *offer, size_t len, const char *preset, size_t 
     struct be_ws_pmd_params again;
     char resp2[256];
     if (!be_ws_pmd_negotiate(resp, strlen(resp), &pol, &again, resp2, sizeof resp2) ||
-        again.server_wbits != par->server_wbits || again.server_no_context != par->server_no_context ||
+        again.server_wbits != par->server_wbits ||
+        again.server_no_context != par->server_no_context ||
         again.client_no_context != par->client_no_context)
         __builtin_trap();
 }
@@ -57,7 +58,7 @@ static void inflate_capped(const uint8_t *p, size_t n, int wbits, uint64_t cap, 
 {
     struct be_ws_inflater f;
     be_ws_inflater_init(&f, wbits, 0);
-    struct out o = { malloc(cap + 1), 0, cap + 1 };
+    struct out o = {malloc(cap + 1), 0, cap + 1};
     int rc = BE_WS_INFLATE_OK;
     for (size_t off = 0; off < n && rc == BE_WS_INFLATE_OK; off += step) {
         size_t k = n - off < step ? n - off : step;
@@ -75,12 +76,12 @@ static void round_trip(const uint8_t *p, size_t n, const struct be_ws_pmd_params
     if (be_ws_deflater_init(&d, par->server_wbits, par->mem_level ? par->mem_level : 8,
                             par->level ? par->level : 6, par->server_no_context) != 0)
         __builtin_trap();
-    struct out z = { malloc(n + n / 8 + 64), 0, n + n / 8 + 64 };
+    struct out z = {malloc(n + n / 8 + 64), 0, n + n / 8 + 64};
     if (be_ws_deflate(&d, p, n, 1, sink, &z) != 0)
         __builtin_trap();
     struct be_ws_inflater f;
     be_ws_inflater_init(&f, par->server_wbits, 0);
-    struct out o = { malloc(n + 1), 0, n + 1 };
+    struct out o = {malloc(n + 1), 0, n + 1};
     if (be_ws_inflate(&f, z.p, z.n, 1, n + 1, sink, &o) != BE_WS_INFLATE_OK || o.n != n ||
         (n && memcmp(o.p, p, n) != 0))
         __builtin_trap();
@@ -95,7 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2)
         return 0;
-    static const char *const presets[] = { "max", "balanced", "low" };
+    static const char *const presets[] = {"max", "balanced", "low"};
     uint8_t flags = data[0];
     data++, size--;
     const uint8_t *nul = memchr(data, 0, size);

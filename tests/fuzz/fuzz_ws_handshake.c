@@ -61,7 +61,7 @@ static void answer(char *protocols, const char *key, const char *ext)
 {
     const char *protos[33];
     be_ws_split_protocols(protocols, protos, sizeof protos / sizeof *protos);
-    struct bm_ws_handshake hs = { NULL, NULL, protos };
+    struct bm_ws_handshake hs = {NULL, NULL, protos};
     const char *chosen = NULL;
     if (bactrian_module.ws->accept(NULL, &hs, &chosen) != 0)
         return; /* refused by the module: no 101 */
@@ -87,7 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *s = malloc(size + 1);
     memcpy(s, data, size);
     s[size] = 0;
-    char *f[6] = { NULL };
+    char *f[6] = {NULL};
     char *p = s;
     for (int i = 0; i < 6 && p; i++) {
         f[i] = p;
@@ -95,9 +95,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (p)
             *p++ = 0;
     }
-    struct be_ws_hs_request r = { .method = "GET", .http_major = 1, .http_minor = 1,
-                                  .has_host = 1, .connection = f[0], .upgrade = f[1],
-                                  .version = f[2], .key = f[3] };
+    struct be_ws_hs_request r = {.method = "GET",
+                                 .http_major = 1,
+                                 .http_minor = 1,
+                                 .has_host = 1,
+                                 .connection = f[0],
+                                 .upgrade = f[1],
+                                 .version = f[2],
+                                 .key = f[3]};
     const char *why = NULL;
     int st = be_ws_hs_check(&r, &why);
     if (st != 0 && st != 400 && st != 426)

@@ -91,8 +91,7 @@ static int act_openw(const char *arg, char *out, size_t outlen)
 {
     bool rw = strncmp(arg, "rw:", 3) == 0;
     const char *path = strchr(arg, ':') ? strchr(arg, ':') + 1 : arg;
-    int fd = open(path, rw ? O_RDWR | O_CLOEXEC : O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-                  0600);
+    int fd = open(path, rw ? O_RDWR | O_CLOEXEC : O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (fd == -1)
         return errno;
     close(fd);
@@ -200,10 +199,18 @@ static const struct {
     const char *name;
     int (*fn)(const char *arg, char *out, size_t outlen);
 } actions[] = {
-    {"mem", act_mem},         {"vmread", act_vmread}, {"ptrace", act_ptrace},
-    {"kill", act_kill},       {"open", act_open},     {"connect", act_connect},
-    {"exec", act_exec},       {"fork", act_fork},     {"asan", act_asan},
-    {"openw", act_openw},     {"unixconnect", act_unixconnect}, {"unixsend", act_unixsend},
+    {"mem", act_mem},
+    {"vmread", act_vmread},
+    {"ptrace", act_ptrace},
+    {"kill", act_kill},
+    {"open", act_open},
+    {"connect", act_connect},
+    {"exec", act_exec},
+    {"fork", act_fork},
+    {"asan", act_asan},
+    {"openw", act_openw},
+    {"unixconnect", act_unixconnect},
+    {"unixsend", act_unixsend},
 };
 
 size_t hostile_run(const char *action, const char *arg, char *out, size_t outlen)

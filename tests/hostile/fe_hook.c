@@ -124,7 +124,7 @@ static int act_handoff(const struct fe_child_env *env, int fd, const char *arg, 
     struct fe_handoff h;
     memset(&h, 0, sizeof h);
     h.magic = FE_HANDOFF_MAGIC;
-    h.slot = strcmp(arg, "other") == 0   ? (uint32_t)(env->slot_index == 0 ? 1 : 0)
+    h.slot = strcmp(arg, "other") == 0  ? (uint32_t)(env->slot_index == 0 ? 1 : 0)
              : strcmp(arg, "self") == 0 ? (uint32_t)env->slot_index
                                         : (uint32_t)strtoul(arg, NULL, 16);
     pid_t lean = fe_handoff_send(env->handoff_fd, &h, fd, fd, 3000);
@@ -173,12 +173,11 @@ static int act_hold(const struct fe_child_env *env, int fd, const char *arg, cha
 
 static const struct {
     const char *name;
-    int (*fn)(const struct fe_child_env *env, int fd, const char *arg, char *out,
-              size_t outlen);
+    int (*fn)(const struct fe_child_env *env, int fd, const char *arg, char *out, size_t outlen);
 } child_actions[] = {
-    {"hold", act_hold},         {"sbslot", act_sb_slot}, {"sbheader", act_sb_header},
-    {"tickets", act_tickets},   {"mprotect", act_mprotect}, {"mremap", act_mremap},
-    {"handoff", act_handoff},   {"iplock", act_iplock},
+    {"hold", act_hold},       {"sbslot", act_sb_slot},    {"sbheader", act_sb_header},
+    {"tickets", act_tickets}, {"mprotect", act_mprotect}, {"mremap", act_mremap},
+    {"handoff", act_handoff}, {"iplock", act_iplock},
 };
 
 static void answer(int fd, const char *out, size_t len)
@@ -206,9 +205,9 @@ int fe_test_hook(const struct fe_child_env *env, int fd, const unsigned char *fi
             continue;
         int e = child_actions[i].fn(env, fd, arg, detail, sizeof detail);
         int k = e == -1 ? 0
-                : e == 0 ? snprintf(out, sizeof out, "RESULT %s ok %s\n", action, detail)
-                         : snprintf(out, sizeof out, "RESULT %s denied %d %s\n", action, e,
-                                    strerror(e));
+                : e == 0
+                    ? snprintf(out, sizeof out, "RESULT %s ok %s\n", action, detail)
+                    : snprintf(out, sizeof out, "RESULT %s denied %d %s\n", action, e, strerror(e));
         if (k > 0)
             answer(fd, out, (size_t)k < sizeof out ? (size_t)k : sizeof out - 1);
         return 1;

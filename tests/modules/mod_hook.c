@@ -80,8 +80,7 @@ static int hook_handle(struct bm_request *r, void *inst)
 {
     const struct hook *h = inst;
     char body[96];
-    int n = snprintf(body, sizeof body, "init_euid=%ld connects=%lu\n", h->init_euid,
-                     h->connects);
+    int n = snprintf(body, sizeof body, "init_euid=%ld connects=%lu\n", h->init_euid, h->connects);
     bm_respond(r, 200, "text/plain", body, n > 0 && (size_t)n < sizeof body ? (size_t)n : 0);
     return BM_DONE;
 }

@@ -73,8 +73,8 @@ static void t_info(struct bm_ws *ws)
     char out[256];
     send_text(ws, "queued");
     const char *sub = bm_ws_subprotocol(ws);
-    snprintf(out, sizeof(out), "info client=%s sub=%s deflate=%d pending=%zu",
-             bm_ws_client_str(ws), sub ? sub : "-", bm_ws_compressed(ws), bm_ws_pending(ws));
+    snprintf(out, sizeof(out), "info client=%s sub=%s deflate=%d pending=%zu", bm_ws_client_str(ws),
+             sub ? sub : "-", bm_ws_compressed(ws), bm_ws_pending(ws));
     send_text(ws, out);
 }
 

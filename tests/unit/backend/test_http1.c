@@ -11,8 +11,10 @@
 #include "backend/http1.h"
 #include "bactrian/module.h"
 
-static const struct be_http_limits lim = {
-    .max_request_line = 64, .max_header_size = 256, .max_headers = 8, .max_body = 100};
+static const struct be_http_limits lim = {.max_request_line = 64,
+                                          .max_header_size = 256,
+                                          .max_headers = 8,
+                                          .max_body = 100};
 
 struct tcase_req {
     const char *raw;
@@ -24,31 +26,38 @@ struct tcase_req {
 
 static const struct tcase_req corpus[] = {
     {"GET / HTTP/1.1\r\nHost: a\r\n\r\n", 0, "GET", "/", NULL, "a", -1, false, true},
-    {"\r\nGET /x?y=1 HTTP/1.1\r\nHost: Example.COM:8080\r\nUser-Agent: t\r\n\r\n", 0, "GET",
-     "/x", "y=1", "example.com", -1, false, true},
+    {"\r\nGET /x?y=1 HTTP/1.1\r\nHost: Example.COM:8080\r\nUser-Agent: t\r\n\r\n", 0, "GET", "/x",
+     "y=1", "example.com", -1, false, true},
     {"POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nConnection: close\r\n\r\n", 0, "POST",
      "/p", NULL, "h", 5, false, false},
-    {"PUT /u HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n", 0, "PUT", "/u", NULL,
-     "h", -1, true, true},
+    {"PUT /u HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n", 0, "PUT", "/u", NULL, "h",
+     -1, true, true},
     {"GET /a/./b/../c/%41 HTTP/1.0\r\n\r\n", 0, "GET", "/a/c/A", NULL, "", -1, false, false},
     {"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 0, "GET", "/", NULL, "", -1, false, true},
-    {"GET http://Abs.Host/z?q HTTP/1.1\r\nHost: other\r\n\r\n", 0, "GET", "/z", "q", "abs.host",
-     -1, false, true},
-    {"OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n", 0, "OPTIONS", "/", NULL, "h", -1, false, true},
-    {"BREW /pot HTTP/1.1\r\nHost: h\r\nX-Empty:\r\n\r\n", 0, "BREW", "/pot", NULL, "h", -1,
+    {"GET http://Abs.Host/z?q HTTP/1.1\r\nHost: other\r\n\r\n", 0, "GET", "/z", "q", "abs.host", -1,
      false, true},
+    {"OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n", 0, "OPTIONS", "/", NULL, "h", -1, false, true},
+    {"BREW /pot HTTP/1.1\r\nHost: h\r\nX-Empty:\r\n\r\n", 0, "BREW", "/pot", NULL, "h", -1, false,
+     true},
     {"GET / HTTP/1.1\r\nHost: [::1]:80\r\n\r\n", 0, "GET", "/", NULL, "[::1]", -1, false, true},
     /* smuggling and syntax */
-    {.raw = "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", .status = 400},
-    {.raw = "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n", .status = 400},
-    {.raw = "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", .status = 400},
+    {.raw = "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+     .status = 400},
+    {.raw = "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
+     .status = 400},
+    {.raw = "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+     .status = 400},
     {.raw = "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: +5\r\n\r\n", .status = 400},
     {.raw = "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5, 5\r\n\r\n", .status = 400},
     {.raw = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n", .status = 501},
-    {.raw = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", .status = 400},
+    {.raw = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: "
+            "chunked\r\n\r\n",
+     .status = 400},
     {.raw = "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", .status = 400},
     {.raw = "GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n  folded\r\n\r\n", .status = 400},
-    {.raw = "GET / HTTP/1.1\r\nHost: h\r\nX: a\x01" "b\r\n\r\n", .status = 400},
+    {.raw = "GET / HTTP/1.1\r\nHost: h\r\nX: a\x01"
+            "b\r\n\r\n",
+     .status = 400},
     {.raw = "GET / HTTP/1.1\r\nHost: h\r\nX: a\rb\r\n\r\n", .status = 400},
     {.raw = "GET / HTTP/1.1\nHost: h\n\n", .status = 400},
     {.raw = "GET / HTTP/1.1\r\nHost: h\nX: y\r\n\r\n", .status = 400},
@@ -70,14 +79,22 @@ static const struct tcase_req corpus[] = {
     {.raw = "GET / HTTP/1.1\r\nHost: h\r\nExpect: teapot\r\n\r\n", .status = 417},
     {.raw = "G(T / HTTP/1.1\r\nHost: h\r\n\r\n", .status = 400},
     /* limits */
-    {.raw = "GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa "
-     "HTTP/1.1\r\nHost: h\r\n\r\n", .status = 414},
-    {.raw = "GET / HTTP/1.1\r\nHost: h\r\nA: 1\r\nB: 1\r\nC: 1\r\nD: 1\r\nE: 1\r\nF: 1\r\nG: 1\r\nH: 1\r\n\r\n", .status = 431},
+    {.raw =
+         "GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa "
+         "HTTP/1.1\r\nHost: h\r\n\r\n",
+     .status = 414},
+    {.raw = "GET / HTTP/1.1\r\nHost: h\r\nA: 1\r\nB: 1\r\nC: 1\r\nD: 1\r\nE: 1\r\nF: 1\r\nG: "
+            "1\r\nH: 1\r\n\r\n",
+     .status = 431},
     {.raw = "GET / HTTP/1.1\r\nHost: h\r\nX: "
-     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-     "\r\n\r\n", .status = 431},
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+            "aaaaaaaa"
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+            "aaaaaaaa"
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+            "aaaaaaaa"
+            "\r\n\r\n",
+     .status = 431},
     {.raw = "\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n", .status = 400},
 };
 
@@ -161,7 +178,7 @@ static const struct {
     const char *in, *out;
     bool slash;
 } paths[] = {
-    {"/", "/", false}, {"/a/b/", "/a/b/", false}, {"/a/./b", "/a/b", false},
+    {"/", "/", false},        {"/a/b/", "/a/b/", false}, {"/a/./b", "/a/b", false},
     {"/a/../b", "/b", false}, {"/a/b/..", "/a/", false}, {"/a/.", "/a/", false},
     {"/a%2fb", "/a/b", true}, {"/%41%42", "/AB", false}, {"/a/%2e%2e/b", "/b", false},
     {"/./", "/", false},
@@ -218,10 +235,18 @@ END_TEST
 
 START_TEST(chunked_errors)
 {
-    static const struct { const char *in; int rc; } bad[] = {
-        {"x\r\n", -400}, {"5\nhello\r\n0\r\n\r\n", -400}, {"5\r\nhelloX\r\n", -400},
-        {"65\r\n", -413}, {"fffffffffffffffff\r\n", -413}, {"0\r\nbad header\r\n\r\n", -400},
-        {"0\r\n\r\r", -400}, {"-1\r\n", -400},
+    static const struct {
+        const char *in;
+        int rc;
+    } bad[] = {
+        {"x\r\n", -400},
+        {"5\nhello\r\n0\r\n\r\n", -400},
+        {"5\r\nhelloX\r\n", -400},
+        {"65\r\n", -413},
+        {"fffffffffffffffff\r\n", -413},
+        {"0\r\nbad header\r\n\r\n", -400},
+        {"0\r\n\r\r", -400},
+        {"-1\r\n", -400},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct bx_buf body = BX_BUF_INIT;

@@ -26,9 +26,12 @@ START_TEST(routes)
     char *errs = NULL;
     ck_assert_msg(bx_config_load(&cfg, path, 0, &errs) == 0, "%s", errs ? errs : "");
     struct be_mount m[] = {
-        {"*", "/", &T_ROOT},           {"*", "/static", &T_STATIC_ANY},
-        {"a.example", "/static", &T_STATIC_A}, {"b.example", "/api/", &T_API_B},
-        {"www.a.example", "/x", &T_X_A}, {"*", "/echo", &T_ECHO},
+        {"*", "/", &T_ROOT},
+        {"*", "/static", &T_STATIC_ANY},
+        {"a.example", "/static", &T_STATIC_A},
+        {"b.example", "/api/", &T_API_B},
+        {"www.a.example", "/x", &T_X_A},
+        {"*", "/echo", &T_ECHO},
     };
     struct be_router *rt = be_router_build(&cfg, m, sizeof m / sizeof m[0]);
     size_t ml = 0;

@@ -143,8 +143,8 @@ static int acc_sink(void *ctx, const uint8_t *p, size_t n)
 
 static void make_text(uint8_t *buf, size_t n, unsigned seed)
 {
-    static const char *words[] = { "camel ", "bactrian ", "hump ", "desert ", "frame ",
-                                   "socket ", "deflate " };
+    static const char *words[] = {"camel ", "bactrian ", "hump ",   "desert ",
+                                  "frame ", "socket ",   "deflate "};
     size_t i = 0;
     while (i < n) {
         seed = seed * 1103515245u + 12345u;
@@ -159,14 +159,14 @@ START_TEST(test_rfc_examples)
     /* RFC 7692 7.2.3.1 and 7.2.3.2: "Hello" twice with context takeover. */
     struct be_ws_deflater d;
     ck_assert_int_eq(be_ws_deflater_init(&d, 15, 8, 6, 0), 0);
-    struct acc a = { 0 };
+    struct acc a = {0};
     ck_assert_int_eq(be_ws_deflate(&d, (const uint8_t *)"Hello", 5, 1, acc_sink, &a), 0);
-    const uint8_t first[] = { 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00 };
+    const uint8_t first[] = {0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00};
     ck_assert_uint_eq(a.len, sizeof(first));
     ck_assert_int_eq(memcmp(a.p, first, sizeof(first)), 0);
     a.len = 0;
     ck_assert_int_eq(be_ws_deflate(&d, (const uint8_t *)"Hello", 5, 1, acc_sink, &a), 0);
-    const uint8_t second[] = { 0xf2, 0x00, 0x11, 0x00, 0x00 };
+    const uint8_t second[] = {0xf2, 0x00, 0x11, 0x00, 0x00};
     ck_assert_uint_eq(a.len, sizeof(second));
     ck_assert_int_eq(memcmp(a.p, second, sizeof(second)), 0);
     be_ws_deflater_free(&d);
@@ -179,11 +179,11 @@ START_TEST(test_rfc_examples)
     ck_assert_uint_eq(a.len, 10);
     ck_assert_int_eq(memcmp(a.p, "HelloHello", 10), 0);
     /* 7.2.3.3: a stored (uncompressed) block; 7.2.3.4: BFINAL set. */
-    const uint8_t stored[] = { 0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00 };
+    const uint8_t stored[] = {0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00};
     a.len = 0;
     ck_assert_int_eq(be_ws_inflate(&f, stored, sizeof(stored), 1, 0, acc_sink, &a), 0);
     ck_assert_uint_eq(a.len, 5);
-    const uint8_t bfinal[] = { 0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00 };
+    const uint8_t bfinal[] = {0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00};
     be_ws_inflater_free(&f);
     be_ws_inflater_init(&f, 15, 0);
     a.len = 0;
@@ -207,7 +207,7 @@ static void round_trip(int sw, int cw_unused, int mem, int no_ctx, size_t msglen
     ck_assert_int_eq(be_ws_deflater_init(&d, sw, mem, 6, no_ctx), 0);
     be_ws_inflater_init(&f, sw < 9 ? 9 : sw, no_ctx);
     uint8_t *msg = malloc(msglen + 1);
-    struct acc z = { 0 }, out = { 0 };
+    struct acc z = {0}, out = {0};
     for (unsigned m = 0; m < 3; m++) {
         make_text(msg, msglen, m + (unsigned)msglen);
         z.len = 0;
@@ -258,7 +258,7 @@ START_TEST(test_zip_bomb_and_garbage)
     uint8_t *zeros = calloc(1, n);
     struct be_ws_deflater d;
     ck_assert_int_eq(be_ws_deflater_init(&d, 15, 8, 9, 0), 0);
-    struct acc z = { 0 }, out = { 0 };
+    struct acc z = {0}, out = {0};
     ck_assert_int_eq(be_ws_deflate(&d, zeros, n, 1, acc_sink, &z), 0);
     ck_assert_uint_lt(z.len, 20000);
     struct be_ws_inflater f;
@@ -274,7 +274,7 @@ START_TEST(test_zip_bomb_and_garbage)
     ck_assert_uint_eq(out.len, n);
     be_ws_inflater_free(&f);
     /* Garbage: an invalid block type. */
-    const uint8_t junk[] = { 0xff, 0xff, 0xff, 0xff, 0x00 };
+    const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff, 0x00};
     be_ws_inflater_init(&f, 15, 0);
     ck_assert_int_eq(be_ws_inflate(&f, junk, sizeof(junk), 1, 0, acc_sink, &out),
                      BE_WS_INFLATE_BAD);

@@ -9,7 +9,7 @@
 
 #include "backend/ws_frame.h"
 
-static const uint8_t mask[4] = { 0x37, 0xfa, 0x21, 0x3d };
+static const uint8_t mask[4] = {0x37, 0xfa, 0x21, 0x3d};
 
 /* Appends one masked client frame to buf. */
 static size_t put_frame(uint8_t *buf, int fin, int rsv, int op, const void *payload, size_t len)
@@ -100,7 +100,7 @@ START_TEST(test_every_split_point)
     ck_assert_str_eq(got, want);
     for (size_t a = 0; a < 40; a++)
         for (size_t b = a; b <= len; b += 7) {
-            size_t c2[2] = { a, b };
+            size_t c2[2] = {a, b};
             memcpy(data, orig, len);
             run(data, len, c2, 2, got, sizeof(got), 0, 0);
             ck_assert_msg(strcmp(got, want) == 0, "split at %zu,%zu", a, b);
@@ -112,7 +112,7 @@ START_TEST(test_length_encodings)
 {
     static uint8_t buf[70000 + 14], copy[70000 + 14];
     static char log[140000];
-    size_t sizes[] = { 0, 1, 125, 126, 127, 65535, 65536, 70000 };
+    size_t sizes[] = {0, 1, 125, 126, 127, 65535, 65536, 70000};
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
         char *pl = malloc(sizes[i] + 1);
         memset(pl, 'x', sizes[i]);
@@ -214,7 +214,7 @@ END_TEST
 START_TEST(test_fail_fast)
 {
     /* A bad second byte fails without waiting for the extended length. */
-    uint8_t f[2] = { 0x81, 0x7f }; /* unmasked, 64-bit length */
+    uint8_t f[2] = {0x81, 0x7f}; /* unmasked, 64-bit length */
     struct be_ws_parser p;
     struct be_ws_event ev;
     be_ws_parser_init(&p, 1, 0, 0);
@@ -240,8 +240,8 @@ START_TEST(test_encoder_and_mask)
     ck_assert_uint_eq(h[1], 0xff);
     ck_assert_uint_eq(h[5], 1);
     /* RFC 6455 5.7 example: masked "Hello". */
-    uint8_t hello[] = { 0x7f, 0x9f, 0x4d, 0x51, 0x58 };
-    uint8_t m[4] = { 0x37, 0xfa, 0x21, 0x3d };
+    uint8_t hello[] = {0x7f, 0x9f, 0x4d, 0x51, 0x58};
+    uint8_t m[4] = {0x37, 0xfa, 0x21, 0x3d};
     be_ws_mask(hello, 5, m, 0);
     ck_assert_int_eq(memcmp(hello, "Hello", 5), 0);
     /* Word-at-a-time path equals the bytewise one at every phase. */
@@ -259,8 +259,8 @@ END_TEST
 
 START_TEST(test_close_codes)
 {
-    int valid[] = { 1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 3999, 4000, 4999 };
-    int invalid[] = { 0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535 };
+    int valid[] = {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 3999, 4000, 4999};
+    int invalid[] = {0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535};
     for (size_t i = 0; i < sizeof(valid) / sizeof(*valid); i++)
         ck_assert_msg(be_ws_close_code_valid((unsigned)valid[i]), "%d", valid[i]);
     for (size_t i = 0; i < sizeof(invalid) / sizeof(*invalid); i++)

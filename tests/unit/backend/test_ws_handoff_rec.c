@@ -13,7 +13,7 @@
 #include "backend/ws_deflate.h"
 #include "backend/ws_handoff_rec.h"
 
-#define B(s) ((struct be_ho_bytes){ (const uint8_t *)(s), sizeof(s) - 1 })
+#define B(s) ((struct be_ho_bytes){(const uint8_t *)(s), sizeof(s) - 1})
 
 static void sample(struct be_ho_rec *r, struct bx_buf *subs)
 {
@@ -32,12 +32,12 @@ static void sample(struct be_ho_rec *r, struct bx_buf *subs)
     r->next_ping_in_ms = 1234, r->idle_in_ms = 0;
     r->msg_opcode = 1, r->msg = B("half a mess");
     r->input = B("\x81\x85"), r->output = B("\x81\x02hi");
-    static const uint8_t one[] = { 0, 0, 0, 5, 'c', 'h', 'a', 't', ':' };
+    static const uint8_t one[] = {0, 0, 0, 5, 'c', 'h', 'a', 't', ':'};
     bx_buf_append(subs, one, sizeof one);
     r->nsubs = 1;
-    r->subs = (struct be_ho_bytes){ (const uint8_t *)bx_buf_rpos(subs), bx_buf_unread(subs) };
-    static const uint8_t seen[] = { 0, 0, 0, 0, 0, 0, 0x30, 0x39, 0, 0, 0, 0, 0, 0, 0, 42 };
-    r->nseen = 1, r->seen = (struct be_ho_bytes){ seen, sizeof seen };
+    r->subs = (struct be_ho_bytes){(const uint8_t *)bx_buf_rpos(subs), bx_buf_unread(subs)};
+    static const uint8_t seen[] = {0, 0, 0, 0, 0, 0, 0x30, 0x39, 0, 0, 0, 0, 0, 0, 0, 42};
+    r->nseen = 1, r->seen = (struct be_ho_bytes){seen, sizeof seen};
     r->mstate = B("\x01state");
 }
 
@@ -49,7 +49,8 @@ START_TEST(test_round_trip)
     be_ho_rec_encode(&b, &r);
     const char *why = NULL;
     ck_assert_int_eq(be_ho_rec_parse((const uint8_t *)bx_buf_rpos(&b), bx_buf_unread(&b), &back,
-                                     &why), 0);
+                                     &why),
+                     0);
     ck_assert_uint_eq(back.seq, 7);
     ck_assert_uint_eq(back.path.n, 5);
     ck_assert(!memcmp(back.path.p, "/echo", 5));
@@ -66,7 +67,8 @@ START_TEST(test_round_trip)
         ck_assert_int_eq(be_ho_rec_parse((const uint8_t *)bx_buf_rpos(&b), cut, &back, &why), -1);
     bx_buf_append(&b, "", 1);
     ck_assert_int_eq(be_ho_rec_parse((const uint8_t *)bx_buf_rpos(&b), bx_buf_unread(&b), &back,
-                                     &why), -1);
+                                     &why),
+                     -1);
     bx_buf_free(&b);
     bx_buf_free(&subs);
 }
@@ -83,22 +85,23 @@ START_TEST(test_bounds)
         switch (k) {
         case 0: r.client_wbits = 16; break;
         case 1: r.mem_level = 0; break;
-        case 2: r.mstate = (struct be_ho_bytes){ big, sizeof big }; break;
+        case 2: r.mstate = (struct be_ho_bytes){big, sizeof big}; break;
         case 3: r.client_str = B("bad\ntext"); break;
         case 4: r.module = B(""); break;
         case 5: r.clientlen = 3; break;
         case 6: r.pmd = 0; break; /* windows without deflate */
-        case 7: r.inf_window = (struct be_ho_bytes){ big, (1u << 13) + 1 }; break;
+        case 7: r.inf_window = (struct be_ho_bytes){big, (1u << 13) + 1}; break;
         case 8: r.ping_outstanding = 2; break;
         case 9: r.msg_opcode = 3; break;
         case 10: r.msg_opcode = 0; break; /* bytes of no message */
-        case 11: r.nseen = 65, r.seen = (struct be_ho_bytes){ big, 65 * 16 }; break;
+        case 11: r.nseen = 65, r.seen = (struct be_ho_bytes){big, 65 * 16}; break;
         }
         struct bx_buf b = BX_BUF_INIT;
         be_ho_rec_encode(&b, &r);
         const char *why = NULL;
         ck_assert_msg(be_ho_rec_parse((const uint8_t *)bx_buf_rpos(&b), bx_buf_unread(&b), &back,
-                                      &why) == -1, "case %d accepted", k);
+                                      &why) == -1,
+                      "case %d accepted", k);
         ck_assert_ptr_nonnull(why);
         bx_buf_free(&b);
         bx_buf_reset(&subs);
@@ -125,7 +128,8 @@ START_TEST(test_windows_prime_fresh_streams)
     be_ws_inflater_init(&f, 15, 0);
     ck_assert_int_eq(be_ws_deflate(&d, (const uint8_t *)m1, sizeof m1 - 1, 1, collect, &z), 0);
     ck_assert_int_eq(be_ws_inflate(&f, (const uint8_t *)bx_buf_rpos(&z), bx_buf_unread(&z), 1, 0,
-                                   collect, &out), 0);
+                                   collect, &out),
+                     0);
     uint8_t dw[BE_HO_WINDOW_MAX], iw[BE_HO_WINDOW_MAX];
     size_t dn = be_ws_deflater_window(&d, dw, sizeof dw);
     size_t in = be_ws_inflater_window(&f, iw, sizeof iw);
@@ -141,7 +145,8 @@ START_TEST(test_windows_prime_fresh_streams)
     ck_assert_int_eq(be_ws_deflate(&d, (const uint8_t *)m1, sizeof m1 - 1, 1, collect, &z), 0);
     ck_assert_uint_lt(bx_buf_unread(&z), 16); /* a back-reference, not the text again */
     ck_assert_int_eq(be_ws_inflate(&f2, (const uint8_t *)bx_buf_rpos(&z), bx_buf_unread(&z), 1, 0,
-                                   collect, &out), 0);
+                                   collect, &out),
+                     0);
     ck_assert_uint_eq(bx_buf_unread(&out), sizeof m1 - 1);
     ck_assert(!memcmp(bx_buf_rpos(&out), m1, sizeof m1 - 1));
     /* the primed compressor back-references too, and f (the peer) reads it */
@@ -150,8 +155,10 @@ START_TEST(test_windows_prime_fresh_streams)
     ck_assert_int_eq(be_ws_deflate(&d2, (const uint8_t *)m1, sizeof m1 - 1, 1, collect, &z), 0);
     ck_assert_uint_lt(bx_buf_unread(&z), 16);
     ck_assert_int_eq(be_ws_inflate(&f, (const uint8_t *)bx_buf_rpos(&z), bx_buf_unread(&z), 1, 0,
-                                   collect, &out), 0);
-    ck_assert(bx_buf_unread(&out) == sizeof m1 - 1 && !memcmp(bx_buf_rpos(&out), m1, sizeof m1 - 1));
+                                   collect, &out),
+                     0);
+    ck_assert(bx_buf_unread(&out) == sizeof m1 - 1 &&
+              !memcmp(bx_buf_rpos(&out), m1, sizeof m1 - 1));
     be_ws_deflater_free(&d);
     be_ws_deflater_free(&d2);
     be_ws_inflater_free(&f);

@@ -11,8 +11,13 @@
 static struct be_ws_hs_request good(void)
 {
     struct be_ws_hs_request r = {
-        .method = "GET", .http_major = 1, .http_minor = 1, .has_host = 1,
-        .connection = "keep-alive, Upgrade", .upgrade = "websocket", .version = "13",
+        .method = "GET",
+        .http_major = 1,
+        .http_minor = 1,
+        .has_host = 1,
+        .connection = "keep-alive, Upgrade",
+        .upgrade = "websocket",
+        .version = "13",
         .key = "dGhlIHNhbXBsZSBub25jZQ==",
     };
     return r;
@@ -34,29 +39,44 @@ START_TEST(test_rules)
     r.connection = "UPGRADE";
     r.upgrade = "WebSocket";
     ck_assert_int_eq(be_ws_hs_check(&r, &why), 0);
-    r = good(); r.method = "POST";
+    r = good();
+    r.method = "POST";
     ck_assert_int_eq(be_ws_hs_check(&r, &why), 400);
-    r = good(); r.http_minor = 0;
+    r = good();
+    r.http_minor = 0;
     ck_assert_int_eq(be_ws_hs_check(&r, &why), 400);
-    r = good(); r.has_host = 0;
+    r = good();
+    r.has_host = 0;
     ck_assert_int_eq(be_ws_hs_check(&r, &why), 400);
-    r = good(); r.connection = NULL;
+    r = good();
+    r.connection = NULL;
     ck_assert_int_eq(be_ws_hs_check(&r, &why), 400);
-    r = good(); r.connection = "keep-alive, upgrades";
+    r = good();
+    r.connection = "keep-alive, upgrades";
     ck_assert_int_eq(be_ws_hs_check(&r, &why), 400);
-    r = good(); r.upgrade = "h2c";
+    r = good();
+    r.upgrade = "h2c";
     ck_assert_int_eq(be_ws_hs_check(&r, &why), 400);
-    r = good(); r.version = NULL;
+    r = good();
+    r.version = NULL;
     ck_assert_int_eq(be_ws_hs_check(&r, &why), 400);
-    r = good(); r.version = "8";
+    r = good();
+    r.version = "8";
     ck_assert_int_eq(be_ws_hs_check(&r, &why), 426);
-    r = good(); r.version = "13, 8";
+    r = good();
+    r.version = "13, 8";
     ck_assert_int_eq(be_ws_hs_check(&r, &why), 426);
-    const char *badkeys[] = { NULL, "", "dGhlIHNhbXBsZSBub25jZQ=", "dGhlIHNhbXBsZSBub25jZQ==x",
-                              "dGhlIHNhbXBsZSBub25jZ===", "dGhlIHNhbXBsZSBub25j*Q==",
-                              "dGhlIHNhbXBsZSBub25jZR==", "YWJj" };
+    const char *badkeys[] = {NULL,
+                             "",
+                             "dGhlIHNhbXBsZSBub25jZQ=",
+                             "dGhlIHNhbXBsZSBub25jZQ==x",
+                             "dGhlIHNhbXBsZSBub25jZ===",
+                             "dGhlIHNhbXBsZSBub25j*Q==",
+                             "dGhlIHNhbXBsZSBub25jZR==",
+                             "YWJj"};
     for (size_t i = 0; i < sizeof(badkeys) / sizeof(*badkeys); i++) {
-        r = good(); r.key = badkeys[i];
+        r = good();
+        r.key = badkeys[i];
         ck_assert_int_eq(be_ws_hs_check(&r, &why), 400);
     }
 }
@@ -68,7 +88,7 @@ START_TEST(test_token_list_and_subprotocol)
     ck_assert(be_ws_token_list_has(",,upgrade,,", "upgrade"));
     ck_assert(!be_ws_token_list_has("upgrade2", "upgrade"));
     ck_assert(!be_ws_token_list_has("", "upgrade"));
-    const char *sup[] = { "chat.v2", "chat", NULL };
+    const char *sup[] = {"chat.v2", "chat", NULL};
     ck_assert_str_eq(be_ws_pick_subprotocol("chat, chat.v2", sup), "chat.v2");
     ck_assert_str_eq(be_ws_pick_subprotocol("x, chat", sup), "chat");
     ck_assert_ptr_null(be_ws_pick_subprotocol("x, y", sup));
@@ -118,7 +138,7 @@ START_TEST(test_chosen_protocol)
     ck_assert_ptr_null(be_ws_chosen_protocol("c", v));      /* not offered (cut) */
     ck_assert_ptr_null(be_ws_chosen_protocol("zzz", v));
     ck_assert_ptr_null(be_ws_chosen_protocol(NULL, v));
-    const char *odd[] = { "a\r\nX: y", "", NULL };
+    const char *odd[] = {"a\r\nX: y", "", NULL};
     ck_assert_ptr_null(be_ws_chosen_protocol(odd[0], odd));  /* not a token */
     ck_assert_ptr_null(be_ws_chosen_protocol(odd[1], odd));
 }

@@ -15,7 +15,7 @@ struct sample {
     int fail_at; /* index of the first byte that must be refused, -1 = incomplete only */
 };
 
-#define S(lit, v, at) { lit, sizeof(lit) - 1, v, at }
+#define S(lit, v, at) {lit, sizeof(lit) - 1, v, at}
 static const struct sample samples[] = {
     S("", 1, 0),
     S("Hello-\xc2\xb5@\xc3\x9f\xc3\xb6\xc3\xa4\xc3\xbc\xc3\xa0\xc3\xa1-UTF-8!!", 1, 0),
@@ -48,7 +48,9 @@ static const struct sample samples[] = {
     S("\xf4\x90\x80\x80", 0, 1),         /* U+110000 */
     S("\xf5\x80\x80\x80", 0, 0),
     S("\xf7\xbf\xbf\xbf", 0, 0),
-    S("\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80" "edited", 0, 12),
+    S("\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80"
+      "edited",
+      0, 12),
     S("\xc2\x41", 0, 1),                 /* truncated then ASCII */
     S("\xe2\x82", 0, -1),                /* incomplete at the end */
     S("\xf0\x9f\x98", 0, -1),

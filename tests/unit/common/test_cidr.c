@@ -75,7 +75,8 @@ START_TEST(most_specific_entry_decides)
     const char *same[] = {"192.0.2.0/24", NULL};
     ck_assert(!allowed(same, same, "192.0.2.1"));
     /* IPv4 and IPv6 entries compare for a v4-mapped client */
-    const char *deny6[] = {"::ffff:0:0/96", NULL}, *allow4[] = {"0.0.0.0/0", "::/0", "10.0.0.0/8", NULL};
+    const char *deny6[] = {"::ffff:0:0/96", NULL},
+               *allow4[] = {"0.0.0.0/0", "::/0", "10.0.0.0/8", NULL};
     ck_assert(allowed(allow4, deny6, "::ffff:10.0.0.1"));
     ck_assert(!allowed(allow4, deny6, "::ffff:11.0.0.1"));
     ck_assert(allowed(allow4, deny6, "::2"));

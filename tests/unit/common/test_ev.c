@@ -73,7 +73,10 @@ START_TEST(stop_in_batch)
     ck_assert_int_eq(bx_ev_run_once(ev, 100), 2);
     ck_assert_int_eq(fired[0] + fired[1], 1);
     ck_assert_int_eq(bx_ev_run_once(ev, 10), 0);
-    close(p1[0]); close(p1[1]); close(p2[0]); close(p2[1]);
+    close(p1[0]);
+    close(p1[1]);
+    close(p2[0]);
+    close(p2[1]);
     bx_ev_destroy(ev);
 }
 END_TEST

@@ -96,7 +96,8 @@ START_TEST(reload_keeps_the_same_socket_and_binds_new_places)
     /* A failed reload closes what it opened: the running socket still listens. */
     close(n2);
     int c = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)p2),
+    struct sockaddr_in sin = {.sin_family = AF_INET,
+                              .sin_port = htons((uint16_t)p2),
                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     ck_assert_int_eq(connect(c, (struct sockaddr *)&sin, sizeof sin), 0);
     close(c);

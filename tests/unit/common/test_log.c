@@ -29,9 +29,16 @@ START_TEST(combined_log_format)
     setenv("TZ", "UTC", 1);
     tzset();
     struct bx_access_entry e = {
-        .client = "192.0.2.7", .when = 1700000000, .method = "GET", .target = "/a b\"c",
-        .version = "HTTP/1.1", .status = 200, .bytes = 1234, .referer = NULL,
-        .user_agent = "curl/7.88\n", .conn_id = "c0ffee",
+        .client = "192.0.2.7",
+        .when = 1700000000,
+        .method = "GET",
+        .target = "/a b\"c",
+        .version = "HTTP/1.1",
+        .status = 200,
+        .bytes = 1234,
+        .referer = NULL,
+        .user_agent = "curl/7.88\n",
+        .conn_id = "c0ffee",
     };
     char line[512];
     bx_access_log_format(&e, line, sizeof line);

@@ -89,7 +89,8 @@ START_TEST(unix_socket_orphan_taken_over)
     int c = bx_connect_unix(path, err, sizeof err);
     ck_assert_int_ge(c, 0); /* the orphan's socket still answers */
     close(c);
-    ck_assert_int_eq(bx_listen_unix(path, 0600, (uid_t)-1, (gid_t)-1, 16, false, err, sizeof err), -1);
+    ck_assert_int_eq(bx_listen_unix(path, 0600, (uid_t)-1, (gid_t)-1, 16, false, err, sizeof err),
+                     -1);
     int fd = bx_listen_unix(path, 0600, (uid_t)-1, (gid_t)-1, 16, true, err, sizeof err);
     ck_assert_msg(fd >= 0, "%s", err);
     close(fd);
@@ -115,13 +116,15 @@ START_TEST(unix_socket_mode_and_stale)
     ck_assert(S_ISSOCK(st.st_mode));
     ck_assert_int_eq(st.st_mode & 07777, 0640);
     /* A live listener is never stolen. */
-    ck_assert_int_eq(bx_listen_unix(path, 0640, (uid_t)-1, (gid_t)-1, 16, false, err, sizeof err), -1);
+    ck_assert_int_eq(bx_listen_unix(path, 0640, (uid_t)-1, (gid_t)-1, 16, false, err, sizeof err),
+                     -1);
     ck_assert_ptr_nonnull(strstr(err, "is listening on it"));
     int c = bx_connect_unix(path, err, sizeof err);
     ck_assert_int_ge(c, 0);
     close(c);
     /* Not even with replace while the process that listens is alive. */
-    ck_assert_int_eq(bx_listen_unix(path, 0640, (uid_t)-1, (gid_t)-1, 16, true, err, sizeof err), -1);
+    ck_assert_int_eq(bx_listen_unix(path, 0640, (uid_t)-1, (gid_t)-1, 16, true, err, sizeof err),
+                     -1);
     close(fd);
     /* A stale socket file is replaced. */
     fd = bx_listen_unix(path, 0600, (uid_t)-1, (gid_t)-1, 16, false, err, sizeof err);
@@ -130,7 +133,8 @@ START_TEST(unix_socket_mode_and_stale)
     unlink(path);
     /* A regular file in the way is an error, not deleted. */
     close(open(path, O_CREAT | O_WRONLY, 0600));
-    ck_assert_int_eq(bx_listen_unix(path, 0600, (uid_t)-1, (gid_t)-1, 16, false, err, sizeof err), -1);
+    ck_assert_int_eq(bx_listen_unix(path, 0600, (uid_t)-1, (gid_t)-1, 16, false, err, sizeof err),
+                     -1);
     ck_assert_ptr_nonnull(strstr(err, "is not a socket"));
     unlink(path);
     rmdir(dir);

@@ -144,9 +144,37 @@ static uint32_t ref_crc32c(const unsigned char *p, size_t n)
 START_TEST(v2_crc32c)
 {
     struct bx_proxy_info out;
-    unsigned char h[16 + 12 + 7] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49,
-                                    0x54, 0x0A, 0x21, 0x11, 0x00, 19, 10, 0, 0, 1, 10, 0, 0,
-                                    2, 0x30, 0x39, 0x01, 0xbb, BX_PP2_TYPE_CRC32C, 0, 4};
+    unsigned char h[16 + 12 + 7] = {0x0D,
+                                    0x0A,
+                                    0x0D,
+                                    0x0A,
+                                    0x00,
+                                    0x0D,
+                                    0x0A,
+                                    0x51,
+                                    0x55,
+                                    0x49,
+                                    0x54,
+                                    0x0A,
+                                    0x21,
+                                    0x11,
+                                    0x00,
+                                    19,
+                                    10,
+                                    0,
+                                    0,
+                                    1,
+                                    10,
+                                    0,
+                                    0,
+                                    2,
+                                    0x30,
+                                    0x39,
+                                    0x01,
+                                    0xbb,
+                                    BX_PP2_TYPE_CRC32C,
+                                    0,
+                                    4};
     uint32_t c = ref_crc32c(h, sizeof h);
     h[31] = (unsigned char)(c >> 24);
     h[32] = (unsigned char)(c >> 16);
@@ -176,12 +204,16 @@ START_TEST(v1_forms)
     const char *unk = "PROXY UNKNOWN\r\n";
     ck_assert_int_eq(bx_proxy_parse(unk, strlen(unk), &out, err, sizeof err), 15);
     ck_assert(out.local);
-    const char *bad[] = {"PROXY TCP4 1.2.3.4 5.6.7.8 1 99999\r\n", "PROXY TCP4 ::1 ::1 1 2\r\n",
-                         "PROXY TCP4 1.2.3.4 5.6.7.8 01 2\r\n", "PROXY UDP4 1.2.3.4 5.6.7.8 1 2\r\n",
-                         "PROXY TCP4 1.2.3.4 5.6.7.8 1 2 3\r\n", "PROXY TCP4 1.2.3.4\r\r"};
+    const char *bad[] = {"PROXY TCP4 1.2.3.4 5.6.7.8 1 99999\r\n",
+                         "PROXY TCP4 ::1 ::1 1 2\r\n",
+                         "PROXY TCP4 1.2.3.4 5.6.7.8 01 2\r\n",
+                         "PROXY UDP4 1.2.3.4 5.6.7.8 1 2\r\n",
+                         "PROXY TCP4 1.2.3.4 5.6.7.8 1 2 3\r\n",
+                         "PROXY TCP4 1.2.3.4\r\r"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         ck_assert_msg(bx_proxy_parse(bad[i], strlen(bad[i]), &out, err, sizeof err) ==
-                          BX_PROXY_INVALID, "accepted %s", bad[i]);
+                          BX_PROXY_INVALID,
+                      "accepted %s", bad[i]);
     char longline[200];
     memset(longline, 'x', sizeof longline);
     memcpy(longline, "PROXY ", 6);
@@ -193,7 +225,8 @@ END_TEST
 START_TEST(no_header)
 {
     struct bx_proxy_info out;
-    ck_assert_int_eq(bx_proxy_parse("GET / HTTP/1.1\r\n", 16, &out, err, sizeof err), BX_PROXY_NONE);
+    ck_assert_int_eq(bx_proxy_parse("GET / HTTP/1.1\r\n", 16, &out, err, sizeof err),
+                     BX_PROXY_NONE);
     /* One byte that cannot start either signature is enough to decide. */
     ck_assert_int_eq(bx_proxy_parse("G", 1, &out, err, sizeof err), BX_PROXY_NONE);
     ck_assert_int_eq(bx_proxy_parse("\x16\x03\x01", 3, &out, err, sizeof err), BX_PROXY_NONE);

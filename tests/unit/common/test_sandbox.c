@@ -74,8 +74,7 @@ static int run_confined_port(enum bx_sandbox_profile p, int (*fn)(void))
 
 static void assert_exit(int status, int code)
 {
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == code, "status %#x (%s)", status,
-                  how);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == code, "status %#x (%s)", status, how);
 }
 
 static int do_execve(void)
@@ -203,7 +202,8 @@ static int tcp_to(int port)
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd == -1)
         return errno;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int e = connect(fd, (struct sockaddr *)&sa, sizeof sa) == -1 ? errno : 0;
     close(fd);

@@ -17,8 +17,11 @@ static unsigned char *good(size_t nslots, size_t *size)
 {
     *size = HS + nslots * SS;
     unsigned char *p = calloc(1, *size);
-    struct bx_sb_header h = {.magic = BX_SB_MAGIC, .version = BX_SB_VERSION,
-                             .header_size = HS, .slot_size = SS, .nslots = nslots,
+    struct bx_sb_header h = {.magic = BX_SB_MAGIC,
+                             .version = BX_SB_VERSION,
+                             .header_size = HS,
+                             .slot_size = SS,
+                             .nslots = nslots,
                              .master_pid = 7};
     memcpy(p, &h, sizeof h);
     return p;
@@ -42,14 +45,38 @@ static const char *check_with(size_t nslots, void (*edit)(struct bx_sb_header *)
     return why;
 }
 
-static void bad_magic(struct bx_sb_header *h) { h->magic ^= 1; }
-static void old_version(struct bx_sb_header *h) { h->version = 1; }
-static void small_header(struct bx_sb_header *h) { h->header_size = 8; }
-static void huge_header(struct bx_sb_header *h) { h->header_size = 0xffffffffu; }
-static void small_slot(struct bx_sb_header *h) { h->slot_size = 4; }
-static void zero_slot(struct bx_sb_header *h) { h->slot_size = 0; }
-static void many_slots(struct bx_sb_header *h) { h->nslots = (uint64_t)1 << 62; }
-static void one_more(struct bx_sb_header *h) { h->nslots++; }
+static void bad_magic(struct bx_sb_header *h)
+{
+    h->magic ^= 1;
+}
+static void old_version(struct bx_sb_header *h)
+{
+    h->version = 1;
+}
+static void small_header(struct bx_sb_header *h)
+{
+    h->header_size = 8;
+}
+static void huge_header(struct bx_sb_header *h)
+{
+    h->header_size = 0xffffffffu;
+}
+static void small_slot(struct bx_sb_header *h)
+{
+    h->slot_size = 4;
+}
+static void zero_slot(struct bx_sb_header *h)
+{
+    h->slot_size = 0;
+}
+static void many_slots(struct bx_sb_header *h)
+{
+    h->nslots = (uint64_t)1 << 62;
+}
+static void one_more(struct bx_sb_header *h)
+{
+    h->nslots++;
+}
 
 START_TEST(reader_validates_header)
 {

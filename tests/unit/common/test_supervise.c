@@ -23,9 +23,21 @@ static struct {
     uint64_t again_ms;          /* what overdue() returns */
 } calls;
 
-static void on_reload(void *ctx) { (void)ctx; calls.reloads++; }
-static void on_reopen(void *ctx) { (void)ctx; calls.reopens++; }
-static void on_upgrade(void *ctx) { (void)ctx; calls.upgrades++; }
+static void on_reload(void *ctx)
+{
+    (void)ctx;
+    calls.reloads++;
+}
+static void on_reopen(void *ctx)
+{
+    (void)ctx;
+    calls.reopens++;
+}
+static void on_upgrade(void *ctx)
+{
+    (void)ctx;
+    calls.upgrades++;
+}
 
 static uint64_t on_stop(void *ctx, int sig, bool again)
 {
@@ -54,7 +66,10 @@ static uint64_t on_overdue(void *ctx, size_t alive)
 }
 
 static const struct bx_sv_ops ops = {
-    .reload = on_reload, .stop = on_stop, .reopen = on_reopen, .exited = on_exited,
+    .reload = on_reload,
+    .stop = on_stop,
+    .reopen = on_reopen,
+    .exited = on_exited,
     .overdue = on_overdue,
 };
 

@@ -22,10 +22,10 @@ static struct bx_upgrade sample(void)
     struct bx_upgrade u;
     bx_upgrade_init(&u);
     u.pidfd = 5;
-    ck_assert_int_eq(bx_upgrade_add_listener(&u, 7, &(struct bx_lplace){.addr = "::1",
-                                                                         .port = 8443}), 0);
-    ck_assert_int_eq(bx_upgrade_add_listener(&u, 8, &(struct bx_lplace){.path = "/run/b.sock"}),
+    ck_assert_int_eq(bx_upgrade_add_listener(&u, 7,
+                                             &(struct bx_lplace){.addr = "::1", .port = 8443}),
                      0);
+    ck_assert_int_eq(bx_upgrade_add_listener(&u, 8, &(struct bx_lplace){.path = "/run/b.sock"}), 0);
     ck_assert_int_eq(bx_upgrade_add_child(&u, 4242, 3), 0);
     ck_assert_int_eq(bx_upgrade_add_child(&u, 4243, -1), 0);
     ck_assert_int_eq(bx_upgrade_set(&u, "gen", 17), 0);
@@ -145,8 +145,8 @@ START_TEST(take_keeps_only_what_checks_out)
     ck_assert_uint_eq(u.kids.n, 1);
     ck_assert_int_eq(u.kids.v[0].pid, kid);
     struct bx_lheld *h = bx_upgrade_held(&u);
-    ck_assert_int_eq(bx_lheld_find(h, u.nls, &(struct bx_lplace){.addr = "127.0.0.1",
-                                                                  .port = 1}), ls);
+    ck_assert_int_eq(bx_lheld_find(h, u.nls, &(struct bx_lplace){.addr = "127.0.0.1", .port = 1}),
+                     ls);
     free(h);
     bx_upgrade_close_listeners(&u);
     ck_assert_int_eq(fcntl(ls, F_GETFD), -1);

@@ -33,8 +33,7 @@ START_TEST(incomplete_absent_and_oversized)
     char h[8];
     ck_assert_int_eq(host("GET / HTTP/1.1\r\nHost: a", h, sizeof h), -1);
     ck_assert_int_eq(host("GET / HTTP/1.1\r\nAccept: */*\r\n\r\n", h, sizeof h), 0);
-    ck_assert_int_eq(host("GET / HTTP/1.1\r\nHost: much-too-long.example\r\n\r\n", h, sizeof h),
-                     0);
+    ck_assert_int_eq(host("GET / HTTP/1.1\r\nHost: much-too-long.example\r\n\r\n", h, sizeof h), 0);
     ck_assert_int_eq(host("GET / HTTP/1.1\r\nHost:\r\n\r\n", h, sizeof h), 0);
     /* A Host in the body does not count. */
     ck_assert_int_eq(host("POST / HTTP/1.1\r\nA: b\r\n\r\nHost: x\r\n\r\n", h, sizeof h), 0);

@@ -44,8 +44,8 @@ static void write_key(EVP_PKEY *k, char *path)
 
 static int ctl(uint32_t type, uint32_t gen, uint32_t vhost, const char *path)
 {
-    struct kp_ctl_msg m = {.seq = ++seq, .type = type, .gen = gen, .vhost = vhost,
-                           .nvhosts = 2, .oldest = 0};
+    struct kp_ctl_msg m =
+        {.seq = ++seq, .type = type, .gen = gen, .vhost = vhost, .nvhosts = 2, .oldest = 0};
     struct kp_ctl_rep r;
     snprintf(m.name, sizeof m.name, "v%u", vhost);
     snprintf(m.path, sizeof m.path, "%s", path ? path : "");
@@ -100,7 +100,10 @@ static void teardown(void)
 static int sign(int ch, uint32_t gen, uint32_t vhost, uint32_t op, const void *in, size_t len,
                 unsigned char *sig, size_t *siglen)
 {
-    struct kp_sign_req q = {.seq = ++seq, .gen = gen, .vhost = vhost, .op = op,
+    struct kp_sign_req q = {.seq = ++seq,
+                            .gen = gen,
+                            .vhost = vhost,
+                            .op = op,
                             .len = (uint32_t)len};
     struct kp_sign_rep r;
     memcpy(q.data, in, len);

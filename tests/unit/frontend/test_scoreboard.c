@@ -109,8 +109,8 @@ START_TEST(per_ip_admission_is_atomic)
                     _exit(9);
                 while (!__atomic_load_n(go, __ATOMIC_ACQUIRE))
                     sched_yield();
-                _exit(fe_scoreboard_admit_ip(sb, SLOT(sb, (size_t)i), (struct sockaddr *)&a,
-                                             MAX, NULL) == FE_ADMIT_OK);
+                _exit(fe_scoreboard_admit_ip(sb, SLOT(sb, (size_t)i), (struct sockaddr *)&a, MAX,
+                                             NULL) == FE_ADMIT_OK);
             }
         }
         __atomic_store_n(go, 1, __ATOMIC_SEQ_CST);
@@ -258,8 +258,7 @@ START_TEST(file_scoreboard_header_and_replace)
     fe_scoreboard_destroy(b);
     ck_assert_int_eq(unlink(path), 0);
     ck_assert_int_eq(rmdir(dir), 0); /* no temporary file left behind */
-    ck_assert_ptr_null(fe_scoreboard_create_file(1, "/nonexistent-dir/sb", (uid_t)-1,
-                                                 (gid_t)-1));
+    ck_assert_ptr_null(fe_scoreboard_create_file(1, "/nonexistent-dir/sb", (uid_t)-1, (gid_t)-1));
 }
 END_TEST
 

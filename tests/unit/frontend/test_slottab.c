@@ -91,8 +91,8 @@ static pid_t offerer(int sock, uint32_t slot, int go)
 }
 
 /* The master's side of one offer: the check's verdict, acknowledged. */
-static long take(int sock, const struct fe_slottab *t, const struct fe_scoreboard *sb,
-                 char *why, size_t whylen)
+static long take(int sock, const struct fe_slottab *t, const struct fe_scoreboard *sb, char *why,
+                 size_t whylen)
 {
     struct fe_handoff h;
     int cfd, bfd, ack;

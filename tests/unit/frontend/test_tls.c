@@ -23,8 +23,8 @@ START_TEST(rule_never_stacks_records_on_ktls)
     /* every combination: ours only for TLS 1.3, keys known, nothing buffered, no kTLS */
     for (int m = 0; m < 32; m++) {
         bool v13 = m & 1, send = m & 2, recv = m & 4, keys = m & 8, buf = m & 16;
-        bool ours = fe_tls_records_ours(v13 ? TLS1_3_VERSION : TLS1_2_VERSION, send, recv,
-                                        keys, buf);
+        bool ours = fe_tls_records_ours(v13 ? TLS1_3_VERSION : TLS1_2_VERSION, send, recv, keys,
+                                        buf);
         ck_assert_msg(ours == (v13 && !send && !recv && keys && !buf), "case %d", m);
     }
 }

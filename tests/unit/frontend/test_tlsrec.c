@@ -59,8 +59,8 @@ static void keylog(const SSL *ssl, const char *line)
     }
 }
 
-static void msgcb(int write_p, int version, int content_type, const void *buf, size_t len,
-                  SSL *ssl, void *arg)
+static void msgcb(int write_p, int version, int content_type, const void *buf, size_t len, SSL *ssl,
+                  void *arg)
 {
     if (write_p && content_type == SSL3_RT_HEADER)
         g_srv_records++;
@@ -78,8 +78,8 @@ static void add_cert(SSL_CTX *ctx)
     X509_gmtime_adj(X509_getm_notBefore(x), -60);
     X509_gmtime_adj(X509_getm_notAfter(x), 3600);
     X509_NAME *name = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"localhost", -1,
-                               -1, 0);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"localhost", -1, -1,
+                               0);
     X509_set_issuer_name(x, name);
     X509_set_pubkey(x, key);
     ck_assert_int_gt(X509_sign(x, key, EVP_sha256()), 0);
@@ -245,7 +245,9 @@ static void s2c(struct pair *p, const unsigned char *data, size_t len)
 }
 
 static const char *const suites[] = {
-    "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
+    "TLS_AES_128_GCM_SHA256",
+    "TLS_AES_256_GCM_SHA384",
+    "TLS_CHACHA20_POLY1305_SHA256",
 };
 
 static unsigned char *pattern(size_t len)
@@ -276,7 +278,7 @@ END_TEST
 /* The wseq rule in tlsrec.h: one record per ticket, for N = 0, 1, 3. */
 START_TEST(wseq_is_num_tickets)
 {
-    static const int n[] = { 0, 1, 3 };
+    static const int n[] = {0, 1, 3};
     static struct pair p;
     setup(&p, NULL, n[_i], false, NULL);
     to_tlsrec(&p, n[_i]);
@@ -418,13 +420,13 @@ START_TEST(bad_records_fail)
     ck_assert_int_eq(fe_tlsrec_open(&p.t, p.in, p.inlen, &used, out, sizeof out, &n), -1);
     ck_assert_ptr_nonnull(strstr(p.t.err, "bad_record_mac"));
     /* An oversized length is refused from the header alone. */
-    unsigned char hdr[5] = { 23, 3, 3, (FE_TLSREC_MAX_PLAIN + 257) >> 8,
-                             (FE_TLSREC_MAX_PLAIN + 257) & 0xff };
+    unsigned char hdr[5] = {23, 3, 3, (FE_TLSREC_MAX_PLAIN + 257) >> 8,
+                            (FE_TLSREC_MAX_PLAIN + 257) & 0xff};
     p.t.err[0] = 0;
     ck_assert_int_eq(fe_tlsrec_open(&p.t, hdr, 5, &used, out, sizeof out, &n), -1);
     ck_assert_ptr_nonnull(strstr(p.t.err, "record_overflow"));
     /* A change_cipher_spec record is not accepted any more. */
-    unsigned char ccs[6] = { 20, 3, 3, 0, 1, 1 };
+    unsigned char ccs[6] = {20, 3, 3, 0, 1, 1};
     ck_assert_int_eq(fe_tlsrec_open(&p.t, ccs, 6, &used, out, sizeof out, &n), -1);
     teardown_pair(&p);
 }
@@ -475,14 +477,15 @@ END_TEST
 START_TEST(rfc8448_key_and_iv)
 {
     unsigned char sec[32], key[16], iv[12];
-    ck_assert_uint_eq(unhex("b67b7d690cc16c4e75e54213cb2d37b4e9c912bcded9105d42befd59d391ad38",
-                            sec, sizeof sec), 32);
+    ck_assert_uint_eq(unhex("b67b7d690cc16c4e75e54213cb2d37b4e9c912bcded9105d42befd59d391ad38", sec,
+                            sizeof sec),
+                      32);
     unhex("3fce516009c21727d0f2e4e86ee403bc", key, sizeof key);
     unhex("5d313eb2671276ee13000b30", iv, sizeof iv);
     struct fe_tlsrec t;
     ck_assert_int_eq(fe_tlsrec_init(&t, 0x1301, sec, sec, 32, 0, 1), 0);
     ck_assert(memcmp(t.wr.iv, iv, 12) == 0);
-    unsigned char rec[64], exp[64], pt[4] = { 'a', 'b', 'c', 23 };
+    unsigned char rec[64], exp[64], pt[4] = {'a', 'b', 'c', 23};
     size_t taken;
     ck_assert_int_eq(fe_tlsrec_seal(&t, pt, 3, &taken, rec, sizeof rec), 5 + 4 + 16);
     iv[11] ^= 1;
@@ -534,17 +537,17 @@ START_TEST(inner_content_rules)
         size_t out;         /* plaintext produced */
         const char *err;
     } cases[] = {
-        { { 'h', 'i', 23, 0, 0, 0 }, 6, 0, 2, NULL },       /* padded data */
-        { { 23 }, 1, 0, 0, NULL },                          /* zero-length data */
-        { { 1, 90, 21 }, 3, 0, 0, NULL },                   /* user_canceled */
-        { { 2, 40, 21 }, 3, -1, 0, "alert 40" },
-        { { 0, 0, 0 }, 3, -1, 0, "content type" },          /* all padding */
-        { { 1, 20 }, 2, -1, 0, "change_cipher_spec" },
-        { { 4, 0, 0, 1, 0, 22 }, 6, -1, 0, "refused" },     /* NewSessionTicket */
-        { { 24, 0, 0, 1, 2, 22 }, 6, -1, 0, "KeyUpdate" },  /* bad request value */
-        { { 24, 0, 0, 22 }, 4, -1, 0, "split" },
-        { { 24, 0, 0, 1, 0, 24, 0, 0, 1, 0, 22 }, 11, -1, 0, "end of its record" },
-        { { 9, 9, 99 }, 3, -1, 0, "content type 99" },
+        {{'h', 'i', 23, 0, 0, 0}, 6, 0, 2, NULL},       /* padded data */
+        {{23}, 1, 0, 0, NULL},                          /* zero-length data */
+        {{1, 90, 21}, 3, 0, 0, NULL},                   /* user_canceled */
+        {{2, 40, 21}, 3, -1, 0, "alert 40"},
+        {{0, 0, 0}, 3, -1, 0, "content type"},          /* all padding */
+        {{1, 20}, 2, -1, 0, "change_cipher_spec"},
+        {{4, 0, 0, 1, 0, 22}, 6, -1, 0, "refused"},     /* NewSessionTicket */
+        {{24, 0, 0, 1, 2, 22}, 6, -1, 0, "KeyUpdate"},  /* bad request value */
+        {{24, 0, 0, 22}, 4, -1, 0, "split"},
+        {{24, 0, 0, 1, 0, 24, 0, 0, 1, 0, 22}, 11, -1, 0, "end of its record"},
+        {{9, 9, 99}, 3, -1, 0, "content type 99"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         unsigned char sec[32], rec[64], out[FE_TLSREC_MAX_PLAIN];
@@ -570,7 +573,7 @@ END_TEST
  * an init with a wrong secret length or suite fails cleanly. */
 START_TEST(limits_and_bad_init)
 {
-    unsigned char sec[48] = { 0 }, out[64];
+    unsigned char sec[48] = {0}, out[64];
     struct fe_tlsrec t;
     size_t used, n;
     ck_assert_int_eq(fe_tlsrec_init(&t, 0x1302, sec, sec, 32, 0, 0), -1);
@@ -579,12 +582,12 @@ START_TEST(limits_and_bad_init)
     fe_tlsrec_free(&t);
     ck_assert_int_eq(fe_tlsrec_init(&t, 0x1302, sec, sec, 48, 0, 0), 0);
     size_t big = FE_TLSREC_MAX_PLAIN + 2 + 16;
-    unsigned char hdr[5] = { 23, 3, 3, (unsigned char)(big >> 8), (unsigned char)big };
+    unsigned char hdr[5] = {23, 3, 3, (unsigned char)(big >> 8), (unsigned char)big};
     ck_assert_int_eq(fe_tlsrec_open(&t, hdr, 5, &used, out, sizeof out, &n), -1);
-    unsigned char v[5] = { 23, 3, 1, 0, 20 };
+    unsigned char v[5] = {23, 3, 1, 0, 20};
     ck_assert_int_eq(fe_tlsrec_open(&t, v, 5, &used, out, sizeof out, &n), -1);
     /* A record too small for the tag. */
-    unsigned char tiny[5] = { 23, 3, 3, 0, 16 };
+    unsigned char tiny[5] = {23, 3, 3, 0, 16};
     ck_assert_int_eq(fe_tlsrec_open(&t, tiny, 5, &used, out, sizeof out, &n), -1);
     /* Sealing into a buffer too small for any record makes no progress. */
     size_t taken;

@@ -33,8 +33,8 @@ END_TEST
 START_TEST(test_fields)
 {
     char type[8], text[4];
-    struct json_field f[] = { { "type", type, sizeof type, false },
-                              { "text", text, sizeof text, false } };
+    struct json_field f[] = {{"type", type, sizeof type, false},
+                             {"text", text, sizeof text, false}};
     const char *s = "{\"type\":\"say\",\"n\":1,\"text\":\"abc\"}";
     ck_assert_int_eq(json_parse_object(s, strlen(s), f, 2), 0);
     ck_assert(f[0].found && f[1].found);

@@ -63,8 +63,7 @@ END_TEST
 
 START_TEST(merged)
 {
-    ck_assert_str_eq(parse("bytes=0-,0-,0-,0-,0-,0-,0-,0-,0-,0-,0-,0-,0-,0-,0-,0-", 100),
-                     "0-99");
+    ck_assert_str_eq(parse("bytes=0-,0-,0-,0-,0-,0-,0-,0-,0-,0-,0-,0-,0-,0-,0-,0-", 100), "0-99");
     ck_assert_str_eq(parse("bytes=50-59,0-9,5-20", 100), "0-20,50-59");
     ck_assert_str_eq(parse("bytes=0-9,10-19", 100), "0-19");   /* adjacent */
     ck_assert_str_eq(parse("bytes=0-9,11-19", 100), "0-9,11-19");
@@ -82,8 +81,7 @@ START_TEST(too_many)
     ck_assert_int_eq(be_range_parse(h, 100, r), BE_RANGE_MAX);
     snprintf(h + strlen(h), sizeof h - strlen(h), ",90-91");
     ck_assert_int_eq(be_range_parse(h, 100, r), -1); /* the whole file with 200 */
-    ck_assert_str_eq(parse("bytes=0-,0-,0-,0-,0-,0-,0-,0-,0-,0-,0-,0-,0-,0-,0-,0-,0-", 100),
-                     "-1");
+    ck_assert_str_eq(parse("bytes=0-,0-,0-,0-,0-,0-,0-,0-,0-,0-,0-,0-,0-,0-,0-,0-,0-", 100), "-1");
 }
 END_TEST
 
