@@ -35,7 +35,7 @@ EXTRA_DIST += $(WS_IT) tests/integration/ws_browser.js
 
 # Operations (install layout, init scripts, docs, signals).
 bx_ops_tests = tests/integration/ops_docs.sh tests/integration/ops_initd.sh tests/integration/ops_license.sh \
-	tests/integration/ops_reload.py tests/integration/ops_makerun.sh
+	tests/integration/ops_format.sh tests/integration/ops_reload.py tests/integration/ops_makerun.sh
 TESTS += $(bx_ops_tests)
 EXTRA_DIST += $(bx_ops_tests)
 
