@@ -681,7 +681,7 @@ int be_master_run(const struct bx_cli *cli, struct bx_config *cfg)
     }
     if (upgraded)
         be_upgrade_adopt(&m.up, STATS_SLOTS);
-    be_upgrade_self(m.exe, sizeof m.exe);
+    bx_upgrade_self(m.exe, sizeof m.exe);
     have_lock = m.pidfd >= 0;
     m.pid_file = be->pid_file ? bx_xstrdup(be->pid_file) : NULL;
     if (master_setup(&m, cfg) == -1) {

@@ -23,26 +23,6 @@
 #define TABLES_LAYOUT 1
 #define TABLES_ID (((long long)TABLES_LAYOUT << 32) | (long long)sizeof(struct bm_worker_stats))
 
-void be_upgrade_self(char *out, size_t outlen)
-{
-    ssize_t n = readlink("/proc/self/exe", out, outlen - 1);
-    out[n > 0 && (size_t)n < outlen - 1 ? (size_t)n : 0] = '\0';
-}
-
-/* argv for the new image: the same command line, in its canonical form. */
-static void argv_for(const struct be_upgrade_from *f, bool check, char *argv[6])
-{
-    size_t n = 0;
-    argv[n++] = (char *)f->exe;
-    if (check)
-        argv[n++] = "-t";
-    else if (f->cli->foreground)
-        argv[n++] = "-f";
-    argv[n++] = "-c";
-    argv[n++] = (char *)f->cli->config;
-    argv[n] = NULL;
-}
-
 int be_upgrade_check(const struct be_upgrade_from *f)
 {
     char *argv[6], out[1024];
@@ -50,7 +30,7 @@ int be_upgrade_check(const struct be_upgrade_from *f)
         bx_log_error("upgrade: our binary's path is unknown; still running %s", PACKAGE_VERSION);
         return -1;
     }
-    argv_for(f, true, argv);
+    bx_upgrade_argv(f->exe, f->cli, true, argv);
     if (bx_upgrade_check(argv, NULL, NULL, CHECK_TIMEOUT_MS, out, sizeof out) == -1) {
         bx_log_error("upgrade: %s -t -c %s failed (%s); still running %s", f->exe, f->cli->config,
                      out, PACKAGE_VERSION);
@@ -99,7 +79,7 @@ void be_upgrade_exec(const struct be_upgrade_from *f)
         bx_log_error("upgrade: cannot make the record (out of memory?); still running %s",
                      PACKAGE_VERSION);
     } else {
-        argv_for(f, false, argv);
+        bx_upgrade_argv(f->exe, f->cli, false, argv);
         bx_log_notice("upgrade: executing %s (pid %d stays; %zu listeners, %zu workers kept)",
                       f->exe, (int)getpid(), u.nls, u.kids.n);
         bx_upgrade_exec(&u, argv, err, sizeof err);

@@ -65,8 +65,6 @@ struct be_upgrade_got {
     bool tables;                        /* the worker table was adopted */
 };
 
-/* The path of our own binary (readlink /proc/self/exe), "" when unknown. */
-void be_upgrade_self(char *out, size_t outlen);
 /* Runs the new binary with -t on our configuration: 0, or -1 (logged). */
 int be_upgrade_check(const struct be_upgrade_from *f);
 /* Writes the record and executes the new binary; returns only when that

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/cli.h"
 #include "common/proc.h"
 #include "common/upgrade.h"
 
@@ -252,6 +253,25 @@ static int collect(int fd, pid_t pid, unsigned timeout_ms, char *out, size_t out
     if (!*out)
         bx_exit_str(status, out, outlen);
     return -1;
+}
+
+void bx_upgrade_self(char *out, size_t outlen)
+{
+    ssize_t n = readlink("/proc/self/exe", out, outlen - 1);
+    out[n > 0 && (size_t)n < outlen - 1 ? (size_t)n : 0] = '\0';
+}
+
+void bx_upgrade_argv(const char *exe, const struct bx_cli *cli, bool check, char *argv[6])
+{
+    size_t n = 0;
+    argv[n++] = (char *)exe;
+    if (check)
+        argv[n++] = "-t";
+    else if (cli->foreground)
+        argv[n++] = "-f";
+    argv[n++] = "-c";
+    argv[n++] = (char *)cli->config;
+    argv[n] = NULL;
 }
 
 int bx_upgrade_check(char *const argv[], void (*in_child)(void *ctx), void *ctx,

@@ -77,6 +77,13 @@ char *bx_upgrade_format(const struct bx_upgrade *u, size_t *len);
  * and bounds; 0, or -1 with err naming the line. */
 int bx_upgrade_parse(struct bx_upgrade *u, const char *text, size_t len, char *err, size_t errlen);
 
+/* Our own binary's path (/proc/self/exe: the file we were started from,
+ * which an upgrade replaces at that path), or "" if unknown or too long. */
+void bx_upgrade_self(char *out, size_t outlen);
+struct bx_cli;
+/* argv for the new image: exe with the same command line in its canonical
+ * form, "-t" for the check before the execve. */
+void bx_upgrade_argv(const char *exe, const struct bx_cli *cli, bool check, char *argv[6]);
 /* Runs argv (argv[0] is the binary: the new one with -t) with stdout and
  * stderr to out (bounded, NUL-terminated), at most timeout_ms; in_child runs
  * in the child first (the frontend's rules for any fork). 0 when it exited

@@ -256,7 +256,7 @@ int fe_master_run(const struct bx_cli *cli, struct bx_config *cfg)
                        : bx_daemon_start(cli, fe->error_log, fe->log_level, fe->pid_file);
     if (m.pidfd == -1)
         return 1;
-    fe_upgrade_self(m.exe, sizeof m.exe);
+    bx_upgrade_self(m.exe, sizeof m.exe);
     int rc = 1;
     /* No fastbins: a child's first larger malloc would otherwise consolidate
      * the master's fastbins, writing (and so copying) its heap pages. */

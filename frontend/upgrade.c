@@ -20,28 +20,6 @@
 
 #define CHECK_TIMEOUT_MS 10000 /* -t reads the file and the certificates: well under a second */
 
-void fe_upgrade_self(char *out, size_t outlen)
-{
-    ssize_t n = readlink("/proc/self/exe", out, outlen - 1);
-    out[n > 0 ? (size_t)n : 0] = '\0';
-    if (n <= 0 || (size_t)n >= outlen - 1)
-        out[0] = '\0';
-}
-
-/* argv for the new image: the same command line, in its canonical form. */
-static void argv_for(const struct fe_upgrade_from *f, bool check, char *argv[6])
-{
-    size_t n = 0;
-    argv[n++] = (char *)f->exe;
-    if (check)
-        argv[n++] = "-t";
-    else if (f->cli->foreground)
-        argv[n++] = "-f";
-    argv[n++] = "-c";
-    argv[n++] = (char *)f->cli->config;
-    argv[n] = NULL;
-}
-
 /* The new image makes frontend.scoreboard_file anew (a temporary file in
  * its directory renamed over it: the old children keep the old one), as the
  * user we are now; the -t check does not make it. A directory we cannot
@@ -83,7 +61,7 @@ int fe_upgrade_check(const struct fe_upgrade_from *f)
         bx_log_error("upgrade: our binary's path is unknown; still running %s", PACKAGE_VERSION);
         return -1;
     }
-    argv_for(f, true, argv);
+    bx_upgrade_argv(f->exe, f->cli, true, argv);
     if (bx_upgrade_check(argv, f->in_child, f->ctx, CHECK_TIMEOUT_MS, out, sizeof out) == -1) {
         bx_log_error("upgrade: %s -t -c %s failed (%s); still running %s", f->exe, f->cli->config,
                      out, PACKAGE_VERSION);
@@ -129,7 +107,7 @@ void fe_upgrade_exec(const struct fe_upgrade_from *f)
         bx_upgrade_free(&u);
         return;
     }
-    argv_for(f, false, argv);
+    bx_upgrade_argv(f->exe, f->cli, false, argv);
     bx_log_notice("upgrade: executing %s (pid %d stays; %zu listeners, %zu children kept)", f->exe,
                   (int)getpid(), u.nls, u.kids.n);
     bx_upgrade_exec(&u, argv, err, sizeof err);

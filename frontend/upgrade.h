@@ -49,8 +49,6 @@ struct fe_upgrade_from {
     void *ctx;
 };
 
-/* The path of our own binary (readlink /proc/self/exe), "" when unknown. */
-void fe_upgrade_self(char *out, size_t outlen);
 /* Runs the new binary with -t on our configuration, and checks that it could
  * make the scoreboard file anew: 0, or -1 (logged). */
 int fe_upgrade_check(const struct fe_upgrade_from *f);
