@@ -49,6 +49,7 @@
 #include "backend/ws_handoff_rec.h"
 #include "backend/ws_session.h"
 #include "common/log.h"
+#include "common/net.h"
 #include "common/proc.h"
 #include "common/xalloc.h"
 
@@ -158,25 +159,10 @@ static int wait_fd(int fd, short what, uint64_t deadline)
 static int send_frame(int fd, const uint8_t *p, size_t n, int pass)
 {
     uint64_t deadline = bx_now_ms() + IO_TIMEOUT_MS;
-    union {
-        struct cmsghdr align;
-        char buf[CMSG_SPACE(sizeof(int))];
-    } cb;
-    memset(&cb, 0, sizeof cb);
     size_t off = 0;
     while (off < n) {
-        struct iovec iov = {(void *)(p + off), n - off};
-        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-        if (off == 0) {
-            mh.msg_control = cb.buf;
-            mh.msg_controllen = sizeof cb.buf;
-            struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-            c->cmsg_level = SOL_SOCKET;
-            c->cmsg_type = SCM_RIGHTS;
-            c->cmsg_len = CMSG_LEN(sizeof(int));
-            memcpy(CMSG_DATA(c), &pass, sizeof pass);
-        }
-        ssize_t k = sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+        ssize_t k = bx_send_fds(fd, p + off, n - off, &pass, off == 0 ? 1 : 0,
+                                MSG_DONTWAIT | MSG_NOSIGNAL);
         if (k > 0)
             off += (size_t)k;
         else if (k == -1 && (errno == EAGAIN || errno == EINTR)) {

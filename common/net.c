@@ -313,3 +313,28 @@ int bx_sockaddr_port(const struct sockaddr *sa)
         return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
     return 0;
 }
+
+ssize_t bx_send_fds(int sock, const void *data, size_t len, const int *fds, size_t nfds, int flags)
+{
+    union {
+        char buf[CMSG_SPACE(BX_SEND_FDS_MAX * sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
+    struct msghdr h = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (nfds > BX_SEND_FDS_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (nfds > 0) {
+        memset(&u, 0, CMSG_SPACE(nfds * sizeof(int)));
+        h.msg_control = u.buf;
+        h.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+        struct cmsghdr *c = CMSG_FIRSTHDR(&h);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+        memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
+    }
+    return sendmsg(sock, &h, flags);
+}

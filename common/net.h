@@ -32,6 +32,12 @@ int bx_listen_unix(const char *path, int mode, uid_t uid, gid_t gid, int backlog
 /* Non-blocking connect to a Unix socket. Returns the fd (connected or with the
  * connect in progress) or -1. */
 int bx_connect_unix(const char *path, char *err, size_t errlen);
+/* Most descriptors bx_send_fds passes in one message. */
+#define BX_SEND_FDS_MAX 32
+/* One sendmsg of len bytes from data with nfds descriptors riding along
+ * (SCM_RIGHTS; none when nfds is 0; more than BX_SEND_FDS_MAX is EINVAL).
+ * Returns what sendmsg returns. */
+ssize_t bx_send_fds(int sock, const void *data, size_t len, const int *fds, size_t nfds, int flags);
 
 /* Non-blocking connect to a TCP address (a backend), with TCP_NODELAY
  * (requests and answers are small writes that must not wait for ACKs) and

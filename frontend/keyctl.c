@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/cfg.h"
+#include "common/net.h"
 #include "common/proc.h"
 #include "frontend/keyctl.h"
 #include "frontend/keyproc.h"
@@ -167,25 +168,13 @@ void fe_keyctl_close_pool(struct fe_keyctl *k)
         close(k->pool[--k->npool]);
 }
 
+_Static_assert(KP_CHAN_BATCH <= BX_SEND_FDS_MAX, "a batch of channels fits one message");
+
 /* One CHANNEL message carrying theirs[n] (SCM_RIGHTS). */
 static int send_channels(struct fe_keyctl *k, const int *theirs, size_t n)
 {
     struct kp_ctl_msg m = {.type = KP_CTL_CHANNEL};
-    union {
-        char buf[CMSG_SPACE(KP_CHAN_BATCH * sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    struct iovec iov = {.iov_base = &m, .iov_len = sizeof m};
-    struct msghdr h = {.msg_iov = &iov,
-                       .msg_iovlen = 1,
-                       .msg_control = u.buf,
-                       .msg_controllen = CMSG_SPACE(n * sizeof(int))};
-    struct cmsghdr *c = CMSG_FIRSTHDR(&h);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(n * sizeof(int));
-    memcpy(CMSG_DATA(c), theirs, n * sizeof(int));
-    return sendmsg(k->ctl, &h, MSG_NOSIGNAL) == -1 ? -1 : 0;
+    return bx_send_fds(k->ctl, &m, sizeof m, theirs, n, MSG_NOSIGNAL) == -1 ? -1 : 0;
 }
 
 /* A batch of channels: one message, so one wake-up of the key process for

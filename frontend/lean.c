@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/net.h"
 #include "common/proc.h"
 #include "common/sandbox.h"
 #include "frontend/arena.h"
@@ -27,23 +28,8 @@ pid_t fe_handoff_send(int sock, const struct fe_handoff *h, int cfd, int bfd, in
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ack) == -1)
         return -1;
     int fds[3] = {cfd, bfd, ack[1]};
-    union {
-        char buf[CMSG_SPACE(sizeof fds)];
-        struct cmsghdr align;
-    } u;
-    memset(&u, 0, sizeof u);
-    struct iovec iov = {.iov_base = (void *)h, .iov_len = sizeof *h};
-    struct msghdr msg = {.msg_iov = &iov,
-                         .msg_iovlen = 1,
-                         .msg_control = u.buf,
-                         .msg_controllen = sizeof u.buf};
-    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof fds);
-    memcpy(CMSG_DATA(cm), fds, sizeof fds);
     pid_t lean = -1;
-    ssize_t n = sendmsg(sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    ssize_t n = bx_send_fds(sock, h, sizeof *h, fds, 3, MSG_DONTWAIT | MSG_NOSIGNAL);
     close(ack[1]);
     if (n == (ssize_t)sizeof *h) {
         struct pollfd p = {.fd = ack[0], .events = POLLIN};

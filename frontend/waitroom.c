@@ -16,6 +16,7 @@
 #include <linux/close_range.h>
 
 #include "common/cfg.h"
+#include "common/net.h"
 #include "common/proc.h"
 #include "frontend/child.h"
 #include "frontend/http.h"
@@ -59,22 +60,8 @@ uint32_t fe_waitroom_need(int fd, bool tls)
 
 static int send_fd(int sock, int fd, const struct fe_park *p)
 {
-    struct iovec iov = {.iov_base = (void *)p, .iov_len = sizeof *p};
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    memset(&u, 0, sizeof u);
-    struct msghdr msg = {.msg_iov = &iov,
-                         .msg_iovlen = 1,
-                         .msg_control = u.buf,
-                         .msg_controllen = sizeof u.buf};
-    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(cm), &fd, sizeof fd);
-    return sendmsg(sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)sizeof *p ? 0 : -1;
+    ssize_t n = bx_send_fds(sock, p, sizeof *p, &fd, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+    return n == (ssize_t)sizeof *p ? 0 : -1;
 }
 
 /* One message and its descriptor: fd, or -1 (none, truncated, malformed). */
