@@ -25,82 +25,25 @@
 
 #include "frontend/keyctl.h"
 #include "frontend/keyproc.h"
+#include "tests/unit/frontend/kpfix.h"
 
-static EVP_PKEY *eckey, *rsakey;
-static char ecpath[64], rsapath[64];
-static struct fe_keyctl kc;
-static uint32_t seq;
-static char last_err[512];
-
-static void write_key(EVP_PKEY *k, char *path)
-{
-    snprintf(path, 64, "/tmp/bx-kp-test-XXXXXX");
-    int fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
-    FILE *f = fdopen(fd, "w");
-    ck_assert_int_eq(PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL), 1);
-    fclose(f);
-}
-
-static int ctl(uint32_t type, uint32_t gen, uint32_t vhost, const char *path)
-{
-    struct kp_ctl_msg m =
-        {.seq = ++seq, .type = type, .gen = gen, .vhost = vhost, .nvhosts = 2, .oldest = 0};
-    struct kp_ctl_rep r;
-    snprintf(m.name, sizeof m.name, "v%u", vhost);
-    snprintf(m.path, sizeof m.path, "%s", path ? path : "");
-    ck_assert_int_eq(send(kc.ctl, &m, sizeof m, 0), (ssize_t)sizeof m);
-    ck_assert_int_eq(recv(kc.ctl, &r, sizeof r, 0), (ssize_t)sizeof r);
-    ck_assert_uint_eq(r.seq, m.seq);
-    memcpy(last_err, r.err, sizeof last_err);
-    last_err[sizeof last_err - 1] = '\0';
-    return r.status;
-}
+static struct kpfix kp;
 
 static void setup(void)
 {
-    signal(SIGPIPE, SIG_IGN);
-    eckey = EVP_EC_gen("P-256");
-    rsakey = EVP_RSA_gen(2048);
-    ck_assert_ptr_nonnull(eckey);
-    ck_assert_ptr_nonnull(rsakey);
-    write_key(eckey, ecpath);
-    write_key(rsakey, rsapath);
-    int sv[2], on = 1;
-    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
-    ck_assert_int_eq(setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &on, sizeof on), 0);
-    struct kp_start st = {.ctl = sv[1], .master = getpid()};
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        close(sv[0]);
-        kp_main(&st);
-    }
-    close(sv[1]);
-    kc.pid = pid;
-    kc.ctl = sv[0];
-    kc.own = -1;
-    ck_assert_int_eq(ctl(KP_CTL_LOAD, 1, 0, ecpath), 0);
-    ck_assert_int_eq(ctl(KP_CTL_LOAD, 1, 1, rsapath), 0);
-    ck_assert_int_eq(ctl(KP_CTL_COMMIT, 1, 0, NULL), 0);
+    kpfix_start(&kp);
 }
 
 static void teardown(void)
 {
-    fe_keyctl_close_pool(&kc);
-    close(kc.ctl);
-    waitpid(kc.pid, NULL, 0);
-    unlink(ecpath);
-    unlink(rsapath);
-    EVP_PKEY_free(eckey);
-    EVP_PKEY_free(rsakey);
+    kpfix_stop(&kp);
 }
 
 /* One request on ch; the answer's status, the signature in sig. */
 static int sign(int ch, uint32_t gen, uint32_t vhost, uint32_t op, const void *in, size_t len,
                 unsigned char *sig, size_t *siglen)
 {
-    struct kp_sign_req q = {.seq = ++seq,
+    struct kp_sign_req q = {.seq = ++kp.seq,
                             .gen = gen,
                             .vhost = vhost,
                             .op = op,
@@ -123,7 +66,7 @@ static int sign(int ch, uint32_t gen, uint32_t vhost, uint32_t op, const void *i
 /* EVP_PKEY_encrypt with the public key and the given padding. */
 static size_t public_op(const unsigned char *in, size_t len, int pad, unsigned char *out)
 {
-    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(rsakey, NULL);
+    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(kp.rsakey, NULL);
     size_t outlen = 256;
     ck_assert(c && EVP_PKEY_encrypt_init(c) == 1 && EVP_PKEY_CTX_set_rsa_padding(c, pad) == 1);
     ck_assert_int_eq(EVP_PKEY_encrypt(c, out, &outlen, in, len), 1);
@@ -133,12 +76,12 @@ static size_t public_op(const unsigned char *in, size_t len, int pad, unsigned c
 
 START_TEST(test_signs_ecdsa_and_rsa)
 {
-    int ch = fe_keyctl_channel(&kc);
+    int ch = fe_keyctl_channel(&kp.kc);
     unsigned char dg[32], sig[KP_MAX_DATA], em[256], di[51];
     size_t n;
     RAND_bytes(dg, sizeof dg);
     ck_assert_int_eq(sign(ch, 1, 0, KP_ECDSA, dg, sizeof dg, sig, &n), 0);
-    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(eckey, NULL);
+    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(kp.eckey, NULL);
     ck_assert(EVP_PKEY_verify_init(c) == 1 && EVP_PKEY_verify(c, sig, n, dg, sizeof dg) == 1);
     EVP_PKEY_CTX_free(c);
     /* PKCS#1 v1.5: the key process pads; the public key recovers the input. */
@@ -150,7 +93,7 @@ START_TEST(test_signs_ecdsa_and_rsa)
     ck_assert(bl == 256 && back[0] == 0 && back[1] == 1 && memcmp(back + 205, di, 51) == 0);
     /* PSS: a real TLS-style signature, turned back into its encoded block,
      * signs to the same bytes. */
-    c = EVP_PKEY_CTX_new(rsakey, NULL);
+    c = EVP_PKEY_CTX_new(kp.rsakey, NULL);
     ck_assert(EVP_PKEY_sign_init(c) == 1 &&
               EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PSS_PADDING) == 1 &&
               EVP_PKEY_CTX_set_signature_md(c, EVP_sha384()) == 1 &&
@@ -170,7 +113,7 @@ END_TEST
 
 START_TEST(test_refuses_what_a_hostile_child_asks)
 {
-    int ch = fe_keyctl_channel(&kc);
+    int ch = fe_keyctl_channel(&kp.kc);
     unsigned char dg[65] = {1}, ct[256], pms[48];
     RAND_bytes(pms, sizeof pms);
     /* A recorded RSA key exchange: decrypting it is never a signature. */
@@ -199,7 +142,7 @@ END_TEST
 
 START_TEST(test_a_child_that_never_reads_blocks_no_one)
 {
-    int bad = fe_keyctl_channel(&kc), good = fe_keyctl_channel(&kc);
+    int bad = fe_keyctl_channel(&kp.kc), good = fe_keyctl_channel(&kp.kc);
     unsigned char dg[32] = {2};
     struct kp_sign_req q = {.gen = 1, .vhost = 0, .op = KP_ECDSA, .len = 32};
     memcpy(q.data, dg, 32);
@@ -220,18 +163,18 @@ START_TEST(test_control_only_from_the_master)
     pid_t pid = fork();
     if (pid == 0) {
         struct kp_ctl_msg m = {.type = KP_CTL_ABORT};
-        _exit(send(kc.ctl, &m, sizeof m, 0) == (ssize_t)sizeof m ? 0 : 1);
+        _exit(send(kp.kc.ctl, &m, sizeof m, 0) == (ssize_t)sizeof m ? 0 : 1);
     }
     int st;
     waitpid(pid, &st, 0);
     ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    struct pollfd p = {.fd = kc.ctl, .events = POLLIN};
+    struct pollfd p = {.fd = kp.kc.ctl, .events = POLLIN};
     ck_assert_int_eq(poll(&p, 1, 300), 0); /* dropped: no answer */
     /* And a failed load names the file and keeps generation 1. */
-    ck_assert_int_eq(ctl(KP_CTL_LOAD, 2, 0, "/nonexistent/key.pem"), -1);
-    ck_assert_ptr_nonnull(strstr(last_err, "vhost 'v0': cannot read key /nonexistent/key.pem"));
-    ck_assert_int_eq(ctl(KP_CTL_COMMIT, 2, 0, NULL), -1); /* incomplete: not taken */
-    int ch = fe_keyctl_channel(&kc);
+    ck_assert_int_eq(kpfix_ctl(&kp, KP_CTL_LOAD, 2, 0, "/nonexistent/key.pem"), -1);
+    ck_assert_ptr_nonnull(strstr(kp.err, "vhost 'v0': cannot read key /nonexistent/key.pem"));
+    ck_assert_int_eq(kpfix_ctl(&kp, KP_CTL_COMMIT, 2, 0, NULL), -1); /* incomplete: not taken */
+    int ch = fe_keyctl_channel(&kp.kc);
     unsigned char dg[32] = {3};
     ck_assert_int_eq(sign(ch, 1, 0, KP_ECDSA, dg, 32, NULL, NULL), 0);
     close(ch);
@@ -254,11 +197,11 @@ START_TEST(test_pool_gives_each_channel_once)
     ino_t ino[N];
     unsigned char dg[32] = {4};
     for (int i = 0; i < N; i++) {
-        ch[i] = fe_keyctl_channel(&kc);
+        ch[i] = fe_keyctl_channel(&kp.kc);
         ck_assert_int_ge(ch[i], 0);
         ino[i] = inode(ch[i]);
-        for (size_t j = 0; j < kc.npool; j++)
-            ck_assert_int_ne(kc.pool[j], ch[i]); /* out of the pool */
+        for (size_t j = 0; j < kp.kc.npool; j++)
+            ck_assert_int_ne(kp.kc.pool[j], ch[i]); /* out of the pool */
         for (int j = 0; j < i; j++)
             ck_assert(ino[j] != ino[i]);
     }
@@ -293,24 +236,24 @@ static bool holds_any(const ino_t *ino, size_t n)
  * answers. */
 START_TEST(test_children_of_one_batch_cannot_read_each_other)
 {
-    int a = fe_keyctl_channel(&kc);
-    ck_assert_int_gt(kc.npool, 0);
+    int a = fe_keyctl_channel(&kp.kc);
+    ck_assert_int_gt(kp.kc.npool, 0);
     ino_t later[KP_CHAN_BATCH];
-    size_t nlater = kc.npool;
+    size_t nlater = kp.kc.npool;
     for (size_t i = 0; i < nlater; i++)
-        later[i] = inode(kc.pool[i]);
+        later[i] = inode(kp.kc.pool[i]);
     int sv[2];
     ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     pid_t pid = fork();
     if (pid == 0) {
-        fe_keyctl_close_pool(&kc);
+        fe_keyctl_close_pool(&kp.kc);
         char c;
         /* Holds no later child's channel, and reads nothing of b's answer. */
         bool clean = !holds_any(later, nlater) && read(sv[1], &c, 1) == 1;
         struct pollfd p = {.fd = a, .events = POLLIN};
         _exit(clean && poll(&p, 1, 200) == 0 ? 0 : 1);
     }
-    int b = fe_keyctl_channel(&kc);
+    int b = fe_keyctl_channel(&kp.kc);
     bool b_was_pooled = false;
     for (size_t i = 0; i < nlater; i++)
         b_was_pooled = b_was_pooled || later[i] == inode(b);

@@ -21,69 +21,19 @@
 #include "frontend/keyctl.h"
 #include "frontend/keyproc.h"
 #include "frontend/keystub.h"
+#include "tests/unit/frontend/kpfix.h"
 
-static EVP_PKEY *eckey, *rsakey;
-static char ecpath[64], rsapath[64];
-static struct fe_keyctl kc;
-static uint32_t seq;
-
-static void write_key(EVP_PKEY *k, char *path)
-{
-    snprintf(path, 64, "/tmp/bx-ks-test-XXXXXX");
-    int fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
-    FILE *f = fdopen(fd, "w");
-    ck_assert_int_eq(PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL), 1);
-    fclose(f);
-}
-
-static int ctl(uint32_t type, uint32_t gen, uint32_t vhost, const char *path)
-{
-    struct kp_ctl_msg m =
-        {.seq = ++seq, .type = type, .gen = gen, .vhost = vhost, .nvhosts = 2, .oldest = 0};
-    struct kp_ctl_rep r;
-    snprintf(m.name, sizeof m.name, "v%u", vhost);
-    snprintf(m.path, sizeof m.path, "%s", path ? path : "");
-    ck_assert_int_eq(send(kc.ctl, &m, sizeof m, 0), (ssize_t)sizeof m);
-    ck_assert_int_eq(recv(kc.ctl, &r, sizeof r, 0), (ssize_t)sizeof r);
-    return r.status;
-}
+static struct kpfix kp;
 
 static void setup(void)
 {
-    signal(SIGPIPE, SIG_IGN);
-    eckey = EVP_EC_gen("P-256");
-    rsakey = EVP_RSA_gen(2048);
-    ck_assert(eckey && rsakey);
-    write_key(eckey, ecpath);
-    write_key(rsakey, rsapath);
-    int sv[2], on = 1;
-    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
-    ck_assert_int_eq(setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &on, sizeof on), 0);
-    struct kp_start st = {.ctl = sv[1], .master = getpid()};
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        close(sv[0]);
-        kp_main(&st);
-    }
-    close(sv[1]);
-    kc = (struct fe_keyctl){.pid = pid, .ctl = sv[0], .own = -1};
-    ck_assert_int_eq(ctl(KP_CTL_LOAD, 1, 0, ecpath), 0);
-    ck_assert_int_eq(ctl(KP_CTL_LOAD, 1, 1, rsapath), 0);
-    ck_assert_int_eq(ctl(KP_CTL_COMMIT, 1, 0, NULL), 0);
-    fe_keystub_set_channel(fe_keyctl_channel(&kc));
+    kpfix_start(&kp);
+    fe_keystub_set_channel(fe_keyctl_channel(&kp.kc));
 }
 
 static void teardown(void)
 {
-    fe_keyctl_close_pool(&kc);
-    close(kc.ctl);
-    waitpid(kc.pid, NULL, 0);
-    unlink(ecpath);
-    unlink(rsapath);
-    EVP_PKEY_free(eckey);
-    EVP_PKEY_free(rsakey);
+    kpfix_stop(&kp);
 }
 
 /* The public half only, as the master has it from the certificate. */
@@ -144,10 +94,10 @@ static int sign_verify(EVP_PKEY *key, EVP_PKEY *real, int pad)
 
 START_TEST(ec_and_rsa_signatures_verify)
 {
-    EVP_PKEY *e = stub(eckey, 1, 0), *r = stub(rsakey, 1, 1);
-    ck_assert_int_eq(sign_verify(e, eckey, 0), 1);
-    ck_assert_int_eq(sign_verify(r, rsakey, RSA_PKCS1_PADDING), 1);
-    ck_assert_int_eq(sign_verify(r, rsakey, RSA_PKCS1_PSS_PADDING), 1);
+    EVP_PKEY *e = stub(kp.eckey, 1, 0), *r = stub(kp.rsakey, 1, 1);
+    ck_assert_int_eq(sign_verify(e, kp.eckey, 0), 1);
+    ck_assert_int_eq(sign_verify(r, kp.rsakey, RSA_PKCS1_PADDING), 1);
+    ck_assert_int_eq(sign_verify(r, kp.rsakey, RSA_PKCS1_PSS_PADDING), 1);
     ck_assert(!fe_keystub_lost());
     EVP_PKEY_free(e);
     EVP_PKEY_free(r);
@@ -158,11 +108,11 @@ END_TEST
  * vhost, or of the other type: no signature, and the channel goes on. */
 START_TEST(wrong_generation_or_vhost_fails_cleanly)
 {
-    EVP_PKEY *g = stub(eckey, 2, 0), *v = stub(eckey, 1, 1), *ok = stub(eckey, 1, 0);
-    ck_assert_int_eq(sign_verify(g, eckey, 0), 0);
-    ck_assert_int_eq(sign_verify(v, eckey, 0), 0); /* vhost 1 holds the RSA key */
+    EVP_PKEY *g = stub(kp.eckey, 2, 0), *v = stub(kp.eckey, 1, 1), *ok = stub(kp.eckey, 1, 0);
+    ck_assert_int_eq(sign_verify(g, kp.eckey, 0), 0);
+    ck_assert_int_eq(sign_verify(v, kp.eckey, 0), 0); /* vhost 1 holds the RSA key */
     ck_assert(!fe_keystub_lost());
-    ck_assert_int_eq(sign_verify(ok, eckey, 0), 1);
+    ck_assert_int_eq(sign_verify(ok, kp.eckey, 0), 1);
     EVP_PKEY_free(g);
     EVP_PKEY_free(v);
     EVP_PKEY_free(ok);
@@ -172,7 +122,7 @@ END_TEST
 /* No raw private decryption through a stub (RSA key exchange is not offered). */
 START_TEST(rsa_decrypt_refused)
 {
-    EVP_PKEY *r = stub(rsakey, 1, 1);
+    EVP_PKEY *r = stub(kp.rsakey, 1, 1);
     unsigned char in[256] = {1}, out[256];
     size_t outlen = sizeof out;
     EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(r, NULL);
@@ -186,21 +136,21 @@ END_TEST
 
 START_TEST(no_channel_fails)
 {
-    EVP_PKEY *e = stub(eckey, 1, 0);
+    EVP_PKEY *e = stub(kp.eckey, 1, 0);
     fe_keystub_set_channel(-1);
-    ck_assert_int_eq(sign_verify(e, eckey, 0), 0);
+    ck_assert_int_eq(sign_verify(e, kp.eckey, 0), 0);
     EVP_PKEY_free(e);
 }
 END_TEST
 
 START_TEST(key_process_gone_is_lost)
 {
-    EVP_PKEY *e = stub(eckey, 1, 0);
-    kill(kc.pid, SIGKILL);
-    waitpid(kc.pid, NULL, 0);
-    ck_assert_int_eq(sign_verify(e, eckey, 0), 0);
+    EVP_PKEY *e = stub(kp.eckey, 1, 0);
+    kill(kp.kc.pid, SIGKILL);
+    waitpid(kp.kc.pid, NULL, 0);
+    ck_assert_int_eq(sign_verify(e, kp.eckey, 0), 0);
     ck_assert(fe_keystub_lost());
-    ck_assert_int_eq(sign_verify(e, eckey, 0), 0); /* at once from now on */
+    ck_assert_int_eq(sign_verify(e, kp.eckey, 0), 0); /* at once from now on */
     fe_keystub_set_channel(-1);
     ck_assert(!fe_keystub_lost()); /* a new channel starts afresh */
     EVP_PKEY_free(e);
