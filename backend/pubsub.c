@@ -56,6 +56,7 @@
 #include "backend/worker.h"
 #include "backend/ws_session.h"
 #include "backend/ws_utf8.h"
+#include "common/byteorder.h"
 #include "common/log.h"
 #include "common/net.h"
 #include "common/xalloc.h"
@@ -296,9 +297,7 @@ static const char *take_dgram(size_t n, pid_t origin)
     int opcode = dgram[1];
     if (opcode != BM_WS_TEXT && opcode != BM_WS_BINARY)
         return "bad opcode";
-    uint64_t seq = 0;
-    for (int k = 0; k < 8; k++)
-        seq = seq << 8 | dgram[4 + k];
+    uint64_t seq = bx_get_be64(dgram + 4);
     const uint8_t *data = dgram + DGRAM_HDR + nl;
     size_t len = n - DGRAM_HDR - nl;
     if (opcode == BM_WS_TEXT && !be_utf8_valid(data, len))
@@ -609,8 +608,7 @@ int bm_publish(const char *channel, int opcode, const void *data, size_t len,
         return reached;
     }
     uint8_t hdr[DGRAM_HDR] = {'C', (uint8_t)opcode, (uint8_t)(nl >> 8), (uint8_t)nl};
-    for (int k = 0; k < 8; k++)
-        hdr[4 + k] = (uint8_t)(seq >> (56 - 8 * k));
+    bx_put_be64(hdr + 4, seq);
     struct iovec iov[3] = {{hdr, DGRAM_HDR}, {(void *)channel, nl}, {(void *)data, len}};
     struct bm_worker_stats w[64];
     size_t nw = bm_worker_stats(w, sizeof(w) / sizeof(*w));

@@ -45,6 +45,7 @@
 #include "backend/ws_handoff.h"
 #include "backend/ws_utf8.h"
 #include "bactrian/module.h"
+#include "common/byteorder.h"
 #include "common/log.h"
 #include "common/sandbox.h"
 
@@ -149,9 +150,7 @@ bool be_psr_enabled(void)
 
 uint64_t be_psr_origin(void)
 {
-    uint64_t v = 0;
-    for (int k = 0; k < 8; k++)
-        v = v << 8 | origin[k];
+    uint64_t v = bx_get_be64(origin);
     return v ? v : 1; /* 0 means "no origin" */
 }
 
@@ -195,8 +194,7 @@ int be_psr_publish(const char *channel, int opcode, uint64_t seq, const void *da
     }
     uint8_t hdr[HDR_LEN] = {'D', (uint8_t)opcode};
     memcpy(hdr + 2, origin, sizeof origin);
-    for (int k = 0; k < 8; k++)
-        hdr[10 + k] = (uint8_t)(seq >> (56 - 8 * k));
+    bx_put_be64(hdr + 10, seq);
     be_resp_array(&pub.out, 3);
     be_resp_bulk(&pub.out, "PUBLISH", 7, "", 0);
     be_resp_bulk(&pub.out, conf->channel_prefix, prefix_len, channel, nl);
@@ -410,14 +408,6 @@ static void note_refused(const char *why)
                 (unsigned long long)refused);
 }
 
-static uint64_t get64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int k = 0; k < 8; k++)
-        v = v << 8 | p[k];
-    return v;
-}
-
 static const char *take_message(const redisReply *ch, const redisReply *pl)
 {
     if (ch->type != REDIS_REPLY_STRING || pl->type != REDIS_REPLY_STRING)
@@ -433,7 +423,8 @@ static const char *take_message(const redisReply *ch, const redisReply *pl)
         return "malformed message";
     if (!memcmp(p + 2, origin, sizeof origin))
         return NULL; /* our own: its local subscribers had it already */
-    uint64_t from = hl == HDR_LEN ? get64(p + 2) : 0, seq = hl == HDR_LEN ? get64(p + 10) : 0;
+    uint64_t from = hl == HDR_LEN ? bx_get_be64(p + 2) : 0,
+             seq = hl == HDR_LEN ? bx_get_be64(p + 10) : 0;
     if (from && be_psx_dup(from, seq))
         return NULL; /* by channel and by pattern: taken the first time */
     if (p[1] == BM_WS_TEXT && !be_utf8_valid(p + hl, pl->len - hl))

@@ -10,6 +10,7 @@
 
 #include "backend/pubsub_replay.h"
 #include "backend/ws_session.h"
+#include "common/byteorder.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 
@@ -135,20 +136,12 @@ bool be_psx_skip(const struct bm_ws *ws, uint64_t origin, uint64_t seq)
 uint32_t be_psx_seen_encode(struct bx_buf *b)
 {
     for (uint32_t i = 0; i < nseen; i++) {
-        uint32_t v[4] = {(uint32_t)(seen[i].pid >> 32), (uint32_t)seen[i].pid,
-                         (uint32_t)(seen[i].seq >> 32), (uint32_t)seen[i].seq};
-        for (int k = 0; k < 4; k++) {
-            uint8_t x[4] = {(uint8_t)(v[k] >> 24), (uint8_t)(v[k] >> 16), (uint8_t)(v[k] >> 8),
-                            (uint8_t)v[k]};
-            bx_buf_append(b, x, 4);
-        }
+        uint8_t x[16];
+        bx_put_be64(x, seen[i].pid);
+        bx_put_be64(x + 8, seen[i].seq);
+        bx_buf_append(b, x, sizeof x);
     }
     return nseen;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 void be_psx_restore(struct bm_ws *ws, const uint8_t *pairs, uint32_t n)
@@ -157,9 +150,7 @@ void be_psx_restore(struct bm_ws *ws, const uint8_t *pairs, uint32_t n)
         n = BE_PSX_ORIGINS_MAX;
     ws->ps_floor = bx_xcalloc(n + 1, sizeof *ws->ps_floor);
     for (uint32_t i = 0; i < n; i++, pairs += 16)
-        ws->ps_floor[i] = (struct be_psx_floor){(uint64_t)get32(pairs) << 32 | get32(pairs + 4),
-                                                (uint64_t)get32(pairs + 8) << 32 |
-                                                    get32(pairs + 12)};
+        ws->ps_floor[i] = (struct be_psx_floor){bx_get_be64(pairs), bx_get_be64(pairs + 8)};
     ws->ps_nfloor = n;
     if (evicted)
         bx_log_warn("pubsub: history cut short: a moved session may miss messages");

@@ -8,18 +8,20 @@
 #include <netinet/in.h>
 
 #include "backend/ws_handoff_rec.h"
+#include "common/byteorder.h"
 
 /* ---- writing ------------------------------------------------------------------------ */
 
 void be_ho_put_u32(struct bx_buf *b, uint32_t v)
 {
-    uint8_t x[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+    uint8_t x[4];
+    bx_put_be32(x, v);
     bx_buf_append(b, x, 4);
 }
 
 uint32_t be_ho_get_u32(const uint8_t *p)
 {
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+    return bx_get_be32(p);
 }
 
 static void put_u8(struct bx_buf *b, uint8_t v)

@@ -3,7 +3,7 @@
 noinst_LTLIBRARIES += common/libcommon.la
 common_libcommon_la_SOURCES = \
 	common/xalloc.c common/xalloc.h \
-	common/buf.c common/buf.h \
+	common/buf.c common/buf.h common/byteorder.h \
 	common/log.c common/log.h \
 	common/net.c common/net.h \
 	common/baddr.c common/baddr.h \
