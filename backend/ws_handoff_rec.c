@@ -54,10 +54,7 @@ void be_ho_frame_begin(struct bx_buf *b, uint8_t type)
 
 void be_ho_frame_end(struct bx_buf *b, size_t start)
 {
-    uint32_t n = (uint32_t)(b->len - start - 4);
-    uint8_t *p = (uint8_t *)b->data + start;
-    p[0] = (uint8_t)(n >> 24), p[1] = (uint8_t)(n >> 16), p[2] = (uint8_t)(n >> 8);
-    p[3] = (uint8_t)n;
+    bx_put_be32((uint8_t *)b->data + start, (uint32_t)(b->len - start - 4));
 }
 
 void be_ho_rec_encode(struct bx_buf *b, const struct be_ho_rec *r)
@@ -277,10 +274,11 @@ int be_ho_rec_parse(const uint8_t *p, size_t n, struct be_ho_rec *r, const char 
     r->output = get_bytes(&d, BE_HO_OUT_MAX, "too much unsent output");
     get_subs(&d, r);
     r->nseen = get_u32(&d);
-    if (!d.why && (r->nseen > BE_HO_ORIGINS_MAX || (size_t)(d.end - d.p) < r->nseen * 16u))
+    if (!d.why &&
+        (r->nseen > BE_HO_ORIGINS_MAX || (size_t)(d.end - d.p) < r->nseen * BE_HO_SEEN_SIZE))
         fail(&d, "bad origin vector");
     if (!d.why) {
-        r->seen = (struct be_ho_bytes){d.p, r->nseen * 16u};
+        r->seen = (struct be_ho_bytes){d.p, r->nseen * BE_HO_SEEN_SIZE};
         d.p += r->seen.n;
     }
     r->mstate = get_bytes(&d, BE_HO_STATE_MAX, "module state too big");

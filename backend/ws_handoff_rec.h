@@ -44,11 +44,13 @@
 #define BE_HO_SUBS_MAX 1024
 #define BE_HO_CHAN_MAX 200
 #define BE_HO_ORIGINS_MAX 64           /* = BE_PSX_ORIGINS_MAX */
+#define BE_HO_SEEN_SIZE 16             /* one seen entry: u64 origin, u64 seq */
 #define BE_HO_STATE_MAX (64 * 1024)    /* = BM_WS_STATE_MAX */
 /* The largest frame a receiver accepts: every field at its bound. */
 #define BE_HO_FRAME_MAX                                                                            \
     (BE_HO_IN_MAX + BE_HO_OUT_MAX + BE_HO_MSG_MAX + 2 * BE_HO_WINDOW_MAX + BE_HO_STATE_MAX +       \
-     BE_HO_SUBS_MAX * (BE_HO_CHAN_MAX + 4) + BE_HO_ORIGINS_MAX * 16 + 3 * BE_HO_NAME_MAX + 1024)
+     BE_HO_SUBS_MAX * (BE_HO_CHAN_MAX + 4) + BE_HO_ORIGINS_MAX * BE_HO_SEEN_SIZE +                 \
+     3 * BE_HO_NAME_MAX + 1024)
 
 struct be_ho_bytes {
     const uint8_t *p;

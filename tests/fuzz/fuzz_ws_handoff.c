@@ -33,8 +33,8 @@ static void check(const struct be_ho_rec *r, const uint8_t *p, size_t n)
     inside(r->input, p, n, BE_HO_IN_MAX);
     inside(r->output, p, n, BE_HO_OUT_MAX);
     inside(r->mstate, p, n, BE_HO_STATE_MAX);
-    inside(r->seen, p, n, BE_HO_ORIGINS_MAX * 12);
-    if (r->seen.n != r->nseen * 12u)
+    inside(r->seen, p, n, BE_HO_ORIGINS_MAX * BE_HO_SEEN_SIZE);
+    if (r->seen.n != r->nseen * BE_HO_SEEN_SIZE)
         abort();
     if (r->nsubs > BE_HO_SUBS_MAX || r->clientlen > sizeof(r->client))
         abort();
