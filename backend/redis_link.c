@@ -19,6 +19,10 @@
 #include "common/proc.h"
 
 #define READS_PER_EVENT 16
+/* The most bytes of one reply held unparsed: ours are at most a message of
+ * BM_PUBLISH_MAX and its channel name, so anything near this is a peer that
+ * is not the Redis we know (hiredis 0.14 itself has no such limit). */
+#define PARTIAL_REPLY_MAX (1u << 20)
 
 void be_resp_array(struct bx_buf *o, unsigned n)
 {
@@ -227,6 +231,10 @@ static void on_readable(struct be_rl *l)
             return;
         }
         take_replies(l);
+        if (l->st != BE_RL_DOWN && l->rd->len - l->rd->pos > PARTIAL_REPLY_MAX) {
+            be_rl_fail(l, "a reply over 1 MiB: not one of ours");
+            return;
+        }
         if ((size_t)n < sizeof buf)
             return;
     }

@@ -400,6 +400,74 @@ def test_outage_buffer_bounded():
         redis.close()
 
 
+class HugeReplyRedis:
+    """Not Redis: to whatever a worker sends, it answers with the start of a
+    100 MB bulk string and streams it. Records how many bytes each link took
+    before the worker hung up (kernel buffers make that no measure of how
+    much the worker held: its log line is)."""
+
+    def __init__(self):
+        import threading
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.taken, self.stop = [], False
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        import threading
+        while not self.stop:
+            try:
+                c, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            threading.Thread(target=self.answer, args=(c,), daemon=True).start()
+
+    def answer(self, c):
+        c.settimeout(5)
+        sent = 0
+        try:
+            c.recv(4096)
+            c.sendall(b"*3\r\n$7\r\nmessage\r\n$18\r\n" + CHANNEL.encode() +
+                      b"\r\n$100000000\r\n")
+            chunk = b"x" * 65536
+            while sent < 8 << 20:  # bounded: 8 MiB, far over the worker's limit
+                c.sendall(chunk)
+                sent += len(chunk)
+        except OSError:
+            pass
+        self.taken.append(sent)
+        c.close()
+
+    def close(self):
+        self.stop = True
+        self.thread.join(5)
+        self.sock.close()
+
+
+def test_reply_too_big_drops_the_link():
+    """A peer on the Redis port that sends one endless reply: the worker
+    drops the link once 1 MiB of it is unparsed (it never holds the rest),
+    says why, and keeps serving."""
+    fake = HugeReplyRedis()
+    try:
+        with stack(fake) as a:
+            async def go():
+                clients = await join([a], 1)
+                harness.wait_for(lambda: "a reply over 1 MiB" in
+                                 harness.read_file(a.backend_log), "the link dropped", log=a.backend_log)
+                await close_all(clients)
+            run(go())
+            assert a.procs["backend"].poll() is None, "the backend died"
+            r = harness.curl("-s", "-o", "/dev/null", "-w", "%{http_code}", a.backend_url("/"))
+            assert r.stdout.strip() in ("200", "404"), r.stdout
+    finally:
+        fake.close()
+
+
 def test_auth():
     """A password (the default user) and an ACL user; a wrong password is reported."""
     redis = Redis(password=PASSWORD)
