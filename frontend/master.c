@@ -155,6 +155,7 @@ static void fe_upgrade(void *ctx)
         .pidfd = m->pidfd,
         .gen = m->gen,
         .slots = &m->slots,
+        .kept = &m->kept,
         .kc = &m->kc,
         .sb_file = m->sb_file,
         .next_gen = m->next_gen,

@@ -94,6 +94,13 @@ static int build(const struct fe_upgrade_from *f, struct bx_upgrade *u)
         if (o->pid > 0 && bx_upgrade_add_child(u, o->pid, (int)o->generation) == -1)
             return -1;
     }
+    /* Children an earlier upgrade kept are ours too: a new image that did not
+     * know them would count their exits against its own children. */
+    for (size_t i = 0; i < f->kept->n; i++) {
+        const struct bx_child *c = &f->kept->v[i];
+        if (c->pid > 0 && c->tag != FE_UP_KEYPROC && bx_upgrade_add_child(u, c->pid, c->tag) == -1)
+            return -1;
+    }
     if (f->kc->pid > 0 && f->kc->ctl >= 0 &&
         (bx_upgrade_add_child(u, f->kc->pid, FE_UP_KEYPROC) == -1 ||
          bx_upgrade_set_fd(u, "kp.ctl", f->kc->ctl) == -1 ||

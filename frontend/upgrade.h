@@ -42,6 +42,7 @@ struct fe_upgrade_from {
     int pidfd;
     const struct fe_gen *gen;        /* the running generation */
     const struct fe_slottab *slots;
+    const struct bx_children *kept;  /* children kept by an earlier upgrade */
     struct fe_keyctl *kc;            /* checks the new configuration's keys */
     const char *sb_file;             /* frontend.scoreboard_file, or NULL */
     unsigned next_gen;
