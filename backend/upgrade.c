@@ -55,11 +55,13 @@ int be_upgrade_report(const struct bx_config *cfg, int fd)
     int rc = be->socket ? bx_upgrade_report_listener(&b, &(struct bx_lplace){.path = be->socket})
                         : 0;
     for (size_t i = 0; i < be->nlisten && rc == 0; i++)
-        rc = bx_upgrade_report_listener(
-            &b, &(struct bx_lplace){.addr = be->listen[i].address, .port = be->listen[i].port});
+        rc = bx_upgrade_report_listener(&b, &(struct bx_lplace){.addr = be->listen[i].address,
+                                                                .port = be->listen[i].port});
     if (rc == -1) {
-        fprintf(stderr, "%s: a listener's address or path cannot be reported to the running "
-                "master\n", cfg->path);
+        fprintf(stderr,
+                "%s: a listener's address or path cannot be reported to the running "
+                "master\n",
+                cfg->path);
         close(fd);
     } else if ((rc = bx_upgrade_report_write(fd, &b)) == -1) {
         fprintf(stderr, "%s: cannot write the upgrade check's report: %s\n", cfg->path,

@@ -367,8 +367,10 @@ static int unix_dir_ok(const char *path, char *err, size_t errlen)
     snprintf(dir, sizeof dir, "%.*s", n ? (int)n : 1, slash ? path : ".");
     if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) == 0)
         return 0;
-    snprintf(err, errlen, "the new configuration listens on %s, whose directory %s is not "
-             "writable for uid %d: %s", path, dir, (int)geteuid(), strerror(errno));
+    snprintf(err, errlen,
+             "the new configuration listens on %s, whose directory %s is not "
+             "writable for uid %d: %s",
+             path, dir, (int)geteuid(), strerror(errno));
     return -1;
 }
 
@@ -380,8 +382,10 @@ static int open_new(struct bx_upgrade *u, const struct bx_lplace *at, const stru
     int fd = bx_listener_open(NULL, 0, at, how, &reused, e, sizeof e);
     if (fd == -1) {
         int why = errno;
-        snprintf(err, errlen, "the new configuration listens on %s port %d, which this master "
-                 "cannot bind: %s%s", at->addr, at->port, e,
+        snprintf(err, errlen,
+                 "the new configuration listens on %s port %d, which this master "
+                 "cannot bind: %s%s",
+                 at->addr, at->port, e,
                  why == EACCES ? " (needs root or CAP_NET_BIND_SERVICE)" : "");
         return -1;
     }

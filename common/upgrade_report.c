@@ -176,9 +176,9 @@ int bx_upgrade_report_read(struct bx_upgrade_report *r, int fd, char *err, size_
         bx_buf_free(&b);
         return -1;
     }
-    int rc = bx_buf_unread(&b) ? bx_upgrade_report_parse(r, bx_buf_rpos(&b), bx_buf_unread(&b),
-                                                         err, errlen)
-                               : 0;
+    int rc = bx_buf_unread(&b)
+                 ? bx_upgrade_report_parse(r, bx_buf_rpos(&b), bx_buf_unread(&b), err, errlen)
+                 : 0;
     bx_buf_free(&b);
     return rc;
 }

@@ -106,8 +106,8 @@ gone:
     return -1;
 }
 
-int fe_keyctl_try(struct fe_keyctl *k, unsigned gen, size_t vhost, size_t nvhosts,
-                  const char *name, const char *path, EVP_PKEY **pub, char *err, size_t errlen)
+int fe_keyctl_try(struct fe_keyctl *k, unsigned gen, size_t vhost, size_t nvhosts, const char *name,
+                  const char *path, EVP_PKEY **pub, char *err, size_t errlen)
 {
     struct kp_ctl_msg m = {.type = KP_CTL_LOAD,
                            .gen = gen,

@@ -41,8 +41,8 @@ int fe_keyctl_load(struct fe_keyctl *k, const struct bx_config *cfg, unsigned ge
  * process reads keys of a configuration the master never parsed (its key
  * files, from the -t run's report) and keeps no half generation. 0, or -1
  * with err naming the vhost and the file. */
-int fe_keyctl_try(struct fe_keyctl *k, unsigned gen, size_t vhost, size_t nvhosts,
-                  const char *name, const char *path, EVP_PKEY **pub, char *err, size_t errlen);
+int fe_keyctl_try(struct fe_keyctl *k, unsigned gen, size_t vhost, size_t nvhosts, const char *name,
+                  const char *path, EVP_PKEY **pub, char *err, size_t errlen);
 /* Drops the pending generation (the committed ones stay as they are). */
 void fe_keyctl_abort(struct fe_keyctl *k);
 /* A sign channel never given to anyone: the key process has the other end.

@@ -86,8 +86,10 @@ static int vhost_lines(const struct bx_config *cfg, EVP_PKEY **pubs, struct bx_b
         char hex[HEXLEN];
         if (!carried(v->name, KP_MAX_NAME, false) || !carried(v->key, KP_MAX_PATH, true) ||
             !carried(v->cert, KP_MAX_PATH, true) || spki_digest(pubs[i], hex) == -1) {
-            snprintf(err, errlen, "vhost '%s': its name, key or certificate path cannot be "
-                     "reported to the running master", v->name);
+            snprintf(err, errlen,
+                     "vhost '%s': its name, key or certificate path cannot be "
+                     "reported to the running master",
+                     v->name);
             return -1;
         }
         bx_buf_printf(b, "vhost %zu %zu %s %s\n", i, cfg->nvhosts, hex, v->name);
@@ -103,11 +105,10 @@ int fe_upcheck_lines(const struct bx_config *cfg, EVP_PKEY **pubs, struct bx_buf
     const struct bx_frontend_conf *fe = &cfg->fe;
     for (size_t i = 0; i < fe->nservices; i++)
         for (size_t k = 0; k < fe->services[i].bind.n; k++) {
-            struct bx_lplace at = {.addr = fe->services[i].bind.v[k],
-                                   .port = fe->services[i].port};
+            struct bx_lplace at = {.addr = fe->services[i].bind.v[k], .port = fe->services[i].port};
             if (bx_upgrade_report_listener(b, &at) == -1) {
-                snprintf(err, errlen, "frontend.services.[%zu]: address '%s' cannot be reported",
-                         i, at.addr);
+                snprintf(err, errlen, "frontend.services.[%zu]: address '%s' cannot be reported", i,
+                         at.addr);
                 return -1;
             }
         }
@@ -199,7 +200,8 @@ int fe_upcheck_keys(struct fe_keyctl *kc, const struct bx_upgrade_report *rep, u
     }
     int rc = 0;
     if (kc->pid <= 0 || kc->ctl < 0) {
-        snprintf(err, errlen, "no key process runs to check the new configuration's keys with "
+        snprintf(err, errlen,
+                 "no key process runs to check the new configuration's keys with "
                  "(it is restarting, or TLS is new: restart the frontend instead)");
         rc = -1;
     }

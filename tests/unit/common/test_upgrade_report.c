@@ -26,8 +26,9 @@ START_TEST(report_round_trip)
 {
     struct bx_buf b = BX_BUF_INIT;
     ck_assert_int_eq(bx_upgrade_report_listener(&b, &(struct bx_lplace){.path = "/run/b.sock"}), 0);
-    ck_assert_int_eq(
-        bx_upgrade_report_listener(&b, &(struct bx_lplace){.addr = "::1", .port = 443}), 0);
+    ck_assert_int_eq(bx_upgrade_report_listener(&b,
+                                                &(struct bx_lplace){.addr = "::1", .port = 443}),
+                     0);
     ck_assert_int_eq(bx_upgrade_report_listener(&b, &(struct bx_lplace){.path = "/a b"}), -1);
     bx_buf_append_str(&b, "vhost.key 0 /etc/keys/with space.key\n");
     int fd = memfd_create("t", MFD_CLOEXEC);
@@ -64,8 +65,9 @@ START_TEST(report_refusals)
     ck_assert_int_eq(parse(&r, "bactrian-upgrade-check 1\nlisten tcp 0 ::\nend\n", err, sizeof err),
                      -1);
     bx_upgrade_report_free(&r);
-    ck_assert_int_eq(
-        parse(&r, "bactrian-upgrade-check 1\nlisten tcp 80 :: x\nend\n", err, sizeof err), -1);
+    ck_assert_int_eq(parse(&r, "bactrian-upgrade-check 1\nlisten tcp 80 :: x\nend\n", err,
+                           sizeof err),
+                     -1);
     bx_upgrade_report_free(&r);
     ck_assert_int_eq(parse(&r, "bactrian-upgrade-check 1\nend", err, sizeof err), -1);
     bx_upgrade_report_free(&r);
@@ -116,20 +118,28 @@ START_TEST(new_listeners_are_bound_or_named)
     bx_upgrade_init(&u);
     int held = bx_listen_tcp("127.0.0.1", 0, 16, err, sizeof err);
     ck_assert_int_ge(held, 0);
-    ck_assert_int_eq(bx_upgrade_add_listener(&u, held, &(struct bx_lplace){.addr = "127.0.0.1",
-                                                                           .port = 1}),
+    ck_assert_int_eq(bx_upgrade_add_listener(&u, held,
+                                             &(struct bx_lplace){.addr = "127.0.0.1", .port = 1}),
                      0);
-    ck_assert_int_eq(parse(&r, "bactrian-upgrade-check 1\nlisten tcp 1 127.0.0.1\n"
-                               "listen tcp 2 192.0.2.1\nend\n", err, sizeof err), 0);
+    ck_assert_int_eq(parse(&r,
+                           "bactrian-upgrade-check 1\nlisten tcp 1 127.0.0.1\n"
+                           "listen tcp 2 192.0.2.1\nend\n",
+                           err, sizeof err),
+                     0);
     ck_assert_int_eq(bx_upgrade_add_new_listeners(&u, &r, &how, err, sizeof err), -1);
-    ck_assert_ptr_nonnull(strstr(err, "listens on 192.0.2.1 port 2, which this master cannot bind"));
+    ck_assert_ptr_nonnull(
+        strstr(err, "listens on 192.0.2.1 port 2, which this master cannot bind"));
     ck_assert_uint_eq(u.nls, 1); /* nothing opened kept */
     bx_upgrade_report_free(&r);
-    ck_assert_int_eq(parse(&r, "bactrian-upgrade-check 1\nlisten tcp 1 127.0.0.1\n"
-                               "listen tcp 0 127.0.0.1\nend\n", err, sizeof err), -1);
+    ck_assert_int_eq(parse(&r,
+                           "bactrian-upgrade-check 1\nlisten tcp 1 127.0.0.1\n"
+                           "listen tcp 0 127.0.0.1\nend\n",
+                           err, sizeof err),
+                     -1);
     bx_upgrade_report_free(&r);
     ck_assert_int_eq(parse(&r, "bactrian-upgrade-check 1\nlisten unix /nonexistent/dir/s\nend\n",
-                           err, sizeof err), 0);
+                           err, sizeof err),
+                     0);
     ck_assert_int_eq(bx_upgrade_add_new_listeners(&u, &r, &how, err, sizeof err), -1);
     ck_assert_ptr_nonnull(strstr(err, "/nonexistent/dir"));
     bx_upgrade_report_free(&r);
