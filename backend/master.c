@@ -39,7 +39,6 @@
 #include "backend/modset.h"
 #include "backend/pubsub.h"
 #include "backend/upgrade.h"
-#include "common/upgrade_report.h"
 #include "backend/worker.h"
 #include "bactrian/module.h"
 #include "common/cli.h"
@@ -52,6 +51,7 @@
 #include "common/proc.h"
 #include "common/sandbox.h"
 #include "common/supervise.h"
+#include "common/upgrade_report.h"
 #include "common/xalloc.h"
 
 #define RESPAWN_MIN_UPTIME_MS 2000
