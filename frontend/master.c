@@ -47,8 +47,8 @@
 #include "frontend/pool.h"
 #include "frontend/scoreboard.h"
 #include "frontend/ticketkey.h"
-#include "frontend/upcheck.h"
 #include "frontend/tls.h"
+#include "frontend/upcheck.h"
 #include "frontend/upgrade.h"
 #include "frontend/waitroom.h"
 
