@@ -55,7 +55,10 @@ int be_upgrade_report(const struct bx_config *cfg, int fd)
     struct bx_buf b = BX_BUF_INIT;
     int rc = be->socket ? bx_upgrade_report_listener(&b, &(struct bx_lplace){.path = be->socket})
                         : 0;
-    struct bx_upgrade_usock us = {be->socket, be->socket_mode, be->socket_owner, be->socket_group};
+    /* "" is unset, as bx_lookup_user reads it */
+    struct bx_upgrade_usock us = {be->socket, be->socket_mode,
+                                  be->socket_owner && *be->socket_owner ? be->socket_owner : NULL,
+                                  be->socket_group && *be->socket_group ? be->socket_group : NULL};
     if (be->socket && rc == 0)
         rc = bx_upgrade_report_usock(&b, &us);
     for (size_t i = 0; i < be->nlisten && rc == 0; i++)
@@ -63,8 +66,8 @@ int be_upgrade_report(const struct bx_config *cfg, int fd)
                                                                 .port = be->listen[i].port});
     if (rc == -1) {
         fprintf(stderr,
-                "%s: a listener's address or path cannot be reported to the running "
-                "master\n",
+                "%s: a listener's address or path, or backend.socket_owner/socket_group, cannot be "
+                "reported to the running master\n",
                 cfg->path);
         close(fd);
     } else if ((rc = bx_upgrade_report_write(fd, &b)) == -1) {
@@ -140,8 +143,9 @@ void be_upgrade_exec(const struct be_upgrade_from *f, const struct bx_upgrade_re
     if (build(f, &u, psdir) == -1) {
         bx_log_error("upgrade: cannot make the record (out of memory?); still running %s",
                      PACKAGE_VERSION);
-    } else if (rep->present && (open_new_sockets(f, &u, rep, err, sizeof err) == -1 ||
-                                bx_upgrade_add_new_listeners(&u, rep, &how, err, sizeof err) == -1)) {
+    } else if (rep->present &&
+               (open_new_sockets(f, &u, rep, err, sizeof err) == -1 ||
+                bx_upgrade_add_new_listeners(&u, rep, &how, err, sizeof err) == -1)) {
         bx_log_error("upgrade: %s; still running %s", err, PACKAGE_VERSION);
     } else {
         bx_upgrade_argv(f->exe, f->cli, false, argv);

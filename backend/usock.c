@@ -34,8 +34,8 @@ static void explain(const struct be_usock *s, int why, const char *what, char *e
         snprintf(err, errlen, "backend.socket %s: %s", s->path, what);
 }
 
-int be_usock_open(const struct be_usock *s, const struct bx_lheld *held, size_t nheld,
-                  bool replace, bool *reused, char *err, size_t errlen)
+int be_usock_open(const struct be_usock *s, const struct bx_lheld *held, size_t nheld, bool replace,
+                  bool *reused, char *err, size_t errlen)
 {
     char e[BX_ERRLEN];
     struct bx_lbind how = {.backlog = 1024, .mode = s->mode, .replace = replace};

@@ -25,7 +25,7 @@ struct be_usock {
  * reload), else a socket bound with s's mode and owner; replace as
  * bx_listen_unix's. The fd, or -1 with err naming the setting, the path
  * and why (an owner this process may not give the socket: "needs root"). */
-int be_usock_open(const struct be_usock *s, const struct bx_lheld *held, size_t nheld,
-                  bool replace, bool *reused, char *err, size_t errlen);
+int be_usock_open(const struct be_usock *s, const struct bx_lheld *held, size_t nheld, bool replace,
+                  bool *reused, char *err, size_t errlen);
 
 #endif

@@ -185,8 +185,8 @@ START_TEST(usock_lines)
                      -1);
     ck_assert_ptr_nonnull(strstr(err, "not understood"));
     bx_upgrade_report_free(&r);
-    ck_assert_int_eq(parse(&r, "bactrian-upgrade-check 1\nunix-socket 1 /x 17777 - -\nend\n",
-                           err, sizeof err),
+    ck_assert_int_eq(parse(&r, "bactrian-upgrade-check 1\nunix-socket 1 /x 17777 - -\nend\n", err,
+                           sizeof err),
                      -1);
     bx_upgrade_report_free(&r);
     bx_buf_free(&b);
