@@ -354,8 +354,9 @@ class Steps:
     """The reloads and upgrades, interleaved, each waited for in the loop (the
     clients go on meanwhile)."""
 
-    def __init__(self, s, tally, echoes, be_usr2):
+    def __init__(self, s, tally, echoes, be_usr2, shutdown=3):
         self.s, self.t, self.echoes, self.be_usr2 = s, tally, echoes, be_usr2
+        self.shutdown = shutdown
         self.be, self.fe = Log(s.backend_log), Log(s.frontend_log)
         self.pids = {"backend": s.pid("backend"), "frontend": s.pid("frontend")}
         self.done = {"bH": 0, "bU": 0, "fH": 0, "fU": 0}
@@ -379,8 +380,9 @@ class Steps:
         await until(lambda: self.be.count(log) > n, "backend %s %d" % (step, n + 1), 30)
         # Every old worker lets go of its sessions and exits long before
         # shutdown_timeout; at the first step the wsv2 sessions keep theirs
-        # until 1001.
-        await until(lambda: not (before & set(children(master))), "old workers to exit", 10)
+        # until 1001 (shortly before shutdown_timeout, which the bench may set long).
+        await until(lambda: not (before & set(children(master))), "old workers to exit",
+                    max(10, self.shutdown + 7))
         return t0
 
     async def frontend(self, step):
@@ -409,7 +411,7 @@ class Steps:
         await asyncio.sleep(gap)
 
 
-async def exchange(s, n, interval, be_usr2):
+async def exchange(s, n, interval, be_usr2, shutdown=3):
     urls = {"plain": "ws://127.0.0.1:%d/echo" % s.http_port,
             "deflate": "ws://127.0.0.1:%d/echoz" % s.http_port,
             "wss": "wss://localhost:%d/echoz" % s.https_port, "tls_port": s.https_port,
@@ -431,7 +433,7 @@ async def exchange(s, n, interval, be_usr2):
     stop = asyncio.Event()
     runs = [asyncio.ensure_future(x.run(stop)) for x in echoes + chats]
     v2 = [asyncio.ensure_future(d.run()) for d in drained]
-    steps = Steps(s, t, echoes, be_usr2)
+    steps = Steps(s, t, echoes, be_usr2, shutdown)
     probes = await Probes.start(s.http_port)
     t0 = time.monotonic()
     await asyncio.sleep(2.0)
@@ -441,7 +443,7 @@ async def exchange(s, n, interval, be_usr2):
         stop.set()
         await asyncio.gather(*runs)
         await probes.stop(t)
-    await asyncio.wait_for(asyncio.gather(*v2), 10)
+    await asyncio.wait_for(asyncio.gather(*v2), shutdown + 10)
     return t, steps, drained, time.monotonic() - t0
 
 
@@ -490,8 +492,8 @@ async def probe_async(port):
                       "reordered": t.reordered, "bad": t.bad, "cut": t.cut, "rtt": t.rtt}))
 
 
-def stack(n, handoff=True):
-    """A backend (2 workers, shutdown_timeout 3) with echo, echo with
+def stack(n, handoff=True, shutdown=3):
+    """A backend (2 workers, shutdown_timeout 3 unless told) with echo, echo with
     deflate, chat and the hook-less wsv2, behind a frontend with room for n
     children."""
     for path in (os.path.join(harness.MODULE_DIR, "echo.so"),
@@ -507,7 +509,7 @@ def stack(n, handoff=True):
                {"module": "chat", "path": "/chat"}, {"module": "wsv2", "path": "/v2"}]
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4 * n + 512)), hard))
-    be = {"shutdown_timeout": 3, "module_dir": mods, "log_level": "info"}
+    be = {"shutdown_timeout": shutdown, "module_dir": mods, "log_level": "info"}
     if not handoff:
         be["handoff_timeout"] = 0  # --no-handoff: shows the test fails without it
     fe = {"log_level": "info", "per_ip_max": 0, "max_children": 2 * n + 200,
@@ -516,15 +518,15 @@ def stack(n, handoff=True):
                          frontend_opts=fe), mods
 
 
-def survive(n, interval, handoff=True):
+def survive(n, interval, handoff=True, shutdown=3):
     be_usr2 = backend_upgrades()
-    st, mods = stack(n, handoff)
+    st, mods = stack(n, handoff, shutdown)
     try:
         with st as s:
             loop = asyncio.new_event_loop()
             try:
                 t, steps, drained, wall = loop.run_until_complete(
-                    exchange(s, n, interval, be_usr2))
+                    exchange(s, n, interval, be_usr2, shutdown))
             finally:
                 loop.close()
             log = harness.read_file(s.backend_log)
@@ -566,7 +568,7 @@ def report(n, t, steps, drained, wall, log):
     return handed
 
 
-def verify(n, t, steps, drained, log, handed):
+def verify(n, t, steps, drained, log, handed, shutdown=3):
     assert not t.cut, "sessions cut: %r" % t.cut[:10]
     assert t.lost == t.dup == t.reordered == t.bad == 0, (t.lost, t.dup, t.reordered, t.bad)
     assert t.got == t.sent, (t.got, t.sent)
@@ -577,7 +579,7 @@ def verify(n, t, steps, drained, log, handed):
     assert t.mid_message > 0, "no step came in the middle of a fragmented message"
     for d in drained:
         assert d.code == 1001, [x.code for x in drained]
-        assert d.closed_at - steps.first_be < 3.5, "1001 %.2f s after the step" % (
+        assert d.closed_at - steps.first_be < shutdown + 0.5, "1001 %.2f s after the step" % (
             d.closed_at - steps.first_be)
     assert len(re.findall(r"will not survive a reload", log)) >= 1
 
@@ -633,9 +635,11 @@ def test_backpressured_session_moves():
 
 def bench(argv):
     n = int(argv[argv.index("--sessions") + 1]) if "--sessions" in argv else 1000
+    shutdown = (int(argv[argv.index("--shutdown-timeout") + 1])
+                if "--shutdown-timeout" in argv else 3)
     t, steps, drained, wall, log = survive(n, interval=1.0 if n > 300 else 0.25,
-                                           handoff="--no-handoff" not in argv)
-    verify(n, t, steps, drained, log, report(n, t, steps, drained, wall, log))
+                                           handoff="--no-handoff" not in argv, shutdown=shutdown)
+    verify(n, t, steps, drained, log, report(n, t, steps, drained, wall, log), shutdown)
 
 
 if __name__ == "__main__":
