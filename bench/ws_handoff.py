@@ -9,6 +9,9 @@ is reloaded (HUP) ROUNDS times. Prints:
   * hand-off time: per worker from its log line ("N session(s) handed ...
     in T ms"), per session (T / N) and per 1,000 sessions (the workers move
     theirs in parallel: the slowest worker's T, scaled to 1,000);
+  * spread: how many sessions each new worker took in each reload (from the
+    old workers' lines "sessions per new worker: worker PID: N, ..."), and
+    the smallest share of one new worker;
   * memory: the backend's total RSS (master + workers, every 50 ms) before
     the reload and its peak during it; and the workers' RSS before and after
     (the new workers hold the same sessions: the windows were primed, not
@@ -45,6 +48,8 @@ WORKERS = int(sys.argv[4]) if len(sys.argv) > 4 else 2
 PROBES = 20
 HANDED = r"worker \d+: (\d+) WebSocket session\(s\) handed to a new worker in (\d+) ms " \
          r"\((\d+) refused, (\d+) lost\)"
+SPREAD = r"sessions per new worker: (.*)"
+STEP = r"reloaded .*: generation|upgrade: pid \d+, generation"
 
 
 def children(pid):
@@ -152,6 +157,19 @@ async def main_async(s):
     return sessions, lat, mem, hups, workers_before, workers_after
 
 
+def spread(log):
+    """Per reload (or upgrade): {new worker pid: sessions it took}."""
+    rounds = []
+    for line in log.splitlines():
+        if re.search(STEP, line):
+            rounds.append({})
+        m = re.search(SPREAD, line)
+        if m and rounds:
+            for pid, n in re.findall(r"worker (\d+): (\d+)", m.group(1)):
+                rounds[-1][pid] = rounds[-1].get(pid, 0) + int(n)
+    return rounds
+
+
 def main():
     mods = [{"module": "echo", "path": "/echo"},
             {"module": "echo", "path": "/echoz", "deflate": True, "deflate_preset": "max"}]
@@ -178,6 +196,12 @@ def main():
         print("reload %d: %s; per session %.3f ms; per 1,000 sessions %.0f ms" % (
             r // WORKERS + 1, ", ".join("%d in %d ms" % (h[0], h[1]) for h in batch),
             sum(h[1] for h in batch) / max(1, n), slowest * 1000.0 / max(1, n)))
+    for r, counts in enumerate(spread(log)):
+        total = sum(counts.values())
+        v = sorted(counts.values(), reverse=True)
+        print("reload %d spread: %s over %d new workers (smallest share %.1f%%)" % (
+            r + 1, " / ".join(map(str, v)), len(v),
+            100.0 * (min(v) if len(v) >= WORKERS else 0) / max(1, total)))
     base = [m for t, m in mem if t < hups[0]]
     print("backend RSS: %.1f MiB before the reloads, peak %.1f MiB during them" % (
         max(base) / 1024.0, max(m for _, m in mem) / 1024.0))
