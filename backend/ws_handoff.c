@@ -117,6 +117,14 @@ __attribute__((weak)) unsigned be_ho_wire_version(void)
     return BE_HO_WIRE_VERSION;
 }
 
+/* Weak as well: tests/upgrade/ho_answer.c links one that makes a new worker
+ * answer 'R' (as if it drained) or nothing at all, so that the old worker's
+ * paths for those answers run for real. The daemon answers on the merits. */
+__attribute__((weak)) int be_ho_forced_answer(void)
+{
+    return 0;
+}
+
 /* ---- who is who ---------------------------------------------------------------------- */
 
 /* The generation of a live worker of this master, 0 if pid is none. */
@@ -325,8 +333,8 @@ static int move_one(struct peer *p, struct bm_ws *ws)
     }
     be_ho_resume(ws);
     if (r[4] == 'R') {
-        bx_log_debug("worker %d: worker %ld drains too; its sessions go to another",
-                     be_worker->index, (long)p->pid);
+        bx_log_info("worker %d: worker %ld drains too; its sessions go to another",
+                    be_worker->index, (long)p->pid);
         p->retired = true;
     } else {
         ws->ho_refused = true;
@@ -533,9 +541,14 @@ static int take_offer(struct chan *ch, const uint8_t *body, size_t n)
 {
     int fd = ch->fds[0];
     memmove(ch->fds, ch->fds + 1, --ch->nfds * sizeof *ch->fds);
-    if (be_worker->draining) {
+    int forced = be_ho_forced_answer();
+    if (be_worker->draining || forced == 'R') {
         close(fd);
         return reply(ch, 'R', n >= 8 ? be_ho_get_u32(body + 4) : 0);
+    }
+    if (forced == BE_HO_NO_ANSWER) {
+        close(fd); /* a test build: unread, unanswered */
+        return 0;
     }
     uint32_t seq;
     const char *why = NULL;

@@ -30,6 +30,11 @@ void be_ho_greet(void);
 
 /* The hand-off wire version this binary speaks (BE_HO_WIRE_VERSION). */
 unsigned be_ho_wire_version(void);
+/* 0: a new worker answers each offer on its merits (the daemon). A test
+ * build (tests/upgrade/ho_answer.c) returns 'R' (answer "I drain too") or
+ * BE_HO_NO_ANSWER (close the descriptor unread and say nothing). */
+#define BE_HO_NO_ANSWER (-1)
+int be_ho_forced_answer(void);
 
 /* ---- between ws_handoff.c and ws_handoff_session.c ---- */
 
