@@ -51,6 +51,7 @@
 #include "common/proc.h"
 #include "common/sandbox.h"
 #include "common/supervise.h"
+#include "common/upgrade_report.h"
 #include "common/xalloc.h"
 
 #define RESPAWN_MIN_UPTIME_MS 2000
@@ -148,12 +149,18 @@ static int load_modules(struct bx_config *cfg, struct be_modset *set, bool to_st
     return rc;
 }
 
+/* -t; run by an upgrade's check, it reports the listeners too (upgrade.h). */
 int be_master_check(struct bx_config *cfg)
 {
     struct be_modset set;
+    int report = bx_upgrade_report_fd();
     int rc = load_modules(cfg, &set, true);
     be_modset_free(&set);
     bx_sandbox_warn_root(cfg->be.user, "backend.user");
+    if (rc == 0 && report >= 0)
+        return be_upgrade_report(cfg, report);
+    if (report >= 0)
+        close(report);
     return rc;
 }
 
@@ -529,9 +536,11 @@ static void be_upgrade(void *ctx)
         .generation = be_generation,
         .stats_slots = STATS_SLOTS,
     };
+    struct bx_upgrade_report rep;
     bx_log_notice("upgrade: checking %s", m->exe);
-    if (be_upgrade_check(&f) == 0)
-        be_upgrade_exec(&f);
+    if (be_upgrade_check(&f, &rep) == 0)
+        be_upgrade_exec(&f, &rep);
+    bx_upgrade_report_free(&rep);
     free(held);
 }
 

@@ -23,6 +23,40 @@
  * BM_PUBLISH_MAX and its channel name, so anything near this is a peer that
  * is not the Redis we know (hiredis 0.14 itself has no such limit). */
 #define PARTIAL_REPLY_MAX (1u << 20)
+/* The most elements of an array reply: ours have 2 (PONG), 3 (message,
+ * subscribe) or 4 (pmessage), never nested. hiredis 0.14 callocs what the
+ * peer announces and builds one object per element, so "*100000000" then a
+ * stream of ":1" would grow a worker by 12 bytes per byte received. */
+#define REPLY_ELEMENTS_MAX 16
+
+/* hiredis's own reply constructors, with arrays bounded; the refused count
+ * is kept for the log line (the reader only says "Out of memory"). */
+static redisReplyObjectFunctions bounded_fns;
+static void *(*plain_array)(const redisReadTask *, int);
+static long long refused_elements = -1;
+
+static void *bounded_array(const redisReadTask *task, int elements)
+{
+    if (task->parent || elements > REPLY_ELEMENTS_MAX) {
+        refused_elements = task->parent ? -2 : elements;
+        return NULL; /* the reader fails; take_replies drops the link */
+    }
+    return plain_array(task, elements);
+}
+
+static redisReader *reader_create(void)
+{
+    redisReader *rd = redisReaderCreate();
+    if (!rd)
+        return NULL;
+    if (!plain_array) {
+        bounded_fns = *rd->fn;
+        plain_array = bounded_fns.createArray;
+        bounded_fns.createArray = bounded_array;
+    }
+    rd->fn = &bounded_fns;
+    return rd;
+}
 
 void be_resp_array(struct bx_buf *o, unsigned n)
 {
@@ -191,7 +225,14 @@ static void take_replies(struct be_rl *l)
     while (l->st != BE_RL_DOWN) {
         if (redisReaderGetReply(l->rd, &reply) != REDIS_OK) {
             char why[160];
-            snprintf(why, sizeof why, "protocol error: %.100s", l->rd->errstr);
+            if (refused_elements == -2)
+                snprintf(why, sizeof why, "a nested array reply: not one of ours");
+            else if (refused_elements >= 0)
+                snprintf(why, sizeof why, "an array reply of %lld elements: not one of ours",
+                         refused_elements);
+            else
+                snprintf(why, sizeof why, "protocol error: %.100s", l->rd->errstr);
+            refused_elements = -1;
             be_rl_fail(l, why);
             return;
         }
@@ -268,7 +309,7 @@ static void connected(struct be_rl *l)
         return;
     }
     bx_ev_timer_stop(be_worker->ev, &l->timer);
-    l->rd = redisReaderCreate();
+    l->rd = reader_create();
     if (!l->rd) {
         be_rl_fail(l, "out of memory");
         return;

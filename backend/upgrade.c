@@ -2,6 +2,7 @@
 /* The backend master's binary upgrade (upgrade.h). */
 #include "config.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -12,9 +13,11 @@
 #include "backend/upgrade.h"
 #include "backend/worker.h"
 #include "bactrian/module.h"
+#include "common/cfg.h"
 #include "common/cli.h"
 #include "common/daemon.h"
 #include "common/log.h"
+#include "common/upgrade_report.h"
 
 #define CHECK_TIMEOUT_MS 20000 /* -t loads and initialises every module */
 
@@ -23,20 +26,49 @@
 #define TABLES_LAYOUT 1
 #define TABLES_ID (((long long)TABLES_LAYOUT << 32) | (long long)sizeof(struct bm_worker_stats))
 
-int be_upgrade_check(const struct be_upgrade_from *f)
+int be_upgrade_check(const struct be_upgrade_from *f, struct bx_upgrade_report *rep)
 {
     char *argv[6], out[1024];
+    memset(rep, 0, sizeof *rep);
     if (!f->exe[0]) {
         bx_log_error("upgrade: our binary's path is unknown; still running %s", PACKAGE_VERSION);
         return -1;
     }
     bx_upgrade_argv(f->exe, f->cli, true, argv);
-    if (bx_upgrade_check(argv, NULL, NULL, CHECK_TIMEOUT_MS, out, sizeof out) == -1) {
+    if (bx_upgrade_check_report(argv, NULL, NULL, CHECK_TIMEOUT_MS, out, sizeof out, rep) == -1) {
         bx_log_error("upgrade: %s -t -c %s failed (%s); still running %s", f->exe, f->cli->config,
                      out, PACKAGE_VERSION);
+        bx_upgrade_report_free(rep);
         return -1;
     }
+    if (!rep->present)
+        bx_log_warn("upgrade: %s wrote no check report (an older binary?): new listeners are "
+                    "bound after the execve",
+                    f->exe);
     return 0;
+}
+
+int be_upgrade_report(const struct bx_config *cfg, int fd)
+{
+    const struct bx_backend_conf *be = &cfg->be;
+    struct bx_buf b = BX_BUF_INIT;
+    int rc = be->socket ? bx_upgrade_report_listener(&b, &(struct bx_lplace){.path = be->socket})
+                        : 0;
+    for (size_t i = 0; i < be->nlisten && rc == 0; i++)
+        rc = bx_upgrade_report_listener(&b, &(struct bx_lplace){.addr = be->listen[i].address,
+                                                                .port = be->listen[i].port});
+    if (rc == -1) {
+        fprintf(stderr,
+                "%s: a listener's address or path cannot be reported to the running "
+                "master\n",
+                cfg->path);
+        close(fd);
+    } else if ((rc = bx_upgrade_report_write(fd, &b)) == -1) {
+        fprintf(stderr, "%s: cannot write the upgrade check's report: %s\n", cfg->path,
+                strerror(errno));
+    }
+    bx_buf_free(&b);
+    return rc;
 }
 
 static int add_workers(struct bx_upgrade *u, const struct bx_children *t)
@@ -68,22 +100,26 @@ static int build(const struct be_upgrade_from *f, struct bx_upgrade *u, int psdi
     return rc ? -1 : 0;
 }
 
-void be_upgrade_exec(const struct be_upgrade_from *f)
+void be_upgrade_exec(const struct be_upgrade_from *f, const struct bx_upgrade_report *rep)
 {
     struct bx_upgrade u;
-    char *argv[6], err[BX_ERRLEN];
+    char *argv[6], err[BX_ERRLEN * 2];
+    struct bx_lbind how = {.backlog = BE_UP_BACKLOG};
     const char *dir = be_ps_dir_path();
     int psdir = dir ? open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
     bx_upgrade_init(&u);
     if (build(f, &u, psdir) == -1) {
         bx_log_error("upgrade: cannot make the record (out of memory?); still running %s",
                      PACKAGE_VERSION);
+    } else if (rep->present && bx_upgrade_add_new_listeners(&u, rep, &how, err, sizeof err) == -1) {
+        bx_log_error("upgrade: %s; still running %s", err, PACKAGE_VERSION);
     } else {
         bx_upgrade_argv(f->exe, f->cli, false, argv);
         bx_log_notice("upgrade: executing %s (pid %d stays; %zu listeners, %zu workers kept)",
                       f->exe, (int)getpid(), u.nls, u.kids.n);
         bx_upgrade_exec(&u, argv, err, sizeof err);
         bx_log_error("upgrade: %s; still running %s", err, PACKAGE_VERSION);
+        bx_upgrade_close_opened(&u);
     }
     if (psdir >= 0)
         close(psdir);

@@ -65,11 +65,25 @@ struct be_upgrade_got {
     bool tables;                        /* the worker table was adopted */
 };
 
-/* Runs the new binary with -t on our configuration: 0, or -1 (logged). */
-int be_upgrade_check(const struct be_upgrade_from *f);
-/* Writes the record and executes the new binary; returns only when that
- * failed (logged), with everything as it was. */
-void be_upgrade_exec(const struct be_upgrade_from *f);
+/* The backlog of a listener the running master binds for the new image
+ * (as bind_listeners in master.c). */
+#define BE_UP_BACKLOG 1024
+
+struct bx_config;
+struct bx_upgrade_report;
+/* Runs the new binary with -t on our configuration, its report (every
+ * listener of the configuration it read) into rep, which the caller frees:
+ * 0, or -1 (logged, rep freed). */
+int be_upgrade_check(const struct be_upgrade_from *f, struct bx_upgrade_report *rep);
+/* In the -t run of an upgrade's check (a report descriptor given): the
+ * report of cfg's listeners, written to fd and fd closed. 0, or -1 (said on
+ * stderr). */
+int be_upgrade_report(const struct bx_config *cfg, int fd);
+/* Writes the record, with every listener of rep held or bound now (one this
+ * master cannot bind, a port <1024 after the privilege drop, refuses the
+ * upgrade), and executes the new binary; returns only when that failed or
+ * was refused (logged), with everything as it was. */
+void be_upgrade_exec(const struct be_upgrade_from *f, const struct bx_upgrade_report *rep);
 
 /* In the new image, first thing: 1 when started by an upgrade (got filled),
  * 0 when not, -1 when the record is unusable (said on stderr). */

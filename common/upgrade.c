@@ -20,6 +20,7 @@
 #include "common/cli.h"
 #include "common/proc.h"
 #include "common/upgrade.h"
+#include "common/upgrade_report.h"
 
 extern char **environ;
 
@@ -274,7 +275,17 @@ void bx_upgrade_argv(const char *exe, const struct bx_cli *cli, bool check, char
     argv[n] = NULL;
 }
 
-int bx_upgrade_check(char *const argv[], void (*in_child)(void *ctx), void *ctx,
+/* In the check's child: the report's memfd is for it alone (close-on-exec
+ * in the master, so no other child has it) and named in the environment. */
+static void give_report_fd(int fd)
+{
+    char num[16];
+    snprintf(num, sizeof num, "%d", fd);
+    if (fd >= 0 && fcntl(fd, F_SETFD, 0) == 0)
+        setenv(BX_UPGRADE_REPORT_ENV, num, 1);
+}
+
+static int run_check(char *const argv[], void (*in_child)(void *ctx), void *ctx, int report_fd,
                      unsigned timeout_ms, char *out, size_t outlen)
 {
     int p[2];
@@ -287,6 +298,7 @@ int bx_upgrade_check(char *const argv[], void (*in_child)(void *ctx), void *ctx,
         if (in_child)
             in_child(ctx);
         bx_signals_reset();
+        give_report_fd(report_fd);
         dup2(p[1], 1);
         dup2(p[1], 2);
         execv(argv[0], argv);
@@ -302,6 +314,116 @@ int bx_upgrade_check(char *const argv[], void (*in_child)(void *ctx), void *ctx,
     int rc = collect(p[0], pid, timeout_ms, out, outlen);
     close(p[0]);
     return rc;
+}
+
+int bx_upgrade_check(char *const argv[], void (*in_child)(void *ctx), void *ctx,
+                     unsigned timeout_ms, char *out, size_t outlen)
+{
+    return run_check(argv, in_child, ctx, -1, timeout_ms, out, outlen);
+}
+
+int bx_upgrade_check_report(char *const argv[], void (*in_child)(void *ctx), void *ctx,
+                            unsigned timeout_ms, char *out, size_t outlen,
+                            struct bx_upgrade_report *rep)
+{
+    memset(rep, 0, sizeof *rep);
+    int fd = memfd_create("bactrian-upgrade-check", MFD_CLOEXEC);
+    if (fd == -1) {
+        snprintf(out, outlen, "memfd_create: %s", strerror(errno));
+        return -1;
+    }
+    int rc = run_check(argv, in_child, ctx, fd, timeout_ms, out, outlen);
+    if (rc == 0 && bx_upgrade_report_read(rep, fd, out, outlen) == -1) {
+        bx_upgrade_report_free(rep);
+        rc = -1;
+    }
+    close(fd);
+    return rc;
+}
+
+/* A place of the new configuration no listener of the record is at. */
+static bool in_record(const struct bx_upgrade *u, const struct bx_lplace *want)
+{
+    for (size_t i = 0; i < u->nls; i++) {
+        const struct bx_upgrade_listener *l = &u->ls[i];
+        struct bx_lplace at = l->unix_socket ? (struct bx_lplace){.path = l->path}
+                                             : (struct bx_lplace){.addr = l->addr, .port = l->port};
+        if (bx_lplace_same(&at, want))
+            return true;
+    }
+    return false;
+}
+
+/* The new image binds a new Unix socket itself (its mode and owner are its
+ * configuration's); what can be known here is whether its directory lets
+ * us, the user the new image runs as. */
+static int unix_dir_ok(const char *path, char *err, size_t errlen)
+{
+    char dir[BX_UPGRADE_PATHLEN];
+    const char *slash = strrchr(path, '/');
+    size_t n = slash ? (size_t)(slash - path) : 0;
+    if (n >= sizeof dir)
+        n = sizeof dir - 1;
+    snprintf(dir, sizeof dir, "%.*s", n ? (int)n : 1, slash ? path : ".");
+    if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) == 0)
+        return 0;
+    snprintf(err, errlen,
+             "the new configuration listens on %s, whose directory %s is not "
+             "writable for uid %d: %s",
+             path, dir, (int)geteuid(), strerror(errno));
+    return -1;
+}
+
+static int open_new(struct bx_upgrade *u, const struct bx_lplace *at, const struct bx_lbind *how,
+                    char *err, size_t errlen)
+{
+    char e[BX_ERRLEN];
+    bool reused;
+    int fd = bx_listener_open(NULL, 0, at, how, &reused, e, sizeof e);
+    if (fd == -1) {
+        int why = errno;
+        snprintf(err, errlen,
+                 "the new configuration listens on %s port %d, which this master "
+                 "cannot bind: %s%s",
+                 at->addr, at->port, e,
+                 why == EACCES ? " (needs root or CAP_NET_BIND_SERVICE)" : "");
+        return -1;
+    }
+    if (bx_upgrade_add_listener(u, fd, at) == -1) {
+        close(fd);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    u->ls[u->nls - 1].opened = true;
+    return 0;
+}
+
+int bx_upgrade_add_new_listeners(struct bx_upgrade *u, const struct bx_upgrade_report *rep,
+                                 const struct bx_lbind *how, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < rep->nls; i++) {
+        const struct bx_lplace *at = &rep->ls[i];
+        if (in_record(u, at))
+            continue;
+        int rc = at->path ? unix_dir_ok(at->path, err, errlen) : open_new(u, at, how, err, errlen);
+        if (rc == -1) {
+            bx_upgrade_close_opened(u);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void bx_upgrade_close_opened(struct bx_upgrade *u)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < u->nls; i++) {
+        if (u->ls[i].opened)
+            close(u->ls[i].fd);
+        else
+            u->ls[j++] = u->ls[i];
+    }
+    u->nls = j;
 }
 
 /* Every descriptor the record names, for the close-on-exec flips. */

@@ -43,6 +43,7 @@ struct bx_upgrade_listener {
     char addr[BX_ADDRSTRLEN];       /* TCP */
     int port;
     char path[BX_UPGRADE_PATHLEN];  /* Unix */
+    bool opened;                    /* bound for this upgrade (bx_upgrade_add_new_listeners) */
 };
 
 struct bx_upgrade_val {
@@ -90,6 +91,22 @@ void bx_upgrade_argv(const char *exe, const struct bx_cli *cli, bool check, char
  * 0, else -1 with out saying why. */
 int bx_upgrade_check(char *const argv[], void (*in_child)(void *ctx), void *ctx,
                      unsigned timeout_ms, char *out, size_t outlen);
+struct bx_upgrade_report;
+/* bx_upgrade_check, and the check's report (upgrade_report.h) in rep, which
+ * the caller frees (also on failure); rep->present is false when the new
+ * binary wrote none. */
+int bx_upgrade_check_report(char *const argv[], void (*in_child)(void *ctx), void *ctx,
+                            unsigned timeout_ms, char *out, size_t outlen,
+                            struct bx_upgrade_report *rep);
+/* Every TCP listener of the report that no listener of u is at, bound now as
+ * how says and added to u (opened): the new image, which may run without
+ * root, finds it held instead of failing its bind after the execve. A new
+ * Unix socket is left to the new image, its directory checked. 0, or -1
+ * with err naming the address and port and why (nothing opened kept). */
+int bx_upgrade_add_new_listeners(struct bx_upgrade *u, const struct bx_upgrade_report *rep,
+                                 const struct bx_lbind *how, char *err, size_t errlen);
+/* Closes and drops the listeners u opened (a refused or failed upgrade). */
+void bx_upgrade_close_opened(struct bx_upgrade *u);
 /* execve(argv[0], argv, environ) with the record: the descriptors it names
  * lose close-on-exec, the record goes into a memfd named by
  * BACTRIAN_UPGRADE_FD. Returns only on failure (-1, err), everything as it

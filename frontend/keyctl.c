@@ -106,21 +106,21 @@ gone:
     return -1;
 }
 
-static int load_one(struct fe_keyctl *k, const struct bx_config *cfg, size_t i, unsigned gen,
-                    EVP_PKEY **pub, char *err, size_t errlen)
+int fe_keyctl_try(struct fe_keyctl *k, unsigned gen, size_t vhost, size_t nvhosts, const char *name,
+                  const char *path, EVP_PKEY **pub, char *err, size_t errlen)
 {
-    const struct bx_vhost *v = &cfg->vhosts[i];
     struct kp_ctl_msg m = {.type = KP_CTL_LOAD,
                            .gen = gen,
-                           .vhost = (uint32_t)i,
-                           .nvhosts = (uint32_t)cfg->nvhosts};
+                           .vhost = (uint32_t)vhost,
+                           .nvhosts = (uint32_t)nvhosts};
     struct kp_ctl_rep r;
-    if (!v->key || strlen(v->key) >= sizeof m.path) {
-        snprintf(err, errlen, "vhost '%s': key file name missing or too long", v->name);
+    *pub = NULL;
+    if (!path || strlen(path) >= sizeof m.path || nvhosts > KP_MAX_VHOSTS) {
+        snprintf(err, errlen, "vhost '%s': key file name missing or too long", name);
         return -1;
     }
-    snprintf(m.name, sizeof m.name, "%s", v->name);
-    snprintf(m.path, sizeof m.path, "%s", v->key);
+    snprintf(m.name, sizeof m.name, "%s", name);
+    snprintf(m.path, sizeof m.path, "%s", path);
     if (exchange(k, &m, &r) == -1) {
         snprintf(err, errlen, "%s", r.err);
         return -1;
@@ -128,11 +128,25 @@ static int load_one(struct fe_keyctl *k, const struct bx_config *cfg, size_t i, 
     const unsigned char *p = r.spki;
     *pub = r.len <= sizeof r.spki ? d2i_PUBKEY(NULL, &p, (long)r.len) : NULL;
     if (!*pub) {
-        snprintf(err, errlen, "vhost '%s': key %s: bad public key from the key process", v->name,
-                 v->key);
+        snprintf(err, errlen, "vhost '%s': key %s: bad public key from the key process", name,
+                 path);
         return -1;
     }
     return 0;
+}
+
+void fe_keyctl_abort(struct fe_keyctl *k)
+{
+    struct kp_ctl_msg m = {.type = KP_CTL_ABORT};
+    struct kp_ctl_rep r;
+    exchange(k, &m, &r);
+}
+
+static int load_one(struct fe_keyctl *k, const struct bx_config *cfg, size_t i, unsigned gen,
+                    EVP_PKEY **pub, char *err, size_t errlen)
+{
+    const struct bx_vhost *v = &cfg->vhosts[i];
+    return fe_keyctl_try(k, gen, i, cfg->nvhosts, v->name, v->key, pub, err, errlen);
 }
 
 int fe_keyctl_load(struct fe_keyctl *k, const struct bx_config *cfg, unsigned gen, unsigned oldest,
@@ -153,8 +167,7 @@ int fe_keyctl_load(struct fe_keyctl *k, const struct bx_config *cfg, unsigned ge
         return 0;
     snprintf(err, errlen, "%s", r.err);
 fail:
-    m.type = KP_CTL_ABORT;
-    exchange(k, &m, &r);
+    fe_keyctl_abort(k);
     for (size_t i = 0; i < cfg->nvhosts; i++) {
         EVP_PKEY_free(pubs[i]);
         pubs[i] = NULL;

@@ -35,6 +35,16 @@ int fe_keyctl_start(struct fe_keyctl *k, const struct bx_config *cfg, const int 
  * generations stay and err names the vhost and the file. */
 int fe_keyctl_load(struct fe_keyctl *k, const struct bx_config *cfg, unsigned gen, unsigned oldest,
                    EVP_PKEY **pubs, char *err, size_t errlen);
+/* One key loaded into the pending generation gen (not committed): its
+ * public half in *pub (the caller frees it). What fe_keyctl_load does per
+ * vhost; an upgrade's check uses it alone, then fe_keyctl_abort, so the key
+ * process reads keys of a configuration the master never parsed (its key
+ * files, from the -t run's report) and keeps no half generation. 0, or -1
+ * with err naming the vhost and the file. */
+int fe_keyctl_try(struct fe_keyctl *k, unsigned gen, size_t vhost, size_t nvhosts, const char *name,
+                  const char *path, EVP_PKEY **pub, char *err, size_t errlen);
+/* Drops the pending generation (the committed ones stay as they are). */
+void fe_keyctl_abort(struct fe_keyctl *k);
 /* A sign channel never given to anyone: the key process has the other end.
  * Taken from the pool, which is refilled with a batch when empty. The caller
  * gives it to the one child it forks, then closes it. -1 when the key

@@ -22,6 +22,7 @@
  * which share struct master through master_int.h. */
 #include "config.h"
 
+#include <errno.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -38,6 +39,7 @@
 #include "common/proc.h"
 #include "common/sandbox.h"
 #include "common/supervise.h"
+#include "common/upgrade_report.h"
 #include "frontend/child.h"
 #include "frontend/keyctl.h"
 #include "frontend/master.h"
@@ -46,6 +48,7 @@
 #include "frontend/scoreboard.h"
 #include "frontend/ticketkey.h"
 #include "frontend/tls.h"
+#include "frontend/upcheck.h"
 #include "frontend/upgrade.h"
 #include "frontend/waitroom.h"
 
@@ -152,20 +155,27 @@ static void fe_upgrade(void *ctx)
         .pidfd = m->pidfd,
         .gen = m->gen,
         .slots = &m->slots,
+        .kept = &m->kept,
         .kc = &m->kc,
         .sb_file = m->sb_file,
         .next_gen = m->next_gen,
         .in_child = upgrade_child,
         .ctx = m,
     };
+    struct bx_upgrade_report rep;
+    struct bx_upgrade u;
     bx_log_notice("upgrade: checking %s", m->exe);
-    if (fe_upgrade_check(&f) == -1)
+    if (fe_upgrade_check(&f, &rep) == -1)
+        return;
+    int rc = fe_upgrade_prepare(&f, &rep, &u);
+    bx_upgrade_report_free(&rep);
+    if (rc == -1)
         return;
     fe_master_watch_listeners(m, false);
     for (size_t i = 0; i < m->slots.n; i++)
         fe_master_retire(m, i);
     fe_keyctl_close_pool(&m->kc); /* channels given to no one: not for the new image */
-    fe_upgrade_exec(&f);
+    fe_upgrade_exec(&f, &u);
     fe_master_maintain(m);
 }
 
@@ -214,26 +224,60 @@ static int run_loop(struct master *m)
     }
 }
 
+/* The report an upgrade's check asked for (upcheck.h), fd closed: 0 or -1
+ * (said). */
+static int check_report(const struct bx_config *cfg, EVP_PKEY **pubs, int fd)
+{
+    struct bx_buf b = BX_BUF_INIT;
+    char err[BX_ERRLEN * 2];
+    int rc = fe_upcheck_lines(cfg, pubs, &b, err, sizeof err);
+    if (rc == -1) {
+        fprintf(stderr, "%s: %s\n", cfg->path, err);
+        close(fd);
+    } else if ((rc = bx_upgrade_report_write(fd, &b)) == -1)
+        fprintf(stderr, "%s: cannot write the upgrade check's report: %s\n", cfg->path,
+                strerror(errno));
+    bx_buf_free(&b);
+    return rc;
+}
+
+/* -t. Run by an upgrade's check (a report descriptor given), the private
+ * keys are the kept key process's to read, not ours: the contexts are built
+ * with each certificate's public key in their place, and the report tells
+ * the running master which key files to check and against what. */
 int fe_master_check(struct bx_config *cfg)
 {
     struct fe_tls t;
-    char err[BX_ERRLEN * 2];
-    if (fe_tls_build(&t, cfg, 0, NULL, err, sizeof err) == -1) {
-        fprintf(stderr, "%s: %s\n", cfg->path, err);
-        return -1;
-    }
+    char err[BX_ERRLEN * 2] = "";
+    int report = bx_upgrade_report_fd();
+    EVP_PKEY **pubs = NULL;
+    int rc = -1;
+    if (report >= 0 && fe_tls_wanted(cfg) && !(pubs = fe_upcheck_cert_keys(cfg, err, sizeof err)))
+        goto out;
+    if (fe_tls_build(&t, cfg, 0, pubs, err, sizeof err) == -1)
+        goto out;
     fe_tls_free(&t);
     if (cfg->fe.tls.ticket_secret_file) {
         struct fe_ticket_secret *s = fe_ticket_secret_load(cfg->fe.tls.ticket_secret_file, err,
                                                            sizeof err);
         if (!s) {
             fprintf(stderr, "%s: frontend.tls.%s\n", cfg->path, err);
-            return -1;
+            err[0] = '\0';
+            goto out;
         }
         fe_ticket_secret_free(s);
     }
     bx_sandbox_warn_root(cfg->fe.user, "frontend.user");
-    return 0;
+    rc = report >= 0 ? check_report(cfg, pubs, report) : 0;
+    report = -1; /* closed by check_report */
+    err[0] = '\0';
+out:
+    if (rc == -1 && err[0])
+        fprintf(stderr, "%s: %s\n", cfg->path, err);
+    if (report >= 0)
+        close(report);
+    fe_upcheck_free_keys(pubs, cfg->nvhosts);
+    return rc;
 }
 
 int fe_master_run(const struct bx_cli *cli, struct bx_config *cfg)

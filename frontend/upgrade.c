@@ -12,10 +12,12 @@
 #include "common/cli.h"
 #include "common/daemon.h"
 #include "common/log.h"
+#include "common/upgrade_report.h"
 #include "frontend/child.h"
 #include "frontend/keyctl.h"
 #include "frontend/keystub.h"
 #include "frontend/slottab.h"
+#include "frontend/upcheck.h"
 #include "frontend/upgrade.h"
 
 #define CHECK_TIMEOUT_MS 10000 /* -t reads the file and the certificates: well under a second */
@@ -52,9 +54,10 @@ static int scoreboard_dir_ok(const char *path)
     return -1;
 }
 
-int fe_upgrade_check(const struct fe_upgrade_from *f)
+int fe_upgrade_check(const struct fe_upgrade_from *f, struct bx_upgrade_report *rep)
 {
     char *argv[6], out[1024];
+    memset(rep, 0, sizeof *rep);
     if (scoreboard_dir_ok(f->sb_file) == -1)
         return -1;
     if (!f->exe[0]) {
@@ -62,11 +65,17 @@ int fe_upgrade_check(const struct fe_upgrade_from *f)
         return -1;
     }
     bx_upgrade_argv(f->exe, f->cli, true, argv);
-    if (bx_upgrade_check(argv, f->in_child, f->ctx, CHECK_TIMEOUT_MS, out, sizeof out) == -1) {
+    if (bx_upgrade_check_report(argv, f->in_child, f->ctx, CHECK_TIMEOUT_MS, out, sizeof out,
+                                rep) == -1) {
         bx_log_error("upgrade: %s -t -c %s failed (%s); still running %s", f->exe, f->cli->config,
                      out, PACKAGE_VERSION);
+        bx_upgrade_report_free(rep);
         return -1;
     }
+    if (!rep->present)
+        bx_log_warn("upgrade: %s wrote no check report (an older binary?): its -t run read the "
+                    "keys itself, and new listeners are bound after the execve",
+                    f->exe);
     return 0;
 }
 
@@ -85,6 +94,13 @@ static int build(const struct fe_upgrade_from *f, struct bx_upgrade *u)
         if (o->pid > 0 && bx_upgrade_add_child(u, o->pid, (int)o->generation) == -1)
             return -1;
     }
+    /* Children an earlier upgrade kept are ours too: a new image that did not
+     * know them would count their exits against its own children. */
+    for (size_t i = 0; i < f->kept->n; i++) {
+        const struct bx_child *c = &f->kept->v[i];
+        if (c->pid > 0 && c->tag != FE_UP_KEYPROC && bx_upgrade_add_child(u, c->pid, c->tag) == -1)
+            return -1;
+    }
     if (f->kc->pid > 0 && f->kc->ctl >= 0 &&
         (bx_upgrade_add_child(u, f->kc->pid, FE_UP_KEYPROC) == -1 ||
          bx_upgrade_set_fd(u, "kp.ctl", f->kc->ctl) == -1 ||
@@ -96,23 +112,41 @@ static int build(const struct fe_upgrade_from *f, struct bx_upgrade *u)
     return bx_upgrade_set(u, "gen", (long long)f->next_gen);
 }
 
-void fe_upgrade_exec(const struct fe_upgrade_from *f)
+int fe_upgrade_prepare(const struct fe_upgrade_from *f, const struct bx_upgrade_report *rep,
+                       struct bx_upgrade *u)
 {
-    struct bx_upgrade u;
-    char *argv[6], err[BX_ERRLEN];
-    bx_upgrade_init(&u);
-    if (build(f, &u) == -1) {
+    char err[BX_ERRLEN * 2];
+    struct bx_lbind how = {.backlog = FE_UP_BACKLOG};
+    bx_upgrade_init(u);
+    /* The generation the new image will load its keys as: pending only. */
+    if (rep->present && fe_upcheck_keys(f->kc, rep, f->next_gen, err, sizeof err) == -1) {
+        bx_log_error("upgrade: %s; still running %s", err, PACKAGE_VERSION);
+        return -1;
+    }
+    if (build(f, u) == -1) {
         bx_log_error("upgrade: cannot make the record (out of memory?); still running %s",
                      PACKAGE_VERSION);
-        bx_upgrade_free(&u);
-        return;
+        bx_upgrade_free(u);
+        return -1;
     }
+    if (rep->present && bx_upgrade_add_new_listeners(u, rep, &how, err, sizeof err) == -1) {
+        bx_log_error("upgrade: %s; still running %s", err, PACKAGE_VERSION);
+        bx_upgrade_free(u);
+        return -1;
+    }
+    return 0;
+}
+
+void fe_upgrade_exec(const struct fe_upgrade_from *f, struct bx_upgrade *u)
+{
+    char *argv[6], err[BX_ERRLEN];
     bx_upgrade_argv(f->exe, f->cli, false, argv);
     bx_log_notice("upgrade: executing %s (pid %d stays; %zu listeners, %zu children kept)", f->exe,
-                  (int)getpid(), u.nls, u.kids.n);
-    bx_upgrade_exec(&u, argv, err, sizeof err);
+                  (int)getpid(), u->nls, u->kids.n);
+    bx_upgrade_exec(u, argv, err, sizeof err);
     bx_log_error("upgrade: %s; still running %s", err, PACKAGE_VERSION);
-    bx_upgrade_free(&u);
+    bx_upgrade_close_opened(u);
+    bx_upgrade_free(u);
 }
 
 int fe_upgrade_take(struct bx_upgrade *u, struct bx_children *kept, unsigned *next_gen,

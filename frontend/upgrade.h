@@ -42,19 +42,32 @@ struct fe_upgrade_from {
     int pidfd;
     const struct fe_gen *gen;        /* the running generation */
     const struct fe_slottab *slots;
-    const struct fe_keyctl *kc;
+    const struct bx_children *kept;  /* children kept by an earlier upgrade */
+    struct fe_keyctl *kc;            /* checks the new configuration's keys */
     const char *sb_file;             /* frontend.scoreboard_file, or NULL */
     unsigned next_gen;
     void (*in_child)(void *ctx);     /* for the -t check's fork */
     void *ctx;
 };
 
-/* Runs the new binary with -t on our configuration, and checks that it could
- * make the scoreboard file anew: 0, or -1 (logged). */
-int fe_upgrade_check(const struct fe_upgrade_from *f);
-/* Writes the record and executes the new binary; returns only when that
- * failed (logged), with everything as it was. */
-void fe_upgrade_exec(const struct fe_upgrade_from *f);
+/* The backlog of a listener the running master binds for the new image. */
+#define FE_UP_BACKLOG 4096 /* LISTEN_BACKLOG (master_int.h) */
+
+struct bx_upgrade_report;
+/* Runs the new binary with -t on our configuration (its report into rep,
+ * which the caller frees), and checks that it could make the scoreboard
+ * file anew: 0, or -1 (logged, rep freed). */
+int fe_upgrade_check(const struct fe_upgrade_from *f, struct bx_upgrade_report *rep);
+/* What the report asks for, before anything changes: the new
+ * configuration's keys checked through the kept key process (upcheck.h),
+ * and the record u with every listener of the new configuration, held or
+ * bound now (a port this master cannot bind, <1024 after the privilege
+ * drop, refuses the upgrade). 0, or -1 (logged, u freed). */
+int fe_upgrade_prepare(const struct fe_upgrade_from *f, const struct bx_upgrade_report *rep,
+                       struct bx_upgrade *u);
+/* Executes the new binary with the record u; returns only when that failed
+ * (logged), with everything as it was and u freed. */
+void fe_upgrade_exec(const struct fe_upgrade_from *f, struct bx_upgrade *u);
 
 /* In the new image, before anything else (upgrade.h of common): 1 when
  * started by an upgrade, with the children kept moved to kept (counted in

@@ -406,8 +406,11 @@ class HugeReplyRedis:
     before the worker hung up (kernel buffers make that no measure of how
     much the worker held: its log line is)."""
 
-    def __init__(self):
+    def __init__(self, head=None, chunk=b"x" * 65536):
         import threading
+        self.head = head or (b"*3\r\n$7\r\nmessage\r\n$18\r\n" + CHANNEL.encode() +
+                             b"\r\n$100000000\r\n")
+        self.chunk = chunk
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(16)
@@ -431,12 +434,10 @@ class HugeReplyRedis:
         sent = 0
         try:
             c.recv(4096)
-            c.sendall(b"*3\r\n$7\r\nmessage\r\n$18\r\n" + CHANNEL.encode() +
-                      b"\r\n$100000000\r\n")
-            chunk = b"x" * 65536
+            c.sendall(self.head)
             while sent < 8 << 20:  # bounded: 8 MiB, far over the worker's limit
-                c.sendall(chunk)
-                sent += len(chunk)
+                c.sendall(self.chunk)
+                sent += len(self.chunk)
         except OSError:
             pass
         self.taken.append(sent)
@@ -459,6 +460,28 @@ def test_reply_too_big_drops_the_link():
                 clients = await join([a], 1)
                 harness.wait_for(lambda: "a reply over 1 MiB" in
                                  harness.read_file(a.backend_log), "the link dropped", log=a.backend_log)
+                await close_all(clients)
+            run(go())
+            assert a.procs["backend"].poll() is None, "the backend died"
+            r = harness.curl("-s", "-o", "/dev/null", "-w", "%{http_code}", a.backend_url("/"))
+            assert r.stdout.strip() in ("200", "404"), r.stdout
+    finally:
+        fake.close()
+
+
+def test_huge_array_drops_the_link():
+    """A peer that announces an array of 100 million elements and streams
+    small ones: each would be an object in the worker (the bytes held
+    unparsed stay small, so the 1 MiB limit does not see it). The array is
+    refused when announced; the worker says why and keeps serving."""
+    fake = HugeReplyRedis(head=b"*100000000\r\n", chunk=b":1\r\n" * 16384)
+    try:
+        with stack(fake) as a:
+            async def go():
+                clients = await join([a], 1)
+                harness.wait_for(lambda: "an array reply of 100000000 elements" in
+                                 harness.read_file(a.backend_log), "the link dropped",
+                                 log=a.backend_log)
                 await close_all(clients)
             run(go())
             assert a.procs["backend"].poll() is None, "the backend died"

@@ -290,6 +290,44 @@ def test_upgrade_after_dropping_root():
                          "the access log line", timeout=5)
         assert s.procs["backend"].poll() is None and s.pid("backend") == pid
         assert "cannot open" not in harness.read_file(err_log)
+        # A port below 1024 in the new configuration: the master that
+        # dropped root binds new listeners before the execve, and cannot.
+        low = _privileged_port()
+        listen = s.sections["backend"]["listen"]
+        listen.append({"address": "127.0.0.1", "port": low})
+        s.write_config()
+        s.signal("backend", signal.SIGUSR2)
+        harness.wait_for(lambda: wh.log_count(err_log, r"upgrade: .*still running") >= 1,
+                         "the refusal", log=err_log)
+        assert re.search(r"upgrade: the new configuration listens on 127\.0\.0\.1 port %d, "
+                         r"which this master cannot bind: .*Permission denied \(needs root or "
+                         r"CAP_NET_BIND_SERVICE\); still running" % low,
+                         harness.read_file(err_log))
+        assert s.procs["backend"].poll() is None and s.pid("backend") == pid
+        assert wh.log_count(err_log, UPGRADED % pid) == 1
+        _served(s, s.backend_url("/after-the-refusal"))
+        # An unprivileged new port: bound before the execve, it serves after.
+        high = harness.free_port()
+        listen[-1] = {"address": "127.0.0.1", "port": high}
+        s.write_config()
+        s.signal("backend", signal.SIGUSR2)
+        harness.wait_for(lambda: wh.log_count(err_log, UPGRADED % pid) >= 2, "the upgrade",
+                         log=err_log)
+        _served(s, "http://127.0.0.1:%d/on-the-new-port" % high)
+        assert s.procs["backend"].poll() is None and s.pid("backend") == pid
+
+
+def _privileged_port():
+    """A port below 1024 free on 127.0.0.1 (we are root: we can probe)."""
+    import socket
+    for port in range(600, 1000):
+        with socket.socket() as p:
+            try:
+                p.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    raise harness.Skip("no free port in 600..999 on 127.0.0.1")
 
 
 if __name__ == "__main__":

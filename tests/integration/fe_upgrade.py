@@ -14,13 +14,24 @@ part; frontend/upgrade.c on common/upgrade.c).
   unprivileged, keeps the error log it could not open by name; an upgrade
   whose new image could not make frontend.scoreboard_file anew (its
   directory not writable by frontend.user) is refused, the old image
-  running on, and goes through once the directory is writable.
+  running on, and goes through once the directory is writable;
+* with keys only root reads (0600, root's, in a directory of root's) and
+  frontend.user nobody, the upgrade works: its -t run reads no key, the
+  running master has the kept key process check them; TLS sessions and new
+  handshakes work after. A new configuration whose key does not match its
+  certificate, or names a key that is not there, is refused with a log line
+  naming the vhost and the file, the old image running on;
+* a new configuration gaining a port below 1024 is refused by the master
+  that dropped root (it binds the new listeners before the execve), with a
+  log line naming the address and port; one gaining an unprivileged port
+  upgrades and the new port serves.
 
 The frontend runs from a copy of its binary in the test's directory, so
 that the test can replace or remove it.
 """
 import asyncio
 import os
+import re
 import shutil
 import signal
 
@@ -196,15 +207,7 @@ def test_upgrade_after_dropping_root():
     os.mkdir(sb_dir, 0o755)  # root's: nobody cannot make a file in it
     s.sections["frontend"].update({"user": "nobody", "error_log": err_log,
                                    "scoreboard_file": os.path.join(sb_dir, "scoreboard")})
-    # The -t check of the upgrade runs as frontend.user and reads the keys
-    # (the new image itself takes them from the key process it keeps): an
-    # install whose keys only root reads cannot upgrade yet; copies here.
-    certs = os.path.join(s.tmp, "certs")
-    os.mkdir(certs, 0o755)
-    for v in s.vhosts:
-        for k in ("cert", "key"):
-            v[k] = shutil.copy(v[k], certs)
-            os.chmod(v[k], 0o644)
+    _root_only_keys(s)
     s.write_config()
     # What the unprivileged master reads again for the upgrade (its -t check):
     # the configuration and its directory, the binary (as in any install).
@@ -238,6 +241,116 @@ def test_upgrade_after_dropping_root():
             if _alive(pid):
                 os.kill(pid, signal.SIGTERM)
                 harness.wait_for(lambda: not _alive(pid), "the frontend's exit", timeout=10)
+
+
+def _root_only_keys(s):
+    """The vhosts' keys copied where only root reads them (0600 in a 0700
+    directory of root's), the certificates where anyone does."""
+    certs, keys = os.path.join(s.tmp, "certs"), os.path.join(s.tmp, "keys")
+    os.mkdir(certs, 0o755)
+    os.mkdir(keys, 0o700)
+    for v in s.vhosts:
+        v["cert"] = shutil.copy(v["cert"], certs)
+        os.chmod(v["cert"], 0o644)
+        v["key"] = shutil.copy(v["key"], keys)
+        os.chmod(v["key"], 0o600)
+    return keys
+
+
+def _privileged_port():
+    """A port below 1024 free on 127.0.0.1 (we are root: we can probe)."""
+    import socket
+    for port in range(600, 1000):
+        with socket.socket() as p:
+            try:
+                p.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    raise harness.Skip("no free port in 600..999 on 127.0.0.1")
+
+
+def _refused(s, pid, pattern, n):
+    """The n-th upgrade refusal, matching pattern; the old image serves."""
+    fu.wait_count(s.frontend_log, r"upgrade: .*still running", n)
+    assert re.search(pattern, harness.read_file(s.frontend_log)), pattern
+    assert s.procs["frontend"].poll() is None and s.pid("frontend") == pid
+    _served(s)
+
+
+def test_root_only_keys_and_new_listeners_after_dropping_root():
+    import pwd
+    import socket
+    if os.geteuid() != 0:
+        raise harness.Skip("needs root: the frontend must start as root to drop to a user")
+    try:
+        pwd.getpwnam("nobody")
+    except KeyError:
+        raise harness.Skip("no user nobody")
+    _need_echo()
+    b = binary(backend_opts={"socket_mode": "0666"})
+    b.s.sections["frontend"]["user"] = "nobody"
+    keys = _root_only_keys(b.s)
+    b.s.write_config()
+    os.chmod(b.s.tmp, 0o755)  # the configuration is read again as nobody
+    os.chmod(b.s.config_path, 0o644)
+    with b as (s, _):
+        pid = s.pid("frontend")
+        loop = asyncio.new_event_loop()
+        wss = loop.run_until_complete(_open(s, True))
+        loop.run_until_complete(_echo(wss, "before"))
+        relay, head = fu.hold_relay(s.https_port, tls=True)
+        assert b" 200 " in head, head
+        # 1. Keys nobody can read: the kept key process checks them.
+        s.signal("frontend", signal.SIGUSR2)
+        fu.wait_log(s.frontend_log, r"upgrade: pid %d, generation 2" % pid)
+        assert s.procs["frontend"].poll() is None and s.pid("frontend") == pid
+        loop.run_until_complete(_echo(wss, "after"))
+        assert b" 200 " in fu.ask(relay), "the TLS relay did not survive"
+        _served(s)  # new handshakes, signed by the kept key process
+        good = [dict(v) for v in s.vhosts]
+        # 2. A key that does not match its certificate.
+        s.vhosts[0]["key"] = os.path.join(keys, os.path.basename(good[1]["key"]))
+        s.write_config()
+        s.signal("frontend", signal.SIGUSR2)
+        _refused(s, pid, r"upgrade: vhost 'localhost': key %s does not match certificate %s" %
+                 (re.escape(s.vhosts[0]["key"]), re.escape(s.vhosts[0]["cert"])), 1)
+        # 3. A key that is not there.
+        s.vhosts[0]["key"] = os.path.join(keys, "gone.key")
+        s.write_config()
+        s.signal("frontend", signal.SIGUSR2)
+        _refused(s, pid, r"upgrade: vhost 'localhost': .*%s" % re.escape(s.vhosts[0]["key"]), 2)
+        s.vhosts[0].update(good[0])
+        # 4. A port below 1024: the master that dropped root cannot bind it.
+        services = s.sections["frontend"]["services"]
+        low = _privileged_port()
+        services.append({"port": low, "bind": ["127.0.0.1"], "tls": False})
+        s.write_config()
+        s.signal("frontend", signal.SIGUSR2)
+        _refused(s, pid, r"upgrade: the new configuration listens on 127\.0\.0\.1 port %d, "
+                 r"which this master cannot bind: .*Permission denied "
+                 r"\(needs root or CAP_NET_BIND_SERVICE\)" % low, 3)
+        assert not harness.can_connect(("127.0.0.1", low))
+        assert "generation 3" not in harness.read_file(s.frontend_log)
+        # 5. An unprivileged new port: bound before the execve, it serves.
+        high = harness.free_port()
+        services[-1] = {"port": high, "bind": ["127.0.0.1"], "tls": False}
+        s.write_config()
+        s.signal("frontend", signal.SIGUSR2)
+        fu.wait_log(s.frontend_log, r"upgrade: pid %d, generation 3" % pid)
+        assert s.procs["frontend"].poll() is None and s.pid("frontend") == pid
+        with socket.create_connection(("127.0.0.1", high), timeout=5) as c:
+            assert b" 200 " in fu.ask(c)
+        loop.run_until_complete(_echo(wss, "again"))
+        assert b" 200 " in fu.ask(relay)
+        relay.close()
+        _served(s)
+        loop.run_until_complete(wss.close())
+        loop.close()
+        # Children kept by the first upgrade were passed on by the second:
+        # their exits are counted as theirs, and the stop ends on time.
+        assert s.stop("frontend") == 0
+        assert "still busy" not in harness.read_file(s.frontend_log)
 
 
 if __name__ == "__main__":

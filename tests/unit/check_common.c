@@ -25,6 +25,7 @@ Suite *suite_baddr(void);
 Suite *suite_supervise(void);
 Suite *suite_listeners(void);
 Suite *suite_upgrade(void);
+Suite *suite_upgrade_report(void);
 
 int main(void)
 {
@@ -47,6 +48,7 @@ int main(void)
     srunner_add_suite(sr, suite_supervise());
     srunner_add_suite(sr, suite_listeners());
     srunner_add_suite(sr, suite_upgrade());
+    srunner_add_suite(sr, suite_upgrade_report());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

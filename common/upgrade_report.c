@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The report of an upgrade's -t check (upgrade_report.h). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/upgrade_report.h"
+
+/* More than any configuration has: bounds what a report may make us hold. */
+#define MAX_REPORT (1u << 20)
+#define MAX_ITEMS 4096
+
+int bx_upgrade_report_fd(void)
+{
+    const char *v = getenv(BX_UPGRADE_REPORT_ENV);
+    if (!v)
+        return -1;
+    char *end;
+    long fd = strtol(v, &end, 10);
+    unsetenv(BX_UPGRADE_REPORT_ENV);
+    if (*end || end == v || fd < 0 || fd > INT_MAX || fcntl((int)fd, F_GETFD) == -1)
+        return -1;
+    fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+    return (int)fd;
+}
+
+int bx_upgrade_report_listener(struct bx_buf *b, const struct bx_lplace *at)
+{
+    const char *text = at->path ? at->path : at->addr;
+    if (!text || !*text || strpbrk(text, " \n") || strlen(text) >= BX_UPGRADE_REPORT_LINE - 32)
+        return -1;
+    if (at->path)
+        bx_buf_printf(b, "listen unix %s\n", at->path);
+    else
+        bx_buf_printf(b, "listen tcp %d %s\n", at->port, at->addr);
+    return 0;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w == -1 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int bx_upgrade_report_write(int fd, const struct bx_buf *body)
+{
+    char head[64];
+    int n = snprintf(head, sizeof head, "bactrian-upgrade-check %d\n", BX_UPGRADE_REPORT_VERSION);
+    int rc = write_all(fd, head, (size_t)n);
+    if (rc == 0 && body)
+        rc = write_all(fd, bx_buf_rpos(body), bx_buf_unread(body));
+    if (rc == 0)
+        rc = write_all(fd, "end\n", 4);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
+/* ---- the running master ---- */
+
+static int add_listener(struct bx_upgrade_report *r, const char *line)
+{
+    char text[BX_UPGRADE_REPORT_LINE];
+    int port, n = 0;
+    struct bx_lplace at = {0};
+    if (sscanf(line, "listen tcp %d %4095s%n", &port, text, &n) == 2 && !line[n] && port > 0 &&
+        port < 65536) {
+        at.port = port;
+        at.addr = strdup(text);
+    } else if (sscanf(line, "listen unix %4095s%n", text, &n) == 1 && !line[n]) {
+        at.path = strdup(text);
+    } else {
+        return -1;
+    }
+    struct bx_lplace *v = realloc(r->ls, (r->nls + 1) * sizeof *v);
+    if (!v || (!at.addr && !at.path)) {
+        free((char *)(at.addr ? at.addr : at.path));
+        return -1;
+    }
+    r->ls = v;
+    v[r->nls++] = at;
+    return 0;
+}
+
+static int add_line(struct bx_upgrade_report *r, const char *line)
+{
+    char **v = realloc(r->lines, (r->nlines + 1) * sizeof *v);
+    if (!v)
+        return -1;
+    r->lines = v;
+    if (!(v[r->nlines] = strdup(line)))
+        return -1;
+    r->nlines++;
+    return 0;
+}
+
+/* One line but the first: 1 at the end line, 0, or -1. */
+static int parse_line(struct bx_upgrade_report *r, const char *line)
+{
+    if (strcmp(line, "end") == 0)
+        return 1;
+    if (r->nls + r->nlines >= MAX_ITEMS)
+        return -1;
+    if (strncmp(line, "listen ", 7) == 0)
+        return add_listener(r, line);
+    return add_line(r, line);
+}
+
+int bx_upgrade_report_parse(struct bx_upgrade_report *r, const char *text, size_t len, char *err,
+                            size_t errlen)
+{
+    char line[BX_UPGRADE_REPORT_LINE];
+    size_t at = 0;
+    int end = 0;
+    for (unsigned no = 1; at < len && !end; no++) {
+        const char *nl = memchr(text + at, '\n', len - at);
+        size_t n = nl ? (size_t)(nl - (text + at)) : len - at;
+        if (!nl || n >= sizeof line || memchr(text + at, '\0', n)) {
+            snprintf(err, errlen, "upgrade check report: line %u unterminated or too long", no);
+            return -1;
+        }
+        memcpy(line, text + at, n);
+        line[n] = '\0';
+        at += n + 1;
+        int version;
+        if (no == 1)
+            end = sscanf(line, "bactrian-upgrade-check %d", &version) == 1 &&
+                          version == BX_UPGRADE_REPORT_VERSION
+                      ? 0
+                      : -2;
+        else
+            end = parse_line(r, line);
+        if (end < 0) {
+            snprintf(err, errlen, "upgrade check report: line %u %s: '%.64s'", no,
+                     end == -2 ? "not of version 1" : "not understood", line);
+            return -1;
+        }
+    }
+    if (!end) {
+        snprintf(err, errlen, "upgrade check report: truncated (no end line)");
+        return -1;
+    }
+    r->present = true;
+    return 0;
+}
+
+int bx_upgrade_report_read(struct bx_upgrade_report *r, int fd, char *err, size_t errlen)
+{
+    struct bx_buf b = BX_BUF_INIT;
+    ssize_t n = 0;
+    if (lseek(fd, 0, SEEK_SET) != 0)
+        n = -1;
+    while (n != -1 && (n = bx_buf_read_fd(&b, fd, 65536)) > 0)
+        if (bx_buf_unread(&b) > MAX_REPORT) {
+            snprintf(err, errlen, "upgrade check report: over %u bytes", MAX_REPORT);
+            bx_buf_free(&b);
+            return -1;
+        }
+    if (n == -1) {
+        snprintf(err, errlen, "upgrade check report: read: %s", strerror(errno));
+        bx_buf_free(&b);
+        return -1;
+    }
+    int rc = bx_buf_unread(&b)
+                 ? bx_upgrade_report_parse(r, bx_buf_rpos(&b), bx_buf_unread(&b), err, errlen)
+                 : 0;
+    bx_buf_free(&b);
+    return rc;
+}
+
+void bx_upgrade_report_free(struct bx_upgrade_report *r)
+{
+    for (size_t i = 0; i < r->nls; i++)
+        free((char *)(r->ls[i].path ? r->ls[i].path : r->ls[i].addr));
+    for (size_t i = 0; i < r->nlines; i++)
+        free(r->lines[i]);
+    free(r->ls);
+    free(r->lines);
+    memset(r, 0, sizeof *r);
+}
