@@ -107,14 +107,14 @@ int be_stats_adopt(int fd, size_t slots)
     return 0;
 }
 
-void be_stats_claim(int slot, pid_t pid)
+void be_stats_claim(int slot, int index, pid_t pid)
 {
     if (!stats_table || slot < 0 || (size_t)slot >= stats_slots)
         return;
     struct bm_worker_stats *st = &stats_table[slot];
     if (!pid) {
         memset(st, 0, sizeof *st);
-        st->index = slot;
+        st->index = index;
         st->generation = be_generation;
     } else {
         st->pid = pid;
