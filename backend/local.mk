@@ -20,6 +20,7 @@ noinst_LTLIBRARIES += backend/libbackend.la
 backend_libbackend_la_SOURCES = \
 	backend/master.c backend/master.h \
 	backend/upgrade.c backend/upgrade.h \
+	backend/usock.c backend/usock.h \
 	backend/worker.c backend/worker.h \
 	backend/conn.c backend/conn.h \
 	backend/crashrec.c backend/crashrec.h \

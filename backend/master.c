@@ -39,6 +39,7 @@
 #include "backend/modset.h"
 #include "backend/pubsub.h"
 #include "backend/upgrade.h"
+#include "backend/usock.h"
 #include "backend/worker.h"
 #include "bactrian/module.h"
 #include "common/cli.h"
@@ -192,26 +193,18 @@ static struct bx_lheld *held_view(const struct be_listeners *ls, const struct bx
 }
 
 /* The Unix socket: the running one when its path did not change (its mode
- * is applied again), else bound anew. */
+ * is applied again), else bound anew (usock.h, as an upgrade does). */
 static int open_unix(struct bx_backend_conf *be, const struct bx_lheld *held, size_t nheld,
                      struct be_listener *out)
 {
-    char err[BX_ERRLEN];
-    struct bx_lbind how = {.backlog = 1024, .mode = be->socket_mode, .replace = have_lock};
-    if (bx_lookup_user(be->socket_owner, be->socket_group, &how.uid, &how.gid, err, sizeof err) ==
-        -1) {
-        bx_log_error("backend.socket_owner/socket_group: %s", err);
-        return -1;
-    }
-    struct bx_lplace at = {.path = be->socket};
+    char err[BX_ERRLEN * 2];
+    struct be_usock s = {be->socket, be->socket_mode, be->socket_owner, be->socket_group};
     bool reused;
-    int fd = bx_listener_open(held, nheld, &at, &how, &reused, err, sizeof err);
+    int fd = be_usock_open(&s, held, nheld, have_lock, &reused, err, sizeof err);
     if (fd == -1) {
         bx_log_error("%s", err);
         return -1;
     }
-    if (reused)
-        chmod(be->socket, (mode_t)be->socket_mode);
     *out = (struct be_listener){.fd = fd,
                                 .unix_socket = true,
                                 .proxy_protocol = be->socket_proxy_protocol};
@@ -535,6 +528,7 @@ static void be_upgrade(void *ctx)
         .life_w = m->life_w,
         .generation = be_generation,
         .stats_slots = STATS_SLOTS,
+        .replace = have_lock,
     };
     struct bx_upgrade_report rep;
     bx_log_notice("upgrade: checking %s", m->exe);
@@ -601,6 +595,8 @@ static int master_setup(struct master *m, struct bx_config *cfg)
                     ? -1
                     : bind_listeners(cfg, &m->g.ls, held, m->up.rec.nls);
     free(held);
+    if (bound == 0)
+        be_upgrade_unlink_gone(&m->up, cfg->be.socket);
     bx_upgrade_close_listeners(&m->up.rec); /* the generation has its duplicates */
     if (bound == -1)
         return -1;

@@ -11,6 +11,7 @@
 
 #include "backend/pubsub.h"
 #include "backend/upgrade.h"
+#include "backend/usock.h"
 #include "backend/worker.h"
 #include "bactrian/module.h"
 #include "common/cfg.h"
@@ -54,13 +55,19 @@ int be_upgrade_report(const struct bx_config *cfg, int fd)
     struct bx_buf b = BX_BUF_INIT;
     int rc = be->socket ? bx_upgrade_report_listener(&b, &(struct bx_lplace){.path = be->socket})
                         : 0;
+    /* "" is unset, as bx_lookup_user reads it */
+    struct bx_upgrade_usock us = {be->socket, be->socket_mode,
+                                  be->socket_owner && *be->socket_owner ? be->socket_owner : NULL,
+                                  be->socket_group && *be->socket_group ? be->socket_group : NULL};
+    if (be->socket && rc == 0)
+        rc = bx_upgrade_report_usock(&b, &us);
     for (size_t i = 0; i < be->nlisten && rc == 0; i++)
         rc = bx_upgrade_report_listener(&b, &(struct bx_lplace){.addr = be->listen[i].address,
                                                                 .port = be->listen[i].port});
     if (rc == -1) {
         fprintf(stderr,
-                "%s: a listener's address or path cannot be reported to the running "
-                "master\n",
+                "%s: a listener's address or path, or backend.socket_owner/socket_group, cannot be "
+                "reported to the running master\n",
                 cfg->path);
         close(fd);
     } else if ((rc = bx_upgrade_report_write(fd, &b)) == -1) {
@@ -100,6 +107,31 @@ static int build(const struct be_upgrade_from *f, struct bx_upgrade *u, int psdi
     return rc ? -1 : 0;
 }
 
+/* Every Unix socket of rep we do not hold, made now as a reload would make
+ * it (usock.h: its mode, owner and group) and added to u, opened: the new
+ * image, which may run without root, then finds it held. 0, or -1 with err
+ * (what was made for u removed again). */
+static int open_new_sockets(const struct be_upgrade_from *f, struct bx_upgrade *u,
+                            const struct bx_upgrade_report *rep, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < rep->nus; i++) {
+        const struct bx_upgrade_usock *us = &rep->us[i];
+        struct bx_lplace at = {.path = us->path};
+        if (bx_lheld_find(f->held, f->nheld, &at) >= 0)
+            continue; /* the new image reuses it: its mode is applied again */
+        struct be_usock s = {us->path, us->mode, us->owner, us->group};
+        bool reused;
+        int fd = be_usock_open(&s, NULL, 0, f->replace, &reused, err, errlen);
+        if (fd == -1 || bx_upgrade_add_opened(u, fd, &at) == -1) {
+            if (fd != -1)
+                snprintf(err, errlen, "out of memory");
+            bx_upgrade_close_opened(u);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 void be_upgrade_exec(const struct be_upgrade_from *f, const struct bx_upgrade_report *rep)
 {
     struct bx_upgrade u;
@@ -111,7 +143,9 @@ void be_upgrade_exec(const struct be_upgrade_from *f, const struct bx_upgrade_re
     if (build(f, &u, psdir) == -1) {
         bx_log_error("upgrade: cannot make the record (out of memory?); still running %s",
                      PACKAGE_VERSION);
-    } else if (rep->present && bx_upgrade_add_new_listeners(&u, rep, &how, err, sizeof err) == -1) {
+    } else if (rep->present &&
+               (open_new_sockets(f, &u, rep, err, sizeof err) == -1 ||
+                bx_upgrade_add_new_listeners(&u, rep, &how, err, sizeof err) == -1)) {
         bx_log_error("upgrade: %s; still running %s", err, PACKAGE_VERSION);
     } else {
         bx_upgrade_argv(f->exe, f->cli, false, argv);
@@ -206,6 +240,15 @@ int be_upgrade_access_log(struct be_upgrade_got *got, const char *path, char *er
     if (fd >= 0)
         close(fd);
     return bx_access_log_open(path, err, errlen);
+}
+
+void be_upgrade_unlink_gone(const struct be_upgrade_got *got, const char *socket)
+{
+    for (size_t i = 0; i < got->rec.nls; i++) {
+        const struct bx_upgrade_listener *l = &got->rec.ls[i];
+        if (l->unix_socket && (!socket || strcmp(l->path, socket) != 0))
+            unlink(l->path);
+    }
 }
 
 void be_upgrade_free(struct be_upgrade_got *got)

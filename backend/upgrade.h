@@ -54,6 +54,7 @@ struct be_upgrade_from {
     int life_r, life_w;
     unsigned generation;                /* the running one */
     size_t stats_slots;
+    bool replace;                       /* a socket orphans answer on may be taken over */
 };
 
 /* What the new image took (be_upgrade_take, then be_upgrade_adopt). */
@@ -79,10 +80,12 @@ int be_upgrade_check(const struct be_upgrade_from *f, struct bx_upgrade_report *
  * report of cfg's listeners, written to fd and fd closed. 0, or -1 (said on
  * stderr). */
 int be_upgrade_report(const struct bx_config *cfg, int fd);
-/* Writes the record, with every listener of rep held or bound now (one this
- * master cannot bind, a port <1024 after the privilege drop, refuses the
- * upgrade), and executes the new binary; returns only when that failed or
- * was refused (logged), with everything as it was. */
+/* Writes the record, with every listener of rep held or made now (one this
+ * master cannot make refuses the upgrade: a port <1024 after the privilege
+ * drop, a backend.socket in a directory it may not write or owned by
+ * another user than itself: usock.h), and executes the new binary; returns
+ * only when that failed or was refused (logged), with everything as it was
+ * and what it made for the upgrade removed. */
 void be_upgrade_exec(const struct be_upgrade_from *f, const struct bx_upgrade_report *rep);
 
 /* In the new image, first thing: 1 when started by an upgrade (got filled),
@@ -98,6 +101,10 @@ int be_upgrade_resume(struct be_upgrade_got *got, const struct bx_cli *cli, cons
                       int log_level);
 /* bx_access_log_open, the access log taken over when it can be. */
 int be_upgrade_access_log(struct be_upgrade_got *got, const char *path, char *err, size_t errlen);
+/* Once our listeners are bound: the path of each Unix socket of the image
+ * before that our configuration (socket: backend.socket, or NULL) no
+ * longer has is unlinked, as a reload unlinks the socket it moves from. */
+void be_upgrade_unlink_gone(const struct be_upgrade_got *got, const char *socket);
 void be_upgrade_free(struct be_upgrade_got *got);
 
 #endif

@@ -179,7 +179,9 @@ int bx_listen_unix(const char *path, int mode, uid_t uid, gid_t gid, int backlog
         goto fail_unlink;
     }
     if ((uid != (uid_t)-1 || gid != (gid_t)-1) && chown(path, uid, gid) == -1) {
-        snprintf(err, errlen, "chown unix:%s: %s", path, strerror(errno));
+        snprintf(err, errlen, "chown unix:%s to uid %ld gid %ld: %s%s", path,
+                 uid == (uid_t)-1 ? -1L : (long)uid, gid == (gid_t)-1 ? -1L : (long)gid,
+                 strerror(errno), errno == EPERM ? " (needs root)" : "");
         goto fail_unlink;
     }
     if (listen(fd, backlog) == -1) {
@@ -188,9 +190,15 @@ int bx_listen_unix(const char *path, int mode, uid_t uid, gid_t gid, int backlog
     }
     return fd;
 fail_unlink:
+    rc = errno; /* the caller's to read (listeners.h) */
     unlink(path);
-fail:
     close(fd);
+    errno = rc;
+    return -1;
+fail:
+    rc = errno;
+    close(fd);
+    errno = rc;
     return -1;
 }
 

@@ -354,8 +354,9 @@ static bool in_record(const struct bx_upgrade *u, const struct bx_lplace *want)
     return false;
 }
 
-/* The new image binds a new Unix socket itself (its mode and owner are its
- * configuration's); what can be known here is whether its directory lets
+/* A new Unix socket the daemon did not bind for us (a report of a binary
+ * without unix-socket lines, or a daemon that binds none itself): the new
+ * image binds it, and what can be known here is whether its directory lets
  * us, the user the new image runs as. */
 static int unix_dir_ok(const char *path, char *err, size_t errlen)
 {
@@ -389,12 +390,10 @@ static int open_new(struct bx_upgrade *u, const struct bx_lplace *at, const stru
                  why == EACCES ? " (needs root or CAP_NET_BIND_SERVICE)" : "");
         return -1;
     }
-    if (bx_upgrade_add_listener(u, fd, at) == -1) {
-        close(fd);
+    if (bx_upgrade_add_opened(u, fd, at) == -1) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    u->ls[u->nls - 1].opened = true;
     return 0;
 }
 
@@ -414,13 +413,28 @@ int bx_upgrade_add_new_listeners(struct bx_upgrade *u, const struct bx_upgrade_r
     return 0;
 }
 
+int bx_upgrade_add_opened(struct bx_upgrade *u, int fd, const struct bx_lplace *at)
+{
+    if (bx_upgrade_add_listener(u, fd, at) == -1) {
+        close(fd);
+        if (at->path)
+            unlink(at->path);
+        return -1;
+    }
+    u->ls[u->nls - 1].opened = true;
+    return 0;
+}
+
 void bx_upgrade_close_opened(struct bx_upgrade *u)
 {
     size_t j = 0;
     for (size_t i = 0; i < u->nls; i++) {
-        if (u->ls[i].opened)
+        if (u->ls[i].opened) {
+            /* made for this upgrade only: nothing of it stays */
             close(u->ls[i].fd);
-        else
+            if (u->ls[i].unix_socket)
+                unlink(u->ls[i].path);
+        } else
             u->ls[j++] = u->ls[i];
     }
     u->nls = j;

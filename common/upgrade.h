@@ -101,11 +101,17 @@ int bx_upgrade_check_report(char *const argv[], void (*in_child)(void *ctx), voi
 /* Every TCP listener of the report that no listener of u is at, bound now as
  * how says and added to u (opened): the new image, which may run without
  * root, finds it held instead of failing its bind after the execve. A new
- * Unix socket is left to the new image, its directory checked. 0, or -1
- * with err naming the address and port and why (nothing opened kept). */
+ * Unix socket is the daemon's to make first (its mode and owner are its
+ * configuration's: bx_upgrade_add_opened); one it did not make is left to
+ * the new image, its directory checked. 0, or -1 with err naming the
+ * address and port and why (nothing opened kept: bx_upgrade_close_opened). */
 int bx_upgrade_add_new_listeners(struct bx_upgrade *u, const struct bx_upgrade_report *rep,
                                  const struct bx_lbind *how, char *err, size_t errlen);
-/* Closes and drops the listeners u opened (a refused or failed upgrade). */
+/* Adds fd, bound at at for this upgrade, to u as opened. 0, or -1 (out of
+ * room: fd closed, a Unix socket's path unlinked). */
+int bx_upgrade_add_opened(struct bx_upgrade *u, int fd, const struct bx_lplace *at);
+/* Closes and drops the listeners u opened (a refused or failed upgrade),
+ * unlinking the path of each Unix socket among them. */
 void bx_upgrade_close_opened(struct bx_upgrade *u);
 /* execve(argv[0], argv, environ) with the record: the descriptors it names
  * lose close-on-exec, the record goes into a memfd named by

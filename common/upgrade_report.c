@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,23 @@ int bx_upgrade_report_listener(struct bx_buf *b, const struct bx_lplace *at)
         bx_buf_printf(b, "listen unix %s\n", at->path);
     else
         bx_buf_printf(b, "listen tcp %d %s\n", at->port, at->addr);
+    return 0;
+}
+
+/* A name the line can carry: not empty, not "-", no space or newline. */
+static bool word_ok(const char *w, size_t max)
+{
+    return w && *w && strcmp(w, "-") != 0 && !strpbrk(w, " \n") && strlen(w) < max;
+}
+
+int bx_upgrade_report_usock(struct bx_buf *b, const struct bx_upgrade_usock *s)
+{
+    if (!word_ok(s->path, BX_UPGRADE_REPORT_LINE - 2 * BX_UPGRADE_NAME_MAX - 64) ||
+        (s->owner && !word_ok(s->owner, BX_UPGRADE_NAME_MAX)) ||
+        (s->group && !word_ok(s->group, BX_UPGRADE_NAME_MAX)) || s->mode < 0 || s->mode > 07777)
+        return -1;
+    bx_buf_printf(b, "unix-socket %d %s %04o %s %s\n", BX_UPGRADE_USOCK_VERSION, s->path, s->mode,
+                  s->owner ? s->owner : "-", s->group ? s->group : "-");
     return 0;
 }
 
@@ -97,6 +115,41 @@ static int add_listener(struct bx_upgrade_report *r, const char *line)
     return 0;
 }
 
+static char *name_dup(const char *w)
+{
+    return strcmp(w, "-") == 0 ? NULL : strdup(w);
+}
+
+/* A unix-socket line of our version into r->us: 0; 1 when of another
+ * version (kept as a daemon's line); -1 when malformed. */
+static int add_usock(struct bx_upgrade_report *r, const char *line)
+{
+    char path[BX_UPGRADE_REPORT_LINE], owner[BX_UPGRADE_NAME_MAX], group[BX_UPGRADE_NAME_MAX];
+    int version, n = 0;
+    unsigned mode;
+    if (sscanf(line, "unix-socket %d", &version) == 1 && version != BX_UPGRADE_USOCK_VERSION)
+        return 1;
+    if (sscanf(line, "unix-socket %d %4095s %o %255s %255s%n", &version, path, &mode, owner, group,
+               &n) != 5 ||
+        line[n] || mode > 07777)
+        return -1;
+    struct bx_upgrade_usock *v = realloc(r->us, (r->nus + 1) * sizeof *v);
+    if (!v)
+        return -1;
+    r->us = v;
+    struct bx_upgrade_usock s = {.path = strdup(path), .mode = (int)mode};
+    s.owner = name_dup(owner);
+    s.group = name_dup(group);
+    if (!s.path || (!s.owner && strcmp(owner, "-")) || (!s.group && strcmp(group, "-"))) {
+        free((char *)s.path);
+        free((char *)s.owner);
+        free((char *)s.group);
+        return -1;
+    }
+    v[r->nus++] = s;
+    return 0;
+}
+
 static int add_line(struct bx_upgrade_report *r, const char *line)
 {
     char **v = realloc(r->lines, (r->nlines + 1) * sizeof *v);
@@ -114,11 +167,12 @@ static int parse_line(struct bx_upgrade_report *r, const char *line)
 {
     if (strcmp(line, "end") == 0)
         return 1;
-    if (r->nls + r->nlines >= MAX_ITEMS)
+    if (r->nls + r->nus + r->nlines >= MAX_ITEMS)
         return -1;
     if (strncmp(line, "listen ", 7) == 0)
         return add_listener(r, line);
-    return add_line(r, line);
+    int rc = strncmp(line, "unix-socket ", 12) == 0 ? add_usock(r, line) : 1;
+    return rc == 1 ? add_line(r, line) : rc;
 }
 
 int bx_upgrade_report_parse(struct bx_upgrade_report *r, const char *text, size_t len, char *err,
@@ -183,8 +237,23 @@ int bx_upgrade_report_read(struct bx_upgrade_report *r, int fd, char *err, size_
     return rc;
 }
 
+const struct bx_upgrade_usock *bx_upgrade_report_usock_find(const struct bx_upgrade_report *r,
+                                                            const char *path)
+{
+    for (size_t i = 0; path && i < r->nus; i++)
+        if (strcmp(r->us[i].path, path) == 0)
+            return &r->us[i];
+    return NULL;
+}
+
 void bx_upgrade_report_free(struct bx_upgrade_report *r)
 {
+    for (size_t i = 0; i < r->nus; i++) {
+        free((char *)r->us[i].path);
+        free((char *)r->us[i].owner);
+        free((char *)r->us[i].group);
+    }
+    free(r->us);
     for (size_t i = 0; i < r->nls; i++)
         free((char *)(r->ls[i].path ? r->ls[i].path : r->ls[i].addr));
     for (size_t i = 0; i < r->nlines; i++)

@@ -13,7 +13,9 @@ part; backend/upgrade.c on common/upgrade.c).
   all along.
 * a master started as root that dropped to backend.user upgrades too: the
   new image, unprivileged, keeps the access log root created (it could not
-  open it by name) and serves and logs on;
+  open it by name) and serves and logs on; a new backend.socket is made by
+  the running master before the execve, as a reload would make it, and the
+  upgrade is refused (the old image serving on) where a reload would fail;
 * a new binary whose workers speak another hand-off wire version (a test
   build, tests/upgrade/bactrian-backend-ho2) is refused by the old workers:
   their sessions stay and drain as before hand-offs existed (1001 at
@@ -314,6 +316,103 @@ def test_upgrade_after_dropping_root():
         harness.wait_for(lambda: wh.log_count(err_log, UPGRADED % pid) >= 2, "the upgrade",
                          log=err_log)
         _served(s, "http://127.0.0.1:%d/on-the-new-port" % high)
+        assert s.procs["backend"].poll() is None and s.pid("backend") == pid
+
+
+def _served_unix(path, what):
+    r = harness.curl("-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5",
+                     "--unix-socket", path, "http://localhost/" + what, check=False)
+    assert r.stdout.strip() == "200", (path, r.stdout, r.stderr)
+
+
+def _refused(s, pid, n, pattern):
+    """The n-th refused upgrade, with a line matching pattern; the master as it was."""
+    err_log = s.backend_log
+    harness.wait_for(lambda: wh.log_count(err_log, r"upgrade: .*still running") >= n,
+                     "refusal %d" % n, log=err_log)
+    assert re.search(r"upgrade: %s; still running" % pattern, harness.read_file(err_log)), \
+        pattern
+    assert s.procs["backend"].poll() is None and s.pid("backend") == pid
+
+
+def _reload_fails_too(s, n, pattern):
+    """What a reload does with the same configuration: it fails the same way."""
+    s.signal("backend", signal.SIGHUP)
+    harness.wait_for(lambda: wh.log_count(s.backend_log, r"reload failed") >= n,
+                     "reload failure %d" % n, log=s.backend_log)
+    assert re.search(pattern, harness.read_file(s.backend_log)), pattern
+
+
+def test_upgrade_moves_unix_socket_after_dropping_root():
+    """A new backend.socket is made by the running master, which dropped root,
+    before the execve, as a reload would make it: where a reload cannot (a
+    directory nobody may write, a socket_owner only root may give), the
+    upgrade is refused with the old image serving on; where it can, the new
+    image serves on the new socket and the old path is gone, as after a
+    reload."""
+    import pwd
+    if os.geteuid() != 0:
+        raise harness.Skip("needs root: the backend must start as root to drop to a user")
+    try:
+        nobody = pwd.getpwnam("nobody")
+    except KeyError:
+        raise harness.Skip("no user nobody")
+    _need()
+    b = binary(frontend=False)
+    be = b.s.sections["backend"]
+    be["user"] = "nobody"
+    # A directory nobody may write: a reload, as nobody, moving the socket
+    # from there unlinks the old path; an upgrade must leave it as a reload.
+    open_dir = os.path.join(b.s.tmp, "open")
+    os.mkdir(open_dir, 0o755)
+    os.chown(open_dir, nobody.pw_uid, nobody.pw_gid)
+    be["socket"] = b.s.socket = os.path.join(open_dir, "at-start.sock")
+    b.s.write_config()
+    os.chmod(b.s.tmp, 0o755)
+    os.chmod(b.s.config_path, 0o644)
+    with b as (s, path):
+        pid, old_sock = s.pid("backend"), be["socket"]
+        harness.wait_for(lambda: wh.log_count(s.backend_log, r"worker \d ready") >= 2,
+                         "workers", log=s.backend_log)
+        _served_unix(old_sock, "at-start")
+        # 1. A directory nobody may not write (root's, 0755).
+        shut = os.path.join(s.tmp, "shut")
+        os.mkdir(shut, 0o755)
+        be["socket"] = os.path.join(shut, "backend.sock")
+        s.write_config()
+        s.signal("backend", signal.SIGUSR2)
+        why = r"backend\.socket %s: cannot bind unix:%s: Permission denied" % (
+            re.escape(be["socket"]), re.escape(be["socket"]))
+        _refused(s, pid, 1, why)
+        assert not os.path.exists(be["socket"])
+        _served_unix(old_sock, "after-refusal-1")
+        _reload_fails_too(s, 1, r"(?m)^.*%s$" % why)
+        # 2. A directory nobody may write, but an owner only root may give.
+        be["socket"] = os.path.join(open_dir, "backend.sock")
+        be["socket_owner"] = "root"
+        s.write_config()
+        s.signal("backend", signal.SIGUSR2)
+        why = (r"backend\.socket_owner 'root', socket_group unset: the chown of unix socket "
+               r"%s to them needs root \(this master runs as uid %d\)" % (
+                   re.escape(be["socket"]), nobody.pw_uid))
+        _refused(s, pid, 2, why)
+        assert not os.path.exists(be["socket"]), "the refused upgrade left its socket"
+        _served_unix(old_sock, "after-refusal-2")
+        _reload_fails_too(s, 2, why)
+        assert wh.log_count(s.backend_log, r"upgraded to ") == 0
+        # 3. The same without the owner: made before the execve, served after.
+        del be["socket_owner"]
+        s.write_config()
+        s.signal("backend", signal.SIGUSR2)
+        harness.wait_for(lambda: wh.log_count(s.backend_log, UPGRADED % pid) >= 1,
+                         "the upgrade", log=s.backend_log)
+        st = os.stat(be["socket"])
+        assert st.st_uid == nobody.pw_uid and st.st_mode & 0o7777 == 0o660, (
+            st.st_uid, oct(st.st_mode))
+        _served_unix(be["socket"], "on-the-new-socket")
+        _served(s, s.backend_url("/on-tcp"))
+        # A reload leaves no socket at the path it moves from: neither does an upgrade.
+        assert not os.path.exists(old_sock), "the old socket's path is still there"
         assert s.procs["backend"].poll() is None and s.pid("backend") == pid
 
 

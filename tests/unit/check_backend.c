@@ -27,6 +27,7 @@ Suite *suite_static(void);
 Suite *suite_status(void);
 Suite *suite_chat(void);
 Suite *suite_upgrade(void);
+Suite *suite_usock(void);
 
 int main(void)
 {
@@ -51,6 +52,7 @@ int main(void)
     srunner_add_suite(sr, suite_status());
     srunner_add_suite(sr, suite_chat());
     srunner_add_suite(sr, suite_upgrade());
+    srunner_add_suite(sr, suite_usock());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

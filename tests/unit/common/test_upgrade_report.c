@@ -5,6 +5,7 @@
 
 #include <check.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -148,6 +149,79 @@ START_TEST(new_listeners_are_bound_or_named)
 }
 END_TEST
 
+/* The unix-socket line: written, read back, found by path; a later
+ * version of it is kept as a daemon's line; a malformed one refused. */
+START_TEST(usock_lines)
+{
+    struct bx_buf b = BX_BUF_INIT;
+    struct bx_upgrade_usock s = {.path = "/run/b.sock", .mode = 0660, .owner = "www-data"};
+    ck_assert_int_eq(bx_upgrade_report_usock(&b, &s), 0);
+    s.owner = "a b";
+    ck_assert_int_eq(bx_upgrade_report_usock(&b, &s), -1);
+    s.owner = "-";
+    ck_assert_int_eq(bx_upgrade_report_usock(&b, &s), -1);
+    s.owner = NULL;
+    s.mode = 010000;
+    ck_assert_int_eq(bx_upgrade_report_usock(&b, &s), -1);
+    bx_buf_append(&b, "", 1);
+    char text[512];
+    snprintf(text, sizeof text,
+             "bactrian-upgrade-check 1\nlisten unix /run/b.sock\n%sunix-socket 2 /x y z\nend\n",
+             bx_buf_rpos(&b));
+    struct bx_upgrade_report r;
+    char err[256];
+    ck_assert_int_eq(parse(&r, text, err, sizeof err), 0);
+    ck_assert_uint_eq(r.nus, 1);
+    const struct bx_upgrade_usock *got = bx_upgrade_report_usock_find(&r, "/run/b.sock");
+    ck_assert_ptr_nonnull(got);
+    ck_assert_int_eq(got->mode, 0660);
+    ck_assert_str_eq(got->owner, "www-data");
+    ck_assert_ptr_null(got->group);
+    ck_assert_ptr_null(bx_upgrade_report_usock_find(&r, "/x"));
+    ck_assert_uint_eq(r.nlines, 1); /* version 2: not ours to read */
+    bx_upgrade_report_free(&r);
+    ck_assert_int_eq(parse(&r, "bactrian-upgrade-check 1\nunix-socket 1 /x 0660 -\nend\n", err,
+                           sizeof err),
+                     -1);
+    ck_assert_ptr_nonnull(strstr(err, "not understood"));
+    bx_upgrade_report_free(&r);
+    ck_assert_int_eq(parse(&r, "bactrian-upgrade-check 1\nunix-socket 1 /x 17777 - -\nend\n", err,
+                           sizeof err),
+                     -1);
+    bx_upgrade_report_free(&r);
+    bx_buf_free(&b);
+}
+END_TEST
+
+/* A Unix socket made for a refused upgrade is closed and its path unlinked. */
+START_TEST(opened_unix_socket_is_removed)
+{
+    char dir[] = "/tmp/bactrian-upr-XXXXXX", path[64], err[256];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/s", dir);
+    int fd = bx_listen_unix(path, 0600, (uid_t)-1, (gid_t)-1, 4, false, err, sizeof err);
+    ck_assert_int_ge(fd, 0);
+    struct bx_upgrade u;
+    bx_upgrade_init(&u);
+    ck_assert_int_eq(bx_upgrade_add_opened(&u, fd, &(struct bx_lplace){.path = path}), 0);
+    ck_assert_uint_eq(u.nls, 1);
+    /* bx_upgrade_add_new_listeners takes it as held: no directory check. */
+    struct bx_upgrade_report r;
+    char text[256];
+    snprintf(text, sizeof text, "bactrian-upgrade-check 1\nlisten unix %s\nend\n", path);
+    ck_assert_int_eq(parse(&r, text, err, sizeof err), 0);
+    struct bx_lbind how = {.backlog = 4};
+    ck_assert_int_eq(bx_upgrade_add_new_listeners(&u, &r, &how, err, sizeof err), 0);
+    bx_upgrade_report_free(&r);
+    bx_upgrade_close_opened(&u);
+    ck_assert_uint_eq(u.nls, 0);
+    ck_assert_int_eq(access(path, F_OK), -1);
+    ck_assert_int_eq(fcntl(fd, F_GETFD), -1);
+    bx_upgrade_free(&u);
+    rmdir(dir);
+}
+END_TEST
+
 Suite *suite_upgrade_report(void);
 Suite *suite_upgrade_report(void)
 {
@@ -157,6 +231,8 @@ Suite *suite_upgrade_report(void)
     tcase_add_test(tc, report_refusals);
     tcase_add_test(tc, check_passes_the_report);
     tcase_add_test(tc, new_listeners_are_bound_or_named);
+    tcase_add_test(tc, usock_lines);
+    tcase_add_test(tc, opened_unix_socket_is_removed);
     suite_add_tcase(s, tc);
     return s;
 }
