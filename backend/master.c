@@ -276,6 +276,7 @@ static pid_t spawn_worker(void *ctx, size_t i)
     struct master *m = ctx;
     struct gen *g = &m->g;
     int index = (int)i;
+    be_stats_claim(g->w.v[i].tag, index, 0);
     pid_t pid = fork();
     if (pid == -1) {
         bx_log_error("cannot fork worker %d: %s", index, strerror(errno));
@@ -288,6 +289,7 @@ static pid_t spawn_worker(void *ctx, size_t i)
         bx_signals_reset();
         _exit(be_worker_run(g->cfg, &g->ls, &g->mods, index, g->w.v[i].tag, m->life_r));
     }
+    be_stats_claim(g->w.v[i].tag, index, pid);
     return pid;
 }
 

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +105,20 @@ int be_stats_adopt(int fd, size_t slots)
     stats_slots = slots;
     stats_fd = fd;
     return 0;
+}
+
+void be_stats_claim(int slot, int index, pid_t pid)
+{
+    if (!stats_table || slot < 0 || (size_t)slot >= stats_slots)
+        return;
+    struct bm_worker_stats *st = &stats_table[slot];
+    if (!pid) {
+        memset(st, 0, sizeof *st);
+        st->index = index;
+        st->generation = be_generation;
+    } else {
+        st->pid = pid;
+    }
 }
 
 struct bm_worker_stats *be_stats_table(size_t *n)
@@ -389,10 +404,14 @@ static int setup(struct bx_config *cfg, const struct be_listeners *ls, int index
     if (stats_fd != -1)
         close(stats_fd); /* the master's, for an upgrade; we have the mapping */
     stats_fd = -1;
-    memset(w->stats, 0, sizeof *w->stats);
+    /* The master named us in the row at the fork (be_stats_claim): pid and
+     * generation keep their values, never 0 in between, since old workers
+     * wait for every worker of the new generation in the table. */
     w->stats->index = index;
     w->stats->pid = getpid();
     w->stats->generation = be_generation;
+    memset(&w->stats->started_ms, 0,
+           sizeof *w->stats - offsetof(struct bm_worker_stats, started_ms));
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     w->stats->started_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "backend/http1.h"
 #include "common/cfg.h"
@@ -50,6 +51,10 @@ extern struct be_worker *be_worker;
 
 /* Shared-memory table of worker counters, made by the master before forking. */
 struct bm_worker_stats *be_stats_table(size_t *n);
+/* Master, around the fork of worker index into slot: pid 0 before it (the
+ * row cleared, this generation's), then its pid, so that the table lists a
+ * worker before it runs (old workers wait for every new one: ws_handoff.c). */
+void be_stats_claim(int slot, int index, pid_t pid);
 void be_stats_init(size_t slots);
 /* The table's memfd (-1: it has none), for a binary upgrade to pass on. */
 int be_stats_fd(void);

@@ -11,13 +11,20 @@
  * table of an older (for the new worker) or newer (for the old one)
  * generation. A peer with another wire version is closed: its sessions drain.
  *
- * When an old worker drains, it offers each movable session to one of its
- * newer peers in turn: the record, with the socket attached (SCM_RIGHTS),
- * then waits (2 s at most) for the answer: 'A' taken (the module forgets
- * it, our copy of the socket is closed without a byte written), 'N' refused
- * (it drains here), 'R' the peer is draining itself (try another). Sessions
- * that are in the middle of a message are tried again every few ms, for
- * backend.handoff_timeout at most. The old worker waits for each answer, so
+ * When an old worker drains, it offers each movable session to the newer
+ * peer it gave fewest so far: the record, with the socket attached
+ * (SCM_RIGHTS), then waits (2 s at most) for the answer: 'A' taken (the
+ * module forgets it, our copy of the socket is closed without a byte
+ * written), 'N' refused (it drains here), 'R' the peer is draining itself
+ * (try another). It starts once every worker of the newest generation in
+ * the master's table has said hello (SPREAD_WAIT_MS at most after the
+ * first): the new workers start one after the other, and the first one
+ * would otherwise take everything before the others are connected. Sessions
+ * that are in the middle of a message are tried again every few ms until
+ * the drain would close them with 1001 (ws_session.c, shutdown_timeout less
+ * the close margin), for backend.handoff_timeout at most: one deadline, so
+ * a session either moves or gets the drain's 1001 with the whole margin for
+ * its close handshake. The old worker waits for each answer, so
  * a session is never read by two workers: until 'A' the new worker has not
  * read it, after 'A' the old one never will. An answer that does not come
  * leaves the session's fate unknown: it is given up (closed silently here)
@@ -60,6 +67,7 @@
 #define PER_TICK 256
 #define CHAN_FDS 16
 #define GREET_MAX_MS 1000
+#define SPREAD_WAIT_MS 300
 
 /* Old worker: a newer worker that connected to us. */
 struct peer {
@@ -67,6 +75,7 @@ struct peer {
     pid_t pid;
     unsigned gen;
     bool ready, retired; /* hello checked / it answered 'R' */
+    size_t moved;        /* sessions it took from us */
     uint8_t hello[HELLO_LEN];
     size_t hlen;
     struct bx_ev_io io;
@@ -87,7 +96,7 @@ struct chan {
 
 static int lfd = -1;
 static struct bx_ev_io lio;
-static struct peer *peers, *rr;
+static struct peer *peers;
 static struct chan *chans;
 static struct bx_ev_timer move_timer;
 static bool moving;
@@ -96,6 +105,9 @@ static uint32_t next_seq;
 static size_t n_moved, n_refused, n_lost;
 static struct bx_buf frame;
 static struct bx_ev_timer greet_timer;
+static unsigned spread_gen;         /* the newest generation we heard from */
+static uint64_t spread_until;       /* how long we wait for the rest of it */
+static bool spread_done;            /* all of it said hello (or the wait is over) */
 
 /* Weak: the upgrade test's backend (tests/upgrade/ho_version.c) links a
  * strong one that speaks another version, to show a mismatched peer is
@@ -103,6 +115,14 @@ static struct bx_ev_timer greet_timer;
 __attribute__((weak)) unsigned be_ho_wire_version(void)
 {
     return BE_HO_WIRE_VERSION;
+}
+
+/* Weak as well: tests/upgrade/ho_answer.c links one that makes a new worker
+ * answer 'R' (as if it drained) or nothing at all, so that the old worker's
+ * paths for those answers run for real. The daemon answers on the merits. */
+__attribute__((weak)) int be_ho_forced_answer(void)
+{
+    return 0;
 }
 
 /* ---- who is who ---------------------------------------------------------------------- */
@@ -209,23 +229,69 @@ static bool usable(const struct peer *p, unsigned gen)
     return p->ready && !p->retired && p->gen == gen;
 }
 
-/* The next worker in turn of the newest generation that takes sessions (a
- * session moves once, not once per generation a burst of reloads made);
- * NULL when none does. */
+/* The newest generation of a live worker in the master's table. */
+static unsigned newest_gen(void)
+{
+    size_t n;
+    unsigned gen = 0;
+    const struct bm_worker_stats *t = be_stats_table(&n);
+    for (size_t i = 0; t && i < n; i++)
+        if (t[i].pid > 0 && t[i].generation > gen)
+            gen = t[i].generation;
+    return gen;
+}
+
+/* Every live worker of generation gen in the table said hello to us, or
+ * its channel failed: none is still on its way. */
+static bool all_heard(unsigned gen)
+{
+    size_t n;
+    const struct bm_worker_stats *t = be_stats_table(&n);
+    for (size_t i = 0; t && i < n; i++) {
+        if (t[i].pid <= 0 || t[i].generation != gen)
+            continue;
+        bool heard = false;
+        for (struct peer *p = peers; p && !heard; p = p->next)
+            heard = p->pid == t[i].pid && (p->ready || p->fd == -1);
+        if (!heard)
+            return false;
+    }
+    return true;
+}
+
+/* True while we should wait for more of the newest generation to say hello
+ * before handing out sessions (gen: the newest one we heard from). */
+static bool spread_wait(unsigned gen)
+{
+    uint64_t now = bx_now_ms();
+    if (gen != spread_gen) {
+        spread_gen = gen;
+        spread_until = now + SPREAD_WAIT_MS;
+        spread_done = false;
+    }
+    unsigned newest = newest_gen() > gen ? newest_gen() : gen;
+    if (!spread_done && (now >= spread_until || all_heard(newest)))
+        spread_done = true;
+    return !spread_done;
+}
+
+/* The worker of the newest generation that takes sessions and was given
+ * fewest by us (a session moves once, not once per generation a burst of
+ * reloads made; even counts however the new workers' hellos were spread in
+ * time); NULL when none does yet. */
 static struct peer *pick_peer(void)
 {
     unsigned gen = 0;
     for (struct peer *p = peers; p; p = p->next)
         if (p->ready && !p->retired && p->gen > gen)
             gen = p->gen;
-    struct peer *start = rr && rr->next ? rr->next : peers;
-    for (struct peer *p = start; p; p = p->next)
-        if (usable(p, gen))
-            return rr = p;
-    for (struct peer *p = peers; p && p != start; p = p->next)
-        if (usable(p, gen))
-            return rr = p;
-    return NULL;
+    if (!gen || spread_wait(gen))
+        return NULL;
+    struct peer *best = NULL;
+    for (struct peer *p = peers; p; p = p->next)
+        if (usable(p, gen) && (!best || p->moved < best->moved))
+            best = p;
+    return best;
 }
 
 /* One session to p: 1 moved, 0 stays (for now), -1 the channel broke. */
@@ -267,14 +333,29 @@ static int move_one(struct peer *p, struct bm_ws *ws)
     }
     be_ho_resume(ws);
     if (r[4] == 'R') {
-        bx_log_debug("worker %d: worker %ld drains too; its sessions go to another",
-                     be_worker->index, (long)p->pid);
+        bx_log_info("worker %d: worker %ld drains too; its sessions go to another",
+                    be_worker->index, (long)p->pid);
         p->retired = true;
     } else {
         ws->ho_refused = true;
         n_refused++;
     }
     return 0;
+}
+
+/* Which new worker took how many: the spread is measured from this line
+ * (bench/ws_handoff.py, tests/integration/ws_handoff.py). */
+static void log_spread(void)
+{
+    struct bx_buf b = BX_BUF_INIT;
+    for (struct peer *p = peers; p; p = p->next)
+        if (p->moved)
+            bx_buf_printf(&b, "%sworker %ld: %zu", b.len ? ", " : "", (long)p->pid, p->moved);
+    if (b.len) {
+        bx_buf_append(&b, "", 1);
+        bx_log_notice("worker %d: sessions per new worker: %s", be_worker->index, bx_buf_rpos(&b));
+    }
+    bx_buf_free(&b);
 }
 
 static void move_done(const char *how, size_t left)
@@ -284,23 +365,61 @@ static void move_done(const char *how, size_t left)
                   "(%zu refused, %zu lost); %zu left to drain%s",
                   be_worker->index, n_moved, (unsigned long long)(bx_now_ms() - move_started),
                   n_refused, n_lost, left, how);
+    log_spread();
 }
 
-/* Sessions of mounts with hooks that are still here and may yet move. */
+/* Sessions of mounts with hooks that are still here. */
+static bool ours(const struct bm_ws *ws)
+{
+    return ws->inst->handoff && !ws->ho_refused && !ws->handed_off && !ws->c->closed;
+}
+
+/* ... and may yet move. */
 static bool candidate(const struct bm_ws *ws)
 {
-    return ws->inst->handoff && !ws->ho_refused && !ws->handed_off && !ws->c->closed &&
-           ws->state == BE_WS_OPEN;
+    return ours(ws) && ws->state == BE_WS_OPEN;
+}
+
+/* The drain closes this session with 1001 now, or did (ws_session.c): it is
+ * no longer offered, even when the loop is late to run that timer (a move
+ * blocks for its answers), so it gets the whole close margin. */
+static bool drain_due(const struct bm_ws *ws, uint64_t now)
+{
+    return ws->drain_close_at && now >= ws->drain_close_at;
+}
+
+/* How the move ends: all moved, or the drain took the rest over (each
+ * session is offered only before its drain close), or handoff_timeout. The
+ * tick never sleeps past the deadline, so the line says which. */
+static void move_next(size_t waiting, size_t due, uint64_t last_close, bool busy)
+{
+    uint64_t now = bx_now_ms(), end = give_up_at;
+    if (last_close && last_close < end)
+        end = last_close;
+    if (!waiting)
+        move_done(due ? " (the drain closes the rest: 1001)" : "", bm_ws_list(NULL, NULL, 0));
+    else if (now >= end)
+        move_done(" (handoff_timeout: the rest could not move)", waiting + due);
+    else
+        bx_ev_timer_start(be_worker->ev, &move_timer,
+                          busy ? 0 : (end - now < TICK_MS ? end - now : TICK_MS));
 }
 
 static void move_tick(struct bx_ev *ev, struct bx_ev_timer *t)
 {
     (void)ev, (void)t;
-    size_t n = bm_ws_list(NULL, NULL, 0), waiting = 0, tried = 0;
+    size_t n = bm_ws_list(NULL, NULL, 0), waiting = 0, tried = 0, due = 0;
+    uint64_t last_close = 0;
     struct bm_ws **v = bx_xcalloc(n + 1, sizeof *v);
     bm_ws_list(NULL, v, n);
     struct peer *p = pick_peer();
     for (size_t i = 0; i < n; i++) {
+        if (ours(v[i]) && v[i]->drain_close_at > last_close)
+            last_close = v[i]->drain_close_at;
+        if (ours(v[i]) && drain_due(v[i], bx_now_ms())) {
+            due++;
+            continue;
+        }
         if (!candidate(v[i]))
             continue;
         if (!p || tried >= PER_TICK || !be_ho_movable(v[i])) {
@@ -310,17 +429,14 @@ static void move_tick(struct bx_ev *ev, struct bx_ev_timer *t)
         tried++;
         int rc = move_one(p, v[i]);
         n_moved += rc == 1;
+        if (rc == 1)
+            p->moved++;
         if (rc == 0 && candidate(v[i]))
             waiting++;
         p = pick_peer();
     }
     free(v);
-    if (!waiting)
-        move_done("", bm_ws_list(NULL, NULL, 0));
-    else if (bx_now_ms() >= give_up_at)
-        move_done(" (handoff_timeout: the rest could not move)", waiting);
-    else
-        bx_ev_timer_start(be_worker->ev, &move_timer, tried >= PER_TICK ? 0 : TICK_MS);
+    move_next(waiting, due, last_close, tried >= PER_TICK);
 }
 
 void be_ho_drain(void)
@@ -425,9 +541,14 @@ static int take_offer(struct chan *ch, const uint8_t *body, size_t n)
 {
     int fd = ch->fds[0];
     memmove(ch->fds, ch->fds + 1, --ch->nfds * sizeof *ch->fds);
-    if (be_worker->draining) {
+    int forced = be_ho_forced_answer();
+    if (be_worker->draining || forced == 'R') {
         close(fd);
         return reply(ch, 'R', n >= 8 ? be_ho_get_u32(body + 4) : 0);
+    }
+    if (forced == BE_HO_NO_ANSWER) {
+        close(fd); /* a test build: unread, unanswered */
+        return 0;
     }
     uint32_t seq;
     const char *why = NULL;

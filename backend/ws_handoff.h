@@ -30,12 +30,24 @@ void be_ho_greet(void);
 
 /* The hand-off wire version this binary speaks (BE_HO_WIRE_VERSION). */
 unsigned be_ho_wire_version(void);
+/* 0: a new worker answers each offer on its merits (the daemon). A test
+ * build (tests/upgrade/ho_answer.c) returns 'R' (answer "I drain too") or
+ * BE_HO_NO_ANSWER (close the descriptor unread and say nothing). */
+#define BE_HO_NO_ANSWER (-1)
+int be_ho_forced_answer(void);
 
 /* ---- between ws_handoff.c and ws_handoff_session.c ---- */
 
-/* True when ws can move now: open, between messages both ways, its mount has
- * hooks, nothing in its queues that cannot be carried. */
+/* True when ws can move now: open, between messages it sends and not inside
+ * a compressed or streamed message it receives, its mount has hooks,
+ * nothing in its queues that cannot be carried. */
 bool be_ho_movable(const struct bm_ws *ws);
+/* The bytes that put a fresh parser where p stands (a partial header, or
+ * the rest of a data frame as a frame of its own), BE_HO_CARRY_MAX at most;
+ * only meaningful where be_ho_movable says the session can move. */
+#define BE_HO_CARRY_MAX 14
+struct be_ws_parser;
+size_t be_ho_carry(const struct be_ws_parser *p, uint8_t *out);
 /* Appends the 'O' frame for ws to b, having stopped its I/O: 0, or -1 (the
  * module would not save it now; nothing changed). */
 int be_ho_snapshot(struct bm_ws *ws, uint32_t seq, struct bx_buf *b);

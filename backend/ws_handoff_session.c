@@ -2,9 +2,11 @@
 /* One WebSocket session's hand-off: what the old worker writes down and how
  * the new worker rebuilds it (see ws_handoff.h).
  *
- * A session moves between two messages in each direction: the parser is
- * between frames with no message open, so what was read and not parsed yet
- * is raw bytes for the new parser; the output queue (connection queue and
+ * A session moves between two messages in each direction, or inside a
+ * message it receives that is not compressed: what was read and not parsed
+ * yet is raw bytes for the new parser, after what stands for the parser's
+ * position (a partial header, or the rest of a frame; be_ho_carry), and the
+ * message's bytes so far travel with its opcode; the output queue (connection queue and
  * backlog, whole frames but for a partly written first one) is bytes the new
  * worker writes first. With permessage-deflate and context takeover, the
  * windows are read out of the zlib streams and prime fresh ones. */
@@ -45,17 +47,57 @@ static bool out_is_memory(const struct be_conn *c)
     return true;
 }
 
-/* Between frames, and either between messages or in a fragmented message
- * that is neither compressed (zlib's state cannot travel) nor streamed to
- * the module (it has seen part of it): then the bytes so far travel. */
+/* The data message the parser is in (0: none). Inside a message's last
+ * frame the parser has closed the message already; its header has not. */
+static uint8_t open_message(const struct be_ws_parser *p)
+{
+    if (p->state == BE_WS_PARSE_PAYLOAD && !(p->hdr.opcode & 0x8))
+        return p->hdr.msg_opcode;
+    return p->msg_opcode;
+}
+
+/* Where the parser stands can be said as bytes for a fresh parser: between
+ * frames; inside a header (its bytes so far); inside the payload of a data
+ * frame that is not compressed (the rest of it becomes a frame of its own,
+ * be_ho_carry). Not inside a control frame or after a frame's last byte. */
+static bool parser_carried(const struct be_ws_parser *p)
+{
+    if (p->state == BE_WS_PARSE_HDR)
+        return true;
+    return p->state == BE_WS_PARSE_PAYLOAD && !(p->hdr.opcode & 0x8) && !p->hdr.msg_rsv1;
+}
+
+/* Between messages, or in a message that is neither compressed (zlib's
+ * state cannot travel) nor streamed to the module (it has seen part of
+ * it): then the bytes so far travel. */
 static bool read_side_movable(const struct bm_ws *ws)
 {
-    if (!be_ws_parser_idle(&ws->p))
+    if (!parser_carried(&ws->p))
         return false;
-    if (ws->p.msg_opcode == 0)
+    if (open_message(&ws->p) == 0)
         return !bx_buf_unread(&ws->msg);
-    return !ws->p.msg_rsv1 && !(ws->opt->streaming && ws->h->chunk) &&
+    return !ws->p.msg_rsv1 && !ws->p.hdr.msg_rsv1 && !(ws->opt->streaming && ws->h->chunk) &&
            bx_buf_unread(&ws->msg) <= BE_HO_MSG_MAX;
+}
+
+/* The parser's position as input bytes that go before the unread ones: a
+ * partial header as read; the rest of a data frame's payload as a
+ * continuation frame (the same FIN, the mask turned to the next byte's
+ * position: the client's bytes that follow are the payload as they are).
+ * Returns the number of bytes written to out (BE_HO_CARRY_MAX at most). */
+size_t be_ho_carry(const struct be_ws_parser *p, uint8_t *out)
+{
+    if (p->state == BE_WS_PARSE_HDR) {
+        memcpy(out, p->hbuf, p->hlen);
+        return p->hlen;
+    }
+    if (p->state != BE_WS_PARSE_PAYLOAD)
+        return 0;
+    uint8_t mask[4];
+    for (unsigned i = 0; i < 4; i++)
+        mask[i] = p->hdr.mask[(p->mask_off + i) & 3];
+    return be_ws_frame_hdr_encode(out, p->hdr.fin, 0, BE_WS_OP_CONT, p->left,
+                                  p->hdr.masked ? mask : NULL);
 }
 
 bool be_ho_movable(const struct bm_ws *ws)
@@ -64,7 +106,8 @@ bool be_ho_movable(const struct bm_ws *ws)
     return ws->inst->handoff && !ws->ho_refused && !ws->handed_off && !c->closed &&
            ws->state == BE_WS_OPEN && !c->eof && !c->close_after_flush && !ws->shut_wr_pending &&
            read_side_movable(ws) && !ws->streaming_out && !ws->producer && out_is_memory(c) &&
-           bx_buf_unread(&c->in) <= BE_HO_IN_MAX && be_ws_pending_bytes(ws) <= BE_HO_OUT_MAX;
+           bx_buf_unread(&c->in) <= BE_HO_IN_MAX - BE_HO_CARRY_MAX &&
+           be_ws_pending_bytes(ws) <= BE_HO_OUT_MAX;
 }
 
 /* ms from now to a deadline (0: none; 1 at least when it is due). */
@@ -91,6 +134,14 @@ static void fill_pmd(struct bm_ws *ws, struct be_ho_rec *r)
     r->def_window.n = ws->def ? be_ws_deflater_window(ws->def, def_win, sizeof def_win) : 0;
 }
 
+/* The unread input, after what stands for the parser's position. */
+static void take_input(struct bm_ws *ws, struct bx_buf *in)
+{
+    uint8_t carry[BE_HO_CARRY_MAX];
+    bx_buf_append(in, carry, be_ho_carry(&ws->p, carry));
+    bx_buf_append(in, bx_buf_rpos(&ws->c->in), bx_buf_unread(&ws->c->in));
+}
+
 /* The output queue as one run of bytes: the connection's, then the backlog. */
 static void take_output(struct bm_ws *ws, struct bx_buf *out)
 {
@@ -110,7 +161,7 @@ int be_ho_snapshot(struct bm_ws *ws, uint32_t seq, struct bx_buf *b)
         return -1;
     be_conn_suspend(c);
     uint64_t now = bm_now_ms();
-    struct bx_buf out = BX_BUF_INIT, subs = BX_BUF_INIT, seen = BX_BUF_INIT;
+    struct bx_buf out = BX_BUF_INIT, subs = BX_BUF_INIT, seen = BX_BUF_INIT, input = BX_BUF_INIT;
     struct be_ho_rec r = {
         .seq = seq,
         .module = str_bytes(in->mod->name),
@@ -126,12 +177,13 @@ int be_ho_snapshot(struct bm_ws *ws, uint32_t seq, struct bx_buf *b)
         .missed_pongs = ws->missed_pongs,
         .next_ping_in_ms = ms_until(ws->next_ping_at, now),
         .idle_in_ms = ms_until(ws->idle_at, now),
-        .msg_opcode = ws->p.msg_opcode,
+        .msg_opcode = open_message(&ws->p),
         .msg = {(const uint8_t *)bx_buf_rpos(&ws->msg), bx_buf_unread(&ws->msg)},
-        .input = {(const uint8_t *)bx_buf_rpos(&c->in), bx_buf_unread(&c->in)},
         .mstate = {mstate, (size_t)ms},
     };
     fill_pmd(ws, &r);
+    take_input(ws, &input);
+    r.input = (struct be_ho_bytes){(const uint8_t *)bx_buf_rpos(&input), bx_buf_unread(&input)};
     take_output(ws, &out);
     r.output = (struct be_ho_bytes){(const uint8_t *)bx_buf_rpos(&out), bx_buf_unread(&out)};
     r.nsubs = be_ps_subs_encode(ws, &subs, BE_HO_SUBS_MAX);
@@ -142,6 +194,7 @@ int be_ho_snapshot(struct bm_ws *ws, uint32_t seq, struct bx_buf *b)
     be_ho_frame_begin(b, 'O');
     be_ho_rec_encode(b, &r);
     be_ho_frame_end(b, start);
+    bx_buf_free(&input);
     bx_buf_free(&out);
     bx_buf_free(&subs);
     bx_buf_free(&seen);

@@ -9,6 +9,9 @@ is reloaded (HUP) ROUNDS times. Prints:
   * hand-off time: per worker from its log line ("N session(s) handed ...
     in T ms"), per session (T / N) and per 1,000 sessions (the workers move
     theirs in parallel: the slowest worker's T, scaled to 1,000);
+  * spread: how many sessions each new worker took in each reload (from the
+    old workers' lines "sessions per new worker: worker PID: N, ..."), and
+    the smallest share of one new worker;
   * memory: the backend's total RSS (master + workers, every 50 ms) before
     the reload and its peak during it; and the workers' RSS before and after
     (the new workers hold the same sessions: the windows were primed, not
@@ -23,7 +26,11 @@ Run from a built tree (WORKERS defaults to 2):
 BACTRIAN_BACKEND=path runs another backend binary (to compare builds,
 alternating runs on a shared machine). BACTRIAN_BENCH_SIGNAL=USR2 upgrades
 the binary in place (the same one, re-executed) instead of reloading: the
-sessions move to the new image's workers by the same hand-off."""
+sessions move to the new image's workers by the same hand-off.
+BACTRIAN_BENCH_LATE_WORKER=SECONDS mounts tests/modules/mod_slowstart.c,
+which makes new worker 1 of each reload start that much later than worker 0
+(as on a loaded machine): the spread shows whether the old workers wait for
+it."""
 import asyncio
 import os
 import re
@@ -45,6 +52,8 @@ WORKERS = int(sys.argv[4]) if len(sys.argv) > 4 else 2
 PROBES = 20
 HANDED = r"worker \d+: (\d+) WebSocket session\(s\) handed to a new worker in (\d+) ms " \
          r"\((\d+) refused, (\d+) lost\)"
+SPREAD = r"sessions per new worker: (.*)"
+STEP = r"reloaded .*: generation|upgrade: pid \d+, generation"
 
 
 def children(pid):
@@ -152,32 +161,80 @@ async def main_async(s):
     return sessions, lat, mem, hups, workers_before, workers_after
 
 
+def per_step(log):
+    """Per reload (or upgrade): the old workers' move lines (N, T, refused,
+    lost) and {new worker pid: sessions it took}. An old worker with no
+    session says nothing, so lines are grouped by the step they follow."""
+    rounds = []
+    for line in log.splitlines():
+        if re.search(STEP, line):
+            rounds.append(([], {}))
+        if not rounds:
+            continue
+        m = re.search(HANDED, line)
+        if m:
+            rounds[-1][0].append(tuple(map(int, m.groups())))
+        m = re.search(SPREAD, line)
+        if m:
+            for pid, n in re.findall(r"worker (\d+): (\d+)", m.group(1)):
+                rounds[-1][1][pid] = rounds[-1][1].get(pid, 0) + int(n)
+    return rounds
+
+
 def main():
     mods = [{"module": "echo", "path": "/echo"},
             {"module": "echo", "path": "/echoz", "deflate": True, "deflate_preset": "max"}]
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4 * N + 256)), hard))
     opts = {"shutdown_timeout": 10, "log_level": "info"}
+    late = os.environ.get("BACTRIAN_BENCH_LATE_WORKER")
+    mdir = None
+    if late:
+        import tempfile
+        mdir = tempfile.mkdtemp(prefix="bactrian-bench-mods-")
+        tmods = os.path.join(harness.BUILDDIR, "tests", "modules", ".libs")
+        os.symlink(os.path.join(harness.MODULE_DIR, "echo.so"), os.path.join(mdir, "echo.so"))
+        os.symlink(os.path.join(tmods, "slowstart.so"), os.path.join(mdir, "slowstart.so"))
+        opts["module_dir"] = mdir
+        mods.append({"module": "slowstart", "path": "/slow", "delay": float(late), "worker": 1})
+    try:
+        log, results = run_stack(mods, opts)
+    finally:
+        if mdir:
+            import shutil
+            shutil.rmtree(mdir, ignore_errors=True)
+    report(log, results)
+
+
+def run_stack(mods, opts):
     with harness.Stack(modules=mods, workers=WORKERS, backend_opts=opts) as s:
         loop = asyncio.new_event_loop()
         try:
-            sessions, lat, mem, hups, wb, wa = loop.run_until_complete(main_async(s))
+            results = loop.run_until_complete(main_async(s))
         finally:
             loop.close()
-        log = harness.read_file(s.backend_log)
-    handed = [tuple(map(int, m)) for m in re.findall(HANDED, log)]
+        return harness.read_file(s.backend_log), results
+
+
+def report(log, results):
+    sessions, lat, mem, hups, wb, wa = results
+    steps = per_step(log)
+    handed = [h for batch, _ in steps for h in batch]
     print("%d sessions (%d with permessage-deflate), %d workers, %d x %s" % (
         N, N // 2, WORKERS, ROUNDS, signal.Signals(SIG).name))
     print("messages echoed per session: min %d; every answer checked" % min(x.seq for x in sessions))
     moved = sum(h[0] for h in handed)
     print("sessions handed over: %d of %d (refused %d, lost %d)" % (
         moved, (N + PROBES) * ROUNDS, sum(h[2] for h in handed), sum(h[3] for h in handed)))
-    for r in range(0, len(handed), WORKERS):
-        batch = handed[r:r + WORKERS]
-        n, slowest = sum(h[0] for h in batch), max(h[1] for h in batch)
+    for r, (batch, counts) in enumerate(steps):
+        n, slowest = sum(h[0] for h in batch), max([h[1] for h in batch] or [0])
         print("reload %d: %s; per session %.3f ms; per 1,000 sessions %.0f ms" % (
-            r // WORKERS + 1, ", ".join("%d in %d ms" % (h[0], h[1]) for h in batch),
+            r + 1, ", ".join("%d in %d ms" % (h[0], h[1]) for h in batch),
             sum(h[1] for h in batch) / max(1, n), slowest * 1000.0 / max(1, n)))
+        v = sorted(counts.values(), reverse=True)
+        print("reload %d spread: %s over %d new workers (smallest share %.1f%%)" % (
+            r + 1, " / ".join(map(str, v)) or "-", len(v),
+            100.0 * (min(v) if len(v) >= WORKERS else 0) / max(1, sum(v))))
     base = [m for t, m in mem if t < hups[0]]
     print("backend RSS: %.1f MiB before the reloads, peak %.1f MiB during them" % (
         max(base) / 1024.0, max(m for _, m in mem) / 1024.0))

@@ -29,6 +29,7 @@ WS_IT = tests/integration/ws_conformance.py tests/integration/ws_interop.py \
 	tests/integration/ws_module_api.py tests/integration/ws_security.py \
 	tests/integration/ws_close.py tests/integration/ws_keepalive.py \
 	tests/integration/ws_handoff.py tests/integration/ws_handoff_redis.py \
+	tests/integration/ws_handoff_paths.py \
 	tests/integration/be_upgrade.py tests/integration/ws_survive.py
 TESTS += $(WS_IT)
 EXTRA_DIST += $(WS_IT) tests/integration/ws_browser.js

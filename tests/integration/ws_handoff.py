@@ -375,6 +375,63 @@ def test_partial_message_moves():
         assert "1001" not in harness.read_file(s.backend_log)
 
 
+def test_spread_over_new_workers():
+    """200 sessions on 2 workers, HUP: the 2 new workers each take a fair
+    part, although one starts 150 ms after the other (tests/modules/
+    mod_slowstart.c sleeps in its worker_init, as a worker the scheduler runs
+    late on a loaded machine does). Before, the first new worker to say
+    hello took every session the old workers moved before the second one was
+    connected: all 200 here."""
+    need(os.path.join(harness.MODULE_DIR, "echo.so"))
+    need(os.path.join(TEST_MODS, "slowstart.so"))
+    import shutil
+    import tempfile
+    mdir = tempfile.mkdtemp(prefix="bactrian-mods-")
+    try:
+        os.symlink(os.path.join(harness.MODULE_DIR, "echo.so"), os.path.join(mdir, "echo.so"))
+        os.symlink(os.path.join(TEST_MODS, "slowstart.so"), os.path.join(mdir, "slowstart.so"))
+        mods = [{"module": "echo", "path": "/echo"},
+                {"module": "slowstart", "path": "/slow", "delay": 0.15, "worker": 1}]
+        opts = {"shutdown_timeout": 3, "module_dir": mdir}
+        with harness.Stack(modules=mods, workers=2, backend_opts=opts) as s:
+            spread_run(s)
+    finally:
+        shutil.rmtree(mdir, ignore_errors=True)
+
+
+def spread_run(s, n=200):
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4 * n + 256)), hard))
+    master = s.pid("backend")
+
+    async def run():
+        base = "ws://127.0.0.1:%d/echo" % s.backend_port
+        sessions = [Echo(base, i, "plain") for i in range(n)]
+        await asyncio.gather(*(e.open() for e in sessions))
+        await asyncio.gather(*(e.step() for e in sessions))
+        old = set(children(master))
+        s.signal("backend", signal.SIGHUP)
+        await asyncio.get_running_loop().run_in_executor(
+            None, wait_log, s.backend_log, RELOADED, 1, "the reload")
+        t0 = time.monotonic()
+        while old & set(children(master)):
+            assert time.monotonic() - t0 < 2.5, "old workers still there after 2.5 s"
+            await asyncio.sleep(0.05)
+        await asyncio.gather(*(e.step() for e in sessions))
+        for e in sessions:
+            await e.ws.close()
+    asyncio.run(run())
+    log = harness.read_file(s.backend_log)
+    counts = {}
+    for line in re.findall(r"sessions per new worker: (.*)", log):
+        for pid, k in re.findall(r"worker (\d+): (\d+)", line):
+            counts[pid] = counts.get(pid, 0) + int(k)
+    print("sessions per new worker:", counts)
+    assert sum(counts.values()) == n, counts
+    assert len(counts) == 2 and min(counts.values()) >= n // 4, counts
+
+
 def test_removed_mount_drains():
     """A mount the new configuration no longer has: its sessions are refused
     by the new workers and drain in the old one (1001); the others move."""

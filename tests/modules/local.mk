@@ -32,3 +32,7 @@ tests_modules_wsv2_la_LDFLAGS = $(BX_TEST_MODULE_LDFLAGS)
 check_LTLIBRARIES += tests/modules/wspick.la
 tests_modules_wspick_la_SOURCES = tests/modules/mod_wspick.c
 tests_modules_wspick_la_LDFLAGS = $(BX_TEST_MODULE_LDFLAGS)
+# One worker of each reloaded generation starts late: the hand-off's spread.
+check_LTLIBRARIES += tests/modules/slowstart.la
+tests_modules_slowstart_la_SOURCES = tests/modules/mod_slowstart.c
+tests_modules_slowstart_la_LDFLAGS = $(BX_TEST_MODULE_LDFLAGS)

@@ -19,6 +19,7 @@ Suite *suite_modset(void);
 Suite *suite_pubsub(void);
 Suite *suite_pubsub_replay(void);
 Suite *suite_ws_handoff_rec(void);
+Suite *suite_ws_handoff_session(void);
 Suite *suite_http(void);
 Suite *suite_conn(void);
 Suite *suite_ws_session(void);
@@ -43,6 +44,7 @@ int main(void)
     srunner_add_suite(sr, suite_pubsub());
     srunner_add_suite(sr, suite_pubsub_replay());
     srunner_add_suite(sr, suite_ws_handoff_rec());
+    srunner_add_suite(sr, suite_ws_handoff_session());
     srunner_add_suite(sr, suite_http());
     srunner_add_suite(sr, suite_conn());
     srunner_add_suite(sr, suite_ws_session());

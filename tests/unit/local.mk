@@ -33,7 +33,7 @@ tests_unit_check_backend_SOURCES = tests/unit/check_backend.c \
 	tests/unit/backend/test_ws_frame.c tests/unit/backend/test_ws_utf8.c \
 	tests/unit/backend/test_ws_deflate.c tests/unit/backend/test_ws_handshake.c \
 	tests/unit/backend/test_ws_handoff_rec.c tests/unit/backend/test_upgrade.c \
-	tests/unit/backend/test_usock.c \
+	tests/unit/backend/test_ws_handoff_session.c tests/unit/backend/test_usock.c \
 	tests/unit/backend/modules/test_range.c backend/modules/range.c \
 	tests/unit/backend/modules/test_json.c backend/modules/json.c \
 	tests/unit/backend/beloop.c tests/unit/backend/beloop.h \
