@@ -157,8 +157,15 @@ class _Dropper:
             except OSError:
                 return
             c.settimeout(2)
+            data = b""
             try:
-                data = c.recv(65536)
+                # The PROXY header and the request may come in separate
+                # segments: read until the request line shows (or 2 s, EOF).
+                while b"GET " not in data and b"POST " not in data and len(data) < 65536:
+                    got = c.recv(65536)
+                    if not got:
+                        break
+                    data += got
                 if b"GET " in data or b"POST " in data:
                     self.dropped += 1
             except OSError:
