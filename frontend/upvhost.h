@@ -29,7 +29,8 @@ struct fe_upvhost {
 int fe_upvhost_write(struct bx_buf *b, size_t i, size_t n, const char *hex, const char *name,
                      const char *key, const char *cert);
 /* The vhosts of the report's daemon lines into *out (malloc'ed, the
- * caller frees it): n, 0 (no vhost, *out untouched), or -1. */
+ * caller frees it): n, 0 (no vhost, *out NULL), or -1. Each field a whole
+ * word (common/words.h), each path a line's rest, each line once. */
 long fe_upvhost_parse(const struct bx_upgrade_report *rep, struct fe_upvhost **out);
 
 #endif

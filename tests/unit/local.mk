@@ -62,7 +62,8 @@ tests_unit_check_frontend_SOURCES = tests/unit/check_frontend.c \
 	tests/unit/frontend/test_shm.c tests/unit/frontend/test_lifeline.c \
 	tests/unit/frontend/test_arena.c tests/unit/frontend/test_relay.c \
 	tests/unit/frontend/test_keystub.c tests/unit/frontend/kpfix.c tests/unit/frontend/kpfix.h \
-	tests/unit/frontend/test_ticketkey.c tests/unit/frontend/test_upcheck.c
+	tests/unit/frontend/test_ticketkey.c tests/unit/frontend/test_upcheck.c \
+	tests/unit/frontend/test_upvhost.c
 tests_unit_check_frontend_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_frontend_LDADD = tests/unit/libtestutil.la frontend/libfrontend.la common/libcommon.la $(CHECK_LIBS) \
 	$(OPENSSL_LIBS) $(LIBCONFIG_LIBS) $(LIBSECCOMP_LIBS)
