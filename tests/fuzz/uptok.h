@@ -36,13 +36,18 @@ static bool uptok_next(const char **p, const char *end, const char **w, size_t *
 static bool uptok_num(const char *w, size_t n, long long *v)
 {
     char tmp[32], *e;
-    if (n == 0 || n >= sizeof tmp || uptok_space((unsigned char)w[0]))
+    size_t t = 0, i = 0;
+    if (n && (w[0] == '-' || w[0] == '+'))
+        tmp[t++] = w[i++];
+    while (i + 1 < n && w[i] == '0') /* leading zeros change nothing */
+        i++;
+    if (i == n || n - i >= sizeof tmp - t || w[i] < '0' || w[i] > '9')
         return false;
-    memcpy(tmp, w, n);
-    tmp[n] = '\0';
+    memcpy(tmp + t, w + i, n - i);
+    tmp[t + n - i] = '\0';
     errno = 0;
     *v = strtoll(tmp, &e, 10);
-    return e == tmp + n && errno == 0;
+    return *e == '\0' && errno == 0;
 }
 
 static bool uptok_same_word(const char *a, size_t an, const char *b, size_t bn)
