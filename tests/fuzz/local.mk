@@ -10,7 +10,8 @@ EXTRA_DIST += tests/fuzz/fuzz_proxy.c tests/fuzz/fuzz_http1.c tests/fuzz/fuzz_ws
 	tests/fuzz/ws_handshake.dict tests/fuzz/ws_deflate.dict tests/fuzz/range.dict \
 	tests/fuzz/http1.dict tests/fuzz/fuzz_json.c tests/fuzz/fuzz_ws_handoff.c \
 	tests/fuzz/uptok.h tests/fuzz/fuzz_upgrade_record.c tests/fuzz/fuzz_upgrade_report.c \
-	tests/fuzz/upgrade_record.dict tests/fuzz/upgrade_report.dict
+	tests/fuzz/upgrade_record.dict tests/fuzz/upgrade_report.dict \
+	tests/fuzz/seeds/upgrade_record/full tests/fuzz/seeds/upgrade_report/full
 if FUZZ
 FUZZERS = tests/fuzz/fuzz_proxy tests/fuzz/fuzz_http1 tests/fuzz/fuzz_ws_frame tests/fuzz/fuzz_utf8 \
 	tests/fuzz/fuzz_tlsrec tests/fuzz/fuzz_ws_deflate tests/fuzz/fuzz_ws_handshake \
@@ -66,7 +67,9 @@ fuzz-smoke: $(FUZZERS)
 	  mkdir -p fuzz-corpus/$$(basename $$f); \
 	  dict=$(srcdir)/tests/fuzz/$$(basename $$f | sed 's/^fuzz_//').dict; \
 	  [ -f $$dict ] && dict=-dict=$$dict || dict=; \
-	  ./$$f $$dict -max_total_time=$(FUZZ_SECONDS) fuzz-corpus/$$(basename $$f) \
+	  seeds=$(srcdir)/tests/fuzz/seeds/$$(basename $$f | sed 's/^fuzz_//'); \
+	  [ -d $$seeds ] || seeds=; \
+	  ./$$f $$dict -max_total_time=$(FUZZ_SECONDS) fuzz-corpus/$$(basename $$f) $$seeds \
 	    > fuzz-corpus/$$(basename $$f).log 2>&1; rc=$$?; \
 	  grep -E '^Done|ERROR|SUMMARY' fuzz-corpus/$$(basename $$f).log; \
 	  [ $$rc -eq 0 ] || exit 1; \

@@ -130,6 +130,7 @@ START_TEST(record_words_are_whole)
     ck_assert_int_eq(parse("bactrian-upgrade 1\nset aaaaaaaaaaaaaaaaaaaaaaa5 7\nend\n"), -1);
     /* A number that does not fit is clamped by strtoll, scanf's %lld. */
     ck_assert_int_eq(parse("bactrian-upgrade 1\nset x 99999999999999999999\nend\n"), -1);
+    /* (refused before too, clamped out of range: a guard) */
     ck_assert_int_eq(parse("bactrian-upgrade 1\nchild 12 99999999999\nend\n"), -1);
     /* A NUL ends the line for scanf, not for the record. */
     const char nul[] = "bactrian-upgrade 1\npidfile 3\0 junk\nend\n";

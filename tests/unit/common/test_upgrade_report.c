@@ -219,6 +219,7 @@ START_TEST(report_words_are_whole)
     /* A port that does not fit an int: glibc wraps 4294967376 to 80. */
     ck_assert_int_eq(parse_rc("bactrian-upgrade-check 1\nlisten tcp 4294967376 ::\nend\n"), -1);
     ck_assert_int_eq(parse_rc("bactrian-upgrade-check 1x\nend\n"), -1);
+    /* (refused before too, by luck of the fields after it: a guard) */
     ck_assert_int_eq(parse_rc("bactrian-upgrade-check 1\nunix-socket 1x /p 0660 - -\nend\n"), -1);
     /* What the writer refuses to write, the parser refuses to read. */
     ck_assert_int_eq(parse_rc("bactrian-upgrade-check 1\nunix-socket 1 - 0660 - -\nend\n"), -1);

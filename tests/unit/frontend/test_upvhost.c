@@ -86,7 +86,8 @@ START_TEST(words_are_whole)
     ck_assert_int_eq(vhosts(body, &w), -1);
     snprintf(body, sizeof body, "vhost 0 1 %s one\n%svhost.key 0 /k2\n", HEX, paths);
     ck_assert_int_eq(vhosts(body, &w), -1);
-    /* A count that does not fit a long. */
+    /* A count that does not fit a long (refused before too, clamped over
+     * the maximum: a guard). */
     snprintf(body, sizeof body, "vhost 0 99999999999999999999 %s one\n%s", HEX, paths);
     ck_assert_int_eq(vhosts(body, &w), -1);
 }
