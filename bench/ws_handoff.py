@@ -56,17 +56,7 @@ SPREAD = r"sessions per new worker: (.*)"
 STEP = r"reloaded .*: generation|upgrade: pid \d+, generation"
 
 
-def children(pid):
-    out = []
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open("/proc/%s/stat" % d) as f:
-                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                        out.append(int(d))
-            except (OSError, ValueError, IndexError):
-                pass
-    return out
+children = harness.children
 
 
 def rss_kib(pid):

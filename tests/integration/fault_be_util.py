@@ -227,19 +227,7 @@ def workers_ready(addr, n):
     wait_until(ready, "%d workers ready" % n)
 
 
-def children(pid):
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            if int(fields[1]) == pid:
-                out.append(int(d))
-        except OSError:
-            continue
-    return sorted(out)
+children = harness.children
 
 
 def alive(pid):

@@ -15,6 +15,7 @@ runs in order; the exit status is 0 when all pass, 1 when any fails, and 77
 (Automake's SKIP) when a test raises harness.Skip.
 """
 import os
+import re
 import shutil
 import signal
 import socket
@@ -97,6 +98,38 @@ def read_file(path):
             return f.read()
     except OSError:
         return ""
+
+
+def need(path):
+    """Skips the test when a file it needs (a module, a test binary) is not built."""
+    if not os.path.exists(path):
+        raise Skip("%s is not built" % path)
+
+
+def log_count(path, pattern):
+    """How many times pattern matches in the file."""
+    return len(re.findall(pattern, read_file(path)))
+
+
+def wait_log(path, pattern, count=1, what=None, timeout=TIMEOUT):
+    """Waits until pattern matches count times in the file (the log is shown
+    on failure)."""
+    wait_for(lambda: log_count(path, pattern) >= count, what or pattern, timeout=timeout, log=path)
+
+
+def children(pid, live=False):
+    """Pids of pid's children, sorted, from /proc (zombies too unless live)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    st = f.read().rsplit(")", 1)[1].split()
+                if int(st[1]) == pid and not (live and st[0] == "Z"):
+                    out.append(int(d))
+            except (OSError, ValueError, IndexError):
+                pass
+    return sorted(out)
 
 
 def can_connect(addr, family=socket.AF_INET):

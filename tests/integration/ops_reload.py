@@ -59,15 +59,7 @@ def modules(*names):
 BACKEND_RELOADED = r"reloaded .*: generation"
 
 
-def log_count(path, pattern):
-    return len(re.findall(pattern, harness.read_file(path)))
-
-
-def wait_log(path, pattern, count=1, what=None, timeout=harness.TIMEOUT):
-    harness.wait_for(lambda: log_count(path, pattern) >= count, what or pattern, timeout=timeout,
-                     log=path)
-
-
+log_count, wait_log, children = harness.log_count, harness.wait_log, harness.children
 
 
 def alive(pid):
@@ -76,19 +68,6 @@ def alive(pid):
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
-
-
-def children(pid):
-    out = []
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open("/proc/%s/stat" % d) as f:
-                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                        out.append(int(d))
-            except (OSError, ValueError, IndexError):
-                pass
-    return out
 
 
 def peer_cert(port, name="localhost"):

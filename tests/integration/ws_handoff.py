@@ -32,30 +32,8 @@ HANDED = r"worker \d+: (\d+) WebSocket session\(s\) handed to a new worker .*\((
 RELOADS = 3
 
 
-def need(path):
-    if not os.path.exists(path):
-        raise harness.Skip("%s is not built" % path)
-
-
-def log_count(path, pattern):
-    return len(re.findall(pattern, harness.read_file(path)))
-
-
-def wait_log(path, pattern, count, what, timeout=harness.TIMEOUT):
-    harness.wait_for(lambda: log_count(path, pattern) >= count, what, timeout=timeout, log=path)
-
-
-def children(pid):
-    out = []
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open("/proc/%s/stat" % d) as f:
-                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                        out.append(int(d))
-            except (OSError, ValueError, IndexError):
-                pass
-    return out
+need, log_count, wait_log = harness.need, harness.log_count, harness.wait_log
+children = harness.children
 
 
 class Echo:
