@@ -110,8 +110,8 @@ int fe_upcheck_lines(const struct bx_config *cfg, EVP_PKEY **pubs, struct bx_buf
 
 /* ---- the running master ---- */
 
-static int check_one(struct fe_keyctl *kc, const struct fe_upvhost *w, size_t i, size_t n, unsigned gen,
-                     char *err, size_t errlen)
+static int check_one(struct fe_keyctl *kc, const struct fe_upvhost *w, size_t i, size_t n,
+                     unsigned gen, char *err, size_t errlen)
 {
     EVP_PKEY *pub;
     char hex[HEXLEN];

@@ -76,8 +76,7 @@ static int vhost_line(const char *line, struct fe_upvhost **w, long *n)
 }
 
 /* A vhost.key or vhost.cert line into its slot (once): 0, or -1. */
-static int path_line(const char *line, const char *word, struct fe_upvhost *w, long n,
-                     bool cert)
+static int path_line(const char *line, const char *word, struct fe_upvhost *w, long n, bool cert)
 {
     const char *rest;
     long i = indexed(line, word, &rest);
@@ -96,11 +95,10 @@ long fe_upvhost_parse(const struct bx_upgrade_report *rep, struct fe_upvhost **o
     long n = 0;
     for (size_t l = 0; l < rep->nlines; l++) {
         const char *line = rep->lines[l];
-        int rc = strncmp(line, "vhost ", 6) == 0        ? vhost_line(line, &w, &n)
-                 : strncmp(line, "vhost.key ", 10) == 0 ? path_line(line, "vhost.key", w, n, false)
-                 : strncmp(line, "vhost.cert ", 11) == 0
-                     ? path_line(line, "vhost.cert", w, n, true)
-                     : -1;
+        int rc = strncmp(line, "vhost ", 6) == 0         ? vhost_line(line, &w, &n)
+                 : strncmp(line, "vhost.key ", 10) == 0  ? path_line(line, "vhost.key", w, n, false)
+                 : strncmp(line, "vhost.cert ", 11) == 0 ? path_line(line, "vhost.cert", w, n, true)
+                                                         : -1;
         if (rc == -1)
             goto bad;
     }
