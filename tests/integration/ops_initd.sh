@@ -301,8 +301,10 @@ for role in backend frontend; do
     old=$(exe_ino "$pid")
     [ -n "$old" ] && [ "$old" != "$new" ] || bad "$role: the copy has the running inode ($old)"
     n_up=$(grep -c 'upgraded to' "$LOG")
+    t0=$(date +%s%N)
     out=$("$S" upgrade 2>&1); rc=$?
     echo "$out" | sed 's/^/# /'
+    echo "# $role: upgrade took $((($(date +%s%N) - t0) / 1000000)) ms"
     [ $rc -eq 0 ] && [ "$(cat "$RUN/bactrian-$role.pid" 2>/dev/null)" = "$pid" ] && alive "$pid" &&
         [ "$(exe_ino "$pid")" = "$new" ] &&
         ok "$role: upgrade runs the new binary in place (pid $pid, inode $old -> $new)" ||
