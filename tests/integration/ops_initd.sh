@@ -277,6 +277,80 @@ else
     echo "# make install kept the inode: the upgrade case is not exercised"
 fi
 
+# `upgrade` (USR2 through the scripts) executes the binary installed over the
+# running one in place: same pid, its exe link now the new file, still serving.
+# A binary the script's own -t refuses, and one that passes it but fails the
+# master's check, are refused: same pid, the old image, still serving.
+serves() {
+    [ -z "$serve" ] && return 0
+    curl -s --max-time 5 "http://127.0.0.1:$HTTP/" > "$T/page" && cmp -s "$T/page" "$page"
+}
+exe_ino() { stat -L -c %i "/proc/$1/exe" 2>/dev/null; }
+install_over() { # source file, daemon path: a new inode at the path, as a package does
+    cp "$1" "$2.tmp" && chmod 755 "$2.tmp" && mv -f "$2.tmp" "$2"
+}
+for role in backend frontend; do
+    S="$I/etc/init.d/bactrian-$role"
+    D="$I/sbin/bactrian-$role"
+    LOG="$LOGD/$role.log"
+    DEF="$I/etc/default/bactrian-$role"
+    pid=$(cat "$RUN/bactrian-$role.pid" 2>/dev/null)
+    cp "$D" "$T/real-$role"
+    install_over "$T/real-$role" "$D"
+    new=$(stat -c %i "$D")
+    old=$(exe_ino "$pid")
+    [ -n "$old" ] && [ "$old" != "$new" ] || bad "$role: the copy has the running inode ($old)"
+    n_up=$(grep -c 'upgraded to' "$LOG")
+    t0=$(date +%s%N)
+    out=$("$S" upgrade 2>&1); rc=$?
+    echo "$out" | sed 's/^/# /'
+    echo "# $role: upgrade took $((($(date +%s%N) - t0) / 1000000)) ms"
+    [ $rc -eq 0 ] && [ "$(cat "$RUN/bactrian-$role.pid" 2>/dev/null)" = "$pid" ] && alive "$pid" &&
+        [ "$(exe_ino "$pid")" = "$new" ] &&
+        ok "$role: upgrade runs the new binary in place (pid $pid, inode $old -> $new)" ||
+        bad "$role: upgrade rc $rc, pid $pid, inode $(exe_ino "$pid") (want $new): $out $(tail -3 "$LOG")"
+    echo "$out" | grep -q "inode $new" && ok "$role: upgrade says what runs now" ||
+        bad "$role: upgrade output: $out"
+    [ "$(grep -c 'upgraded to' "$LOG")" -gt "$n_up" ] && ok "$role: the new image logged 'upgraded to'" ||
+        bad "$role: no 'upgraded to' line: $(tail -3 "$LOG")"
+    serves && ok "$role: serves after the upgrade" || bad "$role: GET / after upgrade: $(head -c 300 "$T/page")"
+
+    # Nothing new installed: still a re-exec, and said so.
+    out=$("$S" upgrade 2>&1); rc=$?
+    [ $rc -eq 0 ] && alive "$pid" && [ "$(exe_ino "$pid")" = "$new" ] &&
+        echo "$out" | grep -q "nothing new was installed" &&
+        ok "$role: upgrade with nothing new re-executes and says so" ||
+        bad "$role: upgrade of the same binary rc $rc: $out"
+
+    # A binary that cannot start: refused by the script's -t, no signal sent.
+    printf '#!/bin/sh\nexit 1\n' > "$T/fail-$role"
+    install_over "$T/fail-$role" "$D"
+    out=$("$S" upgrade 2>&1); rc=$?
+    [ $rc -ne 0 ] && [ "$(cat "$RUN/bactrian-$role.pid" 2>/dev/null)" = "$pid" ] && alive "$pid" &&
+        [ "$(exe_ino "$pid")" = "$new" ] && ok "$role: upgrade to a failing binary is refused" ||
+        bad "$role: failing binary: rc $rc, inode $(exe_ino "$pid"): $out"
+    serves && ok "$role: serves after the refused upgrade" || bad "$role: GET / after a refused upgrade"
+
+    # One that passes -t by hand but not the master's (run with the report's
+    # descriptor): the master refuses, the script sees the old image stay.
+    printf '#!/bin/sh\n[ -n "$BACTRIAN_UPGRADE_REPORT_FD" ] && exit 1\nexec %s "$@"\n' \
+        "$T/real-$role" > "$T/fail-$role"
+    install_over "$T/fail-$role" "$D"
+    echo "START_WAIT=3" >> "$DEF"
+    n_still=$(grep -c 'still running' "$LOG")
+    out=$("$S" upgrade 2>&1); rc=$?
+    echo "$out" | sed 's/^/# /'
+    [ $rc -eq 1 ] && [ "$(cat "$RUN/bactrian-$role.pid" 2>/dev/null)" = "$pid" ] && alive "$pid" &&
+        [ "$(exe_ino "$pid")" = "$new" ] && echo "$out" | grep -q "refused the upgrade.*error log" &&
+        ok "$role: the master's refusal is reported, pointing at the log" ||
+        bad "$role: master-refused upgrade: rc $rc, inode $(exe_ino "$pid"): $out"
+    [ "$(grep -c 'still running' "$LOG")" -gt "$n_still" ] && ok "$role: the master logged why" ||
+        bad "$role: no 'still running' line: $(tail -3 "$LOG")"
+    serves && ok "$role: serves after the master refused" || bad "$role: GET / after the master refused"
+    sed -i '/^START_WAIT=/d' "$DEF"
+    install_over "$T/real-$role" "$D"
+done
+
 # Stop the frontend first, as a shutdown would.
 for role in frontend backend; do
     S="$I/etc/init.d/bactrian-$role"
@@ -291,6 +365,8 @@ for role in frontend backend; do
     [ $rc -eq 0 ] && ok "$role: stop when stopped succeeds" || bad "$role: second stop rc $rc: $out"
     out=$("$S" reload 2>&1); rc=$?
     [ $rc -eq 7 ] && ok "$role: reload when stopped is 7" || bad "$role: reload when stopped rc $rc"
+    out=$("$S" upgrade 2>&1); rc=$?
+    [ $rc -eq 7 ] && ok "$role: upgrade when stopped is 7" || bad "$role: upgrade when stopped rc $rc: $out"
 done
 left=$(procs)
 [ -z "$left" ] && ok "no daemon process left behind" || bad "processes left: $left"
@@ -303,6 +379,22 @@ out=$("$I/etc/init.d/bactrian-backend" status 2>&1); rc=$?
 out=$("$I/etc/init.d/bactrian-backend" start 2>&1); rc=$?
 [ $rc -eq 0 ] && ok "start over a stale pid file" || bad "start over stale pid rc $rc: $out"
 "$I/etc/init.d/bactrian-backend" stop >/dev/null 2>&1
+
+# A binary that passes both checks but dies once executed: the master is
+# gone, and `upgrade` says so loudly (its old workers drain on their own).
+D="$I/sbin/bactrian-backend"
+"$I/etc/init.d/bactrian-backend" start >/dev/null 2>&1
+pid=$(cat "$RUN/bactrian-backend.pid" 2>/dev/null)
+printf '#!/bin/sh\n[ -n "$BACTRIAN_UPGRADE_FD" ] && exit 1\nexec %s "$@"\n' \
+    "$T/real-backend" > "$T/die-backend"
+install_over "$T/die-backend" "$D"
+out=$("$I/etc/init.d/bactrian-backend" upgrade 2>&1); rc=$?
+echo "$out" | sed 's/^/# /'
+[ $rc -eq 1 ] && ! alive "$pid" && echo "$out" | grep -q "DIED" &&
+    ok "upgrade into a binary that dies reports the master's death" ||
+    bad "upgrade into a dying binary: rc $rc, pid $pid alive: $(alive "$pid" && echo yes): $out"
+install_over "$T/real-backend" "$D"
+rm -f "$RUN/bactrian-backend.pid"
 
 # sysconfdir, localstatedir and runstatedir are honoured on their own too.
 J="$T/inst2"
