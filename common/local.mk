@@ -14,6 +14,7 @@ common_libcommon_la_SOURCES = \
 	common/supervise.c common/supervise.h \
 	common/upgrade.c common/upgrade.h \
 	common/upgrade_report.c common/upgrade_report.h \
+	common/words.c common/words.h \
 	common/proc.c common/proc.h \
 	common/cfg.c common/cfg.h common/cfg_int.h \
 	common/cfg_parse.c common/cfg_value.c common/cfg_check.c \

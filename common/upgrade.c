@@ -21,6 +21,7 @@
 #include "common/proc.h"
 #include "common/upgrade.h"
 #include "common/upgrade_report.h"
+#include "common/words.h"
 
 extern char **environ;
 
@@ -139,72 +140,87 @@ char *bx_upgrade_format(const struct bx_upgrade *u, size_t *len)
     return b.data; /* the buffer's memory is the caller's now */
 }
 
-static bool fd_ok(long long fd)
+/* A descriptor's number as a whole word. */
+static bool fd_word(const char *w, long long *fd)
 {
-    return fd >= 0 && fd < INT_MAX;
+    return bx_word_ll(w, 0, INT_MAX - 1, fd);
 }
 
-/* One line but the first: 0, or -1 when it is not one of ours. */
-static int parse_line(struct bx_upgrade *u, const char *line, bool *end)
+static int parse_listen(struct bx_upgrade *u, char **w, int n)
 {
-    char word[16], name[BX_UPGRADE_NAMELEN], text[BX_UPGRADE_PATHLEN];
+    long long fd, port;
+    if (n == 5 && strcmp(w[2], "tcp") == 0 && fd_word(w[1], &fd) &&
+        bx_word_ll(w[3], 1, 65535, &port))
+        return bx_upgrade_add_listener(u, (int)fd,
+                                       &(struct bx_lplace){.addr = w[4], .port = (int)port});
+    if (n == 4 && strcmp(w[2], "unix") == 0 && fd_word(w[1], &fd))
+        return bx_upgrade_add_listener(u, (int)fd, &(struct bx_lplace){.path = w[3]});
+    return -1;
+}
+
+/* One line but the first (split into words here): 0, or -1 when it is not
+ * one of ours. Each field is a whole word, each number fits: nothing is
+ * cut short, clamped or skipped (words.h). */
+static int parse_line(struct bx_upgrade *u, char *line, bool *end)
+{
+    char *w[6];
     long long a, b;
-    int port, n = 0;
-    if (sscanf(line, "%15s%n", word, &n) != 1)
+    int n = bx_words(line, w, 6);
+    if (n < 1)
         return -1;
-    const char *rest = line + n;
-    if (strcmp(word, "end") == 0) {
+    if (n == 1 && strcmp(w[0], "end") == 0) {
         *end = true;
         return 0;
     }
-    if (strcmp(word, "pidfile") == 0 && sscanf(rest, "%lld", &a) == 1 && fd_ok(a)) {
+    if (n == 2 && strcmp(w[0], "pidfile") == 0 && fd_word(w[1], &a)) {
         u->pidfd = (int)a;
         return 0;
     }
-    if (strcmp(word, "listen") == 0 && sscanf(rest, "%lld tcp %d %63s", &a, &port, text) == 3 &&
-        fd_ok(a) && port > 0 && port < 65536)
-        return bx_upgrade_add_listener(u, (int)a, &(struct bx_lplace){.addr = text, .port = port});
-    if (strcmp(word, "listen") == 0 && sscanf(rest, "%lld unix %107s", &a, text) == 2 && fd_ok(a))
-        return bx_upgrade_add_listener(u, (int)a, &(struct bx_lplace){.path = text});
-    if (strcmp(word, "child") == 0 && sscanf(rest, "%lld %lld", &a, &b) == 2 && a > 0 &&
-        a < INT_MAX && b >= INT_MIN && b <= INT_MAX)
+    if (strcmp(w[0], "listen") == 0)
+        return parse_listen(u, w, n);
+    if (n == 3 && strcmp(w[0], "child") == 0 && bx_word_ll(w[1], 1, INT_MAX - 1, &a) &&
+        bx_word_ll(w[2], INT_MIN, INT_MAX, &b))
         return bx_upgrade_add_child(u, (pid_t)a, (int)b);
-    if ((strcmp(word, "set") == 0 || strcmp(word, "fd") == 0) &&
-        sscanf(rest, "%23s %lld", name, &a) == 2) {
-        bool is_fd = word[0] == 'f';
-        return is_fd && !fd_ok(a) ? -1 : set_val(u, name, a, is_fd);
-    }
+    if (n == 3 && strcmp(w[0], "set") == 0 && bx_word_ll(w[2], LLONG_MIN, LLONG_MAX, &a))
+        return set_val(u, w[1], a, false);
+    if (n == 3 && strcmp(w[0], "fd") == 0 && fd_word(w[2], &a))
+        return set_val(u, w[1], a, true);
     return -1;
+}
+
+/* The first line: this version's, as a whole. */
+static bool version_line(char *line)
+{
+    char *w[2];
+    long long v;
+    return bx_words(line, w, 2) == 2 && strcmp(w[0], "bactrian-upgrade") == 0 &&
+           bx_word_ll(w[1], BX_UPGRADE_VERSION, BX_UPGRADE_VERSION, &v);
 }
 
 int bx_upgrade_parse(struct bx_upgrade *u, const char *text, size_t len, char *err, size_t errlen)
 {
-    char line[256];
+    char line[256], shown[256];
     size_t at = 0;
     bool end = false;
     for (unsigned no = 1; at < len && !end; no++) {
         const char *nl = memchr(text + at, '\n', len - at);
         size_t n = nl ? (size_t)(nl - (text + at)) : len - at;
-        if (!nl || n >= sizeof line) {
+        if (!nl || n >= sizeof line || memchr(text + at, '\0', n)) {
             snprintf(err, errlen, "upgrade record: line %u unterminated or too long", no);
             return -1;
         }
         memcpy(line, text + at, n);
         line[n] = '\0';
+        memcpy(shown, line, n + 1); /* line is split into words */
         at += n + 1;
-        int version;
-        int rc = no == 1 ? (sscanf(line, "bactrian-upgrade %d", &version) == 1 &&
-                                    version == BX_UPGRADE_VERSION
-                                ? 0
-                                : -2)
-                         : parse_line(u, line, &end);
+        int rc = no == 1 ? (version_line(line) ? 0 : -2) : parse_line(u, line, &end);
         if (rc == -2) {
             snprintf(err, errlen, "upgrade record: not version %d: '%.64s'", BX_UPGRADE_VERSION,
-                     line);
+                     shown);
             return -1;
         }
         if (rc == -1) {
-            snprintf(err, errlen, "upgrade record: line %u not understood: '%.64s'", no, line);
+            snprintf(err, errlen, "upgrade record: line %u not understood: '%.64s'", no, shown);
             return -1;
         }
     }

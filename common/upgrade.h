@@ -16,6 +16,8 @@
  *   set NAME VALUE          (a master's own numbers: its next generation...)
  *   fd NAME FD              (a master's own descriptors: its key process...)
  *   end
+ * Words one space apart, each field a whole one, each number fitting
+ * (common/words.h: what scanf would cut or clamp is refused).
  * The new image reads it once at start (bx_upgrade_take), refuses another
  * version (it then starts as a fresh daemon would, and fails to bind), and
  * trusts nothing it did not check: a listener must be a listening socket, a

@@ -12,10 +12,15 @@
 #include <unistd.h>
 
 #include "common/upgrade_report.h"
+#include "common/words.h"
 
 /* More than any configuration has: bounds what a report may make us hold. */
 #define MAX_REPORT (1u << 20)
 #define MAX_ITEMS 4096
+/* The longest address or path a line carries, the writer's bound and the
+ * parser's, so that what one accepts the other does. */
+#define LISTEN_TEXT_MAX (BX_UPGRADE_REPORT_LINE - 32)
+#define USOCK_PATH_MAX (BX_UPGRADE_REPORT_LINE - 2 * BX_UPGRADE_NAME_MAX - 64)
 
 int bx_upgrade_report_fd(void)
 {
@@ -34,7 +39,7 @@ int bx_upgrade_report_fd(void)
 int bx_upgrade_report_listener(struct bx_buf *b, const struct bx_lplace *at)
 {
     const char *text = at->path ? at->path : at->addr;
-    if (!text || !*text || strpbrk(text, " \n") || strlen(text) >= BX_UPGRADE_REPORT_LINE - 32)
+    if (!text || !*text || strpbrk(text, " \n") || strlen(text) >= LISTEN_TEXT_MAX)
         return -1;
     if (at->path)
         bx_buf_printf(b, "listen unix %s\n", at->path);
@@ -51,7 +56,7 @@ static bool word_ok(const char *w, size_t max)
 
 int bx_upgrade_report_usock(struct bx_buf *b, const struct bx_upgrade_usock *s)
 {
-    if (!word_ok(s->path, BX_UPGRADE_REPORT_LINE - 2 * BX_UPGRADE_NAME_MAX - 64) ||
+    if (!word_ok(s->path, USOCK_PATH_MAX) ||
         (s->owner && !word_ok(s->owner, BX_UPGRADE_NAME_MAX)) ||
         (s->group && !word_ok(s->group, BX_UPGRADE_NAME_MAX)) || s->mode < 0 || s->mode > 07777)
         return -1;
@@ -91,61 +96,78 @@ int bx_upgrade_report_write(int fd, const struct bx_buf *body)
 
 /* ---- the running master ---- */
 
-static int add_listener(struct bx_upgrade_report *r, const char *line)
+/* A "listen" line's words into r->ls: 0, or -1. */
+static int add_listener(struct bx_upgrade_report *r, char **w, int n)
 {
-    char text[BX_UPGRADE_REPORT_LINE];
-    int port, n = 0;
     struct bx_lplace at = {0};
-    if (sscanf(line, "listen tcp %d %4095s%n", &port, text, &n) == 2 && !line[n] && port > 0 &&
-        port < 65536) {
-        at.port = port;
-        at.addr = strdup(text);
-    } else if (sscanf(line, "listen unix %4095s%n", text, &n) == 1 && !line[n]) {
-        at.path = strdup(text);
+    long long port;
+    if (n == 4 && strcmp(w[1], "tcp") == 0 && bx_word_ll(w[2], 1, 65535, &port) &&
+        strlen(w[3]) < LISTEN_TEXT_MAX) {
+        at.port = (int)port;
+        at.addr = strdup(w[3]);
+    } else if (n == 3 && strcmp(w[1], "unix") == 0 && strlen(w[2]) < LISTEN_TEXT_MAX) {
+        at.path = strdup(w[2]);
     } else {
         return -1;
     }
     struct bx_lplace *v = realloc(r->ls, (r->nls + 1) * sizeof *v);
+    if (v)
+        r->ls = v; /* moved, even when the strdup failed */
     if (!v || (!at.addr && !at.path)) {
         free((char *)(at.addr ? at.addr : at.path));
         return -1;
     }
-    r->ls = v;
     v[r->nls++] = at;
     return 0;
 }
 
-static char *name_dup(const char *w)
+/* An owner or group word: "-" (NULL: not set) or a name the writer takes. */
+static bool name_word(const char *w, const char **out)
 {
-    return strcmp(w, "-") == 0 ? NULL : strdup(w);
+    *out = NULL;
+    if (strcmp(w, "-") == 0)
+        return true;
+    return word_ok(w, BX_UPGRADE_NAME_MAX) && (*out = strdup(w)) != NULL;
+}
+
+/* The version of a unix-socket line (its second word), or -1. */
+static long long usock_version(const char *line)
+{
+    char v[24];
+    long long version;
+    size_t n = strcspn(line + 12, " ");
+    if (n >= sizeof v)
+        return -1;
+    memcpy(v, line + 12, n);
+    v[n] = '\0';
+    return bx_word_ll(v, 0, INT_MAX, &version) ? version : -1;
 }
 
 /* A unix-socket line of our version into r->us: 0; 1 when of another
- * version (kept as a daemon's line); -1 when malformed. */
+ * version (kept as a daemon's line, whatever its words); -1 when malformed. */
 static int add_usock(struct bx_upgrade_report *r, const char *line)
 {
-    char path[BX_UPGRADE_REPORT_LINE], owner[BX_UPGRADE_NAME_MAX], group[BX_UPGRADE_NAME_MAX];
-    int version, n = 0;
+    char copy[BX_UPGRADE_REPORT_LINE], *w[6];
+    long long version = usock_version(line);
     unsigned mode;
-    if (sscanf(line, "unix-socket %d", &version) == 1 && version != BX_UPGRADE_USOCK_VERSION)
+    if (version < 0)
+        return -1;
+    if (version != BX_UPGRADE_USOCK_VERSION)
         return 1;
-    if (sscanf(line, "unix-socket %d %4095s %o %255s %255s%n", &version, path, &mode, owner, group,
-               &n) != 5 ||
-        line[n] || mode > 07777)
-        return -1;
-    struct bx_upgrade_usock *v = realloc(r->us, (r->nus + 1) * sizeof *v);
-    if (!v)
-        return -1;
-    r->us = v;
-    struct bx_upgrade_usock s = {.path = strdup(path), .mode = (int)mode};
-    s.owner = name_dup(owner);
-    s.group = name_dup(group);
-    if (!s.path || (!s.owner && strcmp(owner, "-")) || (!s.group && strcmp(group, "-"))) {
+    snprintf(copy, sizeof copy, "%s", line); /* split into words */
+    struct bx_upgrade_usock s = {0};
+    bool ok = bx_words(copy, w, 6) == 6 && word_ok(w[2], USOCK_PATH_MAX) &&
+              bx_word_octal(w[3], 07777, &mode) && (s.path = strdup(w[2])) != NULL &&
+              name_word(w[4], &s.owner) && name_word(w[5], &s.group);
+    struct bx_upgrade_usock *v = ok ? realloc(r->us, (r->nus + 1) * sizeof *v) : NULL;
+    if (!v) {
         free((char *)s.path);
         free((char *)s.owner);
         free((char *)s.group);
         return -1;
     }
+    s.mode = (int)mode;
+    r->us = v;
     v[r->nus++] = s;
     return 0;
 }
@@ -162,17 +184,32 @@ static int add_line(struct bx_upgrade_report *r, const char *line)
     return 0;
 }
 
-/* One line but the first: 1 at the end line, 0, or -1. */
+/* One line but the first: 1 at the end line, 0, or -1. A line of ours is
+ * read as words, each field a whole one (common/words.h); a daemon's line
+ * is kept as it is. */
 static int parse_line(struct bx_upgrade_report *r, const char *line)
 {
+    char copy[BX_UPGRADE_REPORT_LINE], *w[4];
     if (strcmp(line, "end") == 0)
         return 1;
     if (r->nls + r->nus + r->nlines >= MAX_ITEMS)
         return -1;
-    if (strncmp(line, "listen ", 7) == 0)
-        return add_listener(r, line);
+    if (strncmp(line, "listen ", 7) == 0) {
+        snprintf(copy, sizeof copy, "%s", line); /* split into words */
+        return add_listener(r, w, bx_words(copy, w, 4));
+    }
     int rc = strncmp(line, "unix-socket ", 12) == 0 ? add_usock(r, line) : 1;
     return rc == 1 ? add_line(r, line) : rc;
+}
+
+/* The first line: this version's, as a whole. */
+static bool version_line(const char *line)
+{
+    char copy[BX_UPGRADE_REPORT_LINE], *w[2];
+    long long v;
+    snprintf(copy, sizeof copy, "%s", line);
+    return bx_words(copy, w, 2) == 2 && strcmp(w[0], "bactrian-upgrade-check") == 0 &&
+           bx_word_ll(w[1], BX_UPGRADE_REPORT_VERSION, BX_UPGRADE_REPORT_VERSION, &v);
 }
 
 int bx_upgrade_report_parse(struct bx_upgrade_report *r, const char *text, size_t len, char *err,
@@ -191,12 +228,8 @@ int bx_upgrade_report_parse(struct bx_upgrade_report *r, const char *text, size_
         memcpy(line, text + at, n);
         line[n] = '\0';
         at += n + 1;
-        int version;
         if (no == 1)
-            end = sscanf(line, "bactrian-upgrade-check %d", &version) == 1 &&
-                          version == BX_UPGRADE_REPORT_VERSION
-                      ? 0
-                      : -2;
+            end = version_line(line) ? 0 : -2;
         else
             end = parse_line(r, line);
         if (end < 0) {

@@ -16,6 +16,8 @@
  *   unix-socket 1 PATH MODE OWNER GROUP       (how a Unix listener is made)
  *   <a daemon's own lines>                    (the frontend's: its TLS keys)
  *   end
+ * Our lines are words one space apart, each field whole (common/words.h);
+ * what the parser takes, the writer functions below could have written.
  * A unix-socket line carries its own version (1): mode in octal, owner and
  * group as configured, "-" when not set. A master that predates the line
  * keeps it among the daemon's lines and ignores it; one that finds another

@@ -7,7 +7,7 @@ frontend_libfrontend_la_SOURCES = \
 	frontend/master_setup.c frontend/master_gen.c \
 	frontend/master_pool.c frontend/master_keys.c \
 	frontend/upgrade.c frontend/upgrade.h \
-	frontend/upcheck.c frontend/upcheck.h \
+	frontend/upcheck.c frontend/upcheck.h frontend/upvhost.c frontend/upvhost.h \
 	frontend/child.c frontend/child.h frontend/child_int.h \
 	frontend/child_accept.c frontend/child_client.c frontend/child_backend.c \
 	frontend/http.c frontend/http.h \

@@ -16,8 +16,9 @@
 #include "frontend/keyproc.h"
 #include "frontend/tls.h"
 #include "frontend/upcheck.h"
+#include "frontend/upvhost.h"
 
-#define HEXLEN 65 /* SHA-256 in hex, NUL */
+#define HEXLEN FE_UPVHOST_HEXLEN
 
 /* SHA-256 of the DER SubjectPublicKeyInfo, in hex: 0 or -1. */
 static int spki_digest(EVP_PKEY *k, char hex[HEXLEN])
@@ -73,28 +74,20 @@ void fe_upcheck_free_keys(EVP_PKEY **pubs, size_t n)
     free(pubs);
 }
 
-static bool carried(const char *s, size_t max, bool spaces)
-{
-    return s && *s && strlen(s) < max && !strchr(s, '\n') && (spaces || !strchr(s, ' '));
-}
-
 static int vhost_lines(const struct bx_config *cfg, EVP_PKEY **pubs, struct bx_buf *b, char *err,
                        size_t errlen)
 {
     for (size_t i = 0; i < cfg->nvhosts; i++) {
         const struct bx_vhost *v = &cfg->vhosts[i];
         char hex[HEXLEN];
-        if (!carried(v->name, KP_MAX_NAME, false) || !carried(v->key, KP_MAX_PATH, true) ||
-            !carried(v->cert, KP_MAX_PATH, true) || spki_digest(pubs[i], hex) == -1) {
+        if (spki_digest(pubs[i], hex) == -1 ||
+            fe_upvhost_write(b, i, cfg->nvhosts, hex, v->name, v->key, v->cert) == -1) {
             snprintf(err, errlen,
                      "vhost '%s': its name, key or certificate path cannot be "
                      "reported to the running master",
                      v->name);
             return -1;
         }
-        bx_buf_printf(b, "vhost %zu %zu %s %s\n", i, cfg->nvhosts, hex, v->name);
-        bx_buf_printf(b, "vhost.key %zu %s\n", i, v->key);
-        bx_buf_printf(b, "vhost.cert %zu %s\n", i, v->cert);
     }
     return 0;
 }
@@ -117,64 +110,8 @@ int fe_upcheck_lines(const struct bx_config *cfg, EVP_PKEY **pubs, struct bx_buf
 
 /* ---- the running master ---- */
 
-struct want {
-    char hex[HEXLEN];
-    char name[KP_MAX_NAME];
-    const char *key, *cert; /* into the report */
-};
-
-/* "WORD IDX REST": IDX and REST, or -1. */
-static long indexed(const char *line, const char *word, const char **rest)
-{
-    size_t wl = strlen(word);
-    char *end;
-    if (strncmp(line, word, wl) != 0 || line[wl] != ' ')
-        return -1;
-    long i = strtol(line + wl + 1, &end, 10);
-    if (end == line + wl + 1 || *end != ' ' || i < 0 || i >= KP_MAX_VHOSTS)
-        return -1;
-    *rest = end + 1;
-    return i;
-}
-
-/* The vhosts of the report into *out (n of them); 0 (none), n, or -1. */
-static long wants(const struct bx_upgrade_report *rep, struct want **out)
-{
-    struct want *w = NULL;
-    long n = 0;
-    for (size_t l = 0; l < rep->nlines; l++) {
-        const char *line = rep->lines[l], *rest;
-        long i, total;
-        char hex[HEXLEN], name[KP_MAX_NAME];
-        if ((i = indexed(line, "vhost", &rest)) >= 0) {
-            if (sscanf(rest, "%ld %64s %255s", &total, hex, name) != 3 || total <= i ||
-                total > KP_MAX_VHOSTS || (n && total != n) || strlen(hex) != HEXLEN - 1)
-                goto bad;
-            if (!w && !(w = calloc((size_t)total, sizeof *w)))
-                goto bad;
-            n = total;
-            memcpy(w[i].hex, hex, HEXLEN);
-            snprintf(w[i].name, sizeof w[i].name, "%s", name);
-        } else if ((i = indexed(line, "vhost.key", &rest)) >= 0 && i < n) {
-            w[i].key = rest;
-        } else if ((i = indexed(line, "vhost.cert", &rest)) >= 0 && i < n) {
-            w[i].cert = rest;
-        } else {
-            goto bad;
-        }
-    }
-    for (long i = 0; i < n; i++)
-        if (!w[i].hex[0] || !w[i].key || !w[i].cert)
-            goto bad;
-    *out = w;
-    return n;
-bad:
-    free(w);
-    return -1;
-}
-
-static int check_one(struct fe_keyctl *kc, const struct want *w, size_t i, size_t n, unsigned gen,
-                     char *err, size_t errlen)
+static int check_one(struct fe_keyctl *kc, const struct fe_upvhost *w, size_t i, size_t n,
+                     unsigned gen, char *err, size_t errlen)
 {
     EVP_PKEY *pub;
     char hex[HEXLEN];
@@ -191,8 +128,8 @@ static int check_one(struct fe_keyctl *kc, const struct want *w, size_t i, size_
 int fe_upcheck_keys(struct fe_keyctl *kc, const struct bx_upgrade_report *rep, unsigned gen,
                     char *err, size_t errlen)
 {
-    struct want *w = NULL;
-    long n = wants(rep, &w);
+    struct fe_upvhost *w = NULL;
+    long n = fe_upvhost_parse(rep, &w);
     if (n <= 0) {
         if (n == -1)
             snprintf(err, errlen, "the check's report of the TLS vhosts is not understood");

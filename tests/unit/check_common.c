@@ -26,6 +26,7 @@ Suite *suite_supervise(void);
 Suite *suite_listeners(void);
 Suite *suite_upgrade(void);
 Suite *suite_upgrade_report(void);
+Suite *suite_words(void);
 
 int main(void)
 {
@@ -49,6 +50,7 @@ int main(void)
     srunner_add_suite(sr, suite_listeners());
     srunner_add_suite(sr, suite_upgrade());
     srunner_add_suite(sr, suite_upgrade_report());
+    srunner_add_suite(sr, suite_words());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -22,6 +22,7 @@ Suite *suite_fe_relay(void);
 Suite *suite_fe_keystub(void);
 Suite *suite_fe_ticketkey(void);
 Suite *suite_fe_upcheck(void);
+Suite *suite_fe_upvhost(void);
 
 int main(void)
 {
@@ -42,6 +43,7 @@ int main(void)
     srunner_add_suite(sr, suite_fe_keystub());
     srunner_add_suite(sr, suite_fe_ticketkey());
     srunner_add_suite(sr, suite_fe_upcheck());
+    srunner_add_suite(sr, suite_fe_upvhost());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

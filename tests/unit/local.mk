@@ -19,7 +19,8 @@ tests_unit_check_common_SOURCES = tests/unit/check_common.c \
 	tests/unit/common/test_xalloc.c tests/unit/common/test_ratelimit.c \
 	tests/unit/common/test_baddr.c \
 	tests/unit/common/test_supervise.c tests/unit/common/test_listeners.c \
-	tests/unit/common/test_upgrade.c tests/unit/common/test_upgrade_report.c
+	tests/unit/common/test_upgrade.c tests/unit/common/test_upgrade_report.c \
+	tests/unit/common/test_words.c
 tests_unit_check_common_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_common_LDADD = tests/unit/libtestutil.la common/libcommon.la $(CHECK_LIBS) \
 	$(OPENSSL_LIBS) $(LIBCONFIG_LIBS) $(LIBSECCOMP_LIBS)
@@ -62,7 +63,8 @@ tests_unit_check_frontend_SOURCES = tests/unit/check_frontend.c \
 	tests/unit/frontend/test_shm.c tests/unit/frontend/test_lifeline.c \
 	tests/unit/frontend/test_arena.c tests/unit/frontend/test_relay.c \
 	tests/unit/frontend/test_keystub.c tests/unit/frontend/kpfix.c tests/unit/frontend/kpfix.h \
-	tests/unit/frontend/test_ticketkey.c tests/unit/frontend/test_upcheck.c
+	tests/unit/frontend/test_ticketkey.c tests/unit/frontend/test_upcheck.c \
+	tests/unit/frontend/test_upvhost.c
 tests_unit_check_frontend_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_frontend_LDADD = tests/unit/libtestutil.la frontend/libfrontend.la common/libcommon.la $(CHECK_LIBS) \
 	$(OPENSSL_LIBS) $(LIBCONFIG_LIBS) $(LIBSECCOMP_LIBS)

@@ -102,6 +102,46 @@ START_TEST(record_refusals)
 }
 END_TEST
 
+static int parse_n(const char *text, size_t len)
+{
+    struct bx_upgrade u;
+    char err[BX_ERRLEN];
+    bx_upgrade_init(&u);
+    int rc = bx_upgrade_parse(&u, text, len, err, sizeof err);
+    bx_upgrade_free(&u);
+    return rc;
+}
+
+/* What fuzz_upgrade_record found scanf let through: each line, written
+ * again, would not be what the input said. */
+START_TEST(record_words_are_whole)
+{
+    /* Text after the last field, here a line run into the next. */
+    ck_assert_int_eq(parse("bactrian-upgrade 1\nlisten 5 unix /run/b.sock\341child 2468 0\n"
+                           "end\n"),
+                     -1);
+    ck_assert_int_eq(parse("bactrian-upgrade 1\npidfile 3 4\nend\n"), -1);
+    ck_assert_int_eq(parse("bactrian-upgrade 1\nend now\n"), -1);
+    ck_assert_int_eq(parse("bactrian-upgrade 1x\nend\n"), -1);
+    /* A space in scanf's format matches none: "tcp80" read as "tcp 80". */
+    ck_assert_int_eq(parse("bactrian-upgrade 1\nlisten 3 tcp80 ::1\nend\n"), -1);
+    /* A width cuts a word: a 24-byte name ending in 5 read as the 23-byte
+     * name and the value 5. */
+    ck_assert_int_eq(parse("bactrian-upgrade 1\nset aaaaaaaaaaaaaaaaaaaaaaa5 7\nend\n"), -1);
+    /* A number that does not fit is clamped by strtoll, scanf's %lld. */
+    ck_assert_int_eq(parse("bactrian-upgrade 1\nset x 99999999999999999999\nend\n"), -1);
+    /* (refused before too, clamped out of range: a guard) */
+    ck_assert_int_eq(parse("bactrian-upgrade 1\nchild 12 99999999999\nend\n"), -1);
+    /* A NUL ends the line for scanf, not for the record. */
+    const char nul[] = "bactrian-upgrade 1\npidfile 3\0 junk\nend\n";
+    ck_assert_int_eq(parse_n(nul, sizeof nul - 1), -1);
+    /* What the writer writes still parses. */
+    ck_assert_int_eq(parse("bactrian-upgrade 1\nset x -9223372036854775808\nchild 1 -1\n"
+                           "listen 3 tcp 65535 ::1\nfd keyctl 0\nend\n"),
+                     0);
+}
+END_TEST
+
 static bool cloexec(int fd)
 {
     return fcntl(fd, F_GETFD) & FD_CLOEXEC;
@@ -219,6 +259,7 @@ Suite *suite_upgrade(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, record_round_trip);
     tcase_add_test(tc, record_refusals);
+    tcase_add_test(tc, record_words_are_whole);
     tcase_add_test(tc, take_keeps_only_what_checks_out);
     tcase_add_test(tc, failed_exec_changes_nothing);
     tcase_add_test(tc, check_runs_the_new_binary);

@@ -193,6 +193,50 @@ START_TEST(usock_lines)
 }
 END_TEST
 
+static int parse_rc(const char *text)
+{
+    struct bx_upgrade_report r;
+    char err[256];
+    int rc = parse(&r, text, err, sizeof err);
+    bx_upgrade_report_free(&r);
+    return rc;
+}
+
+/* What fuzz_upgrade_report found scanf let through. */
+START_TEST(report_words_are_whole)
+{
+    char text[4500], name[301];
+    /* A space in scanf's format matches none: "unix`/x" read as "unix `/x". */
+    ck_assert_int_eq(parse_rc("bactrian-upgrade-check 1\nlisten unix`/run/b.sock\nend\n"), -1);
+    ck_assert_int_eq(parse_rc("bactrian-upgrade-check 1\nlisten tcp443 ::\nend\n"), -1);
+    /* %o stops at the x: mode 0, owner "x1", group "-". */
+    ck_assert_int_eq(parse_rc("bactrian-upgrade-check 1\nunix-socket 1 /p 0x1 -\nend\n"), -1);
+    /* A width cuts a 300-byte owner in two: owner and group. */
+    memset(name, 'o', 300);
+    name[300] = '\0';
+    snprintf(text, sizeof text, "bactrian-upgrade-check 1\nunix-socket 1 /p 0660 %s\nend\n", name);
+    ck_assert_int_eq(parse_rc(text), -1);
+    /* A port that does not fit an int: glibc wraps 4294967376 to 80. */
+    ck_assert_int_eq(parse_rc("bactrian-upgrade-check 1\nlisten tcp 4294967376 ::\nend\n"), -1);
+    ck_assert_int_eq(parse_rc("bactrian-upgrade-check 1x\nend\n"), -1);
+    /* (refused before too, by luck of the fields after it: a guard) */
+    ck_assert_int_eq(parse_rc("bactrian-upgrade-check 1\nunix-socket 1x /p 0660 - -\nend\n"), -1);
+    /* What the writer refuses to write, the parser refuses to read. */
+    ck_assert_int_eq(parse_rc("bactrian-upgrade-check 1\nunix-socket 1 - 0660 - -\nend\n"), -1);
+    char path[4071]; /* the line fits, the path is over the writer's bound */
+    memset(path, 'p', 4070);
+    path[0] = '/';
+    path[4070] = '\0';
+    snprintf(text, sizeof text, "bactrian-upgrade-check 1\nlisten unix %s\nend\n", path);
+    ck_assert_int_eq(parse_rc(text), -1);
+    struct bx_buf b = BX_BUF_INIT;
+    ck_assert_int_eq(bx_upgrade_report_listener(&b, &(struct bx_lplace){.path = path}), -1);
+    bx_buf_free(&b);
+    /* Another version's line is kept whatever its words. */
+    ck_assert_int_eq(parse_rc("bactrian-upgrade-check 1\nunix-socket 2 a  b c d e f g\nend\n"), 0);
+}
+END_TEST
+
 /* A Unix socket made for a refused upgrade is closed and its path unlinked. */
 START_TEST(opened_unix_socket_is_removed)
 {
@@ -232,6 +276,7 @@ Suite *suite_upgrade_report(void)
     tcase_add_test(tc, check_passes_the_report);
     tcase_add_test(tc, new_listeners_are_bound_or_named);
     tcase_add_test(tc, usock_lines);
+    tcase_add_test(tc, report_words_are_whole);
     tcase_add_test(tc, opened_unix_socket_is_removed);
     suite_add_tcase(s, tc);
     return s;
