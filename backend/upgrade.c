@@ -176,10 +176,10 @@ int be_upgrade_take(struct be_upgrade_got *got)
         return 0;
     got->kept = got->rec.kids;
     got->rec.kids = (struct bx_children){0};
-    got->log_fd = (int)bx_upgrade_get(&got->rec, "log.error", -1);
-    got->access_fd = (int)bx_upgrade_get(&got->rec, "log.access", -1);
-    got->life_r = (int)bx_upgrade_get(&got->rec, "life.r", -1);
-    got->life_w = (int)bx_upgrade_get(&got->rec, "life.w", -1);
+    got->log_fd = bx_upgrade_get_fd(&got->rec, "log.error");
+    got->access_fd = bx_upgrade_get_fd(&got->rec, "log.access");
+    got->life_r = bx_upgrade_get_fd(&got->rec, "life.r");
+    got->life_w = bx_upgrade_get_fd(&got->rec, "life.w");
     if (got->life_r < 0 || got->life_w < 0) { /* both or none */
         if (got->life_r >= 0)
             close(got->life_r);
@@ -193,7 +193,7 @@ int be_upgrade_take(struct be_upgrade_got *got)
 /* The worker table of the image before, when it has our layout. */
 static bool adopt_tables(struct be_upgrade_got *got, size_t slots)
 {
-    int fd = (int)bx_upgrade_get(&got->rec, "stats", -1);
+    int fd = bx_upgrade_get_fd(&got->rec, "stats");
     long long id = bx_upgrade_get(&got->rec, "tables", 0);
     long long had = bx_upgrade_get(&got->rec, "slots", 0);
     if (fd >= 0 && id == TABLES_ID && had == (long long)slots && be_stats_adopt(fd, slots) == 0)
@@ -215,7 +215,7 @@ void be_upgrade_adopt(struct be_upgrade_got *got, size_t stats_slots)
     for (size_t i = 0; i < got->kept.n; i++)
         if (!got->tables || got->kept.v[i].tag < 0 || (size_t)got->kept.v[i].tag >= stats_slots)
             got->kept.v[i].tag = -1; /* a slot of no table of ours */
-    int dirfd = (int)bx_upgrade_get(&got->rec, "psdir", -1);
+    int dirfd = bx_upgrade_get_fd(&got->rec, "psdir");
     if (dirfd >= 0 && be_ps_dir_adopt(dirfd, err, sizeof err) == -1)
         bx_log_error("upgrade: %s; a new one is made", err);
     if (dirfd >= 0)

@@ -109,9 +109,17 @@ int bx_upgrade_set_fd(struct bx_upgrade *u, const char *name, int fd)
 long long bx_upgrade_get(const struct bx_upgrade *u, const char *name, long long def)
 {
     for (size_t i = 0; i < u->nvals; i++)
-        if (strcmp(u->vals[i].name, name) == 0)
+        if (strcmp(u->vals[i].name, name) == 0 && !u->vals[i].is_fd)
             return u->vals[i].v;
     return def;
+}
+
+int bx_upgrade_get_fd(const struct bx_upgrade *u, const char *name)
+{
+    for (size_t i = 0; i < u->nvals; i++)
+        if (strcmp(u->vals[i].name, name) == 0 && u->vals[i].is_fd)
+            return u->vals[i].v >= 0 && u->vals[i].v <= INT_MAX ? (int)u->vals[i].v : -1;
+    return -1;
 }
 
 /* ---- the record as text ------------------------------------------------- */

@@ -70,8 +70,12 @@ int bx_upgrade_add_listener(struct bx_upgrade *u, int fd, const struct bx_lplace
 int bx_upgrade_add_child(struct bx_upgrade *u, pid_t pid, int tag);
 int bx_upgrade_set(struct bx_upgrade *u, const char *name, long long v);
 int bx_upgrade_set_fd(struct bx_upgrade *u, const char *name, int fd);
-/* A value by name, or def (fds: -1 when not passed). */
+/* A number by name (a "set" entry), or def. */
 long long bx_upgrade_get(const struct bx_upgrade *u, const char *name, long long def);
+/* A descriptor by name: only an "fd" entry (checked open when the record
+ * was taken), never a number that a "set" line of the same name gave;
+ * -1 when none was passed. */
+int bx_upgrade_get_fd(const struct bx_upgrade *u, const char *name);
 
 /* The record as text (what bx_upgrade_exec writes); malloc'ed, NULL when
  * out of memory. */

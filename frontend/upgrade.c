@@ -172,15 +172,15 @@ int fe_upgrade_take(struct bx_upgrade *u, struct bx_children *kept, unsigned *ne
 int fe_upgrade_resume(const struct bx_upgrade *u, const struct bx_cli *cli, const char *error_log,
                       int log_level)
 {
-    int log_fd = (int)bx_upgrade_get(u, "log.error", -1);
+    int log_fd = bx_upgrade_get_fd(u, "log.error");
     return bx_daemon_resume(cli, error_log, log_level, u->pidfd, log_fd);
 }
 
 bool fe_upgrade_adopt_keyproc(struct bx_upgrade *u, struct bx_children *kept, struct fe_keyctl *kc,
                               bool want)
 {
-    int ctl = (int)bx_upgrade_get(u, "kp.ctl", -1);
-    int own = (int)bx_upgrade_get(u, "kp.own", -1);
+    int ctl = bx_upgrade_get_fd(u, "kp.ctl");
+    int own = bx_upgrade_get_fd(u, "kp.own");
     long k = -1;
     for (size_t i = 0; i < kept->n && k < 0; i++)
         if (kept->v[i].tag == FE_UP_KEYPROC)

@@ -55,11 +55,29 @@ START_TEST(record_round_trip)
     ck_assert_int_eq(v.kids.v[1].pid, 4243);
     ck_assert_int_eq(v.kids.v[1].tag, -1);
     ck_assert_int_eq(bx_upgrade_get(&v, "gen", 0), 17);
-    ck_assert_int_eq(bx_upgrade_get(&v, "kp.ctl", -1), 9);
-    ck_assert_int_eq(bx_upgrade_get(&v, "kp.own", -1), -1);
+    ck_assert_int_eq(bx_upgrade_get_fd(&v, "kp.ctl"), 9);
+    ck_assert_int_eq(bx_upgrade_get_fd(&v, "kp.own"), -1);
+    ck_assert_int_eq(bx_upgrade_get(&v, "kp.ctl", -1), -1); /* a descriptor is no number */
+    ck_assert_int_eq(bx_upgrade_get_fd(&v, "gen"), -1);     /* nor a number a descriptor */
     free(text);
     bx_upgrade_free(&u);
     bx_upgrade_free(&v);
+}
+END_TEST
+
+/* A "set" line of a descriptor's name (a record made by hand, or by a
+ * binary that wrote the wrong kind) gives no descriptor: only "fd" entries
+ * are checked open when the record is taken. */
+START_TEST(set_line_is_no_descriptor)
+{
+    static const char text[] = "bactrian-upgrade 1\nset log.error 2\nfd life.r 0\nend\n";
+    struct bx_upgrade u;
+    char err[BX_ERRLEN];
+    bx_upgrade_init(&u);
+    ck_assert_msg(bx_upgrade_parse(&u, text, strlen(text), err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(bx_upgrade_get_fd(&u, "log.error"), -1);
+    ck_assert_int_eq(bx_upgrade_get_fd(&u, "life.r"), 0);
+    bx_upgrade_free(&u);
 }
 END_TEST
 
@@ -259,6 +277,7 @@ Suite *suite_upgrade(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, record_round_trip);
     tcase_add_test(tc, record_refusals);
+    tcase_add_test(tc, set_line_is_no_descriptor);
     tcase_add_test(tc, record_words_are_whole);
     tcase_add_test(tc, take_keeps_only_what_checks_out);
     tcase_add_test(tc, failed_exec_changes_nothing);
