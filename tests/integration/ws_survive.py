@@ -116,6 +116,7 @@ class Tally:
     def __init__(self):
         self.sent = self.got = self.lost = self.dup = self.reordered = self.bad = 0
         self.cut = []          # (session, kind, close code, reason, last step)
+        self.lost_at = []      # (session, kind, first seqs missing, what was sent around them)
         self.rtt = []          # (monotonic time sent, seconds) of single-frame echoes
         self.load_rtt = []
         self.mid_message = 0   # fragmented messages under way when a step was signalled
@@ -241,6 +242,8 @@ class Echo:
         try:
             await asyncio.gather(self.sender(stop), rd)
             self.t.lost += len(self.sent)
+            if self.sent:
+                self.t.lost_at.append((self.sid, self.kind, sorted(self.sent)[:5], self.seq))
             await self.ws.close()
         except (websockets.ConnectionClosed, websockets.InvalidState,
                 asyncio.TimeoutError) as e:
@@ -275,6 +278,8 @@ class Chat:
         else:
             self.t.got += 1
             self.t.lost += n - last - 1  # what a later line skipped never comes
+            if n - last - 1:
+                self.t.lost_at.append((self.nick, "chat", who, list(range(last + 1, n))[:5]))
             self.seen[who] = n
 
     async def reader(self):
@@ -560,7 +565,8 @@ def report(n, t, steps, drained, wall, log):
 
 def verify(n, t, steps, drained, log, handed, shutdown=3):
     assert not t.cut, "sessions cut: %r" % t.cut[:10]
-    assert t.lost == t.dup == t.reordered == t.bad == 0, (t.lost, t.dup, t.reordered, t.bad)
+    assert t.lost == t.dup == t.reordered == t.bad == 0, (t.lost, t.dup, t.reordered, t.bad,
+                                                          t.lost_at[:10])
     assert t.got == t.sent, (t.got, t.sent)
     be_steps = steps.done["bH"] + steps.done["bU"]
     assert sum(h[0] for h in handed) == (n + PROBES) * be_steps, "moved %d, want %d x %d" % (
@@ -578,7 +584,15 @@ def test_nothing_cut():
     n = CHECK_SESSIONS
     t, steps, drained, wall, log = survive(n, interval=0.25)
     handed = report(n, t, steps, drained, wall, log)
-    verify(n, t, steps, drained, log, handed)
+    try:
+        verify(n, t, steps, drained, log, handed)
+    except AssertionError:
+        # The stack's files are gone by now: what the backend said, for the post-mortem.
+        print("--- backend log, notice and above ---")
+        for line in log.splitlines():
+            if re.search(r"\[(notice|warn|error|crit)\]", line):
+                print(line)
+        raise
 
 
 def test_backpressured_session_moves():
