@@ -227,7 +227,11 @@ for role in backend frontend; do
 done
 
 if [ -n "$serve" ]; then
-    curl -s --max-time 5 "http://127.0.0.1:$HTTP/" > "$T/page" && cmp -s "$T/page" "$page" &&
+    # The frontend was just restarted: its pid file is written before its
+    # listeners are open (the script's start waits for the pid file only),
+    # so a loaded machine may refuse the first connection. 5 s at most.
+    get_page() { curl -s --max-time 5 "http://127.0.0.1:$HTTP/" > "$T/page" && cmp -s "$T/page" "$page"; }
+    wait_for 50 get_page &&
         ok "the installed daemons serve $page" ||
         bad "GET / through the installed daemons: $(head -c 300 "$T/page")"
 else
