@@ -8,9 +8,8 @@
  * generation still draining after a reload keep getting messages for the
  * sessions they still hold), found in the shared worker table: no hub process to hop
  * through, no shared-memory ring to size, and the kernel copies each message
- * once per worker. Every worker binds its socket at start, after its
- * modules' init; until then a datagram for it waits in the retry queue
- * (see starting()).
+ * once per worker. A worker that never subscribed anything binds no socket,
+ * so publishing to it costs one failed sendto.
  *
  * Slow subscribers (send queue above the high watermark) are handled by the
  * channel's policy, counted, and logged at most once a second per channel.
@@ -48,7 +47,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "backend/conn.h"
@@ -462,37 +460,6 @@ static int send_to_worker(pid_t pid, struct iovec *iov, int n)
     return sendmsg(ps_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == -1 ? -1 : 0;
 }
 
-/* A worker the table names that has not bound its socket yet: the master
- * writes the row at the fork, the worker binds after its modules' init. A
- * datagram to it waits in the retry queue instead of being dropped: a
- * session may move to it next, and its replay history (pubsub_replay.h)
- * can only give the session what reached it. With net.unix.max_dgram_qlen
- * (10 by default) an old worker busy handing sessions over takes our
- * datagram late, after the session left it, so the new worker's copy is
- * the only one (ws_survive.py lost chat lines so). STARTING_MS bounds the
- * wait for a worker that never binds (its bind failed: logged there). */
-#define STARTING_MS 2000
-
-static bool starting(pid_t pid)
-{
-    struct bm_worker_stats w[64];
-    size_t nw = bm_worker_stats(w, sizeof(w) / sizeof(*w));
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-    for (size_t i = 0; i < nw && i < sizeof(w) / sizeof(*w); i++)
-        if (w[i].pid == pid)
-            return !w[i].started_ms || now < w[i].started_ms + STARTING_MS;
-    return false;
-}
-
-/* Whether a datagram that failed with errno waits in the retry queue. */
-static bool retry_later(pid_t pid)
-{
-    return errno == EAGAIN || errno == ENOBUFS ||
-           ((errno == ENOENT || errno == ECONNREFUSED) && starting(pid));
-}
-
 static void retry_pending(struct bx_ev *ev, struct bx_ev_timer *t)
 {
     (void)t;
@@ -503,8 +470,8 @@ static void retry_pending(struct bx_ev *ev, struct bx_ev_timer *t)
         memcpy(&idx, r, 4);
         memcpy(&len, r + 4, 4);
         struct iovec iov = {(void *)(r + 8), len};
-        if (send_to_worker((pid_t)idx, &iov, 1) == -1 && retry_later((pid_t)idx))
-            break; /* still full, or not bound yet: try again in a millisecond */
+        if (send_to_worker((pid_t)idx, &iov, 1) == -1 && (errno == EAGAIN || errno == ENOBUFS))
+            break; /* still full: try again in a millisecond */
         bx_buf_consume(&pending, 8 + (size_t)len);
     }
     if (bx_buf_unread(&pending)) {
@@ -651,9 +618,9 @@ int bm_publish(const char *channel, int opcode, const void *data, size_t len,
             continue;
         /* Behind queued datagrams a new one waits too: order is kept. */
         int rc = bx_buf_unread(&pending) ? -1 : send_to_worker(w[i].pid, iov, 3);
-        if (rc == -1 && (bx_buf_unread(&pending) || retry_later(w[i].pid)))
+        if (rc == -1 && (bx_buf_unread(&pending) || errno == EAGAIN || errno == ENOBUFS))
             queue_for_retry(channel, (uint32_t)w[i].pid, iov, 3);
-        /* Else ECONNREFUSED / ENOENT: that worker is gone, or never bound. */
+        /* ECONNREFUSED / ENOENT: that worker has no subscriber at all. */
     }
     if ((c = find(channel, false)) != NULL)
         log_slow(c);
