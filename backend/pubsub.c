@@ -229,6 +229,8 @@ static void log_slow(struct be_ps_chan *c);
  * table has thousands of slots and few workers: the slots where senders were
  * last found are checked first, against the table itself (never a stale copy,
  * so a pid reused by another process after that worker exits is not taken). */
+static void known_note(pid_t pid);
+
 static bool is_peer_worker(pid_t pid)
 {
     static size_t recent[8];
@@ -243,6 +245,7 @@ static bool is_peer_worker(pid_t pid)
     for (size_t i = 0; i < n; i++)
         if (t[i].pid == pid) {
             recent[next++ % (sizeof recent / sizeof *recent)] = i;
+            known_note(pid);
             return true;
         }
     return false;
@@ -299,38 +302,51 @@ struct known {
     uint64_t gone_at; /* 0: in the table when last looked */
 };
 static struct known known[KNOWN_MAX];
+static unsigned known_next;
 
-static void known_refresh(void)
+/* pid was found in the table: remembered, in a free or expired entry, else
+ * in the oldest one. Called when a sender is found by a full scan of the
+ * table (the recent-slot cache hits are senders noted before) and once at
+ * start for every live worker: never per datagram. */
+static void known_note(pid_t pid)
+{
+    uint64_t now = bm_now_ms();
+    size_t spare = KNOWN_MAX;
+    for (size_t k = 0; k < KNOWN_MAX; k++) {
+        if (known[k].pid == pid) {
+            known[k].gone_at = 0;
+            return;
+        }
+        bool expired = known[k].gone_at && now - known[k].gone_at > GONE_GRACE_MS;
+        if (spare == KNOWN_MAX && (!known[k].pid || expired))
+            spare = k;
+    }
+    if (spare == KNOWN_MAX)
+        spare = known_next++ % KNOWN_MAX;
+    known[spare] = (struct known){pid, 0};
+}
+
+static void known_note_table(void)
 {
     size_t n;
     const struct bm_worker_stats *t = be_stats_table(&n);
-    uint64_t now = bm_now_ms();
-    for (size_t k = 0; k < KNOWN_MAX; k++) {
-        bool in = false;
-        for (size_t i = 0; t && i < n && known[k].pid && !in; i++)
-            in = t[i].pid == known[k].pid;
-        if (known[k].pid && !in && !known[k].gone_at)
-            known[k].gone_at = now;
-        if (known[k].gone_at && now - known[k].gone_at > GONE_GRACE_MS)
-            known[k] = (struct known){0};
-    }
-    for (size_t i = 0; t && i < n; i++) {
-        size_t k, free_k = KNOWN_MAX;
-        if (t[i].pid <= 0)
-            continue;
-        for (k = 0; k < KNOWN_MAX && known[k].pid != t[i].pid; k++)
-            if (!known[k].pid && free_k == KNOWN_MAX)
-                free_k = k;
-        if (k == KNOWN_MAX && free_k < KNOWN_MAX)
-            known[free_k] = (struct known){t[i].pid, 0};
-    }
+    for (size_t i = 0; t && i < n; i++)
+        if (t[i].pid > 0 && t[i].pid != getpid())
+            known_note(t[i].pid);
 }
 
+/* pid is not in the table (is_peer_worker said so): taken if we saw it
+ * there and it left less than GONE_GRACE_MS ago (from the first datagram
+ * of it we found missing). */
 static bool recently_gone(pid_t pid)
 {
+    uint64_t now = bm_now_ms();
     for (size_t k = 0; k < KNOWN_MAX; k++)
-        if (known[k].pid == pid && known[k].gone_at)
-            return true;
+        if (known[k].pid == pid) {
+            if (!known[k].gone_at)
+                known[k].gone_at = now;
+            return now - known[k].gone_at <= GONE_GRACE_MS;
+        }
     return false;
 }
 
@@ -370,7 +386,6 @@ static void on_dgram(int fd, unsigned events, void *arg)
 {
     (void)events;
     (void)arg;
-    known_refresh();
     for (int i = 0; i < 256; i++) {
         union {
             struct cmsghdr align;
@@ -435,7 +450,7 @@ static void ps_init(void)
     }
     dgram = bx_xmalloc(DGRAM_MAX);
     ps_fd = fd;
-    known_refresh(); /* every worker alive now, the old ones that may soon exit too */
+    known_note_table(); /* every worker alive now, the old ones that may soon exit too */
 }
 
 void be_ps_worker_init(void)
