@@ -132,6 +132,23 @@ def children(pid, live=False):
     return sorted(out)
 
 
+async def reload_until_old_gone(stack, within, what):
+    """HUPs the stack's backend, waits for its "reloaded" line, then fails
+    with what unless every worker it had before is gone within seconds (an
+    asyncio caller's sessions keep running meanwhile)."""
+    import asyncio
+    master = stack.pid("backend")
+    n = log_count(stack.backend_log, r"reloaded .*: generation")
+    old = set(children(master))
+    stack.signal("backend", signal.SIGHUP)
+    await asyncio.get_running_loop().run_in_executor(
+        None, wait_log, stack.backend_log, r"reloaded .*: generation", n + 1, "the reload")
+    t0 = time.monotonic()
+    while old & set(children(master)):
+        assert time.monotonic() - t0 < within, what
+        await asyncio.sleep(0.05)
+
+
 def can_connect(addr, family=socket.AF_INET):
     try:
         with socket.socket(family, socket.SOCK_STREAM) as s:

@@ -304,14 +304,7 @@ def test_partial_message_moves():
                 yield whole_b[1000:]
             ta = asyncio.ensure_future(a.send(frames_bin()))
             await asyncio.sleep(0.2)
-            old = set(children(master))
-            s.signal("backend", signal.SIGHUP)
-            await asyncio.get_running_loop().run_in_executor(
-                None, wait_log, s.backend_log, RELOADED, 1, "the reload")
-            t0 = time.monotonic()
-            while old & set(children(master)):
-                assert time.monotonic() - t0 < 2.0, "the old worker waited for the message end"
-                await asyncio.sleep(0.05)
+            await harness.reload_until_old_gone(s, 2.0, "the old worker waited for the message end")
             go.set()
             await ta
             assert await asyncio.wait_for(a.recv(), 5) == whole_b
@@ -381,21 +374,12 @@ def spread_run(s, n=200):
     import resource
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4 * n + 256)), hard))
-    master = s.pid("backend")
-
     async def run():
         base = "ws://127.0.0.1:%d/echo" % s.backend_port
         sessions = [Echo(base, i, "plain") for i in range(n)]
         await asyncio.gather(*(e.open() for e in sessions))
         await asyncio.gather(*(e.step() for e in sessions))
-        old = set(children(master))
-        s.signal("backend", signal.SIGHUP)
-        await asyncio.get_running_loop().run_in_executor(
-            None, wait_log, s.backend_log, RELOADED, 1, "the reload")
-        t0 = time.monotonic()
-        while old & set(children(master)):
-            assert time.monotonic() - t0 < 2.5, "old workers still there after 2.5 s"
-            await asyncio.sleep(0.05)
+        await harness.reload_until_old_gone(s, 2.5, "old workers still there after 2.5 s")
         await asyncio.gather(*(e.step() for e in sessions))
         for e in sessions:
             await e.ws.close()
